@@ -1,0 +1,57 @@
+"""creditline: an exact credits engine for AI platforms.
+
+The public API of the library. Amounts are ``int`` micro-credits; see
+:mod:`creditline.domain.amounts`. Credits are never transferable between
+organizations: no call moves credits from one organization to another.
+"""
+
+from creditline.bootstrap import Creditline, ExpiryReport
+from creditline.domain import errors
+from creditline.domain.amounts import (
+    MICROS_PER_CREDIT,
+    CostBasis,
+    credits,
+    format_credits,
+    parse_credits,
+)
+from creditline.domain.balances import Balance
+from creditline.domain.errors import CreditlineError, InsufficientCredits
+from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
+from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
+from creditline.domain.organizations import Member, Organization, Project
+from creditline.domain.time import Clock, ManualClock
+from creditline.services.queries import VerifyReport
+from creditline.services.spending import Debit, DebitResult, DebitStatus
+
+__all__ = [
+    "MICROS_PER_CREDIT",
+    "Balance",
+    "Cause",
+    "CauseType",
+    "Clock",
+    "CostBasis",
+    "Creditline",
+    "CreditlineError",
+    "Debit",
+    "DebitResult",
+    "DebitStatus",
+    "EntryType",
+    "ExpiryReport",
+    "Grant",
+    "GrantKind",
+    "GrantSource",
+    "InsufficientCredits",
+    "LedgerEntry",
+    "ManualClock",
+    "Member",
+    "Organization",
+    "Project",
+    "SourceType",
+    "VerifyReport",
+    "credits",
+    "errors",
+    "format_credits",
+    "parse_credits",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Concrete adapters: the database, the system clock, and later payments and notifications."""

@@ -1,0 +1,447 @@
+"""Repositories: every query creditline runs lives here, in SQLAlchemy Core.
+
+Each repository works on the connection of the unit of work that made it, so all
+of one money movement's reads and writes share one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, select, update
+
+from creditline.domain.amounts import CostBasis
+from creditline.domain.grants import Grant, GrantKind, GrantSource, NewGrant, SourceType
+from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry, NewEntry
+from creditline.domain.organizations import (
+    Member,
+    Organization,
+    Project,
+    parse_consumption_order,
+)
+from creditline.domain.verification import GrantFacts
+
+from . import tables as t
+
+__all__ = [
+    "BalanceRepository",
+    "GrantRepository",
+    "HistoryFilter",
+    "IdempotencyRepository",
+    "LedgerRepository",
+    "OrganizationRepository",
+]
+
+
+class OrganizationRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, org: Organization) -> None:
+        self._conn.execute(
+            insert(t.organizations).values(
+                id=org.id,
+                name=org.name,
+                external_ref=org.external_ref,
+                consumption_order=",".join(k.value for k in org.consumption_order),
+                metadata=org.metadata,
+                created_at=org.created_at,
+            )
+        )
+        self._conn.execute(
+            insert(t.balances).values(
+                org_id=org.id, balance_micros=0, entry_count=0, updated_at=org.created_at
+            )
+        )
+
+    def get(self, org_id: str) -> Organization | None:
+        row = self._conn.execute(
+            select(t.organizations).where(t.organizations.c.id == org_id)
+        ).first()
+        return _org(row) if row else None
+
+    def get_by_external_ref(self, ref: str) -> Organization | None:
+        row = self._conn.execute(
+            select(t.organizations).where(t.organizations.c.external_ref == ref)
+        ).first()
+        return _org(row) if row else None
+
+    def name_taken(self, name: str) -> bool:
+        found = self._conn.execute(
+            select(t.organizations.c.id).where(t.organizations.c.name == name)
+        ).first()
+        return found is not None
+
+    def list(self, limit: int = 100, after_id: str | None = None) -> list[Organization]:
+        query = select(t.organizations).order_by(t.organizations.c.id).limit(limit)
+        if after_id:
+            query = query.where(t.organizations.c.id > after_id)
+        return [_org(r) for r in self._conn.execute(query)]
+
+    def add_project(self, project: Project) -> None:
+        self._conn.execute(insert(t.projects).values(**_fields(project)))
+
+    def add_member(self, member: Member) -> None:
+        self._conn.execute(insert(t.members).values(**_fields(member)))
+
+    def project(self, org_id: str, project_id: str) -> Project | None:
+        row = self._conn.execute(
+            select(t.projects).where(t.projects.c.id == project_id, t.projects.c.org_id == org_id)
+        ).first()
+        return Project(**row._mapping) if row else None
+
+    def member(self, org_id: str, member_id: str) -> Member | None:
+        row = self._conn.execute(
+            select(t.members).where(t.members.c.id == member_id, t.members.c.org_id == org_id)
+        ).first()
+        return Member(**row._mapping) if row else None
+
+    def projects(self, org_id: str) -> list[Project]:
+        rows = self._conn.execute(
+            select(t.projects).where(t.projects.c.org_id == org_id).order_by(t.projects.c.name)
+        )
+        return [Project(**r._mapping) for r in rows]
+
+    def members(self, org_id: str) -> list[Member]:
+        rows = self._conn.execute(
+            select(t.members).where(t.members.c.org_id == org_id).order_by(t.members.c.name)
+        )
+        return [Member(**r._mapping) for r in rows]
+
+
+class BalanceRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def lock(self, org_id: str) -> int | None:
+        """Lock the organization's balance row for this transaction; its balance, or None.
+
+        On PostgreSQL this is a row lock held to commit; on SQLite the transaction
+        already holds the database write lock (BEGIN IMMEDIATE).
+        """
+        query = select(t.balances.c.balance_micros).where(t.balances.c.org_id == org_id)
+        if self._conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        value = self._conn.execute(query).scalar_one_or_none()
+        return None if value is None else int(value)
+
+    def get(self, org_id: str) -> tuple[int, int] | None:
+        """(balance, entry count) of an organization, without locking."""
+        row = self._conn.execute(
+            select(t.balances.c.balance_micros, t.balances.c.entry_count).where(
+                t.balances.c.org_id == org_id
+            )
+        ).first()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    def apply(self, org_id: str, delta: int, entries: int, now: datetime) -> None:
+        self._conn.execute(
+            update(t.balances)
+            .where(t.balances.c.org_id == org_id)
+            .values(
+                balance_micros=t.balances.c.balance_micros + delta,
+                entry_count=t.balances.c.entry_count + entries,
+                updated_at=now,
+            )
+        )
+
+    def all(self) -> dict[str, int]:
+        rows = self._conn.execute(select(t.balances.c.org_id, t.balances.c.balance_micros))
+        return {r[0]: int(r[1]) for r in rows}
+
+
+class GrantRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, grant_id: str, new: NewGrant, created_at: datetime) -> Grant:
+        basis = new.cost_basis
+        self._conn.execute(
+            insert(t.grants).values(
+                id=grant_id,
+                org_id=new.org_id,
+                kind=new.kind.value,
+                amount_micros=new.amount,
+                remaining_micros=new.amount,
+                effective_at=new.effective_at,
+                expires_at=new.expires_at,
+                source_type=new.source.type.value,
+                source_ref=new.source.ref,
+                cost_unit_price_minor=basis.unit_price_minor if basis else None,
+                cost_currency=basis.currency if basis else None,
+                metadata=new.metadata,
+                created_at=created_at,
+            )
+        )
+        return Grant(
+            id=grant_id,
+            org_id=new.org_id,
+            kind=new.kind,
+            amount=new.amount,
+            remaining=new.amount,
+            effective_at=new.effective_at,
+            expires_at=new.expires_at,
+            source=new.source,
+            cost_basis=basis,
+            created_at=created_at,
+            metadata=dict(new.metadata),
+        )
+
+    def get(self, org_id: str, grant_id: str) -> Grant | None:
+        row = self._conn.execute(
+            select(t.grants).where(t.grants.c.id == grant_id, t.grants.c.org_id == org_id)
+        ).first()
+        return _grant(row) if row else None
+
+    def list(self, org_id: str, include_spent: bool = True) -> list[Grant]:
+        query = select(t.grants).where(t.grants.c.org_id == org_id)
+        if not include_spent:
+            query = query.where(t.grants.c.remaining_micros > 0)
+        return [_grant(r) for r in self._conn.execute(query.order_by(t.grants.c.created_at))]
+
+    def active(self, org_id: str) -> list[Grant]:
+        """The organization's grants with credits left (served by a partial index)."""
+        return self.list(org_id, include_spent=False)
+
+    def apply(self, deltas: Mapping[str, int]) -> None:
+        """Add each signed delta to its grant's remaining (the check constraint guards 0..amount)."""
+        if not deltas:
+            return
+        for grant_id, delta in deltas.items():
+            if delta:
+                self._conn.execute(
+                    update(t.grants)
+                    .where(t.grants.c.id == grant_id)
+                    .values(remaining_micros=t.grants.c.remaining_micros + delta)
+                )
+
+    def orgs_with_due(self, now: datetime, limit: int = 1000) -> list[str]:
+        """Organizations holding a grant whose expiry has passed and that still has credits."""
+        rows = self._conn.execute(
+            select(t.grants.c.org_id)
+            .where(
+                t.grants.c.remaining_micros > 0,
+                t.grants.c.expires_at.is_not(None),
+                t.grants.c.expires_at <= now,
+            )
+            .distinct()
+            .order_by(t.grants.c.org_id)
+            .limit(limit)
+        )
+        return [r[0] for r in rows]
+
+    def facts(self) -> list[GrantFacts]:
+        """Every grant with the sums of its entries, for verification."""
+        e = t.ledger_entries
+        sums = (
+            select(
+                e.c.grant_id,
+                func.sum(e.c.amount_micros).label("total"),
+                func.sum(e.c.amount_micros).filter(e.c.entry_type == EntryType.GRANT.value).label(
+                    "granted"
+                ),
+            )
+            .group_by(e.c.grant_id)
+            .subquery()
+        )
+        rows = self._conn.execute(
+            select(
+                t.grants.c.id,
+                t.grants.c.org_id,
+                t.grants.c.amount_micros,
+                t.grants.c.remaining_micros,
+                sums.c.total,
+                sums.c.granted,
+            ).select_from(t.grants.outerjoin(sums, sums.c.grant_id == t.grants.c.id))
+        )
+        return [
+            GrantFacts(r[0], r[1], int(r[2]), int(r[3]), int(r[4] or 0), int(r[5] or 0))
+            for r in rows
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    """Which entries of an organization to list."""
+
+    types: Sequence[EntryType] = ()
+    grant_id: str | None = None
+    cause: Cause | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class LedgerRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def append(self, entries: Sequence[NewEntry], recorded_at: datetime) -> None:
+        """Append entries in one statement (executemany); they get increasing ids."""
+        if not entries:
+            return
+        self._conn.execute(
+            insert(t.ledger_entries),
+            [
+                {
+                    "org_id": e.org_id,
+                    "grant_id": e.grant_id,
+                    "entry_type": e.type.value,
+                    "amount_micros": e.amount,
+                    "cause_type": e.cause.type.value,
+                    "cause_ref": e.cause.ref,
+                    "project_id": e.project_id,
+                    "member_id": e.member_id,
+                    "occurred_at": e.occurred_at,
+                    "recorded_at": recorded_at,
+                    "metadata": e.metadata,
+                }
+                for e in entries
+            ],
+        )
+
+    def history(
+        self,
+        org_id: str,
+        limit: int = 50,
+        before_id: int | None = None,
+        where: HistoryFilter | None = None,
+    ) -> list[LedgerEntry]:
+        """Entries newest first; page on with ``before_id`` = the last id seen."""
+        e = t.ledger_entries
+        conditions: list[Any] = [e.c.org_id == org_id]
+        if before_id is not None:
+            conditions.append(e.c.id < before_id)
+        if where is not None:
+            conditions.extend(_history_conditions(where))
+        rows = self._conn.execute(
+            select(e).where(and_(*conditions)).order_by(e.c.id.desc()).limit(limit)
+        )
+        return [_entry(r) for r in rows]
+
+    def by_cause(self, org_id: str, cause: Cause) -> list[LedgerEntry]:
+        e = t.ledger_entries
+        rows = self._conn.execute(
+            select(e)
+            .where(
+                e.c.org_id == org_id,
+                e.c.cause_type == cause.type.value,
+                e.c.cause_ref == cause.ref,
+            )
+            .order_by(e.c.id)
+        )
+        return [_entry(r) for r in rows]
+
+    def sums_by_org(self) -> dict[str, int]:
+        e = t.ledger_entries
+        rows = self._conn.execute(
+            select(e.c.org_id, func.sum(e.c.amount_micros)).group_by(e.c.org_id)
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    def misattributed(self) -> int:
+        """Entries whose grant belongs to another organization (must be zero: A2)."""
+        e, g = t.ledger_entries, t.grants
+        count = self._conn.execute(
+            select(func.count())
+            .select_from(e.join(g, g.c.id == e.c.grant_id))
+            .where(g.c.org_id != e.c.org_id)
+        ).scalar_one()
+        return int(count)
+
+
+def _history_conditions(where: HistoryFilter) -> Iterable[Any]:
+    e = t.ledger_entries
+    if where.types:
+        yield e.c.entry_type.in_([x.value for x in where.types])
+    if where.grant_id:
+        yield e.c.grant_id == where.grant_id
+    if where.cause:
+        yield e.c.cause_type == where.cause.type.value
+        yield e.c.cause_ref == where.cause.ref
+    if where.since:
+        yield e.c.occurred_at >= where.since
+    if where.until:
+        yield e.c.occurred_at < where.until
+
+
+class IdempotencyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, org_id: str, key: str) -> tuple[str, dict[str, Any]] | None:
+        k = t.idempotency_keys
+        row = self._conn.execute(
+            select(k.c.request_hash, k.c.outcome).where(k.c.org_id == org_id, k.c.key == key)
+        ).first()
+        return None if row is None else (row[0], dict(row[1]))
+
+    def put_many(
+        self, org_id: str, items: Sequence[tuple[str, str, dict[str, Any]]], now: datetime
+    ) -> None:
+        """Store (key, request hash, outcome) triples; the primary key refuses a second copy."""
+        if items:
+            self._conn.execute(
+                insert(t.idempotency_keys),
+                [
+                    {"org_id": org_id, "key": k, "request_hash": h, "outcome": o, "created_at": now}
+                    for k, h, o in items
+                ],
+            )
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+def _org(row: Row[Any]) -> Organization:
+    m = row._mapping
+    return Organization(
+        id=m["id"],
+        name=m["name"],
+        external_ref=m["external_ref"],
+        consumption_order=parse_consumption_order(m["consumption_order"]),
+        created_at=m["created_at"],
+        metadata=dict(m["metadata"] or {}),
+    )
+
+
+def _grant(row: Row[Any]) -> Grant:
+    m = row._mapping
+    basis = (
+        CostBasis(int(m["cost_unit_price_minor"]), m["cost_currency"])
+        if m["cost_currency"] is not None
+        else None
+    )
+    return Grant(
+        id=m["id"],
+        org_id=m["org_id"],
+        kind=GrantKind(m["kind"]),
+        amount=int(m["amount_micros"]),
+        remaining=int(m["remaining_micros"]),
+        effective_at=m["effective_at"],
+        expires_at=m["expires_at"],
+        source=GrantSource(SourceType(m["source_type"]), m["source_ref"]),
+        cost_basis=basis,
+        created_at=m["created_at"],
+        metadata=dict(m["metadata"] or {}),
+    )
+
+
+def _entry(row: Row[Any]) -> LedgerEntry:
+    m = row._mapping
+    return LedgerEntry(
+        id=int(m["id"]),
+        org_id=m["org_id"],
+        grant_id=m["grant_id"],
+        type=EntryType(m["entry_type"]),
+        amount=int(m["amount_micros"]),
+        cause=Cause(CauseType(m["cause_type"]), m["cause_ref"]),
+        occurred_at=m["occurred_at"],
+        recorded_at=m["recorded_at"],
+        project_id=m["project_id"],
+        member_id=m["member_id"],
+        metadata=dict(m["metadata"] or {}),
+    )

@@ -1,0 +1,183 @@
+"""The tables. Every credit column ends in ``_micros`` (micro-credits, signed 64-bit);
+every money column ends in ``_minor`` (minor units of the row's currency)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "balances",
+    "grants",
+    "idempotency_keys",
+    "ledger_entries",
+    "members",
+    "metadata",
+    "organizations",
+    "projects",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json: Any = JSON().with_variant(postgresql.JSONB(), "postgresql")
+Id = String(40)
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid); PostgreSQL gets a BIGINT.
+EntryId = BigInteger().with_variant(Integer(), "sqlite")
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("external_ref", String(200), nullable=True, unique=True),
+    Column("consumption_order", String(200), nullable=False),
+    Column("metadata", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+balances = Table(
+    "balances",
+    metadata,
+    Column("org_id", Id, ForeignKey("organizations.id"), primary_key=True),
+    # The fold of the organization's ledger entries: the sum of its grants' remaining.
+    Column("balance_micros", BigInteger, nullable=False),
+    Column("entry_count", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("org_id", "name"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("org_id", "email"),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("remaining_micros", BigInteger, nullable=False),
+    Column("effective_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("source_type", String(20), nullable=False),
+    Column("source_ref", String(200), nullable=False),
+    # Cost basis: price of one whole credit in minor units of cost_currency.
+    Column("cost_unit_price_minor", BigInteger, nullable=True),
+    Column("cost_currency", String(3), nullable=True),
+    Column("metadata", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount_micros > 0", name="amount_positive"),
+    CheckConstraint(
+        "remaining_micros >= 0 AND remaining_micros <= amount_micros", name="remaining_in_range"
+    ),
+    CheckConstraint("expires_at IS NULL OR expires_at > effective_at", name="expiry_after_start"),
+)
+# Only grants with credits left are ever read to spend or expire: keep that set indexed.
+Index(
+    "ix_grants_active_org",
+    grants.c.org_id,
+    postgresql_where=text("remaining_micros > 0"),
+    sqlite_where=text("remaining_micros > 0"),
+)
+Index(
+    "ix_grants_active_expiry",
+    grants.c.expires_at,
+    postgresql_where=text("remaining_micros > 0 AND expires_at IS NOT NULL"),
+    sqlite_where=text("remaining_micros > 0 AND expires_at IS NOT NULL"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", EntryId, primary_key=True, autoincrement=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("grant_id", Id, ForeignKey("grants.id"), nullable=False),
+    Column("entry_type", String(20), nullable=False),
+    # Signed from the organization's side: positive adds credits, negative takes them.
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("cause_type", String(20), nullable=False),
+    Column("cause_ref", String(200), nullable=False),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("metadata", Json, nullable=True),
+    CheckConstraint("amount_micros <> 0", name="amount_nonzero"),
+)
+Index("ix_ledger_entries_org_id_id", ledger_entries.c.org_id, ledger_entries.c.id)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("org_id", Id, ForeignKey("organizations.id"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("outcome", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,119 @@
+"""The unit of work: one database transaction and the repositories that share it.
+
+``SqlUnitOfWork`` is the only door to storage a service sees. Leaving the ``with``
+block without :meth:`commit` rolls everything back, so a refused request writes
+nothing. Database failures that a retry can cure (PostgreSQL serialization failures
+and deadlocks, SQLite's busy database) are raised as :class:`TransientStorageError`
+so that the caller retries the whole transaction, never half of it.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from creditline.domain.errors import StorageError
+
+from .engine import READ_ONLY
+from .repositories import (
+    BalanceRepository,
+    GrantRepository,
+    IdempotencyRepository,
+    LedgerRepository,
+    OrganizationRepository,
+)
+
+__all__ = ["SqlUnitOfWork", "TransientStorageError", "is_transient"]
+
+# SQLSTATEs worth retrying: serialization_failure, deadlock_detected, lock_not_available.
+_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+class TransientStorageError(StorageError):
+    """A failure that retrying the whole transaction can cure."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TransientStorageError):
+        return True
+    if not isinstance(exc, DBAPIError) or isinstance(exc, IntegrityError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _RETRY_SQLSTATES:
+        return True
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+class SqlUnitOfWork:
+    """One transaction on ``engine``; ``read_only`` lets SQLite start it without the write lock."""
+
+    orgs: OrganizationRepository
+    balances: BalanceRepository
+    grants: GrantRepository
+    ledger: LedgerRepository
+    idempotency: IdempotencyRepository
+
+    def __init__(self, engine: Engine, read_only: bool = False) -> None:
+        self._engine = engine
+        self._read_only = read_only
+        self._conn: Connection | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def __enter__(self) -> Self:
+        conn = self._engine.connect()
+        if self._read_only:
+            conn = conn.execution_options(**{READ_ONLY: True})
+            if conn.dialect.name == "postgresql":
+                # One snapshot for every statement, so a read never sees half a movement.
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        try:
+            conn.begin()
+        except DBAPIError as exc:
+            conn.close()
+            if is_transient(exc):
+                raise TransientStorageError(str(exc.orig)) from exc
+            raise
+        self._conn = conn
+        self.orgs = OrganizationRepository(conn)
+        self.balances = BalanceRepository(conn)
+        self.grants = GrantRepository(conn)
+        self.ledger = LedgerRepository(conn)
+        self.idempotency = IdempotencyRepository(conn)
+        return self
+
+    def commit(self) -> None:
+        assert self._conn is not None, "commit outside the unit of work"
+        try:
+            self._conn.commit()
+        except DBAPIError as exc:
+            if is_transient(exc):
+                raise TransientStorageError(str(exc.orig)) from exc
+            raise
+
+    def rollback(self) -> None:
+        if self._conn is not None and self._conn.in_transaction():
+            self._conn.rollback()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        finally:
+            conn.close()
+        if exc is not None and not isinstance(exc, TransientStorageError) and is_transient(exc):
+            raise TransientStorageError(str(exc)) from exc

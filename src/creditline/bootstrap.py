@@ -1,0 +1,347 @@
+"""The embeddable engine: :class:`Creditline` wires the database, the clock and the services.
+
+Open it on a database and call it::
+
+    from creditline import Creditline, credits
+
+    cl = Creditline.open("sqlite:///credits.db")          # or postgresql://host/db
+    org = cl.create_org("Acme")
+    cl.grant(org.id, credits(100), kind="prepaid")
+    cl.spend(org.id, credits("2.5"))
+    cl.balance(org.id).available                           # 97_500_000 micro-credits
+
+Every amount is an ``int`` of micro-credits (``credits("2.5") == 2_500_000``).
+
+Credits are never transferable between organizations (A2): there is no operation
+that takes credits from one organization and gives them to another, and none will
+be added. To move value, an operator refunds or adjusts one organization and grants
+the other, two unrelated movements, each with its own cause in its own ledger.
+
+Each call is one transaction; a call that fails on a transient database conflict
+(a PostgreSQL serialization failure or deadlock, a busy SQLite file) is retried
+whole, so it either happens exactly once or raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from creditline.adapters.clock import SystemClock
+from creditline.adapters.db.engine import make_engine, redact
+from creditline.adapters.db.migrate import ensure_current, upgrade
+from creditline.adapters.db.repositories import HistoryFilter
+from creditline.adapters.db.uow import SqlUnitOfWork, is_transient
+from creditline.domain.amounts import CostBasis
+from creditline.domain.balances import Balance
+from creditline.domain.errors import (
+    ConfigurationError,
+    CreditlineError,
+    InvalidAmount,
+    InvalidSetting,
+    StorageError,
+)
+from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
+from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
+from creditline.domain.organizations import Member, Organization, Project
+from creditline.domain.time import Clock
+from creditline.services import expiry, queries
+from creditline.services.grants import GrantCredits, grant_credits
+from creditline.services.organizations import (
+    AddMember,
+    CreateOrganization,
+    CreateProject,
+    add_member,
+    create_organization,
+    create_project,
+)
+from creditline.services.queries import VerifyReport
+from creditline.services.spending import Debit, DebitResult, SpendCredits, spend_credits
+
+__all__ = ["Creditline", "ExpiryReport"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryReport:
+    """What one ``expire_due`` run expired: per organization, in micro-credits."""
+
+    organizations: tuple[expiry.Expired, ...]
+
+    @property
+    def grants(self) -> int:
+        return sum(e.grants for e in self.organizations)
+
+    @property
+    def amount(self) -> int:
+        return sum(e.amount for e in self.organizations)
+
+
+def _kind(value: GrantKind | str) -> GrantKind:
+    try:
+        return GrantKind(value)
+    except ValueError:
+        raise InvalidSetting("grant kind", value, f"one of {GrantKind.names()}") from None
+
+
+class Creditline:
+    """The credits engine on one database. Thread-safe; open one per process."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None, max_attempts: int = 30) -> None:
+        self._engine = engine
+        self.clock: Clock = clock or SystemClock()
+        self._max_attempts = max_attempts
+
+    @classmethod
+    def open(
+        cls, url: str | Path, clock: Clock | None = None, migrate: bool = True
+    ) -> Creditline:
+        """Open the engine on a database URL (``sqlite:///file.db``, ``postgresql://...``)
+        or a plain file path (SQLite). With ``migrate`` the schema is brought up to date.
+
+        Raises:
+            InvalidDatabaseUrl: the URL is malformed or names an unsupported database.
+            ConfigurationError: the database cannot be reached.
+            SchemaOutOfDate: ``migrate=False`` and the schema is behind the code.
+        """
+        engine = make_engine(url)
+        try:
+            if migrate:
+                upgrade(engine)
+            else:
+                ensure_current(engine)
+        except DBAPIError as exc:
+            engine.dispose()
+            raise ConfigurationError(
+                f"cannot open {redact(str(url))}: {str(exc.orig).strip().splitlines()[0]}"
+            ) from exc
+        except CreditlineError:
+            engine.dispose()
+            raise
+        return cls(engine, clock)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Creditline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _uow(self, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._engine, read_only=read_only)
+
+    def _run(self, call: Callable[[], T]) -> T:
+        """Run one transaction, retrying it whole on transient conflicts."""
+        retrying = Retrying(
+            retry=retry_if_exception(is_transient),
+            stop=stop_after_attempt(self._max_attempts),
+            wait=wait_random_exponential(multiplier=0.002, max=0.25),
+            reraise=True,
+        )
+        try:
+            return retrying(call)
+        except DBAPIError as exc:
+            raise StorageError(str(exc.orig).strip().splitlines()[0]) from exc
+
+    # -- organizations ----------------------------------------------------------------
+
+    def create_org(
+        self,
+        name: str,
+        external_ref: str | None = None,
+        consumption_order: str | Sequence[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Organization:
+        """Create an organization with a zero balance."""
+        cmd = CreateOrganization(
+            name, external_ref, consumption_order or tuple(GrantKind), metadata or {}
+        )
+        if consumption_order is None:
+            cmd = CreateOrganization(name, external_ref, metadata=metadata or {})
+        elif not isinstance(consumption_order, str):
+            cmd = CreateOrganization(name, external_ref, list(consumption_order), metadata or {})
+        return self._run(lambda: create_organization(cmd, self._uow(), self.clock))
+
+    def get_org(self, org_id: str) -> Organization:
+        from creditline.domain.errors import OrganizationNotFound
+
+        def call() -> Organization:
+            with self._uow(read_only=True) as uow:
+                org = uow.orgs.get(org_id)
+            if org is None:
+                raise OrganizationNotFound(org_id)
+            return org
+
+        return self._run(call)
+
+    def list_orgs(self, limit: int = 100, after_id: str | None = None) -> list[Organization]:
+        def call() -> list[Organization]:
+            with self._uow(read_only=True) as uow:
+                return uow.orgs.list(limit, after_id)
+
+        return self._run(call)
+
+    def create_project(self, org_id: str, name: str) -> Project:
+        cmd = CreateProject(org_id, name)
+        return self._run(lambda: create_project(cmd, self._uow(), self.clock))
+
+    def add_member(self, org_id: str, name: str, email: str | None = None) -> Member:
+        cmd = AddMember(org_id, name, email)
+        return self._run(lambda: add_member(cmd, self._uow(), self.clock))
+
+    def projects(self, org_id: str) -> list[Project]:
+        self.get_org(org_id)
+        with self._uow(read_only=True) as uow:
+            return uow.orgs.projects(org_id)
+
+    def members(self, org_id: str) -> list[Member]:
+        self.get_org(org_id)
+        with self._uow(read_only=True) as uow:
+            return uow.orgs.members(org_id)
+
+    # -- money movements --------------------------------------------------------------
+
+    def grant(
+        self,
+        org_id: str,
+        amount: int,
+        kind: GrantKind | str = GrantKind.PREPAID,
+        *,
+        expires_at: datetime | None = None,
+        effective_at: datetime | None = None,
+        source: GrantSource | None = None,
+        cost_basis: CostBasis | None = None,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Grant:
+        """Grant ``amount`` micro-credits to an organization as a new lot (B1)."""
+        cmd = GrantCredits(
+            org_id=org_id,
+            amount=amount,
+            kind=_kind(kind),
+            source=source or GrantSource(SourceType.OPERATOR, "manual"),
+            effective_at=effective_at,
+            expires_at=expires_at,
+            cost_basis=cost_basis,
+            metadata=metadata or {},
+            idempotency_key=idempotency_key,
+        )
+        return self._run(lambda: grant_credits(cmd, self._uow(), self.clock))
+
+    def spend(
+        self,
+        org_id: str,
+        amount: int,
+        *,
+        cause: Cause | None = None,
+        project_id: str | None = None,
+        member_id: str | None = None,
+        idempotency_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> DebitResult:
+        """Spend ``amount`` micro-credits, drawn from grants in the consumption order (B2).
+
+        Raises:
+            InsufficientCredits: the spendable grants cannot cover it; nothing was written.
+            ValidationError, NotFound, IdempotencyKeyReused: bad input; nothing was written.
+        """
+        debit = Debit(amount, cause, project_id, member_id, idempotency_key, metadata)
+        (result,) = self.spend_many(org_id, [debit])
+        if result.error is not None:
+            raise result.error
+        return result
+
+    def spend_many(self, org_id: str, debits: Sequence[Debit]) -> list[DebitResult]:
+        """Spend many debits in one transaction; each gets its own result, in order."""
+        cmd = SpendCredits(org_id, list(debits))
+        return self._run(lambda: spend_credits(cmd, self._uow(), self.clock))
+
+    def adjust(
+        self, org_id: str, amount: int, reason: str, *, idempotency_key: str | None = None
+    ) -> Grant | DebitResult:
+        """An operator's correction: ``amount`` > 0 grants an ``adjustment`` lot,
+        ``amount`` < 0 takes credits with ``adjustment`` entries. ``reason`` is the cause."""
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+            raise InvalidAmount(amount, "an adjustment is a non-zero integer of micro-credits")
+        cause = Cause(CauseType.OPERATOR, reason)
+        if amount > 0:
+            return self.grant(
+                org_id, amount, GrantKind.ADJUSTMENT,
+                source=GrantSource(SourceType.OPERATOR, reason),
+                idempotency_key=idempotency_key,
+            )
+        cmd = SpendCredits(
+            org_id, [Debit(-amount, cause, idempotency_key=idempotency_key)],
+            EntryType.ADJUSTMENT,
+        )
+        (result,) = self._run(lambda: spend_credits(cmd, self._uow(), self.clock))
+        if result.error is not None:
+            raise result.error
+        return result
+
+    def expire_due(self, limit: int = 1000) -> ExpiryReport:
+        """Write an expire entry for every grant past its expiry with credits left.
+
+        Idempotent: a second run, or a run in another process at the same time,
+        expires nothing twice.
+        """
+        now = self.clock.now()
+        done: list[expiry.Expired] = []
+        while True:
+            due = self._run(lambda: expiry.due_organizations(self._uow(read_only=True), now, limit))
+            batch = [
+                self._run(lambda o=org_id: expiry.expire_organization(o, self._uow(), self.clock))
+                for org_id in due
+            ]
+            done.extend(e for e in batch if e.grants)
+            if len(due) < limit or not any(e.grants for e in batch):
+                return ExpiryReport(tuple(done))
+
+    # -- reading ----------------------------------------------------------------------
+
+    def balance(self, org_id: str) -> Balance:
+        """The organization's balance now, in O(1) of its history."""
+        return self._run(lambda: queries.balance(org_id, self._uow(read_only=True), self.clock))
+
+    def grants(self, org_id: str, include_spent: bool = True) -> list[Grant]:
+        return self._run(lambda: queries.grants(org_id, self._uow(read_only=True), include_spent))
+
+    def history(
+        self,
+        org_id: str,
+        limit: int = 50,
+        before_id: int | None = None,
+        types: Sequence[EntryType | str] = (),
+        grant_id: str | None = None,
+        cause: Cause | None = None,
+    ) -> list[LedgerEntry]:
+        """Ledger entries, newest first; pass the last id seen as ``before_id`` to page on."""
+        if not 1 <= limit <= 10_000:
+            raise InvalidSetting("limit", limit, "must be between 1 and 10000")
+        try:
+            where = HistoryFilter(tuple(EntryType(t) for t in types), grant_id, cause)
+        except ValueError as exc:
+            raise InvalidSetting("entry type", types, str(exc)) from None
+        return self._run(
+            lambda: queries.history(org_id, self._uow(read_only=True), limit, before_id, where)
+        )
+
+    def verify(self) -> VerifyReport:
+        """Recompute every grant's remaining and every balance from the ledger entries."""
+        return self._run(lambda: queries.verify(self._uow(read_only=True)))

@@ -1,0 +1,113 @@
+"""Spending: which grants pay for a debit (requirement B2).
+
+A debit of N micro-credits draws from the organization's spendable grants in the
+consumption order of their kinds; within a kind, the soonest-expiring grant first
+(grants that never expire last), then the oldest (earliest effective time, then
+earliest created). A debit may take from several grants. One that the spendable
+grants cannot cover is refused whole: :func:`allocate` either returns a complete
+allocation or raises, and never changes anything itself.
+
+:class:`Pool` does the same for many debits in a row (a batch): it keeps the
+remaining amounts in memory so each debit sees what the previous ones left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from creditline.domain.errors import InsufficientCredits
+from creditline.domain.grants import DEFAULT_CONSUMPTION_ORDER, Grant, GrantKind
+
+__all__ = ["Allocation", "Pool", "allocate", "spending_order"]
+
+_FOREVER = datetime.max
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """``amount`` micro-credits of one debit paid by grant ``grant_id``."""
+
+    grant_id: str
+    amount: int
+
+
+def spending_order(
+    grants: Iterable[Grant],
+    now: datetime,
+    order: Sequence[GrantKind] = DEFAULT_CONSUMPTION_ORDER,
+) -> list[Grant]:
+    """The spendable grants at ``now``, in the order a debit draws from them."""
+    rank = {kind: i for i, kind in enumerate(order)}
+    fallback = len(rank)
+
+    def key(g: Grant) -> tuple[int, int, datetime, datetime, datetime, str]:
+        never = g.expires_at is None
+        expires = _FOREVER if g.expires_at is None else g.expires_at.replace(tzinfo=None)
+        return (
+            rank.get(g.kind, fallback),
+            int(never),
+            expires,
+            g.effective_at.replace(tzinfo=None),
+            g.created_at.replace(tzinfo=None),
+            g.id,
+        )
+
+    return sorted((g for g in grants if g.is_spendable(now)), key=key)
+
+
+class Pool:
+    """The spendable grants of one organization at one instant, drawn down in order."""
+
+    __slots__ = ("_cursor", "_ids", "_remaining", "available", "org_id")
+
+    def __init__(
+        self,
+        org_id: str,
+        grants: Iterable[Grant],
+        now: datetime,
+        order: Sequence[GrantKind] = DEFAULT_CONSUMPTION_ORDER,
+    ) -> None:
+        ordered = spending_order(grants, now, order)
+        self.org_id = org_id
+        self._ids = [g.id for g in ordered]
+        self._remaining = [g.remaining for g in ordered]
+        self._cursor = 0
+        self.available = sum(self._remaining)
+
+    def take(self, amount: int) -> list[Allocation]:
+        """Allocate ``amount`` or raise :class:`InsufficientCredits`, leaving the pool as it was."""
+        if amount > self.available:
+            raise InsufficientCredits(self.org_id, amount, self.available)
+        allocations: list[Allocation] = []
+        left = amount
+        i = self._cursor
+        remaining = self._remaining
+        while left:
+            have = remaining[i]
+            if have:
+                part = have if have < left else left
+                remaining[i] = have - part
+                left -= part
+                allocations.append(Allocation(self._ids[i], part))
+            if remaining[i] == 0:
+                i += 1
+        self._cursor = i
+        self.available -= amount
+        return allocations
+
+    def spent(self) -> dict[str, int]:
+        """Remaining micro-credits of every grant in the pool, as drawn down so far."""
+        return dict(zip(self._ids, self._remaining, strict=True))
+
+
+def allocate(
+    org_id: str,
+    grants: Iterable[Grant],
+    amount: int,
+    now: datetime,
+    order: Sequence[GrantKind] = DEFAULT_CONSUMPTION_ORDER,
+) -> list[Allocation]:
+    """Which grants pay for a debit of ``amount`` at ``now`` (see the module docstring)."""
+    return Pool(org_id, grants, now, order).take(amount)

@@ -1,0 +1,90 @@
+"""Verification: the cached balances against the fold of the ledger.
+
+The grants' ``remaining`` and the organizations' balances are caches kept for O(1)
+reads; the ledger entries are the truth. :func:`find_problems` compares the two and
+also checks the floors that sums alone would miss: no grant below zero or above its
+amount, no organization below zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["GrantFacts", "Problem", "find_problems"]
+
+
+@dataclass(frozen=True, slots=True)
+class GrantFacts:
+    """What the store says of one grant, and what its entries add up to."""
+
+    grant_id: str
+    org_id: str
+    amount: int
+    remaining: int
+    entries_sum: int
+    granted_sum: int
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One mismatch found by verification."""
+
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.message}"
+
+
+def _grant_problems(g: GrantFacts) -> list[Problem]:
+    subject = f"grant {g.grant_id}"
+    found: list[Problem] = []
+    if g.granted_sum != g.amount:
+        found.append(Problem(subject, f"grant entries sum to {g.granted_sum}, amount is {g.amount}"))
+    if g.entries_sum != g.remaining:
+        found.append(Problem(subject, f"entries sum to {g.entries_sum}, remaining is {g.remaining}"))
+    if g.remaining < 0:
+        found.append(Problem(subject, f"remaining {g.remaining} is below zero"))
+    if g.remaining > g.amount:
+        found.append(Problem(subject, f"remaining {g.remaining} is above the amount {g.amount}"))
+    return found
+
+
+def find_problems(
+    grants: list[GrantFacts],
+    balances: Mapping[str, int],
+    entries_by_org: Mapping[str, int],
+    orphan_entries: int = 0,
+) -> list[Problem]:
+    """Every mismatch between caches and entries (an empty list means the ledger is sound).
+
+    Args:
+        grants: facts of every grant.
+        balances: each organization's cached balance.
+        entries_by_org: each organization's sum of entries.
+        orphan_entries: entries whose grant belongs to another organization or to none.
+    """
+    found: list[Problem] = []
+    remaining_by_org: dict[str, int] = {}
+    for g in grants:
+        found.extend(_grant_problems(g))
+        remaining_by_org[g.org_id] = remaining_by_org.get(g.org_id, 0) + g.remaining
+    for org_id in sorted(set(balances) | set(entries_by_org) | set(remaining_by_org)):
+        subject = f"organization {org_id}"
+        cached = balances.get(org_id)
+        folded = entries_by_org.get(org_id, 0)
+        if cached is None:
+            found.append(Problem(subject, "has entries or grants but no balance row"))
+            continue
+        if cached != folded:
+            found.append(Problem(subject, f"balance {cached}, entries sum to {folded}"))
+        if cached != remaining_by_org.get(org_id, 0):
+            found.append(
+                Problem(subject, f"balance {cached}, grants hold {remaining_by_org.get(org_id, 0)}")
+            )
+        if cached < 0:
+            found.append(Problem(subject, f"balance {cached} is below zero"))
+    if orphan_entries:
+        found.append(Problem("ledger", f"{orphan_entries} entries point at another org's grant"))
+    return found
