@@ -48,7 +48,13 @@ from creditline.domain.errors import (
     InvalidSetting,
     StorageError,
 )
-from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
+from creditline.domain.grants import (
+    DEFAULT_CONSUMPTION_ORDER,
+    Grant,
+    GrantKind,
+    GrantSource,
+    SourceType,
+)
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
 from creditline.domain.time import Clock
@@ -101,9 +107,7 @@ class Creditline:
         self._max_attempts = max_attempts
 
     @classmethod
-    def open(
-        cls, url: str | Path, clock: Clock | None = None, migrate: bool = True
-    ) -> Creditline:
+    def open(cls, url: str | Path, clock: Clock | None = None, migrate: bool = True) -> Creditline:
         """Open the engine on a database URL (``sqlite:///file.db``, ``postgresql://...``)
         or a plain file path (SQLite). With ``migrate`` the schema is brought up to date.
 
@@ -169,13 +173,12 @@ class Creditline:
         metadata: dict[str, Any] | None = None,
     ) -> Organization:
         """Create an organization with a zero balance."""
-        cmd = CreateOrganization(
-            name, external_ref, consumption_order or tuple(GrantKind), metadata or {}
-        )
-        if consumption_order is None:
-            cmd = CreateOrganization(name, external_ref, metadata=metadata or {})
-        elif not isinstance(consumption_order, str):
-            cmd = CreateOrganization(name, external_ref, list(consumption_order), metadata or {})
+        order: str | list[str] | tuple[GrantKind, ...] = DEFAULT_CONSUMPTION_ORDER
+        if isinstance(consumption_order, str):
+            order = consumption_order
+        elif consumption_order is not None:
+            order = list(consumption_order)
+        cmd = CreateOrganization(name, external_ref, order, metadata or {})
         return self._run(lambda: create_organization(cmd, self._uow(), self.clock))
 
     def get_org(self, org_id: str) -> Organization:
@@ -193,7 +196,7 @@ class Creditline:
     def list_orgs(self, limit: int = 100, after_id: str | None = None) -> list[Organization]:
         def call() -> list[Organization]:
             with self._uow(read_only=True) as uow:
-                return uow.orgs.list(limit, after_id)
+                return uow.orgs.page(limit, after_id)
 
         return self._run(call)
 
@@ -282,12 +285,15 @@ class Creditline:
         cause = Cause(CauseType.OPERATOR, reason)
         if amount > 0:
             return self.grant(
-                org_id, amount, GrantKind.ADJUSTMENT,
+                org_id,
+                amount,
+                GrantKind.ADJUSTMENT,
                 source=GrantSource(SourceType.OPERATOR, reason),
                 idempotency_key=idempotency_key,
             )
         cmd = SpendCredits(
-            org_id, [Debit(-amount, cause, idempotency_key=idempotency_key)],
+            org_id,
+            [Debit(-amount, cause, idempotency_key=idempotency_key)],
             EntryType.ADJUSTMENT,
         )
         (result,) = self._run(lambda: spend_credits(cmd, self._uow(), self.clock))
@@ -305,13 +311,13 @@ class Creditline:
         done: list[expiry.Expired] = []
         while True:
             due = self._run(lambda: expiry.due_organizations(self._uow(read_only=True), now, limit))
-            batch = [
-                self._run(lambda o=org_id: expiry.expire_organization(o, self._uow(), self.clock))
-                for org_id in due
-            ]
+            batch = [self._expire_org(org_id) for org_id in due]
             done.extend(e for e in batch if e.grants)
             if len(due) < limit or not any(e.grants for e in batch):
                 return ExpiryReport(tuple(done))
+
+    def _expire_org(self, org_id: str) -> expiry.Expired:
+        return self._run(lambda: expiry.expire_organization(org_id, self._uow(), self.clock))
 
     # -- reading ----------------------------------------------------------------------
 
@@ -326,6 +332,7 @@ class Creditline:
         self,
         org_id: str,
         limit: int = 50,
+        *,
         before_id: int | None = None,
         types: Sequence[EntryType | str] = (),
         grant_id: str | None = None,

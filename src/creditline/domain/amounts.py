@@ -39,26 +39,51 @@ def parse_credits(value: str | int | Decimal) -> int:
     """Turn a credit amount (``"2.5"``, ``3``, ``Decimal("0.000001")``) into micro-credits.
 
     Raises:
-        InvalidAmount: for floats, non-numbers, and more precision than a micro-credit.
+        InvalidAmount: for floats, non-numbers, more precision than a micro-credit, and
+            amounts beyond :data:`MAX_MICROS`.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InvalidAmount(value, "credit amounts must be exact: pass a string, int or Decimal")
     if isinstance(value, int):
         micros = value * MICROS_PER_CREDIT
-    else:
+    elif isinstance(value, str | Decimal):
         try:
             number = Decimal(value.strip()) if isinstance(value, str) else value
         except InvalidOperation:
             raise InvalidAmount(value, "not a number") from None
-        if not number.is_finite():
-            raise InvalidAmount(value, "not a finite number")
-        scaled = number * MICROS_PER_CREDIT
-        if scaled != scaled.to_integral_value():
-            raise InvalidAmount(value, "more precise than one micro-credit (0.000001)")
-        micros = int(scaled)
+        micros = _decimal_to_micros(value, number)
+    else:
+        raise InvalidAmount(value, "not a number: pass a string, int or Decimal")
     if abs(micros) > MAX_MICROS:
         raise InvalidAmount(value, "too large")
     return micros
+
+
+def _decimal_to_micros(value: object, number: Decimal) -> int:
+    """Scale ``number`` to micro-credits exactly, from its digits.
+
+    Decimal arithmetic rounds to the context's precision (28 digits) and clamps huge
+    or tiny exponents, so ``number * 10**6`` could turn ``"1.000...0001"`` or
+    ``"1e-999999999"`` into a whole number of micro-credits. Working on the digits
+    never rounds.
+    """
+    if not number.is_finite():
+        raise InvalidAmount(value, "not a finite number")
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)
+    significant = list(digits)
+    while significant and significant[-1] == 0:  # 2.50 is 2.5: drop trailing zeros
+        significant.pop()
+        exponent += 1
+    if not significant:
+        return 0
+    shift = exponent + 6  # the power of ten that turns the coefficient into micro-credits
+    if shift < 0:
+        raise InvalidAmount(value, "more precise than one micro-credit (0.000001)")
+    if len(significant) + shift > len(str(MAX_MICROS)):
+        raise InvalidAmount(value, "too large")
+    micros = int("".join(map(str, significant))) * 10**shift
+    return -micros if sign else micros
 
 
 def credits(value: str | int | Decimal) -> int:

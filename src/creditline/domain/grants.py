@@ -92,34 +92,21 @@ class NewGrant:
 
     def validate(self) -> NewGrant:
         """Return a normalized copy (times in UTC) or raise :class:`InvalidGrant`."""
-        problems: list[str] = []
-        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
-            problems.append("amount must be an integer number of micro-credits")
-        elif self.amount <= 0:
-            problems.append("amount must be greater than zero")
-        elif self.amount > MAX_MICROS:
-            problems.append("amount is too large")
+        problems = _amount_problems(self.amount)
         if not isinstance(self.kind, GrantKind):
             problems.append(f"kind must be one of {GrantKind.names()}")
-        effective_at = expires_at = None
-        try:
-            effective_at = require_aware(self.effective_at, "effective time")
-        except InvalidTime as exc:
-            problems.append(str(exc))
+        effective_at = _time_or_problem(self.effective_at, "effective time", problems)
+        expires_at = None
         if self.expires_at is not None:
-            try:
-                expires_at = require_aware(self.expires_at, "expiry time")
-            except InvalidTime as exc:
-                problems.append(str(exc))
+            expires_at = _time_or_problem(self.expires_at, "expiry time", problems)
         if effective_at and expires_at and expires_at <= effective_at:
             problems.append("expiry time must be after the effective time")
         if not self.source.ref or not self.source.ref.strip():
             problems.append("source reference must not be empty")
         if not isinstance(self.metadata, dict):
             problems.append("metadata must be a mapping")
-        if problems:
+        if problems or effective_at is None:
             raise InvalidGrant(problems)
-        assert effective_at is not None
         return NewGrant(
             org_id=self.org_id,
             kind=self.kind,
@@ -130,6 +117,24 @@ class NewGrant:
             cost_basis=self.cost_basis,
             metadata=dict(self.metadata),
         )
+
+
+def _amount_problems(amount: object) -> list[str]:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        return ["amount must be an integer number of micro-credits"]
+    if amount <= 0:
+        return ["amount must be greater than zero"]
+    if amount > MAX_MICROS:
+        return ["amount is too large"]
+    return []
+
+
+def _time_or_problem(moment: datetime, what: str, problems: list[str]) -> datetime | None:
+    try:
+        return require_aware(moment, what)
+    except InvalidTime as exc:
+        problems.append(str(exc))
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from creditline.domain.errors import InvalidSetting
 
@@ -93,9 +93,12 @@ class Cause:
         return f"{self.type}:{self.ref}"
 
 
-@dataclass(frozen=True, slots=True)
-class NewEntry:
-    """An entry about to be appended (the store gives it an id and a sequence)."""
+class NewEntry(NamedTuple):
+    """An entry about to be appended (the store gives it an id).
+
+    A named tuple rather than a dataclass: batches build thousands of these, and a
+    tuple is immutable and several times cheaper to construct.
+    """
 
     org_id: str
     grant_id: str

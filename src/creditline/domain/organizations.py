@@ -30,7 +30,9 @@ def require_name(value: object, what: str = "name") -> str:
     return value.strip()
 
 
-def parse_consumption_order(value: str | list[str] | tuple[GrantKind, ...]) -> tuple[GrantKind, ...]:
+def parse_consumption_order(
+    value: str | list[str] | tuple[GrantKind, ...],
+) -> tuple[GrantKind, ...]:
     """Parse a consumption order ("included,prepaid,...") into grant kinds.
 
     Kinds left out are appended in their default order, so every kind stays spendable.

@@ -14,8 +14,8 @@ remaining amounts in memory so each debit sees what the previous ones left.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from creditline.domain.errors import InsufficientCredits
 from creditline.domain.grants import DEFAULT_CONSUMPTION_ORDER, Grant, GrantKind
@@ -25,8 +25,7 @@ __all__ = ["Allocation", "Pool", "allocate", "spending_order"]
 _FOREVER = datetime.max
 
 
-@dataclass(frozen=True, slots=True)
-class Allocation:
+class Allocation(NamedTuple):
     """``amount`` micro-credits of one debit paid by grant ``grant_id``."""
 
     grant_id: str
@@ -60,7 +59,7 @@ def spending_order(
 class Pool:
     """The spendable grants of one organization at one instant, drawn down in order."""
 
-    __slots__ = ("_cursor", "_ids", "_remaining", "available", "org_id")
+    __slots__ = ("_cursor", "_ids", "_original", "_remaining", "available", "org_id")
 
     def __init__(
         self,
@@ -73,6 +72,7 @@ class Pool:
         self.org_id = org_id
         self._ids = [g.id for g in ordered]
         self._remaining = [g.remaining for g in ordered]
+        self._original = list(self._remaining)
         self._cursor = 0
         self.available = sum(self._remaining)
 
@@ -80,10 +80,15 @@ class Pool:
         """Allocate ``amount`` or raise :class:`InsufficientCredits`, leaving the pool as it was."""
         if amount > self.available:
             raise InsufficientCredits(self.org_id, amount, self.available)
+        self.available -= amount
+        remaining = self._remaining
+        i = self._cursor
+        have = remaining[i]
+        if have > amount:  # the usual case: the current grant covers the whole debit
+            remaining[i] = have - amount
+            return [Allocation(self._ids[i], amount)]
         allocations: list[Allocation] = []
         left = amount
-        i = self._cursor
-        remaining = self._remaining
         while left:
             have = remaining[i]
             if have:
@@ -94,12 +99,17 @@ class Pool:
             if remaining[i] == 0:
                 i += 1
         self._cursor = i
-        self.available -= amount
         return allocations
 
-    def spent(self) -> dict[str, int]:
-        """Remaining micro-credits of every grant in the pool, as drawn down so far."""
-        return dict(zip(self._ids, self._remaining, strict=True))
+    def changes(self) -> dict[str, int]:
+        """The signed change of each grant drawn from so far (only grants that changed)."""
+        return {
+            grant_id: now - before
+            for grant_id, now, before in zip(
+                self._ids, self._remaining, self._original, strict=True
+            )
+            if now != before
+        }
 
 
 def allocate(

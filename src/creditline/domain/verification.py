@@ -41,9 +41,13 @@ def _grant_problems(g: GrantFacts) -> list[Problem]:
     subject = f"grant {g.grant_id}"
     found: list[Problem] = []
     if g.granted_sum != g.amount:
-        found.append(Problem(subject, f"grant entries sum to {g.granted_sum}, amount is {g.amount}"))
+        found.append(
+            Problem(subject, f"grant entries sum to {g.granted_sum}, amount is {g.amount}")
+        )
     if g.entries_sum != g.remaining:
-        found.append(Problem(subject, f"entries sum to {g.entries_sum}, remaining is {g.remaining}"))
+        found.append(
+            Problem(subject, f"entries sum to {g.entries_sum}, remaining is {g.remaining}")
+        )
     if g.remaining < 0:
         found.append(Problem(subject, f"remaining {g.remaining} is below zero"))
     if g.remaining > g.amount:
@@ -86,5 +90,11 @@ def find_problems(
         if cached < 0:
             found.append(Problem(subject, f"balance {cached} is below zero"))
     if orphan_entries:
-        found.append(Problem("ledger", f"{orphan_entries} entries point at another org's grant"))
+        found.append(
+            Problem(
+                "ledger",
+                f"{orphan_entries} entries name a grant, project or member "
+                "that is missing or of another organization",
+            )
+        )
     return found

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from creditline.domain.amounts import CostBasis
-from creditline.domain.errors import IdempotencyKeyReused, OrganizationNotFound
+from creditline.domain.amounts import MAX_MICROS, CostBasis
+from creditline.domain.errors import IdempotencyKeyReused, InvalidAmount, OrganizationNotFound
 from creditline.domain.grants import Grant, GrantKind, GrantSource, NewGrant, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.time import Clock
@@ -37,7 +37,7 @@ class GrantCredits:
     org_id: str
     amount: int
     kind: GrantKind = GrantKind.PREPAID
-    source: GrantSource = GrantSource(SourceType.OPERATOR, "manual")
+    source: GrantSource = field(default_factory=lambda: GrantSource(SourceType.OPERATOR, "manual"))
     effective_at: datetime | None = None
     expires_at: datetime | None = None
     cost_basis: CostBasis | None = None
@@ -58,17 +58,27 @@ def grant_credits(cmd: GrantCredits, uow: UnitOfWork, clock: Clock) -> Grant:
         metadata=cmd.metadata,
     ).validate()
     request = {
-        "op": "grant", "amount": new.amount, "kind": new.kind, "source": str(new.source),
+        "op": "grant",
+        "amount": new.amount,
+        "kind": new.kind,
+        "source": str(new.source),
         "effective_at": new.effective_at if cmd.effective_at else None,
         "expires_at": new.expires_at,
     }
     with uow:
-        if uow.balances.lock(cmd.org_id) is None:
+        held = uow.balances.lock(cmd.org_id)
+        if held is None:
             raise OrganizationNotFound(cmd.org_id)
         if cmd.idempotency_key is not None:
             replay = _replay(uow, cmd.org_id, cmd.idempotency_key, fingerprint(request))
             if replay is not None:
                 return replay
+        if held + new.amount > MAX_MICROS:
+            # The balance column is a signed 64-bit integer: SQLite would silently turn an
+            # overflowing sum into a float, PostgreSQL would fail the whole transaction.
+            raise InvalidAmount(
+                new.amount, f"the organization's balance would exceed {MAX_MICROS} micro-credits"
+            )
         grant = uow.grants.add(new_id("grt"), new, now)
         cause = Cause(_CAUSE_OF_SOURCE[new.source.type], new.source.ref)
         uow.ledger.append(

@@ -18,8 +18,14 @@ from creditline.domain.time import Clock
 from creditline.services.ids import new_id
 from creditline.services.unit_of_work import UnitOfWork
 
-__all__ = ["AddMember", "CreateOrganization", "CreateProject", "add_member", "create_organization",
-           "create_project"]
+__all__ = [
+    "AddMember",
+    "CreateOrganization",
+    "CreateProject",
+    "add_member",
+    "create_organization",
+    "create_project",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +73,9 @@ def create_organization(cmd: CreateOrganization, uow: UnitOfWork, clock: Clock) 
 
 
 def create_project(cmd: CreateProject, uow: UnitOfWork, clock: Clock) -> Project:
-    project = Project(new_id("prj"), cmd.org_id, require_name(cmd.name, "project name"), clock.now())
+    project = Project(
+        new_id("prj"), cmd.org_id, require_name(cmd.name, "project name"), clock.now()
+    )
     with uow:
         if uow.orgs.get(cmd.org_id) is None:
             raise OrganizationNotFound(cmd.org_id)
@@ -82,8 +90,9 @@ def add_member(cmd: AddMember, uow: UnitOfWork, clock: Clock) -> Member:
     email = cmd.email.strip().lower() if cmd.email else None
     if email is not None and ("@" not in email or len(email) > 320):
         raise InvalidSetting("email", cmd.email, "not an e-mail address")
-    member = Member(new_id("mem"), cmd.org_id, require_name(cmd.name, "member name"), email,
-                    clock.now())
+    member = Member(
+        new_id("mem"), cmd.org_id, require_name(cmd.name, "member name"), email, clock.now()
+    )
     with uow:
         if uow.orgs.get(cmd.org_id) is None:
             raise OrganizationNotFound(cmd.org_id)

@@ -29,11 +29,14 @@ def grants(org_id: str, uow: UnitOfWork, include_spent: bool = True) -> list[Gra
     with uow:
         if uow.balances.get(org_id) is None:
             raise OrganizationNotFound(org_id)
-        return uow.grants.list(org_id, include_spent)
+        return uow.grants.of_org(org_id, include_spent)
 
 
 def history(
-    org_id: str, uow: UnitOfWork, limit: int = 50, before_id: int | None = None,
+    org_id: str,
+    uow: UnitOfWork,
+    limit: int = 50,
+    before_id: int | None = None,
     where: object = None,
 ) -> list[LedgerEntry]:
     with uow:

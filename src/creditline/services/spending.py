@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from creditline.domain.amounts import require_positive_micros
 from creditline.domain.errors import (
@@ -44,7 +44,8 @@ class Debit:
 
     Attributes:
         amount: micro-credits to take (> 0).
-        cause: what spent them; defaults to a ``debit`` cause named by the key or a new id.
+        cause: what spent them; defaults to a ``debit`` cause named by the idempotency
+            key, or else by the call (all key-less debits of one ``spend_many`` share it).
         project_id, member_id: attribution inside the organization (A1).
         idempotency_key: makes a retried debit return its first outcome.
         metadata: free-form data kept on the entries.
@@ -71,16 +72,24 @@ class DebitStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True, slots=True)
-class DebitResult:
-    """What became of one debit. ``error`` is set unless it was accepted."""
+class DebitResult(NamedTuple):
+    """What became of one debit. ``error`` is set unless it was accepted.
+
+    Attributes:
+        status: accepted, refused (not enough credits) or rejected (bad input).
+        amount: micro-credits debited (0 when rejected).
+        cause: the cause written on the entries.
+        allocations: which grant paid how much.
+        replayed: True when an idempotency key returned a stored outcome.
+        error: why it was refused or rejected.
+    """
 
     status: DebitStatus
     amount: int
     cause: Cause | None
     allocations: tuple[Allocation, ...] = ()
     replayed: bool = False
-    error: CreditlineError | None = field(default=None, compare=False)
+    error: CreditlineError | None = None
 
     @property
     def accepted(self) -> bool:
@@ -94,7 +103,7 @@ class _Prepared:
     request_hash: str | None
 
 
-def _prepare(debit: Debit, entry_type: EntryType) -> _Prepared | DebitResult:
+def _prepare(debit: Debit, entry_type: EntryType, default: Cause) -> _Prepared | DebitResult:
     """Validate one debit before any lock is taken; a bad one becomes a rejection."""
     try:
         amount = require_positive_micros(debit.amount)
@@ -103,7 +112,7 @@ def _prepare(debit: Debit, entry_type: EntryType) -> _Prepared | DebitResult:
             raise InvalidSetting("idempotency key", key, f"must be 1 to {MAX_KEY} characters")
         if debit.metadata is not None and not isinstance(debit.metadata, dict):
             raise InvalidSetting("metadata", debit.metadata, "must be a mapping")
-        cause = debit.cause or Cause(CauseType.DEBIT, key or new_id("dbt"))
+        cause = debit.cause or (Cause(CauseType.DEBIT, key) if key else default)
     except CreditlineError as exc:
         return DebitResult(DebitStatus.REJECTED, 0, debit.cause, error=exc)
     request_hash = None
@@ -161,6 +170,7 @@ class _Batch:
         self.in_batch: dict[str, tuple[str, DebitResult]] = {}
         self.projects: dict[str, bool] = {}
         self.members: dict[str, bool] = {}
+        self.kind = cmd.entry_type
 
     def _check_attribution(self, debit: Debit) -> None:
         org_id = self.cmd.org_id
@@ -191,26 +201,25 @@ class _Batch:
 
     def decide(self, p: _Prepared, now: Any) -> DebitResult:
         debit, key = p.debit, p.debit.idempotency_key
-        try:
-            if key is not None and p.request_hash is not None:
-                replay = self._replay(key, p.request_hash)
-                if replay is not None:
-                    return replay
-            self._check_attribution(debit)
-        except CreditlineError as exc:
-            return DebitResult(DebitStatus.REJECTED, 0, p.cause, error=exc)
+        if key is not None or debit.project_id is not None or debit.member_id is not None:
+            try:
+                if key is not None and p.request_hash is not None:
+                    replay = self._replay(key, p.request_hash)
+                    if replay is not None:
+                        return replay
+                self._check_attribution(debit)
+            except CreditlineError as exc:
+                return DebitResult(DebitStatus.REJECTED, 0, p.cause, error=exc)
         try:
             allocations = self.pool.take(debit.amount)
         except InsufficientCredits as exc:
             result = DebitResult(DebitStatus.REFUSED, debit.amount, p.cause, error=exc)
         else:
-            org_id, kind = self.cmd.org_id, self.cmd.entry_type
-            for a in allocations:
-                self.entries.append(
-                    NewEntry(org_id, a.grant_id, kind, -a.amount, p.cause, now,
-                             debit.project_id, debit.member_id, debit.metadata)
-                )
-            result = DebitResult(DebitStatus.ACCEPTED, debit.amount, p.cause, tuple(allocations))
+            append, org_id, kind, cause = self.entries.append, self.cmd.org_id, self.kind, p.cause
+            project, member, meta = debit.project_id, debit.member_id, debit.metadata
+            for grant_id, amount in allocations:
+                append(NewEntry(org_id, grant_id, kind, -amount, cause, now, project, member, meta))
+            result = DebitResult(DebitStatus.ACCEPTED, debit.amount, cause, tuple(allocations))
         if key is not None and p.request_hash is not None:
             self.in_batch[key] = (p.request_hash, result)
             self.keys.append((key, p.request_hash, _outcome(result)))
@@ -222,19 +231,20 @@ def spend_credits(cmd: SpendCredits, uow: UnitOfWork, clock: Clock) -> list[Debi
     if cmd.entry_type not in (EntryType.CONSUME, EntryType.ADJUSTMENT):
         raise InvalidSetting("entry type", cmd.entry_type, "a debit consumes or adjusts")
     now = clock.now()
-    prepared = [_prepare(d, cmd.entry_type) for d in cmd.debits]
+    # Debits given neither a cause nor a key share one cause: this call.
+    default = Cause(CauseType.DEBIT, new_id("dbt"))
+    prepared = [_prepare(d, cmd.entry_type, default) for d in cmd.debits]
     with uow:
         if uow.balances.lock(cmd.org_id) is None:
             raise OrganizationNotFound(cmd.org_id)
         org = uow.orgs.get(cmd.org_id)
         assert org is not None
-        batch = _Batch(cmd, uow, Pool(org.id, uow.grants.active(org.id), now,
-                                      org.consumption_order))
+        batch = _Batch(
+            cmd, uow, Pool(org.id, uow.grants.active(org.id), now, org.consumption_order)
+        )
         results = [p if isinstance(p, DebitResult) else batch.decide(p, now) for p in prepared]
         if batch.entries:
-            deltas: dict[str, int] = {}
-            for e in batch.entries:
-                deltas[e.grant_id] = deltas.get(e.grant_id, 0) + e.amount
+            deltas = batch.pool.changes()
             uow.ledger.append(batch.entries, now)
             uow.grants.apply(deltas)
             uow.balances.apply(org.id, sum(deltas.values()), len(batch.entries), now)

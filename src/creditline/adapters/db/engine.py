@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.pool import NullPool
 
 from creditline.domain.errors import InvalidDatabaseUrl
 
@@ -57,28 +56,40 @@ def normalize_url(url: str | Path) -> URL:
         raise InvalidDatabaseUrl(redact(text), "not a database URL") from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        if parsed.drivername not in ("sqlite", "sqlite+pysqlite"):
-            raise InvalidDatabaseUrl(redact(text), "use the sqlite:/// scheme")
-        if not parsed.database or parsed.database == ":memory:":
-            raise InvalidDatabaseUrl(
-                redact(text), "SQLite needs a file path (an in-memory database is not durable)"
-            )
-        return parsed
+        return _sqlite_url(parsed, text)
     if backend in ("postgresql", "postgres"):
-        if parsed.drivername not in ("postgresql", "postgres", "postgresql+psycopg"):
-            raise InvalidDatabaseUrl(redact(text), "PostgreSQL is reached through psycopg 3")
-        if not parsed.database:
-            raise InvalidDatabaseUrl(redact(text), "no database name")
-        return parsed.set(drivername="postgresql+psycopg")
-    raise InvalidDatabaseUrl(redact(text), f"unsupported database {backend!r}: SQLite or PostgreSQL")
+        return _postgres_url(parsed, text)
+    raise InvalidDatabaseUrl(
+        redact(text), f"unsupported database {backend!r}: SQLite or PostgreSQL"
+    )
+
+
+def _sqlite_url(parsed: URL, text: str) -> URL:
+    if parsed.drivername not in ("sqlite", "sqlite+pysqlite"):
+        raise InvalidDatabaseUrl(redact(text), "use the sqlite:/// scheme")
+    if not parsed.database or parsed.database == ":memory:":
+        raise InvalidDatabaseUrl(
+            redact(text), "SQLite needs a file path (an in-memory database is not durable)"
+        )
+    return parsed
+
+
+def _postgres_url(parsed: URL, text: str) -> URL:
+    if parsed.drivername not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise InvalidDatabaseUrl(redact(text), "PostgreSQL is reached through psycopg 3")
+    if not parsed.database:
+        raise InvalidDatabaseUrl(redact(text), "no database name")
+    return parsed.set(drivername="postgresql+psycopg")
 
 
 def _sqlite_engine(url: URL) -> Engine:
     database = url.database
     assert database is not None
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    # NullPool: a fresh connection per unit of work is cheap for SQLite and safe across fork.
-    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 60})
+    # A pool of file connections: opening one (and its PRAGMAs) costs more than a debit.
+    engine = create_engine(
+        url, pool_size=5, max_overflow=10, connect_args={"timeout": 60, "check_same_thread": False}
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

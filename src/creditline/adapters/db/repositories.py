@@ -6,12 +6,13 @@ of one money movement's reads and writes share one transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Dialect, Row, and_, func, insert, or_, select, update
 
 from creditline.domain.amounts import CostBasis
 from creditline.domain.grants import Grant, GrantKind, GrantSource, NewGrant, SourceType
@@ -75,7 +76,7 @@ class OrganizationRepository:
         ).first()
         return found is not None
 
-    def list(self, limit: int = 100, after_id: str | None = None) -> list[Organization]:
+    def page(self, limit: int = 100, after_id: str | None = None) -> list[Organization]:
         query = select(t.organizations).order_by(t.organizations.c.id).limit(limit)
         if after_id:
             query = query.where(t.organizations.c.id > after_id)
@@ -196,7 +197,7 @@ class GrantRepository:
         ).first()
         return _grant(row) if row else None
 
-    def list(self, org_id: str, include_spent: bool = True) -> list[Grant]:
+    def of_org(self, org_id: str, include_spent: bool = True) -> list[Grant]:
         query = select(t.grants).where(t.grants.c.org_id == org_id)
         if not include_spent:
             query = query.where(t.grants.c.remaining_micros > 0)
@@ -204,10 +205,10 @@ class GrantRepository:
 
     def active(self, org_id: str) -> list[Grant]:
         """The organization's grants with credits left (served by a partial index)."""
-        return self.list(org_id, include_spent=False)
+        return self.of_org(org_id, include_spent=False)
 
     def apply(self, deltas: Mapping[str, int]) -> None:
-        """Add each signed delta to its grant's remaining (the check constraint guards 0..amount)."""
+        """Add each signed delta to its grant's remaining (a check constraint keeps 0..amount)."""
         if not deltas:
             return
         for grant_id, delta in deltas.items():
@@ -240,9 +241,9 @@ class GrantRepository:
             select(
                 e.c.grant_id,
                 func.sum(e.c.amount_micros).label("total"),
-                func.sum(e.c.amount_micros).filter(e.c.entry_type == EntryType.GRANT.value).label(
-                    "granted"
-                ),
+                func.sum(e.c.amount_micros)
+                .filter(e.c.entry_type == EntryType.GRANT.value)
+                .label("granted"),
             )
             .group_by(e.c.grant_id)
             .subquery()
@@ -274,33 +275,80 @@ class HistoryFilter:
     until: datetime | None = None
 
 
+_ENTRY_COLUMNS = (
+    "org_id, grant_id, entry_type, amount_micros, cause_type, cause_ref, "
+    "project_id, member_id, occurred_at, recorded_at, metadata"
+)
+_INSERT_ENTRIES = f"INSERT INTO ledger_entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+_COPY_ENTRIES = f"COPY ledger_entries ({_ENTRY_COLUMNS}) FROM STDIN"
+
+
+class _EntryRows:
+    """Entry tuples in the driver's terms, converting each distinct value once."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._postgres = dialect.name == "postgresql"
+        time_type = t.ledger_entries.c.occurred_at.type
+        self._time = time_type.dialect_impl(dialect).bind_processor(dialect) or _identity
+        self._times: dict[datetime, Any] = {}
+
+    def _when(self, moment: datetime) -> Any:
+        converted = self._times.get(moment)
+        if converted is None:
+            converted = self._times[moment] = self._time(moment)
+        return converted
+
+    def _meta(self, value: dict[str, Any] | None) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def build(self, entries: Sequence[NewEntry], recorded_at: datetime) -> list[tuple[Any, ...]]:
+        recorded = self._when(recorded_at)
+        when, meta = self._when, self._meta
+        return [
+            (
+                e.org_id,
+                e.grant_id,
+                e.type.value,
+                e.amount,
+                e.cause.type.value,
+                e.cause.ref,
+                e.project_id,
+                e.member_id,
+                when(e.occurred_at),
+                recorded,
+                meta(e.metadata),
+            )
+            for e in entries
+        ]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
 class LedgerRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def append(self, entries: Sequence[NewEntry], recorded_at: datetime) -> None:
-        """Append entries in one statement (executemany); they get increasing ids."""
+        """Append entries in one round trip; they get increasing ids.
+
+        This is the hot path of every debit, so it skips SQLAlchemy's per-row
+        parameter processing: each distinct timestamp and metadata value is converted
+        once with the column's own bind processor, then the rows go to the driver in
+        one ``executemany`` (SQLite) or one ``COPY`` (PostgreSQL).
+        """
         if not entries:
             return
-        self._conn.execute(
-            insert(t.ledger_entries),
-            [
-                {
-                    "org_id": e.org_id,
-                    "grant_id": e.grant_id,
-                    "entry_type": e.type.value,
-                    "amount_micros": e.amount,
-                    "cause_type": e.cause.type.value,
-                    "cause_ref": e.cause.ref,
-                    "project_id": e.project_id,
-                    "member_id": e.member_id,
-                    "occurred_at": e.occurred_at,
-                    "recorded_at": recorded_at,
-                    "metadata": e.metadata,
-                }
-                for e in entries
-            ],
-        )
+        rows = _EntryRows(self._conn.dialect).build(entries, recorded_at)
+        if self._conn.dialect.name == "postgresql":
+            raw = self._conn.connection.driver_connection
+            assert raw is not None
+            with raw.cursor() as cursor, cursor.copy(_COPY_ENTRIES) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            self._conn.exec_driver_sql(_INSERT_ENTRIES, rows)
 
     def history(
         self,
@@ -342,12 +390,30 @@ class LedgerRepository:
         return {r[0]: int(r[1]) for r in rows}
 
     def misattributed(self) -> int:
-        """Entries whose grant belongs to another organization (must be zero: A2)."""
-        e, g = t.ledger_entries, t.grants
+        """Entries whose grant, project or member is missing or of another organization.
+
+        Must be zero: an entry only ever touches its own organization's things (A2).
+        """
+        e, g, p, m = t.ledger_entries, t.grants, t.projects, t.members
         count = self._conn.execute(
             select(func.count())
-            .select_from(e.join(g, g.c.id == e.c.grant_id))
-            .where(g.c.org_id != e.c.org_id)
+            .select_from(
+                e.outerjoin(g, g.c.id == e.c.grant_id)
+                .outerjoin(p, p.c.id == e.c.project_id)
+                .outerjoin(m, m.c.id == e.c.member_id)
+            )
+            .where(
+                or_(
+                    g.c.id.is_(None),
+                    g.c.org_id != e.c.org_id,
+                    and_(
+                        e.c.project_id.is_not(None), or_(p.c.id.is_(None), p.c.org_id != e.c.org_id)
+                    ),
+                    and_(
+                        e.c.member_id.is_not(None), or_(m.c.id.is_(None), m.c.org_id != e.c.org_id)
+                    ),
+                )
+            )
         ).scalar_one()
         return int(count)
 

@@ -19,7 +19,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     UniqueConstraint,
     text,
 )
@@ -152,19 +151,24 @@ Index(
     sqlite_where=text("remaining_micros > 0 AND expires_at IS NOT NULL"),
 )
 
+# The ledger carries no foreign keys on purpose: it is the append path of every debit,
+# and per-row foreign-key triggers halve its throughput on PostgreSQL. Entries are only
+# written by services that hold the organization's lock and have just read the grants
+# they name; ``verify`` checks that every entry's grant, project and member exist and
+# belong to the entry's organization.
 ledger_entries = Table(
     "ledger_entries",
     metadata,
     Column("id", EntryId, primary_key=True, autoincrement=True),
-    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
-    Column("grant_id", Id, ForeignKey("grants.id"), nullable=False),
+    Column("org_id", Id, nullable=False),
+    Column("grant_id", Id, nullable=False),
     Column("entry_type", String(20), nullable=False),
     # Signed from the organization's side: positive adds credits, negative takes them.
     Column("amount_micros", BigInteger, nullable=False),
     Column("cause_type", String(20), nullable=False),
     Column("cause_ref", String(200), nullable=False),
-    Column("project_id", Id, ForeignKey("projects.id"), nullable=True),
-    Column("member_id", Id, ForeignKey("members.id"), nullable=True),
+    Column("project_id", Id, nullable=True),
+    Column("member_id", Id, nullable=True),
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("metadata", Json, nullable=True),

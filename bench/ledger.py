@@ -1,0 +1,157 @@
+"""Ledger benchmark: debits per second and balance-read latency, on SQLite and PostgreSQL.
+
+Run with ``make bench`` (or ``.venv/bin/python bench/ledger.py``). Prints one line per
+figure and, last, one JSON object with every figure. Nothing here asserts on time.
+
+Options: ``--postgres-url`` (default ``$CREDITLINE_BENCH_POSTGRES_URL`` or
+``postgresql://127.0.0.1:5432/test``; the benchmark works in a schema of its own and
+drops it), ``--entries`` (history size for the large balance read, default 1,000,000),
+``--skip-postgres``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from creditline import Creditline, Debit, credits
+
+BATCH = 1_000
+
+
+@contextmanager
+def postgres_database(url: str) -> Iterator[str]:
+    schema = f"bench_{secrets.token_hex(4)}"
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield (
+            make_url(url)
+            .set(drivername="postgresql+psycopg", query={"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="creditline-bench-") as tmp:
+        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+
+
+def funded_org(cl: Creditline, amount: int) -> str:
+    org = cl.create_org(f"bench-{secrets.token_hex(3)}")
+    cl.grant(org.id, amount, "prepaid")
+    return org.id
+
+
+def single_debits(cl: Creditline, count: int) -> float:
+    org = funded_org(cl, credits(count + 1))
+    start = time.perf_counter()
+    for _ in range(count):
+        cl.spend(org, credits(1))
+    return count / (time.perf_counter() - start)
+
+
+def batch_debits(cl: Creditline, batches: int) -> float:
+    org = funded_org(cl, credits(batches * BATCH + 1))
+    debits = [Debit(credits(1))] * BATCH
+    start = time.perf_counter()
+    for _ in range(batches):
+        results = cl.spend_many(org, debits)
+        assert all(r.accepted for r in results)
+    return batches * BATCH / (time.perf_counter() - start)
+
+
+def read_latency_us(read: Callable[[], object], reads: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(reads):
+        start = time.perf_counter_ns()
+        read()
+        samples.append((time.perf_counter_ns() - start) / 1_000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
+
+
+def balance_reads(cl: Creditline, entries: int, reads: int) -> dict[str, tuple[float, float]]:
+    """p50/p99 balance-read latency for an org with 10 entries and one with ``entries``."""
+    small = funded_org(cl, credits(100))
+    cl.spend_many(small, [Debit(credits(1))] * 9)
+    big = funded_org(cl, credits(entries))
+    batch = [Debit(1)] * BATCH
+    for _ in range((entries - 1) // BATCH):
+        cl.spend_many(big, batch)
+    rest = (entries - 1) % BATCH
+    if rest:
+        cl.spend_many(big, [Debit(1)] * rest)
+    return {
+        "10": read_latency_us(lambda: cl.balance(small), reads),
+        str(entries): read_latency_us(lambda: cl.balance(big), reads),
+    }
+
+
+def run(backend: str, url: str, args: argparse.Namespace, out: dict[str, float]) -> None:
+    with Creditline.open(url) as cl:
+        out[f"{backend}_single_debits_per_s"] = rate = single_debits(cl, args.singles)
+        print(f"{backend}: single debits          {rate:>12,.0f} debits/s")
+        out[f"{backend}_batch_debits_per_s"] = rate = batch_debits(cl, args.batches)
+        print(f"{backend}: batched debits (x{BATCH})  {rate:>12,.0f} debits/s")
+        if backend == "sqlite" or args.postgres_reads:
+            reads = balance_reads(cl, args.entries, args.reads)
+            prefix = "" if backend == "sqlite" else "postgres_"
+            for size, (p50, p99) in reads.items():
+                label = "1m" if size == "1000000" else size
+                out[f"{prefix}balance_read_us_{label}_entries"] = p50
+                out[f"{prefix}balance_read_p99_us_{label}_entries"] = p99
+                print(
+                    f"{backend}: balance read, {int(size):>9,} entries  p50 {p50:8.0f} us"
+                    f"  p99 {p99:8.0f} us"
+                )
+        report = cl.verify()
+        assert report.ok, report.problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("CREDITLINE_BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test"),
+    )
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--postgres-reads",
+        action="store_true",
+        help="also measure balance reads with a long history on PostgreSQL",
+    )
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--singles", type=int, default=2_000)
+    parser.add_argument("--batches", type=int, default=100)
+    parser.add_argument("--reads", type=int, default=2_000)
+    args = parser.parse_args(argv)
+    out: dict[str, float] = {}
+    with sqlite_database() as url:
+        run("sqlite", url, args, out)
+    if not args.skip_postgres:
+        with postgres_database(args.postgres_url) as url:
+            run("postgres", url, args, out)
+    print(json.dumps({k: round(v, 1) for k, v in out.items()}, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
