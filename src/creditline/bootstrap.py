@@ -36,7 +36,6 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 
 from creditline.adapters.clock import SystemClock
 from creditline.adapters.db.engine import make_engine, redact
-from creditline.adapters.db.migrate import ensure_current, upgrade
 from creditline.adapters.db.repositories import HistoryFilter
 from creditline.adapters.db.uow import SqlUnitOfWork, is_transient
 from creditline.domain.amounts import CostBasis
@@ -116,6 +115,9 @@ class Creditline:
             ConfigurationError: the database cannot be reached.
             SchemaOutOfDate: ``migrate=False`` and the schema is behind the code.
         """
+        # Alembic is imported only here: it is most of the start-up time of a CLI call.
+        from creditline.adapters.db.migrate import ensure_current, upgrade
+
         engine = make_engine(url)
         try:
             if migrate:

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from creditline.domain.errors import InvalidDatabaseUrl
+from creditline.domain.errors import ConfigurationError, InvalidDatabaseUrl
 
 __all__ = ["READ_ONLY", "make_engine", "normalize_url", "redact"]
 
@@ -31,6 +31,8 @@ _BUSY_TIMEOUT_MS = 60_000
 
 def redact(url: str) -> str:
     """The URL with any password hidden, for messages and logs."""
+    if "://" not in url:
+        return url  # a bare file path has no password
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -85,7 +87,10 @@ def _postgres_url(parsed: URL, text: str) -> URL:
 def _sqlite_engine(url: URL) -> Engine:
     database = url.database
     assert database is not None
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot create the folder of {database}: {exc.strerror}") from exc
     # A pool of file connections: opening one (and its PRAGMAs) costs more than a debit.
     engine = create_engine(
         url, pool_size=5, max_overflow=10, connect_args={"timeout": 60, "check_same_thread": False}

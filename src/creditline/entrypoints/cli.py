@@ -1,0 +1,462 @@
+"""The ``creditline`` command: a thin shell over :class:`creditline.Creditline`.
+
+Each command parses its arguments, makes one call on the engine and renders the
+result as a table (``--format table``, the default) or as JSON (``--format json``,
+for scripts; see :mod:`creditline.entrypoints.views`). Amounts on the command line
+are decimal credits (``2.5``); the engine counts in micro-credits.
+
+Every error the engine raises on purpose becomes one line on stderr, ``error: ...``,
+and the exit code that :data:`EXIT_CODES` gives its class; nothing else decides an
+exit code. Usage mistakes (an unknown option, a bad choice) are click's and exit 2.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from creditline import (
+    Cause,
+    CauseType,
+    CostBasis,
+    Creditline,
+    EntryType,
+    GrantKind,
+    GrantSource,
+    ManualClock,
+    SourceType,
+    demo,
+    format_credits,
+    parse_credits,
+)
+from creditline.adapters.db.engine import normalize_url
+from creditline.domain.errors import (
+    ConfigurationError,
+    Conflict,
+    CreditlineError,
+    InsufficientCredits,
+    InvalidAmount,
+    InvalidSetting,
+    InvalidTime,
+    NotFound,
+    StorageError,
+    ValidationError,
+)
+from creditline.domain.time import Clock, require_aware
+from creditline.entrypoints import views
+
+__all__ = ["EXIT_CODES", "VerificationFailed", "app", "main"]
+
+DEFAULT_DATABASE_URL = "sqlite:///creditline.db"
+DATABASE_URL_ENV = "CREDITLINE_DATABASE_URL"
+_PIPE_WIDTH = 160
+
+
+class VerificationFailed(Exception):
+    """``creditline verify`` found problems (they are printed before this is raised)."""
+
+    def __init__(self, problems: int) -> None:
+        self.problems = problems
+        super().__init__(f"verification found {problems} problems")
+
+
+EXIT_CODES: dict[type[Exception], int] = {
+    CreditlineError: 1,
+    ValidationError: 2,
+    NotFound: 3,
+    Conflict: 4,
+    InsufficientCredits: 5,
+    ConfigurationError: 6,
+    StorageError: 7,
+    VerificationFailed: 8,
+}
+"""The one table from error class to exit code; a class not listed takes its nearest
+listed base class's code. Click's own usage errors also exit 2."""
+
+
+def _insufficient(exc: InsufficientCredits) -> str:
+    return (
+        f"insufficient credits in {exc.org_id}: needed {format_credits(exc.needed)} credits, "
+        f"{format_credits(exc.available)} available"
+    )
+
+
+_MESSAGES: dict[type[Exception], Callable[[Any], str]] = {
+    InsufficientCredits: _insufficient,
+}
+"""Messages that read better in credits than the engine's micro-credits."""
+
+
+def _nearest(table: dict[type[Exception], Any], exc: Exception) -> Any:
+    return next((table[c] for c in type(exc).__mro__ if c in table), None)
+
+
+def exit_code(exc: Exception) -> int:
+    code: int = _nearest(EXIT_CODES, exc)
+    return code
+
+
+def describe(exc: Exception) -> str:
+    """The one line printed for ``exc``."""
+    message = _nearest(_MESSAGES, exc) or str
+    return " ".join(str(message(exc)).split())
+
+
+class _Shell(TyperGroup):
+    """The root command: turns the engine's errors into one line and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
+        try:
+            return super().invoke(ctx)
+        except (CreditlineError, VerificationFailed) as exc:
+            typer.echo(f"error: {describe(exc)}", err=True)
+            raise typer.Exit(exit_code(exc)) from None
+
+
+app = typer.Typer(
+    cls=_Shell,
+    name="creditline",
+    help="An exact credits engine: organizations, grants, spending, an append-only ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+org_app = typer.Typer(help="Organizations: the holders of balances.", no_args_is_help=True)
+project_app = typer.Typer(help="Projects inside an organization.", no_args_is_help=True)
+member_app = typer.Typer(help="Members of an organization.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(project_app, name="project")
+app.add_typer(member_app, name="member")
+
+
+# -- parsing ----------------------------------------------------------------------------
+
+
+class Format(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="table for people, json for scripts.")
+]
+OrgArg = Annotated[str, typer.Argument(metavar="ORG", help="Organization id (org_...).")]
+AmountArg = Annotated[
+    str, typer.Argument(metavar="AMOUNT", help="Credits, a decimal number above zero: 2.5")
+]
+# A negative AMOUNT ("-5") then reaches _amount and its one-line refusal, rather than
+# click taking it for an unknown option.
+_NUMBERS = {"ignore_unknown_options": True}
+
+
+def _amount(text: str) -> int:
+    """AMOUNT: a decimal number of credits above zero, exact to one micro-credit."""
+    micros = parse_credits(text)
+    if micros <= 0:
+        raise InvalidAmount(text, "must be greater than zero")
+    return micros
+
+
+def _time(text: str | None, what: str) -> datetime | None:
+    """An ISO 8601 timestamp with a time zone (``2026-02-01T00:00:00Z``), or None."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidTime(
+            f"{what} {text!r} is not an ISO 8601 timestamp (e.g. 2026-02-01T00:00:00Z)"
+        ) from None
+    return require_aware(moment, what)
+
+
+def _cost_basis(unit_price_minor: int | None, currency: str | None) -> CostBasis | None:
+    """--unit-price-minor and --currency: both or neither."""
+    if unit_price_minor is None and currency is None:
+        return None
+    if unit_price_minor is None or currency is None:
+        raise InvalidSetting(
+            "cost basis", unit_price_minor or currency, "give --unit-price-minor and --currency"
+        )
+    return CostBasis(unit_price_minor, currency)
+
+
+@dataclass(frozen=True, slots=True)
+class _Session:
+    """The global options: which database, and which clock."""
+
+    url: str
+    clock: Clock | None
+
+
+def _open(ctx: typer.Context, *, migrate: bool = False, clock: Clock | None = None) -> Creditline:
+    """The engine on the session's database, closed when the command ends."""
+    session = ctx.find_object(_Session)
+    assert session is not None
+    try:
+        cl = Creditline.open(session.url, clock=clock or session.clock, migrate=migrate)
+    except OSError as exc:  # a SQLite directory that cannot be made; the engine lets it out
+        where = normalize_url(session.url).render_as_string(hide_password=True)
+        raise ConfigurationError(f"cannot open {where}: {exc.strerror or exc}") from exc
+    ctx.call_on_close(cl.close)
+    return cl
+
+
+def _emit(fmt: Format, view: views.View) -> None:
+    _PRINTERS[fmt](view)
+
+
+def _print_table(view: views.View) -> None:
+    # Piped output gets room for a whole table instead of the 80 columns rich assumes.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+    for part in view.parts:
+        console.print(part)
+
+
+def _print_json(view: views.View) -> None:
+    typer.echo(json.dumps(view.data, indent=2, ensure_ascii=False))
+
+
+_PRINTERS: dict[Format, Callable[[views.View], None]] = {
+    Format.TABLE: _print_table,
+    Format.JSON: _print_json,
+}
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    db: Annotated[
+        str,
+        typer.Option(
+            "--db",
+            envvar=DATABASE_URL_ENV,
+            metavar="URL",
+            help="sqlite:///file.db, postgresql://user@host/db, or a file path (SQLite).",
+        ),
+    ] = DEFAULT_DATABASE_URL,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            metavar="ISO-TIMESTAMP",
+            help="Pin the clock (with a time zone: 2026-02-01T00:00:00Z); for tests.",
+            hidden=True,
+        ),
+    ] = None,
+) -> None:
+    """creditline: credits for AI platforms, exact to the micro-credit."""
+    moment = _time(now, "--now")
+    ctx.obj = _Session(db, ManualClock(moment) if moment else None)
+
+
+@app.command()
+def init(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+    """Create the database schema, or bring it up to date."""
+    session = ctx.find_object(_Session)
+    assert session is not None
+    cl = _open(ctx, migrate=True)
+    url = normalize_url(session.url).render_as_string(hide_password=True)
+    _emit(fmt, views.database_view(url, cl.dialect))
+
+
+@org_app.command("create")
+def org_create(
+    ctx: typer.Context,
+    name: str,
+    external_ref: Annotated[
+        str | None, typer.Option(help="Your platform's id for it; unique.")
+    ] = None,
+    consumption_order: Annotated[
+        str | None,
+        typer.Option(help=f"Grant kinds, first spent first: {GrantKind.names()}."),
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Create an organization with a zero balance."""
+    org = _open(ctx).create_org(
+        name, external_ref=external_ref, consumption_order=consumption_order
+    )
+    _emit(fmt, views.org_view(org))
+
+
+@org_app.command("list")
+def org_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    after: Annotated[str | None, typer.Option(help="Page on after this id.")] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """List organizations, by id."""
+    _emit(fmt, views.orgs_view(_open(ctx).list_orgs(limit=limit, after_id=after)))
+
+
+@project_app.command("create")
+def project_create(
+    ctx: typer.Context, org: OrgArg, name: str, fmt: FormatOption = Format.TABLE
+) -> None:
+    """Create a project in an organization."""
+    _emit(fmt, views.project_view(_open(ctx).create_project(org, name)))
+
+
+@member_app.command("add")
+def member_add(
+    ctx: typer.Context,
+    org: OrgArg,
+    name: str,
+    email: Annotated[str | None, typer.Option(help="Unique within the organization.")] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Add a member to an organization."""
+    _emit(fmt, views.member_view(_open(ctx).add_member(org, name, email)))
+
+
+@app.command(context_settings=_NUMBERS)
+def grant(
+    ctx: typer.Context,
+    org: OrgArg,
+    amount: AmountArg,
+    *,
+    kind: Annotated[GrantKind, typer.Option(help="Decides when it is spent.")] = (
+        GrantKind.PREPAID
+    ),
+    expires: Annotated[
+        str | None, typer.Option(metavar="ISO", help="First instant it is no longer spendable.")
+    ] = None,
+    effective: Annotated[
+        str | None, typer.Option(metavar="ISO", help="First instant it is spendable [now].")
+    ] = None,
+    source_type: Annotated[SourceType, typer.Option(help="What made it.")] = SourceType.OPERATOR,
+    source_ref: Annotated[str, typer.Option(help="Its reference (purchase id...).")] = "manual",
+    unit_price_minor: Annotated[
+        int | None, typer.Option(help="Price of one credit in minor units (cents).")
+    ] = None,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 code of the price.")] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="A retry with the same key returns the same grant.")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Grant credits to an organization as a new lot."""
+    new = _open(ctx).grant(
+        org,
+        _amount(amount),
+        kind,
+        expires_at=_time(expires, "--expires"),
+        effective_at=_time(effective, "--effective"),
+        source=GrantSource(source_type, source_ref),
+        cost_basis=_cost_basis(unit_price_minor, currency),
+        idempotency_key=idempotency_key,
+    )
+    _emit(fmt, views.grant_view(new))
+
+
+@app.command(context_settings=_NUMBERS)
+def spend(
+    ctx: typer.Context,
+    org: OrgArg,
+    amount: AmountArg,
+    *,
+    project: Annotated[str | None, typer.Option(help="Project id to attribute it to.")] = None,
+    member: Annotated[str | None, typer.Option(help="Member id to attribute it to.")] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="A retry with the same key is answered, not re-spent.")
+    ] = None,
+    cause_ref: Annotated[
+        str | None, typer.Option(help="What spent it (a debit reference); [the key or new]")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Spend credits, drawn from the grants in the consumption order; all or nothing."""
+    result = _open(ctx).spend(
+        org,
+        _amount(amount),
+        cause=Cause(CauseType.DEBIT, cause_ref) if cause_ref is not None else None,
+        project_id=project,
+        member_id=member,
+        idempotency_key=idempotency_key,
+    )
+    _emit(fmt, views.debit_view(result))
+
+
+@app.command()
+def balance(ctx: typer.Context, org: OrgArg, fmt: FormatOption = Format.TABLE) -> None:
+    """An organization's balance now: total, available, by kind."""
+    _emit(fmt, views.balance_view(_open(ctx).balance(org)))
+
+
+@app.command()
+def grants(
+    ctx: typer.Context,
+    org: OrgArg,
+    active: Annotated[bool, typer.Option("--active", help="Only grants with credits left.")] = (
+        False
+    ),
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """An organization's grants: kind, amount, remaining, expiry."""
+    _emit(fmt, views.grants_view(_open(ctx).grants(org, include_spent=not active)))
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    org: OrgArg,
+    *,
+    limit: Annotated[int, typer.Option(help="At most this many entries (1 to 10000).")] = 50,
+    before: Annotated[int | None, typer.Option(help="Page on: entries older than this id.")] = (
+        None
+    ),
+    types: Annotated[
+        list[EntryType] | None, typer.Option("--type", help="Only these entry types.")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """An organization's ledger entries, newest first, each with its cause."""
+    entries = _open(ctx).history(org, limit, before_id=before, types=types or ())
+    _emit(fmt, views.history_view(entries))
+
+
+@app.command()
+def expire(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+    """Expire what is left of every grant past its expiry (safe to run again)."""
+    _emit(fmt, views.expiry_view(_open(ctx).expire_due()))
+
+
+@app.command()
+def verify(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+    """Recompute every balance from the ledger; exit 8 when anything disagrees."""
+    report = _open(ctx).verify()
+    _emit(fmt, views.verify_view(report))
+    if not report.ok:
+        raise VerificationFailed(len(report.problems))
+
+
+@app.command("demo")
+def demo_command(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+    """Play a month of an AI lab's credits on a database of its own, then show it.
+
+    Needs no set-up (creates the schema). Re-running replays the same scenario on
+    the same organization and adds nothing. Runs on a simulated clock (--now is
+    ignored) and refuses a database holding other organizations.
+    """
+    clock = ManualClock(demo.START)
+    report = demo.run(_open(ctx, migrate=True, clock=clock), clock)
+    _emit(fmt, views.demo_view(report))
+
+
+def main() -> None:
+    """The console script ``creditline``."""
+    app(prog_name="creditline")

@@ -1,0 +1,387 @@
+"""How the engine's results look: as JSON data for scripts and as rich tables for people.
+
+Every view is a :class:`View`: ``data`` (JSON-able, for ``--format json``) and
+``parts`` (rich renderables, for ``--format table``). Views only present what the
+engine returned; they decide nothing.
+
+In JSON every credit amount appears twice, exactly: as a decimal string of credits
+(``"amount": "2.5"``, the same notation the command line accepts) and as an integer
+of micro-credits (``"amount_micros": 2500000``). Times are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from creditline import (
+    Balance,
+    DebitResult,
+    ExpiryReport,
+    Grant,
+    LedgerEntry,
+    Member,
+    Organization,
+    Project,
+    VerifyReport,
+    format_credits,
+)
+from creditline.demo import DemoReport
+
+__all__ = [
+    "View",
+    "balance_view",
+    "database_view",
+    "debit_view",
+    "demo_view",
+    "expiry_view",
+    "grant_view",
+    "grants_view",
+    "history_view",
+    "member_view",
+    "orgs_view",
+    "project_view",
+    "verify_view",
+]
+
+_NEVER = "never"
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One result ready to print: ``data`` for JSON, ``parts`` for a terminal."""
+
+    data: Any
+    parts: tuple[RenderableType, ...]
+
+
+# -- JSON pieces ------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _credits(name: str, micros: int) -> dict[str, Any]:
+    return {name: format_credits(micros), f"{name}_micros": micros}
+
+
+def _org_data(org: Organization) -> dict[str, Any]:
+    return {
+        "id": org.id,
+        "name": org.name,
+        "external_ref": org.external_ref,
+        "consumption_order": [k.value for k in org.consumption_order],
+        "created_at": _iso(org.created_at),
+    }
+
+
+def _project_data(project: Project) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "org_id": project.org_id,
+        "name": project.name,
+        "created_at": _iso(project.created_at),
+    }
+
+
+def _member_data(member: Member) -> dict[str, Any]:
+    return {
+        "id": member.id,
+        "org_id": member.org_id,
+        "name": member.name,
+        "email": member.email,
+        "created_at": _iso(member.created_at),
+    }
+
+
+def _grant_data(grant: Grant) -> dict[str, Any]:
+    basis = grant.cost_basis
+    return {
+        "id": grant.id,
+        "org_id": grant.org_id,
+        "kind": grant.kind.value,
+        **_credits("amount", grant.amount),
+        **_credits("remaining", grant.remaining),
+        "effective_at": _iso(grant.effective_at),
+        "expires_at": _iso(grant.expires_at),
+        "source": {"type": grant.source.type.value, "ref": grant.source.ref},
+        "cost_basis": None
+        if basis is None
+        else {"unit_price_minor": basis.unit_price_minor, "currency": basis.currency},
+        "created_at": _iso(grant.created_at),
+    }
+
+
+def _entry_data(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "org_id": entry.org_id,
+        "grant_id": entry.grant_id,
+        "type": entry.type.value,
+        **_credits("amount", entry.amount),
+        "cause": {"type": entry.cause.type.value, "ref": entry.cause.ref},
+        "project_id": entry.project_id,
+        "member_id": entry.member_id,
+        "occurred_at": _iso(entry.occurred_at),
+        "recorded_at": _iso(entry.recorded_at),
+    }
+
+
+def _balance_data(balance: Balance) -> dict[str, Any]:
+    return {
+        "org_id": balance.org_id,
+        "as_of": _iso(balance.as_of),
+        **_credits("total", balance.total),
+        **_credits("available", balance.available),
+        **_credits("pending", balance.pending),
+        **_credits("expired_unswept", balance.expired_unswept),
+        "by_kind": {k.value: format_credits(v) for k, v in balance.by_kind.items()},
+        "by_kind_micros": {k.value: v for k, v in balance.by_kind.items()},
+    }
+
+
+def _expiry_data(report: ExpiryReport) -> dict[str, Any]:
+    return {
+        "grants": report.grants,
+        **_credits("amount", report.amount),
+        "organizations": [
+            {"org_id": e.org_id, "grants": e.grants, **_credits("amount", e.amount)}
+            for e in report.organizations
+        ],
+    }
+
+
+def _verify_data(report: VerifyReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "organizations": report.organizations,
+        "grants": report.grants,
+        "problems": [str(p) for p in report.problems],
+    }
+
+
+# -- tables -----------------------------------------------------------------------------
+
+
+def _when(moment: datetime | None) -> str:
+    return _NEVER if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(title: str, *columns: str) -> Table:
+    """A table whose ``id``-like columns fold rather than lose characters."""
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for name in columns:
+        numeric = name.startswith(("credits", "amount", "remaining", "grants"))
+        table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+    return table
+
+
+def _key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, show_edge=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def _orgs_table(orgs: Sequence[Organization]) -> Table:
+    table = _table("Organizations", "id", "name", "external ref", "consumption order")
+    for org in orgs:
+        table.add_row(
+            org.id,
+            org.name,
+            org.external_ref or "",
+            ", ".join(k.value for k in org.consumption_order),
+        )
+    return table
+
+
+def _grants_table(grants: Sequence[Grant], title: str = "Grants") -> Table:
+    table = _table(
+        title, "id", "kind", "amount", "remaining", "effective (UTC)", "expires (UTC)", "source"
+    )
+    for g in grants:
+        table.add_row(
+            g.id,
+            g.kind.value,
+            format_credits(g.amount),
+            format_credits(g.remaining),
+            _when(g.effective_at),
+            _when(g.expires_at),
+            f"{g.source.type.value}:{g.source.ref}",
+        )
+    return table
+
+
+def _history_table(
+    entries: Sequence[LedgerEntry], names: Mapping[str, str], title: str = "History"
+) -> Table:
+    table = _table(
+        title, "#", "when (UTC)", "type", "credits", "grant", "cause", "project", "member"
+    )
+    for e in entries:
+        table.add_row(
+            str(e.id),
+            _when(e.occurred_at),
+            e.type.value,
+            Text(f"{'+' if e.amount > 0 else ''}{format_credits(e.amount)}"),
+            e.grant_id,
+            str(e.cause),
+            names.get(e.project_id or "", e.project_id or ""),
+            names.get(e.member_id or "", e.member_id or ""),
+        )
+    return table
+
+
+def _balance_table(balance: Balance) -> Table:
+    rows = [
+        ("organization", balance.org_id),
+        ("as of (UTC)", _when(balance.as_of)),
+        ("total", format_credits(balance.total)),
+        ("available", format_credits(balance.available)),
+        ("pending", format_credits(balance.pending)),
+        ("expired, not yet swept", format_credits(balance.expired_unswept)),
+    ]
+    rows += [(f"  {k.value}", format_credits(v)) for k, v in balance.by_kind.items()]
+    return _key_values("Balance (credits)", rows)
+
+
+def _verify_text(report: VerifyReport) -> Text:
+    counted = f"organizations: {report.organizations}, grants: {report.grants}"
+    if report.ok:
+        return Text(f"OK: every balance matches its ledger entries ({counted})", style="green")
+    lines = [f"problems: {len(report.problems)} ({counted})"]
+    lines += [f"  {p}" for p in report.problems]
+    return Text("\n".join(lines), style="red")
+
+
+# -- views ------------------------------------------------------------------------------
+
+
+def database_view(url: str, dialect: str) -> View:
+    return View(
+        {"database": url, "dialect": dialect, "schema": "current"},
+        (Text(f"database {url} ({dialect}): schema is up to date"),),
+    )
+
+
+def orgs_view(orgs: Sequence[Organization]) -> View:
+    return View([_org_data(o) for o in orgs], (_orgs_table(orgs),))
+
+
+def org_view(org: Organization) -> View:
+    return View(_org_data(org), (_orgs_table([org]),))
+
+
+def project_view(project: Project) -> View:
+    table = _table("Project", "id", "organization", "name")
+    table.add_row(project.id, project.org_id, project.name)
+    return View(_project_data(project), (table,))
+
+
+def member_view(member: Member) -> View:
+    table = _table("Member", "id", "organization", "name", "email")
+    table.add_row(member.id, member.org_id, member.name, member.email or "")
+    return View(_member_data(member), (table,))
+
+
+def grant_view(grant: Grant) -> View:
+    return View(_grant_data(grant), (_grants_table([grant], "Grant"),))
+
+
+def grants_view(grants: Sequence[Grant]) -> View:
+    return View([_grant_data(g) for g in grants], (_grants_table(grants),))
+
+
+def debit_view(result: DebitResult) -> View:
+    data = {
+        "status": result.status.value,
+        **_credits("amount", result.amount),
+        "cause": None
+        if result.cause is None
+        else {"type": result.cause.type.value, "ref": result.cause.ref},
+        "replayed": result.replayed,
+        "allocations": [
+            {"grant_id": a.grant_id, **_credits("amount", a.amount)} for a in result.allocations
+        ],
+    }
+    table = _table("Debit", "grant", "credits")
+    for a in result.allocations:
+        table.add_row(a.grant_id, format_credits(a.amount))
+    replay = " (replayed: this idempotency key was already used)" if result.replayed else ""
+    summary = Text(
+        f"{result.status.value}: {format_credits(result.amount)} credits, cause {result.cause}"
+        + replay
+    )
+    return View(data, (summary, table))
+
+
+def balance_view(balance: Balance) -> View:
+    return View(_balance_data(balance), (_balance_table(balance),))
+
+
+def history_view(entries: Sequence[LedgerEntry]) -> View:
+    return View([_entry_data(e) for e in entries], (_history_table(entries, {}),))
+
+
+def expiry_view(report: ExpiryReport) -> View:
+    table = _table("Expired", "organization", "grants", "credits")
+    for e in report.organizations:
+        table.add_row(e.org_id, str(e.grants), format_credits(e.amount))
+    summary = Text(
+        f"expired {format_credits(report.amount)} credits from {report.grants} grant(s) "
+        f"in {len(report.organizations)} organization(s)"
+    )
+    return View(_expiry_data(report), (summary, table))
+
+
+def verify_view(report: VerifyReport) -> View:
+    return View(_verify_data(report), (_verify_text(report),))
+
+
+def demo_view(report: DemoReport) -> View:
+    names = {p.id: p.name for p in report.projects} | {m.id: m.name for m in report.members}
+    org = report.org
+    expired = -sum(e.amount for e in report.expired)
+    data = {
+        "organization": _org_data(org),
+        "reused": report.reused,
+        "projects": [_project_data(p) for p in report.projects],
+        "members": [_member_data(m) for m in report.members],
+        "debits": report.debits,
+        **_credits("spent", report.spent),
+        "expired": [_entry_data(e) for e in report.expired],
+        **_credits("expired_total", expired),
+        "balance": _balance_data(report.balance),
+        "grants": [_grant_data(g) for g in report.grants],
+        "history": [_entry_data(e) for e in report.history],
+        "verify": _verify_data(report.verify),
+    }
+    story = "reused from an earlier run (replayed, nothing added)" if report.reused else "created"
+    header = Text.assemble(
+        (f"{org.name}", "bold"),
+        f" ({org.id}, external ref {org.external_ref!r}): {story}\n",
+        f"projects: {', '.join(p.name for p in report.projects)}\n",
+        f"members: {', '.join(f'{m.name} <{m.email}>' for m in report.members)}\n",
+        f"usage: {report.debits} debits, {format_credits(report.spent)} credits spent\n",
+        f"expiry (clock moved to {_when(report.expiry_run_at)} UTC): "
+        f"{format_credits(expired)} credits expired from {len(report.expired)} grant(s)",
+    )
+    return View(
+        data,
+        (
+            header,
+            _balance_table(report.balance),
+            _grants_table(report.grants),
+            _history_table(report.history, names, f"Last {len(report.history)} ledger entries"),
+            _verify_text(report.verify),
+        ),
+    )
