@@ -82,7 +82,7 @@ def _decimal_to_micros(value: object, number: Decimal) -> int:
         raise InvalidAmount(value, "more precise than one micro-credit (0.000001)")
     if len(significant) + shift > len(str(MAX_MICROS)):
         raise InvalidAmount(value, "too large")
-    micros = int("".join(map(str, significant))) * 10**shift
+    micros = int("".join(map(str, significant)) + "0" * shift)
     return -micros if sign else micros
 
 

@@ -153,6 +153,8 @@ class Grant:
         cost_basis: what each credit cost, when bought.
         created_at: when it was recorded.
         metadata: free-form data.
+        seq: the organization's ledger entry count when the grant was made; orders
+            grants created at the same instant (oldest first, exactly).
     """
 
     id: str
@@ -166,6 +168,7 @@ class Grant:
     cost_basis: CostBasis | None
     created_at: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
 
     def is_spendable(self, now: datetime) -> bool:
         return self.remaining > 0 and self.effective_at <= now and not self.is_expired(now)

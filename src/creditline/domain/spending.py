@@ -3,9 +3,10 @@
 A debit of N micro-credits draws from the organization's spendable grants in the
 consumption order of their kinds; within a kind, the soonest-expiring grant first
 (grants that never expire last), then the oldest (earliest effective time, then
-earliest created). A debit may take from several grants. One that the spendable
-grants cannot cover is refused whole: :func:`allocate` either returns a complete
-allocation or raises, and never changes anything itself.
+earliest created, then earliest in the organization's ledger). A debit may take
+from several grants. One that the spendable grants cannot cover is refused whole:
+:func:`allocate` either returns a complete allocation or raises, and never changes
+anything itself.
 
 :class:`Pool` does the same for many debits in a row (a batch): it keeps the
 remaining amounts in memory so each debit sees what the previous ones left.
@@ -14,15 +15,16 @@ remaining amounts in memory so each debit sees what the previous ones left.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
-from creditline.domain.errors import InsufficientCredits
+from creditline.domain.errors import InsufficientCredits, InvalidAmount
 from creditline.domain.grants import DEFAULT_CONSUMPTION_ORDER, Grant, GrantKind
+from creditline.domain.time import to_utc
 
 __all__ = ["Allocation", "Pool", "allocate", "spending_order"]
 
-_FOREVER = datetime.max
+_FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
 class Allocation(NamedTuple):
@@ -41,15 +43,13 @@ def spending_order(
     rank = {kind: i for i, kind in enumerate(order)}
     fallback = len(rank)
 
-    def key(g: Grant) -> tuple[int, int, datetime, datetime, datetime, str]:
-        never = g.expires_at is None
-        expires = _FOREVER if g.expires_at is None else g.expires_at.replace(tzinfo=None)
+    def key(g: Grant) -> tuple[int, datetime, datetime, datetime, int, str]:
         return (
             rank.get(g.kind, fallback),
-            int(never),
-            expires,
-            g.effective_at.replace(tzinfo=None),
-            g.created_at.replace(tzinfo=None),
+            _FOREVER if g.expires_at is None else to_utc(g.expires_at),
+            to_utc(g.effective_at),
+            to_utc(g.created_at),
+            g.seq,
             g.id,
         )
 
@@ -78,6 +78,8 @@ class Pool:
 
     def take(self, amount: int) -> list[Allocation]:
         """Allocate ``amount`` or raise :class:`InsufficientCredits`, leaving the pool as it was."""
+        if amount <= 0:
+            raise InvalidAmount(amount, "a debit takes more than zero")
         if amount > self.available:
             raise InsufficientCredits(self.org_id, amount, self.available)
         self.available -= amount

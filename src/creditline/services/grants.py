@@ -73,13 +73,14 @@ def grant_credits(cmd: GrantCredits, uow: UnitOfWork, clock: Clock) -> Grant:
             replay = _replay(uow, cmd.org_id, cmd.idempotency_key, fingerprint(request))
             if replay is not None:
                 return replay
-        if held + new.amount > MAX_MICROS:
+        balance, entry_count = held
+        if balance + new.amount > MAX_MICROS:
             # The balance column is a signed 64-bit integer: SQLite would silently turn an
             # overflowing sum into a float, PostgreSQL would fail the whole transaction.
             raise InvalidAmount(
                 new.amount, f"the organization's balance would exceed {MAX_MICROS} micro-credits"
             )
-        grant = uow.grants.add(new_id("grt"), new, now)
+        grant = uow.grants.add(new_id("grt"), new, now, seq=entry_count)
         cause = Cause(_CAUSE_OF_SOURCE[new.source.type], new.source.ref)
         uow.ledger.append(
             [NewEntry(cmd.org_id, grant.id, EntryType.GRANT, new.amount, cause, now)], now

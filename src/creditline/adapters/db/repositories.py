@@ -117,17 +117,21 @@ class BalanceRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def lock(self, org_id: str) -> int | None:
-        """Lock the organization's balance row for this transaction; its balance, or None.
+    def lock(self, org_id: str) -> tuple[int, int] | None:
+        """Lock the organization's balance row for this transaction.
+
+        Returns (balance, entry count), or None when there is no such organization.
 
         On PostgreSQL this is a row lock held to commit; on SQLite the transaction
         already holds the database write lock (BEGIN IMMEDIATE).
         """
-        query = select(t.balances.c.balance_micros).where(t.balances.c.org_id == org_id)
+        query = select(t.balances.c.balance_micros, t.balances.c.entry_count).where(
+            t.balances.c.org_id == org_id
+        )
         if self._conn.dialect.name == "postgresql":
             query = query.with_for_update()
-        value = self._conn.execute(query).scalar_one_or_none()
-        return None if value is None else int(value)
+        row = self._conn.execute(query).first()
+        return None if row is None else (int(row[0]), int(row[1]))
 
     def get(self, org_id: str) -> tuple[int, int] | None:
         """(balance, entry count) of an organization, without locking."""
@@ -158,7 +162,7 @@ class GrantRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def add(self, grant_id: str, new: NewGrant, created_at: datetime) -> Grant:
+    def add(self, grant_id: str, new: NewGrant, created_at: datetime, seq: int) -> Grant:
         basis = new.cost_basis
         self._conn.execute(
             insert(t.grants).values(
@@ -175,6 +179,7 @@ class GrantRepository:
                 cost_currency=basis.currency if basis else None,
                 metadata=new.metadata,
                 created_at=created_at,
+                seq=seq,
             )
         )
         return Grant(
@@ -189,6 +194,7 @@ class GrantRepository:
             cost_basis=basis,
             created_at=created_at,
             metadata=dict(new.metadata),
+            seq=seq,
         )
 
     def get(self, org_id: str, grant_id: str) -> Grant | None:
@@ -201,7 +207,8 @@ class GrantRepository:
         query = select(t.grants).where(t.grants.c.org_id == org_id)
         if not include_spent:
             query = query.where(t.grants.c.remaining_micros > 0)
-        return [_grant(r) for r in self._conn.execute(query.order_by(t.grants.c.created_at))]
+        order = (t.grants.c.created_at, t.grants.c.seq)
+        return [_grant(r) for r in self._conn.execute(query.order_by(*order))]
 
     def active(self, org_id: str) -> list[Grant]:
         """The organization's grants with credits left (served by a partial index)."""
@@ -493,6 +500,7 @@ def _grant(row: Row[Any]) -> Grant:
         cost_basis=basis,
         created_at=m["created_at"],
         metadata=dict(m["metadata"] or {}),
+        seq=int(m["seq"]),
     )
 
 

@@ -131,6 +131,8 @@ grants = Table(
     Column("cost_currency", String(3), nullable=True),
     Column("metadata", Json, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # The organization's ledger entry count when the grant was made (orders same-instant grants).
+    Column("seq", BigInteger, nullable=False),
     CheckConstraint("amount_micros > 0", name="amount_positive"),
     CheckConstraint(
         "remaining_micros >= 0 AND remaining_micros <= amount_micros", name="remaining_in_range"

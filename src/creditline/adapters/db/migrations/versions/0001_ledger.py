@@ -63,6 +63,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.CheckConstraint("amount_micros > 0", name=op.f("ck_grants_amount_positive")),
         sa.CheckConstraint(
             "expires_at IS NULL OR expires_at > effective_at",
