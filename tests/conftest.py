@@ -10,9 +10,7 @@ from hypothesis import HealthCheck, settings
 from creditline import Creditline, ManualClock
 from tests.databases import database
 
-settings.register_profile(
-    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("default")
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

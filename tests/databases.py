@@ -17,9 +17,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-POSTGRES_URL = os.environ.get(
-    "CREDITLINE_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("CREDITLINE_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 
 
 def _conninfo() -> str:

@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from creditline.adapters.clock import SystemClock
+from creditline.adapters.db.checkpoint import WalCheckpointer
 from creditline.adapters.db.engine import make_engine, redact
 from creditline.adapters.db.repositories import HistoryFilter
 from creditline.adapters.db.uow import SqlUnitOfWork, is_transient
@@ -104,6 +105,9 @@ class Creditline:
         self._engine = engine
         self.clock: Clock = clock or SystemClock()
         self._max_attempts = max_attempts
+        self._checkpointer = (
+            WalCheckpointer(engine).start() if engine.dialect.name == "sqlite" else None
+        )
 
     @classmethod
     def open(cls, url: str | Path, clock: Clock | None = None, migrate: bool = True) -> Creditline:
@@ -135,6 +139,9 @@ class Creditline:
         return cls(engine, clock)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self._engine.dispose()
 
     def __enter__(self) -> Creditline:

@@ -33,10 +33,10 @@ def due_organizations(uow: UnitOfWork, now: datetime, limit: int = 1000) -> list
 
 
 def expire_organization(org_id: str, uow: UnitOfWork, clock: Clock) -> Expired:
-    now = clock.now()
     with uow:
         if uow.balances.lock(org_id) is None:
             return Expired(org_id, 0, 0)
+        now = clock.now()  # under the lock, so entry times follow entry ids
         entries = expiry_entries(uow.grants.active(org_id), now)
         if not entries:
             return Expired(org_id, 0, 0)

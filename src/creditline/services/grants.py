@@ -46,12 +46,11 @@ class GrantCredits:
 
 
 def grant_credits(cmd: GrantCredits, uow: UnitOfWork, clock: Clock) -> Grant:
-    now = clock.now()
     new = NewGrant(
         org_id=cmd.org_id,
         kind=cmd.kind,
         amount=cmd.amount,
-        effective_at=cmd.effective_at or now,
+        effective_at=cmd.effective_at or clock.now(),
         expires_at=cmd.expires_at,
         source=cmd.source,
         cost_basis=cmd.cost_basis,
@@ -69,6 +68,7 @@ def grant_credits(cmd: GrantCredits, uow: UnitOfWork, clock: Clock) -> Grant:
         held = uow.balances.lock(cmd.org_id)
         if held is None:
             raise OrganizationNotFound(cmd.org_id)
+        now = clock.now()  # under the lock, so entry times follow entry ids
         if cmd.idempotency_key is not None:
             replay = _replay(uow, cmd.org_id, cmd.idempotency_key, fingerprint(request))
             if replay is not None:

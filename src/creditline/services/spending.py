@@ -230,13 +230,14 @@ def spend_credits(cmd: SpendCredits, uow: UnitOfWork, clock: Clock) -> list[Debi
     """Spend a batch of debits for one organization; one result per debit, in order."""
     if cmd.entry_type not in (EntryType.CONSUME, EntryType.ADJUSTMENT):
         raise InvalidSetting("entry type", cmd.entry_type, "a debit consumes or adjusts")
-    now = clock.now()
     # Debits given neither a cause nor a key share one cause: this call.
     default = Cause(CauseType.DEBIT, new_id("dbt"))
     prepared = [_prepare(d, cmd.entry_type, default) for d in cmd.debits]
     with uow:
         if uow.balances.lock(cmd.org_id) is None:
             raise OrganizationNotFound(cmd.org_id)
+        # Read the clock once the lock is held: entries' times then follow their ids.
+        now = clock.now()
         org = uow.orgs.get(cmd.org_id)
         assert org is not None
         batch = _Batch(

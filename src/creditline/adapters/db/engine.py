@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from creditline.adapters.db.checkpoint import AUTOCHECKPOINT_PAGES
 from creditline.domain.errors import ConfigurationError, InvalidDatabaseUrl
 
 __all__ = ["READ_ONLY", "make_engine", "normalize_url", "redact"]
@@ -105,6 +106,8 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        # Checkpoints run in the background (checkpoint.py); this is only the safety net.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -122,5 +125,7 @@ def make_engine(url: str | Path, **options: Any) -> Engine:
         return _sqlite_engine(parsed)
     options.setdefault("pool_size", 5)
     options.setdefault("max_overflow", 10)
-    options.setdefault("pool_pre_ping", True)
+    # No pre-ping (a round trip per transaction): a connection found dead is invalidated
+    # and the whole transaction retried (see uow.is_transient).
+    options.setdefault("pool_recycle", 3600)
     return create_engine(parsed, **options)

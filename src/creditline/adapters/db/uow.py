@@ -41,6 +41,8 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, DBAPIError) or isinstance(exc, IntegrityError):
         return False
+    if exc.connection_invalidated:  # the server restarted or dropped the connection
+        return True
     sqlstate = getattr(exc.orig, "sqlstate", None)
     if sqlstate in _RETRY_SQLSTATES:
         return True
