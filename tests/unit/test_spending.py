@@ -112,7 +112,7 @@ def test_expired_grant_is_not_spendable() -> None:
 def test_used_up_grants_are_skipped() -> None:
     empty = grant(amount=5, remaining=0, kind=GrantKind.INCLUDED)
     full = grant(amount=5)
-    assert allocate("org_a", [empty, full], 5, NOW) == [Allocation(full.id, 5)]
+    assert allocate("org_a", [empty, full], 5, NOW) == (Allocation(full.id, 5),)
 
 
 def test_a_debit_is_drawn_across_several_grants_in_order() -> None:
@@ -124,19 +124,19 @@ def test_a_debit_is_drawn_across_several_grants_in_order() -> None:
     allocations = allocate(
         "org_a", [flex, prepaid_never, promo, prepaid_soon, included], 8_000_000, NOW
     )
-    assert allocations == [
+    assert allocations == (
         Allocation(included.id, 3_000_000),
         Allocation(prepaid_soon.id, 1_000_000),
         Allocation(prepaid_never.id, 2_500_000),
         Allocation(promo.id, 1_500_000),
-    ]
+    )
     assert sum(a.amount for a in allocations) == 8_000_000
 
 
 def test_a_debit_of_exactly_what_is_spendable_empties_every_grant() -> None:
     a, b = grant(2), grant(3)
     pool = Pool("org_a", [a, b], NOW)
-    assert pool.take(5) == [Allocation(a.id, 2), Allocation(b.id, 3)]
+    assert pool.take(5) == (Allocation(a.id, 2), Allocation(b.id, 3))
     assert pool.available == 0
     assert pool.changes() == {a.id: -2, b.id: -3}
 
@@ -163,8 +163,8 @@ def test_a_refused_debit_leaves_the_pool_unchanged() -> None:
     assert caught.value.available == 1_500_000
     assert (pool.available, pool.changes()) == before == (1_500_000, {a.id: -1_500_000})
     # The pool still serves the debit it can cover, from where it left off.
-    assert pool.take(1_500_000) == [Allocation(a.id, 500_000), Allocation(b.id, 1_000_000)]
-    assert first == [Allocation(a.id, 1_500_000)]
+    assert pool.take(1_500_000) == (Allocation(a.id, 500_000), Allocation(b.id, 1_000_000))
+    assert first == (Allocation(a.id, 1_500_000),)
     assert pool.available == 0
 
 
@@ -172,11 +172,11 @@ def test_each_debit_of_a_batch_sees_what_the_previous_ones_left() -> None:
     a, b, c = grant(3), grant(3), grant(3)
     pool = Pool("org_a", [a, b, c], NOW)
     assert pool.available == 9
-    assert pool.take(2) == [Allocation(a.id, 2)]
-    assert pool.take(2) == [Allocation(a.id, 1), Allocation(b.id, 1)]
+    assert pool.take(2) == (Allocation(a.id, 2),)
+    assert pool.take(2) == (Allocation(a.id, 1), Allocation(b.id, 1))
     with pytest.raises(InsufficientCredits):
         pool.take(6)
-    assert pool.take(5) == [Allocation(b.id, 2), Allocation(c.id, 3)]
+    assert pool.take(5) == (Allocation(b.id, 2), Allocation(c.id, 3))
     assert pool.changes() == {a.id: -3, b.id: -3, c.id: -3}
 
 
@@ -188,7 +188,7 @@ def test_the_pool_counts_only_spendable_grants() -> None:
         NOW,
     )
     assert pool.available == 7
-    assert pool.take(7) == [Allocation(live.id, 7)]
+    assert pool.take(7) == (Allocation(live.id, 7),)
 
 
 def test_a_refusal_on_a_fresh_pool_records_no_change() -> None:
@@ -266,7 +266,7 @@ def test_an_allocation_is_a_greedy_walk_of_the_spending_order(
         part = min(g.remaining, left)
         expected.append(Allocation(g.id, part))
         left -= part
-    assert allocations == expected
+    assert allocations == tuple(expected)
 
 
 def test_the_ordering_is_deterministic_for_identical_grants() -> None:

@@ -76,7 +76,7 @@ class Pool:
         self._cursor = 0
         self.available = sum(self._remaining)
 
-    def take(self, amount: int) -> list[Allocation]:
+    def take(self, amount: int) -> tuple[Allocation, ...]:
         """Allocate ``amount`` or raise :class:`InsufficientCredits`, leaving the pool as it was."""
         if amount <= 0:
             raise InvalidAmount(amount, "a debit takes more than zero")
@@ -88,7 +88,7 @@ class Pool:
         have = remaining[i]
         if have > amount:  # the usual case: the current grant covers the whole debit
             remaining[i] = have - amount
-            return [Allocation(self._ids[i], amount)]
+            return (_allocation((self._ids[i], amount)),)
         allocations: list[Allocation] = []
         left = amount
         while left:
@@ -101,7 +101,7 @@ class Pool:
             if remaining[i] == 0:
                 i += 1
         self._cursor = i
-        return allocations
+        return tuple(allocations)
 
     def changes(self) -> dict[str, int]:
         """The signed change of each grant drawn from so far (only grants that changed)."""
@@ -114,12 +114,17 @@ class Pool:
         }
 
 
+def _allocation(fields: tuple[str, int]) -> Allocation:
+    # tuple.__new__ skips the generated __new__: this runs once per debit of a batch.
+    return tuple.__new__(Allocation, fields)
+
+
 def allocate(
     org_id: str,
     grants: Iterable[Grant],
     amount: int,
     now: datetime,
     order: Sequence[GrantKind] = DEFAULT_CONSUMPTION_ORDER,
-) -> list[Allocation]:
+) -> tuple[Allocation, ...]:
     """Which grants pay for a debit of ``amount`` at ``now`` (see the module docstring)."""
     return Pool(org_id, grants, now, order).take(amount)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from creditline.domain.amounts import require_positive_micros
+from creditline.domain.amounts import MAX_MICROS, require_positive_micros
 from creditline.domain.errors import (
     CreditlineError,
     IdempotencyKeyReused,
@@ -96,6 +96,9 @@ class DebitResult(NamedTuple):
         return self.status is DebitStatus.ACCEPTED
 
 
+_ACCEPTED = DebitStatus.ACCEPTED
+
+
 @dataclass(slots=True)
 class _Prepared:
     debit: Debit
@@ -105,6 +108,14 @@ class _Prepared:
 
 def _prepare(debit: Debit, entry_type: EntryType, default: Cause) -> _Prepared | DebitResult:
     """Validate one debit before any lock is taken; a bad one becomes a rejection."""
+    amount = debit.amount
+    if (
+        type(amount) is int
+        and 0 < amount <= MAX_MICROS
+        and debit.idempotency_key is None
+        and debit.metadata is None
+    ):  # the common case, checked without building anything
+        return _Prepared(debit, debit.cause or default, None)
     try:
         amount = require_positive_micros(debit.amount)
         key = debit.idempotency_key
@@ -215,11 +226,19 @@ class _Batch:
         except InsufficientCredits as exc:
             result = DebitResult(DebitStatus.REFUSED, debit.amount, p.cause, error=exc)
         else:
+            # tuple.__new__ skips the named tuples' generated __new__: this runs per debit.
             append, org_id, kind, cause = self.entries.append, self.cmd.org_id, self.kind, p.cause
             project, member, meta = debit.project_id, debit.member_id, debit.metadata
             for grant_id, amount in allocations:
-                append(NewEntry(org_id, grant_id, kind, -amount, cause, now, project, member, meta))
-            result = DebitResult(DebitStatus.ACCEPTED, debit.amount, cause, tuple(allocations))
+                append(
+                    tuple.__new__(
+                        NewEntry,
+                        (org_id, grant_id, kind, -amount, cause, now, project, member, meta),
+                    )
+                )
+            result = tuple.__new__(
+                DebitResult, (_ACCEPTED, debit.amount, cause, allocations, False, None)
+            )
         if key is not None and p.request_hash is not None:
             self.in_batch[key] = (p.request_hash, result)
             self.keys.append((key, p.request_hash, _outcome(result)))

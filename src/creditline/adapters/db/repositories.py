@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Row, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Row,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from creditline.domain.amounts import CostBasis
 from creditline.domain.grants import Grant, GrantKind, GrantSource, NewGrant, SourceType
@@ -37,6 +48,33 @@ __all__ = [
 ]
 
 
+# Statements run on every debit batch, built once (building one costs more than running it).
+_BALANCE_OF = select(t.balances.c.balance_micros, t.balances.c.entry_count).where(
+    t.balances.c.org_id == bindparam("org_id")
+)
+_LOCK_BALANCE = _BALANCE_OF.with_for_update()
+_ORG = select(t.organizations).where(t.organizations.c.id == bindparam("org_id"))
+_ACTIVE_GRANTS = (
+    select(t.grants)
+    .where(t.grants.c.org_id == bindparam("org_id"), t.grants.c.remaining_micros > 0)
+    .order_by(t.grants.c.created_at, t.grants.c.seq)
+)
+_MOVE_GRANT = (
+    update(t.grants)
+    .where(t.grants.c.id == bindparam("b_grant_id"))
+    .values(remaining_micros=t.grants.c.remaining_micros + bindparam("delta"))
+)
+_MOVE_BALANCE = (
+    update(t.balances)
+    .where(t.balances.c.org_id == bindparam("b_org_id"))
+    .values(
+        balance_micros=t.balances.c.balance_micros + bindparam("delta"),
+        entry_count=t.balances.c.entry_count + bindparam("entries"),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
 class OrganizationRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -59,9 +97,7 @@ class OrganizationRepository:
         )
 
     def get(self, org_id: str) -> Organization | None:
-        row = self._conn.execute(
-            select(t.organizations).where(t.organizations.c.id == org_id)
-        ).first()
+        row = self._conn.execute(_ORG, {"org_id": org_id}).first()
         return _org(row) if row else None
 
     def get_by_external_ref(self, ref: str) -> Organization | None:
@@ -125,12 +161,8 @@ class BalanceRepository:
         On PostgreSQL this is a row lock held to commit; on SQLite the transaction
         already holds the database write lock (BEGIN IMMEDIATE).
         """
-        query = select(t.balances.c.balance_micros, t.balances.c.entry_count).where(
-            t.balances.c.org_id == org_id
-        )
-        if self._conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self._conn.execute(query).first()
+        query = _LOCK_BALANCE if self._conn.dialect.name == "postgresql" else _BALANCE_OF
+        row = self._conn.execute(query, {"org_id": org_id}).first()
         return None if row is None else (int(row[0]), int(row[1]))
 
     def get(self, org_id: str) -> tuple[int, int] | None:
@@ -144,13 +176,7 @@ class BalanceRepository:
 
     def apply(self, org_id: str, delta: int, entries: int, now: datetime) -> None:
         self._conn.execute(
-            update(t.balances)
-            .where(t.balances.c.org_id == org_id)
-            .values(
-                balance_micros=t.balances.c.balance_micros + delta,
-                entry_count=t.balances.c.entry_count + entries,
-                updated_at=now,
-            )
+            _MOVE_BALANCE, {"b_org_id": org_id, "delta": delta, "entries": entries, "b_now": now}
         )
 
     def all(self) -> dict[str, int]:
@@ -212,19 +238,13 @@ class GrantRepository:
 
     def active(self, org_id: str) -> list[Grant]:
         """The organization's grants with credits left (served by a partial index)."""
-        return self.of_org(org_id, include_spent=False)
+        return [_grant(r) for r in self._conn.execute(_ACTIVE_GRANTS, {"org_id": org_id})]
 
     def apply(self, deltas: Mapping[str, int]) -> None:
         """Add each signed delta to its grant's remaining (a check constraint keeps 0..amount)."""
-        if not deltas:
-            return
         for grant_id, delta in deltas.items():
             if delta:
-                self._conn.execute(
-                    update(t.grants)
-                    .where(t.grants.c.id == grant_id)
-                    .values(remaining_micros=t.grants.c.remaining_micros + delta)
-                )
+                self._conn.execute(_MOVE_GRANT, {"b_grant_id": grant_id, "delta": delta})
 
     def orgs_with_due(self, now: datetime, limit: int = 1000) -> list[str]:
         """Organizations holding a grant whose expiry has passed and that still has credits."""
@@ -311,22 +331,20 @@ class _EntryRows:
     def build(self, entries: Sequence[NewEntry], recorded_at: datetime) -> list[tuple[Any, ...]]:
         recorded = self._when(recorded_at)
         when, meta = self._when, self._meta
-        return [
-            (
-                e.org_id,
-                e.grant_id,
-                e.type.value,
-                e.amount,
-                e.cause.type.value,
-                e.cause.ref,
-                e.project_id,
-                e.member_id,
-                when(e.occurred_at),
-                recorded,
-                meta(e.metadata),
-            )
-            for e in entries
-        ]
+        causes: dict[int, tuple[str, str]] = {}  # by identity: a batch shares few causes
+        rows = []
+        for org_id, grant_id, kind, amount, cause, occurred, project, member, data in entries:
+            pair = causes.get(id(cause))
+            if pair is None:
+                pair = causes[id(cause)] = (str(cause.type), cause.ref)
+            rows.append(
+                (org_id, grant_id, _TYPES[kind], amount, pair[0], pair[1], project, member,
+                 when(occurred), recorded, None if data is None else meta(data))
+            )  # fmt: skip
+        return rows
+
+
+_TYPES = {kind: str(kind) for kind in EntryType}
 
 
 def _identity(value: Any) -> Any:
