@@ -68,14 +68,21 @@ def single_debits(cl: Creditline, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def batch_debits(cl: Creditline, batches: int) -> float:
-    org = funded_org(cl, credits(batches * BATCH + 1))
+def batch_debits(cl: Creditline, batches: int, rounds: int) -> tuple[float, float, float]:
+    """Debits/s in batches of 1,000: (median, slowest, fastest) of ``rounds`` rounds.
+
+    The median of several rounds, because a shared 2-core machine's neighbours move a
+    single round's figure by a third either way."""
+    org = funded_org(cl, credits(rounds * batches * BATCH + 1))
     debits = [Debit(credits(1))] * BATCH
-    start = time.perf_counter()
-    for _ in range(batches):
-        results = cl.spend_many(org, debits)
-        assert all(r.accepted for r in results)
-    return batches * BATCH / (time.perf_counter() - start)
+    rates = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(batches):
+            results = cl.spend_many(org, debits)
+            assert all(r.accepted for r in results)
+        rates.append(batches * BATCH / (time.perf_counter() - start))
+    return statistics.median(rates), min(rates), max(rates)
 
 
 def read_latency_us(read: Callable[[], object], reads: int) -> tuple[float, float]:
@@ -109,8 +116,12 @@ def run(backend: str, url: str, args: argparse.Namespace, out: dict[str, float])
     with Creditline.open(url) as cl:
         out[f"{backend}_single_debits_per_s"] = rate = single_debits(cl, args.singles)
         print(f"{backend}: single debits          {rate:>12,.0f} debits/s")
-        out[f"{backend}_batch_debits_per_s"] = rate = batch_debits(cl, args.batches)
-        print(f"{backend}: batched debits (x{BATCH})  {rate:>12,.0f} debits/s")
+        rate, low, high = batch_debits(cl, args.batches, args.rounds)
+        out[f"{backend}_batch_debits_per_s"] = rate
+        print(
+            f"{backend}: batched debits (x{BATCH})  {rate:>12,.0f} debits/s"
+            f"  (median of {args.rounds} rounds; {low:,.0f} to {high:,.0f})"
+        )
         if backend == "sqlite" or args.postgres_reads:
             reads = balance_reads(cl, args.entries, args.reads)
             prefix = "" if backend == "sqlite" else "postgres_"
@@ -140,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--singles", type=int, default=2_000)
-    parser.add_argument("--batches", type=int, default=100)
+    parser.add_argument("--batches", type=int, default=40, help="batches per round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--reads", type=int, default=2_000)
     args = parser.parse_args(argv)
     out: dict[str, float] = {}
