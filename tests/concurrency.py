@@ -26,6 +26,7 @@ through the same harness and checker and requires the checker to fail.
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import random
@@ -544,7 +545,7 @@ def times_out_of_order(cl: Creditline, org_id: str) -> int:
     The clock is read under the organization's lock, so the ledger's times must follow
     its order of writing."""
     entries = list(reversed(cl.history(org_id, limit=10_000)))
-    return sum(1 for a, b in zip(entries, entries[1:]) if b.recorded_at < a.recorded_at)
+    return sum(1 for a, b in itertools.pairwise(entries) if b.recorded_at < a.recorded_at)
 
 
 def check_mixed_promises(
