@@ -9,12 +9,16 @@ map classes to statuses and exit codes in one table each)::
     │   ├── InvalidAmount
     │   ├── InvalidTime
     │   ├── InvalidSetting
-    │   └── InvalidGrant
+    │   ├── InvalidGrant
+    │   ├── InvalidRateCard        every problem of a rate card, each with its location
+    │   ├── InvalidUsage           quantities or dimensions a price cannot be computed from
+    │   └── UnknownOperation       the rate card does not price this operation
     ├── NotFound                   no such thing (or not in this organization)
     │   ├── OrganizationNotFound
     │   ├── ProjectNotFound
     │   ├── MemberNotFound
-    │   └── GrantNotFound
+    │   ├── GrantNotFound
+    │   └── NoRateCardInForce      no version of a rate card is in force at that time
     ├── Conflict                   the request contradicts the stored state
     │   ├── AlreadyExists
     │   └── IdempotencyKeyReused
@@ -27,6 +31,8 @@ map classes to statuses and exit codes in one table each)::
 
 from __future__ import annotations
 
+from datetime import datetime
+
 __all__ = [
     "AlreadyExists",
     "ConfigurationError",
@@ -38,14 +44,18 @@ __all__ = [
     "InvalidAmount",
     "InvalidDatabaseUrl",
     "InvalidGrant",
+    "InvalidRateCard",
     "InvalidSetting",
     "InvalidTime",
+    "InvalidUsage",
     "MemberNotFound",
+    "NoRateCardInForce",
     "NotFound",
     "OrganizationNotFound",
     "ProjectNotFound",
     "SchemaOutOfDate",
     "StorageError",
+    "UnknownOperation",
     "ValidationError",
 ]
 
@@ -93,6 +103,51 @@ class InvalidGrant(ValidationError):
         super().__init__("invalid grant: " + "; ".join(problems))
 
 
+class InvalidRateCard(ValidationError):
+    """A rate card breaks one or more rules; ``problems`` lists every one of them.
+
+    Each problem starts with where it is, as a path into the card's document
+    (``operations.train.matrix.Maximum.Fast: must not be negative``).
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid rate card: " + "; ".join(problems))
+
+
+class InvalidUsage(ValidationError):
+    """Usage that an operation's price cannot be computed from.
+
+    A missing, negative or inexact (float) quantity, a missing dimension or an unknown
+    dimension value, a value outside every multiplier band, pipeline steps that are
+    missing or not allowed. ``problems`` lists every one, each naming its field
+    (``quantities.attributes: 250 is outside every band (1..5, 6..20, ...)``).
+    """
+
+    def __init__(self, operation: str, problems: list[str]) -> None:
+        self.operation = operation
+        self.problems = problems
+        super().__init__(f"cannot price {operation!r}: " + "; ".join(problems))
+
+
+class UnknownOperation(ValidationError):
+    """The rate card in force has no price for the operation asked about.
+
+    Attributes:
+        operation: the operation asked about.
+        card: the rate card's name and version (``"otai 2026-01"``).
+        known: the operations the card does price, sorted.
+    """
+
+    def __init__(self, operation: str, card: str, known: list[str]) -> None:
+        self.operation = operation
+        self.card = card
+        self.known = known
+        super().__init__(
+            f"rate card {card} has no operation {operation!r} (it prices: {', '.join(known)})"
+        )
+
+
 class NotFound(CreditlineError):
     """The thing does not exist, or does not belong to the organization asked about."""
 
@@ -117,6 +172,20 @@ class MemberNotFound(NotFound):
 
 class GrantNotFound(NotFound):
     kind = "grant"
+
+
+class NoRateCardInForce(NotFound):
+    """No version of the rate card was in force at that time (it is before the first)."""
+
+    kind = "rate card"
+
+    def __init__(self, name: str, at: datetime) -> None:
+        self.name = name
+        self.at = at
+        CreditlineError.__init__(
+            self, f"no version of rate card {name!r} is in force at {at.isoformat()}"
+        )
+        self.ident = name
 
 
 class Conflict(CreditlineError):

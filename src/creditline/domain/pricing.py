@@ -12,20 +12,18 @@ changes what past usage cost, late events included.
 An operation's price (:class:`OperationPrice`) is one **form**, giving the *base*
 cost, then optional **multipliers**, then one **rounding** rule:
 
-=====================  ===============================================================
-form                   base cost
-=====================  ===============================================================
-:class:`Flat`          ``credits`` per call
-:class:`PerUnit`       ``credits`` per ``per`` units of a quantity
-                       (10 credits per 1_000_000 ``characters``)
-:class:`Matrix`        a price picked by the values of dimensions (``mode`` x
-                       ``delivery``: Business/Standard = 3 credits); optionally per unit
-:class:`Formula`       a sum of terms, each ``credits x q1 x q2 ... / per``
-                       (benchmarking by model size and dataset size)
-:class:`SupplierPrices`  one price per model, each set by its supplier, picked by a
-                       dimension (``model``); nothing is added on top
-:class:`Pipeline`      the sum of its steps, each priced as its own operation
-=====================  ===============================================================
+- :class:`Flat`: ``credits`` per call.
+- :class:`PerUnit`: ``credits`` per ``per`` units of a quantity (10 credits per
+  1_000_000 ``characters``; 0.024 credits per ``minutes``).
+- :class:`Matrix`: a price picked by the values of dimensions (``mode`` x
+  ``delivery``: Business/Standard = 3 credits), per call or per unit.
+- :class:`Formula`: a sum of terms, each ``credits x q1 x q2 ... / per``
+  (benchmarking by model size and dataset size).
+- :class:`SupplierPrices`: one price per model, set by its supplier and picked by a
+  dimension (``model``); the platform adds nothing on top.
+- :class:`Pipeline`: the sum of its steps, each priced as its own operation.
+
+Then:
 
 - :class:`MultiplierBands` multiply the base by the band a quantity falls in
   (``attributes`` 1..5 x0.5, 6..20 x1, 21..50 x2, 51..200 x4); a value in no band
@@ -51,7 +49,12 @@ pipeline does not round again: its total is the sum of its steps' rounded totals
 :func:`price` returns a :class:`Quote` without spending anything: the total in
 micro-credits and the breakdown (components of the base, multipliers applied, the
 exact value, the rounding and what it added, the steps of a pipeline), so a platform
-can say "this run will cost 12 credits" before it starts.
+can say "this run will cost 12 credits" before it starts::
+
+    card = parse_ratecard(Path("examples/otai/ratecard.toml").read_text())
+    quote = price(card, "train", {"attributes": 3}, {"mode": "Business", "delivery": "Standard"})
+    quote.total          # 2_000_000 micro-credits: 3 credits x 0.5 = 1.5, rounded up
+    history.price("train", {...}, {...}, at=event_time)   # the version in force then
 
 Rate cards built in code are validated when constructed; every problem is reported at
 once in one :class:`~creditline.domain.errors.InvalidRateCard`, each located by a path
@@ -1059,8 +1062,11 @@ class RateCard:
         return price(self, operation, quantities, dimensions, steps=steps, at=at)
 
     def to_dict(self) -> dict[str, Any]:
-        """The card in document form: what :func:`~creditline.domain.ratecard_format.
-        parse_ratecard` reads back into an equal card. JSON-ready (numbers as text)."""
+        """The card in document form, JSON-ready (numbers as exact text).
+
+        :func:`creditline.domain.ratecard_format.parse_ratecard` reads it back into an
+        equal card.
+        """
         out: dict[str, Any] = {
             "format": 1,
             "name": self.name,

@@ -243,7 +243,8 @@ class _Reader:
 
     def card(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """The card's own fields, for :func:`ratecard_problems` and :class:`RateCard`."""
-        self.keys(document, "", _CARD_KEYS, ("name", "version", "effective_from", "operations"))
+        # A missing "operations" is left to the pricing check ("prices at least one").
+        self.keys(document, "", _CARD_KEYS, ("name", "version", "effective_from"))
         if document.get("format", FORMAT) != FORMAT:
             self.note(f"format: must be {FORMAT}, got {brief_repr(document['format'])}")
         rounding = document.get("rounding")
