@@ -34,6 +34,7 @@ __all__ = [
     "metadata",
     "organizations",
     "projects",
+    "reservations",
 ]
 
 metadata = MetaData(
@@ -90,6 +91,8 @@ balances = Table(
     # The fold of the organization's ledger entries: the sum of its grants' remaining.
     Column("balance_micros", BigInteger, nullable=False),
     Column("entry_count", BigInteger, nullable=False),
+    # What open reservations hold (already taken from the grants by reserve entries).
+    Column("held_micros", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
@@ -186,4 +189,37 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("outcome", Json, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("held_micros", BigInteger, nullable=False),
+    Column("consumed_micros", BigInteger, nullable=False),
+    Column("shortfall_micros", BigInteger, nullable=False),
+    # What each grant still holds, in draw order: [[grant_id, micros], ...].
+    Column("holds", Json, nullable=False),
+    Column("cause_type", String(20), nullable=False),
+    Column("cause_ref", String(200), nullable=False),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime, nullable=True),
+    # The outcome of the settlement, replayed to a duplicate commit or release.
+    Column("outcome", Json, nullable=True),
+    Column("metadata", Json, nullable=False),
+    CheckConstraint("amount_micros > 0", name="amount_positive"),
+    CheckConstraint("held_micros >= 0 AND held_micros <= amount_micros", name="held_in_range"),
+)
+Index("ix_reservations_org_id_status", reservations.c.org_id, reservations.c.status)
+Index(
+    "ix_reservations_open_expiry",
+    reservations.c.expires_at,
+    postgresql_where=text("status = 'open'"),
+    sqlite_where=text("status = 'open'"),
 )
