@@ -19,6 +19,8 @@ from creditline.domain.errors import CreditlineError, InsufficientCredits
 from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
+from creditline.domain.pricing import Quote, RateCard, RateCardHistory, Step
+from creditline.domain.ratecard_format import parse_ratecard
 from creditline.domain.time import Clock, ManualClock
 from creditline.services.queries import VerifyReport
 from creditline.services.spending import Debit, DebitResult, DebitStatus
@@ -46,12 +48,17 @@ __all__ = [
     "Member",
     "Organization",
     "Project",
+    "Quote",
+    "RateCard",
+    "RateCardHistory",
     "SourceType",
+    "Step",
     "VerifyReport",
     "credits",
     "errors",
     "format_credits",
     "parse_credits",
+    "parse_ratecard",
 ]
 
 __version__ = "0.1.0"

@@ -24,11 +24,11 @@ whole, so it either happens exactly once or raises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -46,6 +46,7 @@ from creditline.domain.errors import (
     CreditlineError,
     InvalidAmount,
     InvalidSetting,
+    ReservationNotFound,
     StorageError,
 )
 from creditline.domain.grants import (
@@ -57,8 +58,10 @@ from creditline.domain.grants import (
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
+from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory, Step
+from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.time import Clock
-from creditline.services import expiry, queries
+from creditline.services import expiry, queries, ratecards, reservations
 from creditline.services.grants import GrantCredits, grant_credits
 from creditline.services.organizations import (
     AddMember,
@@ -69,6 +72,7 @@ from creditline.services.organizations import (
     create_project,
 )
 from creditline.services.queries import VerifyReport
+from creditline.services.reservations import Reserve, Settle, Settlement
 from creditline.services.spending import Debit, DebitResult, SpendCredits, spend_credits
 
 __all__ = ["Creditline", "ExpiryReport"]
@@ -85,6 +89,10 @@ class ExpiryReport:
     @property
     def grants(self) -> int:
         return sum(e.grants for e in self.organizations)
+
+    @property
+    def reservations(self) -> int:
+        return sum(e.reservations for e in self.organizations)
 
     @property
     def amount(self) -> int:
@@ -321,12 +329,71 @@ class Creditline:
         while True:
             due = self._run(lambda: expiry.due_organizations(self._uow(read_only=True), now, limit))
             batch = [self._expire_org(org_id) for org_id in due]
-            done.extend(e for e in batch if e.grants)
-            if len(due) < limit or not any(e.grants for e in batch):
+            done.extend(e for e in batch if e.changed)
+            if len(due) < limit or not any(e.changed for e in batch):
                 return ExpiryReport(tuple(done))
 
     def _expire_org(self, org_id: str) -> expiry.Expired:
         return self._run(lambda: expiry.expire_organization(org_id, self._uow(), self.clock))
+
+    # -- reservations (two-phase holds, C6) -----------------------------------------
+
+    def reserve(
+        self,
+        org_id: str,
+        amount: int,
+        *,
+        ttl: timedelta = timedelta(hours=1),
+        cause: Cause | None = None,
+        project_id: str | None = None,
+        member_id: str | None = None,
+        idempotency_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Reservation:
+        """Hold ``amount`` micro-credits for a running operation (released after ``ttl``).
+
+        Raises:
+            InsufficientCredits: the spendable grants cannot cover the hold; nothing written.
+        """
+        cmd = Reserve(
+            org_id, amount, ttl, cause, project_id, member_id, idempotency_key, metadata or {}
+        )
+        return self._run(lambda: reservations.reserve(cmd, self._uow(), self.clock))
+
+    def commit(
+        self, org_id: str, reservation_id: str, amount: int, *, final: bool = True
+    ) -> Settlement:
+        """Charge the actual cost of a held operation: from the hold first, then from
+        the spendable grants; ``final=False`` commits one step and keeps the rest held."""
+        cmd = Settle(org_id, reservation_id, amount, final)
+        return self._run(lambda: reservations.settle(cmd, self._uow(), self.clock))
+
+    def release(self, org_id: str, reservation_id: str) -> Settlement:
+        """Give the whole hold back (the operation failed through a system error)."""
+        cmd = Settle(org_id, reservation_id, None)
+        return self._run(lambda: reservations.settle(cmd, self._uow(), self.clock))
+
+    def reservation(self, org_id: str, reservation_id: str) -> Reservation:
+        def call() -> Reservation:
+            with self._uow(read_only=True) as uow:
+                found = uow.reservations.get(org_id, reservation_id)
+            if found is None:
+                raise ReservationNotFound(reservation_id)
+            return found[0]
+
+        return self._run(call)
+
+    def reservations(
+        self, org_id: str, status: ReservationStatus | str | None = None, limit: int = 100
+    ) -> list[Reservation]:
+        self.get_org(org_id)
+        state = None if status is None else ReservationStatus(status).value
+
+        def call() -> list[Reservation]:
+            with self._uow(read_only=True) as uow:
+                return uow.reservations.of_org(org_id, state, limit)
+
+        return self._run(call)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -361,3 +428,84 @@ class Creditline:
     def verify(self) -> VerifyReport:
         """Recompute every grant's remaining and every balance from the ledger entries."""
         return self._run(lambda: queries.verify(self._uow(read_only=True)))
+
+    # -- rate cards and quotes --------------------------------------------------------
+
+    def load_rate_card(
+        self,
+        source: str | bytes | Mapping[str, Any] | RateCard,
+        syntax: Literal["toml", "json"] = "toml",
+    ) -> RateCard:
+        """Load one rate card version (C2, C3) and return it as stored.
+
+        ``source`` is a TOML or JSON document (text or bytes; ``syntax`` says which), the
+        document as a mapping, or a :class:`RateCard` built in code. Loading the same
+        version again is a no-op when it is identical; a version that is not the card's
+        first takes effect now or later, so past usage keeps its price.
+
+        Raises:
+            InvalidRateCard: listing every problem (including a start before now).
+            RateCardVersionConflict: the version is loaded already with other prices.
+        """
+        cmd = ratecards.LoadRateCard(source, syntax)
+        return self._run(lambda: ratecards.load_rate_card(cmd, self._uow(), self.clock))
+
+    def rate_cards(self) -> list[RateCardHistory]:
+        """Every loaded card with its versions (``history.name``, ``history.versions``)."""
+        return self._run(lambda: ratecards.rate_card_histories(self._uow(read_only=True)))
+
+    def rate_card_history(self, name: str = ratecards.DEFAULT_RATE_CARD) -> RateCardHistory:
+        """Every version of card ``name``, in order of effective time."""
+        return self._run(lambda: ratecards.rate_card_history(name, self._uow(read_only=True)))
+
+    def rate_card(
+        self, name: str = ratecards.DEFAULT_RATE_CARD, at: datetime | None = None
+    ) -> RateCard:
+        """The version of card ``name`` in force at ``at`` (default: now).
+
+        Raises:
+            RateCardNotFound: no version is loaded; NoRateCardInForce: ``at`` is too early.
+        """
+        return self._run(
+            lambda: ratecards.rate_card_at(name, at, self._uow(read_only=True), self.clock)
+        )
+
+    def set_rate_card(self, org_id: str, name: str | None) -> str:
+        """Price the organization's usage by card ``name`` from now on (``None``: the
+        default card); returns the card's name. The card must be loaded."""
+        cmd = ratecards.AssignRateCard(org_id, name)
+        return self._run(lambda: ratecards.assign_rate_card(cmd, self._uow(), self.clock))
+
+    def org_rate_card(self, org_id: str) -> str:
+        """The name of the card the organization's usage is priced by."""
+        return self._run(
+            lambda: ratecards.organization_rate_card(org_id, self._uow(read_only=True))
+        )
+
+    def quote(
+        self,
+        org_id: str | None,
+        operation: str,
+        quantities: Mapping[str, Quantity] | None = None,
+        dimensions: Mapping[str, str] | None = None,
+        *,
+        steps: Sequence[Step] = (),
+        at: datetime | None = None,
+        rate_card: str | None = None,
+    ) -> Quote:
+        """What ``operation`` costs, with its breakdown, without spending anything.
+
+        Priced by the organization's card (``org_id``), or the card named ``rate_card``,
+        or else the default card, in the version in force at ``at`` (default: now)::
+
+            cl.quote(org.id, "train", {"attributes": 3}, {"mode": "Business",
+                     "delivery": "Standard"}).total        # 2_000_000 micro-credits
+
+        Raises:
+            UnknownOperation, InvalidUsage: the card cannot price this usage.
+            OrganizationNotFound, RateCardNotFound, NoRateCardInForce: nothing to price by.
+        """
+        cmd = ratecards.QuoteOperation(
+            operation, quantities, dimensions, tuple(steps), org_id, rate_card, at
+        )
+        return self._run(lambda: ratecards.quote(cmd, self._uow(read_only=True), self.clock))

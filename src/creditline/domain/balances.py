@@ -29,9 +29,13 @@ class Balance:
     pending: int
     expired_unswept: int
     by_kind: dict[GrantKind, int] = field(default_factory=dict)
+    held: int = 0
+    """Held by open reservations: already out of ``total`` and ``available``."""
 
 
-def summarize(org_id: str, total: int, active: Iterable[Grant], now: datetime) -> Balance:
+def summarize(
+    org_id: str, total: int, active: Iterable[Grant], now: datetime, held: int = 0
+) -> Balance:
     """Build a :class:`Balance` from the cached total and the grants with credits left."""
     available = pending = expired = 0
     by_kind: dict[GrantKind, int] = {}
@@ -45,4 +49,4 @@ def summarize(org_id: str, total: int, active: Iterable[Grant], now: datetime) -
         else:
             available += g.remaining
             by_kind[g.kind] = by_kind.get(g.kind, 0) + g.remaining
-    return Balance(org_id, now, total, available, pending, expired, by_kind)
+    return Balance(org_id, now, total, available, pending, expired, by_kind, held)

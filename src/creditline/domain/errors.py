@@ -18,10 +18,15 @@ map classes to statuses and exit codes in one table each)::
     │   ├── ProjectNotFound
     │   ├── MemberNotFound
     │   ├── GrantNotFound
-    │   └── NoRateCardInForce      no version of a rate card is in force at that time
+    │   ├── ReservationNotFound
+    │   ├── UsageEventNotFound
+    │   ├── NoRateCardInForce      no version of a rate card is in force at that time
+    │   └── RateCardNotFound       no version of a rate card of that name is loaded
     ├── Conflict                   the request contradicts the stored state
     │   ├── AlreadyExists
-    │   └── IdempotencyKeyReused
+    │   ├── IdempotencyKeyReused
+    │   └── RateCardVersionConflict  a loaded version again, with a different document
+    ├── PlanGateRefused            the plan does not allow this usage (C4); nothing charged
     ├── InsufficientCredits        a debit that cannot be covered; refused whole
     ├── ConfigurationError         the engine cannot start as configured
     │   ├── InvalidDatabaseUrl
@@ -39,6 +44,8 @@ __all__ = [
     "Conflict",
     "CreditlineError",
     "GrantNotFound",
+    "ReservationNotFound",
+    "UsageEventNotFound",
     "IdempotencyKeyReused",
     "InsufficientCredits",
     "InvalidAmount",
@@ -52,7 +59,10 @@ __all__ = [
     "NoRateCardInForce",
     "NotFound",
     "OrganizationNotFound",
+    "PlanGateRefused",
     "ProjectNotFound",
+    "RateCardNotFound",
+    "RateCardVersionConflict",
     "SchemaOutOfDate",
     "StorageError",
     "UnknownOperation",
@@ -174,6 +184,14 @@ class GrantNotFound(NotFound):
     kind = "grant"
 
 
+class ReservationNotFound(NotFound):
+    kind = "reservation"
+
+
+class UsageEventNotFound(NotFound):
+    kind = "usage event"
+
+
 class NoRateCardInForce(NotFound):
     """No version of the rate card was in force at that time (it is before the first)."""
 
@@ -186,6 +204,12 @@ class NoRateCardInForce(NotFound):
             self, f"no version of rate card {name!r} is in force at {at.isoformat()}"
         )
         self.ident = name
+
+
+class RateCardNotFound(NotFound):
+    """No version of a rate card of that name has been loaded."""
+
+    kind = "rate card"
 
 
 class Conflict(CreditlineError):
@@ -205,6 +229,38 @@ class IdempotencyKeyReused(Conflict):
     def __init__(self, key: str) -> None:
         self.key = key
         super().__init__(f"idempotency key {key!r} was already used for a different request")
+
+
+class RateCardVersionConflict(Conflict):
+    """A rate card version that is already loaded, loaded again with different prices.
+
+    A stored version never changes (usage it priced keeps its price); new prices are a
+    new version, with a new label and an effective time from now on.
+    """
+
+    def __init__(self, name: str, version: str) -> None:
+        self.name = name
+        self.version = version
+        super().__init__(
+            f"rate card {name!r} version {version!r} is already loaded with a different "
+            "document; a loaded version never changes: give new prices a new version"
+        )
+
+
+class PlanGateRefused(CreditlineError):
+    """The organization's plan does not allow this usage; nothing was charged.
+
+    Attributes:
+        plan: the plan's name.
+        rule: the rule that refused it (``dimensions.mode``).
+        reason: why, in words.
+    """
+
+    def __init__(self, plan: str, rule: str, reason: str) -> None:
+        self.plan = plan
+        self.rule = rule
+        self.reason = reason
+        super().__init__(f"refused by plan {plan!r}, rule {rule}: {reason}")
 
 
 class InsufficientCredits(CreditlineError):

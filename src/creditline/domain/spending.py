@@ -103,6 +103,13 @@ class Pool:
         self._cursor = i
         return tuple(allocations)
 
+    def add(self, grant_id: str, amount: int) -> None:
+        """Put a grant made inside this transaction (a flex grant) at the end of the order."""
+        self._ids.append(grant_id)
+        self._remaining.append(amount)
+        self._original.append(amount)
+        self.available += amount
+
     def changes(self) -> dict[str, int]:
         """The signed change of each grant drawn from so far (only grants that changed)."""
         return {

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["GrantFacts", "Problem", "find_problems"]
+__all__ = ["GrantFacts", "Problem", "ReservationFacts", "find_problems", "hold_problems"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,4 +97,46 @@ def find_problems(
                 "that is missing or of another organization",
             )
         )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationFacts:
+    """What the store says of one reservation, and what its hold entries add up to.
+
+    ``hold_entries`` is minus the sum of its reserve and release entries: what the
+    ledger says is still held.
+    """
+
+    reservation_id: str
+    org_id: str
+    status: str
+    held: int
+    holds_sum: int
+    hold_entries: int
+
+
+def hold_problems(
+    reservations: list[ReservationFacts], held_by_org: Mapping[str, int]
+) -> list[Problem]:
+    """Mismatches between reservations, their entries and each organization's held total."""
+    found: list[Problem] = []
+    open_by_org: dict[str, int] = {}
+    for r in reservations:
+        subject = f"reservation {r.reservation_id}"
+        if r.held != r.holds_sum:
+            found.append(Problem(subject, f"holds {r.held}, its grants hold {r.holds_sum}"))
+        if r.held != r.hold_entries:
+            found.append(Problem(subject, f"holds {r.held}, its entries hold {r.hold_entries}"))
+        if r.held < 0:
+            found.append(Problem(subject, f"holds {r.held}, below zero"))
+        if r.status != "open" and r.held:
+            found.append(Problem(subject, f"is {r.status} but still holds {r.held}"))
+        open_by_org[r.org_id] = open_by_org.get(r.org_id, 0) + r.held
+    for org_id in sorted(set(held_by_org) | set(open_by_org)):
+        cached, actual = held_by_org.get(org_id, 0), open_by_org.get(org_id, 0)
+        if cached != actual:
+            found.append(
+                Problem(f"organization {org_id}", f"held {cached}, reservations hold {actual}")
+            )
     return found

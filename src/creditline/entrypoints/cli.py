@@ -15,10 +15,11 @@ from __future__ import annotations
 import enum
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -45,14 +46,18 @@ from creditline.domain.errors import (
     CreditlineError,
     InsufficientCredits,
     InvalidAmount,
+    InvalidRateCard,
     InvalidSetting,
     InvalidTime,
     NotFound,
     StorageError,
     ValidationError,
 )
+from creditline.domain.pricing import Step
+from creditline.domain.ratecard_format import parse_ratecard
 from creditline.domain.time import Clock, require_aware
 from creditline.entrypoints import views
+from creditline.services.ratecards import DEFAULT_RATE_CARD
 
 __all__ = ["EXIT_CODES", "VerificationFailed", "app", "main"]
 
@@ -136,6 +141,15 @@ member_app = typer.Typer(help="Members of an organization.", no_args_is_help=Tru
 app.add_typer(org_app, name="org")
 app.add_typer(project_app, name="project")
 app.add_typer(member_app, name="member")
+ratecard_app = typer.Typer(
+    help="Rate cards: versioned price lists, loaded from TOML or JSON files.",
+    no_args_is_help=True,
+)
+examples_app = typer.Typer(
+    help="The example sets of the seed platforms (examples/PLATFORM/).", no_args_is_help=True
+)
+app.add_typer(ratecard_app, name="ratecard")
+app.add_typer(examples_app, name="examples")
 
 
 # -- parsing ----------------------------------------------------------------------------
@@ -455,6 +469,245 @@ def demo_command(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
     clock = ManualClock(demo.START)
     report = demo.run(_open(ctx, migrate=True, clock=clock), clock)
     _emit(fmt, views.demo_view(report))
+
+
+# -- rate cards and quotes --------------------------------------------------------------
+
+
+class Syntax(enum.StrEnum):
+    TOML = "toml"
+    JSON = "json"
+
+
+_SYNTAX: dict[Syntax, Literal["toml", "json"]] = {Syntax.TOML: "toml", Syntax.JSON: "json"}
+
+
+class RateCardRejected(ValidationError):
+    """``ratecard validate`` found problems (they are printed before this is raised)."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        count = len(self.problems)
+        super().__init__(
+            f"{source} is not a valid rate card: {count} problem{'' if count == 1 else 's'}"
+        )
+
+
+CardFileArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="FILE",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A rate card document: TOML, or JSON (by a .json suffix or --syntax).",
+    ),
+]
+SyntaxOption = Annotated[
+    Syntax | None,
+    typer.Option(help="How to read FILE [by its suffix: .json is JSON, anything else TOML]."),
+]
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", metavar="ISO", help="At this time (2026-02-01T00:00:00Z) [now]."),
+]
+EXAMPLES_ENV = "CREDITLINE_EXAMPLES"
+ExamplesDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        envvar=EXAMPLES_ENV,
+        metavar="FOLDER",
+        file_okay=False,
+        help="The examples folder [examples/ of the creditline source tree].",
+    ),
+]
+
+
+def _card_file(file: Path, syntax: Syntax | None) -> tuple[bytes, Literal["toml", "json"]]:
+    """FILE's bytes (the parser reports bad UTF-8 like any other problem) and its syntax."""
+    chosen = syntax or (Syntax.JSON if file.suffix.lower() == ".json" else Syntax.TOML)
+    try:
+        return file.read_bytes(), _SYNTAX[chosen]
+    except OSError as exc:
+        raise InvalidSetting("rate card file", str(file), exc.strerror or str(exc)) from None
+
+
+def _pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:
+    """``NAME=VALUE`` items as a mapping; values stay text (exact decimals, names)."""
+    pairs: dict[str, str] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InvalidSetting(what, item, "expected NAME=VALUE")
+        if name in pairs:
+            raise InvalidSetting(what, item, f"{name} is given twice")
+        pairs[name] = value.strip()
+    return pairs
+
+
+_STEP_FORM = "expected OPERATION;q=NAME=VALUE,...;d=NAME=VALUE,..."
+
+
+def _step(spec: str) -> Step:
+    """A pipeline step: ``translate;q=characters=1000000;d=model=azure-translator``."""
+    operation, *parts = spec.split(";")
+    found: dict[str, list[str]] = {"q": [], "d": []}
+    for part in filter(str.strip, parts):
+        kind, sep, rest = part.partition("=")
+        if not sep or kind.strip() not in found:
+            raise InvalidSetting("--step", spec, _STEP_FORM)
+        found[kind.strip()] += rest.split(",")
+    if not operation.strip():
+        raise InvalidSetting("--step", spec, _STEP_FORM)
+    return Step(
+        operation.strip(),
+        _pairs(found["q"], "--step quantity"),
+        _pairs(found["d"], "--step dimension"),
+    )
+
+
+def _examples_dir(folder: Path | None) -> Path:
+    """The examples folder: --dir / $CREDITLINE_EXAMPLES, else the source tree's."""
+    # src/creditline/entrypoints/cli.py -> the checkout's root holds examples/.
+    found = folder or Path(__file__).resolve().parents[3] / "examples"
+    if not found.is_dir():
+        raise ConfigurationError(
+            f"no examples folder at {found}: pass --dir FOLDER or set {EXAMPLES_ENV}"
+        )
+    return found
+
+
+def _platforms(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if (p / "ratecard.toml").is_file())
+
+
+@ratecard_app.command("validate")
+def ratecard_validate(
+    file: CardFileArg, syntax: SyntaxOption = None, fmt: FormatOption = Format.TABLE
+) -> None:
+    """Check a rate card file without loading it: OK, or every problem (exit 2)."""
+    source, chosen = _card_file(file, syntax)
+    try:
+        card = parse_ratecard(source, syntax=chosen)
+    except InvalidRateCard as exc:
+        _emit(fmt, views.ratecard_check_view(str(file), None, exc.problems))
+        raise RateCardRejected(str(file), exc.problems) from None
+    _emit(fmt, views.ratecard_check_view(str(file), card, ()))
+
+
+@ratecard_app.command("load")
+def ratecard_load(
+    ctx: typer.Context,
+    file: CardFileArg,
+    syntax: SyntaxOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Load a rate card version from a file; loading the same version again changes nothing.
+
+    A card's first version may take effect at any time; later versions take effect now
+    or later, so usage already priced keeps its price.
+    """
+    source, chosen = _card_file(file, syntax)
+    _emit(fmt, views.ratecard_view(_open(ctx).load_rate_card(source, chosen)))
+
+
+@ratecard_app.command("show")
+def ratecard_show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The card's name.")] = DEFAULT_RATE_CARD,
+    at: AtOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """A rate card's version in force now (or at --at): its prices, operation by operation."""
+    _emit(fmt, views.ratecard_view(_open(ctx).rate_card(name, _time(at, "--at"))))
+
+
+@ratecard_app.command("list")
+def ratecard_list(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+    """Every loaded rate card and its versions."""
+    _emit(fmt, views.ratecards_view(_open(ctx).rate_cards()))
+
+
+@org_app.command("set-rate-card")
+def org_set_rate_card(
+    ctx: typer.Context,
+    org: OrgArg,
+    name: Annotated[
+        str | None, typer.Argument(help="A loaded card's name; leave out for the default card.")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Price an organization's usage by a rate card."""
+    chosen = _open(ctx).set_rate_card(org, name)
+    _emit(fmt, views.org_rate_card_view(org, chosen))
+
+
+@app.command("quote")
+def quote_command(
+    ctx: typer.Context,
+    operation: Annotated[str, typer.Argument(metavar="OPERATION", help="train, translate, ...")],
+    *,
+    org: Annotated[
+        str | None, typer.Option(metavar="ORG", help="Price by this organization's rate card.")
+    ] = None,
+    rate_card: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Price by this rate card [default].")
+    ] = None,
+    quantity: Annotated[
+        list[str] | None,
+        typer.Option("--quantity", "-q", metavar="NAME=VALUE", help="Usage: -q minutes=12.5"),
+    ] = None,
+    dimension: Annotated[
+        list[str] | None,
+        typer.Option("--dimension", "-d", metavar="NAME=VALUE", help="Choice: -d mode=Basic"),
+    ] = None,
+    step: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SPEC",
+            help="A pipeline step, in order: 'OPERATION;q=NAME=VALUE,...;d=NAME=VALUE,...'",
+        ),
+    ] = None,
+    at: AtOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Price an operation without spending: the total and its breakdown."""
+    quote = _open(ctx).quote(
+        org,
+        operation,
+        _pairs(quantity, "--quantity"),
+        _pairs(dimension, "--dimension"),
+        steps=[_step(spec) for spec in step or ()],
+        at=_time(at, "--at"),
+        rate_card=rate_card,
+    )
+    _emit(fmt, views.quote_view(quote))
+
+
+@examples_app.command("list")
+def examples_list(folder: ExamplesDirOption = None, fmt: FormatOption = Format.TABLE) -> None:
+    """The platforms that have an example set."""
+    where = _examples_dir(folder)
+    _emit(fmt, views.examples_view(str(where), _platforms(where)))
+
+
+@examples_app.command("load")
+def examples_load(
+    ctx: typer.Context,
+    platform: Annotated[str, typer.Argument(metavar="PLATFORM", help="otai, aixplain, ...")],
+    folder: ExamplesDirOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Load a platform's example rate card (FOLDER/PLATFORM/ratecard.toml); again: no-op."""
+    where = _examples_dir(folder)
+    platforms = _platforms(where)
+    if platform not in platforms:
+        raise InvalidSetting("platform", platform, f"one of {', '.join(platforms)}")
+    source = (where / platform / "ratecard.toml").read_bytes()
+    _emit(fmt, views.ratecard_view(_open(ctx).load_rate_card(source)))
 
 
 def main() -> None:

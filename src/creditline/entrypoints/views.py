@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -33,6 +34,7 @@ from creditline import (
     format_credits,
 )
 from creditline.demo import DemoReport
+from creditline.domain.pricing import Quote, RateCard, RateCardHistory
 
 __all__ = [
     "View",
@@ -40,13 +42,19 @@ __all__ = [
     "database_view",
     "debit_view",
     "demo_view",
+    "examples_view",
     "expiry_view",
     "grant_view",
     "grants_view",
     "history_view",
     "member_view",
+    "org_rate_card_view",
     "orgs_view",
     "project_view",
+    "quote_view",
+    "ratecard_check_view",
+    "ratecard_view",
+    "ratecards_view",
     "verify_view",
 ]
 
@@ -384,4 +392,104 @@ def demo_view(report: DemoReport) -> View:
             _history_table(report.history, names, f"Last {len(report.history)} ledger entries"),
             _verify_text(report.verify),
         ),
+    )
+
+
+# -- rate cards and quotes --------------------------------------------------------------
+
+
+def _compact(value: Any) -> str:
+    """A document value on one line, without JSON's quotes: ``{credits: 10, per: 1000}``."""
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_compact(v) for v in value) + "]"
+    return str(value)
+
+
+def _card_summary(card: RateCard) -> dict[str, Any]:
+    return {
+        "name": card.name,
+        "version": card.version,
+        "effective_from": _iso(card.effective_from),
+        "operations": list(card.operations),
+    }
+
+
+def _card_tables(card: RateCard) -> tuple[Table, Table]:
+    document = card.to_dict()
+    rows = [
+        ("name", card.name),
+        ("version", card.version),
+        ("effective from (UTC)", _when(card.effective_from)),
+        ("description", card.description),
+        ("rounding", card.rounding.describe()),
+        ("off-peak", _compact(document.get("off_peak", "none"))),
+    ]
+    # Documents are free text: "[...]" in them is not rich markup.
+    summary = _key_values("Rate card", [(key, escape(value)) for key, value in rows])
+    operations = _table("Operations", "operation", "price", "description")
+    for name, offer in document["operations"].items():
+        price = "; ".join(f"{k}: {_compact(v)}" for k, v in offer.items() if k != "description")
+        operations.add_row(Text(name), Text(price), Text(offer.get("description", "")))
+    return summary, operations
+
+
+def ratecard_view(card: RateCard) -> View:
+    """One version: JSON is its document (:meth:`RateCard.to_dict`), exact."""
+    return View(card.to_dict(), _card_tables(card))
+
+
+def ratecards_view(histories: Sequence[RateCardHistory]) -> View:
+    data = [
+        {"name": h.name, "versions": [_card_summary(card) for card in h.versions]}
+        for h in histories
+    ]
+    table = _table("Rate cards", "name", "version", "effective from (UTC)", "operations")
+    for history in histories:
+        for card in history.versions:
+            table.add_row(
+                Text(card.name),
+                Text(card.version),
+                _when(card.effective_from),
+                Text(", ".join(card.operations)),
+            )
+    return View(data, (table,))
+
+
+def ratecard_check_view(source: str, card: RateCard | None, problems: Sequence[str]) -> View:
+    """What ``ratecard validate`` found: the card it reads as, or every problem."""
+    if card is not None:
+        count = len(card.operations)
+        text = Text(
+            f"OK: {source} is rate card {card.label}, effective {_when(card.effective_from)} "
+            f"UTC, with {count} operation{'' if count == 1 else 's'}: "
+            f"{', '.join(card.operations)}",
+            style="green",
+        )
+        return View({"file": source, "valid": True, **_card_summary(card)}, (text,))
+    lines = [f"{source}: {len(problems)} problem{'' if len(problems) == 1 else 's'}"]
+    lines += [f"  {problem}" for problem in problems]
+    return View(
+        {"file": source, "valid": False, "problems": list(problems)},
+        (Text("\n".join(lines), style="red"),),
+    )
+
+
+def quote_view(quote: Quote) -> View:
+    """A quote: JSON is :meth:`Quote.to_dict`; for people, :meth:`Quote.describe`."""
+    return View(quote.to_dict(), (Text(quote.describe()),))
+
+
+def examples_view(folder: str, platforms: Sequence[str]) -> View:
+    table = _table("Examples", "platform")
+    for platform in platforms:
+        table.add_row(Text(platform))
+    return View({"folder": folder, "platforms": list(platforms)}, (Text(f"in {folder}"), table))
+
+
+def org_rate_card_view(org_id: str, name: str) -> View:
+    return View(
+        {"org_id": org_id, "rate_card": name},
+        (Text(f"{org_id} is priced by rate card {name!r}"),),
     )

@@ -1,9 +1,11 @@
-"""Expiring grants (B3 mechanics): one organization per transaction, exactly once.
+"""Expiring grants (B3 mechanics) and overdue holds: per organization, exactly once.
 
 ``due_organizations`` finds the organizations holding a grant past its expiry with
-credits left; ``expire_organization`` locks one of them, re-reads its grants under
-the lock and writes an expire entry for each one due. A second run, or a second
-process racing the first, finds the remaining already at zero and writes nothing.
+credits left, or a reservation past its time-to-live; ``expire_organization`` locks
+one of them, releases its overdue holds (giving the credits back to their grants),
+then re-reads its grants under the lock and writes an expire entry for each one due.
+A second run, or a second process racing the first, finds the remaining already at
+zero (and the holds already settled) and writes nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 
 from creditline.domain.expiry import expiry_entries
 from creditline.domain.time import Clock
+from creditline.services.reservations import expire_reservations
 from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["Expired", "due_organizations", "expire_organization"]
@@ -25,11 +28,18 @@ class Expired:
     org_id: str
     grants: int
     amount: int
+    reservations: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.grants or self.reservations)
 
 
 def due_organizations(uow: UnitOfWork, now: datetime, limit: int = 1000) -> list[str]:
     with uow:
-        return uow.grants.orgs_with_due(now, limit)
+        due = set(uow.grants.orgs_with_due(now, limit))
+        due.update(uow.reservations.orgs_with_due(now, limit))
+        return sorted(due)
 
 
 def expire_organization(org_id: str, uow: UnitOfWork, clock: Clock) -> Expired:
@@ -37,12 +47,14 @@ def expire_organization(org_id: str, uow: UnitOfWork, clock: Clock) -> Expired:
         if uow.balances.lock(org_id) is None:
             return Expired(org_id, 0, 0)
         now = clock.now()  # under the lock, so entry times follow entry ids
+        released = expire_reservations(org_id, uow, now)
         entries = expiry_entries(uow.grants.active(org_id), now)
-        if not entries:
+        if not entries and not released:
             return Expired(org_id, 0, 0)
-        uow.ledger.append(entries, now)
-        uow.grants.apply({e.grant_id: e.amount for e in entries})
         total = sum(e.amount for e in entries)
-        uow.balances.apply(org_id, total, len(entries), now)
+        if entries:
+            uow.ledger.append(entries, now)
+            uow.grants.apply({e.grant_id: e.amount for e in entries})
+            uow.balances.apply(org_id, total, len(entries), now)
         uow.commit()
-    return Expired(org_id, len(entries), -total)
+    return Expired(org_id, len(entries), -total, released)

@@ -9,7 +9,7 @@ from creditline.domain.errors import OrganizationNotFound
 from creditline.domain.grants import Grant
 from creditline.domain.ledger import LedgerEntry
 from creditline.domain.time import Clock
-from creditline.domain.verification import Problem, find_problems
+from creditline.domain.verification import Problem, find_problems, hold_problems
 from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["VerifyReport", "balance", "grants", "history", "verify"]
@@ -22,7 +22,8 @@ def balance(org_id: str, uow: UnitOfWork, clock: Clock) -> Balance:
         cached = uow.balances.get(org_id)
         if cached is None:
             raise OrganizationNotFound(org_id)
-        return summarize(org_id, cached[0], uow.grants.active(org_id), now)
+        total, _, held = cached
+        return summarize(org_id, total, uow.grants.active(org_id), now, held)
 
 
 def grants(org_id: str, uow: UnitOfWork, include_spent: bool = True) -> list[Grant]:
@@ -65,5 +66,7 @@ def verify(uow: UnitOfWork) -> VerifyReport:
         cached = uow.balances.all()
         folded = uow.ledger.sums_by_org()
         orphans = uow.ledger.misattributed()
-    problems = find_problems(facts, cached, folded, orphans)
+        holds = uow.reservations.facts()
+        held = uow.balances.all_held()
+    problems = find_problems(facts, cached, folded, orphans) + hold_problems(holds, held)
     return VerifyReport(len(cached), len(facts), tuple(problems))

@@ -6,6 +6,7 @@ of one money movement's reads and writes share one transaction.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,11 @@ from creditline.domain.organizations import (
     Project,
     parse_consumption_order,
 )
-from creditline.domain.verification import GrantFacts
+from creditline.domain.pricing import RateCard, RateCardHistory
+from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.reservations import Reservation, ReservationStatus
+from creditline.domain.spending import Allocation
+from creditline.domain.verification import GrantFacts, ReservationFacts
 
 from . import tables as t
 
@@ -45,6 +50,8 @@ __all__ = [
     "IdempotencyRepository",
     "LedgerRepository",
     "OrganizationRepository",
+    "RateCardRepository",
+    "ReservationRepository",
 ]
 
 
@@ -70,6 +77,7 @@ _MOVE_BALANCE = (
     .values(
         balance_micros=t.balances.c.balance_micros + bindparam("delta"),
         entry_count=t.balances.c.entry_count + bindparam("entries"),
+        held_micros=t.balances.c.held_micros + bindparam("held"),
         updated_at=bindparam("b_now"),
     )
 )
@@ -165,22 +173,27 @@ class BalanceRepository:
         row = self._conn.execute(query, {"org_id": org_id}).first()
         return None if row is None else (int(row[0]), int(row[1]))
 
-    def get(self, org_id: str) -> tuple[int, int] | None:
-        """(balance, entry count) of an organization, without locking."""
+    def get(self, org_id: str) -> tuple[int, int, int] | None:
+        """(balance, entry count, held) of an organization, without locking."""
+        b = t.balances.c
         row = self._conn.execute(
-            select(t.balances.c.balance_micros, t.balances.c.entry_count).where(
-                t.balances.c.org_id == org_id
-            )
+            select(b.balance_micros, b.entry_count, b.held_micros).where(b.org_id == org_id)
         ).first()
-        return None if row is None else (int(row[0]), int(row[1]))
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
-    def apply(self, org_id: str, delta: int, entries: int, now: datetime) -> None:
+    def apply(self, org_id: str, delta: int, entries: int, now: datetime, held: int = 0) -> None:
+        """Add ``delta`` to the balance, ``entries`` to its count and ``held`` to its holds."""
         self._conn.execute(
-            _MOVE_BALANCE, {"b_org_id": org_id, "delta": delta, "entries": entries, "b_now": now}
+            _MOVE_BALANCE,
+            {"b_org_id": org_id, "delta": delta, "entries": entries, "held": held, "b_now": now},
         )
 
     def all(self) -> dict[str, int]:
         rows = self._conn.execute(select(t.balances.c.org_id, t.balances.c.balance_micros))
+        return {r[0]: int(r[1]) for r in rows}
+
+    def all_held(self) -> dict[str, int]:
+        rows = self._conn.execute(select(t.balances.c.org_id, t.balances.c.held_micros))
         return {r[0]: int(r[1]) for r in rows}
 
 
@@ -537,3 +550,243 @@ def _entry(row: Row[Any]) -> LedgerEntry:
         member_id=m["member_id"],
         metadata=dict(m["metadata"] or {}),
     )
+
+
+class ReservationRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, res: Reservation) -> None:
+        self._conn.execute(insert(t.reservations).values(**_reservation_row(res)))
+
+    def save(self, res: Reservation, outcome: dict[str, Any] | None) -> None:
+        values = _reservation_row(res)
+        del values["id"], values["org_id"], values["created_at"]
+        self._conn.execute(
+            update(t.reservations)
+            .where(t.reservations.c.id == res.id)
+            .values(**values, outcome=outcome)
+        )
+
+    def get(
+        self, org_id: str, reservation_id: str
+    ) -> tuple[Reservation, dict[str, Any] | None] | None:
+        r = t.reservations
+        row = self._conn.execute(
+            select(r).where(r.c.id == reservation_id, r.c.org_id == org_id)
+        ).first()
+        return None if row is None else (_reservation(row), row._mapping["outcome"])
+
+    def of_org(self, org_id: str, status: str | None = None, limit: int = 100) -> list[Reservation]:
+        r = t.reservations
+        query = select(r).where(r.c.org_id == org_id).order_by(r.c.created_at.desc()).limit(limit)
+        if status is not None:
+            query = query.where(r.c.status == status)
+        return [_reservation(row) for row in self._conn.execute(query)]
+
+    def due(self, org_id: str, now: datetime) -> list[Reservation]:
+        """Open reservations of an organization whose time-to-live has run out."""
+        r = t.reservations
+        rows = self._conn.execute(
+            select(r)
+            .where(r.c.org_id == org_id, r.c.status == "open", r.c.expires_at <= now)
+            .order_by(r.c.expires_at)
+        )
+        return [_reservation(row) for row in rows]
+
+    def orgs_with_due(self, now: datetime, limit: int = 1000) -> list[str]:
+        r = t.reservations
+        rows = self._conn.execute(
+            select(r.c.org_id)
+            .where(r.c.status == "open", r.c.expires_at <= now)
+            .distinct()
+            .order_by(r.c.org_id)
+            .limit(limit)
+        )
+        return [row[0] for row in rows]
+
+    def facts(self) -> list[ReservationFacts]:
+        """Every reservation with what its reserve and release entries add up to."""
+        e, r = t.ledger_entries, t.reservations
+        sums = (
+            select(e.c.cause_ref, func.sum(e.c.amount_micros).label("total"))
+            .where(
+                e.c.cause_type == CauseType.RESERVATION.value,
+                e.c.entry_type.in_([EntryType.RESERVE.value, EntryType.RELEASE.value]),
+            )
+            .group_by(e.c.cause_ref)
+            .subquery()
+        )
+        rows = self._conn.execute(
+            select(
+                r.c.id, r.c.org_id, r.c.status, r.c.held_micros, r.c.holds, sums.c.total
+            ).select_from(r.outerjoin(sums, sums.c.cause_ref == r.c.id))
+        )
+        return [
+            ReservationFacts(
+                row[0],
+                row[1],
+                row[2],
+                int(row[3]),
+                sum(int(a) for _, a in row[4]),
+                -int(row[5] or 0),
+            )
+            for row in rows
+        ]
+
+
+def _reservation_row(res: Reservation) -> dict[str, Any]:
+    return {
+        "id": res.id,
+        "org_id": res.org_id,
+        "status": res.status.value,
+        "amount_micros": res.amount,
+        "held_micros": res.held,
+        "consumed_micros": res.consumed,
+        "shortfall_micros": res.shortfall,
+        "holds": [[a.grant_id, a.amount] for a in res.holds],
+        "cause_type": res.cause.type.value,
+        "cause_ref": res.cause.ref,
+        "project_id": res.project_id,
+        "member_id": res.member_id,
+        "expires_at": res.expires_at,
+        "created_at": res.created_at,
+        "settled_at": res.settled_at,
+        "metadata": res.metadata,
+    }
+
+
+def _reservation(row: Row[Any]) -> Reservation:
+    m = row._mapping
+    return Reservation(
+        id=m["id"],
+        org_id=m["org_id"],
+        status=ReservationStatus(m["status"]),
+        amount=int(m["amount_micros"]),
+        held=int(m["held_micros"]),
+        consumed=int(m["consumed_micros"]),
+        shortfall=int(m["shortfall_micros"]),
+        holds=tuple(Allocation(g, int(a)) for g, a in m["holds"]),
+        cause=Cause(CauseType(m["cause_type"]), m["cause_ref"]),
+        project_id=m["project_id"],
+        member_id=m["member_id"],
+        expires_at=m["expires_at"],
+        created_at=m["created_at"],
+        settled_at=m["settled_at"],
+        metadata=dict(m["metadata"] or {}),
+    )
+
+
+# -- rate cards ---------------------------------------------------------------------------
+
+
+class RateCardRepository:
+    """Stored rate card versions, and the card each organization's usage is priced by.
+
+    A version is stored in document form (:meth:`RateCard.to_dict`) and read back with
+    :func:`parse_ratecard`; a parsed document is cached by its text, so pricing many
+    events by one version parses it once.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def lock(self, name: str) -> None:
+        """Serialize loading versions of card ``name`` until this transaction ends.
+
+        On PostgreSQL a transaction-level advisory lock on the name (there may be no row
+        to lock yet); on SQLite the transaction already holds the write lock.
+        """
+        if self._conn.dialect.name == "postgresql":
+            key = func.hashtextextended(f"creditline.rate_card:{name}", 0)
+            self._conn.execute(select(func.pg_advisory_xact_lock(key)))
+
+    def add(self, card: RateCard, loaded_at: datetime) -> None:
+        """Store a new version; the primary key refuses a second (name, version)."""
+        self._conn.execute(
+            insert(t.rate_cards).values(
+                name=card.name,
+                version=card.version,
+                effective_from=card.effective_from,
+                document=card.to_dict(),
+                loaded_at=loaded_at,
+            )
+        )
+
+    def get(self, name: str, version: str) -> RateCard | None:
+        r = t.rate_cards
+        row = self._conn.execute(
+            select(r.c.document).where(r.c.name == name, r.c.version == version)
+        ).first()
+        return None if row is None else _rate_card(row[0])
+
+    def versions(self, name: str) -> list[RateCard]:
+        """Every version of card ``name``, in order of effective time (none: empty)."""
+        r = t.rate_cards
+        rows = self._conn.execute(
+            select(r.c.document).where(r.c.name == name).order_by(r.c.effective_from)
+        )
+        return [_rate_card(row[0]) for row in rows]
+
+    def history(self, name: str) -> RateCardHistory | None:
+        """The versions of card ``name`` as a history, or None when there are none."""
+        versions = self.versions(name)
+        return RateCardHistory(tuple(versions)) if versions else None
+
+    def in_force(self, name: str, at: datetime) -> RateCard | None:
+        """The version of ``name`` in force at ``at``: the latest starting at or before it."""
+        r = t.rate_cards
+        row = self._conn.execute(
+            select(r.c.document)
+            .where(r.c.name == name, r.c.effective_from <= at)
+            .order_by(r.c.effective_from.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else _rate_card(row[0])
+
+    def exists(self, name: str) -> bool:
+        r = t.rate_cards
+        return (
+            self._conn.execute(select(r.c.name).where(r.c.name == name).limit(1)).first()
+            is not None
+        )
+
+    def names(self) -> list[str]:
+        r = t.rate_cards
+        return [
+            row[0] for row in self._conn.execute(select(r.c.name).distinct().order_by(r.c.name))
+        ]
+
+    def histories(self) -> list[RateCardHistory]:
+        """Every card's history, by name."""
+        r = t.rate_cards
+        rows = self._conn.execute(
+            select(r.c.name, r.c.document).order_by(r.c.name, r.c.effective_from)
+        )
+        by_name: dict[str, list[RateCard]] = {}
+        for name, document in rows:
+            by_name.setdefault(name, []).append(_rate_card(document))
+        return [RateCardHistory(tuple(versions)) for versions in by_name.values()]
+
+    def org_card(self, org_id: str) -> str | None:
+        """The card name set on the organization; None when unset (or no such organization)."""
+        o = t.organizations
+        row = self._conn.execute(select(o.c.rate_card).where(o.c.id == org_id)).first()
+        return None if row is None else row[0]
+
+    def assign(self, org_id: str, name: str | None) -> bool:
+        """Set the organization's card name (None: the default); whether it exists."""
+        o = t.organizations
+        done = self._conn.execute(update(o).where(o.c.id == org_id).values(rate_card=name))
+        return bool(done.rowcount)
+
+
+def _rate_card(document: Any) -> RateCard:
+    return _parse_stored_card(json.dumps(document, separators=(",", ":")))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_stored_card(text: str) -> RateCard:
+    # Keyed by the whole document, not (name, version): two databases may hold different
+    # documents under one label. A RateCard is immutable, so sharing one is safe.
+    return parse_ratecard(text, syntax="json")

@@ -34,6 +34,7 @@ __all__ = [
     "metadata",
     "organizations",
     "projects",
+    "rate_cards",
     "reservations",
 ]
 
@@ -82,6 +83,8 @@ organizations = Table(
     Column("consumption_order", String(200), nullable=False),
     Column("metadata", Json, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # The name of the rate card its usage is priced by; NULL: the engine's "default".
+    Column("rate_card", String(200), nullable=True),
 )
 
 balances = Table(
@@ -222,4 +225,28 @@ Index(
     reservations.c.expires_at,
     postgresql_where=text("status = 'open'"),
     sqlite_where=text("status = 'open'"),
+)
+
+# Every version of every rate card, as loaded. A stored version never changes: loading the
+# same (name, version) again is a no-op when the document is identical and refused when it
+# is not, so usage priced by a version keeps its price.
+rate_cards = Table(
+    "rate_cards",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("version", String(200), primary_key=True),
+    Column("effective_from", UTCDateTime, nullable=False),
+    # The version in document form (RateCard.to_dict(): credits as exact decimal text).
+    # Plain JSON, not JSONB, on PostgreSQL too: it keeps the document's order of keys
+    # (operations, matrix rows) as loaded.
+    Column("document", JSON, nullable=False),
+    Column("loaded_at", UTCDateTime, nullable=False),
+)
+# The version in force at a time is the latest one starting at or before it; two versions
+# of one card never start at the same instant.
+Index(
+    "ix_rate_cards_name_effective_from",
+    rate_cards.c.name,
+    rate_cards.c.effective_from,
+    unique=True,
 )

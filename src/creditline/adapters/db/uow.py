@@ -24,6 +24,8 @@ from .repositories import (
     IdempotencyRepository,
     LedgerRepository,
     OrganizationRepository,
+    RateCardRepository,
+    ReservationRepository,
 )
 
 __all__ = ["SqlUnitOfWork", "TransientStorageError", "is_transient"]
@@ -58,6 +60,8 @@ class SqlUnitOfWork:
     grants: GrantRepository
     ledger: LedgerRepository
     idempotency: IdempotencyRepository
+    rate_cards: RateCardRepository
+    reservations: ReservationRepository
 
     def __init__(self, engine: Engine, read_only: bool = False) -> None:
         self._engine = engine
@@ -88,6 +92,8 @@ class SqlUnitOfWork:
         self.grants = GrantRepository(conn)
         self.ledger = LedgerRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
+        self.rate_cards = RateCardRepository(conn)
+        self.reservations = ReservationRepository(conn)
         return self
 
     def commit(self) -> None:
