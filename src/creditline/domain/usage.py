@@ -1,0 +1,222 @@
+"""Usage events: what an organization's users did, to be priced and charged (C1, C7).
+
+An event carries its own id (the idempotency key: recording the same id twice
+charges once and answers with the first outcome, a refusal included), the
+organization, project and member it is attributed to (A1), the operation, its
+quantities (tokens, characters, minutes, attributes, bytes: exact numbers) and
+dimensions (mode, delivery, model...), the time it happened, free-form metadata, and
+for a pipeline run, its steps, each priced as its own operation.
+
+An event is priced by the rate card version in force at its own timestamp, so a late
+event costs what it would have cost on time. An event stamped further in the future
+than :data:`MAX_CLOCK_SKEW` is refused as bad input.
+
+What became of an event:
+
+- ``accepted``: priced and charged; ``cost`` micro-credits.
+- ``refused``: the plan's gates or the depletion policy refused it. Stored, so a
+  retry gets the same refusal; nothing was charged.
+- ``rejected``: bad input (unknown operation, missing or negative quantity, ...).
+  Not stored: nothing at all changed, and a corrected retry can succeed.
+- ``duplicate``: the id was recorded before; the first outcome is returned.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from creditline.domain.errors import CreditlineError, InvalidUsage
+from creditline.domain.grants import GrantKind
+from creditline.domain.plans import DepletionPolicy, Plan
+from creditline.domain.spending import Allocation
+from creditline.domain.time import require_aware
+
+__all__ = [
+    "MAX_CLOCK_SKEW",
+    "EventResult",
+    "EventStatus",
+    "Metering",
+    "StoredUsage",
+    "UsageEvent",
+    "UsageStep",
+]
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future an event's timestamp may be (the sender's clock may run fast)."""
+
+MAX_ID = 200
+
+Quantity = int | Decimal | str
+
+
+@dataclass(frozen=True, slots=True)
+class UsageStep:
+    """One step of a pipeline run, priced as its own operation."""
+
+    operation: str
+    quantities: Mapping[str, Quantity] = field(default_factory=dict)
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEvent:
+    """One usage event (see the module docstring)."""
+
+    event_id: str
+    org_id: str
+    operation: str
+    occurred_at: datetime
+    quantities: Mapping[str, Quantity] = field(default_factory=dict)
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+    project_id: str | None = None
+    member_id: str | None = None
+    parent_id: str | None = None
+    steps: tuple[UsageStep, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def problems(self, now: datetime) -> list[str]:
+        """Every problem of the event's shape (pricing finds the rest)."""
+        found: list[str] = []
+        for name in ("event_id", "org_id", "operation"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID:
+                found.append(f"{name}: must be 1 to {MAX_ID} characters")
+        try:
+            when = require_aware(self.occurred_at, "timestamp")
+            if when > now + MAX_CLOCK_SKEW:
+                found.append(f"timestamp: {when.isoformat()} is in the future")
+        except CreditlineError as exc:
+            found.append(f"timestamp: {exc}")
+        found.extend(_quantity_problems(self.quantities, "quantities"))
+        found.extend(_dimension_problems(self.dimensions, "dimensions"))
+        for i, step in enumerate(self.steps):
+            found.extend(_quantity_problems(step.quantities, f"steps[{i}].quantities"))
+            found.extend(_dimension_problems(step.dimensions, f"steps[{i}].dimensions"))
+        if not isinstance(self.metadata, Mapping):
+            found.append("metadata: must be a mapping")
+        return found
+
+    def check(self, now: datetime) -> None:
+        found = self.problems(now)
+        if found:
+            raise InvalidUsage(self.operation, found)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must match for a resent event to count as the same event."""
+        return {
+            "operation": self.operation,
+            "occurred_at": self.occurred_at.isoformat(),
+            "quantities": {k: str(v) for k, v in sorted(self.quantities.items())},
+            "dimensions": dict(sorted(self.dimensions.items())),
+            "project": self.project_id,
+            "member": self.member_id,
+            "parent": self.parent_id,
+            "steps": [
+                [s.operation, {k: str(v) for k, v in sorted(s.quantities.items())},
+                 dict(sorted(s.dimensions.items()))]
+                for s in self.steps
+            ],
+        }  # fmt: skip
+
+
+def _quantity_problems(quantities: object, where: str) -> list[str]:
+    if not isinstance(quantities, Mapping):
+        return [f"{where}: must be a mapping of names to numbers"]
+    found = []
+    for name, value in quantities.items():
+        if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+            found.append(f"{where}.{name}: must be a number")
+        elif isinstance(value, float):
+            found.append(f"{where}.{name}: must be exact (an int or decimal text), not a float")
+        elif not isinstance(value, int | Decimal | str):
+            found.append(f"{where}.{name}: must be a number")
+        else:
+            try:
+                number = Decimal(str(value))
+            except ArithmeticError:
+                found.append(f"{where}.{name}: {value!r} is not a number")
+                continue
+            if not number.is_finite() or number < 0:
+                found.append(f"{where}.{name}: must be a finite number >= 0, got {value}")
+    return found
+
+
+def _dimension_problems(dimensions: object, where: str) -> list[str]:
+    if not isinstance(dimensions, Mapping):
+        return [f"{where}: must be a mapping of names to values"]
+    return [
+        f"{where}.{name}: must be a non-empty string"
+        for name, value in dimensions.items()
+        if not isinstance(value, str) or not value
+    ]
+
+
+class EventStatus(enum.StrEnum):
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+class EventResult(NamedTuple):
+    """What became of one event. ``cost`` in micro-credits; ``reason`` unless accepted."""
+
+    event_id: str
+    status: EventStatus
+    cost: int = 0
+    reason: str | None = None
+    error: CreditlineError | None = None
+    rate_card: str | None = None
+    components: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is EventStatus.ACCEPTED or (
+            self.status is EventStatus.DUPLICATE and self.reason is None
+        )
+
+
+class StoredUsage(NamedTuple):
+    """An event as stored with its outcome (accepted or refused; rejected ones are not).
+
+    Attributes:
+        event: the event as recorded (or as last amended).
+        request_hash: fingerprint of the event, to tell a retry from a reused id.
+        status: ``accepted``, ``refused`` or ``voided``.
+        cost: micro-credits charged (0 unless accepted).
+        reason: why it was refused.
+        rate_card: ``name@version`` of the card that priced it.
+        components: a pipeline's steps and what each cost.
+        allocations: which grant paid how much.
+    """
+
+    event: UsageEvent
+    request_hash: str
+    status: str
+    cost: int
+    reason: str | None
+    rate_card: str | None
+    components: tuple[tuple[str, int], ...]
+    allocations: tuple[Allocation, ...]
+
+    @property
+    def event_id(self) -> str:
+        return self.event.event_id
+
+
+class Metering(NamedTuple):
+    """What pricing and charging an organization's usage needs to know of it."""
+
+    org_id: str
+    order: tuple[GrantKind, ...]
+    rate_card: str
+    plan: Plan
+    depletion: DepletionPolicy
+    flex_enabled: bool
+    entry_count: int
