@@ -46,8 +46,11 @@ from creditline.domain.errors import (
     CreditlineError,
     InvalidAmount,
     InvalidSetting,
+    OrganizationNotFound,
+    PlanNotFound,
     ReservationNotFound,
     StorageError,
+    UsageEventNotFound,
 )
 from creditline.domain.grants import (
     DEFAULT_CONSUMPTION_ORDER,
@@ -58,10 +61,12 @@ from creditline.domain.grants import (
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
+from creditline.domain.plans import DepletionPolicy, Plan, parse_plan
 from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory, Step
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.time import Clock
-from creditline.services import expiry, queries, ratecards, reservations
+from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
+from creditline.services import expiry, queries, ratecards, reservations, usage
 from creditline.services.grants import GrantCredits, grant_credits
 from creditline.services.organizations import (
     AddMember,
@@ -74,6 +79,7 @@ from creditline.services.organizations import (
 from creditline.services.queries import VerifyReport
 from creditline.services.reservations import Reserve, Settle, Settlement
 from creditline.services.spending import Debit, DebitResult, SpendCredits, spend_credits
+from creditline.services.usage import AmendEvent, RecordUsage
 
 __all__ = ["Creditline", "ExpiryReport"]
 
@@ -199,7 +205,6 @@ class Creditline:
         return self._run(lambda: create_organization(cmd, self._uow(), self.clock))
 
     def get_org(self, org_id: str) -> Organization:
-        from creditline.domain.errors import OrganizationNotFound
 
         def call() -> Organization:
             with self._uow(read_only=True) as uow:
@@ -394,6 +399,146 @@ class Creditline:
                 return uow.reservations.of_org(org_id, state, limit)
 
         return self._run(call)
+
+    # -- usage (metering, C1) ---------------------------------------------------------
+
+    def record_usage(self, events: Sequence[UsageEvent]) -> list[EventResult]:
+        """Price, gate and charge a batch of events in one transaction; a result per event.
+
+        Each event is accepted, refused (by the plan's gates or the depletion policy;
+        stored, so a retry gets the same answer), rejected (bad input; nothing stored)
+        or a duplicate of an event id already recorded (the first outcome).
+        """
+        cmd = RecordUsage(list(events))
+        return self._run(lambda: usage.record_usage(cmd, self._uow(), self.clock))
+
+    def record(
+        self,
+        org_id: str,
+        event_id: str,
+        operation: str,
+        quantities: Mapping[str, Any] | None = None,
+        dimensions: Mapping[str, str] | None = None,
+        *,
+        occurred_at: datetime | None = None,
+        project_id: str | None = None,
+        member_id: str | None = None,
+        steps: Sequence[UsageStep] = (),
+        metadata: Mapping[str, Any] | None = None,
+    ) -> EventResult:
+        """Record one usage event (see :meth:`record_usage`)."""
+        event = UsageEvent(
+            event_id, org_id, operation, occurred_at or self.clock.now(), dict(quantities or {}),
+            dict(dimensions or {}), project_id, member_id, None, tuple(steps),
+            dict(metadata or {}),
+        )  # fmt: skip
+        (result,) = self.record_usage([event])
+        return result
+
+    def void_event(self, org_id: str, event_id: str) -> StoredUsage:
+        """Cancel an event: its credits go back to the grants that paid, expiry unchanged."""
+        return self._run(lambda: usage.void_event(org_id, event_id, self._uow(), self.clock))
+
+    def amend_event(
+        self,
+        org_id: str,
+        event_id: str,
+        quantities: Mapping[str, Any],
+        dimensions: Mapping[str, str] | None = None,
+    ) -> StoredUsage:
+        """Re-price an event with corrected usage at its own time; charge or give back the
+        difference."""
+        cmd = AmendEvent(org_id, event_id, dict(quantities), None if dimensions is None
+                         else dict(dimensions))  # fmt: skip
+        return self._run(lambda: usage.amend_event(cmd, self._uow(), self.clock))
+
+    def usage_event(self, org_id: str, event_id: str) -> StoredUsage:
+        def call() -> StoredUsage:
+            with self._uow(read_only=True) as uow:
+                found = uow.usage.get(org_id, event_id)
+            if found is None:
+                raise UsageEventNotFound(event_id)
+            return found
+
+        return self._run(call)
+
+    def usage_events(self, org_id: str, limit: int = 100) -> list[StoredUsage]:
+        self.get_org(org_id)
+
+        def call() -> list[StoredUsage]:
+            with self._uow(read_only=True) as uow:
+                return uow.usage.of_org(org_id, limit)
+
+        return self._run(call)
+
+    # -- plans (gates and depletion, C4, A3, A4, D6) ------------------------------------
+
+    def put_plan(self, plan: Plan | Mapping[str, Any]) -> Plan:
+        """Store a plan (a :class:`Plan` or its document form), replacing one of its name."""
+        stored = plan if isinstance(plan, Plan) else parse_plan(plan)
+
+        def call() -> Plan:
+            with self._uow() as uow:
+                uow.plans.put(stored, self.clock.now())
+                uow.commit()
+            return stored
+
+        return self._run(call)
+
+    def plan(self, name: str) -> Plan:
+        def call() -> Plan:
+            with self._uow(read_only=True) as uow:
+                found = uow.plans.get(name)
+            if found is None:
+                raise PlanNotFound(name)
+            return found
+
+        return self._run(call)
+
+    def assign_plan(
+        self,
+        org_id: str,
+        plan: str | None,
+        *,
+        depletion: DepletionPolicy | str | None = None,
+        flex_enabled: bool | None = None,
+    ) -> Metering:
+        """Put an organization on a plan, optionally with its own depletion policy and
+        flex switch (``None``: the plan's)."""
+        policy = None if depletion is None else DepletionPolicy(depletion).value
+
+        def call() -> Metering:
+            with self._uow() as uow:
+                if uow.balances.lock(org_id) is None:
+                    raise OrganizationNotFound(org_id)
+                if plan is not None and uow.plans.get(plan) is None:
+                    raise PlanNotFound(plan)
+                uow.plans.assign(org_id, plan, policy, flex_enabled)
+                metering = uow.usage.metering([org_id])[org_id]
+                uow.commit()
+            return metering
+
+        return self._run(call)
+
+    def metering(self, org_id: str) -> Metering:
+        """The organization's rate card, plan, depletion policy and flex switch in force."""
+
+        def call() -> Metering:
+            with self._uow(read_only=True) as uow:
+                found = uow.usage.metering([org_id]).get(org_id)
+            if found is None:
+                raise OrganizationNotFound(org_id)
+            return found
+
+        return self._run(call)
+
+    def is_read_only(self, org_id: str) -> bool:
+        """Whether the platform should lock the organization's writes: its policy is
+        ``read_only`` and it has nothing left to spend (A3)."""
+        metering = self.metering(org_id)
+        return (
+            metering.depletion is DepletionPolicy.READ_ONLY and self.balance(org_id).available == 0
+        )
 
     # -- reading ----------------------------------------------------------------------
 

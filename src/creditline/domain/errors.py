@@ -20,6 +20,7 @@ map classes to statuses and exit codes in one table each)::
     │   ├── GrantNotFound
     │   ├── ReservationNotFound
     │   ├── UsageEventNotFound
+    │   ├── PlanNotFound
     │   ├── NoRateCardInForce      no version of a rate card is in force at that time
     │   └── RateCardNotFound       no version of a rate card of that name is loaded
     ├── Conflict                   the request contradicts the stored state
@@ -46,6 +47,7 @@ __all__ = [
     "GrantNotFound",
     "ReservationNotFound",
     "UsageEventNotFound",
+    "PlanNotFound",
     "IdempotencyKeyReused",
     "InsufficientCredits",
     "InvalidAmount",
@@ -190,6 +192,10 @@ class ReservationNotFound(NotFound):
 
 class UsageEventNotFound(NotFound):
     kind = "usage event"
+
+
+class PlanNotFound(NotFound):
+    kind = "plan"
 
 
 class NoRateCardInForce(NotFound):

@@ -35,10 +35,12 @@ from creditline.domain.organizations import (
     Project,
     parse_consumption_order,
 )
+from creditline.domain.plans import DepletionPolicy, Plan, parse_plan
 from creditline.domain.pricing import RateCard, RateCardHistory
 from creditline.domain.ratecard_format import parse_ratecard
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.spending import Allocation
+from creditline.domain.usage import Metering, StoredUsage, UsageEvent, UsageStep
 from creditline.domain.verification import GrantFacts, ReservationFacts
 
 from . import tables as t
@@ -51,7 +53,9 @@ __all__ = [
     "LedgerRepository",
     "OrganizationRepository",
     "RateCardRepository",
+    "PlanRepository",
     "ReservationRepository",
+    "UsageRepository",
 ]
 
 
@@ -173,6 +177,32 @@ class BalanceRepository:
         row = self._conn.execute(query, {"org_id": org_id}).first()
         return None if row is None else (int(row[0]), int(row[1]))
 
+    def lock_many(self, org_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Lock several organizations at once, in the order of their ids (no deadlocks).
+
+        Returns (balance, entry count) of each one that exists.
+        """
+        b = t.balances.c
+        query = (
+            select(b.org_id, b.balance_micros, b.entry_count)
+            .where(b.org_id.in_(list(org_ids)))
+            .order_by(b.org_id)
+        )
+        if self._conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return {r[0]: (int(r[1]), int(r[2])) for r in self._conn.execute(query)}
+
+    def apply_many(self, moves: Sequence[tuple[str, int, int]], now: datetime) -> None:
+        """Apply (org, balance delta, entry count) for several organizations in one go."""
+        if moves:
+            self._conn.execute(
+                _MOVE_BALANCE,
+                [
+                    {"b_org_id": o, "delta": d, "entries": n, "held": 0, "b_now": now}
+                    for o, d, n in moves
+                ],
+            )
+
     def get(self, org_id: str) -> tuple[int, int, int] | None:
         """(balance, entry count, held) of an organization, without locking."""
         b = t.balances.c
@@ -255,9 +285,23 @@ class GrantRepository:
 
     def apply(self, deltas: Mapping[str, int]) -> None:
         """Add each signed delta to its grant's remaining (a check constraint keeps 0..amount)."""
-        for grant_id, delta in deltas.items():
-            if delta:
-                self._conn.execute(_MOVE_GRANT, {"b_grant_id": grant_id, "delta": delta})
+        params = [{"b_grant_id": g, "delta": d} for g, d in deltas.items() if d]
+        if params:
+            self._conn.execute(_MOVE_GRANT, params)
+
+    def active_many(self, org_ids: Sequence[str]) -> dict[str, list[Grant]]:
+        """The grants with credits left of several organizations, by organization."""
+        g = t.grants
+        rows = self._conn.execute(
+            select(g)
+            .where(g.c.org_id.in_(list(org_ids)), g.c.remaining_micros > 0)
+            .order_by(g.c.created_at, g.c.seq)
+        )
+        found: dict[str, list[Grant]] = {}
+        for row in rows:
+            grant = _grant(row)
+            found.setdefault(grant.org_id, []).append(grant)
+        return found
 
     def orgs_with_due(self, now: datetime, limit: int = 1000) -> list[str]:
         """Organizations holding a grant whose expiry has passed and that still has credits."""
@@ -790,3 +834,184 @@ def _parse_stored_card(text: str) -> RateCard:
     # Keyed by the whole document, not (name, version): two databases may hold different
     # documents under one label. A RateCard is immutable, so sharing one is safe.
     return parse_ratecard(text, syntax="json")
+
+
+class PlanRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def put(self, plan: Plan, now: datetime) -> None:
+        """Store a plan, replacing the one of the same name."""
+        document = plan.to_dict()
+        p = t.plans
+        updated = self._conn.execute(
+            update(p).where(p.c.name == plan.name).values(document=document, updated_at=now)
+        )
+        if updated.rowcount == 0:
+            self._conn.execute(insert(p).values(name=plan.name, document=document, updated_at=now))
+
+    def get(self, name: str) -> Plan | None:
+        row = self._conn.execute(select(t.plans.c.document).where(t.plans.c.name == name)).first()
+        return None if row is None else parse_plan(row[0])
+
+    def names(self) -> list[str]:
+        return [r[0] for r in self._conn.execute(select(t.plans.c.name).order_by(t.plans.c.name))]
+
+    def assign(
+        self, org_id: str, plan: str | None, depletion: str | None, flex: bool | None
+    ) -> None:
+        self._conn.execute(
+            update(t.organizations)
+            .where(t.organizations.c.id == org_id)
+            .values(plan=plan, depletion=depletion, flex_enabled=flex)
+        )
+
+
+_INSERT_USAGE = (
+    "INSERT INTO usage_events (org_id, event_id, operation, project_id, member_id, parent_id, "
+    "occurred_at, recorded_at, status, cost_micros, reason, rate_card, request_hash, body) "
+)
+_USAGE_VALUES = "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_COPY_USAGE = (
+    "COPY usage_events (org_id, event_id, operation, project_id, member_id, parent_id, "
+    "occurred_at, recorded_at, status, cost_micros, reason, rate_card, request_hash, body) "
+    "FROM STDIN"
+)
+
+
+def _usage_body(row: StoredUsage) -> dict[str, Any]:
+    event = row.event
+    return {
+        "quantities": {k: str(v) for k, v in event.quantities.items()},
+        "dimensions": dict(event.dimensions),
+        "steps": [
+            [s.operation, {k: str(v) for k, v in s.quantities.items()}, dict(s.dimensions)]
+            for s in event.steps
+        ],
+        "metadata": dict(event.metadata),
+        "components": [list(c) for c in row.components],
+        "allocations": [[a.grant_id, a.amount] for a in row.allocations],
+    }
+
+
+def _stored_usage(row: Row[Any]) -> StoredUsage:
+    m = row._mapping
+    body = m["body"]
+    event = UsageEvent(
+        event_id=m["event_id"],
+        org_id=m["org_id"],
+        operation=m["operation"],
+        occurred_at=m["occurred_at"],
+        quantities=dict(body["quantities"]),
+        dimensions=dict(body["dimensions"]),
+        project_id=m["project_id"],
+        member_id=m["member_id"],
+        parent_id=m["parent_id"],
+        steps=tuple(UsageStep(op, dict(q), dict(d)) for op, q, d in body["steps"]),
+        metadata=dict(body["metadata"]),
+    )
+    return StoredUsage(
+        event=event,
+        request_hash=m["request_hash"],
+        status=m["status"],
+        cost=int(m["cost_micros"]),
+        reason=m["reason"],
+        rate_card=m["rate_card"],
+        components=tuple((op, int(c)) for op, c in body["components"]),
+        allocations=tuple(Allocation(g, int(a)) for g, a in body["allocations"]),
+    )
+
+
+class UsageRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def metering(self, org_ids: Sequence[str]) -> dict[str, Metering]:
+        """What pricing each organization's usage needs: order, card, plan and overrides."""
+        o, b, p = t.organizations, t.balances, t.plans
+        rows = self._conn.execute(
+            select(o.c.id, o.c.consumption_order, o.c.rate_card, o.c.plan, o.c.depletion,
+                   o.c.flex_enabled, p.c.document, b.c.entry_count)
+            .select_from(o.join(b, b.c.org_id == o.c.id).outerjoin(p, p.c.name == o.c.plan))
+            .where(o.c.id.in_(list(org_ids)))
+        )  # fmt: skip
+        found = {}
+        for org_id, order, card, plan_name, depletion, flex, document, count in rows:
+            plan = parse_plan(document) if document is not None else Plan(plan_name or "default")
+            found[org_id] = Metering(
+                org_id=org_id,
+                order=parse_consumption_order(order),
+                rate_card=card or "default",
+                plan=plan,
+                depletion=DepletionPolicy(depletion) if depletion else plan.depletion,
+                flex_enabled=plan.flex_enabled if flex is None else bool(flex),
+                entry_count=int(count),
+            )
+        return found
+
+    def existing(self, org_id: str, event_ids: Sequence[str]) -> dict[str, StoredUsage]:
+        u = t.usage_events
+        found: dict[str, StoredUsage] = {}
+        for start in range(0, len(event_ids), 1000):
+            chunk = list(event_ids[start : start + 1000])
+            rows = self._conn.execute(
+                select(u).where(u.c.org_id == org_id, u.c.event_id.in_(chunk))
+            )
+            for row in rows:
+                stored = _stored_usage(row)
+                found[stored.event_id] = stored
+        return found
+
+    def get(self, org_id: str, event_id: str) -> StoredUsage | None:
+        found = self.existing(org_id, [event_id])
+        return found.get(event_id)
+
+    def add_many(self, rows: Sequence[StoredUsage], now: datetime) -> None:
+        """Store events with their outcomes in one round trip (the hot path of ingest)."""
+        if not rows:
+            return
+        dialect = self._conn.dialect
+        when = t.usage_events.c.occurred_at.type.dialect_impl(dialect).bind_processor(dialect)
+        convert = when or _identity
+        recorded = convert(now)
+        values = [
+            (r.event.org_id, r.event.event_id, r.event.operation, r.event.project_id,
+             r.event.member_id, r.event.parent_id, convert(r.event.occurred_at), recorded,
+             r.status, r.cost, r.reason, r.rate_card, r.request_hash,
+             json.dumps(_usage_body(r), separators=(",", ":")))
+            for r in rows
+        ]  # fmt: skip
+        if dialect.name == "postgresql":
+            raw = self._conn.connection.driver_connection
+            assert raw is not None
+            with raw.cursor() as cursor, cursor.copy(_COPY_USAGE) as copy:
+                for value in values:
+                    copy.write_row(value)
+        else:
+            self._conn.exec_driver_sql(_INSERT_USAGE + _USAGE_VALUES, values)
+
+    def update(self, org_id: str, row: StoredUsage, now: datetime) -> None:
+        u = t.usage_events
+        self._conn.execute(
+            update(u)
+            .where(u.c.org_id == org_id, u.c.event_id == row.event_id)
+            .values(status=row.status, cost_micros=row.cost, request_hash=row.request_hash,
+                    body=_usage_body(row), updated_at=now)
+        )  # fmt: skip
+
+    def flex_used(self, org_id: str, ref: str) -> int:
+        """Micro-credits of flex granted to an organization under ``ref`` (one month)."""
+        g = t.grants
+        total = self._conn.execute(
+            select(func.coalesce(func.sum(g.c.amount_micros), 0)).where(
+                g.c.org_id == org_id, g.c.kind == "flex", g.c.source_ref == ref
+            )
+        ).scalar_one()
+        return int(total)
+
+    def of_org(self, org_id: str, limit: int = 100) -> list[StoredUsage]:
+        u = t.usage_events
+        rows = self._conn.execute(
+            select(u).where(u.c.org_id == org_id).order_by(u.c.id.desc()).limit(limit)
+        )
+        return [_stored_usage(row) for row in rows]

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -33,9 +35,11 @@ __all__ = [
     "members",
     "metadata",
     "organizations",
+    "plans",
     "projects",
     "rate_cards",
     "reservations",
+    "usage_events",
 ]
 
 metadata = MetaData(
@@ -85,6 +89,11 @@ organizations = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # The name of the rate card its usage is priced by; NULL: the engine's "default".
     Column("rate_card", String(200), nullable=True),
+    # Its plan (NULL: the default plan), and its own depletion policy and flex switch
+    # when they differ from the plan's (NULL: the plan's).
+    Column("plan", String(200), nullable=True),
+    Column("depletion", String(20), nullable=True),
+    Column("flex_enabled", Boolean, nullable=True),
 )
 
 balances = Table(
@@ -250,3 +259,39 @@ Index(
     rate_cards.c.effective_from,
     unique=True,
 )
+
+# Plans by name, in document form (Plan.to_dict()).
+plans = Table(
+    "plans",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("document", Json, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Usage events with their outcome, accepted or refused (rejected ones are never stored).
+# The unique (org_id, event_id) key is what makes recording an event exactly-once. What
+# is only read back whole (quantities, dimensions, steps, metadata, the components of a
+# pipeline's cost, the grants that paid) is one JSON body: one column to write, not six.
+usage_events = Table(
+    "usage_events",
+    metadata,
+    Column("id", EntryId, primary_key=True, autoincrement=True),
+    Column("org_id", Id, nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("operation", String(200), nullable=False),
+    Column("project_id", Id, nullable=True),
+    Column("member_id", Id, nullable=True),
+    Column("parent_id", String(200), nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("cost_micros", BigInteger, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("rate_card", String(401), nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("body", Json, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=True),
+    UniqueConstraint("org_id", "event_id"),
+)
+Index("ix_usage_events_org_id_occurred_at", usage_events.c.org_id, usage_events.c.occurred_at)

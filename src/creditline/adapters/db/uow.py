@@ -24,8 +24,10 @@ from .repositories import (
     IdempotencyRepository,
     LedgerRepository,
     OrganizationRepository,
+    PlanRepository,
     RateCardRepository,
     ReservationRepository,
+    UsageRepository,
 )
 
 __all__ = ["SqlUnitOfWork", "TransientStorageError", "is_transient"]
@@ -62,6 +64,8 @@ class SqlUnitOfWork:
     idempotency: IdempotencyRepository
     rate_cards: RateCardRepository
     reservations: ReservationRepository
+    usage: UsageRepository
+    plans: PlanRepository
 
     def __init__(self, engine: Engine, read_only: bool = False) -> None:
         self._engine = engine
@@ -94,6 +98,8 @@ class SqlUnitOfWork:
         self.idempotency = IdempotencyRepository(conn)
         self.rate_cards = RateCardRepository(conn)
         self.reservations = ReservationRepository(conn)
+        self.usage = UsageRepository(conn)
+        self.plans = PlanRepository(conn)
         return self
 
     def commit(self) -> None:

@@ -1,0 +1,376 @@
+"""Recording usage (C1, C5, C7, A3, A4, C4, D6): price, gate and charge events, exactly once.
+
+A batch of events is one transaction. Its organizations are locked together, in the
+order of their ids (so two batches never deadlock), then each event is decided in
+order: a duplicate id answers with its first outcome; the plan's gates may refuse it;
+the rate card version in force at the event's timestamp prices it; the spendable
+grants pay for it in the consumption order, and what they cannot cover is settled
+by the depletion policy (refused, or taken as flex or unlimited credits). Every
+accepted and refused event is stored with its outcome under a unique (organization,
+event id) key in the same transaction as its ledger entries, so a retry can never
+charge twice. Each organization's and each grant's change is written once per batch.
+
+Corrections: :func:`void_event` gives an event's credits back to the grants they came
+from (``void`` entries; the grants keep their expiry); :func:`amend_event` re-prices it
+with corrected quantities at its original timestamp and charges or gives back the
+difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from creditline.domain.errors import (
+    CreditlineError,
+    IdempotencyKeyReused,
+    InsufficientCredits,
+    InvalidUsage,
+    MemberNotFound,
+    NotFound,
+    OrganizationNotFound,
+    PlanGateRefused,
+    ProjectNotFound,
+    RateCardNotFound,
+    UnknownOperation,
+    UsageEventNotFound,
+)
+from creditline.domain.grants import GrantKind, GrantSource, NewGrant, SourceType
+from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
+from creditline.domain.plans import DepletionPolicy, check_gates
+from creditline.domain.pricing import Quote, RateCardHistory, Step
+from creditline.domain.spending import Allocation, Pool
+from creditline.domain.time import Clock
+from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
+from creditline.services.idempotency import fingerprint
+from creditline.services.ids import new_id
+from creditline.services.unit_of_work import UnitOfWork
+
+__all__ = ["AmendEvent", "RecordUsage", "amend_event", "record_usage", "void_event"]
+
+_PRICING_ERRORS = (InvalidUsage, UnknownOperation, NotFound)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordUsage:
+    events: Sequence[UsageEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class AmendEvent:
+    org_id: str
+    event_id: str
+    quantities: dict[str, Any]
+    dimensions: dict[str, str] | None = None
+
+
+def _rejected(event: UsageEvent, exc: CreditlineError) -> EventResult:
+    return EventResult(event.event_id, EventStatus.REJECTED, 0, str(exc), exc)
+
+
+def _replayed(stored: StoredUsage) -> EventResult:
+    return EventResult(
+        stored.event_id, EventStatus.DUPLICATE, stored.cost, stored.reason, None,
+        stored.rate_card, stored.components,
+    )  # fmt: skip
+
+
+class _Org:
+    """One organization's part of a batch, while its events are decided in order."""
+
+    def __init__(self, uow: UnitOfWork, metering: Metering, pool: Pool, now: datetime) -> None:
+        self.uow = uow
+        self.m = metering
+        self.pool = pool
+        self.now = now
+        self.flex_used: int | None = None
+        self.entries: list[NewEntry] = []
+        self.rows: list[StoredUsage] = []
+        self.seen: dict[str, StoredUsage] = {}
+        self.checked: dict[tuple[str, str], bool] = {}
+
+    def attribution(self, event: UsageEvent) -> None:
+        for kind, ident in (("project", event.project_id), ("member", event.member_id)):
+            if ident is None:
+                continue
+            if (kind, ident) not in self.checked:
+                find = self.uow.orgs.project if kind == "project" else self.uow.orgs.member
+                self.checked[(kind, ident)] = find(self.m.org_id, ident) is not None
+            if not self.checked[(kind, ident)]:
+                raise ProjectNotFound(ident) if kind == "project" else MemberNotFound(ident)
+
+    def cover(self, cost: int) -> tuple[Allocation, ...]:
+        """Take ``cost`` from the grants, or settle the shortfall by the depletion policy."""
+        if cost <= self.pool.available:
+            return self.pool.take(cost)
+        plan, policy = self.m.plan, self.m.depletion
+        short = cost - self.pool.available
+        unlimited = policy is DepletionPolicy.UNLIMITED
+        if unlimited or (policy is DepletionPolicy.FLEX and self.m.flex_enabled):
+            ref = f"{'unlimited' if unlimited else 'flex'}:{self.now:%Y-%m}"
+            if self.flex_used is None:
+                self.flex_used = self.uow.usage.flex_used(self.m.org_id, ref)
+            if unlimited or plan.flex_limit is None or self.flex_used + short <= plan.flex_limit:
+                self._flex_grant(ref, short)
+                return self.pool.take(cost)
+        raise InsufficientCredits(self.m.org_id, cost, self.pool.available)
+
+    def _flex_grant(self, ref: str, amount: int) -> None:
+        new = NewGrant(
+            self.m.org_id, GrantKind.FLEX, amount, self.now, None,
+            GrantSource(SourceType.SYSTEM, ref),
+        )  # fmt: skip
+        grant = self.uow.grants.add(new_id("grt"), new, self.now, seq=self.m.entry_count)
+        cause = Cause(CauseType.SYSTEM, ref)
+        self.uow.ledger.append(
+            [NewEntry(self.m.org_id, grant.id, EntryType.GRANT, amount, cause, self.now)], self.now
+        )
+        self.uow.balances.apply(self.m.org_id, amount, 1, self.now)
+        self.pool.add(grant.id, amount)
+        self.flex_used = (self.flex_used or 0) + amount
+
+    def decide(self, event: UsageEvent, history: RateCardHistory | None) -> EventResult:
+        request_hash = fingerprint(event.fingerprint())
+        prior = self.seen.get(event.event_id)
+        if prior is not None:
+            if prior.request_hash != request_hash:
+                return _rejected(event, IdempotencyKeyReused(event.event_id))
+            return _replayed(prior)
+        try:
+            self.attribution(event)
+            check_gates(self.m.plan, event.operation, event.quantities, event.dimensions)
+            quote = _price(history, self.m.rate_card, event)
+        except PlanGateRefused as exc:
+            return self._store(event, request_hash, EventStatus.REFUSED, reason=str(exc), error=exc)
+        except _PRICING_ERRORS as exc:
+            return _rejected(event, exc)
+        try:
+            allocations = self.cover(quote.total)
+        except InsufficientCredits as exc:
+            reason = str(exc)
+            if self.m.depletion is DepletionPolicy.READ_ONLY:
+                reason += "; the organization is read-only until credits are bought"
+            return self._store(
+                event, request_hash, EventStatus.REFUSED, quote=quote, reason=reason, error=exc
+            )
+        cause = Cause(CauseType.USAGE_EVENT, event.event_id)
+        for grant_id, amount in allocations:
+            self.entries.append(
+                NewEntry(self.m.org_id, grant_id, EntryType.CONSUME, -amount, cause, self.now,
+                         event.project_id, event.member_id)
+            )  # fmt: skip
+        return self._store(
+            event, request_hash, EventStatus.ACCEPTED, quote=quote, allocations=allocations
+        )
+
+    def _store(
+        self,
+        event: UsageEvent,
+        request_hash: str,
+        status: EventStatus,
+        *,
+        quote: Quote | None = None,
+        reason: str | None = None,
+        error: CreditlineError | None = None,
+        allocations: tuple[Allocation, ...] = (),
+    ) -> EventResult:
+        cost = quote.total if quote is not None and status is EventStatus.ACCEPTED else 0
+        card = f"{quote.card}@{quote.version}" if quote is not None else None
+        components = _components(quote)
+        row = StoredUsage(
+            event, request_hash, status.value, cost, reason, card, components, allocations
+        )
+        self.rows.append(row)
+        self.seen[event.event_id] = row
+        return EventResult(event.event_id, status, cost, reason, error, card, components)
+
+
+def _price(history: RateCardHistory | None, name: str, event: UsageEvent) -> Quote:
+    if history is None:
+        raise RateCardNotFound(name)
+    steps = tuple(Step(s.operation, s.quantities, s.dimensions) for s in event.steps)
+    return history.price(
+        event.operation, event.quantities, event.dimensions, at=event.occurred_at, steps=steps
+    )
+
+
+def _components(quote: Quote | None) -> tuple[tuple[str, int], ...]:
+    if quote is None:
+        return ()
+    return tuple((step.operation, step.total) for step in quote.steps)
+
+
+class _Histories:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.cache: dict[str, RateCardHistory | None] = {}
+
+    def get(self, name: str) -> RateCardHistory | None:
+        if name not in self.cache:
+            self.cache[name] = self.uow.rate_cards.history(name)
+        return self.cache[name]
+
+
+def record_usage(cmd: RecordUsage, uow: UnitOfWork, clock: Clock) -> list[EventResult]:
+    """Record a batch of events; one result per event, in order."""
+    results: list[EventResult | None] = [None] * len(cmd.events)
+    by_org: dict[str, list[int]] = {}
+    checked_at = clock.now()
+    for i, event in enumerate(cmd.events):
+        problems = event.problems(checked_at)
+        if problems:
+            results[i] = _rejected(event, InvalidUsage(str(event.operation), problems))
+        else:
+            by_org.setdefault(event.org_id, []).append(i)
+    if not by_org:
+        return [r for r in results if r is not None]
+    with uow:
+        orgs = sorted(by_org)
+        locked = uow.balances.lock_many(orgs)
+        now = clock.now()
+        metering = uow.usage.metering(orgs)
+        active = uow.grants.active_many(orgs)
+        histories = _Histories(uow)
+        parts: list[_Org] = []
+        for org_id in orgs:
+            indexes = by_org[org_id]
+            if org_id not in locked or org_id not in metering:
+                for i in indexes:
+                    results[i] = _rejected(cmd.events[i], OrganizationNotFound(org_id))
+                continue
+            m = metering[org_id]
+            part = _Org(uow, m, Pool(org_id, active.get(org_id, []), now, m.order), now)
+            ids = [cmd.events[i].event_id for i in indexes]
+            part.seen.update(uow.usage.existing(org_id, ids))
+            history = histories.get(m.rate_card)
+            for i in indexes:
+                results[i] = part.decide(cmd.events[i], history)
+            parts.append(part)
+        _write(uow, parts, now)
+        uow.commit()
+    return [r for r in results if r is not None]
+
+
+def _write(uow: UnitOfWork, parts: list[_Org], now: datetime) -> None:
+    entries = [e for p in parts for e in p.entries]
+    rows = [r for p in parts for r in p.rows]
+    deltas: dict[str, int] = {}
+    moves: list[tuple[str, int, int]] = []
+    for p in parts:
+        changes = p.pool.changes()
+        deltas.update(changes)
+        if p.entries:
+            moves.append((p.m.org_id, sum(changes.values()), len(p.entries)))
+    uow.usage.add_many(rows, now)
+    uow.ledger.append(entries, now)
+    uow.grants.apply(deltas)
+    uow.balances.apply_many(moves, now)
+
+
+def void_event(org_id: str, event_id: str, uow: UnitOfWork, clock: Clock) -> StoredUsage:
+    """Give an accepted event's credits back to the grants that paid for it."""
+    with uow:
+        if uow.balances.lock(org_id) is None:
+            raise OrganizationNotFound(org_id)
+        now = clock.now()
+        stored = uow.usage.get(org_id, event_id)
+        if stored is None:
+            raise UsageEventNotFound(event_id)
+        if stored.status != EventStatus.ACCEPTED.value:
+            return stored  # voided already, or refused: nothing was charged
+        cause = Cause(CauseType.USAGE_EVENT, event_id)
+        event = stored.event
+        entries = [
+            NewEntry(org_id, g, EntryType.VOID, a, cause, now, event.project_id, event.member_id)
+            for g, a in stored.allocations
+        ]
+        _post(uow, org_id, entries, now)
+        voided = stored._replace(status="voided", cost=0, allocations=())
+        uow.usage.update(org_id, voided, now)
+        uow.commit()
+    return voided
+
+
+def amend_event(cmd: AmendEvent, uow: UnitOfWork, clock: Clock) -> StoredUsage:
+    """Re-price an accepted event with corrected usage at its own timestamp."""
+    with uow:
+        locked = uow.balances.lock(cmd.org_id)
+        if locked is None:
+            raise OrganizationNotFound(cmd.org_id)
+        now = clock.now()
+        stored = uow.usage.get(cmd.org_id, cmd.event_id)
+        if stored is None:
+            raise UsageEventNotFound(cmd.event_id)
+        if stored.status != EventStatus.ACCEPTED.value:
+            raise InvalidUsage(stored.event.operation, [f"status: a {stored.status} event"])
+        event = stored.event
+        amended = UsageEvent(
+            event.event_id, event.org_id, event.operation, event.occurred_at, cmd.quantities,
+            event.dimensions if cmd.dimensions is None else cmd.dimensions, event.project_id,
+            event.member_id, event.parent_id, event.steps, event.metadata,
+        )  # fmt: skip
+        amended.check(event.occurred_at)
+        m = uow.usage.metering([cmd.org_id])[cmd.org_id]
+        check_gates(m.plan, amended.operation, amended.quantities, amended.dimensions)
+        quote = _price(uow.rate_cards.history(m.rate_card), m.rate_card, amended)
+        part = _Org(uow, m, Pool(cmd.org_id, uow.grants.active(cmd.org_id), now, m.order), now)
+        entries, allocations = _difference(part, stored, quote.total)
+        _post(uow, cmd.org_id, entries, now)
+        changed = stored._replace(
+            event=amended, cost=quote.total, allocations=allocations,
+            request_hash=fingerprint(amended.fingerprint()), components=_components(quote),
+        )  # fmt: skip
+        uow.usage.update(cmd.org_id, changed, now)
+        uow.commit()
+    return changed
+
+
+def _difference(
+    part: _Org, stored: StoredUsage, cost: int
+) -> tuple[list[NewEntry], tuple[Allocation, ...]]:
+    """Entries that move an event from its stored cost to ``cost``, and its new allocations."""
+    event, now = stored.event, part.now
+    cause = Cause(CauseType.USAGE_EVENT, event.event_id)
+    diff = cost - stored.cost
+    if diff > 0:
+        extra = part.cover(diff)
+        entries = [
+            NewEntry(event.org_id, g, EntryType.CONSUME, -a, cause, now, event.project_id,
+                     event.member_id)
+            for g, a in extra
+        ]  # fmt: skip
+        return entries, stored.allocations + extra
+    kept = list(stored.allocations)
+    back: list[NewEntry] = []
+    give = -diff
+    while give:  # give back from the grants drawn last
+        grant_id, amount = kept.pop()
+        part_back = min(amount, give)
+        back.append(
+            NewEntry(event.org_id, grant_id, EntryType.VOID, part_back, cause, now,
+                     event.project_id, event.member_id)
+        )  # fmt: skip
+        if amount > part_back:
+            kept.append(Allocation(grant_id, amount - part_back))
+        give -= part_back
+    return back, tuple(kept)
+
+
+def _post(uow: UnitOfWork, org_id: str, entries: list[NewEntry], now: datetime) -> None:
+    if not entries:
+        return
+    deltas: dict[str, int] = {}
+    for e in entries:
+        deltas[e.grant_id] = deltas.get(e.grant_id, 0) + e.amount
+    uow.ledger.append(entries, now)
+    uow.grants.apply(deltas)
+    uow.balances.apply(org_id, sum(deltas.values()), len(entries), now)
+
+
+class UsageTotals(NamedTuple):
+    accepted: int
+    refused: int
+    rejected: int
+    duplicate: int
