@@ -61,7 +61,7 @@ from creditline.domain.grants import (
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
-from creditline.domain.plans import DepletionPolicy, Plan, parse_plan
+from creditline.domain.plans import DepletionPolicy, Plan, load_plans, parse_plan
 from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory, Step
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.time import Clock
@@ -482,6 +482,25 @@ class Creditline:
                 uow.plans.put(stored, self.clock.now())
                 uow.commit()
             return stored
+
+        return self._run(call)
+
+    def load_plans(self, text: str | bytes) -> list[Plan]:
+        """Store every plan of a TOML document of ``[[plans]]`` tables (a platform's
+        ``plans.toml``) in one transaction, each replacing one of its name.
+
+        Raises:
+            InvalidSetting: listing every problem of every plan; nothing is stored.
+        """
+        plans = load_plans(text)
+
+        def call() -> list[Plan]:
+            with self._uow() as uow:
+                now = self.clock.now()
+                for plan in plans:
+                    uow.plans.put(plan, now)
+                uow.commit()
+            return plans
 
         return self._run(call)
 

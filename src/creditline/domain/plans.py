@@ -30,6 +30,7 @@ the grants when it was made.
 from __future__ import annotations
 
 import enum
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -37,7 +38,7 @@ from typing import Any
 
 from creditline.domain.errors import InvalidSetting, PlanGateRefused
 
-__all__ = ["DepletionPolicy", "Gates", "Plan", "check_gates", "parse_plan"]
+__all__ = ["DepletionPolicy", "Gates", "Plan", "check_gates", "load_plans", "parse_plan"]
 
 
 class DepletionPolicy(enum.StrEnum):
@@ -123,21 +124,44 @@ def _strings(value: object, where: str, problems: list[str]) -> frozenset[str]:
     return frozenset(value)
 
 
+def _table(raw: Mapping[str, Any], key: str, where: str, problems: list[str]) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, Mapping):
+        problems.append(f"{where}: must be a table")
+        return {}
+    return dict(value)
+
+
+def _cap(value: object, where: str, problems: list[str]) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        problems.append(f"{where}: must be a number")
+        return None
+    try:
+        cap = Decimal(str(value))
+    except ArithmeticError:
+        problems.append(f"{where}: {value!r} is not a number")
+        return None
+    if not cap.is_finite() or cap < 0:
+        problems.append(f"{where}: must be a finite number >= 0, got {value}")
+        return None
+    return cap
+
+
 def _gates(raw: object, problems: list[str]) -> Gates:
-    if not isinstance(raw, dict):
+    if not isinstance(raw, Mapping):
         problems.append("gates: must be a table")
         return Gates()
     forbid = _strings(raw.get("forbid_operations", []), "gates.forbid_operations", problems)
-    allow = {}
-    for dim, values in dict(raw.get("allow", {})).items():
-        allow[str(dim)] = _strings(values, f"gates.allow.{dim}", problems)
+    allow = {
+        str(dim): _strings(values, f"gates.allow.{dim}", problems)
+        for dim, values in _table(raw, "allow", "gates.allow", problems).items()
+    }
     caps = {}
-    for name, cap in dict(raw.get("max", {})).items():
-        if isinstance(cap, bool) or not isinstance(cap, int | str | Decimal):
-            problems.append(f"gates.max.{name}: must be a number")
-            continue
-        caps[str(name)] = Decimal(str(cap))
-    for key in set(raw) - {"forbid_operations", "allow", "max"}:
+    for name, value in _table(raw, "max", "gates.max", problems).items():
+        cap = _cap(value, f"gates.max.{name}", problems)
+        if cap is not None:
+            caps[str(name)] = cap
+    for key in sorted(set(raw) - {"forbid_operations", "allow", "max"}):
         problems.append(f"gates.{key}: unknown key")
     return Gates(forbid, allow, caps)
 
@@ -180,3 +204,47 @@ def parse_plan(raw: Mapping[str, Any]) -> Plan:
     if problems:
         raise InvalidSetting("plan", raw.get("name"), "; ".join(problems))
     return plan
+
+
+def load_plans(text: str | bytes) -> list[Plan]:
+    """Read plans from TOML: one ``[[plans]]`` table per plan, in the document form.
+
+    Example (``examples/otai/plans.toml``)::
+
+        [[plans]]
+        name = "pro"
+        depletion = "pause"
+        gates = { allow = { mode = ["Basic", "Business"] } }
+
+    Raises:
+        InvalidSetting: listing every problem of every plan, each located as
+            ``plans[1] (pro): depletion: one of ...``; nothing is returned.
+    """
+    try:
+        source = text.decode("utf-8") if isinstance(text, bytes) else text
+        document = tomllib.loads(source, parse_float=Decimal)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidSetting("plans", "[[plans]]", f"not a TOML document: {exc}") from None
+    problems = [f"{key}: unknown key" for key in sorted(document) if key != "plans"]
+    raw = document.get("plans")
+    if not isinstance(raw, list) or not raw:
+        problems.append("plans: must be one or more [[plans]] tables")
+        raw = []
+    plans: list[Plan] = []
+    for i, item in enumerate(raw):
+        where = f"plans[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append(f"{where}: must be a table")
+            continue
+        try:
+            plans.append(parse_plan(item))
+        except InvalidSetting as exc:
+            problems.extend(f"{where} ({item.get('name')}): {p}" for p in exc.reason.split("; "))
+    names = [plan.name for plan in plans]
+    problems.extend(
+        f"plans: {name!r} is defined more than once"
+        for name in sorted({n for n in names if names.count(n) > 1})
+    )
+    if problems:
+        raise InvalidSetting("plans", "[[plans]]", "; ".join(problems))
+    return plans

@@ -24,6 +24,7 @@ What became of an event:
 from __future__ import annotations
 
 import enum
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -100,6 +101,11 @@ class UsageEvent:
             found.extend(_dimension_problems(step.dimensions, f"steps[{i}].dimensions"))
         if not isinstance(self.metadata, Mapping):
             found.append("metadata: must be a mapping")
+        else:
+            try:
+                json.dumps(dict(self.metadata), allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                found.append(f"metadata: must be plain JSON (text, numbers, lists, maps): {exc}")
         return found
 
     def check(self, now: datetime) -> None:

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 from typer.core import TyperGroup
 
 from creditline import (
@@ -50,16 +53,20 @@ from creditline.domain.errors import (
     InvalidSetting,
     InvalidTime,
     NotFound,
+    PlanGateRefused,
     StorageError,
     ValidationError,
 )
+from creditline.domain.plans import DepletionPolicy
 from creditline.domain.pricing import Step
 from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.reservations import ReservationStatus
 from creditline.domain.time import Clock, require_aware
-from creditline.entrypoints import views
+from creditline.domain.usage import EventResult, EventStatus, UsageEvent, UsageStep
+from creditline.entrypoints import jsonl, views
 from creditline.services.ratecards import DEFAULT_RATE_CARD
 
-__all__ = ["EXIT_CODES", "VerificationFailed", "app", "main"]
+__all__ = ["EXIT_CODES", "UsageRefused", "UsageRejected", "VerificationFailed", "app", "main"]
 
 DEFAULT_DATABASE_URL = "sqlite:///creditline.db"
 DATABASE_URL_ENV = "CREDITLINE_DATABASE_URL"
@@ -74,18 +81,29 @@ class VerificationFailed(Exception):
         super().__init__(f"verification found {problems} problems")
 
 
+class UsageRefused(CreditlineError):
+    """Usage the engine refused (a replayed refusal, or refusals in an import): exit 5."""
+
+
+class UsageRejected(ValidationError):
+    """Bad lines or rejected events in an import (reported before this is raised)."""
+
+
 EXIT_CODES: dict[type[Exception], int] = {
     CreditlineError: 1,
     ValidationError: 2,
     NotFound: 3,
     Conflict: 4,
     InsufficientCredits: 5,
+    PlanGateRefused: 5,
+    UsageRefused: 5,
     ConfigurationError: 6,
     StorageError: 7,
     VerificationFailed: 8,
 }
 """The one table from error class to exit code; a class not listed takes its nearest
-listed base class's code. Click's own usage errors also exit 2."""
+listed base class's code. Click's own usage errors also exit 2. Refused usage (no
+credits to cover it, the plan's gates) exits 5, like a refused spend."""
 
 
 def _insufficient(exc: InsufficientCredits) -> str:
@@ -708,6 +726,419 @@ def examples_load(
         raise InvalidSetting("platform", platform, f"one of {', '.join(platforms)}")
     source = (where / platform / "ratecard.toml").read_bytes()
     _emit(fmt, views.ratecard_view(_open(ctx).load_rate_card(source)))
+
+
+# -- usage ------------------------------------------------------------------------------
+
+usage_app = typer.Typer(
+    help="Usage events: record, import, list, show, void and amend.", no_args_is_help=True
+)
+plan_app = typer.Typer(help="Plans: gates and depletion policies.", no_args_is_help=True)
+app.add_typer(usage_app, name="usage")
+app.add_typer(plan_app, name="plan")
+
+
+def _outcome_error(result: EventResult) -> Exception | None:
+    """The error that decides ``usage record``'s exit code: the engine's own, or for a
+    duplicate of a refused event (no new error: the first outcome replayed), a refusal."""
+    if result.error is not None:
+        return result.error
+    if not result.accepted:
+        return UsageRefused(
+            f"event {result.event_id!r} was refused when first recorded: {result.reason}"
+        )
+    return None
+
+
+QuantityOption = Annotated[
+    list[str] | None,
+    typer.Option("--quantity", "-q", metavar="NAME=VALUE", help="Usage: -q minutes=12.5"),
+]
+DimensionOption = Annotated[
+    list[str] | None,
+    typer.Option("--dimension", "-d", metavar="NAME=VALUE", help="Choice: -d mode=Basic"),
+]
+EventArg = Annotated[str, typer.Argument(metavar="EVENT_ID", help="The event's own id.")]
+ProjectOption = Annotated[
+    str | None, typer.Option(metavar="ID", help="Project id to attribute it to.")
+]
+MemberOption = Annotated[
+    str | None, typer.Option(metavar="ID", help="Member id to attribute it to.")
+]
+
+
+def _usage_step(spec: str) -> UsageStep:
+    step = _step(spec)
+    return UsageStep(step.operation, step.quantities, step.dimensions)
+
+
+@usage_app.command("record")
+def usage_record(
+    ctx: typer.Context,
+    org: OrgArg,
+    event_id: EventArg,
+    operation: Annotated[str, typer.Argument(metavar="OPERATION", help="train, translate, ...")],
+    *,
+    quantity: QuantityOption = None,
+    dimension: DimensionOption = None,
+    step: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SPEC",
+            help="A pipeline step, in order: 'OPERATION;q=NAME=VALUE,...;d=NAME=VALUE,...'",
+        ),
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", metavar="ISO", help="When it happened [now].")
+    ] = None,
+    project: ProjectOption = None,
+    member: MemberOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Record one usage event, priced by its rate card and gated by its plan.
+
+    Prints the outcome. Exit 0: accepted, or a duplicate of an accepted event;
+    5: refused (insufficient credits, the plan's gates); 2: rejected as bad
+    input (3 for an unknown organization, 4 for an event id reused with
+    other usage).
+    """
+    result = _open(ctx).record(
+        org,
+        event_id,
+        operation,
+        _pairs(quantity, "--quantity"),
+        _pairs(dimension, "--dimension"),
+        occurred_at=_time(at, "--at"),
+        project_id=project,
+        member_id=member,
+        steps=[_usage_step(spec) for spec in step or ()],
+    )
+    _emit(fmt, views.usage_result_view(result))
+    error = _outcome_error(result)
+    if error is not None:
+        raise error
+
+
+EventsFileArg = Annotated[
+    str,
+    typer.Argument(metavar="FILE", help="A JSON-lines file of events, one a line; - for stdin."),
+]
+
+
+def _read_events(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise InvalidSetting("events file", source, exc.strerror or str(exc)) from None
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _import_error(report: jsonl.ImportReport) -> Exception | None:
+    """What decides an import's exit code: bad lines or rejected events 2, refusals 5."""
+    rejected = report.counts[EventStatus.REJECTED]
+    refused = len(report.not_accepted) - rejected
+    found = [
+        f"{_count(count, noun)} {what}"
+        for count, noun, what in ((len(report.bad), "bad line", "skipped"),
+                                  (rejected, "event", "rejected"), (refused, "event", "refused"))
+        if count
+    ]  # fmt: skip
+    message = f"{report.source}: {', '.join(found)}"
+    if report.bad or rejected:
+        return UsageRejected(message)
+    return UsageRefused(message) if refused else None
+
+
+def _batches(
+    cl: Creditline, events: Sequence[tuple[int, UsageEvent]], size: int, report: jsonl.ImportReport
+) -> Iterator[int]:
+    """Send the events in batches of ``size``, one transaction each; yield each batch's size."""
+    for start in range(0, len(events), size):
+        batch = events[start : start + size]
+        report.add([line for line, _ in batch], cl.record_usage([e for _, e in batch]))
+        yield len(batch)
+
+
+def _interactive() -> bool:
+    """Whether a person watches stderr (a progress bar is drawn there, never in a pipe)."""
+    return sys.stderr.isatty()
+
+
+def _send(batches: Iterator[int], total: int, show: bool) -> None:
+    """Drain ``batches``, with a progress bar on stderr when ``show``."""
+    if not show:
+        deque(batches, maxlen=0)
+        return
+    columns = (*Progress.get_default_columns(), MofNCompleteColumn())
+    console = Console(stderr=True, force_terminal=True)  # show was decided by _interactive
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("recording", total=total)
+        for done in batches:
+            progress.advance(task, done)
+
+
+@usage_app.command("import")
+def usage_import(
+    ctx: typer.Context,
+    source: EventsFileArg,
+    *,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Record the good lines even if some are bad.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Events per transaction.")
+    ] = 1000,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Record the usage events of a JSON-lines file, one JSON object a line.
+
+    A line is {"id", "org", "operation", "timestamp", "quantities",
+    "dimensions", "project", "member", "parent", "steps", "metadata"} (the
+    first four required), or a CloudEvent 1.0 whose "type" is the operation,
+    "subject" the organization, "time" the timestamp and "data" holds the
+    rest.
+
+    Numbers are read exactly, never as floats: 0.5 minutes is the decimal 0.5.
+    Every line is checked first. A bad line (not JSON, a missing or unknown
+    field, a wrong type, a negative quantity...) is reported as 'line N:
+    problem'; by default any bad line means nothing is recorded (exit 2).
+    With --skip-bad the good lines are recorded and the bad ones listed
+    (still exit 2). Events go to the engine in batches; an event id already
+    recorded comes back a duplicate, so a failed import can be run again.
+    Exit 0 when every event was accepted (or a duplicate of an accepted
+    one); 2 for bad lines or rejected events; 5 for refused ones.
+    """
+    cl = _open(ctx)
+    parsed = jsonl.parse_events(_read_events(source), cl.clock.now())
+    if parsed.bad and not skip_bad:
+        _emit(fmt, views.bad_lines_view(source, parsed.bad, parsed.lines))
+        raise UsageRejected(
+            f"{source}: {_count(len(parsed.bad), 'bad line')}; nothing was recorded "
+            "(--skip-bad records the good lines)"
+        )
+    report = jsonl.ImportReport(source, parsed.lines, parsed.bad)
+    show = fmt is Format.TABLE and _interactive()
+    _send(_batches(cl, parsed.events, batch_size, report), len(parsed.events), show)
+    _emit(fmt, views.import_view(report))
+    error = _import_error(report)
+    if error is not None:
+        raise error
+
+
+@usage_app.command("list")
+def usage_list(
+    ctx: typer.Context,
+    org: OrgArg,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """An organization's usage events, newest first (accepted, refused and voided)."""
+    _emit(fmt, views.usage_events_view(_open(ctx).usage_events(org, limit)))
+
+
+@usage_app.command("show")
+def usage_show(
+    ctx: typer.Context, org: OrgArg, event_id: EventArg, fmt: FormatOption = Format.TABLE
+) -> None:
+    """One usage event: its usage, outcome, cost by component and the grants that paid."""
+    _emit(fmt, views.usage_event_view(_open(ctx).usage_event(org, event_id)))
+
+
+@usage_app.command("void")
+def usage_void(
+    ctx: typer.Context, org: OrgArg, event_id: EventArg, fmt: FormatOption = Format.TABLE
+) -> None:
+    """Cancel an accepted event: its credits go back to the grants that paid (again: no-op)."""
+    _emit(fmt, views.usage_event_view(_open(ctx).void_event(org, event_id)))
+
+
+@usage_app.command("amend")
+def usage_amend(
+    ctx: typer.Context,
+    org: OrgArg,
+    event_id: EventArg,
+    *,
+    quantity: QuantityOption = None,
+    dimension: DimensionOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Re-price an accepted event with corrected usage at its own time.
+
+    The -q quantities replace the event's (give all of them); -d dimensions, if
+    any are given, replace its dimensions. The difference is charged or
+    given back.
+    """
+    amended = _open(ctx).amend_event(
+        org,
+        event_id,
+        _pairs(quantity, "--quantity"),
+        _pairs(dimension, "--dimension") if dimension else None,
+    )
+    _emit(fmt, views.usage_event_view(amended))
+
+
+# -- reservations -----------------------------------------------------------------------
+
+_TTL = re.compile(r"(\d+)([smhd]?)")
+_TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _ttl(text: str) -> timedelta:
+    """A time-to-live: ``90s``, ``30m``, ``1h``, ``2d`` (a bare number is seconds)."""
+    found = _TTL.fullmatch(text.strip())
+    if found is None:
+        raise InvalidSetting("--ttl", text, "a whole number and a unit: 90s, 30m, 1h, 2d")
+    return timedelta(seconds=int(found.group(1)) * _TTL_UNITS[found.group(2)])
+
+
+def _cost(text: str) -> int:
+    """A committed cost: a decimal number of credits, zero or more."""
+    micros = parse_credits(text)
+    if micros < 0:
+        raise InvalidAmount(text, "must not be negative")
+    return micros
+
+
+ReservationArg = Annotated[
+    str, typer.Argument(metavar="RESERVATION_ID", help="The hold's id (res_...).")
+]
+
+
+@app.command(context_settings=_NUMBERS)
+def reserve(
+    ctx: typer.Context,
+    org: OrgArg,
+    amount: AmountArg,
+    *,
+    ttl: Annotated[
+        str, typer.Option(metavar="DURATION", help="Released if still open after: 30m, 1h, 2d.")
+    ] = "1h",
+    key: Annotated[
+        str | None, typer.Option(help="Idempotency key: a retry returns the same hold.")
+    ] = None,
+    project: ProjectOption = None,
+    member: MemberOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Hold credits for a running operation (exit 5 if they cannot be covered)."""
+    held = _open(ctx).reserve(
+        org,
+        _amount(amount),
+        ttl=_ttl(ttl),
+        project_id=project,
+        member_id=member,
+        idempotency_key=key,
+    )
+    _emit(fmt, views.reservation_view(held))
+
+
+@app.command(context_settings=_NUMBERS)
+def commit(
+    ctx: typer.Context,
+    org: OrgArg,
+    reservation_id: ReservationArg,
+    amount: Annotated[
+        str, typer.Argument(metavar="AMOUNT", help="The actual cost in credits, 0 or more.")
+    ],
+    *,
+    step: Annotated[
+        bool, typer.Option("--step", help="One step of a longer job: keep the rest held.")
+    ] = False,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Charge a held operation's actual cost: from the hold first, the rest released."""
+    settled = _open(ctx).commit(org, reservation_id, _cost(amount), final=not step)
+    _emit(fmt, views.settlement_view(settled))
+
+
+@app.command()
+def release(
+    ctx: typer.Context,
+    org: OrgArg,
+    reservation_id: ReservationArg,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Give a whole hold back to the grants it came from (the operation failed)."""
+    _emit(fmt, views.settlement_view(_open(ctx).release(org, reservation_id)))
+
+
+@app.command()
+def reservations(
+    ctx: typer.Context,
+    org: OrgArg,
+    *,
+    status: Annotated[ReservationStatus | None, typer.Option(help="Only these.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """An organization's reservations, newest first."""
+    _emit(fmt, views.reservations_view(_open(ctx).reservations(org, status, limit)))
+
+
+# -- plans ------------------------------------------------------------------------------
+
+PlanFileArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="FILE",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A TOML file of [[plans]] tables (examples/PLATFORM/plans.toml).",
+    ),
+]
+
+
+@plan_app.command("load")
+def plan_load(ctx: typer.Context, file: PlanFileArg, fmt: FormatOption = Format.TABLE) -> None:
+    """Store every plan of a TOML file, each replacing one of its name; all or nothing."""
+    try:
+        source = file.read_bytes()
+    except OSError as exc:
+        raise InvalidSetting("plans file", str(file), exc.strerror or str(exc)) from None
+    _emit(fmt, views.plans_view(_open(ctx).load_plans(source)))
+
+
+@plan_app.command("show")
+def plan_show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The plan's name.")],
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """A plan: its depletion policy, flex settings and gates."""
+    _emit(fmt, views.plan_view(_open(ctx).plan(name)))
+
+
+@plan_app.command("assign")
+def plan_assign(
+    ctx: typer.Context,
+    org: OrgArg,
+    plan: Annotated[str, typer.Argument(metavar="PLAN", help="A stored plan's name.")],
+    *,
+    depletion: Annotated[
+        DepletionPolicy | None,
+        typer.Option(help="This organization's own depletion policy [the plan's]."),
+    ] = None,
+    flex: Annotated[
+        bool | None, typer.Option("--flex/--no-flex", help="Allow flex credits [the plan's].")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Put an organization on a plan, optionally with its own depletion policy and flex."""
+    metering = _open(ctx).assign_plan(org, plan, depletion=depletion, flex_enabled=flex)
+    _emit(fmt, views.metering_view(metering))
+
+
+@org_app.command("status")
+def org_status(ctx: typer.Context, org: OrgArg, fmt: FormatOption = Format.TABLE) -> None:
+    """An organization's balance, plan, rate card, depletion policy, flex and read-only."""
+    cl = _open(ctx)
+    _emit(fmt, views.org_status_view(cl.balance(org), cl.metering(org), cl.is_read_only(org)))
 
 
 def main() -> None:

@@ -34,10 +34,16 @@ from creditline import (
     format_credits,
 )
 from creditline.demo import DemoReport
+from creditline.domain.plans import Plan
 from creditline.domain.pricing import Quote, RateCard, RateCardHistory
+from creditline.domain.reservations import Reservation
+from creditline.domain.usage import EventResult, Metering, StoredUsage
+from creditline.entrypoints.jsonl import BadLine, ImportReport
+from creditline.services.reservations import Settlement
 
 __all__ = [
     "View",
+    "bad_lines_view",
     "balance_view",
     "database_view",
     "debit_view",
@@ -47,14 +53,25 @@ __all__ = [
     "grant_view",
     "grants_view",
     "history_view",
+    "import_view",
     "member_view",
+    "metering_view",
     "org_rate_card_view",
+    "org_status_view",
     "orgs_view",
+    "plan_view",
+    "plans_view",
     "project_view",
     "quote_view",
     "ratecard_check_view",
     "ratecard_view",
     "ratecards_view",
+    "reservation_view",
+    "reservations_view",
+    "settlement_view",
+    "usage_event_view",
+    "usage_events_view",
+    "usage_result_view",
     "verify_view",
 ]
 
@@ -186,7 +203,9 @@ def _table(title: str, *columns: str) -> Table:
     """A table whose ``id``-like columns fold rather than lose characters."""
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for name in columns:
-        numeric = name.startswith(("credits", "amount", "remaining", "grants"))
+        numeric = name.startswith(
+            ("credits", "amount", "remaining", "grants", "held", "consumed", "shortfall")
+        )
         table.add_column(name, justify="right" if numeric else "left", overflow="fold")
     return table
 
@@ -493,3 +512,314 @@ def org_rate_card_view(org_id: str, name: str) -> View:
         {"org_id": org_id, "rate_card": name},
         (Text(f"{org_id} is priced by rate card {name!r}"),),
     )
+
+
+# -- usage ------------------------------------------------------------------------------
+
+
+def _quantities(values: Mapping[str, object]) -> dict[str, str]:
+    """Quantities as exact decimal text, whatever type they were given in."""
+    return {name: str(value) for name, value in values.items()}
+
+
+def _pairs_text(values: Mapping[str, object]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def _components_data(components: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [{"operation": op, **_credits("cost", cost)} for op, cost in components]
+
+
+def _result_data(result: EventResult) -> dict[str, Any]:
+    return {
+        "event_id": result.event_id,
+        "status": result.status.value,
+        **_credits("cost", result.cost),
+        "reason": result.reason,
+        "rate_card": result.rate_card,
+        "components": _components_data(result.components),
+    }
+
+
+def _stored_data(stored: StoredUsage) -> dict[str, Any]:
+    event = stored.event
+    return {
+        "event_id": event.event_id,
+        "org_id": event.org_id,
+        "operation": event.operation,
+        "timestamp": _iso(event.occurred_at),
+        "quantities": _quantities(event.quantities),
+        "dimensions": dict(event.dimensions),
+        "project_id": event.project_id,
+        "member_id": event.member_id,
+        "parent_id": event.parent_id,
+        "steps": [
+            {
+                "operation": s.operation,
+                "quantities": _quantities(s.quantities),
+                "dimensions": dict(s.dimensions),
+            }
+            for s in event.steps
+        ],
+        "metadata": dict(event.metadata),
+        "status": stored.status,
+        **_credits("cost", stored.cost),
+        "reason": stored.reason,
+        "rate_card": stored.rate_card,
+        "components": _components_data(stored.components),
+        "allocations": [
+            {"grant_id": a.grant_id, **_credits("amount", a.amount)} for a in stored.allocations
+        ],
+    }
+
+
+def usage_result_view(result: EventResult) -> View:
+    """What became of one recorded event."""
+    rows = [
+        ("event", result.event_id),
+        ("status", result.status.value),
+        ("cost (credits)", format_credits(result.cost)),
+        ("rate card", result.rate_card or ""),
+    ]
+    rows += [(f"  {op}", format_credits(cost)) for op, cost in result.components]
+    if result.reason is not None:
+        rows.append(("reason", result.reason))
+    return View(_result_data(result), (_key_values("Usage event", _escaped(rows)),))
+
+
+def _escaped(rows: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Free text from events and errors: "[...]" in it is not rich markup."""
+    return [(escape(key), escape(value)) for key, value in rows]
+
+
+def usage_event_view(stored: StoredUsage) -> View:
+    """One stored event: its usage, its outcome, its components and who paid."""
+    event = stored.event
+    rows = [
+        ("event", event.event_id),
+        ("organization", event.org_id),
+        ("operation", event.operation),
+        ("timestamp (UTC)", _when(event.occurred_at)),
+        ("quantities", _pairs_text(event.quantities)),
+        ("dimensions", _pairs_text(event.dimensions)),
+        ("project", event.project_id or ""),
+        ("member", event.member_id or ""),
+        ("status", stored.status),
+        ("cost (credits)", format_credits(stored.cost)),
+        ("rate card", stored.rate_card or ""),
+        ("reason", stored.reason or ""),
+    ]
+    rows += [
+        (f"step {i + 1}", f"{s.operation}: {_pairs_text({**s.quantities, **s.dimensions})}")
+        for i, s in enumerate(event.steps)
+    ]
+    components = _table("Components", "operation", "credits")
+    for op, cost in stored.components:
+        components.add_row(Text(op), format_credits(cost))
+    allocations = _table("Paid by", "grant", "credits")
+    for a in stored.allocations:
+        allocations.add_row(a.grant_id, format_credits(a.amount))
+    parts: tuple[RenderableType, ...] = (_key_values("Usage event", _escaped(rows)),)
+    parts += (components,) if stored.components else ()
+    parts += (allocations,) if stored.allocations else ()
+    return View(_stored_data(stored), parts)
+
+
+def usage_events_view(events: Sequence[StoredUsage]) -> View:
+    table = _table(
+        "Usage events", "event", "when (UTC)", "operation", "status", "credits", "rate card",
+        "project", "member",
+    )  # fmt: skip
+    for s in events:
+        e = s.event
+        table.add_row(
+            Text(e.event_id), _when(e.occurred_at), Text(e.operation), s.status,
+            format_credits(s.cost), Text(s.rate_card or ""), e.project_id or "",
+            e.member_id or "",
+        )  # fmt: skip
+    return View([_stored_data(s) for s in events], (table,))
+
+
+def _bad_lines_text(source: str, bad: Sequence[BadLine], lines: int) -> Text:
+    head = f"{source}: {len(bad)} bad line{'' if len(bad) == 1 else 's'} of {lines}"
+    return Text("\n".join([head, *(f"  {b}" for b in bad)]), style="red")
+
+
+def _bad_data(bad: Sequence[BadLine]) -> list[dict[str, Any]]:
+    return [{"line": b.line, "problems": list(b.problems)} for b in bad]
+
+
+def bad_lines_view(source: str, bad: Sequence[BadLine], lines: int) -> View:
+    """Why an import sent nothing: every bad line, with its line number."""
+    data = {"file": source, "lines": lines, "recorded": False, "bad_lines": _bad_data(bad)}
+    return View(data, (_bad_lines_text(source, bad, lines),))
+
+
+def import_view(report: ImportReport) -> View:
+    """An import's summary: events per outcome, credits charged, what was not accepted."""
+    counts = {status.value: count for status, count in report.counts.items()}
+    data = {
+        "file": report.source,
+        "lines": report.lines,
+        "recorded": True,
+        "sent": report.sent,
+        **counts,
+        "skipped": len(report.bad),
+        **_credits("charged", report.charged),
+        "bad_lines": _bad_data(report.bad),
+        "not_accepted": [{"line": line, **_result_data(r)} for line, r in report.not_accepted],
+    }
+    summary = Text(
+        f"{report.source}: {report.sent} events sent from {report.lines} lines: "
+        + ", ".join(f"{count} {status}" for status, count in counts.items())
+        + f"; {format_credits(report.charged)} credits charged"
+    )
+    parts: tuple[RenderableType, ...] = (summary,)
+    if report.not_accepted:
+        table = _table("Not accepted", "line", "event", "status", "reason")
+        for line, r in report.not_accepted:
+            table.add_row(str(line), Text(r.event_id), r.status.value, Text(r.reason or ""))
+        parts += (table,)
+    if report.bad:
+        parts += (_bad_lines_text(f"skipped: {report.source}", report.bad, report.lines),)
+    return View(data, parts)
+
+
+# -- reservations -----------------------------------------------------------------------
+
+
+def _reservation_data(res: Reservation) -> dict[str, Any]:
+    return {
+        "id": res.id,
+        "org_id": res.org_id,
+        "status": res.status.value,
+        **_credits("amount", res.amount),
+        **_credits("held", res.held),
+        **_credits("consumed", res.consumed),
+        **_credits("shortfall", res.shortfall),
+        "holds": [{"grant_id": a.grant_id, **_credits("amount", a.amount)} for a in res.holds],
+        "cause": {"type": res.cause.type.value, "ref": res.cause.ref},
+        "project_id": res.project_id,
+        "member_id": res.member_id,
+        "expires_at": _iso(res.expires_at),
+        "created_at": _iso(res.created_at),
+        "settled_at": _iso(res.settled_at),
+        "metadata": dict(res.metadata),
+    }
+
+
+def _reservations_table(found: Sequence[Reservation], title: str) -> Table:
+    table = _table(
+        title, "id", "status", "amount", "held", "consumed", "shortfall", "expires (UTC)",
+        "project", "member",
+    )  # fmt: skip
+    for r in found:
+        table.add_row(
+            r.id, r.status.value, format_credits(r.amount), format_credits(r.held),
+            format_credits(r.consumed), format_credits(r.shortfall), _when(r.expires_at),
+            r.project_id or "", r.member_id or "",
+        )  # fmt: skip
+    return table
+
+
+def reservation_view(res: Reservation) -> View:
+    return View(_reservation_data(res), (_reservations_table([res], "Reservation"),))
+
+
+def reservations_view(found: Sequence[Reservation]) -> View:
+    return View(
+        [_reservation_data(r) for r in found], (_reservations_table(found, "Reservations"),)
+    )
+
+
+def settlement_view(settlement: Settlement) -> View:
+    """What one commit or release did to a reservation."""
+    res = settlement.reservation
+    data = {
+        **_credits("consumed", settlement.consumed),
+        **_credits("released", settlement.released),
+        **_credits("shortfall", settlement.shortfall),
+        "replayed": settlement.replayed,
+        "reservation": _reservation_data(res),
+    }
+    replay = " (replayed: it was settled already)" if settlement.replayed else ""
+    summary = Text(
+        f"{res.id} {res.status.value}: consumed {format_credits(settlement.consumed)}, "
+        f"released {format_credits(settlement.released)}, shortfall "
+        f"{format_credits(settlement.shortfall)} credits; {format_credits(res.held)} "
+        f"still held{replay}"
+    )
+    return View(data, (summary, _reservations_table([res], "Reservation")))
+
+
+# -- plans and metering -----------------------------------------------------------------
+
+
+def _plan_rows(plan: Plan) -> list[tuple[str, str]]:
+    gates = plan.gates
+    limit, holds = plan.flex_limit, plan.max_open_reservations
+    return [
+        ("plan", plan.name),
+        ("depletion", plan.depletion.value),
+        ("flex enabled", "yes" if plan.flex_enabled else "no"),
+        ("flex limit (credits/month)", "none" if limit is None else format_credits(limit)),
+        ("max open reservations", "no limit" if holds is None else str(holds)),
+        ("forbidden operations", ", ".join(sorted(gates.forbid_operations))),
+        *((f"allowed {dim}", ", ".join(sorted(v))) for dim, v in sorted(gates.allow.items())),
+        *((f"max {name}", str(cap)) for name, cap in sorted(gates.max.items())),
+    ]
+
+
+def plan_view(plan: Plan) -> View:
+    """A plan: JSON is its document form (:meth:`Plan.to_dict`)."""
+    return View(plan.to_dict(), (_key_values("Plan", _escaped(_plan_rows(plan))),))
+
+
+def plans_view(plans: Sequence[Plan]) -> View:
+    table = _table("Plans", "plan", "depletion", "flex", "forbidden operations")
+    for p in plans:
+        table.add_row(
+            Text(p.name),
+            p.depletion.value,
+            "yes" if p.flex_enabled else "no",
+            Text(", ".join(sorted(p.gates.forbid_operations))),
+        )
+    return View([p.to_dict() for p in plans], (table,))
+
+
+def _metering_data(metering: Metering) -> dict[str, Any]:
+    return {
+        "org_id": metering.org_id,
+        "plan": metering.plan.name,
+        "rate_card": metering.rate_card,
+        "depletion": metering.depletion.value,
+        "flex_enabled": metering.flex_enabled,
+        "consumption_order": [k.value for k in metering.order],
+    }
+
+
+def _metering_rows(metering: Metering) -> list[tuple[str, str]]:
+    return [
+        ("organization", metering.org_id),
+        ("plan", metering.plan.name),
+        ("rate card", metering.rate_card),
+        ("depletion", metering.depletion.value),
+        ("flex enabled", "yes" if metering.flex_enabled else "no"),
+    ]
+
+
+def metering_view(metering: Metering) -> View:
+    return View(
+        _metering_data(metering), (_key_values("Metering", _escaped(_metering_rows(metering))),)
+    )
+
+
+def org_status_view(balance: Balance, metering: Metering, read_only: bool) -> View:
+    """An organization's balance and how its usage is metered now."""
+    data = {
+        **_metering_data(metering),
+        "read_only": read_only,
+        "balance": _balance_data(balance),
+    }
+    rows = [*_metering_rows(metering), ("read-only", "yes" if read_only else "no")]
+    return View(data, (_key_values("Organization status", _escaped(rows)), _balance_table(balance)))

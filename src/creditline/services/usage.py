@@ -39,7 +39,7 @@ from creditline.domain.errors import (
 )
 from creditline.domain.grants import GrantKind, GrantSource, NewGrant, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
-from creditline.domain.plans import DepletionPolicy, check_gates
+from creditline.domain.plans import DepletionPolicy, Plan, check_gates
 from creditline.domain.pricing import Quote, RateCardHistory, Step
 from creditline.domain.spending import Allocation, Pool
 from creditline.domain.time import Clock
@@ -103,6 +103,8 @@ class _Org:
 
     def cover(self, cost: int) -> tuple[Allocation, ...]:
         """Take ``cost`` from the grants, or settle the shortfall by the depletion policy."""
+        if cost == 0:  # a free event (no usage, a zero price): accepted, nothing to take
+            return ()
         if cost <= self.pool.available:
             return self.pool.take(cost)
         plan, policy = self.m.plan, self.m.depletion
@@ -140,10 +142,13 @@ class _Org:
             return _replayed(prior)
         try:
             self.attribution(event)
-            check_gates(self.m.plan, event.operation, event.quantities, event.dimensions)
+            # Priced before gated: bad input (an unknown mode) is rejected, not refused.
             quote = _price(history, self.m.rate_card, event)
+            _check_gates(self.m.plan, event)
         except PlanGateRefused as exc:
-            return self._store(event, request_hash, EventStatus.REFUSED, reason=str(exc), error=exc)
+            return self._store(
+                event, request_hash, EventStatus.REFUSED, quote=quote, reason=str(exc), error=exc
+            )
         except _PRICING_ERRORS as exc:
             return _rejected(event, exc)
         try:
@@ -185,6 +190,13 @@ class _Org:
         self.rows.append(row)
         self.seen[event.event_id] = row
         return EventResult(event.event_id, status, cost, reason, error, card, components)
+
+
+def _check_gates(plan: Plan, event: UsageEvent) -> None:
+    """The plan's gates on the event and on each step of a pipeline run."""
+    check_gates(plan, event.operation, event.quantities, event.dimensions)
+    for step in event.steps:
+        check_gates(plan, step.operation, step.quantities, step.dimensions)
 
 
 def _price(history: RateCardHistory | None, name: str, event: UsageEvent) -> Quote:
@@ -313,8 +325,8 @@ def amend_event(cmd: AmendEvent, uow: UnitOfWork, clock: Clock) -> StoredUsage:
         )  # fmt: skip
         amended.check(event.occurred_at)
         m = uow.usage.metering([cmd.org_id])[cmd.org_id]
-        check_gates(m.plan, amended.operation, amended.quantities, amended.dimensions)
         quote = _price(uow.rate_cards.history(m.rate_card), m.rate_card, amended)
+        _check_gates(m.plan, amended)
         part = _Org(uow, m, Pool(cmd.org_id, uow.grants.active(cmd.org_id), now, m.order), now)
         entries, allocations = _difference(part, stored, quote.total)
         _post(uow, cmd.org_id, entries, now)
