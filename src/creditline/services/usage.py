@@ -245,6 +245,9 @@ def record_usage(cmd: RecordUsage, uow: UnitOfWork, clock: Clock) -> list[EventR
         metering = uow.usage.metering(orgs)
         active = uow.grants.active_many(orgs)
         histories = _Histories(uow)
+        stored = uow.usage.existing_many(
+            [(cmd.events[i].org_id, cmd.events[i].event_id) for o in orgs for i in by_org[o]]
+        )
         parts: list[_Org] = []
         for org_id in orgs:
             indexes = by_org[org_id]
@@ -254,8 +257,10 @@ def record_usage(cmd: RecordUsage, uow: UnitOfWork, clock: Clock) -> list[EventR
                 continue
             m = metering[org_id]
             part = _Org(uow, m, Pool(org_id, active.get(org_id, []), now, m.order), now)
-            ids = [cmd.events[i].event_id for i in indexes]
-            part.seen.update(uow.usage.existing(org_id, ids))
+            for i in indexes:
+                key = (org_id, cmd.events[i].event_id)
+                if key in stored:
+                    part.seen[key[1]] = stored[key]
             history = histories.get(m.rate_card)
             for i in indexes:
                 results[i] = part.decide(cmd.events[i], history)

@@ -724,6 +724,9 @@ def _reservation(row: Row[Any]) -> Reservation:
 # -- rate cards ---------------------------------------------------------------------------
 
 
+_HISTORIES: dict[tuple[str, str, tuple[tuple[str, str], ...]], RateCardHistory] = {}
+
+
 class RateCardRepository:
     """Stored rate card versions, and the card each organization's usage is priced by.
 
@@ -773,9 +776,31 @@ class RateCardRepository:
         return [_rate_card(row[0]) for row in rows]
 
     def history(self, name: str) -> RateCardHistory | None:
-        """The versions of card ``name`` as a history, or None when there are none."""
-        versions = self.versions(name)
-        return RateCardHistory(tuple(versions)) if versions else None
+        """The versions of card ``name`` as a history, or None when there are none.
+
+        A stored version never changes, so the parsed history is kept per process and
+        only the list of versions (one small query) is read on each call.
+        """
+        r = t.rate_cards
+        stamp = tuple(
+            (row[0], row[1].isoformat())
+            for row in self._conn.execute(
+                select(r.c.version, r.c.loaded_at)
+                .where(r.c.name == name)
+                .order_by(r.c.effective_from)
+            )
+        )
+        if not stamp:
+            return None
+        key = (self._conn.engine.url.render_as_string(hide_password=True), name, stamp)
+        cached = _HISTORIES.get(key)
+        if cached is None:
+            versions = self.versions(name)
+            cached = RateCardHistory(tuple(versions))
+            if len(_HISTORIES) > 256:
+                _HISTORIES.clear()
+            _HISTORIES[key] = cached
+        return cached
 
     def in_force(self, name: str, at: datetime) -> RateCard | None:
         """The version of ``name`` in force at ``at``: the latest starting at or before it."""
@@ -960,6 +985,25 @@ class UsageRepository:
             for row in rows:
                 stored = _stored_usage(row)
                 found[stored.event_id] = stored
+        return found
+
+    def existing_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredUsage]:
+        """Stored events among (organization, event id) pairs, in one query per 500 pairs."""
+        u = t.usage_events
+        wanted = set(keys)
+        found: dict[tuple[str, str], StoredUsage] = {}
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            orgs = sorted({o for o, _ in chunk})
+            events = sorted({e for _, e in chunk})
+            rows = self._conn.execute(
+                select(u).where(u.c.org_id.in_(orgs), u.c.event_id.in_(events))
+            )
+            for row in rows:
+                key = (row._mapping["org_id"], row._mapping["event_id"])
+                if key in wanted:
+                    found[key] = _stored_usage(row)
         return found
 
     def get(self, org_id: str, event_id: str) -> StoredUsage | None:
