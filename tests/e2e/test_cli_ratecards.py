@@ -397,3 +397,10 @@ def test_the_installed_command_loads_an_example_and_quotes_it(tmp_path: Path) ->
     )  # fmt: skip
     assert quote.returncode == 0, quote.stderr
     assert json.loads(quote.stdout)["total_micros"] == 960_000
+
+
+def test_loading_an_example_set_loads_its_plans_too(db: str) -> None:
+    loaded = ok(cli(db, "examples", "load", "otai", "-f", "json"))
+    assert loaded["plans"] == ["community", "pro", "enterprise"]
+    shown = ok(cli(db, "plan", "show", "enterprise", "-f", "json"))
+    assert shown["name"] == "enterprise"

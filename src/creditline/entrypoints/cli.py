@@ -719,13 +719,17 @@ def examples_load(
     folder: ExamplesDirOption = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Load a platform's example rate card (FOLDER/PLATFORM/ratecard.toml); again: no-op."""
+    """Load a platform's example set: its rate card (FOLDER/PLATFORM/ratecard.toml) and
+    its plans (plans.toml, when there is one). Loading it again changes nothing."""
     where = _examples_dir(folder)
     platforms = _platforms(where)
     if platform not in platforms:
         raise InvalidSetting("platform", platform, f"one of {', '.join(platforms)}")
-    source = (where / platform / "ratecard.toml").read_bytes()
-    _emit(fmt, views.ratecard_view(_open(ctx).load_rate_card(source)))
+    cl = _open(ctx)
+    card = cl.load_rate_card((where / platform / "ratecard.toml").read_bytes())
+    plans_file = where / platform / "plans.toml"
+    plans = cl.load_plans(plans_file.read_text(encoding="utf-8")) if plans_file.is_file() else []
+    _emit(fmt, views.with_plans(views.ratecard_view(card), [p.name for p in plans]))
 
 
 # -- usage ------------------------------------------------------------------------------

@@ -823,3 +823,10 @@ def org_status_view(balance: Balance, metering: Metering, read_only: bool) -> Vi
     }
     rows = [*_metering_rows(metering), ("read-only", "yes" if read_only else "no")]
     return View(data, (_key_values("Organization status", _escaped(rows)), _balance_table(balance)))
+
+
+def with_plans(view: View, plans: list[str]) -> View:
+    """A rate card's view with the names of the plans loaded beside it."""
+    data = {**view.data, "plans": plans} if isinstance(view.data, dict) else view.data
+    line = f"plans: {', '.join(plans)}" if plans else "plans: none in this example set"
+    return View(data, (*view.parts, line))
