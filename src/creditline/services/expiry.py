@@ -15,6 +15,7 @@ from datetime import datetime
 
 from creditline.domain.expiry import expiry_entries
 from creditline.domain.time import Clock
+from creditline.services.posting import post
 from creditline.services.reservations import expire_reservations
 from creditline.services.unit_of_work import UnitOfWork
 
@@ -52,9 +53,6 @@ def expire_organization(org_id: str, uow: UnitOfWork, clock: Clock) -> Expired:
         if not entries and not released:
             return Expired(org_id, 0, 0)
         total = sum(e.amount for e in entries)
-        if entries:
-            uow.ledger.append(entries, now)
-            uow.grants.apply({e.grant_id: e.amount for e in entries})
-            uow.balances.apply(org_id, total, len(entries), now)
+        post(uow, org_id, entries, now)
         uow.commit()
     return Expired(org_id, len(entries), -total, released)

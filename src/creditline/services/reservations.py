@@ -17,9 +17,7 @@ from creditline.domain.errors import (
     IdempotencyKeyReused,
     InvalidAmount,
     InvalidSetting,
-    MemberNotFound,
     OrganizationNotFound,
-    ProjectNotFound,
     ReservationNotFound,
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
@@ -28,6 +26,7 @@ from creditline.domain.spending import Allocation, Pool
 from creditline.domain.time import Clock
 from creditline.services.idempotency import fingerprint
 from creditline.services.ids import new_id
+from creditline.services.posting import Attribution, post
 from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -86,15 +85,6 @@ def _check(cmd: Reserve) -> None:
         raise InvalidSetting("metadata", cmd.metadata, "must be a mapping")
 
 
-def _check_attribution(
-    uow: UnitOfWork, org_id: str, project: str | None, member: str | None
-) -> None:
-    if project is not None and uow.orgs.project(org_id, project) is None:
-        raise ProjectNotFound(project)
-    if member is not None and uow.orgs.member(org_id, member) is None:
-        raise MemberNotFound(member)
-
-
 def reserve(cmd: Reserve, uow: UnitOfWork, clock: Clock) -> Reservation:
     """Hold credits for a running operation, or raise InsufficientCredits writing nothing."""
     _check(cmd)
@@ -112,7 +102,7 @@ def reserve(cmd: Reserve, uow: UnitOfWork, clock: Clock) -> Reservation:
                 found = uow.reservations.get(cmd.org_id, stored[1]["reservation_id"])
                 assert found is not None
                 return found[0]
-        _check_attribution(uow, cmd.org_id, cmd.project_id, cmd.member_id)
+        Attribution(uow, cmd.org_id).check(cmd.project_id, cmd.member_id)
         org = uow.orgs.get(cmd.org_id)
         assert org is not None
         pool = Pool(org.id, uow.grants.active(org.id), now, org.consumption_order)
@@ -131,7 +121,7 @@ def reserve(cmd: Reserve, uow: UnitOfWork, clock: Clock) -> Reservation:
             created_at=now, metadata=dict(cmd.metadata),
         )  # fmt: skip
         uow.reservations.add(res)
-        _write(uow, org.id, entries, now, held=cmd.amount)
+        post(uow, org.id, entries, now, held=cmd.amount)
         if cmd.idempotency_key is not None:
             outcome = {"reservation_id": res_id}
             uow.idempotency.put_many(
@@ -139,15 +129,6 @@ def reserve(cmd: Reserve, uow: UnitOfWork, clock: Clock) -> Reservation:
             )
         uow.commit()
     return res
-
-
-def _write(uow: UnitOfWork, org_id: str, entries: list[NewEntry], now: datetime, held: int) -> None:
-    deltas: dict[str, int] = {}
-    for e in entries:
-        deltas[e.grant_id] = deltas.get(e.grant_id, 0) + e.amount
-    uow.ledger.append(entries, now)
-    uow.grants.apply(deltas)
-    uow.balances.apply(org_id, sum(deltas.values()), len(entries), now, held=held)
 
 
 def _entries(
@@ -228,8 +209,7 @@ def settle(cmd: Settle, uow: UnitOfWork, clock: Clock) -> Settlement:
         outcome = {"consumed": done.consumed, "released": done.released,
                    "shortfall": done.shortfall} if final else None  # fmt: skip
         uow.reservations.save(res, outcome)
-        if done.entries:
-            _write(uow, org.id, done.entries, now, held=-unheld)
+        post(uow, org.id, done.entries, now, held=-unheld)
         uow.commit()
     return Settlement(res, done.consumed, done.released, done.shortfall)
 
@@ -243,5 +223,5 @@ def expire_reservations(org_id: str, uow: UnitOfWork, now: datetime) -> int:
         entries = _entries(res, EntryType.RELEASE, res.holds, hold, now)
         released = replace(res, status=ReservationStatus.EXPIRED, held=0, holds=(), settled_at=now)
         uow.reservations.save(released, {"consumed": 0, "released": res.held, "shortfall": 0})
-        _write(uow, org_id, entries, now, held=-res.held)
+        post(uow, org_id, entries, now, held=-res.held)
     return len(due)

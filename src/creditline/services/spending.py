@@ -22,15 +22,14 @@ from creditline.domain.errors import (
     IdempotencyKeyReused,
     InsufficientCredits,
     InvalidSetting,
-    MemberNotFound,
     OrganizationNotFound,
-    ProjectNotFound,
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.spending import Allocation, Pool
 from creditline.domain.time import Clock
 from creditline.services.idempotency import fingerprint
 from creditline.services.ids import new_id
+from creditline.services.posting import Attribution
 from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["Debit", "DebitResult", "DebitStatus", "SpendCredits", "spend_credits"]
@@ -179,24 +178,8 @@ class _Batch:
         self.entries: list[NewEntry] = []
         self.keys: list[tuple[str, str, dict[str, Any]]] = []
         self.in_batch: dict[str, tuple[str, DebitResult]] = {}
-        self.projects: dict[str, bool] = {}
-        self.members: dict[str, bool] = {}
+        self.attribution = Attribution(uow, cmd.org_id)
         self.kind = cmd.entry_type
-
-    def _check_attribution(self, debit: Debit) -> None:
-        org_id = self.cmd.org_id
-        if debit.project_id is not None:
-            if debit.project_id not in self.projects:
-                found = self.uow.orgs.project(org_id, debit.project_id) is not None
-                self.projects[debit.project_id] = found
-            if not self.projects[debit.project_id]:
-                raise ProjectNotFound(debit.project_id)
-        if debit.member_id is not None:
-            if debit.member_id not in self.members:
-                found = self.uow.orgs.member(org_id, debit.member_id) is not None
-                self.members[debit.member_id] = found
-            if not self.members[debit.member_id]:
-                raise MemberNotFound(debit.member_id)
 
     def _replay(self, key: str, request_hash: str) -> DebitResult | None:
         if key in self.in_batch:
@@ -218,7 +201,7 @@ class _Batch:
                     replay = self._replay(key, p.request_hash)
                     if replay is not None:
                         return replay
-                self._check_attribution(debit)
+                self.attribution.check(debit.project_id, debit.member_id)
             except CreditlineError as exc:
                 return DebitResult(DebitStatus.REJECTED, 0, p.cause, error=exc)
         try:

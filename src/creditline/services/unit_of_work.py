@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from creditline.domain.grants import Grant, NewGrant
-from creditline.domain.ledger import Cause, LedgerEntry, NewEntry
+from creditline.domain.ledger import LedgerEntry, NewEntry
 from creditline.domain.organizations import Member, Organization, Project
 from creditline.domain.plans import Plan
 from creditline.domain.pricing import RateCard, RateCardHistory
@@ -60,7 +60,6 @@ class LedgerStore(Protocol):
     def history(
         self, org_id: str, limit: int = 50, before_id: int | None = None, where: Any = None
     ) -> list[LedgerEntry]: ...
-    def by_cause(self, org_id: str, cause: Cause) -> list[LedgerEntry]: ...
     def sums_by_org(self) -> dict[str, int]: ...
     def misattributed(self) -> int: ...
 

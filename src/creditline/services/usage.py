@@ -21,18 +21,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from creditline.domain.errors import (
     CreditlineError,
     IdempotencyKeyReused,
     InsufficientCredits,
     InvalidUsage,
-    MemberNotFound,
     NotFound,
     OrganizationNotFound,
     PlanGateRefused,
-    ProjectNotFound,
     RateCardNotFound,
     UnknownOperation,
     UsageEventNotFound,
@@ -46,6 +44,7 @@ from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
 from creditline.services.idempotency import fingerprint
 from creditline.services.ids import new_id
+from creditline.services.posting import Attribution, post
 from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["AmendEvent", "RecordUsage", "amend_event", "record_usage", "void_event"]
@@ -89,17 +88,7 @@ class _Org:
         self.entries: list[NewEntry] = []
         self.rows: list[StoredUsage] = []
         self.seen: dict[str, StoredUsage] = {}
-        self.checked: dict[tuple[str, str], bool] = {}
-
-    def attribution(self, event: UsageEvent) -> None:
-        for kind, ident in (("project", event.project_id), ("member", event.member_id)):
-            if ident is None:
-                continue
-            if (kind, ident) not in self.checked:
-                find = self.uow.orgs.project if kind == "project" else self.uow.orgs.member
-                self.checked[(kind, ident)] = find(self.m.org_id, ident) is not None
-            if not self.checked[(kind, ident)]:
-                raise ProjectNotFound(ident) if kind == "project" else MemberNotFound(ident)
+        self.attribution = Attribution(uow, metering.org_id)
 
     def cover(self, cost: int) -> tuple[Allocation, ...]:
         """Take ``cost`` from the grants, or settle the shortfall by the depletion policy."""
@@ -141,7 +130,7 @@ class _Org:
                 return _rejected(event, IdempotencyKeyReused(event.event_id))
             return _replayed(prior)
         try:
-            self.attribution(event)
+            self.attribution.check(event.project_id, event.member_id)
             # Priced before gated: bad input (an unknown mode) is rejected, not refused.
             quote = _price(history, self.m.rate_card, event)
             _check_gates(self.m.plan, event)
@@ -303,7 +292,7 @@ def void_event(org_id: str, event_id: str, uow: UnitOfWork, clock: Clock) -> Sto
             NewEntry(org_id, g, EntryType.VOID, a, cause, now, event.project_id, event.member_id)
             for g, a in stored.allocations
         ]
-        _post(uow, org_id, entries, now)
+        post(uow, org_id, entries, now)
         voided = stored._replace(status="voided", cost=0, allocations=())
         uow.usage.update(org_id, voided, now)
         uow.commit()
@@ -334,7 +323,7 @@ def amend_event(cmd: AmendEvent, uow: UnitOfWork, clock: Clock) -> StoredUsage:
         _check_gates(m.plan, amended)
         part = _Org(uow, m, Pool(cmd.org_id, uow.grants.active(cmd.org_id), now, m.order), now)
         entries, allocations = _difference(part, stored, quote.total)
-        _post(uow, cmd.org_id, entries, now)
+        post(uow, cmd.org_id, entries, now)
         changed = stored._replace(
             event=amended, cost=quote.total, allocations=allocations,
             request_hash=fingerprint(amended.fingerprint()), components=_components(quote),
@@ -373,21 +362,3 @@ def _difference(
             kept.append(Allocation(grant_id, amount - part_back))
         give -= part_back
     return back, tuple(kept)
-
-
-def _post(uow: UnitOfWork, org_id: str, entries: list[NewEntry], now: datetime) -> None:
-    if not entries:
-        return
-    deltas: dict[str, int] = {}
-    for e in entries:
-        deltas[e.grant_id] = deltas.get(e.grant_id, 0) + e.amount
-    uow.ledger.append(entries, now)
-    uow.grants.apply(deltas)
-    uow.balances.apply(org_id, sum(deltas.values()), len(entries), now)
-
-
-class UsageTotals(NamedTuple):
-    accepted: int
-    refused: int
-    rejected: int
-    duplicate: int

@@ -360,11 +360,26 @@ class HistoryFilter:
 
 
 _ENTRY_COLUMNS = (
-    "org_id, grant_id, entry_type, amount_micros, cause_type, cause_ref, "
-    "project_id, member_id, occurred_at, recorded_at, metadata"
-)
-_INSERT_ENTRIES = f"INSERT INTO ledger_entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-_COPY_ENTRIES = f"COPY ledger_entries ({_ENTRY_COLUMNS}) FROM STDIN"
+    "org_id", "grant_id", "entry_type", "amount_micros", "cause_type", "cause_ref",
+    "project_id", "member_id", "occurred_at", "recorded_at", "metadata",
+)  # fmt: skip
+
+
+def _bulk_insert(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert rows already in the driver's terms in one round trip: ``COPY`` on
+    PostgreSQL, one ``executemany`` on SQLite (the append paths of ingest)."""
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ",".join("?" * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
 
 class _EntryRows:
@@ -423,14 +438,7 @@ class LedgerRepository:
         if not entries:
             return
         rows = _EntryRows(self._conn.dialect).build(entries, recorded_at)
-        if self._conn.dialect.name == "postgresql":
-            raw = self._conn.connection.driver_connection
-            assert raw is not None
-            with raw.cursor() as cursor, cursor.copy(_COPY_ENTRIES) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            self._conn.exec_driver_sql(_INSERT_ENTRIES, rows)
+        _bulk_insert(self._conn, "ledger_entries", _ENTRY_COLUMNS, rows)
 
     def history(
         self,
@@ -448,19 +456,6 @@ class LedgerRepository:
             conditions.extend(_history_conditions(where))
         rows = self._conn.execute(
             select(e).where(and_(*conditions)).order_by(e.c.id.desc()).limit(limit)
-        )
-        return [_entry(r) for r in rows]
-
-    def by_cause(self, org_id: str, cause: Cause) -> list[LedgerEntry]:
-        e = t.ledger_entries
-        rows = self._conn.execute(
-            select(e)
-            .where(
-                e.c.org_id == org_id,
-                e.c.cause_type == cause.type.value,
-                e.c.cause_ref == cause.ref,
-            )
-            .order_by(e.c.id)
         )
         return [_entry(r) for r in rows]
 
@@ -892,16 +887,10 @@ class PlanRepository:
         )
 
 
-_INSERT_USAGE = (
-    "INSERT INTO usage_events (org_id, event_id, operation, project_id, member_id, parent_id, "
-    "occurred_at, recorded_at, status, cost_micros, reason, rate_card, request_hash, body) "
-)
-_USAGE_VALUES = "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-_COPY_USAGE = (
-    "COPY usage_events (org_id, event_id, operation, project_id, member_id, parent_id, "
-    "occurred_at, recorded_at, status, cost_micros, reason, rate_card, request_hash, body) "
-    "FROM STDIN"
-)
+_USAGE_COLUMNS = (
+    "org_id", "event_id", "operation", "project_id", "member_id", "parent_id", "occurred_at",
+    "recorded_at", "status", "cost_micros", "reason", "rate_card", "request_hash", "body",
+)  # fmt: skip
 
 
 def _usage_body(row: StoredUsage) -> dict[str, Any]:
@@ -1025,14 +1014,7 @@ class UsageRepository:
              json.dumps(_usage_body(r), separators=(",", ":")))
             for r in rows
         ]  # fmt: skip
-        if dialect.name == "postgresql":
-            raw = self._conn.connection.driver_connection
-            assert raw is not None
-            with raw.cursor() as cursor, cursor.copy(_COPY_USAGE) as copy:
-                for value in values:
-                    copy.write_row(value)
-        else:
-            self._conn.exec_driver_sql(_INSERT_USAGE + _USAGE_VALUES, values)
+        _bulk_insert(self._conn, "usage_events", _USAGE_COLUMNS, values)
 
     def update(self, org_id: str, row: StoredUsage, now: datetime) -> None:
         u = t.usage_events
