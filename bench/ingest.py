@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -30,9 +29,9 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import common
 from creditline import Creditline, credits
 from creditline.domain.usage import UsageEvent
-from ledger import postgres_database, sqlite_database
 
 ROOT = Path(__file__).resolve().parent.parent
 CARD = (ROOT / "examples" / "aixplain" / "ratecard.toml").read_text()
@@ -118,13 +117,8 @@ def raw_rate(cl: Creditline, batches: int) -> float:
 
 
 def latency_ms(call: Callable[[int], Any], count: int) -> tuple[float, float]:
-    samples = []
-    for n in range(count):
-        began = time.perf_counter_ns()
-        call(n)
-        samples.append((time.perf_counter_ns() - began) / 1e6)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, int(len(samples) * 0.99) - 1)]
+    p50, p99 = common.latency_us(call, count)
+    return p50 / 1_000, p99 / 1_000
 
 
 def run(backend: str, url: str, args: argparse.Namespace, out: dict[str, float]) -> None:
@@ -161,23 +155,13 @@ def run(backend: str, url: str, args: argparse.Namespace, out: dict[str, float])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres-url", default=os.environ.get(
-        "CREDITLINE_BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test"))  # fmt: skip
-    parser.add_argument("--skip-postgres", action="store_true")
+    parser = common.parser(__doc__ or "")
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--orgs", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=1_000)
     args = parser.parse_args(argv)
-    out: dict[str, float] = {}
-    with sqlite_database() as url:
-        run("sqlite", url, args, out)
-    if not args.skip_postgres:
-        with postgres_database(args.postgres_url) as url:
-            run("postgres", url, args, out)
-    print(json.dumps({k: round(v, 3) for k, v in out.items()}, sort_keys=True))
-    return 0
+    return common.run_backends(run, args, digits=3)
 
 
 if __name__ == "__main__":

@@ -12,46 +12,15 @@ drops it), ``--entries`` (history size for the large balance read, default 1,000
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import secrets
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
-import psycopg
-from sqlalchemy.engine import make_url
-
+import common
 from creditline import Creditline, Debit, credits
 
 BATCH = 1_000
-
-
-@contextmanager
-def postgres_database(url: str) -> Iterator[str]:
-    schema = f"bench_{secrets.token_hex(4)}"
-    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield (
-            make_url(url)
-            .set(drivername="postgresql+psycopg", query={"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-@contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="creditline-bench-") as tmp:
-        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
 
 
 def funded_org(cl: Creditline, amount: int) -> str:
@@ -85,16 +54,6 @@ def batch_debits(cl: Creditline, batches: int, rounds: int) -> tuple[float, floa
     return statistics.median(rates), min(rates), max(rates)
 
 
-def read_latency_us(read: Callable[[], object], reads: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(reads):
-        start = time.perf_counter_ns()
-        read()
-        samples.append((time.perf_counter_ns() - start) / 1_000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
-
-
 def balance_reads(cl: Creditline, entries: int, reads: int) -> dict[str, tuple[float, float]]:
     """p50/p99 balance-read latency for an org with 10 entries and one with ``entries``."""
     small = funded_org(cl, credits(100))
@@ -107,8 +66,8 @@ def balance_reads(cl: Creditline, entries: int, reads: int) -> dict[str, tuple[f
     if rest:
         cl.spend_many(big, [Debit(1)] * rest)
     return {
-        "10": read_latency_us(lambda: cl.balance(small), reads),
-        str(entries): read_latency_us(lambda: cl.balance(big), reads),
+        "10": common.latency_us(lambda _: cl.balance(small), reads),
+        str(entries): common.latency_us(lambda _: cl.balance(big), reads),
     }
 
 
@@ -138,12 +97,7 @@ def run(backend: str, url: str, args: argparse.Namespace, out: dict[str, float])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("CREDITLINE_BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test"),
-    )
-    parser.add_argument("--skip-postgres", action="store_true")
+    parser = common.parser(__doc__ or "")
     parser.add_argument(
         "--postgres-reads",
         action="store_true",
@@ -155,14 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--reads", type=int, default=2_000)
     args = parser.parse_args(argv)
-    out: dict[str, float] = {}
-    with sqlite_database() as url:
-        run("sqlite", url, args, out)
-    if not args.skip_postgres:
-        with postgres_database(args.postgres_url) as url:
-            run("postgres", url, args, out)
-    print(json.dumps({k: round(v, 1) for k, v in out.items()}, sort_keys=True))
-    return 0
+    return common.run_backends(run, args, digits=1)
 
 
 if __name__ == "__main__":
