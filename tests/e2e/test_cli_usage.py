@@ -547,6 +547,12 @@ def test_plans_gate_usage_and_org_status_shows_metering(db: str, org: str) -> No
         "flex_limit_micros": None,
         "max_open_reservations": None,
         "gates": {"forbid_operations": [], "allow": {"mode": ["Basic", "Business"]}, "max": {}},
+        "interval": "monthly",
+        "anchor": "signup",
+        "time_zone": "UTC",
+        "signup_grant": {"credits": "100", "kind": "included"},
+        "cycle_grant": {"credits": "50", "kind": "included"},
+        "grant_expiry": "never",
     }
     status = ok(cli(db, "org", "status", org, "-f", "json"))
     assert {k: status[k] for k in ("plan", "rate_card", "depletion", "flex_enabled")} == {

@@ -1,7 +1,9 @@
-"""Plans: what an organization may run, and what happens when its credits run out.
+"""Plans: what an organization may run, what it is granted, and what happens when its
+credits run out.
 
 This module holds the parts of a plan that metering needs (requirements A3, A4, C4,
-D6); billing cycles and per-cycle grants build on it.
+D6) and its billing: cycles and the credits granted with them (B3, B4, B5; the cycle
+arithmetic is in :mod:`creditline.domain.cycles`).
 
 **Gates** (C4) refuse usage a plan does not allow, with a reason naming the rule, and
 cost nothing:
@@ -25,6 +27,39 @@ cover:
 
 Holds already made are honoured whatever the policy: a reservation's credits left
 the grants when it was made.
+
+**Billing** (B4): a plan's cycles last a month or a year (``interval``) and are
+counted from the organization's plan start (``anchor = "signup"``) or run on calendar
+months (``anchor = "calendar"``), read in ``time_zone``. The plan grants:
+
+- at the plan start, cycle 0: ``signup_grant`` when the plan has one, otherwise
+  ``cycle_grant``. The sign-up grant *replaces* the first cycle's grant: OTAI's
+  "6 initial, then 2 monthly" is 6 in the first month and 2 in each one after.
+- at the start of every later cycle: ``cycle_grant``. An annual plan's cycle is a
+  year, so its ``cycle_grant`` is the year's credits, all granted at the start of
+  the year ("annual plans get a year's worth of credits upfront" [002]).
+
+Every plan grant expires by ``grant_expiry`` (an
+:class:`~creditline.domain.cycles.ExpiryRule`); "included credits reset" [002] is
+``end_of_cycle``. A calendar plan started mid-month gets its cycle 0 grant in full at
+the plan start (no proration); under ``end_of_cycle`` it expires with that calendar
+month. :func:`due_renewals` lists the grants a scheduler owes.
+
+**Changing plan mid-cycle** (B5) restarts the billing cycle: the new plan is anchored
+at the instant of the change (:func:`anchor_on_plan_change`) and its cycle 0 grants
+the new plan's ``cycle_grant`` (not its sign-up grant: the organization signed up
+already); the included credits of the old plan end at that instant. Calendar plans
+keep their boundaries on the 1st, so only the included credits are reset.
+
+Document form of the billing fields (all optional; an absent grant is none)::
+
+    interval = "monthly"                       # or "annual"
+    anchor = "signup"                          # or "calendar"
+    time_zone = "UTC"                          # an IANA name
+    signup_grant = { credits = 100 }           # kind = "included" unless said
+    cycle_grant = { credits = 50, kind = "included" }
+    grant_expiry = "never"                     # "end_of_cycle", { after = "6 months" },
+                                               # { rollover_cycles = 3 }
 """
 
 from __future__ import annotations
@@ -33,12 +68,40 @@ import enum
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from creditline.domain.errors import InvalidSetting, PlanGateRefused
+from creditline.domain.amounts import MAX_MICROS, format_credits, parse_credits
+from creditline.domain.cycles import (
+    AnchorKind,
+    BillingInterval,
+    Cycle,
+    CycleAnchor,
+    ExpiryRule,
+    cycle_at,
+    expires_at,
+    nth_cycle,
+    parse_expiry,
+    time_zone,
+)
+from creditline.domain.errors import InvalidAmount, InvalidSetting, PlanGateRefused
+from creditline.domain.grants import GrantKind
+from creditline.domain.time import require_aware
 
-__all__ = ["DepletionPolicy", "Gates", "Plan", "check_gates", "load_plans", "parse_plan"]
+__all__ = [
+    "PLAN_GRANT_KINDS",
+    "DepletionPolicy",
+    "Gates",
+    "Plan",
+    "PlanGrant",
+    "Renewal",
+    "anchor_on_plan_change",
+    "check_gates",
+    "due_renewals",
+    "load_plans",
+    "parse_plan",
+]
 
 
 class DepletionPolicy(enum.StrEnum):
@@ -57,9 +120,27 @@ class Gates:
     max: Mapping[str, Decimal] = field(default_factory=dict)
 
 
+PLAN_GRANT_KINDS = (GrantKind.INCLUDED, GrantKind.PROMOTIONAL)
+"""The kinds a plan may grant: its allowance (included) or a bonus (promotional)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanGrant:
+    """Credits a plan grants: ``amount`` micro-credits of ``kind``.
+
+    Document form: ``{ credits = "2.5", kind = "included" }`` (credits, not micros).
+    """
+
+    amount: int
+    kind: GrantKind = GrantKind.INCLUDED
+
+    def to_dict(self) -> dict[str, str]:
+        return {"credits": format_credits(self.amount), "kind": self.kind.value}
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A plan's metering rules.
+    """A plan's metering and billing rules.
 
     Attributes:
         name: ``"pro"``.
@@ -69,6 +150,15 @@ class Plan:
             calendar month (the billing threshold), or ``None`` for no limit.
         gates: what the plan refuses.
         max_open_reservations: how many holds may be open at once (C9), or ``None``.
+        interval: how long a billing cycle lasts (monthly unless said).
+        anchor: cycles from the plan start (``signup``, the default) or on calendar
+            months (``calendar``).
+        time_zone: the IANA zone cycle boundaries are read in (``"UTC"``).
+        signup_grant: granted at the plan start instead of the first cycle's
+            ``cycle_grant``, or ``None``.
+        cycle_grant: granted at the start of each cycle (a year's credits for an
+            annual plan), or ``None``.
+        grant_expiry: when the plan's grants expire (never unless said).
     """
 
     name: str
@@ -77,6 +167,12 @@ class Plan:
     flex_limit: int | None = None
     gates: Gates = field(default_factory=Gates)
     max_open_reservations: int | None = None
+    interval: BillingInterval = BillingInterval.MONTHLY
+    anchor: AnchorKind = AnchorKind.SIGNUP
+    time_zone: str = "UTC"
+    signup_grant: PlanGrant | None = None
+    cycle_grant: PlanGrant | None = None
+    grant_expiry: ExpiryRule = field(default_factory=ExpiryRule.never)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,7 +186,23 @@ class Plan:
                 "allow": {k: sorted(v) for k, v in sorted(self.gates.allow.items())},
                 "max": {k: str(v) for k, v in sorted(self.gates.max.items())},
             },
+            "interval": self.interval.value,
+            "anchor": self.anchor.value,
+            "time_zone": self.time_zone,
+            "signup_grant": None if self.signup_grant is None else self.signup_grant.to_dict(),
+            "cycle_grant": None if self.cycle_grant is None else self.cycle_grant.to_dict(),
+            "grant_expiry": self.grant_expiry.to_document(),
         }
+
+    def cycle_anchor(self, started_at: datetime) -> CycleAnchor:
+        """The anchor of an organization that started this plan at ``started_at``."""
+        return CycleAnchor(self.anchor, started_at, self.time_zone)
+
+    def grant_for(self, index: int, *, signup: bool = True) -> PlanGrant | None:
+        """What cycle ``index`` grants: cycle 0 of a sign-up the sign-up grant (if any)."""
+        if index == 0 and signup and self.signup_grant is not None:
+            return self.signup_grant
+        return self.cycle_grant
 
 
 DEFAULT_PLAN = Plan("default")
@@ -115,6 +227,107 @@ def check_gates(
             raise PlanGateRefused(
                 plan.name, f"quantities.{quantity}", f"{amount} is over this plan's limit of {cap}"
             )
+
+
+# -- billing: cycle renewals and plan changes (B4, B5) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Renewal:
+    """One cycle a plan's organization has entered, and what the plan grants for it.
+
+    Attributes:
+        cycle: the cycle (index, ``[start, end)``).
+        effective_at: when its grant takes effect: the cycle's start, or the plan start
+            for cycle 0 (a calendar cycle 0 starts before the plan did). A cycle caught
+            up late keeps this date: it is when the credits were due.
+        grant: what to grant, or ``None`` when the plan grants nothing this cycle (the
+            cycle still counts as processed).
+        expires_at: the grant's expiry (exclusive), or ``None``.
+    """
+
+    cycle: Cycle
+    effective_at: datetime
+    grant: PlanGrant | None
+    expires_at: datetime | None
+
+    @property
+    def amount(self) -> int:
+        """Micro-credits to grant (0 for none)."""
+        return 0 if self.grant is None else self.grant.amount
+
+
+def due_renewals(
+    plan: Plan,
+    started_at: datetime,
+    last_processed: int | None,
+    now: datetime,
+    *,
+    signup: bool = True,
+) -> list[Renewal]:
+    """Every cycle of ``plan`` due at ``now`` and not yet processed, oldest first.
+
+    A cycle is due once its grant's effective time has come (``effective_at <= now``):
+    cycle 0 at the plan start, every later cycle at its start. Each cycle after
+    ``last_processed`` appears exactly once, in order, so a scheduler that was down
+    for three months gets three renewals, each dated and expiring as if it had run
+    on time; one whose expiry has passed should still be granted and expired, so
+    that the ledger shows it (B3: expiry is an entry, never a silent change).
+
+    Args:
+        plan: the organization's plan.
+        started_at: when the organization started the plan (sign-up, or the last
+            plan change: :func:`anchor_on_plan_change`).
+        last_processed: the index of the last cycle already renewed, or ``None`` when
+            none has been (not even cycle 0).
+        now: the current instant.
+        signup: whether cycle 0 is the organization's sign-up (it gets the sign-up
+            grant) or a plan change (it gets the cycle grant).
+
+    Raises:
+        InvalidTime: naive times.
+        InvalidSetting: ``last_processed`` not a cycle index (a whole number >= 0).
+    """
+    moment = require_aware(now, "now")
+    if last_processed is not None and (
+        isinstance(last_processed, bool)
+        or not isinstance(last_processed, int)
+        or last_processed < 0
+    ):
+        raise InvalidSetting("last processed cycle", last_processed, "a cycle index >= 0 or None")
+    anchor = plan.cycle_anchor(started_at)
+    if moment < anchor.at:
+        return []
+    current = cycle_at(anchor, plan.interval, moment).index
+    first = 0 if last_processed is None else last_processed + 1
+    renewals = []
+    for index in range(first, current + 1):
+        cycle = nth_cycle(anchor, plan.interval, index)
+        effective = max(cycle.start, anchor.at)
+        renewals.append(
+            Renewal(
+                cycle=cycle,
+                effective_at=effective,
+                grant=plan.grant_for(index, signup=signup),
+                expires_at=expires_at(
+                    plan.grant_expiry, effective, anchor=anchor, interval=plan.interval, cycle=cycle
+                ),
+            )
+        )
+    return renewals
+
+
+def anchor_on_plan_change(new_plan: Plan, changed_at: datetime) -> CycleAnchor:
+    """The new plan's anchor after a change of plan at ``changed_at`` (B5).
+
+    The change restarts the billing cycle: the change instant is the new anchor, its
+    cycle 0 begins then (for a calendar plan, the calendar month holding it), and
+    :func:`due_renewals` with ``started_at=changed_at, last_processed=None,
+    signup=False`` gives its first grant (the new plan's cycle grant). Resetting the
+    included credits means the old plan's unexpired included grants end at
+    ``changed_at``; doing so (with expire entries) is the caller's part.
+    """
+    return new_plan.cycle_anchor(changed_at)
 
 
 def _strings(value: object, where: str, problems: list[str]) -> frozenset[str]:
@@ -176,7 +389,100 @@ def _optional_int(raw: Mapping[str, Any], key: str, problems: list[str]) -> int 
     return value
 
 
-_KEYS = {"name", "depletion", "flex_enabled", "flex_limit_micros", "max_open_reservations", "gates"}
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+def _choice(raw: Mapping[str, Any], key: str, default: _E, problems: list[str]) -> _E:
+    kind = type(default)
+    try:
+        return kind(raw.get(key, default.value))
+    except ValueError:
+        problems.append(f"{key}: one of {', '.join(k.value for k in kind)}")
+        return default
+
+
+def _plan_grant(raw: Mapping[str, Any], key: str, problems: list[str]) -> PlanGrant | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        problems.append(f'{key}: must be a table such as {{ credits = 6, kind = "included" }}')
+        return None
+    problems.extend(f"{key}.{k}: unknown key" for k in sorted(map(str, set(value) - _GRANT_KEYS)))
+    amount = None
+    if "credits" not in value:
+        problems.append(f"{key}.credits: required")
+    else:
+        amount = _grant_amount(value["credits"], f"{key}.credits", problems)
+    kind = value.get("kind", GrantKind.INCLUDED.value)
+    if kind not in PLAN_GRANT_KINDS:
+        problems.append(f"{key}.kind: one of {', '.join(k.value for k in PLAN_GRANT_KINDS)}")
+        return None
+    return None if amount is None else PlanGrant(amount, GrantKind(kind))
+
+
+_GRANT_KEYS = {"credits", "kind"}
+
+
+def _grant_amount(value: object, where: str, problems: list[str]) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        problems.append(f'{where}: must be a number of credits (6 or "2.5"), got {value!r}')
+        return None
+    try:
+        amount = parse_credits(value)
+    except InvalidAmount as exc:
+        problems.append(f"{where}: {exc.reason}, got {value!r}")
+        return None
+    if not 0 < amount <= MAX_MICROS:
+        problems.append(f"{where}: must be greater than zero (leave the grant out for none)")
+        return None
+    return amount
+
+
+def _time_zone(raw: Mapping[str, Any], problems: list[str]) -> str:
+    name = raw.get("time_zone", "UTC")
+    try:
+        time_zone(name)
+    except InvalidSetting as exc:
+        problems.append(f"time_zone: {exc.reason}, got {name!r}")
+        return "UTC"
+    return str(name)
+
+
+def _expiry(raw: Mapping[str, Any], problems: list[str]) -> ExpiryRule:
+    try:
+        return parse_expiry(raw.get("grant_expiry", "never"), "grant_expiry")
+    except InvalidSetting as exc:
+        problems.extend(exc.reason.split("; "))
+        return ExpiryRule.never()
+
+
+def _billing(raw: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    """The billing fields of a plan document, as :class:`Plan` keyword arguments."""
+    return {
+        "interval": _choice(raw, "interval", BillingInterval.MONTHLY, problems),
+        "anchor": _choice(raw, "anchor", AnchorKind.SIGNUP, problems),
+        "time_zone": _time_zone(raw, problems),
+        "signup_grant": _plan_grant(raw, "signup_grant", problems),
+        "cycle_grant": _plan_grant(raw, "cycle_grant", problems),
+        "grant_expiry": _expiry(raw, problems),
+    }
+
+
+_KEYS = {
+    "name",
+    "depletion",
+    "flex_enabled",
+    "flex_limit_micros",
+    "max_open_reservations",
+    "gates",
+    "interval",
+    "anchor",
+    "time_zone",
+    "signup_grant",
+    "cycle_grant",
+    "grant_expiry",
+}
 
 
 def parse_plan(raw: Mapping[str, Any]) -> Plan:
@@ -200,6 +506,7 @@ def parse_plan(raw: Mapping[str, Any]) -> Plan:
         flex_limit=_optional_int(raw, "flex_limit_micros", problems),
         gates=_gates(raw.get("gates", {}), problems),
         max_open_reservations=_optional_int(raw, "max_open_reservations", problems),
+        **_billing(raw, problems),
     )
     if problems:
         raise InvalidSetting("plan", raw.get("name"), "; ".join(problems))
