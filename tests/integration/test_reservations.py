@@ -13,6 +13,7 @@ from creditline.domain.errors import (
     InvalidAmount,
     InvalidSetting,
     OrganizationNotFound,
+    PlanGateRefused,
     ProjectNotFound,
     ReservationNotFound,
 )
@@ -238,3 +239,22 @@ def _apply(
             cl.expire_due()
     except InsufficientCredits:
         pass
+
+
+def test_a_plan_caps_the_holds_open_at_once_and_a_settled_one_frees_a_place(
+    cl: Creditline,
+) -> None:
+    org = funded(cl)
+    cl.put_plan({"name": "two-holds", "max_open_reservations": 2})
+    cl.assign_plan(org, "two-holds")
+    first = cl.reserve(org, credits(1))
+    cl.reserve(org, credits(1))
+    with pytest.raises(PlanGateRefused) as refused:
+        cl.reserve(org, credits(1))
+    assert refused.value.rule == "max_open_reservations"
+    assert "2 holds are open" in str(refused.value)
+    assert cl.balance(org).held == credits(2)
+    cl.release(org, first.id)
+    cl.reserve(org, credits(1))
+    assert cl.balance(org).held == credits(2)
+    assert cl.verify().ok

@@ -115,7 +115,7 @@ def test_the_same_event_id_with_a_different_payload_is_rejected_and_changes_noth
     assert isinstance(other.error, IdempotencyKeyReused)
     assert "evt-1" in (other.reason or "")
     assert snapshot(engine, org) == before
-    assert engine.usage_event(org, "evt-1").event.quantities == {"characters": str(MILLION)}
+    assert engine.usage_event(org, "evt-1").event.quantities == {"characters": MILLION}
 
 
 def test_event_ids_are_per_organization(engine: Creditline) -> None:
@@ -721,7 +721,7 @@ def test_amending_up_charges_the_difference(engine: Creditline) -> None:
     amended = engine.amend_event(org, "a", {"characters": 2_500_000})
     assert (amended.status, amended.cost) == ("accepted", credits(25))
     assert amended.event.quantities == {"characters": 2_500_000}
-    assert engine.usage_event(org, "a").event.quantities == {"characters": "2500000"}
+    assert engine.usage_event(org, "a").event.quantities == {"characters": 2_500_000}
     assert sum(a.amount for a in amended.allocations) == credits(25)
     assert engine.balance(org).available == credits(75)
     consumed = [e.amount for e in entries_of(engine, org, EntryType.CONSUME)]
@@ -851,3 +851,46 @@ def test_metadata_that_is_not_plain_json_is_rejected_and_stores_nothing(cl: Cred
     assert result.status is EventStatus.REJECTED
     assert "metadata" in (result.reason or "")
     assert cl.usage_events(org) == []
+
+
+# -- netting per batch ----------------------------------------------------------------------
+
+
+def test_a_batch_nets_its_consumption_into_one_entry_per_grant_naming_its_cause(
+    engine: Creditline,
+) -> None:
+    org = org_with(engine, 5, 100)
+    events = [UsageEvent(f"n-{i}", org, "translate", T0, {"characters": MILLION}) for i in range(7)]
+    results = engine.record_usage(events)
+    assert [r.cost for r in results] == [credits(10)] * 7
+    consumed = [e for e in engine.history(org) if e.type is EntryType.CONSUME]
+    assert sorted(-e.amount for e in consumed) == [credits(5), credits(65)]
+    causes = {-e.amount: e.cause for e in consumed}
+    assert causes[credits(5)] == Cause(CauseType.USAGE_EVENT, "n-0")  # one event drew on it
+    cause = causes[credits(65)]
+    assert cause.type is CauseType.USAGE_BATCH
+    stored = [engine.usage_event(org, f"n-{i}") for i in range(7)]
+    assert {s.batch_id for s in stored} == {cause.ref}
+    paid: dict[str, int] = {}
+    for s in stored:
+        for grant_id, amount in s.allocations:
+            paid[grant_id] = paid.get(grant_id, 0) + amount
+    assert {e.grant_id: -e.amount for e in consumed} == paid
+
+
+def test_a_resent_voided_event_says_it_was_voided_and_an_amended_one_replays_the_amendment(
+    engine: Creditline,
+) -> None:
+    org = org_with(engine, 100)
+    translate(engine, org, "v")
+    engine.void_event(org, "v")
+    again = translate(engine, org, "v")
+    assert again.status is EventStatus.DUPLICATE
+    assert (again.cost, again.accepted) == (0, False)
+    assert "voided" in (again.reason or "")
+    translate(engine, org, "a")
+    engine.amend_event(org, "a", {"characters": 2 * MILLION})
+    resent = translate(engine, org, "a")  # the original request, retried
+    assert resent.status is EventStatus.DUPLICATE
+    assert resent.cost == credits(20)
+    assert engine.balance(org).available == credits(80)

@@ -66,6 +66,9 @@ class CauseType(enum.StrEnum):
     """What made an entry."""
 
     USAGE_EVENT = "usage_event"
+    USAGE_BATCH = "usage_batch"
+    """Several usage events of one batch, netted into one entry per grant (their own
+    rows say which event took how much)."""
     DEBIT = "debit"
     PURCHASE = "purchase"
     PLAN_CYCLE = "plan_cycle"

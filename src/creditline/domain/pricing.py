@@ -56,6 +56,15 @@ can say "this run will cost 12 credits" before it starts::
     quote.total          # 2_000_000 micro-credits: 3 credits x 0.5 = 1.5, rounded up
     history.price("train", {...}, {...}, at=event_time)   # the version in force then
 
+:meth:`RateCardHistory.charge` is the ingest path's price: only the card, the version,
+the total and a pipeline's step totals (a :class:`Charge`), always equal to what
+:meth:`RateCardHistory.price` gives (and refusing what it refuses, with the same
+error). It prices the common cases (int quantities, no off-peak rate) by integer
+arithmetic, compiled once per version and operation: each price becomes a sum of
+``coefficient x quantity x ...`` over one denominator, each band multiplier a ratio of
+ints, and the exact ratio is rounded as :func:`round_to_increment` rounds it. Anything
+else it hands to the full pricing, which also names every problem.
+
 Rate cards built in code are validated when constructed; every problem is reported at
 once in one :class:`~creditline.domain.errors.InvalidRateCard`, each located by a path
 into the card's document form (``operations.train.matrix.Maximum.Fast: must not be
@@ -69,6 +78,7 @@ from __future__ import annotations
 import bisect
 import enum
 import itertools
+import math
 import re
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
@@ -88,6 +98,7 @@ from decimal import (
     Overflow,
     localcontext,
 )
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -105,6 +116,7 @@ __all__ = [
     "DEFAULT_ROUNDING",
     "AppliedMultiplier",
     "Band",
+    "Charge",
     "Component",
     "Flat",
     "Formula",
@@ -1095,6 +1107,8 @@ class RateCardHistory:
     """
 
     versions: tuple[RateCard, ...]
+    _starts: tuple[datetime, ...] = field(init=False, repr=False, compare=False)
+    _compiled: tuple[dict[str, _Compiled], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.versions, key=lambda card: card.effective_from))
@@ -1102,6 +1116,10 @@ class RateCardHistory:
         problems = _history_problems(ordered)
         if problems:
             raise InvalidRateCard(problems)
+        # Looked up on every event: the starts, and each version's operations compiled
+        # for charge() (filled as operations are first charged).
+        object.__setattr__(self, "_starts", tuple(card.effective_from for card in ordered))
+        object.__setattr__(self, "_compiled", tuple({} for _ in ordered))
 
     @property
     def name(self) -> str:
@@ -1114,12 +1132,15 @@ class RateCardHistory:
             NoRateCardInForce: ``at`` is before the first version.
             InvalidTime: ``at`` is naive.
         """
-        moment = require_aware(at, "at")
-        starts = [card.effective_from for card in self.versions]
-        index = bisect.bisect_right(starts, moment) - 1
+        return self.versions[self._index(at)]
+
+    def _index(self, at: datetime) -> int:
+        # An instant already in UTC is what require_aware would return: skip its work.
+        moment = at if type(at) is datetime and at.tzinfo is UTC else require_aware(at, "at")
+        index = bisect.bisect_right(self._starts, moment) - 1
         if index < 0:
             raise NoRateCardInForce(self.name, moment)
-        return self.versions[index]
+        return index
 
     def add(self, card: RateCard, *, now: datetime) -> RateCardHistory:
         """A history with ``card`` as a new version, which may not take effect before now.
@@ -1154,6 +1175,101 @@ class RateCardHistory:
         """Price usage at ``at`` by the version in force then (see :func:`price`)."""
         card = self.in_force(at)
         return price(card, operation, quantities, dimensions, steps=steps, at=at)
+
+    def charge(
+        self,
+        operation: str,
+        quantities: Mapping[str, Quantity] | None = None,
+        dimensions: Mapping[str, str] | None = None,
+        *,
+        at: datetime,
+        steps: Sequence[Step] = (),
+    ) -> Charge:
+        """What usage at ``at`` costs, without the breakdown: the ingest path's price.
+
+        The result always equals :meth:`price`'s: ``total``, ``card`` and ``version``
+        are the quote's, ``components`` its steps' operations and totals; and usage
+        that :meth:`price` refuses raises the same error. Common usage (int
+        quantities, no off-peak rate) is priced by integer arithmetic compiled once
+        per version and operation, several times faster than a :class:`Quote`;
+        anything else is priced by :meth:`price`.
+
+        Raises:
+            UnknownOperation, InvalidUsage, InvalidTime, NoRateCardInForce: as
+                :meth:`price`.
+        """
+        index = self._index(at)
+        charged = self._fast_charge(index, operation, quantities, dimensions, steps)
+        if charged is not None:
+            return charged
+        quote = self.price(operation, quantities, dimensions, at=at, steps=steps)
+        components = tuple((step.operation, step.total) for step in quote.steps)
+        return Charge(quote.card, quote.version, quote.total, components)
+
+    def _fast_charge(
+        self,
+        index: int,
+        operation: object,
+        quantities: object,
+        dimensions: object,
+        steps: object,
+    ) -> Charge | None:
+        """The charge by the compiled prices of version ``index``; ``None`` when they
+        cannot tell (the full pricing then decides, and names any problem)."""
+        compiled = self._compiled_operation(index, operation)
+        given = _plain_steps(steps)
+        if compiled is None or given is None:
+            return None
+        components: tuple[tuple[str, int], ...] | None = ()
+        if isinstance(compiled, _FastPipeline):
+            components = self._fast_steps(index, compiled, given)
+            total = None if components is None else sum(micros for _, micros in components)
+        elif given:
+            return None  # steps for an operation that is not a pipeline: refused in full
+        else:
+            total = compiled.total(quantities, dimensions)
+        if total is None or components is None or total > MAX_MICROS:
+            return None
+        card = self.versions[index]
+        return Charge(card.name, card.version, total, components)
+
+    def _fast_steps(
+        self, index: int, pipeline: _FastPipeline, steps: tuple[object, ...]
+    ) -> tuple[tuple[str, int], ...] | None:
+        """Each step's operation and total, by the compiled prices; ``None`` when they
+        cannot tell for one of them."""
+        if not steps:
+            return None
+        components = []
+        for step in steps:
+            if type(step) is not Step:
+                return None
+            compiled = self._compiled_operation(index, step.operation)  # None unless a str
+            if not isinstance(compiled, _FastOperation) or (
+                pipeline.allow and step.operation not in pipeline.allow
+            ):
+                return None
+            total = compiled.total(step.quantities, step.dimensions)
+            if total is None:
+                return None
+            components.append((step.operation, total))
+        return tuple(components)
+
+    def _compiled_operation(self, index: int, operation: object) -> _Compiled:
+        """Operation ``operation`` of version ``index``, compiled on first use; ``None``
+        for an unknown operation (not remembered) or one the compiler leaves alone."""
+        if type(operation) is not str:
+            return None
+        compiled = self._compiled[index]
+        try:
+            return compiled[operation]
+        except KeyError:
+            card = self.versions[index]
+            offer = card.operations.get(operation)
+            if offer is None:
+                return None
+            compiled[operation] = found = _compile_operation(card, offer)
+            return found
 
 
 def _history_problems(versions: tuple[RateCard, ...]) -> list[str]:
@@ -1276,6 +1392,23 @@ class Quote:
             "selection": dict(self.selection),
             "supplier": self.supplier,
         }
+
+
+class Charge(NamedTuple):
+    """What one use costs, without the breakdown (:meth:`RateCardHistory.charge`).
+
+    Attributes:
+        card: the rate card's name.
+        version: the version that priced it.
+        total: the cost, in micro-credits (the :class:`Quote`'s total).
+        components: a pipeline's steps, in order: each step's operation and its total in
+            micro-credits; empty for any other operation.
+    """
+
+    card: str
+    version: str
+    total: int
+    components: tuple[tuple[str, int], ...] = ()
 
 
 def price(
@@ -1518,6 +1651,202 @@ def _exactly(operation: str) -> Iterator[None]:
         raise InvalidUsage(operation, ["quantities: too large to price exactly"]) from exc
 
 
+# -------------------------------------------------------------- compiled charging
+
+# RateCardHistory.charge prices by these: the same arithmetic as price(), in ints. A
+# Decimal result of price() is exact or an error (Inexact is trapped), and the only
+# way these ints could differ from it is where price() would raise instead; so an
+# operation is only compiled where that cannot happen:
+# - every ``per`` divides exactly (factors 2 and 5; a validated card has no other), so
+#   no quotient is a repeating decimal;
+# - the 1000 digits of _EXACT hold every product: a term spans at most 164 digits
+#   (credits below 10^15 with 18 decimals, x 10^6, x four quantities below 10^18, / a
+#   per up to 2^59 adds 59 decimals) and each multiplier adds at most 33 more, so up to
+#   _FAST_MAX_MULTIPLIERS of them stay below 700 digits.
+# Off-peak rates depend on the time of day and are always priced in full.
+
+_FAST_MAX_MULTIPLIERS = 16
+_QUANTITY_LIMIT = int(MAX_QUANTITY)
+
+_Band = tuple[int, int, int, int]
+"""A compiled band: lowest and highest int it contains, multiplier numerator and
+denominator."""
+
+
+@dataclass(frozen=True, slots=True)
+class _FastPrice:
+    """A simple price in ints: its exact cost, in units of the operation's rounding
+    increment, is ``sum(coefficient x quantity x ...) / denominator`` over the terms."""
+
+    terms: tuple[tuple[int, tuple[str, ...]], ...]
+    denominator: int
+
+    def numerator(self, quantities: Mapping[str, object]) -> int | None:
+        """The sum of the terms; ``None`` when a quantity is not an int in range."""
+        total = 0
+        for coefficient, names in self.terms:
+            product = coefficient
+            for name in names:
+                amount = quantities.get(name)
+                if type(amount) is not int or not 0 <= amount < _QUANTITY_LIMIT:
+                    return None
+                product *= amount
+            total += product
+        return total
+
+
+@dataclass(frozen=True, slots=True)
+class _FastOperation:
+    """An operation compiled: its prices by dimension values, bands, rounding."""
+
+    dimensions: tuple[str, ...]
+    prices: Mapping[tuple[object, ...], _FastPrice]
+    multipliers: tuple[tuple[str, tuple[_Band, ...]], ...]
+    mode: RoundingMode
+    increment: int
+
+    def total(self, quantities: object, dimensions: object) -> int | None:
+        """The rounded cost in micro-credits, as price() gives it; ``None`` when this
+        cannot tell (price() then decides)."""
+        given = _plain_mapping(quantities)
+        chosen = self._select(_plain_mapping(dimensions))
+        if given is None or chosen is None:
+            return None
+        numerator = chosen.numerator(given)
+        if numerator is None:
+            return None
+        denominator = chosen.denominator
+        for quantity, bands in self.multipliers:
+            band = _find_band(bands, given.get(quantity))
+            if band is None:
+                return None
+            numerator *= band[2]
+            denominator *= band[3]
+        whole, rest = divmod(numerator, denominator)
+        if rest and _rounds_up(self.mode, 2 * rest, denominator, whole):
+            whole += 1
+        total = whole * self.increment
+        return total if total <= MAX_MICROS else None
+
+    def _select(self, dimensions: Mapping[str, object] | None) -> _FastPrice | None:
+        """The price the dimension values pick; ``None`` unless all are known."""
+        if dimensions is None:
+            return None
+        key = tuple(map(dimensions.get, self.dimensions))
+        for value in key:
+            if type(value) is not str:
+                return None
+        return self.prices.get(key)
+
+
+def _find_band(bands: tuple[_Band, ...], amount: object) -> _Band | None:
+    """The first band holding ``amount``; ``None`` for no band, or not an int in range."""
+    if type(amount) is int and 0 <= amount < _QUANTITY_LIMIT:
+        for band in bands:
+            if band[0] <= amount <= band[1]:
+                return band
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _FastPipeline:
+    """A pipeline compiled: the operations its steps may be (empty: any)."""
+
+    allow: frozenset[str]
+
+
+_Compiled = _FastOperation | _FastPipeline | None
+
+
+def _compile_operation(card: RateCard, offer: OperationPrice) -> _Compiled:
+    """``offer`` as ints, or ``None`` where price() must decide (see above)."""
+    form = offer.form
+    if isinstance(form, Pipeline):
+        return _FastPipeline(frozenset(form.allow))
+    off_peak = offer.off_peak if offer.off_peak is not None else card.off_peak
+    if off_peak is not None or len(offer.multipliers) > _FAST_MAX_MULTIPLIERS:
+        return None
+    rounding = offer.rounding if offer.rounding is not None else card.rounding
+    dimensions, simple = _simple_prices(form)
+    prices: dict[tuple[object, ...], _FastPrice] = {}
+    for key, each in simple.items():
+        compiled = _compile_price(each, rounding.increment)
+        if compiled is None:
+            return None
+        prices[key] = compiled
+    multipliers = tuple(
+        (bands.quantity, tuple(_compile_band(band) for band in bands.bands))
+        for bands in offer.multipliers
+    )
+    return _FastOperation(dimensions, prices, multipliers, rounding.mode, rounding.increment)
+
+
+def _simple_prices(
+    form: Flat | PerUnit | Matrix | Formula | SupplierPrices,
+) -> tuple[tuple[str, ...], dict[tuple[str, ...], SimplePrice]]:
+    """The dimensions that pick a price, and the simple price each of their values picks
+    (as ``form.select`` picks it)."""
+    if isinstance(form, Matrix):
+        cells: dict[tuple[str, ...], SimplePrice] = {
+            key: Flat(cell) if form.quantity is None else PerUnit(cell, form.quantity, form.per)
+            for key, cell in form.cells.items()
+        }
+        return form.dimensions, cells
+    if isinstance(form, SupplierPrices):
+        return (form.dimension,), {(name,): model.price for name, model in form.models.items()}
+    return (), {(): form}
+
+
+def _compile_price(simple: SimplePrice, increment: int) -> _FastPrice | None:
+    """A simple price as ints over one denominator, in units of ``increment``
+    micro-credits; ``None`` if a ``per`` does not divide exactly."""
+    terms: list[tuple[Decimal, tuple[str, ...], int]]
+    if isinstance(simple, Flat):
+        terms = [(simple.credits, (), 1)]
+    elif isinstance(simple, PerUnit):
+        terms = [(simple.credits, (simple.quantity,), simple.per)]
+    else:
+        terms = [(term.credits, term.quantities, term.per) for term in simple.terms]
+    if not all(_divides_exactly(per) for _, _, per in terms):
+        return None
+    ratios = [
+        (Fraction(credits) * MICROS_PER_CREDIT / (per * increment), names)
+        for credits, names, per in terms
+    ]
+    denominator = math.lcm(*(ratio.denominator for ratio, _ in ratios))
+    return _FastPrice(
+        tuple(
+            (ratio.numerator * (denominator // ratio.denominator), names) for ratio, names in ratios
+        ),
+        denominator,
+    )
+
+
+def _compile_band(band: Band) -> _Band:
+    """The ints a band contains (quantities here are ints) and its multiplier as a ratio."""
+    low = math.ceil(band.low)
+    high = _QUANTITY_LIMIT - 1 if band.high is None else math.floor(band.high)
+    numerator, denominator = band.multiplier.as_integer_ratio()
+    return low, high, numerator, denominator
+
+
+def _plain_mapping(value: object) -> Mapping[str, object] | None:
+    """Usage quantities or dimensions as the fast path reads them: a dict (or a read-only
+    view of one); ``None`` when given nothing; anything else is left to price()."""
+    if value is None:
+        return _EMPTY
+    if type(value) is dict or type(value) is MappingProxyType:
+        return value
+    return None
+
+
+def _plain_steps(value: object) -> tuple[object, ...] | None:
+    """A pipeline's steps as the fast path reads them: a tuple or a list."""
+    if type(value) is tuple or type(value) is list:
+        return tuple(value)
+    return None
+
+
 # ----------------------------------------------------------------------- helpers
 
 
@@ -1662,11 +1991,7 @@ def _label_problems(value: object, where: str) -> list[str]:
 def _per_problems(value: object, where: str) -> list[str]:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PER:
         return [f"{where}: must be a whole number from 1 to 10^18, got {brief_repr(value)}"]
-    rest = value
-    for prime in (2, 5):
-        while rest % prime == 0:
-            rest //= prime
-    if rest != 1:
+    if not _divides_exactly(value):
         return [
             f"{where}: {value} has a prime factor other than 2 and 5, so a price per unit "
             "would not be an exact decimal; use 1, 1000, 1_000_000 (or 1024) and price "
@@ -1679,3 +2004,14 @@ def _typed_problems(value: object, kind: type[Rounding] | type[OffPeak], where: 
     if isinstance(value, kind):
         return value.problems(where)
     return [f"{where}: must be a {kind.__name__}, got {brief_repr(value)}"]
+
+
+def _divides_exactly(per: int) -> bool:
+    """Whether ``1 / per`` is an exact decimal: ``per`` has no prime factor but 2 and 5."""
+    if per < 1:
+        return False
+    rest = per
+    for prime in (2, 5):
+        while rest % prime == 0:
+            rest //= prime
+    return rest == 1

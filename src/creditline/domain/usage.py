@@ -28,7 +28,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -83,6 +83,8 @@ class UsageEvent:
 
     def problems(self, now: datetime) -> list[str]:
         """Every problem of the event's shape (pricing finds the rest)."""
+        if self._plain(now + MAX_CLOCK_SKEW):
+            return []
         found: list[str] = []
         for name in ("event_id", "org_id", "operation"):
             value = getattr(self, name)
@@ -108,27 +110,89 @@ class UsageEvent:
                 found.append(f"metadata: must be plain JSON (text, numbers, lists, maps): {exc}")
         return found
 
+    def _plain(self, latest: datetime) -> bool:
+        """Whether the event has the usual shape and is well-formed: ids of sensible
+        length, an aware timestamp no later than ``latest``, int quantities, text
+        dimensions, no steps, no metadata. The ingest hot path; anything else gets the
+        full check."""
+        ids = (self.event_id, self.org_id, self.operation)
+        for value in ids:
+            if type(value) is not str or not 0 < len(value) <= MAX_ID or value.isspace():
+                return False
+        when = self.occurred_at
+        if type(when) is not datetime or when.tzinfo is not UTC or when > latest:
+            return False
+        if self.steps or self.metadata or type(self.quantities) is not dict:
+            return False
+        for number in self.quantities.values():
+            if type(number) is not int or number < 0:
+                return False
+        if type(self.dimensions) is not dict:
+            return False
+        return all(type(value) is str and value for value in self.dimensions.values())
+
     def check(self, now: datetime) -> None:
         found = self.problems(now)
         if found:
             raise InvalidUsage(self.operation, found)
 
-    def fingerprint(self) -> dict[str, Any]:
-        """What must match for a resent event to count as the same event."""
+    def request_key(self) -> str:
+        """What must match for a resent event to count as the same event, as text.
+
+        The operation, the instant (in UTC), the quantities (by value: ``5``, ``"5"``
+        and ``Decimal("5.0")`` are the same quantity), dimensions, attribution, parent
+        and steps; not the metadata. Only call it on an event without problems.
+        """
+        when = self.occurred_at
+        if when.tzinfo is not UTC:
+            when = when.astimezone(UTC)
+        return repr(
+            (
+                self.operation,
+                when.isoformat(),
+                _canonical(self.quantities),
+                sorted(self.dimensions.items()) if len(self.dimensions) > 1
+                else list(self.dimensions.items()),
+                self.project_id,
+                self.member_id,
+                self.parent_id,
+                [(s.operation, _canonical(s.quantities), sorted(s.dimensions.items()))
+                 for s in self.steps],
+            )
+        )  # fmt: skip
+
+    def body(self) -> dict[str, Any]:
+        """Quantities, dimensions, steps and metadata in JSON form: ints stay ints, other
+        quantities are exact decimal text."""
         return {
-            "operation": self.operation,
-            "occurred_at": self.occurred_at.isoformat(),
-            "quantities": {k: str(v) for k, v in sorted(self.quantities.items())},
-            "dimensions": dict(sorted(self.dimensions.items())),
-            "project": self.project_id,
-            "member": self.member_id,
-            "parent": self.parent_id,
+            "quantities": _json_quantities(self.quantities),
+            "dimensions": dict(self.dimensions),
             "steps": [
-                [s.operation, {k: str(v) for k, v in sorted(s.quantities.items())},
-                 dict(sorted(s.dimensions.items()))]
+                [s.operation, _json_quantities(s.quantities), dict(s.dimensions)]
                 for s in self.steps
             ],
-        }  # fmt: skip
+            "metadata": dict(self.metadata),
+        }
+
+
+def _canonical(quantities: Mapping[str, Quantity]) -> list[tuple[str, int | str]]:
+    items = [(k, v if type(v) is int else _number(v)) for k, v in quantities.items()]
+    items.sort()
+    return items
+
+
+def _number(value: Quantity) -> int | str:
+    """A quantity's canonical form: an int when it is whole, else normalized decimal text."""
+    if type(value) is int:
+        return value
+    number = Decimal(str(value))
+    if number == number.to_integral_value():
+        return int(number)
+    return str(number.normalize())
+
+
+def _json_quantities(quantities: Mapping[str, Quantity]) -> dict[str, int | str]:
+    return {k: v if type(v) is int else str(v) for k, v in quantities.items()}
 
 
 def _quantity_problems(quantities: object, where: str) -> list[str]:
@@ -200,6 +264,8 @@ class StoredUsage(NamedTuple):
         rate_card: ``name@version`` of the card that priced it.
         components: a pipeline's steps and what each cost.
         allocations: which grant paid how much.
+        batch_id: the batch it was recorded in (``ub_...``): a ledger entry netting
+            several events of a batch names the batch as its cause.
     """
 
     event: UsageEvent
@@ -210,6 +276,7 @@ class StoredUsage(NamedTuple):
     rate_card: str | None
     components: tuple[tuple[str, int], ...]
     allocations: tuple[Allocation, ...]
+    batch_id: str | None = None
 
     @property
     def event_id(self) -> str:

@@ -18,12 +18,14 @@ from creditline.domain.errors import (
     InvalidAmount,
     InvalidSetting,
     OrganizationNotFound,
+    PlanGateRefused,
     ReservationNotFound,
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.reservations import CommitPlan, Reservation, ReservationStatus, plan_commit
 from creditline.domain.spending import Allocation, Pool
 from creditline.domain.time import Clock
+from creditline.domain.usage import Metering
 from creditline.services.idempotency import fingerprint
 from creditline.services.ids import new_id
 from creditline.services.posting import Attribution, post
@@ -91,7 +93,8 @@ def reserve(cmd: Reserve, uow: UnitOfWork, clock: Clock) -> Reservation:
     request = {"op": "reserve", "amount": cmd.amount, "ttl": cmd.ttl.total_seconds(),
                "cause": str(cmd.cause) if cmd.cause else None}  # fmt: skip
     with uow:
-        if uow.balances.lock(cmd.org_id) is None:
+        m = uow.usage.metering([cmd.org_id], lock=True).get(cmd.org_id)
+        if m is None:
             raise OrganizationNotFound(cmd.org_id)
         now = clock.now()
         if cmd.idempotency_key is not None:
@@ -103,32 +106,44 @@ def reserve(cmd: Reserve, uow: UnitOfWork, clock: Clock) -> Reservation:
                 assert found is not None
                 return found[0]
         Attribution(uow, cmd.org_id).check(cmd.project_id, cmd.member_id)
-        org = uow.orgs.get(cmd.org_id)
-        assert org is not None
-        pool = Pool(org.id, uow.grants.active(org.id), now, org.consumption_order)
+        _check_open_limit(uow, m)
+        pool = Pool(m.org_id, uow.grants.active(m.org_id), now, m.order)
         holds = pool.take(cmd.amount)
         res_id = new_id("res")
         hold = Cause(CauseType.RESERVATION, res_id)
         entries = [
-            NewEntry(org.id, a.grant_id, EntryType.RESERVE, -a.amount, hold, now,
+            NewEntry(m.org_id, a.grant_id, EntryType.RESERVE, -a.amount, hold, now,
                      cmd.project_id, cmd.member_id)
             for a in holds
         ]  # fmt: skip
         res = Reservation(
-            id=res_id, org_id=org.id, status=ReservationStatus.OPEN, amount=cmd.amount,
+            id=res_id, org_id=m.org_id, status=ReservationStatus.OPEN, amount=cmd.amount,
             held=cmd.amount, consumed=0, shortfall=0, holds=holds, cause=cmd.cause or hold,
             project_id=cmd.project_id, member_id=cmd.member_id, expires_at=now + cmd.ttl,
             created_at=now, metadata=dict(cmd.metadata),
         )  # fmt: skip
         uow.reservations.add(res)
-        post(uow, org.id, entries, now, held=cmd.amount)
+        post(uow, m.org_id, entries, now, held=cmd.amount)
         if cmd.idempotency_key is not None:
             outcome = {"reservation_id": res_id}
             uow.idempotency.put_many(
-                org.id, [(cmd.idempotency_key, fingerprint(request), outcome)], now
+                m.org_id, [(cmd.idempotency_key, fingerprint(request), outcome)], now
             )
         uow.commit()
     return res
+
+
+def _check_open_limit(uow: UnitOfWork, m: Metering) -> None:
+    """Refuse a new hold when the plan's limit of open holds is reached (C9)."""
+    limit = m.plan.max_open_reservations
+    if limit is not None:
+        count = uow.reservations.open_count(m.org_id)
+        if count >= limit:
+            raise PlanGateRefused(
+                m.plan.name, "max_open_reservations",
+                f"{count} holds are open and the plan allows {limit} at once; "
+                "commit or release one first",
+            )  # fmt: skip
 
 
 def _entries(
@@ -181,7 +196,8 @@ def settle(cmd: Settle, uow: UnitOfWork, clock: Clock) -> Settlement:
     ):
         raise InvalidAmount(cmd.amount, "a committed cost is a whole number of micro-credits >= 0")
     with uow:
-        if uow.balances.lock(cmd.org_id) is None:
+        m = uow.usage.metering([cmd.org_id], lock=True).get(cmd.org_id)
+        if m is None:
             raise OrganizationNotFound(cmd.org_id)
         now = clock.now()
         found = uow.reservations.get(cmd.org_id, cmd.reservation_id)
@@ -193,9 +209,7 @@ def settle(cmd: Settle, uow: UnitOfWork, clock: Clock) -> Settlement:
         releasing = cmd.amount is None
         final = cmd.final or releasing
         plan = plan_commit(res.holds, 0 if cmd.amount is None else cmd.amount)
-        org = uow.orgs.get(cmd.org_id)
-        assert org is not None
-        pool = Pool(org.id, uow.grants.active(org.id), now, org.consumption_order)
+        pool = Pool(m.org_id, uow.grants.active(m.org_id), now, m.order)
         done = _settle_entries(res, plan, final, pool, now)
         unheld = sum(a.amount for a in plan.from_hold) + done.released
         status = ReservationStatus.OPEN
@@ -209,7 +223,7 @@ def settle(cmd: Settle, uow: UnitOfWork, clock: Clock) -> Settlement:
         outcome = {"consumed": done.consumed, "released": done.released,
                    "shortfall": done.shortfall} if final else None  # fmt: skip
         uow.reservations.save(res, outcome)
-        post(uow, org.id, done.entries, now, held=-unheld)
+        post(uow, m.org_id, done.entries, now, held=-unheld)
         uow.commit()
     return Settlement(res, done.consumed, done.released, done.shortfall)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256
 from typing import Any
 
 from creditline.domain.errors import (
@@ -37,12 +38,11 @@ from creditline.domain.errors import (
 )
 from creditline.domain.grants import GrantKind, GrantSource, NewGrant, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
-from creditline.domain.plans import DepletionPolicy, Plan, check_gates
-from creditline.domain.pricing import Quote, RateCardHistory, Step
+from creditline.domain.plans import DepletionPolicy, Gates, Plan, check_gates
+from creditline.domain.pricing import Charge, Quote, RateCardHistory, Step
 from creditline.domain.spending import Allocation, Pool
 from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
-from creditline.services.idempotency import fingerprint
 from creditline.services.ids import new_id
 from creditline.services.posting import Attribution, post
 from creditline.services.unit_of_work import UnitOfWork
@@ -70,24 +70,41 @@ def _rejected(event: UsageEvent, exc: CreditlineError) -> EventResult:
 
 
 def _replayed(stored: StoredUsage) -> EventResult:
+    reason = stored.reason
+    if stored.status == "voided":
+        reason = "the event was voided; its credits were given back"
     return EventResult(
-        stored.event_id, EventStatus.DUPLICATE, stored.cost, stored.reason, None,
+        stored.event_id, EventStatus.DUPLICATE, stored.cost, reason, None,
         stored.rate_card, stored.components,
     )  # fmt: skip
 
 
-class _Org:
-    """One organization's part of a batch, while its events are decided in order."""
+def _again(result: EventResult) -> EventResult:
+    """An event sent twice in one batch: the second answers with the first's outcome."""
+    return result._replace(status=EventStatus.DUPLICATE, error=None)
 
-    def __init__(self, uow: UnitOfWork, metering: Metering, pool: Pool, now: datetime) -> None:
+
+class _Org:
+    """One organization's part of a batch, while its events are decided in order.
+
+    What the events take from each grant is netted per (grant, project, member) and
+    written as one consume entry each when the batch ends (:meth:`entries`).
+    """
+
+    def __init__(
+        self, uow: UnitOfWork, metering: Metering, pool: Pool, now: datetime, batch_id: str
+    ) -> None:
         self.uow = uow
         self.m = metering
         self.pool = pool
         self.now = now
+        self.batch_id = batch_id
+        self.gated = metering.plan.gates != _NO_GATES
         self.flex_used: int | None = None
-        self.entries: list[NewEntry] = []
+        self.flex_entries = 0
+        self.consumed: dict[tuple[str, str | None, str | None], list[Any]] = {}
         self.rows: list[StoredUsage] = []
-        self.seen: dict[str, StoredUsage] = {}
+        self.seen: dict[str, tuple[str, EventResult]] = {}
         self.attribution = Attribution(uow, metering.org_id)
 
     def cover(self, cost: int) -> tuple[Allocation, ...]:
@@ -113,72 +130,104 @@ class _Org:
             self.m.org_id, GrantKind.FLEX, amount, self.now, None,
             GrantSource(SourceType.SYSTEM, ref),
         )  # fmt: skip
-        grant = self.uow.grants.add(new_id("grt"), new, self.now, seq=self.m.entry_count)
+        seq = self.m.entry_count + self.flex_entries
+        grant = self.uow.grants.add(new_id("grt"), new, self.now, seq=seq)
         cause = Cause(CauseType.SYSTEM, ref)
         self.uow.ledger.append(
             [NewEntry(self.m.org_id, grant.id, EntryType.GRANT, amount, cause, self.now)], self.now
         )
         self.uow.balances.apply(self.m.org_id, amount, 1, self.now)
+        self.flex_entries += 1
         self.pool.add(grant.id, amount)
         self.flex_used = (self.flex_used or 0) + amount
 
     def decide(self, event: UsageEvent, history: RateCardHistory | None) -> EventResult:
-        request_hash = fingerprint(event.fingerprint())
+        request_hash = sha256(event.request_key().encode()).hexdigest()
         prior = self.seen.get(event.event_id)
         if prior is not None:
-            if prior.request_hash != request_hash:
+            if prior[0] != request_hash:
                 return _rejected(event, IdempotencyKeyReused(event.event_id))
-            return _replayed(prior)
+            return _again(prior[1])
+        charge = None
         try:
-            self.attribution.check(event.project_id, event.member_id)
+            if event.project_id is not None or event.member_id is not None:
+                self.attribution.check(event.project_id, event.member_id)
             # Priced before gated: bad input (an unknown mode) is rejected, not refused.
-            quote = _price(history, self.m.rate_card, event)
-            _check_gates(self.m.plan, event)
+            charge = _charge(history, self.m.rate_card, event)
+            if self.gated:
+                _check_gates(self.m.plan, event)
         except PlanGateRefused as exc:
-            return self._store(
-                event, request_hash, EventStatus.REFUSED, quote=quote, reason=str(exc), error=exc
-            )
+            return self._store(event, request_hash, EventStatus.REFUSED, charge, error=exc)
         except _PRICING_ERRORS as exc:
             return _rejected(event, exc)
+        return self._charge(event, request_hash, charge)
+
+    def _charge(self, event: UsageEvent, request_hash: str, charge: Charge) -> EventResult:
+        """Take a priced event's cost from the grants (netted per grant, project, member)."""
+        cost, pool = charge.total, self.pool
         try:
-            allocations = self.cover(quote.total)
+            allocations = pool.take(cost) if 0 < cost <= pool.available else self.cover(cost)
         except InsufficientCredits as exc:
             reason = str(exc)
             if self.m.depletion is DepletionPolicy.READ_ONLY:
                 reason += "; the organization is read-only until credits are bought"
             return self._store(
-                event, request_hash, EventStatus.REFUSED, quote=quote, reason=reason, error=exc
+                event, request_hash, EventStatus.REFUSED, charge, error=exc, reason=reason
             )
-        cause = Cause(CauseType.USAGE_EVENT, event.event_id)
+        consumed = self.consumed
         for grant_id, amount in allocations:
-            self.entries.append(
-                NewEntry(self.m.org_id, grant_id, EntryType.CONSUME, -amount, cause, self.now,
-                         event.project_id, event.member_id)
-            )  # fmt: skip
-        return self._store(
-            event, request_hash, EventStatus.ACCEPTED, quote=quote, allocations=allocations
-        )
+            key = (grant_id, event.project_id, event.member_id)
+            taken = consumed.get(key)
+            if taken is None:
+                consumed[key] = [amount, event.event_id]
+            else:
+                taken[0] += amount
+                taken[1] = None  # several events: the entry names the batch
+        return self._store(event, request_hash, EventStatus.ACCEPTED, charge, allocations)
 
     def _store(
         self,
         event: UsageEvent,
         request_hash: str,
         status: EventStatus,
-        *,
-        quote: Quote | None = None,
-        reason: str | None = None,
-        error: CreditlineError | None = None,
+        charge: Charge | None,
         allocations: tuple[Allocation, ...] = (),
+        *,
+        error: CreditlineError | None = None,
+        reason: str | None = None,
     ) -> EventResult:
-        cost = quote.total if quote is not None and status is EventStatus.ACCEPTED else 0
-        card = f"{quote.card}@{quote.version}" if quote is not None else None
-        components = _components(quote)
-        row = StoredUsage(
-            event, request_hash, status.value, cost, reason, card, components, allocations
-        )
-        self.rows.append(row)
-        self.seen[event.event_id] = row
-        return EventResult(event.event_id, status, cost, reason, error, card, components)
+        """Keep the event's row and result; a refusal's reason defaults to its error's."""
+        if reason is None and error is not None:
+            reason = str(error)
+        cost, card, components = 0, None, _NO_COMPONENTS
+        if charge is not None:
+            cost = charge.total if status is EventStatus.ACCEPTED else 0
+            card, components = f"{charge.card}@{charge.version}", charge.components
+        self.rows.append(
+            StoredUsage(event, request_hash, status.value, cost, reason, card, components,
+                        allocations, self.batch_id)
+        )  # fmt: skip
+        result = EventResult(event.event_id, status, cost, reason, error, card, components)
+        self.seen[event.event_id] = (request_hash, result)
+        return result
+
+    def entries(self) -> list[NewEntry]:
+        """One consume entry per (grant, project, member) the batch's events drew from.
+
+        Its cause is the event when one event made it, else the batch.
+        """
+        org_id, now = self.m.org_id, self.now
+        batch = Cause(CauseType.USAGE_BATCH, self.batch_id)
+        return [
+            NewEntry(org_id, grant_id, EntryType.CONSUME, -amount,
+                     batch if event_id is None else Cause(CauseType.USAGE_EVENT, event_id),
+                     now, project_id, member_id)
+            for (grant_id, project_id, member_id), (amount, event_id) in self.consumed.items()
+        ]  # fmt: skip
+
+
+_NO_GATES = Gates()
+_NO_COMPONENTS: tuple[tuple[str, int], ...] = ()
 
 
 def _check_gates(plan: Plan, event: UsageEvent) -> None:
@@ -193,6 +242,19 @@ def _price(history: RateCardHistory | None, name: str, event: UsageEvent) -> Quo
         raise RateCardNotFound(name)
     steps = tuple(Step(s.operation, s.quantities, s.dimensions) for s in event.steps)
     return history.price(
+        event.operation, event.quantities, event.dimensions, at=event.occurred_at, steps=steps
+    )
+
+
+def _charge(history: RateCardHistory | None, name: str, event: UsageEvent) -> Charge:
+    if history is None:
+        raise RateCardNotFound(name)
+    if not event.steps:
+        return history.charge(
+            event.operation, event.quantities, event.dimensions, at=event.occurred_at
+        )
+    steps = tuple(Step(s.operation, s.quantities, s.dimensions) for s in event.steps)
+    return history.charge(
         event.operation, event.quantities, event.dimensions, at=event.occurred_at, steps=steps
     )
 
@@ -216,10 +278,11 @@ class _Histories:
 
 def record_usage(cmd: RecordUsage, uow: UnitOfWork, clock: Clock) -> list[EventResult]:
     """Record a batch of events; one result per event, in order."""
-    results: list[EventResult | None] = [None] * len(cmd.events)
+    events = cmd.events
+    results: list[EventResult | None] = [None] * len(events)
     by_org: dict[str, list[int]] = {}
     checked_at = clock.now()
-    for i, event in enumerate(cmd.events):
+    for i, event in enumerate(events):
         problems = event.problems(checked_at)
         if problems:
             results[i] = _rejected(event, InvalidUsage(str(event.operation), problems))
@@ -229,30 +292,32 @@ def record_usage(cmd: RecordUsage, uow: UnitOfWork, clock: Clock) -> list[EventR
         return [r for r in results if r is not None]
     with uow:
         orgs = sorted(by_org)
-        locked = uow.balances.lock_many(orgs)
+        metering = uow.usage.metering(orgs, lock=True)
         now = clock.now()
-        metering = uow.usage.metering(orgs)
-        active = uow.grants.active_many(orgs)
-        histories = _Histories(uow)
+        found = [o for o in orgs if o in metering]
+        active = uow.grants.active_many(found)
         stored = uow.usage.existing_many(
-            [(cmd.events[i].org_id, cmd.events[i].event_id) for o in orgs for i in by_org[o]]
+            [(o, events[i].event_id) for o in found for i in by_org[o]]
         )
+        histories = _Histories(uow)
+        batch_id = new_id("ub")
         parts: list[_Org] = []
         for org_id in orgs:
             indexes = by_org[org_id]
-            if org_id not in locked or org_id not in metering:
+            m = metering.get(org_id)
+            if m is None:
                 for i in indexes:
-                    results[i] = _rejected(cmd.events[i], OrganizationNotFound(org_id))
+                    results[i] = _rejected(events[i], OrganizationNotFound(org_id))
                 continue
-            m = metering[org_id]
-            part = _Org(uow, m, Pool(org_id, active.get(org_id, []), now, m.order), now)
+            part = _Org(uow, m, Pool(org_id, active.get(org_id, []), now, m.order), now, batch_id)
             for i in indexes:
-                key = (org_id, cmd.events[i].event_id)
-                if key in stored:
-                    part.seen[key[1]] = stored[key]
+                prior = stored.get((org_id, events[i].event_id))
+                if prior is not None:
+                    part.seen[prior.event_id] = (prior.request_hash, _replayed(prior))
             history = histories.get(m.rate_card)
+            decide = part.decide
             for i in indexes:
-                results[i] = part.decide(cmd.events[i], history)
+                results[i] = decide(events[i], history)
             parts.append(part)
         _write(uow, parts, now)
         uow.commit()
@@ -260,16 +325,17 @@ def record_usage(cmd: RecordUsage, uow: UnitOfWork, clock: Clock) -> list[EventR
 
 
 def _write(uow: UnitOfWork, parts: list[_Org], now: datetime) -> None:
-    entries = [e for p in parts for e in p.entries]
-    rows = [r for p in parts for r in p.rows]
+    entries: list[NewEntry] = []
     deltas: dict[str, int] = {}
     moves: list[tuple[str, int, int]] = []
     for p in parts:
+        made = p.entries()
+        entries += made
         changes = p.pool.changes()
         deltas.update(changes)
-        if p.entries:
-            moves.append((p.m.org_id, sum(changes.values()), len(p.entries)))
-    uow.usage.add_many(rows, now)
+        if made:
+            moves.append((p.m.org_id, sum(changes.values()), len(made)))
+    uow.usage.add_many([r for p in parts for r in p.rows], now)
     uow.ledger.append(entries, now)
     uow.grants.apply(deltas)
     uow.balances.apply_many(moves, now)
@@ -321,12 +387,13 @@ def amend_event(cmd: AmendEvent, uow: UnitOfWork, clock: Clock) -> StoredUsage:
         m = uow.usage.metering([cmd.org_id])[cmd.org_id]
         quote = _price(uow.rate_cards.history(m.rate_card), m.rate_card, amended)
         _check_gates(m.plan, amended)
-        part = _Org(uow, m, Pool(cmd.org_id, uow.grants.active(cmd.org_id), now, m.order), now)
+        pool = Pool(cmd.org_id, uow.grants.active(cmd.org_id), now, m.order)
+        part = _Org(uow, m, pool, now, stored.batch_id or new_id("ub"))
         entries, allocations = _difference(part, stored, quote.total)
         post(uow, cmd.org_id, entries, now)
         changed = stored._replace(
             event=amended, cost=quote.total, allocations=allocations,
-            request_hash=fingerprint(amended.fingerprint()), components=_components(quote),
+            components=_components(quote),
         )  # fmt: skip
         uow.usage.update(cmd.org_id, changed, now)
         uow.commit()

@@ -44,6 +44,7 @@ from creditline.domain.usage import Metering, StoredUsage, UsageEvent, UsageStep
 from creditline.domain.verification import GrantFacts, ReservationFacts
 
 from . import tables as t
+from .raw import IN_LIST, Raw, Sql
 
 __all__ = [
     "BalanceRepository",
@@ -59,32 +60,31 @@ __all__ = [
 ]
 
 
-# Statements run on every debit batch, built once (building one costs more than running it).
-_BALANCE_OF = select(t.balances.c.balance_micros, t.balances.c.entry_count).where(
-    t.balances.c.org_id == bindparam("org_id")
+# The statements of the hot paths (see raw.py): every debit, reservation and usage batch.
+_LOCK_BALANCE = Sql(
+    "SELECT balance_micros, entry_count FROM balances WHERE org_id = ?",
+    "SELECT balance_micros, entry_count FROM balances WHERE org_id = ? FOR UPDATE",
 )
-_LOCK_BALANCE = _BALANCE_OF.with_for_update()
+_LOCK_BALANCES = Sql(
+    f"SELECT org_id, balance_micros, entry_count FROM balances WHERE org_id {IN_LIST} "
+    "ORDER BY org_id",
+    f"SELECT org_id, balance_micros, entry_count FROM balances WHERE org_id {IN_LIST} "
+    "ORDER BY org_id FOR UPDATE",
+)
+_MOVE_BALANCE = Sql(
+    "UPDATE balances SET balance_micros = balance_micros + ?, entry_count = entry_count + ?, "
+    "held_micros = held_micros + ?, updated_at = ? WHERE org_id = ?"
+)
 _ORG = select(t.organizations).where(t.organizations.c.id == bindparam("org_id"))
-_ACTIVE_GRANTS = (
-    select(t.grants)
-    .where(t.grants.c.org_id == bindparam("org_id"), t.grants.c.remaining_micros > 0)
-    .order_by(t.grants.c.created_at, t.grants.c.seq)
+_GRANT_COLUMNS = (
+    "id, org_id, kind, amount_micros, remaining_micros, effective_at, expires_at, source_type, "
+    "source_ref, cost_unit_price_minor, cost_currency, metadata, created_at, seq"
 )
-_MOVE_GRANT = (
-    update(t.grants)
-    .where(t.grants.c.id == bindparam("b_grant_id"))
-    .values(remaining_micros=t.grants.c.remaining_micros + bindparam("delta"))
+_ACTIVE_GRANTS = Sql(
+    f"SELECT {_GRANT_COLUMNS} FROM grants WHERE org_id {IN_LIST} AND remaining_micros > 0 "
+    "ORDER BY created_at, seq"
 )
-_MOVE_BALANCE = (
-    update(t.balances)
-    .where(t.balances.c.org_id == bindparam("b_org_id"))
-    .values(
-        balance_micros=t.balances.c.balance_micros + bindparam("delta"),
-        entry_count=t.balances.c.entry_count + bindparam("entries"),
-        held_micros=t.balances.c.held_micros + bindparam("held"),
-        updated_at=bindparam("b_now"),
-    )
-)
+_MOVE_GRANT = Sql("UPDATE grants SET remaining_micros = remaining_micros + ? WHERE id = ?")
 
 
 class OrganizationRepository:
@@ -164,6 +164,7 @@ class OrganizationRepository:
 class BalanceRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._raw = Raw(conn)
 
     def lock(self, org_id: str) -> tuple[int, int] | None:
         """Lock the organization's balance row for this transaction.
@@ -173,35 +174,21 @@ class BalanceRepository:
         On PostgreSQL this is a row lock held to commit; on SQLite the transaction
         already holds the database write lock (BEGIN IMMEDIATE).
         """
-        query = _LOCK_BALANCE if self._conn.dialect.name == "postgresql" else _BALANCE_OF
-        row = self._conn.execute(query, {"org_id": org_id}).first()
-        return None if row is None else (int(row[0]), int(row[1]))
+        rows = self._raw.rows(_LOCK_BALANCE, (org_id,))
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
 
     def lock_many(self, org_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
         """Lock several organizations at once, in the order of their ids (no deadlocks).
 
         Returns (balance, entry count) of each one that exists.
         """
-        b = t.balances.c
-        query = (
-            select(b.org_id, b.balance_micros, b.entry_count)
-            .where(b.org_id.in_(list(org_ids)))
-            .order_by(b.org_id)
-        )
-        if self._conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return {r[0]: (int(r[1]), int(r[2])) for r in self._conn.execute(query)}
+        rows = self._raw.rows(_LOCK_BALANCES, (self._raw.in_list(sorted(org_ids)),))
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
     def apply_many(self, moves: Sequence[tuple[str, int, int]], now: datetime) -> None:
         """Apply (org, balance delta, entry count) for several organizations in one go."""
-        if moves:
-            self._conn.execute(
-                _MOVE_BALANCE,
-                [
-                    {"b_org_id": o, "delta": d, "entries": n, "held": 0, "b_now": now}
-                    for o, d, n in moves
-                ],
-            )
+        when = self._raw.when(now)
+        self._raw.many(_MOVE_BALANCE, [(d, n, 0, when, o) for o, d, n in moves])
 
     def get(self, org_id: str) -> tuple[int, int, int] | None:
         """(balance, entry count, held) of an organization, without locking."""
@@ -213,10 +200,7 @@ class BalanceRepository:
 
     def apply(self, org_id: str, delta: int, entries: int, now: datetime, held: int = 0) -> None:
         """Add ``delta`` to the balance, ``entries`` to its count and ``held`` to its holds."""
-        self._conn.execute(
-            _MOVE_BALANCE,
-            {"b_org_id": org_id, "delta": delta, "entries": entries, "held": held, "b_now": now},
-        )
+        self._raw.run(_MOVE_BALANCE, (delta, entries, held, self._raw.when(now), org_id))
 
     def all(self) -> dict[str, int]:
         rows = self._conn.execute(select(t.balances.c.org_id, t.balances.c.balance_micros))
@@ -230,6 +214,7 @@ class BalanceRepository:
 class GrantRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._raw = Raw(conn)
 
     def add(self, grant_id: str, new: NewGrant, created_at: datetime, seq: int) -> Grant:
         basis = new.cost_basis
@@ -281,25 +266,18 @@ class GrantRepository:
 
     def active(self, org_id: str) -> list[Grant]:
         """The organization's grants with credits left (served by a partial index)."""
-        return [_grant(r) for r in self._conn.execute(_ACTIVE_GRANTS, {"org_id": org_id})]
+        return self.active_many([org_id]).get(org_id, [])
 
     def apply(self, deltas: Mapping[str, int]) -> None:
         """Add each signed delta to its grant's remaining (a check constraint keeps 0..amount)."""
-        params = [{"b_grant_id": g, "delta": d} for g, d in deltas.items() if d]
-        if params:
-            self._conn.execute(_MOVE_GRANT, params)
+        self._raw.many(_MOVE_GRANT, [(d, g) for g, d in deltas.items() if d])
 
     def active_many(self, org_ids: Sequence[str]) -> dict[str, list[Grant]]:
         """The grants with credits left of several organizations, by organization."""
-        g = t.grants
-        rows = self._conn.execute(
-            select(g)
-            .where(g.c.org_id.in_(list(org_ids)), g.c.remaining_micros > 0)
-            .order_by(g.c.created_at, g.c.seq)
-        )
+        raw = self._raw
         found: dict[str, list[Grant]] = {}
-        for row in rows:
-            grant = _grant(row)
+        for row in raw.rows(_ACTIVE_GRANTS, (raw.in_list(org_ids),)):
+            grant = _raw_grant(raw, row)
             found.setdefault(grant.org_id, []).append(grant)
         return found
 
@@ -365,23 +343,6 @@ _ENTRY_COLUMNS = (
 )  # fmt: skip
 
 
-def _bulk_insert(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Insert rows already in the driver's terms in one round trip: ``COPY`` on
-    PostgreSQL, one ``executemany`` on SQLite (the append paths of ingest)."""
-    names = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        marks = ",".join("?" * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-
-
 class _EntryRows:
     """Entry tuples in the driver's terms, converting each distinct value once."""
 
@@ -426,6 +387,7 @@ def _identity(value: Any) -> Any:
 class LedgerRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._raw = Raw(conn)
 
     def append(self, entries: Sequence[NewEntry], recorded_at: datetime) -> None:
         """Append entries in one round trip; they get increasing ids.
@@ -438,7 +400,7 @@ class LedgerRepository:
         if not entries:
             return
         rows = _EntryRows(self._conn.dialect).build(entries, recorded_at)
-        _bulk_insert(self._conn, "ledger_entries", _ENTRY_COLUMNS, rows)
+        self._raw.insert("ledger_entries", _ENTRY_COLUMNS, rows)
 
     def history(
         self,
@@ -574,6 +536,26 @@ def _grant(row: Row[Any]) -> Grant:
     )
 
 
+def _raw_grant(raw: Raw, row: tuple[Any, ...]) -> Grant:
+    """A grant from a row of ``_GRANT_COLUMNS``."""
+    (grant_id, org_id, kind, amount, remaining, effective_at, expires_at, source_type,
+     source_ref, unit_price, currency, metadata, created_at, seq) = row  # fmt: skip
+    return Grant(
+        id=grant_id,
+        org_id=org_id,
+        kind=GrantKind(kind),
+        amount=int(amount),
+        remaining=int(remaining),
+        effective_at=raw.read_when(effective_at),
+        expires_at=None if expires_at is None else raw.read_when(expires_at),
+        source=GrantSource(SourceType(source_type), source_ref),
+        cost_basis=None if currency is None else CostBasis(int(unit_price), currency),
+        created_at=raw.read_when(created_at),
+        metadata=dict(raw.read_json(metadata) or {}),
+        seq=int(seq),
+    )
+
+
 def _entry(row: Row[Any]) -> LedgerEntry:
     m = row._mapping
     return LedgerEntry(
@@ -591,30 +573,62 @@ def _entry(row: Row[Any]) -> LedgerEntry:
     )
 
 
+_RESERVATION_COLUMNS = (
+    "id", "org_id", "status", "amount_micros", "held_micros", "consumed_micros",
+    "shortfall_micros", "holds", "cause_type", "cause_ref", "project_id", "member_id",
+    "expires_at", "created_at", "settled_at", "metadata", "outcome",
+)  # fmt: skip
+_RESERVATION = Sql(
+    f"SELECT {', '.join(_RESERVATION_COLUMNS)} FROM reservations WHERE id = ? AND org_id = ?"
+)
+_SAVE_RESERVATION = Sql(
+    "UPDATE reservations SET status = ?, held_micros = ?, consumed_micros = ?, "
+    "shortfall_micros = ?, holds = ?, settled_at = ?, outcome = ? WHERE id = ?"
+)
+_OPEN_RESERVATIONS = Sql("SELECT COUNT(*) FROM reservations WHERE org_id = ? AND status = 'open'")
+
+
 class ReservationRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._raw = Raw(conn)
 
     def add(self, res: Reservation) -> None:
-        self._conn.execute(insert(t.reservations).values(**_reservation_row(res)))
+        raw = self._raw
+        when, dumps = raw.when, raw.json
+        row = (
+            res.id, res.org_id, res.status.value, res.amount, res.held, res.consumed,
+            res.shortfall, dumps([list(a) for a in res.holds]), res.cause.type.value,
+            res.cause.ref, res.project_id, res.member_id, when(res.expires_at),
+            when(res.created_at), None if res.settled_at is None else when(res.settled_at),
+            dumps(res.metadata), None,
+        )  # fmt: skip
+        raw.insert("reservations", _RESERVATION_COLUMNS, [row])
 
     def save(self, res: Reservation, outcome: dict[str, Any] | None) -> None:
-        values = _reservation_row(res)
-        del values["id"], values["org_id"], values["created_at"]
-        self._conn.execute(
-            update(t.reservations)
-            .where(t.reservations.c.id == res.id)
-            .values(**values, outcome=outcome)
-        )
+        """Store a reservation's settlement: its status, amounts, holds and outcome."""
+        raw = self._raw
+        settled = None if res.settled_at is None else raw.when(res.settled_at)
+        raw.run(
+            _SAVE_RESERVATION,
+            (res.status.value, res.held, res.consumed, res.shortfall,
+             raw.json([list(a) for a in res.holds]), settled,
+             None if outcome is None else raw.json(outcome), res.id),
+        )  # fmt: skip
 
     def get(
         self, org_id: str, reservation_id: str
     ) -> tuple[Reservation, dict[str, Any] | None] | None:
-        r = t.reservations
-        row = self._conn.execute(
-            select(r).where(r.c.id == reservation_id, r.c.org_id == org_id)
-        ).first()
-        return None if row is None else (_reservation(row), row._mapping["outcome"])
+        raw = self._raw
+        rows = raw.rows(_RESERVATION, (reservation_id, org_id))
+        if not rows:
+            return None
+        row = rows[0]
+        return _raw_reservation(raw, row), raw.read_json(row[16])
+
+    def open_count(self, org_id: str) -> int:
+        """How many holds of the organization are open."""
+        return int(self._raw.rows(_OPEN_RESERVATIONS, (org_id,))[0][0])
 
     def of_org(self, org_id: str, status: str | None = None, limit: int = 100) -> list[Reservation]:
         r = t.reservations
@@ -695,6 +709,28 @@ def _reservation_row(res: Reservation) -> dict[str, Any]:
     }
 
 
+def _raw_reservation(raw: Raw, row: Sequence[Any]) -> Reservation:
+    """A reservation from a row of ``_RESERVATION_COLUMNS``."""
+    settled_at = row[14]
+    return Reservation(
+        id=row[0],
+        org_id=row[1],
+        status=ReservationStatus(row[2]),
+        amount=int(row[3]),
+        held=int(row[4]),
+        consumed=int(row[5]),
+        shortfall=int(row[6]),
+        holds=tuple(Allocation(g, int(a)) for g, a in raw.read_json(row[7])),
+        cause=Cause(CauseType(row[8]), row[9]),
+        project_id=row[10],
+        member_id=row[11],
+        expires_at=raw.read_when(row[12]),
+        created_at=raw.read_when(row[13]),
+        settled_at=None if settled_at is None else raw.read_when(settled_at),
+        metadata=dict(raw.read_json(row[15]) or {}),
+    )
+
+
 def _reservation(row: Row[Any]) -> Reservation:
     m = row._mapping
     return Reservation(
@@ -722,6 +758,19 @@ def _reservation(row: Row[Any]) -> Reservation:
 _HISTORIES: dict[tuple[str, str, tuple[tuple[str, str], ...]], RateCardHistory] = {}
 
 
+_STAMPS = Sql("SELECT version, loaded_at FROM rate_cards WHERE name = ? ORDER BY effective_from")
+
+
+def _database(conn: Connection) -> str:
+    """Which database a connection is to, as text (cached per engine)."""
+    engine = conn.engine
+    label: str | None = engine.__dict__.get("_creditline_label")
+    if label is None:
+        label = engine.url.render_as_string(hide_password=True)
+        engine.__dict__["_creditline_label"] = label
+    return label
+
+
 class RateCardRepository:
     """Stored rate card versions, and the card each organization's usage is priced by.
 
@@ -732,6 +781,7 @@ class RateCardRepository:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._raw = Raw(conn)
 
     def lock(self, name: str) -> None:
         """Serialize loading versions of card ``name`` until this transaction ends.
@@ -776,18 +826,12 @@ class RateCardRepository:
         A stored version never changes, so the parsed history is kept per process and
         only the list of versions (one small query) is read on each call.
         """
-        r = t.rate_cards
         stamp = tuple(
-            (row[0], row[1].isoformat())
-            for row in self._conn.execute(
-                select(r.c.version, r.c.loaded_at)
-                .where(r.c.name == name)
-                .order_by(r.c.effective_from)
-            )
+            (version, str(loaded)) for version, loaded in self._raw.rows(_STAMPS, (name,))
         )
         if not stamp:
             return None
-        key = (self._conn.engine.url.render_as_string(hide_password=True), name, stamp)
+        key = (_database(self._conn), name, stamp)
         cached = _HISTORIES.get(key)
         if cached is None:
             versions = self.versions(name)
@@ -845,6 +889,16 @@ class RateCardRepository:
         return bool(done.rowcount)
 
 
+@functools.lru_cache(maxsize=256)
+def _parse_plan_text(text: str) -> Plan:
+    return parse_plan(json.loads(text))
+
+
+def _plan(document: Any) -> Plan:
+    """A stored plan; a parsed plan is kept per document (plans are immutable)."""
+    return _parse_plan_text(json.dumps(document, sort_keys=True, separators=(",", ":")))
+
+
 def _rate_card(document: Any) -> RateCard:
     return _parse_stored_card(json.dumps(document, separators=(",", ":")))
 
@@ -890,68 +944,83 @@ class PlanRepository:
 _USAGE_COLUMNS = (
     "org_id", "event_id", "operation", "project_id", "member_id", "parent_id", "occurred_at",
     "recorded_at", "status", "cost_micros", "reason", "rate_card", "request_hash", "body",
+    "batch_id",
 )  # fmt: skip
+_USAGE_SELECT = ", ".join(_USAGE_COLUMNS)
+_METERING = Sql(
+    "SELECT o.id, o.consumption_order, o.rate_card, o.plan, o.depletion, o.flex_enabled, "
+    "p.document, b.entry_count FROM balances b JOIN organizations o ON o.id = b.org_id "
+    f"LEFT JOIN plans p ON p.name = o.plan WHERE b.org_id {IN_LIST} ORDER BY b.org_id"
+)
+_LOCK_METERING = Sql(_METERING.lite, _METERING.pg.replace("%s", "?") + " FOR UPDATE OF b")
+_STORED_EVENTS = Sql(
+    f"SELECT {', '.join('u.' + c for c in _USAGE_COLUMNS)} FROM json_each(?) k JOIN usage_events u "
+    "ON u.org_id = json_extract(k.value, '$[0]') AND u.event_id = json_extract(k.value, '$[1]')",
+    f"SELECT {', '.join('u.' + c for c in _USAGE_COLUMNS)} FROM unnest(?::text[], ?::text[]) "
+    "AS k(org_id, event_id) JOIN usage_events u "
+    "ON u.org_id = k.org_id AND u.event_id = k.event_id",
+)
+_FLEX_USED = Sql(
+    "SELECT COALESCE(SUM(amount_micros), 0) FROM grants "
+    "WHERE org_id = ? AND kind = 'flex' AND source_ref = ?"
+)
 
 
 def _usage_body(row: StoredUsage) -> dict[str, Any]:
-    event = row.event
-    return {
-        "quantities": {k: str(v) for k, v in event.quantities.items()},
-        "dimensions": dict(event.dimensions),
-        "steps": [
-            [s.operation, {k: str(v) for k, v in s.quantities.items()}, dict(s.dimensions)]
-            for s in event.steps
-        ],
-        "metadata": dict(event.metadata),
-        "components": [list(c) for c in row.components],
-        "allocations": [[a.grant_id, a.amount] for a in row.allocations],
-    }
+    body = row.event.body()
+    body["components"] = row.components
+    body["allocations"] = row.allocations
+    return body
 
 
-def _stored_usage(row: Row[Any]) -> StoredUsage:
-    m = row._mapping
-    body = m["body"]
+def _stored_usage(raw: Raw, row: Sequence[Any]) -> StoredUsage:
+    """A stored event from a row of ``_USAGE_COLUMNS``."""
+    (org_id, event_id, operation, project_id, member_id, parent_id, occurred_at, _recorded,
+     status, cost, reason, rate_card, request_hash, body, batch_id) = row  # fmt: skip
+    body = raw.read_json(body)
     event = UsageEvent(
-        event_id=m["event_id"],
-        org_id=m["org_id"],
-        operation=m["operation"],
-        occurred_at=m["occurred_at"],
+        event_id=event_id,
+        org_id=org_id,
+        operation=operation,
+        occurred_at=raw.read_when(occurred_at),
         quantities=dict(body["quantities"]),
         dimensions=dict(body["dimensions"]),
-        project_id=m["project_id"],
-        member_id=m["member_id"],
-        parent_id=m["parent_id"],
+        project_id=project_id,
+        member_id=member_id,
+        parent_id=parent_id,
         steps=tuple(UsageStep(op, dict(q), dict(d)) for op, q, d in body["steps"]),
         metadata=dict(body["metadata"]),
     )
     return StoredUsage(
         event=event,
-        request_hash=m["request_hash"],
-        status=m["status"],
-        cost=int(m["cost_micros"]),
-        reason=m["reason"],
-        rate_card=m["rate_card"],
+        request_hash=request_hash,
+        status=status,
+        cost=int(cost),
+        reason=reason,
+        rate_card=rate_card,
         components=tuple((op, int(c)) for op, c in body["components"]),
         allocations=tuple(Allocation(g, int(a)) for g, a in body["allocations"]),
+        batch_id=batch_id,
     )
 
 
 class UsageRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._raw = Raw(conn)
 
-    def metering(self, org_ids: Sequence[str]) -> dict[str, Metering]:
-        """What pricing each organization's usage needs: order, card, plan and overrides."""
-        o, b, p = t.organizations, t.balances, t.plans
-        rows = self._conn.execute(
-            select(o.c.id, o.c.consumption_order, o.c.rate_card, o.c.plan, o.c.depletion,
-                   o.c.flex_enabled, p.c.document, b.c.entry_count)
-            .select_from(o.join(b, b.c.org_id == o.c.id).outerjoin(p, p.c.name == o.c.plan))
-            .where(o.c.id.in_(list(org_ids)))
-        )  # fmt: skip
+    def metering(self, org_ids: Sequence[str], lock: bool = False) -> dict[str, Metering]:
+        """What pricing each organization's usage needs: order, card, plan and overrides.
+
+        With ``lock``, the organizations are locked for this transaction too, in the
+        order of their ids (as :meth:`BalanceRepository.lock_many`).
+        """
+        raw = self._raw
+        rows = raw.rows(_LOCK_METERING if lock else _METERING, (raw.in_list(sorted(org_ids)),))
         found = {}
         for org_id, order, card, plan_name, depletion, flex, document, count in rows:
-            plan = parse_plan(document) if document is not None else Plan(plan_name or "default")
+            plan = _plan(raw.read_json(document)) if document is not None else None
+            plan = plan or Plan(plan_name or "default")
             found[org_id] = Metering(
                 org_id=org_id,
                 order=parse_consumption_order(order),
@@ -964,57 +1033,45 @@ class UsageRepository:
         return found
 
     def existing(self, org_id: str, event_ids: Sequence[str]) -> dict[str, StoredUsage]:
-        u = t.usage_events
-        found: dict[str, StoredUsage] = {}
-        for start in range(0, len(event_ids), 1000):
-            chunk = list(event_ids[start : start + 1000])
-            rows = self._conn.execute(
-                select(u).where(u.c.org_id == org_id, u.c.event_id.in_(chunk))
-            )
-            for row in rows:
-                stored = _stored_usage(row)
-                found[stored.event_id] = stored
-        return found
+        found = self.existing_many([(org_id, e) for e in event_ids])
+        return {event_id: stored for (_, event_id), stored in found.items()}
 
     def existing_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredUsage]:
-        """Stored events among (organization, event id) pairs, in one query per 500 pairs."""
-        u = t.usage_events
-        wanted = set(keys)
+        """Stored events among (organization, event id) pairs, in one query."""
+        raw = self._raw
+        if not keys:
+            return {}
+        if raw.postgres:
+            params: tuple[Any, ...] = ([o for o, _ in keys], [e for _, e in keys])
+        else:
+            params = (json.dumps(keys),)
         found: dict[tuple[str, str], StoredUsage] = {}
-        ordered = sorted(wanted)
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start : start + 500]
-            orgs = sorted({o for o, _ in chunk})
-            events = sorted({e for _, e in chunk})
-            rows = self._conn.execute(
-                select(u).where(u.c.org_id.in_(orgs), u.c.event_id.in_(events))
-            )
-            for row in rows:
-                key = (row._mapping["org_id"], row._mapping["event_id"])
-                if key in wanted:
-                    found[key] = _stored_usage(row)
+        for row in raw.rows(_STORED_EVENTS, params):
+            found[(row[0], row[1])] = _stored_usage(raw, row)
         return found
 
     def get(self, org_id: str, event_id: str) -> StoredUsage | None:
-        found = self.existing(org_id, [event_id])
-        return found.get(event_id)
+        return self.existing_many([(org_id, event_id)]).get((org_id, event_id))
 
     def add_many(self, rows: Sequence[StoredUsage], now: datetime) -> None:
         """Store events with their outcomes in one round trip (the hot path of ingest)."""
-        if not rows:
-            return
-        dialect = self._conn.dialect
-        when = t.usage_events.c.occurred_at.type.dialect_impl(dialect).bind_processor(dialect)
-        convert = when or _identity
-        recorded = convert(now)
-        values = [
-            (r.event.org_id, r.event.event_id, r.event.operation, r.event.project_id,
-             r.event.member_id, r.event.parent_id, convert(r.event.occurred_at), recorded,
-             r.status, r.cost, r.reason, r.rate_card, r.request_hash,
-             json.dumps(_usage_body(r), separators=(",", ":")))
-            for r in rows
-        ]  # fmt: skip
-        _bulk_insert(self._conn, "usage_events", _USAGE_COLUMNS, values)
+        raw = self._raw
+        when = raw.when
+        recorded = when(now)
+        times: dict[datetime, Any] = {}
+        dumps = json.dumps
+        values = []
+        for r in rows:
+            event = r.event
+            occurred = times.get(event.occurred_at)
+            if occurred is None:
+                occurred = times[event.occurred_at] = when(event.occurred_at)
+            values.append(
+                (event.org_id, event.event_id, event.operation, event.project_id,
+                 event.member_id, event.parent_id, occurred, recorded, r.status, r.cost,
+                 r.reason, r.rate_card, r.request_hash, dumps(_usage_body(r)), r.batch_id)
+            )  # fmt: skip
+        raw.insert("usage_events", _USAGE_COLUMNS, values)
 
     def update(self, org_id: str, row: StoredUsage, now: datetime) -> None:
         u = t.usage_events
@@ -1027,17 +1084,14 @@ class UsageRepository:
 
     def flex_used(self, org_id: str, ref: str) -> int:
         """Micro-credits of flex granted to an organization under ``ref`` (one month)."""
-        g = t.grants
-        total = self._conn.execute(
-            select(func.coalesce(func.sum(g.c.amount_micros), 0)).where(
-                g.c.org_id == org_id, g.c.kind == "flex", g.c.source_ref == ref
-            )
-        ).scalar_one()
-        return int(total)
+        return int(self._raw.rows(_FLEX_USED, (org_id, ref))[0][0])
 
     def of_org(self, org_id: str, limit: int = 100) -> list[StoredUsage]:
         u = t.usage_events
         rows = self._conn.execute(
-            select(u).where(u.c.org_id == org_id).order_by(u.c.id.desc()).limit(limit)
+            select(*(u.c[name] for name in _USAGE_COLUMNS))
+            .where(u.c.org_id == org_id)
+            .order_by(u.c.id.desc())
+            .limit(limit)
         )
-        return [_stored_usage(row) for row in rows]
+        return [_stored_usage(self._raw, row) for row in rows]

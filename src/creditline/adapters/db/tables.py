@@ -292,6 +292,8 @@ usage_events = Table(
     Column("request_hash", String(64), nullable=False),
     Column("body", Json, nullable=False),
     Column("updated_at", UTCDateTime, nullable=True),
+    Column("batch_id", Id, nullable=True),
     UniqueConstraint("org_id", "event_id"),
 )
 Index("ix_usage_events_org_id_occurred_at", usage_events.c.org_id, usage_events.c.occurred_at)
+Index("ix_usage_events_batch_id", usage_events.c.batch_id)
