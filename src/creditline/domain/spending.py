@@ -40,6 +40,9 @@ def spending_order(
     order: Sequence[GrantKind] = DEFAULT_CONSUMPTION_ORDER,
 ) -> list[Grant]:
     """The spendable grants at ``now``, in the order a debit draws from them."""
+    spendable = [g for g in grants if g.is_spendable(now)]
+    if len(spendable) < 2:
+        return spendable
     rank = {kind: i for i, kind in enumerate(order)}
     fallback = len(rank)
 
@@ -53,7 +56,7 @@ def spending_order(
             g.id,
         )
 
-    return sorted((g for g in grants if g.is_spendable(now)), key=key)
+    return sorted(spendable, key=key)
 
 
 class Pool:

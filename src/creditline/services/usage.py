@@ -105,7 +105,7 @@ class _Org:
         self.consumed: dict[tuple[str, str | None, str | None], list[Any]] = {}
         self.rows: list[StoredUsage] = []
         self.seen: dict[str, tuple[str, EventResult]] = {}
-        self.attribution = Attribution(uow, metering.org_id)
+        self._attribution: Attribution | None = None
 
     def cover(self, cost: int) -> tuple[Allocation, ...]:
         """Take ``cost`` from the grants, or settle the shortfall by the depletion policy."""
@@ -151,7 +151,9 @@ class _Org:
         charge = None
         try:
             if event.project_id is not None or event.member_id is not None:
-                self.attribution.check(event.project_id, event.member_id)
+                if self._attribution is None:
+                    self._attribution = Attribution(self.uow, self.m.org_id)
+                self._attribution.check(event.project_id, event.member_id)
             # Priced before gated: bad input (an unknown mode) is rejected, not refused.
             charge = _charge(history, self.m.rate_card, event)
             if self.gated:

@@ -85,6 +85,19 @@ _ACTIVE_GRANTS = Sql(
     "ORDER BY created_at, seq"
 )
 _MOVE_GRANT = Sql("UPDATE grants SET remaining_micros = remaining_micros + ? WHERE id = ?")
+# PostgreSQL moves many rows in one statement (an executemany is a round trip per row).
+_MOVE_GRANTS_PG = Sql(
+    "",
+    "UPDATE grants g SET remaining_micros = g.remaining_micros + d.delta "
+    "FROM unnest(?::text[], ?::bigint[]) AS d(id, delta) WHERE g.id = d.id",
+)
+_MOVE_BALANCES_PG = Sql(
+    "",
+    "UPDATE balances b SET balance_micros = b.balance_micros + d.delta, "
+    "entry_count = b.entry_count + d.entries, updated_at = ? "
+    "FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS d(org_id, delta, entries) "
+    "WHERE b.org_id = d.org_id",
+)
 
 
 class OrganizationRepository:
@@ -187,8 +200,13 @@ class BalanceRepository:
 
     def apply_many(self, moves: Sequence[tuple[str, int, int]], now: datetime) -> None:
         """Apply (org, balance delta, entry count) for several organizations in one go."""
-        when = self._raw.when(now)
-        self._raw.many(_MOVE_BALANCE, [(d, n, 0, when, o) for o, d, n in moves])
+        raw = self._raw
+        when = raw.when(now)
+        if raw.postgres and len(moves) > 1:
+            orgs, deltas, counts = (list(column) for column in zip(*moves, strict=True))
+            raw.run(_MOVE_BALANCES_PG, (when, orgs, deltas, counts))
+        else:
+            raw.many(_MOVE_BALANCE, [(d, n, 0, when, o) for o, d, n in moves])
 
     def get(self, org_id: str) -> tuple[int, int, int] | None:
         """(balance, entry count, held) of an organization, without locking."""
@@ -270,7 +288,12 @@ class GrantRepository:
 
     def apply(self, deltas: Mapping[str, int]) -> None:
         """Add each signed delta to its grant's remaining (a check constraint keeps 0..amount)."""
-        self._raw.many(_MOVE_GRANT, [(d, g) for g, d in deltas.items() if d])
+        moves = [(d, g) for g, d in deltas.items() if d]
+        raw = self._raw
+        if raw.postgres and len(moves) > 1:
+            raw.run(_MOVE_GRANTS_PG, ([g for _, g in moves], [d for d, _ in moves]))
+        else:
+            raw.many(_MOVE_GRANT, moves)
 
     def active_many(self, org_ids: Sequence[str]) -> dict[str, list[Grant]]:
         """The grants with credits left of several organizations, by organization."""
@@ -543,17 +566,21 @@ def _raw_grant(raw: Raw, row: tuple[Any, ...]) -> Grant:
     return Grant(
         id=grant_id,
         org_id=org_id,
-        kind=GrantKind(kind),
+        kind=_KINDS[kind],
         amount=int(amount),
         remaining=int(remaining),
         effective_at=raw.read_when(effective_at),
         expires_at=None if expires_at is None else raw.read_when(expires_at),
-        source=GrantSource(SourceType(source_type), source_ref),
+        source=GrantSource(_SOURCES[source_type], source_ref),
         cost_basis=None if currency is None else CostBasis(int(unit_price), currency),
         created_at=raw.read_when(created_at),
-        metadata=dict(raw.read_json(metadata) or {}),
+        metadata=dict(raw.read_json(metadata)) if metadata not in (None, "{}") else {},
         seq=int(seq),
     )
+
+
+_KINDS = {kind.value: kind for kind in GrantKind}
+_SOURCES = {source.value: source for source in SourceType}
 
 
 def _entry(row: Row[Any]) -> LedgerEntry:
@@ -890,6 +917,17 @@ class RateCardRepository:
 
 
 @functools.lru_cache(maxsize=256)
+def _order(text: str) -> tuple[GrantKind, ...]:
+    return parse_consumption_order(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _unstored_plan(name: str) -> Plan:
+    """The plan of an organization whose plan is not stored: every default."""
+    return Plan(name)
+
+
+@functools.lru_cache(maxsize=256)
 def _parse_plan_text(text: str) -> Plan:
     return parse_plan(json.loads(text))
 
@@ -1020,10 +1058,10 @@ class UsageRepository:
         found = {}
         for org_id, order, card, plan_name, depletion, flex, document, count in rows:
             plan = _plan(raw.read_json(document)) if document is not None else None
-            plan = plan or Plan(plan_name or "default")
+            plan = plan or _unstored_plan(plan_name or "default")
             found[org_id] = Metering(
                 org_id=org_id,
-                order=parse_consumption_order(order),
+                order=_order(order),
                 rate_card=card or "default",
                 plan=plan,
                 depletion=DepletionPolicy(depletion) if depletion else plan.depletion,
