@@ -258,3 +258,31 @@ def test_a_plan_caps_the_holds_open_at_once_and_a_settled_one_frees_a_place(
     cl.reserve(org, credits(1))
     assert cl.balance(org).held == credits(2)
     assert cl.verify().ok
+
+
+def test_a_commit_beyond_the_grants_is_covered_by_flex_when_the_policy_allows_it(
+    cl: Creditline,
+) -> None:
+    org = funded(cl, 10)
+    cl.put_plan({"name": "flexible", "depletion": "flex", "flex_limit_micros": credits(5)})
+    cl.assign_plan(org, "flexible")
+    res = cl.reserve(org, credits(8))
+    done = cl.commit(org, res.id, credits(13))  # 8 held, 2 left, 3 from flex
+    assert (done.consumed, done.shortfall) == (credits(13), 0)
+    flex = [g for g in cl.grants(org) if g.kind.value == "flex"]
+    assert [(g.amount, g.remaining) for g in flex] == [(credits(3), 0)]
+    assert cl.balance(org).available == 0
+    assert cl.verify().ok
+
+
+def test_a_commit_beyond_the_flex_threshold_records_the_rest_as_a_shortfall(
+    cl: Creditline,
+) -> None:
+    org = funded(cl, 10)
+    cl.put_plan({"name": "capped", "depletion": "flex", "flex_limit_micros": credits(1)})
+    cl.assign_plan(org, "capped")
+    res = cl.reserve(org, credits(10))
+    done = cl.commit(org, res.id, credits(13))
+    assert (done.consumed, done.shortfall) == (credits(10), credits(3))
+    assert [g for g in cl.grants(org) if g.kind.value == "flex"] == []
+    assert cl.verify().ok

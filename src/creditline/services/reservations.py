@@ -26,6 +26,7 @@ from creditline.domain.reservations import CommitPlan, Reservation, ReservationS
 from creditline.domain.spending import Allocation, Pool
 from creditline.domain.time import Clock
 from creditline.domain.usage import Metering
+from creditline.services.flex import FlexAccount
 from creditline.services.idempotency import fingerprint
 from creditline.services.ids import new_id
 from creditline.services.posting import Attribution, post
@@ -164,7 +165,7 @@ class _Outcome(NamedTuple):
 
 
 def _settle_entries(
-    res: Reservation, plan: CommitPlan, final: bool, pool: Pool, now: datetime
+    res: Reservation, plan: CommitPlan, final: bool, pool: Pool, now: datetime, *, flex: FlexAccount
 ) -> _Outcome:
     """The entries of one settlement: hold to consumption, the rest released, any excess."""
     hold = Cause(CauseType.RESERVATION, res.id)
@@ -174,6 +175,8 @@ def _settle_entries(
     if final:
         entries += _entries(res, EntryType.RELEASE, plan.kept, hold, now)
         released = sum(a.amount for a in plan.kept)
+    if plan.excess > pool.available:  # the policy may cover the rest with flex
+        flex.cover(plan.excess - pool.available)
     covered = min(plan.excess, pool.available)
     if covered:
         entries += _entries(res, EntryType.CONSUME, pool.take(covered), res.cause, now)
@@ -210,7 +213,7 @@ def settle(cmd: Settle, uow: UnitOfWork, clock: Clock) -> Settlement:
         final = cmd.final or releasing
         plan = plan_commit(res.holds, 0 if cmd.amount is None else cmd.amount)
         pool = Pool(m.org_id, uow.grants.active(m.org_id), now, m.order)
-        done = _settle_entries(res, plan, final, pool, now)
+        done = _settle_entries(res, plan, final, pool, now, flex=FlexAccount(uow, m, pool, now))
         unheld = sum(a.amount for a in plan.from_hold) + done.released
         status = ReservationStatus.OPEN
         if final:

@@ -36,13 +36,13 @@ from creditline.domain.errors import (
     UnknownOperation,
     UsageEventNotFound,
 )
-from creditline.domain.grants import GrantKind, GrantSource, NewGrant, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.plans import DepletionPolicy, Gates, Plan, check_gates
 from creditline.domain.pricing import Charge, Quote, RateCardHistory, Step
 from creditline.domain.spending import Allocation, Pool
 from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
+from creditline.services.flex import FlexAccount
 from creditline.services.ids import new_id
 from creditline.services.posting import Attribution, post
 from creditline.services.unit_of_work import UnitOfWork
@@ -100,8 +100,7 @@ class _Org:
         self.now = now
         self.batch_id = batch_id
         self.gated = metering.plan.gates != _NO_GATES
-        self.flex_used: int | None = None
-        self.flex_entries = 0
+        self.flex = FlexAccount(uow, metering, pool, now)
         self.consumed: dict[tuple[str, str | None, str | None], list[Any]] = {}
         self.rows: list[StoredUsage] = []
         self.seen: dict[str, tuple[str, EventResult]] = {}
@@ -111,35 +110,10 @@ class _Org:
         """Take ``cost`` from the grants, or settle the shortfall by the depletion policy."""
         if cost == 0:  # a free event (no usage, a zero price): accepted, nothing to take
             return ()
-        if cost <= self.pool.available:
-            return self.pool.take(cost)
-        plan, policy = self.m.plan, self.m.depletion
-        short = cost - self.pool.available
-        unlimited = policy is DepletionPolicy.UNLIMITED
-        if unlimited or (policy is DepletionPolicy.FLEX and self.m.flex_enabled):
-            ref = f"{'unlimited' if unlimited else 'flex'}:{self.now:%Y-%m}"
-            if self.flex_used is None:
-                self.flex_used = self.uow.usage.flex_used(self.m.org_id, ref)
-            if unlimited or plan.flex_limit is None or self.flex_used + short <= plan.flex_limit:
-                self._flex_grant(ref, short)
-                return self.pool.take(cost)
-        raise InsufficientCredits(self.m.org_id, cost, self.pool.available)
-
-    def _flex_grant(self, ref: str, amount: int) -> None:
-        new = NewGrant(
-            self.m.org_id, GrantKind.FLEX, amount, self.now, None,
-            GrantSource(SourceType.SYSTEM, ref),
-        )  # fmt: skip
-        seq = self.m.entry_count + self.flex_entries
-        grant = self.uow.grants.add(new_id("grt"), new, self.now, seq=seq)
-        cause = Cause(CauseType.SYSTEM, ref)
-        self.uow.ledger.append(
-            [NewEntry(self.m.org_id, grant.id, EntryType.GRANT, amount, cause, self.now)], self.now
-        )
-        self.uow.balances.apply(self.m.org_id, amount, 1, self.now)
-        self.flex_entries += 1
-        self.pool.add(grant.id, amount)
-        self.flex_used = (self.flex_used or 0) + amount
+        pool = self.pool
+        if cost > pool.available and not self.flex.cover(cost - pool.available):
+            raise InsufficientCredits(self.m.org_id, cost, pool.available)
+        return pool.take(cost)
 
     def decide(self, event: UsageEvent, history: RateCardHistory | None) -> EventResult:
         request_hash = sha256(event.request_key().encode()).hexdigest()
