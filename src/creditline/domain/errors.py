@@ -12,7 +12,8 @@ map classes to statuses and exit codes in one table each)::
     │   ├── InvalidGrant
     │   ├── InvalidRateCard        every problem of a rate card, each with its location
     │   ├── InvalidUsage           quantities or dimensions a price cannot be computed from
-    │   └── UnknownOperation       the rate card does not price this operation
+    │   ├── UnknownOperation       the rate card does not price this operation
+    │   └── WebhookRejected        a webhook whose signature or timestamp does not verify
     ├── NotFound                   no such thing (or not in this organization)
     │   ├── OrganizationNotFound
     │   ├── ProjectNotFound
@@ -22,13 +23,21 @@ map classes to statuses and exit codes in one table each)::
     │   ├── UsageEventNotFound
     │   ├── PlanNotFound
     │   ├── NoRateCardInForce      no version of a rate card is in force at that time
-    │   └── RateCardNotFound       no version of a rate card of that name is loaded
+    │   ├── RateCardNotFound       no version of a rate card of that name is loaded
+    │   ├── PackNotFound           no such credit pack (or no pack catalogue is loaded)
+    │   ├── PurchaseNotFound
+    │   └── InvoiceNotFound
     ├── Conflict                   the request contradicts the stored state
     │   ├── AlreadyExists
     │   ├── IdempotencyKeyReused
     │   └── RateCardVersionConflict  a loaded version again, with a different document
     ├── PlanGateRefused            the plan does not allow this usage (C4); nothing charged
     ├── InsufficientCredits        a debit that cannot be covered; refused whole
+    ├── PaymentError               buying, refunding or charging cannot go ahead
+    │   ├── PaymentsUnavailable    no payment provider: credits come from operator grants
+    │   ├── RefundRefused          the refund policy or the purchase's state forbids it
+    │   └── PaymentProviderError   the provider failed or declined; its error is the cause
+    ├── NotificationFailed         a message (a receipt e-mail) was not accepted for delivery
     ├── ConfigurationError         the engine cannot start as configured
     │   ├── InvalidDatabaseUrl
     │   └── SchemaOutOfDate
@@ -69,6 +78,16 @@ __all__ = [
     "StorageError",
     "UnknownOperation",
     "ValidationError",
+    # billing: packs, purchases, refunds, invoices, webhooks
+    "InvoiceNotFound",
+    "NotificationFailed",
+    "PackNotFound",
+    "PaymentError",
+    "PaymentProviderError",
+    "PaymentsUnavailable",
+    "PurchaseNotFound",
+    "RefundRefused",
+    "WebhookRejected",
 ]
 
 
@@ -311,3 +330,101 @@ class SchemaOutOfDate(ConfigurationError):
 
 class StorageError(CreditlineError):
     """The database failed and retrying did not help."""
+
+
+# -- billing (packs, purchases, refunds, invoices, webhooks) ------------------------------
+
+
+class WebhookRejected(ValidationError):
+    """A payment provider's webhook that does not verify: no or a malformed signature
+    header, a signature that does not match the raw body under the endpoint's secret,
+    or a timestamp outside the tolerance (either way). Nothing was done.
+
+    Attributes:
+        provider: the provider it claimed to come from (``"stripe"``).
+        reason: why it was refused.
+    """
+
+    def __init__(self, provider: str, reason: str) -> None:
+        self.provider = provider
+        self.reason = reason
+        super().__init__(f"{provider} webhook rejected: {reason}")
+
+
+class PackNotFound(NotFound):
+    kind = "credit pack"
+
+
+class PurchaseNotFound(NotFound):
+    kind = "purchase"
+
+
+class InvoiceNotFound(NotFound):
+    kind = "invoice"
+
+
+class PaymentError(CreditlineError):
+    """Buying credits, refunding a purchase or charging an invoice cannot go ahead."""
+
+
+class PaymentsUnavailable(PaymentError):
+    """No payment provider is configured: credits come from operator grants only, and a
+    self-serve purchase is refused (the platform offers "contact sales" instead).
+
+    Attributes:
+        org_id: the organization that asked to buy.
+    """
+
+    def __init__(self, org_id: str, reason: str = "no payment provider is configured") -> None:
+        self.org_id = org_id
+        self.reason = reason
+        super().__init__(
+            f"credits cannot be bought here: {reason}; ask an operator to grant them "
+            "(contact sales)"
+        )
+
+
+class RefundRefused(PaymentError):
+    """A refund the platform's policy or the purchase's state does not allow.
+
+    Attributes:
+        purchase_id: the purchase.
+        reason: why, in words ("purchases are final and non-refundable").
+    """
+
+    def __init__(self, purchase_id: str, reason: str) -> None:
+        self.purchase_id = purchase_id
+        self.reason = reason
+        super().__init__(f"purchase {purchase_id} cannot be refunded: {reason}")
+
+
+class PaymentProviderError(PaymentError):
+    """The payment provider failed or declined (a card declined, the API unreachable).
+
+    The provider's own exception is the ``__cause__``; nothing of it leaks further.
+
+    Attributes:
+        provider: ``"stripe"``.
+        reason: the provider's message.
+        code: the provider's error code when it gave one (``"card_declined"``).
+    """
+
+    def __init__(self, provider: str, reason: str, code: str | None = None) -> None:
+        self.provider = provider
+        self.reason = reason
+        self.code = code
+        super().__init__(f"{provider}: {reason}" + (f" ({code})" if code else ""))
+
+
+class NotificationFailed(CreditlineError):
+    """A message (a receipt e-mail) was not accepted for delivery; what it reports stands.
+
+    Attributes:
+        channel: ``"email"``.
+        reason: the mail server's or the network's words.
+    """
+
+    def __init__(self, channel: str, reason: str) -> None:
+        self.channel = channel
+        self.reason = reason
+        super().__init__(f"{channel} not sent: {reason}")

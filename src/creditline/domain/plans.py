@@ -60,6 +60,13 @@ Document form of the billing fields (all optional; an absent grant is none)::
     cycle_grant = { credits = 50, kind = "included" }
     grant_expiry = "never"                     # "end_of_cycle", { after = "6 months" },
                                                # { rollover_cycles = 3 }
+
+**Flex price** (D5): what one flex credit costs when the month's flex usage is
+invoiced (:mod:`creditline.domain.invoices`), in minor units of a currency::
+
+    flex_price = { currency = "USD", minor_per_credit = 100 }
+
+A plan without one bills no flex (its flex usage is metered, never invoiced).
 """
 
 from __future__ import annotations
@@ -72,7 +79,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from creditline.domain.amounts import MAX_MICROS, format_credits, parse_credits
+from creditline.domain.amounts import MAX_MICROS, CostBasis, format_credits, parse_credits
 from creditline.domain.cycles import (
     AnchorKind,
     BillingInterval,
@@ -159,6 +166,8 @@ class Plan:
         cycle_grant: granted at the start of each cycle (a year's credits for an
             annual plan), or ``None``.
         grant_expiry: when the plan's grants expire (never unless said).
+        flex_price: the price of one flex credit (``unit_price_minor`` minor units of
+            ``currency``) on the monthly flex invoice, or ``None``: flex not invoiced.
     """
 
     name: str
@@ -173,9 +182,10 @@ class Plan:
     signup_grant: PlanGrant | None = None
     cycle_grant: PlanGrant | None = None
     grant_expiry: ExpiryRule = field(default_factory=ExpiryRule.never)
+    flex_price: CostBasis | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document = {
             "name": self.name,
             "depletion": self.depletion.value,
             "flex_enabled": self.flex_enabled,
@@ -193,6 +203,12 @@ class Plan:
             "cycle_grant": None if self.cycle_grant is None else self.cycle_grant.to_dict(),
             "grant_expiry": self.grant_expiry.to_document(),
         }
+        if self.flex_price is not None:  # only when set: documents without it are unchanged
+            document["flex_price"] = {
+                "currency": self.flex_price.currency,
+                "minor_per_credit": self.flex_price.unit_price_minor,
+            }
+        return document
 
     def cycle_anchor(self, started_at: datetime) -> CycleAnchor:
         """The anchor of an organization that started this plan at ``started_at``."""
@@ -469,6 +485,31 @@ def _billing(raw: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
     }
 
 
+def _flex_price(value: object, problems: list[str]) -> CostBasis | None:
+    """``flex_price = { currency = "USD", minor_per_credit = 100 }``, or ``None``."""
+    if value is None:
+        return None
+    form = '{ currency = "USD", minor_per_credit = 100 }'
+    if not isinstance(value, Mapping):
+        problems.append(f"flex_price: must be a table such as {form}")
+        return None
+    found = [f"flex_price.{k}: unknown key" for k in sorted(map(str, set(value) - _PRICE_KEYS))]
+    currency, minor = value.get("currency"), value.get("minor_per_credit")
+    if not (isinstance(currency, str) and len(currency) == 3 and currency.isupper()):
+        found.append(f"flex_price.currency: a three-letter ISO 4217 code, got {currency!r}")
+    if isinstance(minor, bool) or not isinstance(minor, int) or not 0 <= minor <= MAX_MICROS:
+        found.append(
+            f"flex_price.minor_per_credit: a whole number of minor units >= 0, got {minor!r}"
+        )
+    problems.extend(found)
+    if found:
+        return None
+    return CostBasis(int(minor), str(currency))  # type: ignore[arg-type]
+
+
+_PRICE_KEYS = {"currency", "minor_per_credit"}
+
+
 _KEYS = {
     "name",
     "depletion",
@@ -482,6 +523,7 @@ _KEYS = {
     "signup_grant",
     "cycle_grant",
     "grant_expiry",
+    "flex_price",
 }
 
 
@@ -507,6 +549,7 @@ def parse_plan(raw: Mapping[str, Any]) -> Plan:
         gates=_gates(raw.get("gates", {}), problems),
         max_open_reservations=_optional_int(raw, "max_open_reservations", problems),
         **_billing(raw, problems),
+        flex_price=_flex_price(raw.get("flex_price"), problems),
     )
     if problems:
         raise InvalidSetting("plan", raw.get("name"), "; ".join(problems))
