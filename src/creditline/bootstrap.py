@@ -39,15 +39,19 @@ from creditline.adapters.db.checkpoint import WalCheckpointer
 from creditline.adapters.db.engine import make_engine, redact
 from creditline.adapters.db.repositories import HistoryFilter
 from creditline.adapters.db.uow import SqlUnitOfWork, is_transient
+from creditline.adapters.payments import NoPayments
 from creditline.domain.amounts import CostBasis
 from creditline.domain.balances import Balance
 from creditline.domain.errors import (
+    AlreadyExists,
     ConfigurationError,
     CreditlineError,
     InvalidAmount,
     InvalidSetting,
+    InvoiceNotFound,
     OrganizationNotFound,
     PlanNotFound,
+    PurchaseNotFound,
     ReservationNotFound,
     StorageError,
     UsageEventNotFound,
@@ -59,14 +63,28 @@ from creditline.domain.grants import (
     GrantSource,
     SourceType,
 )
+from creditline.domain.invoices import BillingRecord, Invoice, parse_month
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
+from creditline.domain.packs import Catalogue, load_catalogue
 from creditline.domain.plans import DepletionPolicy, Plan, load_plans, parse_plan
 from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory, Step
+from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
-from creditline.services import expiry, queries, ratecards, reservations, usage
+from creditline.services import (
+    cycles,
+    expiry,
+    purchases,
+    queries,
+    ratecards,
+    reservations,
+    scheduler,
+    usage,
+    webhooks,
+)
+from creditline.services import invoices as invoicing
 from creditline.services.grants import GrantCredits, grant_credits
 from creditline.services.organizations import (
     AddMember,
@@ -76,12 +94,15 @@ from creditline.services.organizations import (
     create_organization,
     create_project,
 )
+from creditline.services.payments import PaymentProvider, ReceiptSender
+from creditline.services.purchases import CANCEL_URL, SUCCESS_URL
 from creditline.services.queries import VerifyReport
 from creditline.services.reservations import Reserve, Settle, Settlement
 from creditline.services.spending import Debit, DebitResult, SpendCredits, spend_credits
+from creditline.services.unit_of_work import UnitOfWork
 from creditline.services.usage import AmendEvent, RecordUsage
 
-__all__ = ["Creditline", "ExpiryReport"]
+__all__ = ["Creditline", "ExpiryReport", "RenewalReport"]
 
 T = TypeVar("T")
 
@@ -105,6 +126,27 @@ class ExpiryReport:
         return sum(e.amount for e in self.organizations)
 
 
+@dataclass(frozen=True, slots=True)
+class RenewalReport:
+    """What one ``renew_due`` run granted, per organization renewed, and the
+    organizations whose renewal failed (each with its error; retried next run)."""
+
+    organizations: tuple[cycles.Renewed, ...]
+    failed: tuple[tuple[str, CreditlineError], ...] = ()
+
+    @property
+    def cycles(self) -> int:
+        return sum(r.cycles for r in self.organizations)
+
+    @property
+    def grants(self) -> int:
+        return sum(r.grants for r in self.organizations)
+
+    @property
+    def amount(self) -> int:
+        return sum(r.amount for r in self.organizations)
+
+
 def _kind(value: GrantKind | str) -> GrantKind:
     try:
         return GrantKind(value)
@@ -115,18 +157,42 @@ def _kind(value: GrantKind | str) -> GrantKind:
 class Creditline:
     """The credits engine on one database. Thread-safe; open one per process."""
 
-    def __init__(self, engine: Engine, clock: Clock | None = None, max_attempts: int = 30) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock | None = None,
+        max_attempts: int = 30,
+        *,
+        payments: PaymentProvider | None = None,
+        mailer: ReceiptSender | None = None,
+    ) -> None:
         self._engine = engine
         self.clock: Clock = clock or SystemClock()
         self._max_attempts = max_attempts
         self._checkpointer = (
             WalCheckpointer(engine).start() if engine.dialect.name == "sqlite" else None
         )
+        # Run by tick() after the renewals and the expiry (add_tick_job).
+        self._tick_jobs: list[tuple[str, scheduler.TickJob]] = []
+        # Billing: the payment provider (none: operator grants only) and the receipt mailer.
+        self.payments: PaymentProvider = payments or NoPayments()
+        self._mailer = mailer
+        self.add_tick_job("flex_invoices", self._flex_invoices_job)
 
     @classmethod
-    def open(cls, url: str | Path, clock: Clock | None = None, migrate: bool = True) -> Creditline:
+    def open(
+        cls,
+        url: str | Path,
+        clock: Clock | None = None,
+        migrate: bool = True,
+        *,
+        payments: PaymentProvider | None = None,
+        mailer: ReceiptSender | None = None,
+    ) -> Creditline:
         """Open the engine on a database URL (``sqlite:///file.db``, ``postgresql://...``)
         or a plain file path (SQLite). With ``migrate`` the schema is brought up to date.
+        ``payments`` is the payment provider credits are bought through (default: none,
+        operator grants only) and ``mailer`` sends receipts (default: none).
 
         Raises:
             InvalidDatabaseUrl: the URL is malformed or names an unsupported database.
@@ -150,7 +216,7 @@ class Creditline:
         except CreditlineError:
             engine.dispose()
             raise
-        return cls(engine, clock)
+        return cls(engine, clock, payments=payments, mailer=mailer)
 
     def close(self) -> None:
         if self._checkpointer is not None:
@@ -521,23 +587,34 @@ class Creditline:
         *,
         depletion: DepletionPolicy | str | None = None,
         flex_enabled: bool | None = None,
+        subscribe: bool = False,
     ) -> Metering:
         """Put an organization on a plan, optionally with its own depletion policy and
-        flex switch (``None``: the plan's)."""
-        policy = None if depletion is None else DepletionPolicy(depletion).value
+        flex switch (``None``: the plan's).
 
-        def call() -> Metering:
-            with self._uow() as uow:
-                if uow.balances.lock(org_id) is None:
-                    raise OrganizationNotFound(org_id)
-                if plan is not None and uow.plans.get(plan) is None:
-                    raise PlanNotFound(plan)
-                uow.plans.assign(org_id, plan, policy, flex_enabled)
-                metering = uow.usage.metering([org_id])[org_id]
-                uow.commit()
-            return metering
+        With ``subscribe`` the plan's billing starts too (:meth:`subscribe`). An
+        organization already subscribed follows its plan either way: another plan is a
+        plan change (B5), ``None`` ends the subscription.
+        """
+        return self.change_plan(
+            org_id, plan, depletion=depletion, flex_enabled=flex_enabled, subscribe=subscribe
+        ).metering
 
-        return self._run(call)
+    def change_plan(
+        self,
+        org_id: str,
+        plan: str | None,
+        *,
+        depletion: DepletionPolicy | str | None = None,
+        flex_enabled: bool | None = None,
+        subscribe: bool = False,
+    ) -> cycles.PlanAssigned:
+        """:meth:`assign_plan`, answering with what it did to the billing too: the
+        subscription started, changed, ended or left as it was, the cycles renewed, the
+        included credits reset (see :meth:`subscribe`)."""
+        policy = None if depletion is None else DepletionPolicy(depletion)
+        cmd = cycles.AssignPlan(org_id, plan, policy, flex_enabled, subscribe)
+        return self._run(lambda: cycles.assign_plan(cmd, self._uow(), self.clock))
 
     def metering(self, org_id: str) -> Metering:
         """The organization's rate card, plan, depletion policy and flex switch in force."""
@@ -558,6 +635,140 @@ class Creditline:
         return (
             metering.depletion is DepletionPolicy.READ_ONLY and self.balance(org_id).available == 0
         )
+
+    def create_plan(self, plan: Plan | Mapping[str, Any], *, replace: bool = False) -> Plan:
+        """Store a new plan (a :class:`Plan` or its document form).
+
+        Raises:
+            InvalidSetting: listing every problem of the document.
+            AlreadyExists: a plan of that name is stored and ``replace`` is false.
+        """
+        stored = plan if isinstance(plan, Plan) else parse_plan(plan)
+
+        def call() -> Plan:
+            with self._uow() as uow:
+                if not replace and uow.plans.get(stored.name) is not None:
+                    raise AlreadyExists("plan", stored.name)
+                uow.plans.put(stored, self.clock.now())
+                uow.commit()
+            return stored
+
+        return self._run(call)
+
+    # -- billing cycles and the scheduler (B4, B5, F1, F2) ------------------------------
+
+    def subscribe(
+        self,
+        org_id: str,
+        plan: str | None,
+        *,
+        depletion: DepletionPolicy | str | None = None,
+        flex_enabled: bool | None = None,
+    ) -> cycles.PlanAssigned:
+        """Put an organization on a plan and start its billing, in one transaction.
+
+        A new subscription is granted the plan's sign-up grant (or its first cycle
+        grant) at once, and every later cycle's grant by :meth:`renew_due`. Already
+        subscribed to another plan: a plan change (B5), the cycle restarts now, what is
+        left of the old plan's cycle-bound included credits is expired (cause
+        ``plan_cycle``) and the new plan's cycle grant is granted. The same plan: only
+        the settings change. ``None``: the subscription ends (credits stay until their
+        own expiry).
+
+        Raises:
+            OrganizationNotFound, PlanNotFound: nothing was changed.
+        """
+        return self.change_plan(
+            org_id, plan, depletion=depletion, flex_enabled=flex_enabled, subscribe=True
+        )
+
+    def subscription(self, org_id: str) -> cycles.SubscriptionStatus | None:
+        """The organization's subscription and the cycle running now, or ``None``.
+
+        Raises:
+            OrganizationNotFound: no such organization.
+        """
+        return self._run(
+            lambda: cycles.subscription_status(org_id, self._uow(read_only=True), self.clock)
+        )
+
+    def renew_due(self, limit: int = 1000) -> RenewalReport:
+        """Grant every due cycle of every subscription, in order, each exactly once.
+
+        Organizations are read ``limit`` at a time and each is renewed in its own
+        transaction; one whose renewal fails is reported and retried by the next run.
+        Safe to run from several processes at once.
+        """
+        now = self.clock.now()
+        done: list[cycles.Renewed] = []
+        failed: list[tuple[str, CreditlineError]] = []
+        after: str | None = None
+
+        def page(after: str | None) -> list[str]:
+            return self._run(
+                lambda: cycles.due_subscriptions(self._uow(read_only=True), now, limit, after)
+            )
+
+        while True:
+            due = page(after)
+            for org_id in due:
+                try:
+                    renewed = self._renew_org(org_id)
+                except CreditlineError as exc:
+                    failed.append((org_id, exc))
+                    continue
+                if renewed.cycles:
+                    done.append(renewed)
+            if len(due) < limit:
+                return RenewalReport(tuple(done), tuple(failed))
+            after = due[-1]
+
+    def _renew_org(self, org_id: str) -> cycles.Renewed:
+        return self._run(lambda: cycles.renew_subscription(org_id, self._uow(), self.clock))
+
+    def add_tick_job(self, name: str, job: scheduler.TickJob) -> None:
+        """Run ``job`` on every :meth:`tick`, after the renewals, the expiry and the jobs
+        added before it. ``job(now)`` does what is due at ``now``, exactly once however
+        often it runs, and returns a JSON-able summary for the tick's report.
+
+        Raises:
+            InvalidSetting: a name already taken (``renewals`` and ``expiry`` are).
+        """
+        taken = {"renewals", "expiry", *(n for n, _ in self._tick_jobs)}
+        if not isinstance(name, str) or not name.strip() or name in taken:
+            raise InvalidSetting("tick job", name, f"a new name, not one of {sorted(taken)}")
+        self._tick_jobs.append((name, job))
+
+    def tick(self) -> scheduler.TickReport:
+        """Run the time-driven work once, in order: cycle renewals, then expiry (which
+        also releases overdue reservations), then the jobs added by :meth:`add_tick_job`.
+        After any downtime one tick catches up every missed cycle and expiry."""
+        jobs: list[tuple[str, scheduler.TickJob]] = [
+            ("renewals", self._renewals_job),
+            ("expiry", self._expiry_job),
+            *self._tick_jobs,
+        ]
+        return scheduler.run_jobs(jobs, self.clock.now())
+
+    def _renewals_job(self, now: datetime) -> scheduler.JobOutcome:
+        report = self.renew_due()
+        summary = {
+            "organizations": len(report.organizations),
+            "cycles": report.cycles,
+            "grants": report.grants,
+            "amount_micros": report.amount,
+            "failed": [{"org_id": org, "error": str(exc)} for org, exc in report.failed],
+        }
+        return scheduler.JobOutcome(summary, tuple(exc for _, exc in report.failed))
+
+    def _expiry_job(self, now: datetime) -> dict[str, Any]:
+        report = self.expire_due()
+        return {
+            "organizations": len(report.organizations),
+            "grants": report.grants,
+            "amount_micros": report.amount,
+            "reservations": report.reservations,
+        }
 
     # -- reading ----------------------------------------------------------------------
 
@@ -673,3 +884,232 @@ class Creditline:
             operation, quantities, dimensions, tuple(steps), org_id, rate_card, at
         )
         return self._run(lambda: ratecards.quote(cmd, self._uow(read_only=True), self.clock))
+
+    # -- billing: packs, purchases, refunds, invoices (D1-D6) ---------------------------
+
+    def _tx(self, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:
+        """Run ``work`` in one unit of work, retried whole on transient conflicts (the
+        ``Transactions`` the billing services take)."""
+
+        def call() -> T:
+            with self._uow(read_only=read_only) as uow:
+                return work(uow)
+
+        return self._run(call)
+
+    def load_packs(self, text: str | bytes) -> Catalogue:
+        """Store the credit pack catalogue of a TOML document (a platform's ``packs.toml``),
+        replacing the one stored; purchases already made keep their own terms.
+
+        Raises:
+            InvalidSetting: listing every problem; nothing is stored.
+        """
+        catalogue = load_catalogue(text)
+
+        def work(uow: UnitOfWork) -> Catalogue:
+            uow.packs.put(catalogue, self.clock.now())
+            uow.commit()
+            return catalogue
+
+        return self._tx(work)
+
+    def packs(self) -> Catalogue | None:
+        """The pack catalogue, or ``None`` when none is loaded."""
+        return self._tx(lambda uow: uow.packs.get(), read_only=True)
+
+    def create_purchase(
+        self,
+        org_id: str,
+        pack: str | None = None,
+        *,
+        credits: int | None = None,
+        currency: str,
+        success_url: str = SUCCESS_URL,
+        cancel_url: str = CANCEL_URL,
+        email: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Purchase:
+        """Start buying ``pack`` (or ``credits`` micro-credits at the any-amount rate):
+        a pending purchase and its checkout (``purchase.checkout_url``). The credits are
+        granted once the provider confirms the payment (a webhook or
+        :meth:`refresh_purchase`), exactly once.
+
+        Raises:
+            PaymentsUnavailable: no payment provider (operator grants only).
+            PackNotFound, InvalidSetting, InvalidAmount: not something the catalogue sells.
+            PaymentProviderError: the provider failed; the purchase is ``failed``.
+        """
+        cmd = purchases.CreatePurchase(
+            org_id, currency, pack, credits, success_url, cancel_url, email, idempotency_key
+        )
+        return purchases.create_purchase(cmd, self._tx, self.payments, self.clock)
+
+    def handle_webhook(self, payload: bytes, signature: str | None) -> webhooks.WebhookOutcome:
+        """Act on a payment provider's webhook delivery (raw body and signature header):
+        verified, deduplicated by event id, applied from re-fetched state.
+
+        Raises:
+            WebhookRejected: a forged, tampered or stale delivery; nothing was done.
+        """
+        return webhooks.handle_webhook(
+            payload, signature, self._tx, self.payments, clock=self.clock, mailer=self._mailer
+        )
+
+    def refresh_purchase(self, org_id: str, purchase_id: str) -> Purchase:
+        """Ask the provider about a pending purchase now and grant it if it is paid
+        ("I bought credits but don't see them")."""
+        settled = purchases.refresh_purchase(
+            org_id, purchase_id, self._tx, self.payments, self.clock
+        )
+        if settled.receipt is not None:
+            purchases.send_receipt(settled.receipt, self._tx, self._mailer, self.clock)
+        return settled.purchase
+
+    def refund_purchase(self, org_id: str, purchase_id: str) -> Purchase:
+        """Refund a purchase under its refund policy: its unspent credits are taken back
+        (``refund`` entries) and the money for them returned.
+
+        Raises:
+            RefundRefused: the purchase is final (non-refundable), not paid, refunded
+                already, or has nothing left.
+            PaymentProviderError: the provider refused; the credits are given back.
+        """
+        return purchases.refund_purchase(org_id, purchase_id, self._tx, self.payments, self.clock)
+
+    def purchase(self, org_id: str, purchase_id: str) -> Purchase:
+        def work(uow: UnitOfWork) -> Purchase:
+            found = uow.purchases.get(org_id, purchase_id)
+            if found is None:
+                raise PurchaseNotFound(purchase_id)
+            return found
+
+        return self._tx(work, read_only=True)
+
+    def purchases(self, org_id: str, limit: int = 100) -> list[Purchase]:
+        """The organization's purchases, newest first (its purchase history, D4)."""
+        self.get_org(org_id)
+        return self._tx(lambda uow: uow.purchases.of_org(org_id, limit), read_only=True)
+
+    def receipt(self, org_id: str, purchase_id: str) -> Receipt:
+        def work(uow: UnitOfWork) -> Receipt:
+            found = uow.purchases.receipt(org_id, purchase_id)
+            if found is None:
+                raise PurchaseNotFound(purchase_id)
+            return found
+
+        return self._tx(work, read_only=True)
+
+    def invoice_flex(self, month: str | datetime | None = None) -> invoicing.FlexRun:
+        """Issue the month's flex invoices (default: the previous month), one per
+        organization that used flex credits, numbered without gaps, each charged to the
+        saved payment method when there is one. Running it again issues nothing twice.
+        The scheduler runs it for every month not yet invoiced (:meth:`tick`).
+
+        Raises:
+            InvalidSetting: a malformed month, or one that is not over yet.
+        """
+        chosen = None if month is None else parse_month(month)
+        return invoicing.invoice_flex(chosen, self._tx, self.payments, self.clock)
+
+    def _flex_invoices_job(self, now: datetime) -> dict[str, Any]:
+        runs = invoicing.invoice_due(self._tx, self.payments, self.clock)
+        return {
+            "months": [r.month for r in runs],
+            "issued": sum(len(r.issued) for r in runs),
+            "paid": sum(r.paid for r in runs),
+            "unpriced": sorted({org for r in runs for org in r.unpriced}),
+            "failed_charges": [i for r in runs for i in r.failed_charges],
+        }
+
+    def invoices(self, org_id: str, limit: int = 100) -> list[Invoice]:
+        """The organization's invoices, newest first."""
+        self.get_org(org_id)
+        return self._tx(lambda uow: uow.invoices.of_org(org_id, limit), read_only=True)
+
+    def invoice(self, org_id: str, invoice_id: str) -> Invoice:
+        def work(uow: UnitOfWork) -> Invoice:
+            found = uow.invoices.get(org_id, invoice_id)
+            if found is None:
+                raise InvoiceNotFound(invoice_id)
+            return found
+
+        return self._tx(work, read_only=True)
+
+    def invoice_html(self, org_id: str, invoice_id: str) -> str:
+        from creditline.adapters.documents import invoice_html
+
+        return invoice_html(self.invoice(org_id, invoice_id), self.get_org(org_id).name)
+
+    def invoice_pdf(self, org_id: str, invoice_id: str) -> bytes:
+        from creditline.adapters.documents import invoice_pdf
+
+        return invoice_pdf(self.invoice(org_id, invoice_id), self.get_org(org_id).name)
+
+    def pay_invoice(self, org_id: str, invoice_id: str) -> Invoice:
+        """Charge an open invoice to the saved payment method (again, after a decline)."""
+        return invoicing.pay_invoice(org_id, invoice_id, self._tx, self.payments, self.clock)
+
+    def void_invoice(self, org_id: str, invoice_id: str) -> Invoice:
+        """Cancel an open invoice; it keeps its number."""
+        return self._run(
+            lambda: invoicing.void_invoice(org_id, invoice_id, self._uow(), self.clock)
+        )
+
+    def billing_history(self, org_id: str, limit: int = 100) -> list[BillingRecord]:
+        """Purchases, refunds and invoices of the organization, newest first (D4)."""
+        return self._run(
+            lambda: invoicing.billing_history(org_id, self._uow(read_only=True), limit)
+        )
+
+
+# -- billing adapters from the environment -------------------------------------------------
+
+STRIPE_API_KEY_ENV = "CREDITLINE_STRIPE_API_KEY"
+STRIPE_WEBHOOK_SECRET_ENV = "CREDITLINE_STRIPE_WEBHOOK_SECRET"
+SMTP_HOST_ENV = "CREDITLINE_SMTP_HOST"
+
+
+def payments_from_env(environ: Mapping[str, str]) -> PaymentProvider:
+    """Stripe when ``CREDITLINE_STRIPE_API_KEY`` (and ``CREDITLINE_STRIPE_WEBHOOK_SECRET``)
+    are set, else no payment provider (operator grants only).
+
+    Raises:
+        ConfigurationError: an API key without the webhook secret.
+    """
+    from creditline.adapters.payments import StripeProvider
+
+    key = environ.get(STRIPE_API_KEY_ENV, "").strip()
+    if not key:
+        return NoPayments()
+    secret = environ.get(STRIPE_WEBHOOK_SECRET_ENV, "").strip()
+    if not secret:
+        raise ConfigurationError(
+            f"{STRIPE_API_KEY_ENV} is set but {STRIPE_WEBHOOK_SECRET_ENV} is not: webhooks "
+            "could not be verified"
+        )
+    return StripeProvider(key, secret)
+
+
+def mailer_from_env(environ: Mapping[str, str]) -> ReceiptSender | None:
+    """An SMTP mailer when ``CREDITLINE_SMTP_HOST`` is set (``CREDITLINE_SMTP_PORT``,
+    ``_FROM``, ``_USER``, ``_PASSWORD``, ``_STARTTLS=1`` complete it), else ``None``.
+
+    Raises:
+        ConfigurationError: a port that is not a number.
+    """
+    from creditline.adapters.notify import SmtpMailer
+
+    host = environ.get(SMTP_HOST_ENV, "").strip()
+    if not host:
+        return None
+    port = environ.get("CREDITLINE_SMTP_PORT", "25").strip()
+    if not port.isdigit():
+        raise ConfigurationError(f"CREDITLINE_SMTP_PORT must be a port number, got {port!r}")
+    return SmtpMailer(
+        host,
+        int(port),
+        sender=environ.get("CREDITLINE_SMTP_FROM", "creditline@localhost"),
+        username=environ.get("CREDITLINE_SMTP_USER") or None,
+        password=environ.get("CREDITLINE_SMTP_PASSWORD") or None,
+        starttls=environ.get("CREDITLINE_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+    )

@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import enum
 import json
+import logging
+import os
 import re
+import signal
 import sys
+import threading
+import tomllib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,6 +49,8 @@ from creditline import (
     parse_credits,
 )
 from creditline.adapters.db.engine import normalize_url
+from creditline.bootstrap import mailer_from_env, payments_from_env
+from creditline.domain.cycles import AnchorKind, BillingInterval
 from creditline.domain.errors import (
     ConfigurationError,
     Conflict,
@@ -53,18 +61,21 @@ from creditline.domain.errors import (
     InvalidSetting,
     InvalidTime,
     NotFound,
+    PaymentError,
     PlanGateRefused,
+    RefundRefused,
     StorageError,
     ValidationError,
 )
-from creditline.domain.plans import DepletionPolicy
+from creditline.domain.plans import PLAN_GRANT_KINDS, DepletionPolicy
 from creditline.domain.pricing import Step
 from creditline.domain.ratecard_format import parse_ratecard
 from creditline.domain.reservations import ReservationStatus
 from creditline.domain.time import Clock, require_aware
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent, UsageStep
-from creditline.entrypoints import jsonl, views
+from creditline.entrypoints import cycle_views, jsonl, views
 from creditline.services.ratecards import DEFAULT_RATE_CARD
+from creditline.services.scheduler import TickReport, run_worker
 
 __all__ = ["EXIT_CODES", "UsageRefused", "UsageRejected", "VerificationFailed", "app", "main"]
 
@@ -100,10 +111,13 @@ EXIT_CODES: dict[type[Exception], int] = {
     ConfigurationError: 6,
     StorageError: 7,
     VerificationFailed: 8,
+    PaymentError: 9,
+    RefundRefused: 5,
 }
 """The one table from error class to exit code; a class not listed takes its nearest
 listed base class's code. Click's own usage errors also exit 2. Refused usage (no
-credits to cover it, the plan's gates) exits 5, like a refused spend."""
+credits to cover it, the plan's gates) exits 5, like a refused spend, and so does a
+refused refund; a purchase the payment provider cannot make (or no provider) exits 9."""
 
 
 def _insufficient(exc: InsufficientCredits) -> str:
@@ -231,11 +245,19 @@ class _Session:
 
 
 def _open(ctx: typer.Context, *, migrate: bool = False, clock: Clock | None = None) -> Creditline:
-    """The engine on the session's database, closed when the command ends."""
+    """The engine on the session's database, closed when the command ends; with the
+    payment provider and mailer the environment configures (so ``tick`` and ``worker``
+    charge invoices and send receipts as the API does)."""
     session = ctx.find_object(_Session)
     assert session is not None
     try:
-        cl = Creditline.open(session.url, clock=clock or session.clock, migrate=migrate)
+        cl = Creditline.open(
+            session.url,
+            clock=clock or session.clock,
+            migrate=migrate,
+            payments=payments_from_env(os.environ),
+            mailer=mailer_from_env(os.environ),
+        )
     except OSError as exc:  # a SQLite directory that cannot be made; the engine lets it out
         where = normalize_url(session.url).render_as_string(hide_password=True)
         raise ConfigurationError(f"cannot open {where}: {exc.strerror or exc}") from exc
@@ -729,6 +751,9 @@ def examples_load(
     card = cl.load_rate_card((where / platform / "ratecard.toml").read_bytes())
     plans_file = where / platform / "plans.toml"
     plans = cl.load_plans(plans_file.read_text(encoding="utf-8")) if plans_file.is_file() else []
+    packs_file = where / platform / "packs.toml"  # its credit packs, when it sells any
+    if packs_file.is_file():
+        cl.load_packs(packs_file.read_bytes())
     _emit(fmt, views.with_plans(views.ratecard_view(card), [p.name for p in plans]))
 
 
@@ -1114,8 +1139,9 @@ def plan_show(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The plan's name.")],
     fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """A plan: its depletion policy, flex settings and gates."""
-    _emit(fmt, views.plan_view(_open(ctx).plan(name)))
+    """A plan: its depletion policy, flex settings, gates and billing."""
+    plan = _open(ctx).plan(name)
+    _emit(fmt, cycle_views.plan_billing_view(views.plan_view(plan), plan))
 
 
 @plan_app.command("assign")
@@ -1131,18 +1157,271 @@ def plan_assign(
     flex: Annotated[
         bool | None, typer.Option("--flex/--no-flex", help="Allow flex credits [the plan's].")
     ] = None,
+    subscribe: Annotated[
+        bool,
+        typer.Option(
+            "--subscribe",
+            help="Start the plan's billing: its sign-up credits now, its cycle credits at "
+            "each renewal (tick).",
+        ),
+    ] = False,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Put an organization on a plan, optionally with its own depletion policy and flex."""
-    metering = _open(ctx).assign_plan(org, plan, depletion=depletion, flex_enabled=flex)
-    _emit(fmt, views.metering_view(metering))
+    """Put an organization on a plan, optionally with its own depletion policy and flex.
+
+    With --subscribe the plan's billing starts. An organization already subscribed
+    follows its plan: another plan restarts the billing cycle now, expires what is
+    left of the old plan's cycle-bound included credits and grants the new plan's.
+    """
+    cl = _open(ctx)
+    assigned = cl.change_plan(
+        org, plan, depletion=depletion, flex_enabled=flex, subscribe=subscribe
+    )
+    view = views.metering_view(assigned.metering)
+    _emit(fmt, cycle_views.assigned_view(view, assigned, cl.subscription(org)))
 
 
 @org_app.command("status")
 def org_status(ctx: typer.Context, org: OrgArg, fmt: FormatOption = Format.TABLE) -> None:
-    """An organization's balance, plan, rate card, depletion policy, flex and read-only."""
+    """An organization's balance, plan, rate card, depletion policy, flex, read-only, and
+    its subscription: plan, cycle, next renewal."""
     cl = _open(ctx)
-    _emit(fmt, views.org_status_view(cl.balance(org), cl.metering(org), cl.is_read_only(org)))
+    view = views.org_status_view(cl.balance(org), cl.metering(org), cl.is_read_only(org))
+    _emit(fmt, cycle_views.with_subscription(view, cl.subscription(org)))
+
+
+# -- plan create, the scheduler: tick and worker ------------------------------------------
+
+PlanDocumentOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--file",
+        metavar="FILE",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="One plan's document, TOML or JSON (by a .json suffix or --syntax); the "
+        "options below override its fields.",
+    ),
+]
+_EXPIRY_FORMS = "never, end_of_cycle, 'after 6 months' or 'rollover 3'"
+
+
+def _plan_document(file: Path | None, syntax: Syntax | None) -> dict[str, Any]:
+    """The plan document in FILE (a plan's table, or a file of exactly one [[plans]])."""
+    if file is None:
+        return {}
+    chosen = syntax or (Syntax.JSON if file.suffix.lower() == ".json" else Syntax.TOML)
+    try:
+        text = file.read_text(encoding="utf-8")
+        document = (
+            json.loads(text, parse_float=Decimal)
+            if chosen is Syntax.JSON
+            else tomllib.loads(text, parse_float=Decimal)
+        )
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidSetting("plan file", str(file), str(exc)) from None
+    if isinstance(document, dict) and isinstance(document.get("plans"), list):
+        if len(document["plans"]) != 1 or set(document) != {"plans"}:
+            raise InvalidSetting(
+                "plan file", str(file), "holds several plans: use `plan load` for [[plans]]"
+            )
+        document = document["plans"][0]
+    if not isinstance(document, dict):
+        raise InvalidSetting("plan file", str(file), "must be one plan's table or object")
+    return document
+
+
+def _expiry_document(text: str) -> str | dict[str, Any]:
+    """--expiry: never, end_of_cycle, 'after 6 months', 'rollover 3'."""
+    words = text.split(maxsplit=1)
+    if len(words) == 2 and words[0] == "after":
+        return {"after": words[1]}
+    if len(words) == 2 and words[0] == "rollover":
+        cycles = words[1].strip()
+        return {"rollover_cycles": int(cycles) if cycles.isdigit() else cycles}
+    if text in ("never", "end_of_cycle"):
+        return text
+    raise InvalidSetting("--expiry", text, f"one of {_EXPIRY_FORMS}")
+
+
+def _grant_document(credits: str | None, kind: GrantKind | None) -> dict[str, str] | None:
+    if credits is None:
+        return None
+    return {"credits": credits, **({} if kind is None else {"kind": kind.value})}
+
+
+def _gates_document(
+    base: Any, forbid: list[str] | None, allow: list[str] | None, caps: list[str] | None
+) -> Any:
+    """The document's gates with the options' added (each replaces one of its name)."""
+    if not (forbid or allow or caps):
+        return base
+    gates = dict(base) if isinstance(base, dict) else {}
+    if forbid:
+        gates["forbid_operations"] = list(forbid)
+    if allow:
+        chosen = _pairs(allow, "--allow")
+        gates["allow"] = {
+            **gates.get("allow", {}),
+            **{k: [v.strip() for v in value.split(",")] for k, value in chosen.items()},
+        }
+    if caps:
+        gates["max"] = {**gates.get("max", {}), **_pairs(caps, "--max")}
+    return gates
+
+
+@plan_app.command("create", context_settings=_NUMBERS)
+def plan_create(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="The plan's name [the file's].")
+    ] = None,
+    *,
+    file: PlanDocumentOption = None,
+    syntax: SyntaxOption = None,
+    depletion: Annotated[
+        DepletionPolicy | None, typer.Option(help="When credits run out [pause].")
+    ] = None,
+    flex: Annotated[bool | None, typer.Option("--flex/--no-flex", help="[--flex]")] = None,
+    flex_limit: Annotated[
+        int | None,
+        typer.Option(min=0, metavar="MICROS", help="Most flex micro-credits a month [none]."),
+    ] = None,
+    max_open_reservations: Annotated[int | None, typer.Option(min=0)] = None,
+    forbid: Annotated[
+        list[str] | None, typer.Option(metavar="OPERATION", help="An operation refused.")
+    ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(metavar="DIM=A,B", help="The only values of a dimension: mode=Basic"),
+    ] = None,
+    cap: Annotated[
+        list[str] | None,
+        typer.Option("--max", metavar="NAME=VALUE", help="A quantity's cap: training_data_mb=100"),
+    ] = None,
+    interval: Annotated[BillingInterval | None, typer.Option(help="Cycle length [monthly].")] = (
+        None
+    ),
+    anchor: Annotated[
+        AnchorKind | None, typer.Option(help="Cycles from the sign-up or on months [signup].")
+    ] = None,
+    time_zone: Annotated[
+        str | None, typer.Option(metavar="ZONE", help="IANA zone of the cycles [UTC].")
+    ] = None,
+    signup_credits: Annotated[
+        str | None, typer.Option(metavar="CREDITS", help="Granted at the sign-up (cycle 0).")
+    ] = None,
+    cycle_credits: Annotated[
+        str | None, typer.Option(metavar="CREDITS", help="Granted at each cycle's start.")
+    ] = None,
+    grant_kind: Annotated[
+        GrantKind | None,
+        typer.Option(help=f"Kind of the plan's grants: {', '.join(PLAN_GRANT_KINDS)} [included]."),
+    ] = None,
+    expiry: Annotated[
+        str | None, typer.Option(metavar="RULE", help=f"Grants expire: {_EXPIRY_FORMS} [never].")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a stored plan of this name.")
+    ] = False,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Store one plan, from --file and/or the options (exit 4 if the name is taken).
+
+    Every problem of the plan is listed at once (exit 2), nothing stored.
+    """
+    document = _plan_document(file, syntax)
+    fields: dict[str, Any] = {
+        "name": name,
+        "depletion": None if depletion is None else depletion.value,
+        "flex_enabled": flex,
+        "flex_limit_micros": flex_limit,
+        "max_open_reservations": max_open_reservations,
+        "interval": None if interval is None else interval.value,
+        "anchor": None if anchor is None else anchor.value,
+        "time_zone": time_zone,
+        "signup_grant": _grant_document(signup_credits, grant_kind),
+        "cycle_grant": _grant_document(cycle_credits, grant_kind),
+        "grant_expiry": None if expiry is None else _expiry_document(expiry),
+    }
+    document.update({k: v for k, v in fields.items() if v is not None})
+    gates = _gates_document(document.get("gates"), forbid, allow, cap)
+    if gates is not None:
+        document["gates"] = gates
+    plan = _open(ctx).create_plan(document, replace=replace)
+    _emit(fmt, cycle_views.plan_billing_view(views.plan_view(plan), plan))
+
+
+@app.command("tick")
+def tick_command(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+    """Run the scheduler once, for cron: renew the cycles due (every one missed, in
+    order), expire grants and overdue holds, then the other jobs (invoices).
+
+    Safe to run again and from several processes at once. Exit 0 when every job did
+    all its work; otherwise the report, then the first error and its exit code.
+    """
+    report = _open(ctx).tick()
+    _emit(fmt, cycle_views.tick_view(report))
+    if report.errors:
+        raise report.errors[0]
+
+
+_log = logging.getLogger("creditline.worker")
+
+
+def _log_tick(fmt: Format) -> Callable[[TickReport], None]:
+    def on_tick(report: TickReport) -> None:
+        _log.log(logging.INFO if report.ok else logging.WARNING, cycle_views.tick_line(report))
+        if fmt is Format.JSON:
+            typer.echo(json.dumps(cycle_views.tick_view(report).data, ensure_ascii=False))
+
+    return on_tick
+
+
+def _log_error(exc: Exception) -> None:
+    if isinstance(exc, CreditlineError):
+        _log.error("tick failed: %s", describe(exc))
+    else:
+        _log.error("tick failed", exc_info=exc)
+
+
+@app.command("worker")
+def worker_command(
+    ctx: typer.Context,
+    interval: Annotated[
+        float, typer.Option(min=0.01, metavar="SECONDS", help="Time between ticks.")
+    ] = 60.0,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Tick every --interval seconds until SIGINT or SIGTERM, then exit 0.
+
+    Each tick is logged on stderr (with -f json its report is also printed as one JSON
+    line on stdout). A stop signal lets the tick under way finish. A failed tick is
+    logged and the next one runs on time. Several workers may run at once.
+    """
+    cl = _open(ctx)
+    stop = threading.Event()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    _log.addHandler(handler)
+    _log.setLevel(logging.INFO)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
+    try:
+        _log.info("worker started: a tick every %ss on %s", interval, cl.dialect)
+        ticks = run_worker(cl.tick, interval, stop, on_tick=_log_tick(fmt), on_error=_log_error)
+        _log.info("worker stopped after %d tick(s)", ticks)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        _log.removeHandler(handler)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+# The billing commands (pack, purchase, invoice, billing) register themselves on `app`.
+from creditline.entrypoints import billing_cli  # noqa: E402, F401
 
 
 def main() -> None:

@@ -13,8 +13,15 @@ from creditline.domain.organizations import Member, Organization, Project
 from creditline.domain.plans import Plan
 from creditline.domain.pricing import RateCard, RateCardHistory
 from creditline.domain.reservations import Reservation
+from creditline.domain.subscriptions import CycleRenewal, Subscription
 from creditline.domain.usage import Metering, StoredUsage
 from creditline.domain.verification import GrantFacts, ReservationFacts
+from creditline.services.billing_stores import (
+    InvoiceStore,
+    PackStore,
+    PaymentRecordStore,
+    PurchaseStore,
+)
 
 __all__ = ["UnitOfWork"]
 
@@ -122,6 +129,17 @@ class PlanStore(Protocol):
     ) -> None: ...
 
 
+class SubscriptionStore(Protocol):
+    def get(self, org_id: str) -> Subscription | None: ...
+    def add(self, sub: Subscription) -> None: ...
+    def save(self, sub: Subscription) -> None: ...
+    def due(self, now: datetime, limit: int = 1000, after: str | None = None) -> list[str]: ...
+    def add_renewal(self, renewal: CycleRenewal) -> None: ...
+    def renewals(
+        self, org_id: str, limit: int = 100, anchor_no: int | None = None
+    ) -> list[CycleRenewal]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction; leaving it without ``commit`` rolls everything back."""
 
@@ -143,6 +161,16 @@ class UnitOfWork(Protocol):
     def usage(self) -> UsageStore: ...
     @property
     def plans(self) -> PlanStore: ...
+    @property
+    def subscriptions(self) -> SubscriptionStore: ...
+    @property
+    def packs(self) -> PackStore: ...
+    @property
+    def purchases(self) -> PurchaseStore: ...
+    @property
+    def payments(self) -> PaymentRecordStore: ...
+    @property
+    def invoices(self) -> InvoiceStore: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -29,6 +29,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "balances",
+    "cycle_renewals",
     "grants",
     "idempotency_keys",
     "ledger_entries",
@@ -39,6 +40,7 @@ __all__ = [
     "projects",
     "rate_cards",
     "reservations",
+    "subscriptions",
     "usage_events",
 ]
 
@@ -297,3 +299,206 @@ usage_events = Table(
 )
 Index("ix_usage_events_org_id_occurred_at", usage_events.c.org_id, usage_events.c.occurred_at)
 Index("ix_usage_events_batch_id", usage_events.c.batch_id)
+
+
+# -- billing: packs, purchases, receipts, webhooks, invoices (migration 0007) -------------
+# Owned by the billing services (services/purchases.py, services/invoices.py) through the
+# repositories of adapters/db/billing.py.
+
+# The platform's credit pack catalogue (domain/packs.py, in document form), one row: a
+# database runs one platform's catalogue, and loading one replaces it. A purchase copies
+# its terms (credits, price, expiry, refund policy), so replacing the catalogue never
+# changes a sale already made.
+pack_catalogue = Table(
+    "pack_catalogue",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("document", Json, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+# Each organization's customer at a payment provider, and the payment method saved
+# there for charges made without the buyer (flex invoices, D5).
+billing_customers = Table(
+    "billing_customers",
+    metadata,
+    Column("org_id", Id, ForeignKey("organizations.id"), primary_key=True),
+    Column("provider", String(40), primary_key=True),
+    Column("customer_id", String(255), nullable=False),
+    Column("payment_method_id", String(255), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("provider", "customer_id"),
+)
+
+# Purchases of credits (domain/purchases.py). The provider's session and payment ids are
+# unique, so one checkout can never belong to two purchases; the grant id is unique, so a
+# purchase's credits exist at most once.
+purchases = Table(
+    "purchases",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("pack", String(100), nullable=False),
+    Column("credits_micros", BigInteger, nullable=False),
+    # The price, in minor units of currency.
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("refund_policy", String(20), nullable=False),
+    # The grant's expiry rule in document form ("never", {"after": "6 months"}).
+    Column("expiry", Json, nullable=False),
+    Column("checkout_url", Text, nullable=True),
+    Column("provider_session_id", String(255), nullable=True, unique=True),
+    Column("provider_payment_id", String(255), nullable=True, unique=True),
+    Column("grant_id", Id, ForeignKey("grants.id"), nullable=True, unique=True),
+    Column("email", String(320), nullable=True),
+    Column("refunded_credits_micros", BigInteger, nullable=False, server_default="0"),
+    # Money returned by a refund, in minor units of currency.
+    Column("refunded_minor", BigInteger, nullable=False, server_default="0"),
+    Column("provider_refund_id", String(255), nullable=True, unique=True),
+    Column("failure", Text, nullable=True),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("paid_at", UTCDateTime, nullable=True),
+    Column("refunded_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("credits_micros > 0", name="credits_positive"),
+    CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+    CheckConstraint(
+        "status NOT IN ('paid', 'refunded') OR grant_id IS NOT NULL", name="granted_when_paid"
+    ),
+    UniqueConstraint("org_id", "idempotency_key"),
+)
+Index("ix_purchases_org_id_created_at", purchases.c.org_id, purchases.c.created_at)
+
+# One receipt per paid purchase; the e-mail columns say whether it reached the mail server.
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("purchase_id", Id, ForeignKey("purchases.id"), nullable=False, unique=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("emailed_at", UTCDateTime, nullable=True),
+    Column("email_error", Text, nullable=True),
+)
+Index("ix_receipts_org_id", receipts.c.org_id)
+
+# Webhook events already processed, by the provider's event id: a delivery whose id is
+# here is a duplicate. Written in the transaction of the event's effect.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("provider", String(40), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("event_type", String(100), nullable=False),
+    # What it did: granted, paid, failed, unchanged, ignored...
+    Column("outcome", String(40), nullable=False),
+    # The purchase or invoice it concerned, if any.
+    Column("ref", String(200), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+# Invoices (domain/invoices.py): numbered without gaps from invoice_counters, at most one
+# per organization, kind and month.
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("number", BigInteger, nullable=False, unique=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("currency", String(3), nullable=False),
+    # The sum of its lines' amounts, in minor units of currency.
+    Column("total_minor", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("paid_at", UTCDateTime, nullable=True),
+    Column("voided_at", UTCDateTime, nullable=True),
+    Column("provider_payment_id", String(255), nullable=True, unique=True),
+    Column("payment_error", Text, nullable=True),
+    # Charges of the saved payment method tried: the attempt's number is in its
+    # idempotency key (a retry after a crash reuses it, one after a decline does not).
+    Column("payment_attempts", Integer, nullable=False, server_default="0"),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("total_minor >= 0", name="total_not_negative"),
+    UniqueConstraint("org_id", "kind", "period"),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("invoice_id", Id, ForeignKey("invoices.id"), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("description", String(500), nullable=False),
+    Column("credits_micros", BigInteger, nullable=False),
+    # The price of one credit and the line's amount, in minor units of the currency.
+    Column("unit_price_minor", BigInteger, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+)
+
+# The gapless invoice sequence: one row per series, locked (FOR UPDATE on PostgreSQL,
+# the database write lock on SQLite) by the transaction that stores the next invoice.
+invoice_counters = Table(
+    "invoice_counters",
+    metadata,
+    Column("series", String(40), primary_key=True),
+    Column("last_number", BigInteger, nullable=False),
+)
+
+# A month's flex grants of every organization, found without reading all grants.
+Index(
+    "ix_grants_flex_source_ref",
+    grants.c.source_ref,
+    postgresql_where=text("kind = 'flex'"),
+    sqlite_where=text("kind = 'flex'"),
+)
+
+
+# -- subscriptions: plans with billing cycles and their renewals (migration 0006) ---------
+# Owned by services/cycles.py through adapters/db/subscriptions.py (domain/subscriptions.py).
+
+# Each organization's plan with billing: the anchor its cycles are counted from (the
+# sign-up or the last plan change; anchor_no counts them), the cycle geometry copied from
+# the plan at that anchor, and the last cycle renewed. next_renewal_at (NULL once ended)
+# is when the next cycle's grant falls due: the scheduler's one indexed query.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("org_id", Id, ForeignKey("organizations.id"), primary_key=True),
+    Column("plan", String(200), nullable=False),
+    Column("billing_interval", String(20), nullable=False),
+    Column("anchor_kind", String(20), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("anchored_at", UTCDateTime, nullable=False),
+    Column("anchor_no", Integer, nullable=False),
+    Column("signup", Boolean, nullable=False),
+    Column("last_cycle", Integer, nullable=True),
+    Column("next_renewal_at", UTCDateTime, nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_subscriptions_next_renewal_at", subscriptions.c.next_renewal_at)
+
+# Every cycle renewed, once: the key (org, anchor, cycle) is written in the transaction of
+# the cycle's grant, so a second worker renewing the same cycle fails instead of granting
+# twice. amount_micros is what the cycle granted (0 when the plan grants nothing).
+cycle_renewals = Table(
+    "cycle_renewals",
+    metadata,
+    Column("org_id", Id, ForeignKey("organizations.id"), primary_key=True),
+    Column("anchor_no", Integer, primary_key=True, autoincrement=False),
+    Column("cycle_index", Integer, primary_key=True, autoincrement=False),
+    Column("plan", String(200), nullable=False),
+    Column("cycle_start", UTCDateTime, nullable=False),
+    Column("cycle_end", UTCDateTime, nullable=False),
+    Column("grant_id", Id, nullable=True),
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("renewed_at", UTCDateTime, nullable=False),
+)

@@ -17,6 +17,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from creditline.domain.errors import StorageError
 
+from .billing import (  # billing: packs, purchases, payment records, invoices
+    InvoiceRepository,
+    PackRepository,
+    PaymentRecordRepository,
+    PurchaseRepository,
+)
 from .engine import READ_ONLY
 from .repositories import (
     BalanceRepository,
@@ -29,6 +35,7 @@ from .repositories import (
     ReservationRepository,
     UsageRepository,
 )
+from .subscriptions import SubscriptionRepository
 
 __all__ = ["SqlUnitOfWork", "TransientStorageError", "is_transient"]
 
@@ -66,6 +73,11 @@ class SqlUnitOfWork:
     reservations: ReservationRepository
     usage: UsageRepository
     plans: PlanRepository
+    subscriptions: SubscriptionRepository
+    packs: PackRepository
+    purchases: PurchaseRepository
+    payments: PaymentRecordRepository
+    invoices: InvoiceRepository
 
     def __init__(self, engine: Engine, read_only: bool = False) -> None:
         self._engine = engine
@@ -100,6 +112,11 @@ class SqlUnitOfWork:
         self.reservations = ReservationRepository(conn)
         self.usage = UsageRepository(conn)
         self.plans = PlanRepository(conn)
+        self.subscriptions = SubscriptionRepository(conn)
+        self.packs = PackRepository(conn)
+        self.purchases = PurchaseRepository(conn)
+        self.payments = PaymentRecordRepository(conn)
+        self.invoices = InvoiceRepository(conn)
         return self
 
     def commit(self) -> None:

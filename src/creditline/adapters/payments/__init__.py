@@ -1,0 +1,19 @@
+"""Payment providers: Stripe, none (operator grants only), and Stripe in memory for tests.
+
+The :class:`PaymentProvider` protocol they implement is the services' (defined in
+:mod:`creditline.services.payments`, re-exported here): services never import adapters.
+"""
+
+from creditline.adapters.payments.fake_stripe import FakeStripe, sign
+from creditline.adapters.payments.none import NoPayments
+from creditline.adapters.payments.stripe_provider import DEFAULT_TOLERANCE, StripeProvider
+from creditline.services.payments import PaymentProvider
+
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "FakeStripe",
+    "NoPayments",
+    "PaymentProvider",
+    "StripeProvider",
+    "sign",
+]

@@ -1,0 +1,249 @@
+"""The billing commands of ``creditline``: ``pack``, ``purchase``, ``invoice``, ``billing``.
+
+They follow :mod:`creditline.entrypoints.cli` (one engine call, a view, ``--format``,
+errors as one line and an exit code from its one table) and are registered on its app
+when it is imported. The payment provider and the receipt mailer come from the
+environment (:func:`creditline.bootstrap.payments_from_env`: Stripe when
+``CREDITLINE_STRIPE_API_KEY`` and ``CREDITLINE_STRIPE_WEBHOOK_SECRET`` are set, else
+none, and buying is refused with exit 9).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from creditline import Creditline
+from creditline.domain.errors import InvalidSetting
+from creditline.entrypoints import billing_views
+from creditline.entrypoints.cli import (
+    _NUMBERS,
+    Format,
+    FormatOption,
+    OrgArg,
+    _amount,
+    _emit,
+    _open,
+    app,
+)
+
+__all__ = ["billing_app", "invoice_app", "pack_app", "purchase_app"]
+
+pack_app = typer.Typer(
+    help="Credit packs: the catalogue of what can be bought.", no_args_is_help=True
+)
+purchase_app = typer.Typer(
+    help="Purchases of credits through the payment provider.", no_args_is_help=True
+)
+invoice_app = typer.Typer(help="Invoices: flex usage billed monthly.", no_args_is_help=True)
+billing_app = typer.Typer(
+    help="Billing history: purchases, refunds, invoices.", no_args_is_help=True
+)
+app.add_typer(pack_app, name="pack")
+app.add_typer(purchase_app, name="purchase")
+app.add_typer(invoice_app, name="invoice")
+app.add_typer(billing_app, name="billing")
+
+PurchaseArg = Annotated[
+    str, typer.Argument(metavar="PURCHASE", help="The purchase's id (pur_...).")
+]
+InvoiceArg = Annotated[str, typer.Argument(metavar="INVOICE", help="The invoice's id (inv_...).")]
+LimitOption = Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")]
+
+
+def _open_paying(ctx: typer.Context) -> Creditline:
+    """The engine with the payment provider and mailer of the environment."""
+    return _open(ctx)
+
+
+# -- packs ------------------------------------------------------------------------------
+
+
+@pack_app.command("load")
+def pack_load(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="A catalogue in TOML (examples/PLATFORM/packs.toml).",
+        ),
+    ],
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Store the credit pack catalogue of a file, replacing the stored one; all or nothing."""
+    try:
+        source = file.read_bytes()
+    except OSError as exc:
+        raise InvalidSetting("packs file", str(file), exc.strerror or str(exc)) from None
+    _emit(fmt, billing_views.catalogue_view(_open(ctx).load_packs(source)))
+
+
+@pack_app.command("list")
+def pack_list(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+    """The packs on sale, their prices and expiry, any-amount rate and refund policy."""
+    _emit(fmt, billing_views.catalogue_view(_open(ctx).packs()))
+
+
+# -- purchases --------------------------------------------------------------------------
+
+
+@purchase_app.command("create", context_settings=_NUMBERS)
+def purchase_create(
+    ctx: typer.Context,
+    org: OrgArg,
+    pack: Annotated[
+        str | None, typer.Argument(metavar="[PACK]", help="A pack's name (see pack list).")
+    ] = None,
+    *,
+    credits: Annotated[
+        str | None,
+        typer.Option(metavar="AMOUNT", help="Buy this many credits at the any-amount rate."),
+    ] = None,
+    currency: Annotated[str, typer.Option(help="ISO 4217 code to pay in: EUR, USD.")] = "USD",
+    email: Annotated[str | None, typer.Option(help="Where the receipt goes.")] = None,
+    success_url: Annotated[str | None, typer.Option(help="Back here after paying.")] = None,
+    cancel_url: Annotated[str | None, typer.Option(help="Back here on giving up.")] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Idempotency key: a retry returns the same purchase.")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Start buying a pack (or --credits at the fixed rate): prints the checkout URL.
+
+    The credits are granted once the payment provider confirms the payment. Exit 9 when
+    no payment provider is configured (operator grants only).
+    """
+    cl = _open_paying(ctx)
+    urls = {k: v for k, v in (("success_url", success_url), ("cancel_url", cancel_url)) if v}
+    purchase = cl.create_purchase(
+        org,
+        pack,
+        credits=None if credits is None else _amount(credits),
+        currency=currency.upper(),
+        email=email,
+        idempotency_key=key,
+        **urls,
+    )
+    _emit(fmt, billing_views.purchase_view(purchase))
+
+
+@purchase_app.command("list")
+def purchase_list(
+    ctx: typer.Context, org: OrgArg, limit: LimitOption = 100, fmt: FormatOption = Format.TABLE
+) -> None:
+    """An organization's purchases, newest first (its purchase history)."""
+    _emit(fmt, billing_views.purchases_view(_open(ctx).purchases(org, limit)))
+
+
+@purchase_app.command("show")
+def purchase_show(
+    ctx: typer.Context, org: OrgArg, purchase: PurchaseArg, fmt: FormatOption = Format.TABLE
+) -> None:
+    """One purchase: its terms, status, checkout, grant and refund."""
+    _emit(fmt, billing_views.purchase_view(_open(ctx).purchase(org, purchase)))
+
+
+@purchase_app.command("refresh")
+def purchase_refresh(
+    ctx: typer.Context, org: OrgArg, purchase: PurchaseArg, fmt: FormatOption = Format.TABLE
+) -> None:
+    """Ask the payment provider about a pending purchase; grant it if it is paid."""
+    _emit(fmt, billing_views.purchase_view(_open_paying(ctx).refresh_purchase(org, purchase)))
+
+
+@purchase_app.command("refund")
+def purchase_refund(
+    ctx: typer.Context, org: OrgArg, purchase: PurchaseArg, fmt: FormatOption = Format.TABLE
+) -> None:
+    """Refund a purchase's unspent credits and the money for them, if its policy allows.
+
+    Exit 5 when the refund is refused (a final, non-refundable purchase; nothing left).
+    """
+    _emit(fmt, billing_views.purchase_view(_open_paying(ctx).refund_purchase(org, purchase)))
+
+
+# -- invoices ---------------------------------------------------------------------------
+
+
+@invoice_app.command("list")
+def invoice_list(
+    ctx: typer.Context, org: OrgArg, limit: LimitOption = 100, fmt: FormatOption = Format.TABLE
+) -> None:
+    """An organization's invoices, newest first."""
+    _emit(fmt, billing_views.invoices_view(_open(ctx).invoices(org, limit)))
+
+
+@invoice_app.command("show")
+def invoice_show(
+    ctx: typer.Context,
+    org: OrgArg,
+    invoice: InvoiceArg,
+    html: Annotated[bool, typer.Option("--html", help="Print the invoice as HTML.")] = False,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """One invoice: its number, period, lines and status (or its HTML with --html)."""
+    cl = _open(ctx)
+    if html:
+        typer.echo(cl.invoice_html(org, invoice), nl=False)
+        return
+    _emit(fmt, billing_views.invoice_view(cl.invoice(org, invoice)))
+
+
+@invoice_app.command("pdf")
+def invoice_pdf(
+    ctx: typer.Context,
+    org: OrgArg,
+    invoice: InvoiceArg,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", dir_okay=False, help="Write here.")
+    ],
+) -> None:
+    """Write an invoice as a PDF file."""
+    document = _open(ctx).invoice_pdf(org, invoice)
+    try:
+        output.write_bytes(document)
+    except OSError as exc:
+        raise InvalidSetting("--output", str(output), exc.strerror or str(exc)) from None
+    typer.echo(f"wrote {output} ({len(document)} bytes)")
+
+
+@invoice_app.command("run")
+def invoice_run(
+    ctx: typer.Context,
+    month: Annotated[
+        str | None, typer.Option(metavar="YYYY-MM", help="The month to bill [the previous].")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Issue a month's flex invoices (safe to run again: nothing is issued twice)."""
+    _emit(fmt, billing_views.flex_run_view(_open_paying(ctx).invoice_flex(month)))
+
+
+@invoice_app.command("pay")
+def invoice_pay(
+    ctx: typer.Context, org: OrgArg, invoice: InvoiceArg, fmt: FormatOption = Format.TABLE
+) -> None:
+    """Charge an open invoice to the organization's saved payment method."""
+    _emit(fmt, billing_views.invoice_view(_open_paying(ctx).pay_invoice(org, invoice)))
+
+
+@invoice_app.command("void")
+def invoice_void(
+    ctx: typer.Context, org: OrgArg, invoice: InvoiceArg, fmt: FormatOption = Format.TABLE
+) -> None:
+    """Cancel an open invoice; it keeps its number."""
+    _emit(fmt, billing_views.invoice_view(_open(ctx).void_invoice(org, invoice)))
+
+
+@billing_app.command("history")
+def billing_history(
+    ctx: typer.Context, org: OrgArg, limit: LimitOption = 100, fmt: FormatOption = Format.TABLE
+) -> None:
+    """An organization's purchases, refunds and invoices, newest first."""
+    _emit(fmt, billing_views.billing_history_view(_open(ctx).billing_history(org, limit)))

@@ -1,0 +1,226 @@
+"""How billing cycles, subscriptions and scheduler ticks look (see
+:mod:`creditline.entrypoints.views` for the conventions: ``data`` for JSON, ``parts``
+for a terminal, every credit amount as decimal credits and as micro-credits, times
+ISO 8601 in UTC). These views only present what the engine returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from creditline import format_credits
+from creditline.domain.cycles import Cycle
+from creditline.domain.plans import Plan, PlanGrant
+from creditline.domain.subscriptions import CycleRenewal
+from creditline.entrypoints.views import View
+from creditline.services.cycles import PlanAssigned, SubscriptionStatus
+from creditline.services.scheduler import TickReport
+
+__all__ = [
+    "assigned_view",
+    "plan_billing_view",
+    "subscription_data",
+    "tick_line",
+    "tick_view",
+    "with_subscription",
+]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _when(moment: datetime | None, empty: str = "") -> str:
+    return empty if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _credits(name: str, micros: int) -> dict[str, Any]:
+    return {name: format_credits(micros), f"{name}_micros": micros}
+
+
+def _key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, show_edge=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in rows:
+        table.add_row(escape(key), escape(value))
+    return table
+
+
+def _cycle_data(cycle: Cycle | None) -> dict[str, Any] | None:
+    if cycle is None:
+        return None
+    return {"index": cycle.index, "start": _iso(cycle.start), "end": _iso(cycle.end)}
+
+
+def _renewal_data(renewal: CycleRenewal) -> dict[str, Any]:
+    return {
+        "plan": renewal.plan,
+        "anchor_no": renewal.anchor_no,
+        "cycle": _cycle_data(renewal.cycle),
+        "grant_id": renewal.grant_id,
+        **_credits("amount", renewal.amount),
+        "renewed_at": _iso(renewal.renewed_at),
+    }
+
+
+def _renewals_table(renewals: Iterable[CycleRenewal], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for name in ("plan", "cycle", "start (UTC)", "end (UTC)", "credits", "grant"):
+        table.add_column(name, justify="right" if name == "credits" else "left", overflow="fold")
+    for r in renewals:
+        table.add_row(
+            Text(r.plan),
+            str(r.cycle.index),
+            _when(r.cycle.start),
+            _when(r.cycle.end),
+            format_credits(r.amount),
+            r.grant_id or "",
+        )
+    return table
+
+
+def subscription_data(status: SubscriptionStatus | None) -> dict[str, Any] | None:
+    """A subscription in JSON form, or ``None``."""
+    if status is None:
+        return None
+    sub = status.subscription
+    return {
+        "plan": sub.plan,
+        "interval": sub.interval.value,
+        "anchor": sub.anchor_kind.value,
+        "time_zone": sub.time_zone,
+        "started_at": _iso(sub.started_at),
+        "anchored_at": _iso(sub.anchored_at),
+        "anchor_no": sub.anchor_no,
+        "last_cycle": sub.last_cycle,
+        "cycle": _cycle_data(status.cycle),
+        "next_renewal_at": _iso(sub.next_renewal_at),
+        "ended_at": _iso(sub.ended_at),
+        "renewals": [_renewal_data(r) for r in status.renewals],
+    }
+
+
+def _subscription_rows(status: SubscriptionStatus | None) -> list[tuple[str, str]]:
+    if status is None:
+        return [("subscription", "none (no plan with billing)")]
+    sub, cycle = status.subscription, status.cycle
+    rows = [
+        ("plan", sub.plan),
+        ("billing", f"{sub.interval.value}, {sub.anchor_kind.value} anchor, {sub.time_zone}"),
+        ("subscribed (UTC)", _when(sub.started_at)),
+        ("anchored (UTC)", _when(sub.anchored_at)),
+    ]
+    if cycle is not None:
+        rows.append(("cycle", f"{cycle.index}: {_when(cycle.start)} to {_when(cycle.end)} UTC"))
+    rows.append(("next renewal (UTC)", _when(sub.next_renewal_at, "none")))
+    if sub.ended_at is not None:
+        rows.append(("ended (UTC)", _when(sub.ended_at)))
+    return rows
+
+
+def with_subscription(view: View, status: SubscriptionStatus | None) -> View:
+    """An organization's status with its subscription: plan, cycle, next renewal."""
+    data = {**view.data, "subscription": subscription_data(status)}
+    return View(data, (*view.parts, _key_values("Subscription", _subscription_rows(status))))
+
+
+def assigned_view(view: View, assigned: PlanAssigned, status: SubscriptionStatus | None) -> View:
+    """The metering view of a plan assignment, with what it did to the billing."""
+    billing = {
+        "change": assigned.change.value,
+        **_credits("granted", assigned.granted),
+        **_credits("reset", assigned.reset),
+        **_credits("expired", assigned.expired),
+        "renewals": [_renewal_data(r) for r in assigned.renewals],
+        "subscription": subscription_data(status),
+    }
+    line = Text(
+        f"billing {assigned.change.value}: granted {format_credits(assigned.granted)}, "
+        f"reset {format_credits(assigned.reset)}, expired {format_credits(assigned.expired)} "
+        "credits"
+    )
+    parts = [*view.parts, line]
+    if assigned.renewals:
+        parts.append(_renewals_table(assigned.renewals, "Cycles renewed"))
+    if status is not None:
+        parts.append(_key_values("Subscription", _subscription_rows(status)))
+    return View({**view.data, "billing": billing}, tuple(parts))
+
+
+def _grant_text(grant: PlanGrant | None) -> str:
+    return "none" if grant is None else f"{format_credits(grant.amount)} {grant.kind.value}"
+
+
+def _expiry_text(document: str | Mapping[str, Any]) -> str:
+    if isinstance(document, str):
+        return document
+    return ", ".join(f"{k} {v}" for k, v in document.items())
+
+
+def plan_billing_view(view: View, plan: Plan) -> View:
+    """A plan's view with its billing: cycles, grants and their expiry."""
+    rows = [
+        ("interval", plan.interval.value),
+        ("anchor", plan.anchor.value),
+        ("time zone", plan.time_zone),
+        ("sign-up grant", _grant_text(plan.signup_grant)),
+        ("cycle grant", _grant_text(plan.cycle_grant)),
+        ("grant expiry", _expiry_text(plan.grant_expiry.to_document())),
+    ]
+    return View(view.data, (*view.parts, _key_values("Billing", rows)))
+
+
+def _summary_text(summary: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in summary.items():
+        if key.endswith("_micros") and isinstance(value, int):
+            parts.append(f"{key.removesuffix('_micros')}={format_credits(value)}")
+        elif isinstance(value, list | tuple):
+            parts.append(f"{key}={len(value)}")
+        else:
+            parts.append(f"{key}={value}")
+    return ", ".join(parts)
+
+
+def tick_line(report: TickReport) -> str:
+    """One line for a log: each job's summary, and any errors."""
+    jobs = "; ".join(
+        f"{job.name}: {_summary_text(job.summary) or 'failed'}"
+        + "".join(f" [error: {e}]" for e in job.errors)
+        for job in report.jobs
+    )
+    return f"tick at {_iso(report.at)}: {jobs}"
+
+
+def tick_view(report: TickReport) -> View:
+    """What a tick did, job by job, in the order they ran."""
+    data = {
+        "at": _iso(report.at),
+        "ok": report.ok,
+        "jobs": [
+            {
+                "name": job.name,
+                "seconds": round(job.seconds, 6),
+                "summary": dict(job.summary),
+                "errors": [str(e) for e in job.errors],
+            }
+            for job in report.jobs
+        ],
+    }
+    table = Table(title=f"Tick at {_when(report.at)} UTC", title_justify="left", show_edge=False)
+    for name in ("job", "result", "errors"):
+        table.add_column(name, overflow="fold")
+    for job in report.jobs:
+        table.add_row(
+            Text(job.name),
+            Text(_summary_text(job.summary)),
+            Text("; ".join(str(e) for e in job.errors)),
+        )
+    return View(data, (table,))
