@@ -1,4 +1,4 @@
-# creditline: `make run` starts the demo, `make test` runs the whole suite.
+# creditline: `make run` starts the demo server, `make test` runs the whole suite.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/creditline --db sqlite:///var/demo.db demo
+	PATH=$(abspath $(BIN)):$$PATH scripts/run-demo-server
 
 check: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH scripts/check

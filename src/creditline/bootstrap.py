@@ -25,7 +25,7 @@ whole, so it either happens exactly once or raises.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -40,10 +40,14 @@ from creditline.adapters.db.engine import make_engine, redact
 from creditline.adapters.db.repositories import HistoryFilter
 from creditline.adapters.db.uow import SqlUnitOfWork, is_transient
 from creditline.adapters.payments import NoPayments
+from creditline.domain.alerts import AlertRule
 from creditline.domain.amounts import CostBasis
+from creditline.domain.api_keys import ApiKey, IdempotentRequest, IssuedKey, Role
 from creditline.domain.balances import Balance
+from creditline.domain.deliveries import Delivery, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import (
     AlreadyExists,
+    ApiKeyNotFound,
     ConfigurationError,
     CreditlineError,
     InvalidAmount,
@@ -70,20 +74,26 @@ from creditline.domain.packs import Catalogue, load_catalogue
 from creditline.domain.plans import DepletionPolicy, Plan, load_plans, parse_plan
 from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory, Step
 from creditline.domain.purchases import Purchase, Receipt
+from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
+from creditline.services import alerts as alerting
+from creditline.services import api_keys as keys
 from creditline.services import (
     cycles,
     expiry,
+    http_requests,
     purchases,
     queries,
     ratecards,
+    reports,
     reservations,
     scheduler,
     usage,
     webhooks,
 )
+from creditline.services import deliveries as outbox
 from creditline.services import invoices as invoicing
 from creditline.services.grants import GrantCredits, grant_credits
 from creditline.services.organizations import (
@@ -165,6 +175,8 @@ class Creditline:
         *,
         payments: PaymentProvider | None = None,
         mailer: ReceiptSender | None = None,
+        webhook_sender: outbox.WebhookSender | None = None,
+        alert_mailer: outbox.AlertMailer | None = None,
     ) -> None:
         self._engine = engine
         self.clock: Clock = clock or SystemClock()
@@ -178,6 +190,14 @@ class Creditline:
         self.payments: PaymentProvider = payments or NoPayments()
         self._mailer = mailer
         self.add_tick_job("flex_invoices", self._flex_invoices_job)
+        # Alerts (E2): the webhook sender (default: httpx, made when first needed) and the
+        # alert mailer (default: the receipt mailer, when it can send alerts).
+        self._webhook_sender = webhook_sender
+        self._alert_mailer = alert_mailer or (
+            mailer if isinstance(mailer, outbox.AlertMailer) else None
+        )
+        self.add_tick_job("alerts", self._alerts_job)
+        self.add_tick_job("webhooks", self._webhooks_job)
 
     @classmethod
     def open(
@@ -188,6 +208,8 @@ class Creditline:
         *,
         payments: PaymentProvider | None = None,
         mailer: ReceiptSender | None = None,
+        webhook_sender: outbox.WebhookSender | None = None,
+        alert_mailer: outbox.AlertMailer | None = None,
     ) -> Creditline:
         """Open the engine on a database URL (``sqlite:///file.db``, ``postgresql://...``)
         or a plain file path (SQLite). With ``migrate`` the schema is brought up to date.
@@ -216,7 +238,10 @@ class Creditline:
         except CreditlineError:
             engine.dispose()
             raise
-        return cls(engine, clock, payments=payments, mailer=mailer)
+        return cls(
+            engine, clock, payments=payments, mailer=mailer, webhook_sender=webhook_sender,
+            alert_mailer=alert_mailer,
+        )  # fmt: skip
 
     def close(self) -> None:
         if self._checkpointer is not None:
@@ -1060,6 +1085,309 @@ class Creditline:
         return self._run(
             lambda: invoicing.billing_history(org_id, self._uow(read_only=True), limit)
         )
+
+    # -- the HTTP API: API keys, idempotent requests, reports ---------------------------
+
+    def create_api_key(
+        self,
+        role: Role | str,
+        org_id: str | None = None,
+        *,
+        name: str,
+        expires_at: datetime | None = None,
+    ) -> IssuedKey:
+        """Make an API key: ``operator`` (everything), ``org`` (its organization) or
+        ``org_read`` (its organization, reading only). The key's text is in the result's
+        ``secret``, and nowhere else, ever: only its hash is stored.
+
+        Raises:
+            InvalidSetting: an unknown role, an operator key with an organization or an
+                organization's key without one. InvalidTime: an expiry not in the future.
+            OrganizationNotFound: no such organization.
+        """
+        cmd = keys.CreateApiKey(role, org_id, name, expires_at)
+        return self._run(lambda: keys.create_api_key(cmd, self._uow(), self.clock))
+
+    def api_keys(self, org_id: str | None = None, include_revoked: bool = True) -> list[ApiKey]:
+        """API keys (never their secrets), oldest first: an organization's, or all."""
+        return self._run(
+            lambda: keys.list_api_keys(org_id, self._uow(read_only=True), include_revoked)
+        )
+
+    def api_key(self, key_id: str) -> ApiKey:
+        def call() -> ApiKey:
+            with self._uow(read_only=True) as uow:
+                found = uow.api_keys.get(key_id)
+            if found is None:
+                raise ApiKeyNotFound(key_id)
+            return found
+
+        return self._run(call)
+
+    def revoke_api_key(self, key_id: str) -> ApiKey:
+        """Revoke an API key: it stops working at once. Revoking it again changes nothing."""
+        return self._run(lambda: keys.revoke_api_key(key_id, self._uow(), self.clock))
+
+    def authenticate(self, text: str) -> ApiKey:
+        """The API key whose full text is ``text`` (``cl_live_...``), if usable now; its
+        ``principal`` is who a request acts as. Notes the key's use (at most once a
+        minute per key).
+
+        Raises:
+            AuthenticationFailed: malformed, unknown, expired or revoked.
+        """
+        key = self._run(lambda: keys.authenticate(text, self._uow(read_only=True), self.clock))
+        self._run(lambda: keys.touch_api_key(key, self._uow(), self.clock))
+        return key
+
+    def begin_request(self, request: IdempotentRequest) -> IdempotentRequest | None:
+        """Claim an HTTP request's ``Idempotency-Key``: ``None`` to run it, or the stored
+        answer to replay (see :mod:`creditline.services.http_requests`).
+
+        Raises:
+            IdempotencyKeyReused: the key was used for another request.
+            IdempotencyKeyInUse: the key's first request is still running.
+        """
+        return self._run(lambda: http_requests.begin(request, self._uow(), self.clock))
+
+    def finish_request(
+        self, request: IdempotentRequest, status_code: int, content_type: str | None, body: str
+    ) -> None:
+        """Store the answer of a request :meth:`begin_request` let run."""
+        answered = replace(request, status_code=status_code, content_type=content_type, body=body)
+        self._run(lambda: http_requests.finish(answered, self._uow(), self.clock))
+
+    def abandon_request(self, request: IdempotentRequest) -> None:
+        """Forget a request that failed without an answer to keep, so its retry runs."""
+        self._run(lambda: http_requests.abandon(request, self._uow()))
+
+    def prune_requests(self, keep_for: timedelta = http_requests.KEEP_FOR) -> int:
+        """Forget the stored answers of idempotent HTTP requests older than ``keep_for``
+        (the API does it about once an hour); how many."""
+        return self._run(lambda: http_requests.prune(self._uow(), self.clock, keep_for))
+
+    def usage_report(
+        self,
+        org_id: str,
+        group_by: Sequence[str] = ("project",),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        period: str | None = None,
+    ) -> UsageReport:
+        """The organization's accepted usage (events and micro-credits) grouped by any of
+        ``project``, ``operation``, ``member``, and by ``period`` (``day`` or ``month``,
+        UTC) when given, over ``[since, until)`` (default: the 30 days up to now, now included).
+
+        Raises:
+            OrganizationNotFound; InvalidSetting, InvalidTime: a bad group, period or window.
+        """
+        end = until or self.clock.now() + timedelta(microseconds=1)
+        start = since or end - timedelta(days=30)
+        cmd = reports.ReportUsage(org_id, tuple(group_by), start, end, period)
+        return self._run(lambda: reports.usage_report(cmd, self._uow(read_only=True)))
+
+    def plans(self) -> list[Plan]:
+        """Every stored plan, by name."""
+
+        def call() -> list[Plan]:
+            with self._uow(read_only=True) as uow:
+                found = [uow.plans.get(name) for name in uow.plans.names()]
+            return sorted((p for p in found if p is not None), key=lambda p: p.name)
+
+        return self._run(call)
+
+    def ping(self) -> None:
+        """Reach the database once (a read-only transaction); for readiness checks.
+
+        Raises:
+            StorageError: the database cannot be reached.
+        """
+
+        def call() -> None:
+            with self._uow(read_only=True) as uow:
+                uow.orgs.page(1)
+
+        self._run(call)
+
+    # -- alerts and outgoing webhooks (E2) ----------------------------------------------
+
+    def add_alert(
+        self,
+        org_id: str,
+        kind: str,
+        *,
+        threshold: int | None = None,
+        rearm_above: int | None = None,
+        percent: int | None = None,
+        rearm_percent: int | None = None,
+        days: int | None = None,
+        rearm_days: int | None = None,
+        lookback_days: int | None = None,
+        channels: Sequence[str] | None = None,
+        email: str | None = None,
+    ) -> AlertRule:
+        """Add an alert rule to an organization (see :mod:`creditline.domain.alerts`)::
+
+            cl.add_alert(org.id, "remaining_below", threshold=credits(100))
+            cl.add_alert(org.id, "remaining_below_percent", percent=20, email="ops@acme.example")
+            cl.add_alert(org.id, "forecast_depletion", days=3, lookback_days=7)
+
+        ``kind``: ``remaining_below`` (``threshold`` micro-credits; re-arms at
+        ``rearm_above``), ``remaining_below_percent`` (``percent`` of the running cycle's
+        grant; re-arms at ``rearm_percent``), ``depleted``, ``read_only``,
+        ``forecast_depletion`` (``days``, over ``lookback_days`` of burn; re-arms beyond
+        ``rearm_days``), ``payment_failed``. ``channels``: ``webhook`` and/or ``email``
+        (default: ``webhook``, and ``email`` when an address is given).
+
+        Raises:
+            InvalidAlertRule: listing every problem; OrganizationNotFound.
+        """
+        params = {
+            "threshold": threshold, "rearm_above": rearm_above, "percent": percent,
+            "rearm_percent": rearm_percent, "days": days, "rearm_days": rearm_days,
+            "lookback_days": lookback_days,
+        }  # fmt: skip
+        if channels is None:
+            channels = ("webhook", "email") if email else ("webhook",)
+        cmd = alerting.AddAlertRule(org_id, kind, params, tuple(channels), email)
+        return self._run(lambda: alerting.add_rule(cmd, self._uow(), self.clock))
+
+    def alert_rules(self, org_id: str, include_disabled: bool = False) -> list[AlertRule]:
+        """The organization's alert rules with their states (armed or fired), oldest first."""
+        return self._run(
+            lambda: alerting.list_rules(org_id, self._uow(read_only=True), include_disabled)
+        )
+
+    def disable_alert(self, rule_id: str, org_id: str | None = None) -> AlertRule:
+        """Disable an alert rule (``org_id``: only if it is that organization's).
+
+        Raises:
+            AlertRuleNotFound: no such rule (or not ``org_id``'s).
+        """
+        return self._run(lambda: alerting.remove_rule(rule_id, org_id, self._uow(), self.clock))
+
+    def evaluate_alerts(self) -> alerting.AlertRun:
+        """Evaluate every alert rule now: each fires once per crossing, its deliveries
+        enqueued in the transaction of its new state (:meth:`tick` does it every time)."""
+        return alerting.evaluate_alerts(self._tx, self.clock, email=self._alert_mailer is not None)
+
+    def add_webhook(
+        self,
+        url: str,
+        *,
+        org_id: str | None = None,
+        event_types: Sequence[str] = (),
+        description: str | None = None,
+    ) -> WebhookEndpoint:
+        """Add a webhook endpoint for an organization's alert events (``org_id=None``:
+        every organization's), of some event types (default: all). The result's
+        ``secret`` (``whsec_...``) verifies the signatures; it is not shown again.
+
+        Raises:
+            InvalidSetting: a URL that is not http(s), an unknown event type.
+            OrganizationNotFound: no such organization.
+        """
+        cmd = outbox.AddWebhookEndpoint(url, org_id, tuple(event_types), description)
+        return self._run(lambda: outbox.add_endpoint(cmd, self._uow(), self.clock))
+
+    def webhook_endpoints(
+        self, org_id: str | None = None, include_disabled: bool = False
+    ) -> list[WebhookEndpoint]:
+        """Webhook endpoints (without their secrets), oldest first: an organization's,
+        or every one."""
+        if org_id is not None:
+            self.get_org(org_id)
+        return self._tx(
+            lambda uow: uow.webhooks.endpoints(org_id, include_disabled), read_only=True
+        )
+
+    def disable_webhook(self, endpoint_id: str, org_id: str | None = None) -> WebhookEndpoint:
+        """Disable a webhook endpoint: nothing more is sent to it.
+
+        Raises:
+            WebhookEndpointNotFound: no such endpoint (or not ``org_id``'s).
+        """
+        return self._run(
+            lambda: outbox.remove_endpoint(endpoint_id, org_id, self._uow(), self.clock)
+        )
+
+    def webhook_deliveries(
+        self,
+        org_id: str | None = None,
+        *,
+        endpoint_id: str | None = None,
+        status: DeliveryStatus | str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """The delivery log, newest first: webhooks and alert e-mails, with their status,
+        attempts and last answer; of an organization, an endpoint, a status."""
+        if not 1 <= limit <= 10_000:
+            raise InvalidSetting("limit", limit, "must be between 1 and 10000")
+        try:
+            chosen = None if status is None else DeliveryStatus(status)
+        except ValueError:
+            raise InvalidSetting(
+                "delivery status", status, f"one of {[s.value for s in DeliveryStatus]}"
+            ) from None
+        return self._run(
+            lambda: outbox.list_deliveries(
+                self._uow(read_only=True), org_id, endpoint_id, chosen, limit
+            )
+        )
+
+    def webhook_delivery(self, delivery_id: str, org_id: str | None = None) -> Delivery:
+        """One delivery with every attempt (``attempt_log``).
+
+        Raises:
+            WebhookDeliveryNotFound: no such delivery (or not ``org_id``'s).
+        """
+        return self._run(
+            lambda: outbox.get_delivery(delivery_id, org_id, self._uow(read_only=True))
+        )
+
+    def redeliver_webhook(self, delivery_id: str, org_id: str | None = None) -> Delivery:
+        """Queue a delivery again, due now, whatever its status (the next tick, or
+        :meth:`deliver_webhooks`, sends it with the same ``webhook-id``).
+
+        Raises:
+            WebhookDeliveryNotFound: no such delivery (or not ``org_id``'s).
+        """
+        return self._run(lambda: outbox.resend(delivery_id, org_id, self._uow(), self.clock))
+
+    def deliver_webhooks(self, limit: int = 100) -> outbox.DeliveryRun:
+        """Send every delivery due now (signed webhooks, alert e-mails), retrying the
+        failed ones on the back-off schedule (:meth:`tick` does it every time)."""
+        return outbox.deliver_due(
+            self._tx, self._sender(), self._alert_mailer, self.clock, limit=limit
+        )
+
+    def _sender(self) -> outbox.WebhookSender:
+        if self._webhook_sender is None:
+            from creditline.adapters.notify.webhooks import HttpWebhookSender
+
+            self._webhook_sender = HttpWebhookSender()
+        return self._webhook_sender
+
+    def _alerts_job(self, now: datetime) -> scheduler.JobOutcome:
+        run = self.evaluate_alerts()
+        summary = {
+            "organizations": run.organizations,
+            "fired": [e.type for e in run.events],
+            "rearmed": run.rearmed,
+            "deliveries": run.deliveries,
+            "failed": [{"org_id": org, "error": str(exc)} for org, exc in run.failed],
+        }
+        return scheduler.JobOutcome(summary, tuple(exc for _, exc in run.failed))
+
+    def _webhooks_job(self, now: datetime) -> dict[str, Any]:
+        run = self.deliver_webhooks()
+        return {
+            "attempted": run.attempted,
+            "delivered": run.delivered,
+            "retrying": run.retrying,
+            "failed": run.failed,
+        }
 
 
 # -- billing adapters from the environment -------------------------------------------------

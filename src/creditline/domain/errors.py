@@ -13,7 +13,8 @@ map classes to statuses and exit codes in one table each)::
     │   ├── InvalidRateCard        every problem of a rate card, each with its location
     │   ├── InvalidUsage           quantities or dimensions a price cannot be computed from
     │   ├── UnknownOperation       the rate card does not price this operation
-    │   └── WebhookRejected        a webhook whose signature or timestamp does not verify
+    │   ├── WebhookRejected        a webhook whose signature or timestamp does not verify
+    │   └── InvalidAlertRule       every problem of an alert rule
     ├── NotFound                   no such thing (or not in this organization)
     │   ├── OrganizationNotFound
     │   ├── ProjectNotFound
@@ -26,10 +27,15 @@ map classes to statuses and exit codes in one table each)::
     │   ├── RateCardNotFound       no version of a rate card of that name is loaded
     │   ├── PackNotFound           no such credit pack (or no pack catalogue is loaded)
     │   ├── PurchaseNotFound
-    │   └── InvoiceNotFound
+    │   ├── InvoiceNotFound
+    │   ├── ApiKeyNotFound
+    │   ├── AlertRuleNotFound
+    │   ├── WebhookEndpointNotFound
+    │   └── WebhookDeliveryNotFound
     ├── Conflict                   the request contradicts the stored state
     │   ├── AlreadyExists
     │   ├── IdempotencyKeyReused
+    │   ├── IdempotencyKeyInUse    the same idempotency key, its first request still running
     │   └── RateCardVersionConflict  a loaded version again, with a different document
     ├── PlanGateRefused            the plan does not allow this usage (C4); nothing charged
     ├── InsufficientCredits        a debit that cannot be covered; refused whole
@@ -38,6 +44,8 @@ map classes to statuses and exit codes in one table each)::
     │   ├── RefundRefused          the refund policy or the purchase's state forbids it
     │   └── PaymentProviderError   the provider failed or declined; its error is the cause
     ├── NotificationFailed         a message (a receipt e-mail) was not accepted for delivery
+    ├── AuthenticationFailed       no API key, or one that is unknown, expired or revoked
+    ├── PermissionDenied           the API key's role does not allow this (read-only, org)
     ├── ConfigurationError         the engine cannot start as configured
     │   ├── InvalidDatabaseUrl
     │   └── SchemaOutOfDate
@@ -88,6 +96,11 @@ __all__ = [
     "PurchaseNotFound",
     "RefundRefused",
     "WebhookRejected",
+    # the HTTP API: keys and their roles
+    "ApiKeyNotFound",
+    "AuthenticationFailed",
+    "IdempotencyKeyInUse",
+    "PermissionDenied",
 ]
 
 
@@ -428,3 +441,70 @@ class NotificationFailed(CreditlineError):
         self.channel = channel
         self.reason = reason
         super().__init__(f"{channel} not sent: {reason}")
+
+
+# -- the HTTP API: API keys, their roles, idempotent requests ------------------------------
+
+
+class ApiKeyNotFound(NotFound):
+    kind = "API key"
+
+
+class AuthenticationFailed(CreditlineError):
+    """A request without a usable API key: none, malformed, unknown, expired or revoked.
+
+    The reason never repeats the key's secret.
+
+    Attributes:
+        reason: why, in words ("the API key has expired").
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class PermissionDenied(CreditlineError):
+    """The API key is valid but its role does not allow the request: a read-only key
+    that writes, an organization's key on an operator's route.
+
+    Attributes:
+        role: the key's role (``org_read``).
+        needed: what the request needs (``operator``, ``write``).
+    """
+
+    def __init__(self, role: str, needed: str) -> None:
+        self.role = role
+        self.needed = needed
+        super().__init__(f"a key with role {role!r} cannot do this: it needs {needed}")
+
+
+class IdempotencyKeyInUse(Conflict):
+    """A request with this idempotency key is still being answered; retry it later."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"a request with idempotency key {key!r} is still in progress")
+
+
+# -- alerts and outgoing webhooks ---------------------------------------------------------
+
+
+class InvalidAlertRule(ValidationError):
+    """An alert rule breaks one or more rules; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid alert rule: " + "; ".join(problems))
+
+
+class AlertRuleNotFound(NotFound):
+    kind = "alert rule"
+
+
+class WebhookEndpointNotFound(NotFound):
+    kind = "webhook endpoint"
+
+
+class WebhookDeliveryNotFound(NotFound):
+    kind = "webhook delivery"

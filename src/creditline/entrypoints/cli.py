@@ -1420,8 +1420,9 @@ def worker_command(
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-# The billing commands (pack, purchase, invoice, billing) register themselves on `app`.
-from creditline.entrypoints import billing_cli  # noqa: E402, F401
+# The billing commands (pack, purchase, invoice, billing), the alert commands (alert,
+# webhook) and the HTTP API's (key, serve) register themselves on `app`.
+from creditline.entrypoints import alerts_cli, api_cli, billing_cli  # noqa: E402, F401
 
 
 def main() -> None:

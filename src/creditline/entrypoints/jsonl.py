@@ -25,6 +25,12 @@ CloudEvents 1.0, structured mode (a line with ``specversion``)::
 required here. ``source`` and any extension attributes are kept in the event's metadata
 under ``"cloudevents"``.
 
+A CloudEvent's ``data`` may also be *flat*, as metering producers such as OpenMeter's
+clients send it: an object with none of the keys above, whose numbers (and strings that
+are decimal numbers, ``"1250"``) are the quantities and whose other strings are the
+dimensions: ``{"tokens": 1250, "model": "gpt-4o"}``. (A dimension whose values are
+numbers needs the ``dimensions`` form.)
+
 **Numbers are exact.** Every JSON number is read from its text as an ``int`` or a
 ``Decimal``, never through a float: ``0.5`` minutes is ``Decimal("0.5")``, and
 ``1e3`` is ``Decimal("1E+3")``. Quantities may also be decimal strings (``"0.5"``).
@@ -52,7 +58,7 @@ from typing import Any
 
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent, UsageStep
 
-__all__ = ["BadLine", "EventLines", "ImportReport", "parse_events"]
+__all__ = ["BadLine", "EventLines", "ImportReport", "parse_event", "parse_events"]
 
 _BOM = b"\xef\xbb\xbf"
 _OWN = ("id", "org", "operation", "timestamp")
@@ -134,6 +140,12 @@ def _parse_line(raw: bytes, now: datetime) -> tuple[UsageEvent | None, list[str]
     document, problem = _decode(raw)
     if problem is not None:
         return None, [problem]
+    return parse_event(document, now)
+
+
+def parse_event(document: Any, now: datetime) -> tuple[UsageEvent | None, list[str]]:
+    """One event from a decoded JSON value (either shape; numbers read exactly, as
+    ``int`` and ``Decimal``): the event, or ``None`` and every problem found in it."""
     if not isinstance(document, dict):
         return None, [f"must be a JSON object, got {_kind(document)}"]
     fields = _Fields(document)
@@ -167,7 +179,7 @@ def _cloud_event(fields: _Fields, now: datetime) -> UsageEvent:
     if raw.get("specversion") != "1.0":
         fields.problems.append(f'specversion: must be "1.0", got {raw.get("specversion")!r}')
     source = fields.text("source")
-    data = _Fields(fields.mapping("data"), "data.")
+    data = _Fields(_structured(fields.mapping("data"), fields), "data.")
     data.unknown(_DATA_KEYS)
     extensions = {k: v for k, v in raw.items() if k not in _CE_KNOWN}
     cloudevents = {"source": source, **extensions}
@@ -186,6 +198,28 @@ def _cloud_event(fields: _Fields, now: datetime) -> UsageEvent:
     )
     fields.problems.extend(data.problems)
     return event
+
+
+_DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
+def _structured(data: dict[str, Any], fields: _Fields) -> dict[str, Any]:
+    """``data`` in creditline's form: as it is, or flat data made quantities (numbers,
+    decimal strings) and dimensions (other strings)."""
+    if not data or any(key in _DATA_KEYS for key in data):
+        return data
+    quantities: dict[str, Any] = {}
+    dimensions: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
+            quantities[key] = value
+        elif isinstance(value, str):
+            (quantities if _DECIMAL.match(value) else dimensions)[key] = value
+        else:
+            fields.problems.append(
+                f"data.{key}: flat data holds numbers and strings, got {_kind(value)}"
+            )
+    return {"quantities": quantities, "dimensions": dimensions}
 
 
 class _Fields:

@@ -13,7 +13,9 @@ no gaps; running the month again, or in two processes at once, issues nothing tw
 Then each new invoice is charged to the organization's saved payment method, if it
 has one (an off-session payment at the provider, idempotency key ``invoice-<id>``,
 so a retried charge is one charge): paid, it is marked ``paid``; declined, it stays
-``open`` with the reason; no saved method (or no provider), it stays ``open``.
+``open`` with the reason (and, in the same transaction, a signal that
+``payment_failed`` alerts fire for: :mod:`creditline.services.alerts`); no saved method
+(or no provider), it stays ``open``.
 
 :func:`invoice_due` is the scheduler's job: every month before the current one whose
 flex is not invoiced yet, oldest first, so a scheduler that was down catches up.
@@ -45,6 +47,7 @@ from creditline.domain.invoices import (
 from creditline.domain.money import Money
 from creditline.domain.purchases import PurchaseStatus
 from creditline.domain.time import Clock
+from creditline.services.alerts import record_payment_failed
 from creditline.services.ids import new_id
 from creditline.services.payments import PaymentProvider, ProviderEvent, Transactions
 from creditline.services.unit_of_work import UnitOfWork
@@ -173,7 +176,8 @@ def _charge(invoice: Invoice, tx: Transactions, payments: PaymentProvider, clock
         )
     except PaymentProviderError as exc:
         declined = replace(invoice, payment_error=str(exc))
-        tx(lambda uow: _save(uow, declined, (InvoiceStatus.OPEN,), clock))
+        reason = str(exc)
+        tx(lambda uow: _save_declined(uow, declined, reason, clock))
         return declined
     if charge.succeeded:
         paid = replace(invoice, status=InvoiceStatus.PAID, paid_at=clock.now(),
@@ -205,6 +209,19 @@ def _begin_attempt(uow: UnitOfWork, invoice_id: str, clock: Clock) -> Invoice | 
 
 def _save(uow: UnitOfWork, invoice: Invoice, when: Sequence[InvoiceStatus], clock: Clock) -> bool:
     changed = uow.invoices.transition(invoice, when, clock.now())
+    uow.commit()
+    return changed
+
+
+def _save_declined(uow: UnitOfWork, invoice: Invoice, reason: str, clock: Clock) -> bool:
+    """Store a declined charge and, in the same transaction, the signal that
+    ``payment_failed`` alerts fire for (once per attempt)."""
+    changed = uow.invoices.transition(invoice, (InvoiceStatus.OPEN,), clock.now())
+    if changed:
+        record_payment_failed(
+            uow, invoice.org_id, invoice.id, attempt=invoice.payment_attempts,
+            amount=invoice.total, reason=reason, now=clock.now(),
+        )  # fmt: skip
     uow.commit()
     return changed
 

@@ -502,3 +502,184 @@ cycle_renewals = Table(
     Column("amount_micros", BigInteger, nullable=False),
     Column("renewed_at", UTCDateTime, nullable=False),
 )
+
+
+# -- the HTTP API: API keys and idempotent requests (migration 0008) ----------------------
+# Owned by services/api_keys.py through adapters/db/api.py (domain/api_keys.py).
+
+# API keys. Only a SHA-256 hash of the secret is kept; the prefix (the public part of the
+# key's text) finds the row. An operator key has no organization; every other key has one.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=True),
+    Column("role", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(20), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    CheckConstraint(
+        "(role = 'operator' AND org_id IS NULL) OR (role <> 'operator' AND org_id IS NOT NULL)",
+        name="org_of_role",
+    ),
+)
+Index("ix_api_keys_org_id", api_keys.c.org_id)
+
+# The answers of POST requests sent with an Idempotency-Key header, per API key. A row
+# without a status is a request still being answered (or one whose process died: it is
+# taken over after a while). The same key with another request (its method, path and
+# body hash) is refused; the same request gets the stored answer.
+http_idempotency = Table(
+    "http_idempotency",
+    metadata,
+    Column("key_id", Id, ForeignKey("api_keys.id"), primary_key=True),
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("request", String(500), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("content_type", String(200), nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime, nullable=True),
+)
+Index("ix_http_idempotency_created_at", http_idempotency.c.created_at)
+
+
+# -- alerts and outgoing webhooks (migration 0009) ------------------------------------------
+# Owned by services/alerts.py and services/deliveries.py through adapters/db/alerts.py
+# (domain/alerts.py, domain/deliveries.py).
+
+# Alert rules of an organization (E2). params holds the kind's settings (credit amounts
+# in micro-credits), channels the list of "webhook" and "email". A removed rule keeps its
+# row (disabled_at) for its deliveries' sake.
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("params", Json, nullable=False),
+    Column("channels", Json, nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=True),
+)
+# The evaluation reads the organizations that have active rules.
+Index(
+    "ix_alert_rules_active_org",
+    alert_rules.c.org_id,
+    postgresql_where=text("disabled_at IS NULL"),
+    sqlite_where=text("disabled_at IS NULL"),
+)
+
+# Where each rule stands: armed or fired (it fires once per crossing), written under the
+# organization's lock in the transaction that enqueues the rule's deliveries.
+# last_value_micros is the available credits seen at the last change of state;
+# signal_cursor the last alert_signals id a payment_failed rule fired for.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("rule_id", Id, ForeignKey("alert_rules.id"), primary_key=True),
+    Column("org_id", Id, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("last_fired_at", UTCDateTime, nullable=True),
+    Column("last_value_micros", BigInteger, nullable=True),
+    Column("signal_cursor", BigInteger, nullable=False, server_default="0"),
+    Column("fired_count", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Things that happened that alerts are about, numbered: a declined charge of the saved
+# payment method (kind "payment_failed", ref "<invoice id>:<attempt>", written in the
+# transaction that records the decline). A payment_failed rule fires once per row.
+alert_signals = Table(
+    "alert_signals",
+    metadata,
+    Column("id", EntryId, primary_key=True, autoincrement=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("ref", String(200), nullable=False),
+    Column("data", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("org_id", "kind", "ref"),
+)
+Index("ix_alert_signals_org_id_id", alert_signals.c.org_id, alert_signals.c.id)
+
+# Webhook endpoints: an organization's, or the operator's (org_id NULL: every
+# organization's events). The secret (whsec_...) signs what is sent; it is shown once,
+# when the endpoint is added. event_types: the list it subscribes to (empty: all).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("event_types", Json, nullable=False),
+    Column("description", String(500), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=True),
+)
+Index("ix_webhook_endpoints_org_id", webhook_endpoints.c.org_id)
+
+# The outbox and delivery log: one row per event and endpoint (channel "webhook") or
+# e-mail address (channel "email"). id is the message id (the webhook-id header, the
+# same on every attempt); payload the exact JSON text signed and sent. A worker claims
+# due rows (FOR UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite) by counting
+# the attempt and pushing next_attempt_at past a lease, so no other worker sends it
+# at the same time.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("channel", String(10), nullable=False),
+    Column("endpoint_id", Id, ForeignKey("webhook_endpoints.id"), nullable=True),
+    Column("recipient", String(320), nullable=True),
+    Column("org_id", Id, nullable=True),
+    Column("rule_id", Id, nullable=True),
+    Column("event_type", String(100), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint(
+        "(channel = 'webhook' AND endpoint_id IS NOT NULL) OR "
+        "(channel = 'email' AND recipient IS NOT NULL)",
+        name="target_of_channel",
+    ),
+)
+# The deliveries due: the one query of every worker's tick.
+Index(
+    "ix_webhook_deliveries_due",
+    webhook_deliveries.c.next_attempt_at,
+    postgresql_where=text("status = 'pending'"),
+    sqlite_where=text("status = 'pending'"),
+)
+Index(
+    "ix_webhook_deliveries_org_id_created_at",
+    webhook_deliveries.c.org_id,
+    webhook_deliveries.c.created_at,
+)
+Index("ix_webhook_deliveries_endpoint_id", webhook_deliveries.c.endpoint_id)
+
+# Every attempt of every delivery: when, and the answer or the error.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("delivery_id", Id, ForeignKey("webhook_deliveries.id"), primary_key=True),
+    Column("attempt_no", Integer, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=True),
+)

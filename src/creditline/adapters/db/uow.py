@@ -17,6 +17,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from creditline.domain.errors import StorageError
 
+from .alerts import AlertRepository, WebhookRepository  # alerts, outgoing webhooks
+from .api import ApiKeyRepository, HttpRequestRepository  # the HTTP API: keys, requests
 from .billing import (  # billing: packs, purchases, payment records, invoices
     InvoiceRepository,
     PackRepository,
@@ -24,6 +26,7 @@ from .billing import (  # billing: packs, purchases, payment records, invoices
     PurchaseRepository,
 )
 from .engine import READ_ONLY
+from .reports import ReportRepository  # read-only usage reports
 from .repositories import (
     BalanceRepository,
     GrantRepository,
@@ -78,6 +81,12 @@ class SqlUnitOfWork:
     purchases: PurchaseRepository
     payments: PaymentRecordRepository
     invoices: InvoiceRepository
+    api_keys: ApiKeyRepository
+    http_requests: HttpRequestRepository
+    reports: ReportRepository
+
+    alerts: AlertRepository
+    webhooks: WebhookRepository
 
     def __init__(self, engine: Engine, read_only: bool = False) -> None:
         self._engine = engine
@@ -117,6 +126,11 @@ class SqlUnitOfWork:
         self.purchases = PurchaseRepository(conn)
         self.payments = PaymentRecordRepository(conn)
         self.invoices = InvoiceRepository(conn)
+        self.api_keys = ApiKeyRepository(conn)
+        self.http_requests = HttpRequestRepository(conn)
+        self.reports = ReportRepository(conn)
+        self.alerts = AlertRepository(conn)
+        self.webhooks = WebhookRepository(conn)
         return self
 
     def commit(self) -> None:

@@ -1,6 +1,7 @@
 """E-mail through an SMTP server (the standard library's :mod:`smtplib`).
 
-:class:`SmtpMailer` sends a purchase's receipt as a text and HTML e-mail. A server that
+:class:`SmtpMailer` sends a purchase's receipt as a text and HTML e-mail, and alerts
+(E2) as plain text. A server that
 refuses the message, or cannot be reached, is translated into
 :class:`~creditline.domain.errors.NotificationFailed` here; the engine records that on
 the receipt, and the purchase stands.
@@ -72,7 +73,28 @@ class SmtpMailer:
         Raises:
             NotificationFailed: the server refused it or could not be reached.
         """
-        message = self.message(receipt, org_name)
+        self._send(self.message(receipt, org_name))
+
+    def alert_message(self, to: str, subject: str, text: str) -> EmailMessage:
+        """An alert's e-mail (plain text), ready to send."""
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = make_msgid()
+        message.set_content(text)
+        return message
+
+    def send_alert(self, to: str, subject: str, text: str) -> None:
+        """Send an alert's e-mail (E2).
+
+        Raises:
+            NotificationFailed: the server refused it or could not be reached.
+        """
+        self._send(self.alert_message(to, subject, text))
+
+    def _send(self, message: EmailMessage) -> None:
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self._timeout) as smtp:
                 if self._starttls:

@@ -1,44 +1,185 @@
-"""The application factory, and the payment provider's webhook endpoint.
+"""The application factory: the HTTP API over one :class:`creditline.Creditline`.
 
-``POST /webhooks/stripe`` reads the raw body (the signature covers its exact bytes)
-and the ``Stripe-Signature`` header, and hands both to
-:meth:`creditline.Creditline.handle_webhook`, which verifies, deduplicates and acts
-(see :mod:`creditline.services.webhooks`). It answers ``200`` for an event processed,
-ignored, or already processed (a duplicate), so that Stripe stops retrying it;
-``400`` (problem+json) for a delivery that does not verify; ``502`` when Stripe could
-not be asked for the state, so that Stripe retries the delivery later.
+``create_app(creditline, settings=...)`` wires, from the outside in:
 
-Routes are thin: parse, call the engine, render; the engine's errors become problem
-details in one handler (:mod:`creditline.entrypoints.api.problems`).
+1. :class:`~.observability.RequestContextMiddleware`: request id, metrics, the request's
+   JSON log line, a problem-details 500 for anything unexpected;
+2. :class:`~.limits.BodyLimitMiddleware`: 413 past the body limit;
+3. :class:`~.security.AuthMiddleware`: the API key (401 when it does not verify);
+4. :class:`~.limits.RateLimitMiddleware`: 429 with ``Retry-After`` per key;
+5. :class:`~.idempotency.IdempotencyMiddleware`: ``Idempotency-Key`` on POST;
+6. the routes (:mod:`.routes`), thin: parse, call the engine, render. The engine's
+   errors become problem details in one table (:mod:`.problems`).
+
+The OpenAPI document (``GET /openapi.json``, browsable at ``/docs``) describes every
+route, its body (with examples), its answers and, as ``default``, the problem details
+of every error.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from creditline import Creditline, __version__
-from creditline.domain.errors import CreditlineError
-from creditline.entrypoints.api.problems import problem_response
+from creditline.entrypoints.api.idempotency import IdempotencyMiddleware
+from creditline.entrypoints.api.limits import (
+    BodyLimitMiddleware,
+    RateLimitMiddleware,
+    TokenBuckets,
+)
+from creditline.entrypoints.api.observability import Metrics, RequestContextMiddleware
+from creditline.entrypoints.api.problems import PROBLEM_JSON, install_handlers
+from creditline.entrypoints.api.routes import ROUTERS
+from creditline.entrypoints.api.schemas import ProblemOut
+from creditline.entrypoints.api.security import AuthMiddleware
+from creditline.entrypoints.api.settings import ApiSettings
 
 __all__ = ["create_app"]
 
+DESCRIPTION = """\
+The credits engine over HTTP.
 
-def create_app(creditline: Creditline) -> FastAPI:
+**Keys.** Every `/v1` route needs `Authorization: Bearer cl_live_...`. An *operator* key
+may do everything; an *org* key only its own organization's things (spend, record usage,
+reserve, buy, read), an *org_read* key only read them. Anything of another organization
+answers **404**, exactly as if it did not exist.
+
+**Amounts** are exact: each credit amount is answered as a decimal string of credits
+(`"amount": "12.5"`) and as integer micro-credits (`"amount_micros": 12500000`). A
+request gives one of the two. Money is integer minor units and a currency. JSON numbers
+are read exactly (`0.5` is the decimal 0.5), never as floats.
+
+**Errors** are RFC 9457 `application/problem+json` with a stable `type` per error class
+(`urn:creditline:problem:insufficient-credits`; `GET /problems` lists them): 402
+insufficient credits (`needed`, `available`), 403 a plan gate (`rule`) or a key's role,
+404 not found, 409 a conflict, 413 a body too large, 422 invalid input (`errors` lists
+every field's problem; unknown fields are refused), 429 a key over its rate
+(`Retry-After`).
+
+**Idempotency.** Every POST takes an `Idempotency-Key` header: the same key and body
+replay the first answer; the same key with another body is 409.
+
+**Pagination.** Lists that page answer `{"items": [...], "next_cursor": ...}`; pass
+`cursor=<next_cursor>` for the next page (`null`: no more).
+"""
+
+TAGS = [
+    {"name": "organizations", "description": "Organizations, projects, members."},
+    {"name": "credits", "description": "Grants, spends, the balance and the ledger."},
+    {"name": "usage", "description": "Usage events, CloudEvents ingest, quotes, reports."},
+    {"name": "reservations", "description": "Two-phase holds for long operations."},
+    {"name": "catalogue", "description": "Rate cards, plans, credit packs."},
+    {"name": "billing", "description": "Purchases, refunds, invoices, the Stripe webhook."},
+    {"name": "operations", "description": "Health, metrics, keys, the scheduler."},
+]
+
+_IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes the request exactly-once: a retry with the same key and body gets "
+    "the first answer; the same key with another body, 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[!-~]+$"},
+}
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = ProblemOut.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        problem = {
+            "description": "A problem (RFC 9457): see `type`.",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for path in schema.get("paths", {}).values():
+            for method, operation in path.items():
+                _complete(method, operation, problem)
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    return build
+
+
+def _complete(method: str, operation: dict[str, Any], problem: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)
+    responses["default"] = problem
+    if method == "post":
+        parameters = operation.setdefault("parameters", [])
+        if not any(p.get("name") == "Idempotency-Key" for p in parameters):
+            parameters.append(_IDEMPOTENCY_PARAMETER)
+
+
+def create_app(
+    creditline: Creditline,
+    *,
+    settings: ApiSettings | None = None,
+    close_on_shutdown: bool = False,
+) -> FastAPI:
     """The HTTP API over ``creditline`` (which holds the payment provider it verifies
-    webhooks with: ``Creditline.open(url, payments=StripeProvider(...))``)."""
-    app = FastAPI(title="creditline", version=__version__)
+    webhooks with: ``Creditline.open(url, payments=StripeProvider(...))``).
+
+    Args:
+        settings: limits and logging (default: :class:`ApiSettings` defaults).
+        close_on_shutdown: close ``creditline`` when the server shuts down.
+    """
+    settings = settings or ApiSettings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_on_shutdown:
+            creditline.close()
+
+    app = FastAPI(
+        title="creditline",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
     app.state.creditline = creditline
-    app.add_exception_handler(CreditlineError, problem_response)
-
-    @app.post("/webhooks/stripe", summary="Stripe webhook endpoint")
-    async def stripe_webhook(request: Request) -> dict[str, Any]:
-        payload = await request.body()
-        signature = request.headers.get("Stripe-Signature")
-        # The engine's calls block (database, Stripe): off the event loop.
-        outcome = await run_in_threadpool(creditline.handle_webhook, payload, signature)
-        return {"received": True, "event_id": outcome.event_id, "outcome": outcome.outcome}
-
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    # Every route, for the metrics of requests answered before routing (replays, 401s).
+    app.state.routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
+    buckets = (
+        TokenBuckets(settings.rate_per_second, settings.rate_burst)
+        if settings.rate_per_second > 0
+        else None
+    )
+    # Added innermost first: each add_middleware wraps the ones before it.
+    app.add_middleware(
+        IdempotencyMiddleware, creditline=creditline, max_length=settings.idempotency_key_length
+    )
+    app.add_middleware(RateLimitMiddleware, buckets=buckets)
+    app.add_middleware(AuthMiddleware, creditline=creditline)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, log_requests=settings.log_requests
+    )
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,76 +1,360 @@
-"""Errors as RFC 9457 problem details: one table from error class to HTTP status.
+"""Errors as RFC 9457 problem details: one table from error class to status and type.
 
-A response is ``application/problem+json`` with ``type`` (a URN naming the error
-class: ``urn:creditline:problem:webhook-rejected``), ``title`` (the class in words),
-``status`` and ``detail`` (the error's own one-line message). A class not in
-:data:`STATUS` takes its nearest listed base class's status.
+Every error answer is ``application/problem+json``::
+
+    {"type": "urn:creditline:problem:insufficient-credits", "title": "Insufficient credits",
+     "status": 402, "detail": "insufficient credits in org_...: needed ...",
+     "needed": "12.5", "needed_micros": 12500000, "available": "3", ...}
+
+- ``type`` is a stable URI per error class, a URN: ``urn:creditline:problem:<slug>``;
+  ``GET /problems/<slug>`` describes it (``GET /problems`` lists them all). A type never
+  changes meaning; new errors get new types.
+- ``title`` is the type in words, ``status`` the HTTP status, ``detail`` this
+  occurrence's one-line message, ``instance`` the request's id.
+- Extension members carry the objects involved: ``needed``/``available`` (402),
+  ``plan``/``rule``/``reason`` (403 plan gate), ``errors`` (every problem of a 422, each
+  ``{"field", "message"}``), ``retry_after`` (429).
+
+A class not listed in :data:`PROBLEMS` takes its nearest listed base class's entry.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from creditline.domain.amounts import format_credits
 from creditline.domain.errors import (
+    AlreadyExists,
+    ApiKeyNotFound,
+    AuthenticationFailed,
     ConfigurationError,
     Conflict,
     CreditlineError,
+    GrantNotFound,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     InsufficientCredits,
+    InvalidAmount,
+    InvalidGrant,
+    InvalidRateCard,
+    InvalidSetting,
+    InvalidTime,
+    InvalidUsage,
+    InvoiceNotFound,
+    MemberNotFound,
+    NoRateCardInForce,
     NotFound,
+    NotificationFailed,
+    OrganizationNotFound,
+    PackNotFound,
+    PaymentError,
     PaymentProviderError,
     PaymentsUnavailable,
+    PermissionDenied,
     PlanGateRefused,
+    PlanNotFound,
+    ProjectNotFound,
+    PurchaseNotFound,
+    RateCardNotFound,
+    RateCardVersionConflict,
     RefundRefused,
+    ReservationNotFound,
     StorageError,
+    UnknownOperation,
+    UsageEventNotFound,
     ValidationError,
     WebhookRejected,
 )
 
-__all__ = ["PROBLEM_JSON", "STATUS", "problem", "problem_response"]
+__all__ = [
+    "HTTP_PROBLEMS",
+    "PROBLEMS",
+    "PROBLEM_JSON",
+    "STATUS",
+    "ProblemType",
+    "http_problem",
+    "install_handlers",
+    "problem",
+    "problem_body",
+    "problem_response",
+]
 
 PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "urn:creditline:problem:"
 
-STATUS: dict[type[Exception], int] = {
-    CreditlineError: 500,
-    ValidationError: 422,
-    WebhookRejected: 400,
-    NotFound: 404,
-    Conflict: 409,
-    RefundRefused: 409,
-    InsufficientCredits: 402,
-    PlanGateRefused: 403,
-    PaymentsUnavailable: 501,
-    PaymentProviderError: 502,
-    ConfigurationError: 500,
-    StorageError: 503,
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    """One kind of problem: its HTTP status, its stable slug and its title."""
+
+    status: int
+    slug: str
+    title: str
+    description: str = ""
+
+    @property
+    def uri(self) -> str:
+        return TYPE_BASE + self.slug
+
+
+def _p(status: int, slug: str, title: str, description: str = "") -> ProblemType:
+    return ProblemType(status, slug, title, description)
+
+
+PROBLEMS: dict[type[Exception], ProblemType] = {
+    CreditlineError: _p(500, "creditline-error", "Internal error", "An unexpected failure."),
+    ValidationError: _p(422, "validation-error", "Invalid input", "Nothing was changed."),
+    InvalidAmount: _p(422, "invalid-amount", "Invalid amount"),
+    InvalidTime: _p(422, "invalid-time", "Invalid time"),
+    InvalidSetting: _p(422, "invalid-setting", "Invalid setting"),
+    InvalidGrant: _p(422, "invalid-grant", "Invalid grant"),
+    InvalidRateCard: _p(422, "invalid-rate-card", "Invalid rate card"),
+    InvalidUsage: _p(422, "invalid-usage", "Usage cannot be priced"),
+    UnknownOperation: _p(422, "unknown-operation", "Unknown operation"),
+    WebhookRejected: _p(400, "webhook-rejected", "Webhook rejected"),
+    NotFound: _p(404, "not-found", "Not found"),
+    OrganizationNotFound: _p(404, "organization-not-found", "Organization not found"),
+    ProjectNotFound: _p(404, "project-not-found", "Project not found"),
+    MemberNotFound: _p(404, "member-not-found", "Member not found"),
+    GrantNotFound: _p(404, "grant-not-found", "Grant not found"),
+    ReservationNotFound: _p(404, "reservation-not-found", "Reservation not found"),
+    UsageEventNotFound: _p(404, "usage-event-not-found", "Usage event not found"),
+    PlanNotFound: _p(404, "plan-not-found", "Plan not found"),
+    NoRateCardInForce: _p(404, "no-rate-card-in-force", "No rate card in force"),
+    RateCardNotFound: _p(404, "rate-card-not-found", "Rate card not found"),
+    PackNotFound: _p(404, "pack-not-found", "Credit pack not found"),
+    PurchaseNotFound: _p(404, "purchase-not-found", "Purchase not found"),
+    InvoiceNotFound: _p(404, "invoice-not-found", "Invoice not found"),
+    ApiKeyNotFound: _p(404, "api-key-not-found", "API key not found"),
+    Conflict: _p(409, "conflict", "Conflict"),
+    AlreadyExists: _p(409, "already-exists", "Already exists"),
+    IdempotencyKeyReused: _p(
+        409,
+        "idempotency-key-reused",
+        "Idempotency key reused",
+        "The same Idempotency-Key was sent with a different request; nothing was done.",
+    ),
+    IdempotencyKeyInUse: _p(
+        409,
+        "idempotency-key-in-use",
+        "Idempotency key in use",
+        "The first request with this Idempotency-Key is still running; retry later.",
+    ),
+    RateCardVersionConflict: _p(409, "rate-card-version-conflict", "Rate card version conflict"),
+    PlanGateRefused: _p(
+        403,
+        "plan-gate-refused",
+        "Refused by the plan",
+        "The organization's plan does not allow this usage (`rule` says which); nothing "
+        "was charged.",
+    ),
+    InsufficientCredits: _p(
+        402,
+        "insufficient-credits",
+        "Insufficient credits",
+        "The credits needed (`needed`) exceed those available (`available`); nothing was written.",
+    ),
+    PaymentError: _p(409, "payment-error", "Payment cannot go ahead"),
+    PaymentsUnavailable: _p(
+        403,
+        "payments-unavailable",
+        "Payments unavailable",
+        "Credits cannot be bought here (no payment provider, or self-serve buying is off): "
+        "contact sales.",
+    ),
+    RefundRefused: _p(409, "refund-refused", "Refund refused"),
+    PaymentProviderError: _p(502, "payment-provider-error", "Payment provider error"),
+    NotificationFailed: _p(502, "notification-failed", "Notification failed"),
+    AuthenticationFailed: _p(
+        401,
+        "authentication-failed",
+        "Unauthenticated",
+        "No API key, or one that is malformed, unknown, expired or revoked. Send "
+        "`Authorization: Bearer cl_live_...`.",
+    ),
+    PermissionDenied: _p(
+        403,
+        "permission-denied",
+        "Permission denied",
+        "The API key's role does not allow this request (a read-only key writing, an "
+        "organization's key on an operator's route).",
+    ),
+    ConfigurationError: _p(500, "configuration-error", "Configuration error"),
+    StorageError: _p(503, "storage-error", "Storage unavailable"),
 }
-"""The one table from error class to HTTP status."""
+"""The one table from error class to HTTP status, problem type and title."""
+
+HTTP_PROBLEMS: dict[str, ProblemType] = {
+    p.slug: p
+    for p in (
+        _p(400, "malformed-request", "Malformed request", "The body is not valid JSON."),
+        _p(
+            422,
+            "invalid-request",
+            "Invalid request",
+            "The request does not match its schema; `errors` lists every field's problem. "
+            "Unknown fields are refused.",
+        ),
+        _p(404, "route-not-found", "No such route"),
+        _p(405, "method-not-allowed", "Method not allowed"),
+        _p(413, "request-too-large", "Request too large"),
+        _p(415, "unsupported-media-type", "Unsupported media type"),
+        _p(
+            429,
+            "rate-limited",
+            "Too many requests",
+            "The API key's request rate is over its limit, in this process; retry after "
+            "`Retry-After` seconds.",
+        ),
+    )
+}
+"""Problems of the HTTP layer itself, by slug."""
+
+STATUS: dict[type[Exception], int] = {cls: p.status for cls, p in PROBLEMS.items()}
+"""Error class to HTTP status (derived from :data:`PROBLEMS`)."""
+
+_FIELD = re.compile(r"^([A-Za-z_][\w.\[\]-]*): (.+)$", re.DOTALL)
 
 
-def _status(exc: Exception) -> int:
-    return next(STATUS[c] for c in type(exc).__mro__ if c in STATUS)
+def problem_type(exc: Exception) -> ProblemType:
+    return next(PROBLEMS[c] for c in type(exc).__mro__ if c in PROBLEMS)
 
 
-def _words(name: str) -> list[str]:
-    return re.findall(r"[A-Z][a-z0-9]*", name) or [name]
+def _field_errors(problems: list[str]) -> list[dict[str, Any]]:
+    errors = []
+    for text in problems:
+        match = _FIELD.match(text)
+        field, message = (match.group(1), match.group(2)) if match else (None, text)
+        errors.append({"field": field, "message": message})
+    return errors
 
 
-def problem(exc: CreditlineError) -> dict[str, Any]:
-    """The problem details of an engine error."""
-    words = _words(type(exc).__name__)
-    return {
-        "type": "urn:creditline:problem:" + "-".join(w.lower() for w in words),
-        "title": " ".join([words[0], *(w.lower() for w in words[1:])]),
-        "status": _status(exc),
-        "detail": " ".join(str(exc).split()),
+def _extensions(exc: CreditlineError) -> dict[str, Any]:
+    if isinstance(exc, InsufficientCredits):
+        return {
+            "org_id": exc.org_id,
+            "needed": format_credits(exc.needed),
+            "needed_micros": exc.needed,
+            "available": format_credits(exc.available),
+            "available_micros": exc.available,
+        }
+    if isinstance(exc, PlanGateRefused):
+        return {"plan": exc.plan, "rule": exc.rule, "reason": exc.reason}
+    problems = getattr(exc, "problems", None)
+    if isinstance(exc, ValidationError):
+        if isinstance(problems, list):
+            return {"errors": _field_errors([str(p) for p in problems])}
+        return {"errors": [{"field": getattr(exc, "name", None), "message": str(exc)}]}
+    return {}
+
+
+def problem_body(
+    kind: ProblemType, detail: str, instance: str | None = None, **extensions: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": kind.uri,
+        "title": kind.title,
+        "status": kind.status,
+        "detail": " ".join(detail.split()),
     }
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return body
+
+
+def problem(exc: CreditlineError, instance: str | None = None) -> dict[str, Any]:
+    """The problem details of an engine error."""
+    return problem_body(problem_type(exc), str(exc), instance, **_extensions(exc))
+
+
+def http_problem(
+    slug: str, detail: str, instance: str | None = None, **extensions: Any
+) -> dict[str, Any]:
+    """The problem details of one of the HTTP layer's own problems (:data:`HTTP_PROBLEMS`)."""
+    return problem_body(HTTP_PROBLEMS[slug], detail, instance, **extensions)
+
+
+def _request_id(request: Request) -> str | None:
+    value = request.scope.get("state", {}).get("request_id")
+    return value if isinstance(value, str) else None
+
+
+def _respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
 
 async def problem_response(request: Request, exc: Exception) -> JSONResponse:
     """The exception handler of every :class:`CreditlineError`."""
     assert isinstance(exc, CreditlineError)
-    body = problem(exc)
-    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationFailed) else None
+    return _respond(problem(exc, _request_id(request)), headers)
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    return ".".join(parts)
+
+
+async def validation_response(request: Request, exc: Exception) -> JSONResponse:
+    """Request validation: every field's problem at once (422), or 400 when the body is
+    not JSON at all."""
+    assert isinstance(exc, RequestValidationError)
+    raw = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in raw):
+        return _respond(
+            http_problem("malformed-request", "the body is not valid JSON", _request_id(request))
+        )
+    errors = [
+        {"field": _location(e.get("loc", ())), "message": str(e.get("msg", "")),
+         "code": str(e.get("type", ""))}
+        for e in raw
+    ]  # fmt: skip
+    detail = f"{len(errors)} problem{'' if len(errors) == 1 else 's'} in the request"
+    return _respond(http_problem("invalid-request", detail, _request_id(request), errors=errors))
+
+
+_HTTP_SLUGS = {
+    400: "malformed-request",
+    404: "route-not-found",
+    405: "method-not-allowed",
+    413: "request-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-request",
+    429: "rate-limited",
+}
+
+
+async def http_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (no such route, a wrong method) as problem details."""
+    assert isinstance(exc, StarletteHTTPException)
+    slug = _HTTP_SLUGS.get(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+    if slug is None:
+        body = problem_body(
+            ProblemType(exc.status_code, "http-error", "HTTP error"), detail, _request_id(request)
+        )
+    else:
+        body = http_problem(slug, detail, _request_id(request))
+    return _respond(body, dict(exc.headers) if exc.headers else None)
+
+
+def install_handlers(app: Any) -> None:
+    """Register the handlers that turn every error into problem details."""
+    app.add_exception_handler(CreditlineError, problem_response)
+    app.add_exception_handler(RequestValidationError, validation_response)
+    app.add_exception_handler(StarletteHTTPException, http_error_response)
+
+
+def all_types() -> list[ProblemType]:
+    """Every problem type the service answers with, by slug."""
+    found = {p.slug: p for p in (*PROBLEMS.values(), *HTTP_PROBLEMS.values())}
+    return [found[s] for s in sorted(found)]

@@ -1,0 +1,188 @@
+"""Repositories of the HTTP API: API keys and idempotent requests (tables ``api_keys``
+and ``http_idempotency``), in SQLAlchemy Core, on the unit of work's connection.
+
+:meth:`HttpRequestRepository.claim` inserts with ``ON CONFLICT DO NOTHING`` (both
+PostgreSQL and SQLite have it), so a second claim of the same key is an answer, not an
+error that would abort the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from creditline.domain.api_keys import ApiKey, IdempotentRequest, Role
+
+from . import tables as t
+
+__all__ = ["ApiKeyRepository", "HttpRequestRepository"]
+
+_K = t.api_keys.c
+_H = t.http_idempotency.c
+
+
+def _key(row: Any) -> ApiKey:
+    m = row._mapping
+    return ApiKey(
+        id=m["id"],
+        org_id=m["org_id"],
+        role=Role(m["role"]),
+        name=m["name"],
+        prefix=m["prefix"],
+        created_at=m["created_at"],
+        expires_at=m["expires_at"],
+        revoked_at=m["revoked_at"],
+        last_used_at=m["last_used_at"],
+    )
+
+
+_KEY_COLUMNS = (
+    _K.id, _K.org_id, _K.role, _K.name, _K.prefix, _K.created_at, _K.expires_at,
+    _K.revoked_at, _K.last_used_at,
+)  # fmt: skip
+
+
+class ApiKeyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, key: ApiKey, secret_hash: str) -> None:
+        self._conn.execute(
+            t.api_keys.insert().values(
+                id=key.id,
+                org_id=key.org_id,
+                role=key.role.value,
+                name=key.name,
+                prefix=key.prefix,
+                secret_hash=secret_hash,
+                created_at=key.created_at,
+                expires_at=key.expires_at,
+                revoked_at=key.revoked_at,
+                last_used_at=key.last_used_at,
+            )
+        )
+
+    def by_prefix(self, prefix: str) -> tuple[ApiKey, str] | None:
+        """The key of ``prefix`` and its secret's stored hash."""
+        row = self._conn.execute(
+            select(*_KEY_COLUMNS, _K.secret_hash).where(_K.prefix == prefix)
+        ).first()
+        return None if row is None else (_key(row), row.secret_hash)
+
+    def get(self, key_id: str) -> ApiKey | None:
+        row = self._conn.execute(select(*_KEY_COLUMNS).where(_K.id == key_id)).first()
+        return None if row is None else _key(row)
+
+    def of(self, org_id: str | None = None, include_revoked: bool = True) -> list[ApiKey]:
+        """Keys, oldest first: of one organization, or all (``org_id`` ``None``)."""
+        query = select(*_KEY_COLUMNS).order_by(_K.created_at, _K.id)
+        if org_id is not None:
+            query = query.where(_K.org_id == org_id)
+        if not include_revoked:
+            query = query.where(_K.revoked_at.is_(None))
+        return [_key(row) for row in self._conn.execute(query)]
+
+    def revoke(self, key_id: str, now: datetime) -> None:
+        self._conn.execute(
+            update(t.api_keys)
+            .where(_K.id == key_id, _K.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    def touch(self, key_id: str, now: datetime) -> None:
+        self._conn.execute(update(t.api_keys).where(_K.id == key_id).values(last_used_at=now))
+
+
+def _request(row: Row[Any]) -> IdempotentRequest:
+    m = row._mapping
+    return IdempotentRequest(
+        key_id=m["key_id"],
+        idempotency_key=m["idempotency_key"],
+        request=m["request"],
+        request_hash=m["request_hash"],
+        created_at=m["created_at"],
+        status_code=m["status_code"],
+        content_type=m["content_type"],
+        body=m["response_body"],
+    )
+
+
+class HttpRequestRepository:
+    """POST requests stored under their Idempotency-Key, per API key."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def claim(self, request: IdempotentRequest) -> bool:
+        """Store ``request`` as in progress; ``False`` when its key is stored already."""
+        values = {
+            "key_id": request.key_id,
+            "idempotency_key": request.idempotency_key,
+            "request": request.request,
+            "request_hash": request.request_hash,
+            "created_at": request.created_at,
+        }
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(t.http_idempotency)
+            .values(**values)
+            .on_conflict_do_nothing()
+            .returning(_H.key_id)
+        )
+        # RETURNING, not rowcount: the row comes back only when it was inserted.
+        return self._conn.execute(statement).first() is not None
+
+    def get(self, key_id: str, idempotency_key: str) -> IdempotentRequest | None:
+        row = self._conn.execute(
+            select(t.http_idempotency).where(
+                _H.key_id == key_id, _H.idempotency_key == idempotency_key
+            )
+        ).first()
+        return None if row is None else _request(row)
+
+    def take_over(self, stale: IdempotentRequest, now: datetime) -> bool:
+        """Restart a request left in progress (its process died); ``False`` when another
+        request took it over first, or it has an answer now."""
+        changed = self._conn.execute(
+            update(t.http_idempotency)
+            .where(
+                _H.key_id == stale.key_id,
+                _H.idempotency_key == stale.idempotency_key,
+                _H.created_at == stale.created_at,
+                _H.status_code.is_(None),
+            )
+            .values(created_at=now)
+        ).rowcount
+        return bool(changed)
+
+    def complete(self, answered: IdempotentRequest, now: datetime) -> None:
+        """Store the answer (``status_code``, ``content_type``, ``body``) of a request."""
+        self._conn.execute(
+            update(t.http_idempotency)
+            .where(_H.key_id == answered.key_id, _H.idempotency_key == answered.idempotency_key)
+            .values(
+                status_code=answered.status_code,
+                content_type=answered.content_type,
+                response_body=answered.body,
+                completed_at=now,
+            )
+        )
+
+    def forget(self, key_id: str, idempotency_key: str) -> None:
+        """Drop a request that has no answer to keep (a failure, so a retry runs)."""
+        self._conn.execute(
+            delete(t.http_idempotency).where(
+                _H.key_id == key_id,
+                _H.idempotency_key == idempotency_key,
+                _H.status_code.is_(None),
+            )
+        )
+
+    def prune(self, before: datetime) -> int:
+        """Forget every request received before ``before``; how many."""
+        return int(
+            self._conn.execute(delete(t.http_idempotency).where(_H.created_at < before)).rowcount
+        )

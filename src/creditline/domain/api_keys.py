@@ -1,0 +1,170 @@
+"""API keys: who may call the HTTP API, and on which organization.
+
+A key has a **role**:
+
+- ``operator``: everything, on every organization (the platform's own back office);
+- ``org``: everything an organization may do to itself (spend, record usage, reserve,
+  buy), on that organization only;
+- ``org_read``: the same organization, reading only.
+
+A key's text is ``cl_live_<prefix>_<secret>``: ``prefix`` (10 characters, shown in key
+lists, the key's lookup) and ``secret`` (32 random bytes, URL-safe base64). Only a
+SHA-256 hash of the secret is stored: the secret is random and long, so a fast hash is
+as strong as a slow one, and the key is shown once, when it is made. A key may expire
+and can be revoked; either way it stops working at once.
+
+Tenancy comes from the key, never from the request: an ``org`` key names its
+organization, and anything of another organization is, for it, not found.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = [
+    "KEY_PREFIX",
+    "ApiKey",
+    "IdempotentRequest",
+    "IssuedKey",
+    "Principal",
+    "Role",
+    "hash_secret",
+    "new_key_text",
+    "parse_key_text",
+    "secret_matches",
+]
+
+KEY_PREFIX = "cl_live_"
+_PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+_KEY_TEXT = re.compile(r"^cl_live_([a-z2-7]{10})_([A-Za-z0-9_-]{43})$")
+
+
+class Role(enum.StrEnum):
+    OPERATOR = "operator"
+    ORG = "org"
+    ORG_READ = "org_read"
+
+    @property
+    def writes(self) -> bool:
+        return self is not Role.ORG_READ
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A stored key, without its secret.
+
+    Attributes:
+        id: ``key_<prefix>``.
+        org_id: its organization; ``None`` for an operator key.
+        role: what it may do.
+        name: what it is for, in words.
+        prefix: the public part of its text, shown in lists.
+        created_at, expires_at, revoked_at, last_used_at: its life (UTC).
+    """
+
+    id: str
+    org_id: str | None
+    role: Role
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    def usable_at(self, now: datetime) -> str | None:
+        """Why the key cannot be used at ``now``, or ``None`` when it can."""
+        if self.revoked_at is not None:
+            return "the API key has been revoked"
+        if self.expires_at is not None and now >= self.expires_at:
+            return "the API key has expired"
+        return None
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.role, self.org_id, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A key just made: the only time its full text (``secret``) exists outside the caller."""
+
+    key: ApiKey
+    secret: str
+
+    def __repr__(self) -> str:  # never print the secret by accident
+        return f"IssuedKey(key={self.key!r}, secret='***')"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts as: the key's role, its organization and its id."""
+
+    role: Role
+    org_id: str | None
+    key_id: str
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role is Role.OPERATOR
+
+    def can_see(self, org_id: str) -> bool:
+        """Whether the organization ``org_id`` exists for this principal at all."""
+        return self.is_operator or self.org_id == org_id
+
+
+def new_key_text() -> tuple[str, str]:
+    """A new key's ``(prefix, full text)``."""
+    prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(10))
+    secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").rstrip("=")
+    return prefix, f"{KEY_PREFIX}{prefix}_{secret}"
+
+
+def parse_key_text(text: str) -> tuple[str, str] | None:
+    """A key's ``(prefix, secret)``, or ``None`` when the text is not a key's."""
+    match = _KEY_TEXT.match(text)
+    return None if match is None else (match.group(1), match.group(2))
+
+
+def hash_secret(secret: str) -> str:
+    """The stored form of a secret: SHA-256, hex."""
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    """Constant-time comparison of a presented secret with a stored hash."""
+    return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentRequest:
+    """A POST request stored under its ``Idempotency-Key``, and its answer once it has one.
+
+    Attributes:
+        key_id: the API key that sent it (keys are scoped to their sender).
+        idempotency_key: the header's value.
+        request: its method and path (``POST /v1/orgs/org_.../grants``).
+        request_hash: SHA-256 of the method, path, query and body.
+        created_at: when it was first received (or taken over after a crash).
+        status_code, content_type, body: its answer; ``None`` while in progress.
+    """
+
+    key_id: str
+    idempotency_key: str
+    request: str
+    request_hash: str
+    created_at: datetime
+    status_code: int | None = None
+    content_type: str | None = None
+    body: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status_code is not None

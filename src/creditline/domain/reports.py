@@ -1,0 +1,87 @@
+"""Usage reports (E1): an organization's accepted usage, grouped, over a period.
+
+A report is asked for with ``group_by`` (any of ``project``, ``operation``, ``member``,
+in the order wanted), an optional ``period`` (``day`` or ``month``, in UTC) and a
+half-open window ``[since, until)`` of the events' own times. Each row has the group's
+keys, how many events and what they cost (micro-credits). Events without a project or
+a member are grouped under ``None``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, cast
+
+from creditline.domain.errors import InvalidSetting, InvalidTime
+from creditline.domain.time import require_aware
+
+__all__ = [
+    "GROUPS",
+    "MAX_REPORT_DAYS",
+    "PERIODS",
+    "UsageGroup",
+    "UsageReport",
+    "UsageRow",
+    "check_report",
+]
+
+UsageGroup = Literal["project", "operation", "member"]
+GROUPS: tuple[UsageGroup, ...] = ("project", "operation", "member")
+PERIODS = ("day", "month")
+MAX_REPORT_DAYS = 3700
+"""The longest window a report covers (about ten years)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """One group: ``keys`` in the report's column order, ``events`` and ``cost``
+    (micro-credits)."""
+
+    keys: tuple[str | None, ...]
+    events: int
+    cost: int
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """The rows of a report, their columns and their totals."""
+
+    org_id: str
+    columns: tuple[str, ...]
+    since: datetime
+    until: datetime
+    rows: tuple[UsageRow, ...]
+
+    @property
+    def events(self) -> int:
+        return sum(r.events for r in self.rows)
+
+    @property
+    def cost(self) -> int:
+        return sum(r.cost for r in self.rows)
+
+
+def check_report(
+    group_by: tuple[str, ...], period: str | None, since: datetime, until: datetime
+) -> tuple[tuple[UsageGroup, ...], datetime, datetime]:
+    """The report's groups and window, checked: every problem at once.
+
+    Raises:
+        InvalidSetting: an unknown or repeated group, an unknown period.
+        InvalidTime: a naive time, an empty or overlong window.
+    """
+    unknown = [g for g in group_by if g not in GROUPS]
+    if unknown:
+        raise InvalidSetting("group_by", unknown, f"each one of {', '.join(GROUPS)}")
+    if len(set(group_by)) != len(group_by):
+        raise InvalidSetting("group_by", list(group_by), "each group at most once")
+    if period is not None and period not in PERIODS:
+        raise InvalidSetting("period", period, f"one of {', '.join(PERIODS)}")
+    start, end = require_aware(since, "since"), require_aware(until, "until")
+    if end <= start:
+        raise InvalidTime("until must be after since: the window is [since, until)")
+    if end - start > timedelta(days=MAX_REPORT_DAYS):
+        raise InvalidTime(f"a report covers at most {MAX_REPORT_DAYS} days")
+    groups: tuple[UsageGroup, ...] = tuple(cast(UsageGroup, g) for g in group_by)
+    return groups, start, end

@@ -1,0 +1,152 @@
+"""Request limits: the size of a body, and each API key's request rate.
+
+**Body size.** :class:`BodyLimitMiddleware` reads a request's body before the route does
+and answers ``413`` (problem ``request-too-large``) past ``max_body_bytes``, whether the
+client announced a ``Content-Length`` or streamed it in chunks. The body it read is
+replayed to the application.
+
+**Rate.** :class:`RateLimitMiddleware` keeps a token bucket per API key (per client
+address for requests without a key): ``burst`` requests at once, refilled at
+``rate_per_second``. A request that finds the bucket empty is answered ``429`` (problem
+``rate-limited``) with ``Retry-After`` (whole seconds). The buckets live in each
+process's memory: with N worker processes a key may make up to N times the rate.
+Health, readiness and metrics are never limited.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from creditline.domain.api_keys import Principal
+from creditline.entrypoints.api.asgi import ASGIApp, Receive, Scope, Send, replay, send_json, state
+from creditline.entrypoints.api.problems import http_problem
+
+__all__ = ["BodyLimitMiddleware", "RateLimitMiddleware", "TokenBuckets"]
+
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        request_id = state(scope).get("request_id")
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await self._refuse(send, request_id)
+            return
+        try:
+            body = await self._read(receive)
+        except _TooLarge:
+            await self._refuse(send, request_id)
+            return
+        state(scope)["body"] = body
+        await self.app(scope, replay(body, receive), send)
+
+    async def _read(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _refuse(self, send: Send, request_id: str | None) -> None:
+        detail = f"the request body is over the limit of {self.max_body_bytes} bytes"
+        body = http_problem("request-too-large", detail, request_id, limit=self.max_body_bytes)
+        await send_json(send, body, headers=[(b"connection", b"close")])
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class TokenBuckets:
+    """One token bucket per key: ``take(key)`` is 0 when a request may go, else the
+    seconds until it may."""
+
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+
+    def take(self, key: str) -> float:
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) > 100_000:  # forget idle keys rather than grow forever
+                self._buckets.clear()
+            bucket = self._buckets[key] = _Bucket(float(self.burst), now)
+        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
+        bucket.at = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return 0.0
+        return (1 - bucket.tokens) / self.rate
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, buckets: TokenBuckets | None) -> None:
+        self.app = app
+        self.buckets = buckets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.buckets is None
+            or scope["type"] != "http"
+            or scope["path"].startswith(UNLIMITED_PATHS)
+        ):
+            await self.app(scope, receive, send)
+            return
+        who = state(scope).get("principal")
+        client = scope.get("client") or ("unknown", 0)
+        key = who.key_id if isinstance(who, Principal) else f"ip:{client[0]}"
+        wait = self.buckets.take(key)
+        if wait <= 0:
+            await self.app(scope, receive, send)
+            return
+        retry_after = max(1, math.ceil(wait))
+        body = http_problem(
+            "rate-limited",
+            f"over {self.buckets.rate:g} requests a second (burst {self.buckets.burst}) for "
+            "this API key in this process",
+            state(scope).get("request_id"),
+            retry_after=retry_after,
+        )
+        await send_json(send, body, headers=[(b"retry-after", str(retry_after).encode())])

@@ -1,0 +1,28 @@
+"""The API's routes, one module per group of resources; :data:`ROUTERS` lists them in
+the order the OpenAPI document shows them."""
+
+from __future__ import annotations
+
+from creditline.entrypoints.api.routes import (
+    admin,
+    billing,
+    catalogue,
+    health,
+    ledger,
+    orgs,
+    reservations,
+    usage,
+)
+
+__all__ = ["ROUTERS"]
+
+ROUTERS = (
+    health.router,
+    orgs.router,
+    ledger.router,
+    usage.router,
+    reservations.router,
+    catalogue.router,
+    billing.router,
+    admin.router,
+)

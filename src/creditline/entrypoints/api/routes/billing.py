@@ -1,0 +1,174 @@
+"""Buying credits (purchases through the payment provider, its webhook), refunds,
+invoices and the billing history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from creditline.domain.errors import PaymentProviderError, WebhookRejected
+from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
+from creditline.entrypoints.api.schemas import (
+    BillingRecordOut,
+    InvoiceOut,
+    InvoiceRunIn,
+    InvoiceRunOut,
+    PurchaseCreate,
+    PurchaseOut,
+    ReceiptOut,
+    WebhookOut,
+)
+from creditline.entrypoints.api.security import OperatorKey, OrgOperator, OrgReader, OrgWriter
+from creditline.services.purchases import CANCEL_URL, SUCCESS_URL
+
+router = make_router("billing")
+
+__all__ = ["router"]
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.post(
+    "/v1/orgs/{org_id}/purchases",
+    status_code=201,
+    summary="Start buying credits: a pending purchase and its checkout_url",
+)
+def create_purchase(
+    *, body: PurchaseCreate, scope: OrgWriter, cl: Engine, key: EngineKey
+) -> PurchaseOut:
+    purchase = cl.create_purchase(
+        scope.org_id,
+        body.pack,
+        credits=body.micros,
+        currency=body.currency.upper(),
+        success_url=body.success_url or SUCCESS_URL,
+        cancel_url=body.cancel_url or CANCEL_URL,
+        email=body.email,
+        idempotency_key=key,
+    )
+    return PurchaseOut.of(purchase)
+
+
+@router.get("/v1/orgs/{org_id}/purchases", summary="Purchase history, newest first")
+def list_purchases(*, scope: OrgReader, cl: Engine, limit: Limit = 100) -> list[PurchaseOut]:
+    return [PurchaseOut.of(p) for p in cl.purchases(scope.org_id, limit)]
+
+
+@router.get("/v1/orgs/{org_id}/purchases/{purchase_id}", summary="One purchase")
+def get_purchase(*, scope: OrgReader, purchase_id: str, cl: Engine) -> PurchaseOut:
+    return PurchaseOut.of(cl.purchase(scope.org_id, purchase_id))
+
+
+@router.post(
+    "/v1/orgs/{org_id}/purchases/{purchase_id}/refresh",
+    summary="Ask the provider now; grant the credits if it is paid",
+)
+def refresh_purchase(*, scope: OrgWriter, purchase_id: str, cl: Engine) -> PurchaseOut:
+    return PurchaseOut.of(cl.refresh_purchase(scope.org_id, purchase_id))
+
+
+@router.post(
+    "/v1/orgs/{org_id}/purchases/{purchase_id}/refund",
+    summary="Refund a purchase under its policy (operator)",
+)
+def refund_purchase(*, scope: OrgOperator, purchase_id: str, cl: Engine) -> PurchaseOut:
+    return PurchaseOut.of(cl.refund_purchase(scope.org_id, purchase_id))
+
+
+@router.get(
+    "/v1/orgs/{org_id}/purchases/{purchase_id}/receipt", summary="A paid purchase's receipt"
+)
+def receipt(*, scope: OrgReader, purchase_id: str, cl: Engine) -> ReceiptOut:
+    return ReceiptOut.of(cl.receipt(scope.org_id, purchase_id))
+
+
+@router.get("/v1/orgs/{org_id}/invoices", summary="Invoices, newest first")
+def list_invoices(*, scope: OrgReader, cl: Engine, limit: Limit = 100) -> list[InvoiceOut]:
+    return [InvoiceOut.of(i) for i in cl.invoices(scope.org_id, limit)]
+
+
+@router.get("/v1/orgs/{org_id}/invoices/{invoice_id}", summary="One invoice")
+def get_invoice(*, scope: OrgReader, invoice_id: str, cl: Engine) -> InvoiceOut:
+    return InvoiceOut.of(cl.invoice(scope.org_id, invoice_id))
+
+
+@router.get(
+    "/v1/orgs/{org_id}/invoices/{invoice_id}/html",
+    summary="An invoice as HTML",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}, "description": "The invoice."}},
+)
+def invoice_html(*, scope: OrgReader, invoice_id: str, cl: Engine) -> Response:
+    return Response(cl.invoice_html(scope.org_id, invoice_id), media_type="text/html")
+
+
+@router.get(
+    "/v1/orgs/{org_id}/invoices/{invoice_id}/pdf",
+    summary="An invoice as PDF",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The invoice."}},
+)
+def invoice_pdf(*, scope: OrgReader, invoice_id: str, cl: Engine) -> Response:
+    return Response(cl.invoice_pdf(scope.org_id, invoice_id), media_type="application/pdf")
+
+
+@router.post(
+    "/v1/orgs/{org_id}/invoices/{invoice_id}/pay",
+    summary="Charge an open invoice to the saved payment method",
+)
+def pay_invoice(*, scope: OrgWriter, invoice_id: str, cl: Engine) -> InvoiceOut:
+    return InvoiceOut.of(cl.pay_invoice(scope.org_id, invoice_id))
+
+
+@router.post(
+    "/v1/orgs/{org_id}/invoices/{invoice_id}/void", summary="Cancel an open invoice (operator)"
+)
+def void_invoice(*, scope: OrgOperator, invoice_id: str, cl: Engine) -> InvoiceOut:
+    return InvoiceOut.of(cl.void_invoice(scope.org_id, invoice_id))
+
+
+@router.post("/v1/invoices/run", summary="Issue a month's flex invoices (operator)")
+def run_invoices(*, body: InvoiceRunIn, cl: Engine, _: OperatorKey) -> InvoiceRunOut:
+    run = cl.invoice_flex(body.month)
+    return InvoiceRunOut(
+        month=run.month,
+        issued=[InvoiceOut.of(i) for i in run.issued],
+        existing=run.existing,
+        unpriced=list(run.unpriced),
+        failed_charges=list(run.failed_charges),
+    )
+
+
+@router.get(
+    "/v1/orgs/{org_id}/billing-history", summary="Purchases, refunds and invoices, newest first"
+)
+def billing_history(*, scope: OrgReader, cl: Engine, limit: Limit = 100) -> list[BillingRecordOut]:
+    return [BillingRecordOut.of(r) for r in cl.billing_history(scope.org_id, limit)]
+
+
+@router.post(
+    "/webhooks/stripe",
+    summary="Stripe webhook endpoint (signed; no API key)",
+    description="Verifies the `Stripe-Signature` over the raw body, deduplicates by event "
+    "id and acts on the re-fetched state. 200 for an event processed, ignored or already "
+    "processed; 400 for a delivery that does not verify; 502 when Stripe could not be "
+    "asked, so that Stripe retries.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def stripe_webhook(*, request: Request, cl: Engine, meter: Meter) -> WebhookOut:
+    payload = await request.body()
+    signature = request.headers.get("Stripe-Signature")
+    try:
+        # The engine's calls block (database, Stripe): off the event loop.
+        outcome = await run_in_threadpool(cl.handle_webhook, payload, signature)
+    except (WebhookRejected, PaymentProviderError):
+        meter.webhook_failures.labels("stripe").inc()
+        raise
+    return WebhookOut(received=True, event_id=outcome.event_id, outcome=outcome.outcome)

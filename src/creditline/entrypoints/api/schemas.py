@@ -1,0 +1,1161 @@
+"""The HTTP API's request and response bodies (pydantic), and how engine results become
+response bodies.
+
+**Amounts.** Credits are exact, never floats. Every credit amount is answered twice: as
+a decimal string of credits (``"amount": "12.5"``) and as an integer of micro-credits
+(``"amount_micros": 12500000``; 1 credit = 1,000,000 micro-credits). A request gives
+either one, never both: ``"amount": "12.5"`` or ``"amount_micros": 12500000``. Money is
+integer minor units with an ISO currency (``{"minor": 45000, "currency": "EUR"}``).
+Quantities of usage are integers, JSON numbers read exactly (``0.5`` is the decimal
+0.5, not a float), or decimal strings.
+
+**Times** are ISO 8601 with a time zone (answers are in UTC).
+
+**Request bodies refuse unknown fields** (422): ids, balances, an organization or any
+other field a caller may not set cannot be smuggled in; the organization comes from
+the path and the API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+
+from creditline.domain.amounts import MAX_MICROS, format_credits, parse_credits
+from creditline.domain.api_keys import ApiKey, IssuedKey, Role
+from creditline.domain.balances import Balance
+from creditline.domain.grants import Grant, GrantKind
+from creditline.domain.invoices import BillingRecord, Invoice
+from creditline.domain.ledger import CauseType, EntryType, LedgerEntry
+from creditline.domain.money import Money
+from creditline.domain.organizations import Member, Organization, Project
+from creditline.domain.plans import DepletionPolicy
+from creditline.domain.purchases import Purchase, Receipt
+from creditline.domain.reports import UsageReport
+from creditline.domain.reservations import Reservation
+from creditline.domain.usage import EventResult, Metering, StoredUsage
+
+# -- shared pieces ----------------------------------------------------------------------
+
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Ident = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+CreditsText = Annotated[
+    StrictStr,
+    Field(
+        pattern=r"^[0-9]{1,13}(\.[0-9]{1,6})?$",
+        max_length=21,
+        description="Credits, an exact decimal string (at most 6 decimals).",
+        examples=["12.5"],
+    ),
+]
+SignedCreditsText = Annotated[
+    StrictStr,
+    Field(
+        pattern=r"^-?[0-9]{1,13}(\.[0-9]{1,6})?$",
+        max_length=22,
+        description="Credits, an exact decimal string, negative to take credits.",
+        examples=["-2.5"],
+    ),
+]
+MicrosIn = Annotated[
+    StrictInt,
+    Field(ge=1, le=MAX_MICROS, description="Micro-credits, an integer.", examples=[12_500_000]),
+]
+
+
+def plain(value: Any) -> Any:
+    """JSON as stored: exact decimal numbers as their text (JSON columns have no decimals)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(plain),
+    Field(description="Free-form JSON, kept with the record.", examples=[{"ticket": "T-42"}]),
+]
+StrictDecimal = Annotated[Decimal, Strict()]
+QuantityIn = StrictInt | StrictDecimal | Annotated[StrictStr, Field(max_length=100)]
+Quantities = Annotated[
+    dict[Annotated[str, Field(max_length=100)], QuantityIn],
+    Field(max_length=100, examples=[{"attributes": 3}]),
+]
+Dimensions = Annotated[
+    dict[Annotated[str, Field(max_length=100)], Annotated[StrictStr, Field(max_length=200)]],
+    Field(max_length=100, examples=[{"mode": "Business", "delivery": "Standard"}]),
+]
+Currency = Annotated[StrictStr, Field(pattern=r"^[A-Za-z]{3}$", examples=["EUR"])]
+
+_FORBID = ConfigDict(extra="forbid")
+
+
+def _iso(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def _credits(name: str, micros: int) -> dict[str, Any]:
+    return {name: format_credits(micros), f"{name}_micros": micros}
+
+
+class _Amount(BaseModel):
+    """A request amount: ``amount`` (decimal credits) or ``amount_micros``, exactly one."""
+
+    model_config = _FORBID
+
+    amount: CreditsText | None = None
+    amount_micros: MicrosIn | None = None
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> Self:
+        if (self.amount is None) == (self.amount_micros is None):
+            raise ValueError("give exactly one of amount (decimal credits) or amount_micros")
+        return self
+
+    @property
+    def micros(self) -> int:
+        if self.amount_micros is not None:
+            return self.amount_micros
+        assert self.amount is not None
+        return parse_credits(self.amount)
+
+
+class CauseIn(BaseModel):
+    model_config = _FORBID
+    type: CauseType
+    ref: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+
+class CauseOut(BaseModel):
+    type: str
+    ref: str
+
+
+class MoneyOut(BaseModel):
+    minor: int = Field(description="Whole minor units (cents).")
+    currency: str
+
+
+def _money(money: Money) -> MoneyOut:
+    return MoneyOut(minor=money.minor, currency=money.currency)
+
+
+# -- organizations, projects, members ----------------------------------------------------
+
+
+class OrgCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Acme", "external_ref": "acme-42"}]},
+    )
+    name: Name
+    external_ref: Name | None = None
+    consumption_order: list[GrantKind] | None = Field(
+        None, max_length=6, description="Grant kinds in spending order (the rest follow)."
+    )
+    metadata: Metadata | None = None
+
+
+class OrgOut(BaseModel):
+    id: str
+    name: str
+    external_ref: str | None
+    consumption_order: list[str]
+    metadata: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, org: Organization) -> OrgOut:
+        return cls(
+            id=org.id,
+            name=org.name,
+            external_ref=org.external_ref,
+            consumption_order=[k.value for k in org.consumption_order],
+            metadata=dict(org.metadata),
+            created_at=org.created_at,
+        )
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "bot"}]})
+    name: Name
+
+
+class ProjectOut(BaseModel):
+    id: str
+    org_id: str
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, p: Project) -> ProjectOut:
+        return cls(id=p.id, org_id=p.org_id, name=p.name, created_at=p.created_at)
+
+
+class MemberCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Ada", "email": "ada@example.com"}]},
+    )
+    name: Name
+    email: Annotated[StrictStr, Field(min_length=3, max_length=320)] | None = None
+
+
+class MemberOut(BaseModel):
+    id: str
+    org_id: str
+    name: str
+    email: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, m: Member) -> MemberOut:
+        return cls(id=m.id, org_id=m.org_id, name=m.name, email=m.email, created_at=m.created_at)
+
+
+# -- grants, balance, ledger, spending ---------------------------------------------------
+
+
+class CostBasisIn(BaseModel):
+    model_config = _FORBID
+    unit_price_minor: Annotated[StrictInt, Field(ge=0, le=10**12)]
+    currency: Currency
+
+
+class GrantCreate(_Amount):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"amount": "100", "kind": "prepaid", "expires_at": "2027-01-01T00:00:00Z"}]
+        },
+    )
+    kind: GrantKind = GrantKind.PREPAID
+    effective_at: AwareDatetime | None = None
+    expires_at: AwareDatetime | None = None
+    cost_basis: CostBasisIn | None = None
+    reason: Name | None = Field(None, description="Why: the grant's source reference.")
+    metadata: Metadata | None = None
+
+
+class GrantOut(BaseModel):
+    id: str
+    org_id: str
+    kind: str
+    amount: str
+    amount_micros: int
+    remaining: str
+    remaining_micros: int
+    effective_at: datetime
+    expires_at: datetime | None
+    source: CauseOut
+    cost_basis: CostBasisIn | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, g: Grant) -> GrantOut:
+        basis = g.cost_basis
+        return cls(
+            id=g.id,
+            org_id=g.org_id,
+            kind=g.kind.value,
+            **_credits("amount", g.amount),
+            **_credits("remaining", g.remaining),
+            effective_at=g.effective_at,
+            expires_at=_iso(g.expires_at),
+            source=CauseOut(type=g.source.type.value, ref=g.source.ref),
+            cost_basis=None
+            if basis is None
+            else CostBasisIn(unit_price_minor=basis.unit_price_minor, currency=basis.currency),
+            metadata=dict(g.metadata),
+            created_at=g.created_at,
+        )
+
+
+class AdjustmentCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": "-5", "reason": "double-charged run 42"}]},
+    )
+    amount: SignedCreditsText | None = None
+    amount_micros: Annotated[StrictInt, Field(ge=-MAX_MICROS, le=MAX_MICROS)] | None = None
+    reason: Name
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> Self:
+        if (self.amount is None) == (self.amount_micros is None):
+            raise ValueError("give exactly one of amount (decimal credits) or amount_micros")
+        return self
+
+    @property
+    def micros(self) -> int:
+        if self.amount_micros is not None:
+            return self.amount_micros
+        assert self.amount is not None
+        negative = self.amount.startswith("-")
+        micros = parse_credits(self.amount.removeprefix("-"))
+        return -micros if negative else micros
+
+
+class BalanceOut(BaseModel):
+    org_id: str
+    as_of: datetime
+    total: str
+    total_micros: int
+    available: str
+    available_micros: int
+    pending: str
+    pending_micros: int
+    expired_unswept: str
+    expired_unswept_micros: int
+    held: str
+    held_micros: int
+    by_kind: dict[str, str]
+    by_kind_micros: dict[str, int]
+
+    @classmethod
+    def of(cls, b: Balance) -> BalanceOut:
+        return cls(
+            org_id=b.org_id,
+            as_of=b.as_of,
+            **_credits("total", b.total),
+            **_credits("available", b.available),
+            **_credits("pending", b.pending),
+            **_credits("expired_unswept", b.expired_unswept),
+            **_credits("held", b.held),
+            by_kind={k.value: format_credits(v) for k, v in b.by_kind.items()},
+            by_kind_micros={k.value: v for k, v in b.by_kind.items()},
+        )
+
+
+class EntryOut(BaseModel):
+    id: int
+    org_id: str
+    grant_id: str
+    type: str
+    amount: str
+    amount_micros: int
+    cause: CauseOut
+    project_id: str | None
+    member_id: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    metadata: dict[str, Any]
+
+    @classmethod
+    def of(cls, e: LedgerEntry) -> EntryOut:
+        return cls(
+            id=e.id,
+            org_id=e.org_id,
+            grant_id=e.grant_id,
+            type=e.type.value,
+            **_credits("amount", e.amount),
+            cause=CauseOut(type=e.cause.type.value, ref=e.cause.ref),
+            project_id=e.project_id,
+            member_id=e.member_id,
+            occurred_at=e.occurred_at,
+            recorded_at=e.recorded_at,
+            metadata=dict(e.metadata or {}),
+        )
+
+
+LedgerType = EntryType
+
+
+class SpendCreate(_Amount):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": "2.5", "project_id": "prj_..."}]},
+    )
+    project_id: Ident | None = None
+    member_id: Ident | None = None
+    cause: CauseIn | None = None
+    metadata: Metadata | None = None
+
+
+class AllocationOut(BaseModel):
+    grant_id: str
+    amount: str
+    amount_micros: int
+
+
+class DebitOut(BaseModel):
+    status: str
+    amount: str
+    amount_micros: int
+    cause: CauseOut | None
+    replayed: bool
+    allocations: list[AllocationOut]
+
+    @classmethod
+    def of(cls, r: Any) -> DebitOut:
+        return cls(
+            status=r.status.value,
+            **_credits("amount", r.amount),
+            cause=None if r.cause is None else CauseOut(type=r.cause.type.value, ref=r.cause.ref),
+            replayed=bool(r.replayed),
+            allocations=[
+                AllocationOut(grant_id=a.grant_id, **_credits("amount", a.amount))
+                for a in r.allocations
+            ],
+        )
+
+
+class AdjustmentOut(BaseModel):
+    """A positive adjustment is a grant (``grant``); a negative one a debit (``debit``)."""
+
+    grant: GrantOut | None = None
+    debit: DebitOut | None = None
+
+
+# -- usage events, quotes ------------------------------------------------------------------
+
+
+class StepIn(BaseModel):
+    model_config = _FORBID
+    operation: Name
+    quantities: Quantities | None = None
+    dimensions: Dimensions | None = None
+
+
+class UsageEventIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "run-42",
+                    "operation": "train",
+                    "occurred_at": "2026-01-05T10:00:00Z",
+                    "quantities": {"attributes": 3},
+                    "dimensions": {"mode": "Business", "delivery": "Standard"},
+                }
+            ]
+        },
+    )
+    event_id: Ident = Field(description="The producer's id: the same id is recorded once.")
+    operation: Name
+    occurred_at: AwareDatetime | None = Field(None, description="Default: now.")
+    quantities: Quantities | None = None
+    dimensions: Dimensions | None = None
+    project_id: Ident | None = None
+    member_id: Ident | None = None
+    parent_id: Ident | None = None
+    steps: Annotated[list[StepIn], Field(max_length=100)] | None = None
+    metadata: Metadata | None = None
+
+
+class UsageBatchIn(BaseModel):
+    model_config = _FORBID
+    events: Annotated[list[UsageEventIn], Field(min_length=1)]
+
+
+class ComponentOut(BaseModel):
+    operation: str
+    cost: str
+    cost_micros: int
+
+
+class EventResultOut(BaseModel):
+    event_id: str
+    status: Literal["accepted", "refused", "rejected", "duplicate"]
+    cost: str
+    cost_micros: int
+    reason: str | None
+    problem: str | None = Field(None, description="The problem type of a refusal or rejection.")
+    rate_card: str | None
+    components: list[ComponentOut]
+    index: int | None = Field(None, description="Its position in the batch.")
+
+    @classmethod
+    def of(
+        cls, r: EventResult, index: int | None = None, problem: str | None = None
+    ) -> EventResultOut:
+        return cls(
+            event_id=r.event_id,
+            status=r.status.value,
+            **_credits("cost", r.cost),
+            reason=r.reason,
+            problem=problem,
+            rate_card=r.rate_card,
+            components=[
+                ComponentOut(operation=op, **_credits("cost", cost)) for op, cost in r.components
+            ],
+            index=index,
+        )
+
+
+class BatchOut(BaseModel):
+    """Per-event results, in the order sent; every accepted or refused event is durable."""
+
+    results: list[EventResultOut]
+    accepted: int
+    refused: int
+    rejected: int
+    duplicate: int
+    cost: str
+    cost_micros: int
+
+
+def _quantity_text(value: object) -> str:
+    return str(value)
+
+
+class StoredUsageOut(BaseModel):
+    event_id: str
+    org_id: str
+    operation: str
+    occurred_at: datetime
+    quantities: dict[str, str]
+    dimensions: dict[str, str]
+    project_id: str | None
+    member_id: str | None
+    parent_id: str | None
+    status: str
+    cost: str
+    cost_micros: int
+    reason: str | None
+    rate_card: str | None
+    components: list[ComponentOut]
+    allocations: list[AllocationOut]
+    metadata: dict[str, Any]
+    batch_id: str | None
+
+    @classmethod
+    def of(cls, s: StoredUsage) -> StoredUsageOut:
+        e = s.event
+        return cls(
+            event_id=e.event_id,
+            org_id=e.org_id,
+            operation=e.operation,
+            occurred_at=e.occurred_at,
+            quantities={k: _quantity_text(v) for k, v in e.quantities.items()},
+            dimensions=dict(e.dimensions),
+            project_id=e.project_id,
+            member_id=e.member_id,
+            parent_id=e.parent_id,
+            status=s.status,
+            **_credits("cost", s.cost),
+            reason=s.reason,
+            rate_card=s.rate_card,
+            components=[
+                ComponentOut(operation=op, **_credits("cost", cost)) for op, cost in s.components
+            ],
+            allocations=[
+                AllocationOut(grant_id=a.grant_id, **_credits("amount", a.amount))
+                for a in s.allocations
+            ],
+            metadata=dict(e.metadata),
+            batch_id=s.batch_id,
+        )
+
+
+class AmendIn(BaseModel):
+    model_config = _FORBID
+    quantities: Quantities
+    dimensions: Dimensions | None = None
+
+
+class QuoteIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "operation": "train",
+                    "quantities": {"attributes": 3},
+                    "dimensions": {"mode": "Business", "delivery": "Standard"},
+                }
+            ]
+        },
+    )
+    operation: Name
+    quantities: Quantities | None = None
+    dimensions: Dimensions | None = None
+    steps: Annotated[list[StepIn], Field(max_length=100)] | None = None
+    at: AwareDatetime | None = Field(None, description="Price at this time (default: now).")
+    rate_card: Name | None = Field(None, description="Price by this card, not the org's.")
+
+
+class QuoteOut(BaseModel):
+    """What an operation costs and why (:meth:`creditline.Quote.to_dict`)."""
+
+    operation: str
+    card: str
+    version: str
+    total: str
+    total_micros: int
+    base: str
+    multiplier: str
+    multipliers: list[dict[str, Any]]
+    exact: str
+    rounding: dict[str, Any] | None
+    adjustment: str
+    components: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    selection: dict[str, str]
+    supplier: str | None
+
+
+# -- reservations --------------------------------------------------------------------------
+
+
+class ReservationCreate(_Amount):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": "12", "ttl_seconds": 7200}]},
+    )
+    ttl_seconds: Annotated[StrictInt, Field(ge=1, le=90 * 86400)] = 3600
+    project_id: Ident | None = None
+    member_id: Ident | None = None
+    cause: CauseIn | None = None
+    metadata: Metadata | None = None
+
+
+class CommitIn(_Amount):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount": "10"}]})
+    final: StrictBool = Field(True, description="false: commit one step, keep the rest held.")
+
+
+class ReservationOut(BaseModel):
+    id: str
+    org_id: str
+    status: str
+    amount: str
+    amount_micros: int
+    held: str
+    held_micros: int
+    consumed: str
+    consumed_micros: int
+    shortfall: str
+    shortfall_micros: int
+    cause: CauseOut
+    project_id: str | None
+    member_id: str | None
+    expires_at: datetime
+    created_at: datetime
+    settled_at: datetime | None
+    metadata: dict[str, Any]
+
+    @classmethod
+    def of(cls, r: Reservation) -> ReservationOut:
+        return cls(
+            id=r.id,
+            org_id=r.org_id,
+            status=r.status.value,
+            **_credits("amount", r.amount),
+            **_credits("held", r.held),
+            **_credits("consumed", r.consumed),
+            **_credits("shortfall", r.shortfall),
+            cause=CauseOut(type=r.cause.type.value, ref=r.cause.ref),
+            project_id=r.project_id,
+            member_id=r.member_id,
+            expires_at=r.expires_at,
+            created_at=r.created_at,
+            settled_at=_iso(r.settled_at),
+            metadata=dict(r.metadata),
+        )
+
+
+class SettlementOut(BaseModel):
+    reservation: ReservationOut
+    consumed: str
+    consumed_micros: int
+    released: str
+    released_micros: int
+    shortfall: str
+    shortfall_micros: int
+    replayed: bool
+
+    @classmethod
+    def of(cls, s: Any) -> SettlementOut:
+        return cls(
+            reservation=ReservationOut.of(s.reservation),
+            **_credits("consumed", s.consumed),
+            **_credits("released", s.released),
+            **_credits("shortfall", s.shortfall),
+            replayed=bool(s.replayed),
+        )
+
+
+# -- rate cards, plans, packs ------------------------------------------------------------
+
+
+class RateCardLoad(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "document": {
+                        "name": "default",
+                        "version": "2026-01",
+                        "effective_from": "2026-01-01T00:00:00Z",
+                        "operations": {"chat": {"flat": "1"}},
+                    }
+                }
+            ]
+        },
+    )
+    document: dict[str, Any] | None = Field(None, description="The card as a JSON document.")
+    toml: Annotated[StrictStr, Field(max_length=1_000_000)] | None = Field(
+        None, description="The card as a TOML document."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.document is None) == (self.toml is None):
+            raise ValueError("give exactly one of document (JSON) or toml")
+        return self
+
+
+class RateCardVersionOut(BaseModel):
+    name: str
+    version: str
+    effective_from: datetime
+    operations: list[str]
+    document: dict[str, Any] = Field(description="The version as loaded (exact decimal text).")
+
+
+class RateCardHistoryOut(BaseModel):
+    name: str
+    versions: list[RateCardVersionOut]
+
+
+class RateCardAssign(BaseModel):
+    model_config = _FORBID
+    rate_card: Name | None = Field(description="The card's name; null: the default card.")
+
+
+class OrgRateCardOut(BaseModel):
+    org_id: str
+    rate_card: str
+
+
+class PlanOut(BaseModel):
+    name: str
+    document: dict[str, Any]
+
+
+class PlanAssign(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"plan": "pro", "subscribe": True}]}
+    )
+    plan: Name | None = Field(description="The plan's name; null: no plan.")
+    depletion: DepletionPolicy | None = None
+    flex_enabled: StrictBool | None = None
+    subscribe: StrictBool = False
+
+
+class CycleOut(BaseModel):
+    index: int
+    start: datetime
+    end: datetime
+
+
+class SubscriptionOut(BaseModel):
+    plan: str
+    interval: str
+    anchor: str
+    time_zone: str
+    started_at: datetime
+    anchored_at: datetime
+    anchor_no: int
+    last_cycle: int | None
+    cycle: CycleOut | None
+    next_renewal_at: datetime | None
+    ended_at: datetime | None
+
+
+class OrgPlanOut(BaseModel):
+    org_id: str
+    plan: str
+    rate_card: str
+    depletion: str
+    flex_enabled: bool
+    read_only: bool
+    subscription: SubscriptionOut | None
+    change: str | None = Field(None, description="What assigning did to the billing.")
+
+    @classmethod
+    def of(cls, m: Metering, status: Any, read_only: bool, change: str | None = None) -> OrgPlanOut:
+        sub = None
+        if status is not None:
+            s = status.subscription
+            cycle = status.cycle
+            sub = SubscriptionOut(
+                plan=s.plan,
+                interval=s.interval.value,
+                anchor=s.anchor_kind.value,
+                time_zone=s.time_zone,
+                started_at=s.started_at,
+                anchored_at=s.anchored_at,
+                anchor_no=s.anchor_no,
+                last_cycle=s.last_cycle,
+                cycle=None
+                if cycle is None
+                else CycleOut(index=cycle.index, start=cycle.start, end=cycle.end),
+                next_renewal_at=_iso(s.next_renewal_at),
+                ended_at=_iso(s.ended_at),
+            )
+        return cls(
+            org_id=m.org_id,
+            plan=m.plan.name,
+            rate_card=m.rate_card,
+            depletion=m.depletion.value,
+            flex_enabled=m.flex_enabled,
+            read_only=read_only,
+            subscription=sub,
+            change=change,
+        )
+
+
+class PacksLoad(BaseModel):
+    model_config = _FORBID
+    toml: Annotated[StrictStr, Field(min_length=1, max_length=1_000_000)] = Field(
+        description="The catalogue as a TOML document (examples/PLATFORM/packs.toml)."
+    )
+
+
+class CatalogueOut(BaseModel):
+    name: str
+    document: dict[str, Any]
+
+
+# -- purchases, invoices, billing ----------------------------------------------------------
+
+
+class PurchaseCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"pack": "50-credits", "currency": "EUR"}]},
+    )
+    pack: Name | None = Field(None, description="A pack of the catalogue.")
+    amount: CreditsText | None = Field(None, description="Any amount, at the fixed rate.")
+    amount_micros: MicrosIn | None = None
+    currency: Currency
+    success_url: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    cancel_url: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    email: Annotated[StrictStr, Field(min_length=3, max_length=320)] | None = None
+
+    @model_validator(mode="after")
+    def _what(self) -> Self:
+        if self.amount is not None and self.amount_micros is not None:
+            raise ValueError("give at most one of amount or amount_micros")
+        return self
+
+    @property
+    def micros(self) -> int | None:
+        if self.amount_micros is not None:
+            return self.amount_micros
+        return None if self.amount is None else parse_credits(self.amount)
+
+
+class PurchaseOut(BaseModel):
+    id: str
+    org_id: str
+    pack: str
+    credits: str
+    credits_micros: int
+    price: MoneyOut
+    status: str
+    provider: str
+    refund_policy: str
+    checkout_url: str | None
+    grant_id: str | None
+    email: str | None
+    refunded_credits: str
+    refunded_credits_micros: int
+    refunded_minor: int
+    failure: str | None
+    created_at: datetime
+    paid_at: datetime | None
+    refunded_at: datetime | None
+
+    @classmethod
+    def of(cls, p: Purchase) -> PurchaseOut:
+        return cls(
+            id=p.id,
+            org_id=p.org_id,
+            pack=p.pack,
+            **_credits("credits", p.credits),
+            price=_money(p.price),
+            status=p.status.value,
+            provider=p.provider,
+            refund_policy=p.refund_policy.value,
+            checkout_url=p.checkout_url,
+            grant_id=p.grant_id,
+            email=p.email,
+            **_credits("refunded_credits", p.refunded_credits),
+            refunded_minor=p.refunded_minor,
+            failure=p.failure,
+            created_at=p.created_at,
+            paid_at=_iso(p.paid_at),
+            refunded_at=_iso(p.refunded_at),
+        )
+
+
+class ReceiptOut(BaseModel):
+    id: str
+    purchase_id: str
+    org_id: str
+    pack: str
+    credits: str
+    credits_micros: int
+    amount: MoneyOut
+    email: str | None
+    issued_at: datetime
+    emailed_at: datetime | None
+
+    @classmethod
+    def of(cls, r: Receipt) -> ReceiptOut:
+        return cls(
+            id=r.id,
+            purchase_id=r.purchase_id,
+            org_id=r.org_id,
+            pack=r.pack,
+            **_credits("credits", r.credits),
+            amount=_money(r.amount),
+            email=r.email,
+            issued_at=r.issued_at,
+            emailed_at=_iso(r.emailed_at),
+        )
+
+
+class InvoiceLineOut(BaseModel):
+    description: str
+    credits: str
+    credits_micros: int
+    unit_price_minor: int
+    amount_minor: int
+
+
+class InvoiceOut(BaseModel):
+    id: str
+    number: str
+    org_id: str
+    kind: str
+    period: str
+    status: str
+    total: MoneyOut
+    lines: list[InvoiceLineOut]
+    issued_at: datetime
+    paid_at: datetime | None
+    voided_at: datetime | None
+    payment_error: str | None
+
+    @classmethod
+    def of(cls, i: Invoice) -> InvoiceOut:
+        return cls(
+            id=i.id,
+            number=i.display_number,
+            org_id=i.org_id,
+            kind=i.kind,
+            period=i.period,
+            status=i.status.value,
+            total=_money(i.total),
+            lines=[
+                InvoiceLineOut(
+                    description=line.description,
+                    **_credits("credits", line.credits),
+                    unit_price_minor=line.unit_price_minor,
+                    amount_minor=line.amount_minor,
+                )
+                for line in i.lines
+            ],
+            issued_at=i.issued_at,
+            paid_at=_iso(i.paid_at),
+            voided_at=_iso(i.voided_at),
+            payment_error=i.payment_error,
+        )
+
+
+class InvoiceRunIn(BaseModel):
+    model_config = _FORBID
+    month: Annotated[StrictStr, Field(pattern=r"^[0-9]{4}-[0-9]{2}$")] | None = Field(
+        None, description="The month to invoice (default: the previous one)."
+    )
+
+
+class InvoiceRunOut(BaseModel):
+    month: str
+    issued: list[InvoiceOut]
+    existing: int
+    unpriced: list[str]
+    failed_charges: list[str]
+
+
+class BillingRecordOut(BaseModel):
+    at: datetime
+    kind: str
+    ref: str
+    description: str
+    amount: MoneyOut
+    status: str
+
+    @classmethod
+    def of(cls, r: BillingRecord) -> BillingRecordOut:
+        return cls(
+            at=r.at,
+            kind=r.kind,
+            ref=r.ref,
+            description=r.description,
+            amount=_money(r.amount),
+            status=r.status,
+        )
+
+
+class WebhookOut(BaseModel):
+    received: bool
+    event_id: str
+    outcome: str
+
+
+# -- reports -------------------------------------------------------------------------------
+
+
+class UsageRowOut(BaseModel):
+    project_id: str | None = None
+    operation: str | None = None
+    member_id: str | None = None
+    period: str | None = None
+    events: int
+    cost: str
+    cost_micros: int
+
+
+class UsageReportOut(BaseModel):
+    org_id: str
+    group_by: list[str]
+    period: str | None
+    since: datetime
+    until: datetime
+    rows: list[UsageRowOut]
+    events: int
+    cost: str
+    cost_micros: int
+
+    @classmethod
+    def of(cls, r: UsageReport, period: str | None) -> UsageReportOut:
+        names = {"project": "project_id", "member": "member_id"}
+        rows = []
+        for row in r.rows:
+            keys = {names.get(c, c): k for c, k in zip(r.columns, row.keys, strict=True)}
+            data = {**keys, "events": row.events, **_credits("cost", row.cost)}
+            rows.append(UsageRowOut.model_validate(data))
+        return cls(
+            org_id=r.org_id,
+            group_by=[c for c in r.columns if c != "period"],
+            period=period,
+            since=r.since,
+            until=r.until,
+            rows=rows,
+            events=r.events,
+            **_credits("cost", r.cost),
+        )
+
+
+# -- API keys, operations ------------------------------------------------------------------
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"role": "org", "org_id": "org_...", "name": "backend"}]},
+    )
+    role: Role
+    org_id: Ident | None = None
+    name: Name
+    expires_at: AwareDatetime | None = None
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    org_id: str | None
+    role: str
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, k: ApiKey) -> ApiKeyOut:
+        return cls(
+            id=k.id,
+            org_id=k.org_id,
+            role=k.role.value,
+            name=k.name,
+            prefix=k.prefix,
+            created_at=k.created_at,
+            expires_at=_iso(k.expires_at),
+            revoked_at=_iso(k.revoked_at),
+            last_used_at=_iso(k.last_used_at),
+        )
+
+
+class IssuedKeyOut(ApiKeyOut):
+    key: str = Field(description="The key's full text: shown this once, never again.")
+
+    @classmethod
+    def issued(cls, issued: IssuedKey) -> IssuedKeyOut:
+        return cls(**ApiKeyOut.of(issued.key).model_dump(), key=issued.secret)
+
+
+class TickOut(BaseModel):
+    at: datetime
+    ok: bool
+    jobs: list[dict[str, Any]]
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    organizations: int
+    grants: int
+    problems: list[str]
+
+
+class HealthOut(BaseModel):
+    status: str
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details; extension members (``errors``, ``needed``, ``rule``...)
+    depend on the type."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+def batch_out(results: Sequence[EventResultOut]) -> BatchOut:
+    counts = {"accepted": 0, "refused": 0, "rejected": 0, "duplicate": 0}
+    cost = 0
+    for r in results:
+        counts[r.status] += 1
+        if r.status == "accepted":
+            cost += r.cost_micros
+    return BatchOut.model_validate({"results": list(results), **counts, **_credits("cost", cost)})

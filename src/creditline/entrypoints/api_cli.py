@@ -1,0 +1,173 @@
+"""The HTTP API's commands of ``creditline``: ``key`` (API keys) and ``serve``.
+
+They follow :mod:`creditline.entrypoints.cli` (one engine call, a view, ``--format``,
+errors as one line and an exit code from its one table) and are registered on its app
+when it is imported.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from creditline.domain.api_keys import ApiKey, IssuedKey, Role
+from creditline.domain.errors import InvalidSetting
+from creditline.entrypoints.cli import (
+    Format,
+    FormatOption,
+    _emit,
+    _open,
+    _Session,
+    _time,
+    app,
+)
+from creditline.entrypoints.views import View
+
+__all__ = ["key_app"]
+
+key_app = typer.Typer(
+    help="API keys of the HTTP service: operator, org and org_read keys.", no_args_is_help=True
+)
+app.add_typer(key_app, name="key")
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _expiry(text: str | None, now: datetime) -> datetime | None:
+    """``--expires``: an ISO time with a zone, or a duration from now (``90d``, ``12h``)."""
+    if text is None:
+        return None
+    found = _DURATION.fullmatch(text.strip())
+    if found is not None:
+        return now + timedelta(seconds=int(found.group(1)) * _UNITS[found.group(2)])
+    return _time(text, "--expires")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _key_data(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "org_id": key.org_id,
+        "role": key.role.value,
+        "name": key.name,
+        "prefix": key.prefix,
+        "created_at": _iso(key.created_at),
+        "expires_at": _iso(key.expires_at),
+        "revoked_at": _iso(key.revoked_at),
+        "last_used_at": _iso(key.last_used_at),
+    }
+
+
+def _keys_table(keys: list[ApiKey], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for column in ("id", "role", "organization", "name", "expires (UTC)", "revoked (UTC)"):
+        table.add_column(column, overflow="fold")
+    for k in keys:
+        table.add_row(
+            k.id,
+            k.role.value,
+            k.org_id or "(all)",
+            Text(k.name),
+            _iso(k.expires_at) or "never",
+            _iso(k.revoked_at) or "",
+        )
+    return table
+
+
+def _issued_view(issued: IssuedKey) -> View:
+    data = {**_key_data(issued.key), "key": issued.secret}
+    parts = (
+        _keys_table([issued.key], "API key"),
+        Text(f"\n{issued.secret}\n", style="bold"),
+        Text("Shown once: only its hash is stored. Send it as: Authorization: Bearer <key>"),
+    )
+    return View(data, parts)
+
+
+@key_app.command("create")
+def key_create(
+    ctx: typer.Context,
+    *,
+    operator: Annotated[
+        bool, typer.Option("--operator", help="A key for everything, on every organization.")
+    ] = False,
+    org: Annotated[
+        str | None, typer.Option("--org", metavar="ORG", help="A key for this organization.")
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="With --org: a key that only reads.")
+    ] = False,
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "api key",
+    expires: Annotated[
+        str | None,
+        typer.Option(metavar="WHEN", help="An ISO time with a zone, or a duration: 90d, 12h."),
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Make an API key and print it, once: only its hash is stored."""
+    if operator == (org is not None):
+        raise InvalidSetting("key", "--operator/--org", "give exactly one of --operator or --org")
+    if operator and read_only:
+        raise InvalidSetting("key", "--read-only", "an operator key cannot be read-only")
+    role = Role.OPERATOR if operator else (Role.ORG_READ if read_only else Role.ORG)
+    cl = _open(ctx, migrate=True)
+    issued = cl.create_api_key(role, org, name=name, expires_at=_expiry(expires, cl.clock.now()))
+    _emit(fmt, _issued_view(issued))
+
+
+@key_app.command("list")
+def key_list(
+    ctx: typer.Context,
+    *,
+    org: Annotated[str | None, typer.Option("--org", metavar="ORG", help="Only its keys.")] = None,
+    active: Annotated[bool, typer.Option("--active", help="Leave revoked keys out.")] = False,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """API keys (never their secrets), oldest first."""
+    keys = _open(ctx).api_keys(org, include_revoked=not active)
+    _emit(fmt, View([_key_data(k) for k in keys], (_keys_table(keys, "API keys"),)))
+
+
+@key_app.command("revoke")
+def key_revoke(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The key's id (key_...).")],
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Revoke an API key: it stops working at once."""
+    key = _open(ctx).revoke_api_key(key_id)
+    _emit(fmt, View(_key_data(key), (_keys_table([key], "Revoked"),)))
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    *,
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="The port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (more than one: PostgreSQL).")
+    ] = 1,
+    graceful_timeout: Annotated[
+        int, typer.Option(min=1, metavar="SECONDS", help="How long in-flight requests get.")
+    ] = 30,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) until SIGTERM or SIGINT, then exit 0.
+
+    Migrates the schema first. Requests in flight at a stop signal finish. Logs are JSON
+    lines on stderr. Settings: CREDITLINE_API_* (see creditline.entrypoints.api.settings).
+    """
+    from creditline.entrypoints.api.server import serve
+
+    session = ctx.find_object(_Session)
+    assert session is not None
+    serve(session.url, host=host, port=port, workers=workers, graceful_timeout=graceful_timeout)
