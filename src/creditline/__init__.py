@@ -5,6 +5,8 @@ The public API of the library. Amounts are ``int`` micro-credits; see
 organizations: no call moves credits from one organization to another.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from creditline.bootstrap import Creditline, ExpiryReport
 from creditline.domain import errors
 from creditline.domain.amounts import (
@@ -25,11 +27,16 @@ from creditline.domain.time import Clock, ManualClock
 from creditline.services.queries import VerifyReport
 from creditline.services.spending import Debit, DebitResult, DebitStatus
 
+if TYPE_CHECKING:
+    from creditline.client import AsyncClient, Client
+
 __all__ = [
     "MICROS_PER_CREDIT",
+    "AsyncClient",
     "Balance",
     "Cause",
     "CauseType",
+    "Client",
     "Clock",
     "CostBasis",
     "Creditline",
@@ -62,3 +69,13 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``Client`` and ``AsyncClient`` (the service's HTTP client, on httpx), imported
+    when first used: the embedded engine and the CLI never load them."""
+    if name in ("Client", "AsyncClient"):
+        from creditline import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -167,7 +167,9 @@ def test_a_delivery_that_does_not_verify_is_refused_and_grants_nothing(otai: Sho
     assert otai.cl.grants(org) == []
     assert otai.cl.purchase(org, purchase.id).status is PurchaseStatus.PENDING
     # The genuine delivery, inside the window, still works afterwards.
-    assert otai.deliver(body, sign(body, SECRET, now - 299)).json()["outcome"] == "granted"
+    # (well inside it: a loaded machine may take seconds to get here)
+    genuine = sign(body, SECRET, int(time.time()) - 240)
+    assert otai.deliver(body, genuine).json()["outcome"] == "granted"
 
 
 def test_when_stripe_cannot_be_asked_the_delivery_fails_and_its_retry_grants(otai: Shop) -> None:
