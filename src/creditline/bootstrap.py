@@ -277,6 +277,23 @@ class Creditline:
         except DBAPIError as exc:
             raise StorageError(str(exc.orig).strip().splitlines()[0]) from exc
 
+    def _tx(self, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:
+        """Run ``work`` in one unit of work, retried whole on transient conflicts (the
+        ``Transactions`` the billing services take)."""
+
+        def call() -> T:
+            with self._uow(read_only=read_only) as uow:
+                return work(uow)
+
+        return self._run(call)
+
+    def _find(self, read: Callable[[UnitOfWork], T | None], missing: CreditlineError) -> T:
+        """What ``read`` finds in a read-only transaction, or raise ``missing``."""
+        found = self._tx(read, read_only=True)
+        if found is None:
+            raise missing
+        return found
+
     # -- organizations ----------------------------------------------------------------
 
     def create_org(
@@ -296,15 +313,7 @@ class Creditline:
         return self._run(lambda: create_organization(cmd, self._uow(), self.clock))
 
     def get_org(self, org_id: str) -> Organization:
-
-        def call() -> Organization:
-            with self._uow(read_only=True) as uow:
-                org = uow.orgs.get(org_id)
-            if org is None:
-                raise OrganizationNotFound(org_id)
-            return org
-
-        return self._run(call)
+        return self._find(lambda uow: uow.orgs.get(org_id), OrganizationNotFound(org_id))
 
     def list_orgs(self, limit: int = 100, after_id: str | None = None) -> list[Organization]:
         def call() -> list[Organization]:
@@ -470,14 +479,11 @@ class Creditline:
         return self._run(lambda: reservations.settle(cmd, self._uow(), self.clock))
 
     def reservation(self, org_id: str, reservation_id: str) -> Reservation:
-        def call() -> Reservation:
-            with self._uow(read_only=True) as uow:
-                found = uow.reservations.get(org_id, reservation_id)
-            if found is None:
-                raise ReservationNotFound(reservation_id)
-            return found[0]
-
-        return self._run(call)
+        found = self._find(
+            lambda uow: uow.reservations.get(org_id, reservation_id),
+            ReservationNotFound(reservation_id),
+        )
+        return found[0]
 
     def reservations(
         self, org_id: str, status: ReservationStatus | str | None = None, limit: int = 100
@@ -544,14 +550,7 @@ class Creditline:
         return self._run(lambda: usage.amend_event(cmd, self._uow(), self.clock))
 
     def usage_event(self, org_id: str, event_id: str) -> StoredUsage:
-        def call() -> StoredUsage:
-            with self._uow(read_only=True) as uow:
-                found = uow.usage.get(org_id, event_id)
-            if found is None:
-                raise UsageEventNotFound(event_id)
-            return found
-
-        return self._run(call)
+        return self._find(lambda uow: uow.usage.get(org_id, event_id), UsageEventNotFound(event_id))
 
     def usage_events(self, org_id: str, limit: int = 100) -> list[StoredUsage]:
         self.get_org(org_id)
@@ -596,14 +595,7 @@ class Creditline:
         return self._run(call)
 
     def plan(self, name: str) -> Plan:
-        def call() -> Plan:
-            with self._uow(read_only=True) as uow:
-                found = uow.plans.get(name)
-            if found is None:
-                raise PlanNotFound(name)
-            return found
-
-        return self._run(call)
+        return self._find(lambda uow: uow.plans.get(name), PlanNotFound(name))
 
     def assign_plan(
         self,
@@ -644,14 +636,9 @@ class Creditline:
     def metering(self, org_id: str) -> Metering:
         """The organization's rate card, plan, depletion policy and flex switch in force."""
 
-        def call() -> Metering:
-            with self._uow(read_only=True) as uow:
-                found = uow.usage.metering([org_id]).get(org_id)
-            if found is None:
-                raise OrganizationNotFound(org_id)
-            return found
-
-        return self._run(call)
+        return self._find(
+            lambda uow: uow.usage.metering([org_id]).get(org_id), OrganizationNotFound(org_id)
+        )
 
     def is_read_only(self, org_id: str) -> bool:
         """Whether the platform should lock the organization's writes: its policy is
@@ -912,16 +899,6 @@ class Creditline:
 
     # -- billing: packs, purchases, refunds, invoices (D1-D6) ---------------------------
 
-    def _tx(self, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:
-        """Run ``work`` in one unit of work, retried whole on transient conflicts (the
-        ``Transactions`` the billing services take)."""
-
-        def call() -> T:
-            with self._uow(read_only=read_only) as uow:
-                return work(uow)
-
-        return self._run(call)
-
     def load_packs(self, text: str | bytes) -> Catalogue:
         """Store the credit pack catalogue of a TOML document (a platform's ``packs.toml``),
         replacing the one stored; purchases already made keep their own terms.
@@ -1002,13 +979,9 @@ class Creditline:
         return purchases.refund_purchase(org_id, purchase_id, self._tx, self.payments, self.clock)
 
     def purchase(self, org_id: str, purchase_id: str) -> Purchase:
-        def work(uow: UnitOfWork) -> Purchase:
-            found = uow.purchases.get(org_id, purchase_id)
-            if found is None:
-                raise PurchaseNotFound(purchase_id)
-            return found
-
-        return self._tx(work, read_only=True)
+        return self._find(
+            lambda uow: uow.purchases.get(org_id, purchase_id), PurchaseNotFound(purchase_id)
+        )
 
     def purchases(self, org_id: str, limit: int = 100) -> list[Purchase]:
         """The organization's purchases, newest first (its purchase history, D4)."""
@@ -1016,13 +989,9 @@ class Creditline:
         return self._tx(lambda uow: uow.purchases.of_org(org_id, limit), read_only=True)
 
     def receipt(self, org_id: str, purchase_id: str) -> Receipt:
-        def work(uow: UnitOfWork) -> Receipt:
-            found = uow.purchases.receipt(org_id, purchase_id)
-            if found is None:
-                raise PurchaseNotFound(purchase_id)
-            return found
-
-        return self._tx(work, read_only=True)
+        return self._find(
+            lambda uow: uow.purchases.receipt(org_id, purchase_id), PurchaseNotFound(purchase_id)
+        )
 
     def invoice_flex(self, month: str | datetime | None = None) -> invoicing.FlexRun:
         """Issue the month's flex invoices (default: the previous month), one per
@@ -1052,13 +1021,9 @@ class Creditline:
         return self._tx(lambda uow: uow.invoices.of_org(org_id, limit), read_only=True)
 
     def invoice(self, org_id: str, invoice_id: str) -> Invoice:
-        def work(uow: UnitOfWork) -> Invoice:
-            found = uow.invoices.get(org_id, invoice_id)
-            if found is None:
-                raise InvoiceNotFound(invoice_id)
-            return found
-
-        return self._tx(work, read_only=True)
+        return self._find(
+            lambda uow: uow.invoices.get(org_id, invoice_id), InvoiceNotFound(invoice_id)
+        )
 
     def invoice_html(self, org_id: str, invoice_id: str) -> str:
         from creditline.adapters.documents import invoice_html
@@ -1115,14 +1080,7 @@ class Creditline:
         )
 
     def api_key(self, key_id: str) -> ApiKey:
-        def call() -> ApiKey:
-            with self._uow(read_only=True) as uow:
-                found = uow.api_keys.get(key_id)
-            if found is None:
-                raise ApiKeyNotFound(key_id)
-            return found
-
-        return self._run(call)
+        return self._find(lambda uow: uow.api_keys.get(key_id), ApiKeyNotFound(key_id))
 
     def revoke_api_key(self, key_id: str) -> ApiKey:
         """Revoke an API key: it stops working at once. Revoking it again changes nothing."""

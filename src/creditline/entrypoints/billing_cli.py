@@ -15,7 +15,6 @@ from typing import Annotated
 
 import typer
 
-from creditline import Creditline
 from creditline.domain.errors import InvalidSetting
 from creditline.entrypoints import billing_views
 from creditline.entrypoints.cli import (
@@ -51,11 +50,6 @@ PurchaseArg = Annotated[
 ]
 InvoiceArg = Annotated[str, typer.Argument(metavar="INVOICE", help="The invoice's id (inv_...).")]
 LimitOption = Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")]
-
-
-def _open_paying(ctx: typer.Context) -> Creditline:
-    """The engine with the payment provider and mailer of the environment."""
-    return _open(ctx)
 
 
 # -- packs ------------------------------------------------------------------------------
@@ -119,7 +113,7 @@ def purchase_create(
     The credits are granted once the payment provider confirms the payment. Exit 9 when
     no payment provider is configured (operator grants only).
     """
-    cl = _open_paying(ctx)
+    cl = _open(ctx)
     urls = {k: v for k, v in (("success_url", success_url), ("cancel_url", cancel_url)) if v}
     purchase = cl.create_purchase(
         org,
@@ -154,7 +148,7 @@ def purchase_refresh(
     ctx: typer.Context, org: OrgArg, purchase: PurchaseArg, fmt: FormatOption = Format.TABLE
 ) -> None:
     """Ask the payment provider about a pending purchase; grant it if it is paid."""
-    _emit(fmt, billing_views.purchase_view(_open_paying(ctx).refresh_purchase(org, purchase)))
+    _emit(fmt, billing_views.purchase_view(_open(ctx).refresh_purchase(org, purchase)))
 
 
 @purchase_app.command("refund")
@@ -165,7 +159,7 @@ def purchase_refund(
 
     Exit 5 when the refund is refused (a final, non-refundable purchase; nothing left).
     """
-    _emit(fmt, billing_views.purchase_view(_open_paying(ctx).refund_purchase(org, purchase)))
+    _emit(fmt, billing_views.purchase_view(_open(ctx).refund_purchase(org, purchase)))
 
 
 # -- invoices ---------------------------------------------------------------------------
@@ -222,7 +216,7 @@ def invoice_run(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Issue a month's flex invoices (safe to run again: nothing is issued twice)."""
-    _emit(fmt, billing_views.flex_run_view(_open_paying(ctx).invoice_flex(month)))
+    _emit(fmt, billing_views.flex_run_view(_open(ctx).invoice_flex(month)))
 
 
 @invoice_app.command("pay")
@@ -230,7 +224,7 @@ def invoice_pay(
     ctx: typer.Context, org: OrgArg, invoice: InvoiceArg, fmt: FormatOption = Format.TABLE
 ) -> None:
     """Charge an open invoice to the organization's saved payment method."""
-    _emit(fmt, billing_views.invoice_view(_open_paying(ctx).pay_invoice(org, invoice)))
+    _emit(fmt, billing_views.invoice_view(_open(ctx).pay_invoice(org, invoice)))
 
 
 @invoice_app.command("void")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from creditline.domain.errors import InsufficientCredits
 from creditline.domain.grants import GrantKind, GrantSource, NewGrant, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.plans import DepletionPolicy
-from creditline.domain.spending import Pool
+from creditline.domain.spending import Allocation, Pool
 from creditline.domain.usage import Metering
 from creditline.services.ids import new_id
 from creditline.services.unit_of_work import UnitOfWork
@@ -33,6 +34,20 @@ class FlexAccount:
         self._now = now
         self._used: int | None = None
         self.grants_made = 0
+
+    def take(self, cost: int) -> tuple[Allocation, ...]:
+        """Take ``cost`` from the pool, the shortfall granted as flex when the policy allows.
+
+        Raises:
+            InsufficientCredits: the grants and the policy cannot cover it; the pool is
+                as it was.
+        """
+        if cost == 0:  # a free event (no usage, a zero price): nothing to take
+            return ()
+        pool = self._pool
+        if cost > pool.available and not self.cover(cost - pool.available):
+            raise InsufficientCredits(self._m.org_id, cost, pool.available)
+        return pool.take(cost)
 
     def cover(self, short: int) -> bool:
         """Grant ``short`` micro-credits of flex into the pool, if the policy allows it."""

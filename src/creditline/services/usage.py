@@ -38,7 +38,7 @@ from creditline.domain.errors import (
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.plans import DepletionPolicy, Gates, Plan, check_gates
-from creditline.domain.pricing import Charge, Quote, RateCardHistory, Step
+from creditline.domain.pricing import Charge, RateCardHistory, Step
 from creditline.domain.spending import Allocation, Pool
 from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
@@ -106,15 +106,6 @@ class _Org:
         self.seen: dict[str, tuple[str, EventResult]] = {}
         self._attribution: Attribution | None = None
 
-    def cover(self, cost: int) -> tuple[Allocation, ...]:
-        """Take ``cost`` from the grants, or settle the shortfall by the depletion policy."""
-        if cost == 0:  # a free event (no usage, a zero price): accepted, nothing to take
-            return ()
-        pool = self.pool
-        if cost > pool.available and not self.flex.cover(cost - pool.available):
-            raise InsufficientCredits(self.m.org_id, cost, pool.available)
-        return pool.take(cost)
-
     def decide(self, event: UsageEvent, history: RateCardHistory | None) -> EventResult:
         request_hash = sha256(event.request_key().encode()).hexdigest()
         prior = self.seen.get(event.event_id)
@@ -142,7 +133,7 @@ class _Org:
         """Take a priced event's cost from the grants (netted per grant, project, member)."""
         cost, pool = charge.total, self.pool
         try:
-            allocations = pool.take(cost) if 0 < cost <= pool.available else self.cover(cost)
+            allocations = pool.take(cost) if 0 < cost <= pool.available else self.flex.take(cost)
         except InsufficientCredits as exc:
             reason = str(exc)
             if self.m.depletion is DepletionPolicy.READ_ONLY:
@@ -213,15 +204,6 @@ def _check_gates(plan: Plan, event: UsageEvent) -> None:
         check_gates(plan, step.operation, step.quantities, step.dimensions)
 
 
-def _price(history: RateCardHistory | None, name: str, event: UsageEvent) -> Quote:
-    if history is None:
-        raise RateCardNotFound(name)
-    steps = tuple(Step(s.operation, s.quantities, s.dimensions) for s in event.steps)
-    return history.price(
-        event.operation, event.quantities, event.dimensions, at=event.occurred_at, steps=steps
-    )
-
-
 def _charge(history: RateCardHistory | None, name: str, event: UsageEvent) -> Charge:
     if history is None:
         raise RateCardNotFound(name)
@@ -233,12 +215,6 @@ def _charge(history: RateCardHistory | None, name: str, event: UsageEvent) -> Ch
     return history.charge(
         event.operation, event.quantities, event.dimensions, at=event.occurred_at, steps=steps
     )
-
-
-def _components(quote: Quote | None) -> tuple[tuple[str, int], ...]:
-    if quote is None:
-        return ()
-    return tuple((step.operation, step.total) for step in quote.steps)
 
 
 class _Histories:
@@ -344,8 +320,8 @@ def void_event(org_id: str, event_id: str, uow: UnitOfWork, clock: Clock) -> Sto
 def amend_event(cmd: AmendEvent, uow: UnitOfWork, clock: Clock) -> StoredUsage:
     """Re-price an accepted event with corrected usage at its own timestamp."""
     with uow:
-        locked = uow.balances.lock(cmd.org_id)
-        if locked is None:
+        m = uow.usage.metering([cmd.org_id], lock=True).get(cmd.org_id)
+        if m is None:
             raise OrganizationNotFound(cmd.org_id)
         now = clock.now()
         stored = uow.usage.get(cmd.org_id, cmd.event_id)
@@ -360,16 +336,15 @@ def amend_event(cmd: AmendEvent, uow: UnitOfWork, clock: Clock) -> StoredUsage:
             event.member_id, event.parent_id, event.steps, event.metadata,
         )  # fmt: skip
         amended.check(event.occurred_at)
-        m = uow.usage.metering([cmd.org_id])[cmd.org_id]
-        quote = _price(uow.rate_cards.history(m.rate_card), m.rate_card, amended)
+        charge = _charge(uow.rate_cards.history(m.rate_card), m.rate_card, amended)
         _check_gates(m.plan, amended)
         pool = Pool(cmd.org_id, uow.grants.active(cmd.org_id), now, m.order)
-        part = _Org(uow, m, pool, now, stored.batch_id or new_id("ub"))
-        entries, allocations = _difference(part, stored, quote.total)
+        account = FlexAccount(uow, m, pool, now)
+        entries, allocations = _difference(account, stored, charge.total, now)
         post(uow, cmd.org_id, entries, now)
         changed = stored._replace(
-            event=amended, cost=quote.total, allocations=allocations,
-            components=_components(quote),
+            event=amended, cost=charge.total, allocations=allocations,
+            components=charge.components,
         )  # fmt: skip
         uow.usage.update(cmd.org_id, changed, now)
         uow.commit()
@@ -377,14 +352,14 @@ def amend_event(cmd: AmendEvent, uow: UnitOfWork, clock: Clock) -> StoredUsage:
 
 
 def _difference(
-    part: _Org, stored: StoredUsage, cost: int
+    account: FlexAccount, stored: StoredUsage, cost: int, now: datetime
 ) -> tuple[list[NewEntry], tuple[Allocation, ...]]:
     """Entries that move an event from its stored cost to ``cost``, and its new allocations."""
-    event, now = stored.event, part.now
+    event = stored.event
     cause = Cause(CauseType.USAGE_EVENT, event.event_id)
     diff = cost - stored.cost
     if diff > 0:
-        extra = part.cover(diff)
+        extra = account.take(diff)
         entries = [
             NewEntry(event.org_id, g, EntryType.CONSUME, -a, cause, now, event.project_id,
                      event.member_id)

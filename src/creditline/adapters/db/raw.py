@@ -44,11 +44,12 @@ class Sql:
 class Raw:
     """The driver connection of a SQLAlchemy connection's transaction."""
 
-    __slots__ = ("_dbapi", "postgres")
+    __slots__ = ("_dbapi", "_times", "postgres")
 
     def __init__(self, conn: Connection) -> None:
         self._dbapi: Any = conn.connection.driver_connection
         self.postgres = conn.dialect.name == "postgresql"
+        self._times: dict[datetime, Any] = {}
 
     def rows(self, sql: Sql, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = self._dbapi.execute(sql.pg if self.postgres else sql.lite, params)
@@ -97,10 +98,17 @@ class Raw:
         return list(values) if self.postgres else json.dumps(list(values))
 
     def when(self, moment: datetime) -> Any:
-        """An aware timestamp in its storage form: UTC text on SQLite, as is on PostgreSQL."""
+        """An aware timestamp in its storage form: UTC text on SQLite, as is on PostgreSQL.
+
+        Each distinct instant is converted once (a batch's rows share a few).
+        """
         if self.postgres:
             return moment
-        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        stored = self._times.get(moment)
+        if stored is None:
+            naive = moment.astimezone(UTC).replace(tzinfo=None)
+            stored = self._times[moment] = naive.isoformat(" ", "microseconds")
+        return stored
 
     def read_when(self, value: Any) -> datetime:
         """A stored timestamp, back as an aware UTC datetime."""

@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
-    Dialect,
     Row,
+    Table,
     and_,
     bindparam,
     func,
@@ -65,24 +66,19 @@ _LOCK_BALANCE = Sql(
     "SELECT balance_micros, entry_count FROM balances WHERE org_id = ?",
     "SELECT balance_micros, entry_count FROM balances WHERE org_id = ? FOR UPDATE",
 )
-_LOCK_BALANCES = Sql(
-    f"SELECT org_id, balance_micros, entry_count FROM balances WHERE org_id {IN_LIST} "
-    "ORDER BY org_id",
-    f"SELECT org_id, balance_micros, entry_count FROM balances WHERE org_id {IN_LIST} "
-    "ORDER BY org_id FOR UPDATE",
-)
 _MOVE_BALANCE = Sql(
     "UPDATE balances SET balance_micros = balance_micros + ?, entry_count = entry_count + ?, "
     "held_micros = held_micros + ?, updated_at = ? WHERE org_id = ?"
 )
 _ORG = select(t.organizations).where(t.organizations.c.id == bindparam("org_id"))
 _GRANT_COLUMNS = (
-    "id, org_id, kind, amount_micros, remaining_micros, effective_at, expires_at, source_type, "
-    "source_ref, cost_unit_price_minor, cost_currency, metadata, created_at, seq"
-)
+    "id", "org_id", "kind", "amount_micros", "remaining_micros", "effective_at", "expires_at",
+    "source_type", "source_ref", "cost_unit_price_minor", "cost_currency", "metadata",
+    "created_at", "seq",
+)  # fmt: skip
 _ACTIVE_GRANTS = Sql(
-    f"SELECT {_GRANT_COLUMNS} FROM grants WHERE org_id {IN_LIST} AND remaining_micros > 0 "
-    "ORDER BY created_at, seq"
+    f"SELECT {', '.join(_GRANT_COLUMNS)} FROM grants "
+    f"WHERE org_id {IN_LIST} AND remaining_micros > 0 ORDER BY created_at, seq"
 )
 _MOVE_GRANT = Sql("UPDATE grants SET remaining_micros = remaining_micros + ? WHERE id = ?")
 # PostgreSQL moves many rows in one statement (an executemany is a round trip per row).
@@ -190,14 +186,6 @@ class BalanceRepository:
         rows = self._raw.rows(_LOCK_BALANCE, (org_id,))
         return (int(rows[0][0]), int(rows[0][1])) if rows else None
 
-    def lock_many(self, org_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
-        """Lock several organizations at once, in the order of their ids (no deadlocks).
-
-        Returns (balance, entry count) of each one that exists.
-        """
-        rows = self._raw.rows(_LOCK_BALANCES, (self._raw.in_list(sorted(org_ids)),))
-        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
-
     def apply_many(self, moves: Sequence[tuple[str, int, int]], now: datetime) -> None:
         """Apply (org, balance delta, entry count) for several organizations in one go."""
         raw = self._raw
@@ -270,17 +258,19 @@ class GrantRepository:
         )
 
     def get(self, org_id: str, grant_id: str) -> Grant | None:
+        g = t.grants
         row = self._conn.execute(
-            select(t.grants).where(t.grants.c.id == grant_id, t.grants.c.org_id == org_id)
+            select(*_columns(g, _GRANT_COLUMNS)).where(g.c.id == grant_id, g.c.org_id == org_id)
         ).first()
-        return _grant(row) if row else None
+        return _raw_grant(self._raw, row) if row else None
 
     def of_org(self, org_id: str, include_spent: bool = True) -> list[Grant]:
-        query = select(t.grants).where(t.grants.c.org_id == org_id)
+        g = t.grants
+        query = select(*_columns(g, _GRANT_COLUMNS)).where(g.c.org_id == org_id)
         if not include_spent:
-            query = query.where(t.grants.c.remaining_micros > 0)
-        order = (t.grants.c.created_at, t.grants.c.seq)
-        return [_grant(r) for r in self._conn.execute(query.order_by(*order))]
+            query = query.where(g.c.remaining_micros > 0)
+        query = query.order_by(g.c.created_at, g.c.seq)
+        return [_raw_grant(self._raw, row) for row in self._conn.execute(query)]
 
     def active(self, org_id: str) -> list[Grant]:
         """The organization's grants with credits left (served by a partial index)."""
@@ -366,45 +356,27 @@ _ENTRY_COLUMNS = (
 )  # fmt: skip
 
 
-class _EntryRows:
-    """Entry tuples in the driver's terms, converting each distinct value once."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self._postgres = dialect.name == "postgresql"
-        time_type = t.ledger_entries.c.occurred_at.type
-        self._time = time_type.dialect_impl(dialect).bind_processor(dialect) or _identity
-        self._times: dict[datetime, Any] = {}
-
-    def _when(self, moment: datetime) -> Any:
-        converted = self._times.get(moment)
-        if converted is None:
-            converted = self._times[moment] = self._time(moment)
-        return converted
-
-    def _meta(self, value: dict[str, Any] | None) -> str | None:
-        return None if value is None else json.dumps(value, separators=(",", ":"))
-
-    def build(self, entries: Sequence[NewEntry], recorded_at: datetime) -> list[tuple[Any, ...]]:
-        recorded = self._when(recorded_at)
-        when, meta = self._when, self._meta
-        causes: dict[int, tuple[str, str]] = {}  # by identity: a batch shares few causes
-        rows = []
-        for org_id, grant_id, kind, amount, cause, occurred, project, member, data in entries:
-            pair = causes.get(id(cause))
-            if pair is None:
-                pair = causes[id(cause)] = (str(cause.type), cause.ref)
-            rows.append(
-                (org_id, grant_id, _TYPES[kind], amount, pair[0], pair[1], project, member,
-                 when(occurred), recorded, None if data is None else meta(data))
-            )  # fmt: skip
-        return rows
+def _entry_rows(
+    raw: Raw, entries: Sequence[NewEntry], recorded_at: datetime
+) -> list[tuple[Any, ...]]:
+    """Entry tuples in the driver's terms (a batch shares few causes and instants: each
+    is converted once)."""
+    when = raw.when
+    recorded = when(recorded_at)
+    causes: dict[int, tuple[str, str]] = {}  # by identity
+    rows = []
+    for org_id, grant_id, kind, amount, cause, occurred, project, member, data in entries:
+        pair = causes.get(id(cause))
+        if pair is None:
+            pair = causes[id(cause)] = (str(cause.type), cause.ref)
+        rows.append(
+            (org_id, grant_id, _TYPES[kind], amount, pair[0], pair[1], project, member,
+             when(occurred), recorded, None if data is None else raw.json(data))
+        )  # fmt: skip
+    return rows
 
 
 _TYPES = {kind: str(kind) for kind in EntryType}
-
-
-def _identity(value: Any) -> Any:
-    return value
 
 
 class LedgerRepository:
@@ -415,15 +387,12 @@ class LedgerRepository:
     def append(self, entries: Sequence[NewEntry], recorded_at: datetime) -> None:
         """Append entries in one round trip; they get increasing ids.
 
-        This is the hot path of every debit, so it skips SQLAlchemy's per-row
-        parameter processing: each distinct timestamp and metadata value is converted
-        once with the column's own bind processor, then the rows go to the driver in
-        one ``executemany`` (SQLite) or one ``COPY`` (PostgreSQL).
+        This is the hot path of every debit: the rows go to the driver in one
+        ``executemany`` (SQLite) or one ``COPY`` (PostgreSQL), see raw.py.
         """
-        if not entries:
-            return
-        rows = _EntryRows(self._conn.dialect).build(entries, recorded_at)
-        self._raw.insert("ledger_entries", _ENTRY_COLUMNS, rows)
+        if entries:
+            rows = _entry_rows(self._raw, entries, recorded_at)
+            self._raw.insert("ledger_entries", _ENTRY_COLUMNS, rows)
 
     def history(
         self,
@@ -536,30 +505,12 @@ def _org(row: Row[Any]) -> Organization:
     )
 
 
-def _grant(row: Row[Any]) -> Grant:
-    m = row._mapping
-    basis = (
-        CostBasis(int(m["cost_unit_price_minor"]), m["cost_currency"])
-        if m["cost_currency"] is not None
-        else None
-    )
-    return Grant(
-        id=m["id"],
-        org_id=m["org_id"],
-        kind=GrantKind(m["kind"]),
-        amount=int(m["amount_micros"]),
-        remaining=int(m["remaining_micros"]),
-        effective_at=m["effective_at"],
-        expires_at=m["expires_at"],
-        source=GrantSource(SourceType(m["source_type"]), m["source_ref"]),
-        cost_basis=basis,
-        created_at=m["created_at"],
-        metadata=dict(m["metadata"] or {}),
-        seq=int(m["seq"]),
-    )
+def _columns(table: Table, names: Sequence[str]) -> list[Column[Any]]:
+    """``table``'s columns by name, in the order of ``names`` (a row reader's layout)."""
+    return [table.c[name] for name in names]
 
 
-def _raw_grant(raw: Raw, row: tuple[Any, ...]) -> Grant:
+def _raw_grant(raw: Raw, row: Sequence[Any]) -> Grant:
     """A grant from a row of ``_GRANT_COLUMNS``."""
     (grant_id, org_id, kind, amount, remaining, effective_at, expires_at, source_type,
      source_ref, unit_price, currency, metadata, created_at, seq) = row  # fmt: skip
@@ -659,20 +610,25 @@ class ReservationRepository:
 
     def of_org(self, org_id: str, status: str | None = None, limit: int = 100) -> list[Reservation]:
         r = t.reservations
-        query = select(r).where(r.c.org_id == org_id).order_by(r.c.created_at.desc()).limit(limit)
+        query = (
+            select(*_columns(r, _RESERVATION_COLUMNS))
+            .where(r.c.org_id == org_id)
+            .order_by(r.c.created_at.desc())
+            .limit(limit)
+        )
         if status is not None:
             query = query.where(r.c.status == status)
-        return [_reservation(row) for row in self._conn.execute(query)]
+        return [_raw_reservation(self._raw, row) for row in self._conn.execute(query)]
 
     def due(self, org_id: str, now: datetime) -> list[Reservation]:
         """Open reservations of an organization whose time-to-live has run out."""
         r = t.reservations
         rows = self._conn.execute(
-            select(r)
+            select(*_columns(r, _RESERVATION_COLUMNS))
             .where(r.c.org_id == org_id, r.c.status == "open", r.c.expires_at <= now)
             .order_by(r.c.expires_at)
         )
-        return [_reservation(row) for row in rows]
+        return [_raw_reservation(self._raw, row) for row in rows]
 
     def orgs_with_due(self, now: datetime, limit: int = 1000) -> list[str]:
         r = t.reservations
@@ -715,27 +671,6 @@ class ReservationRepository:
         ]
 
 
-def _reservation_row(res: Reservation) -> dict[str, Any]:
-    return {
-        "id": res.id,
-        "org_id": res.org_id,
-        "status": res.status.value,
-        "amount_micros": res.amount,
-        "held_micros": res.held,
-        "consumed_micros": res.consumed,
-        "shortfall_micros": res.shortfall,
-        "holds": [[a.grant_id, a.amount] for a in res.holds],
-        "cause_type": res.cause.type.value,
-        "cause_ref": res.cause.ref,
-        "project_id": res.project_id,
-        "member_id": res.member_id,
-        "expires_at": res.expires_at,
-        "created_at": res.created_at,
-        "settled_at": res.settled_at,
-        "metadata": res.metadata,
-    }
-
-
 def _raw_reservation(raw: Raw, row: Sequence[Any]) -> Reservation:
     """A reservation from a row of ``_RESERVATION_COLUMNS``."""
     settled_at = row[14]
@@ -755,27 +690,6 @@ def _raw_reservation(raw: Raw, row: Sequence[Any]) -> Reservation:
         created_at=raw.read_when(row[13]),
         settled_at=None if settled_at is None else raw.read_when(settled_at),
         metadata=dict(raw.read_json(row[15]) or {}),
-    )
-
-
-def _reservation(row: Row[Any]) -> Reservation:
-    m = row._mapping
-    return Reservation(
-        id=m["id"],
-        org_id=m["org_id"],
-        status=ReservationStatus(m["status"]),
-        amount=int(m["amount_micros"]),
-        held=int(m["held_micros"]),
-        consumed=int(m["consumed_micros"]),
-        shortfall=int(m["shortfall_micros"]),
-        holds=tuple(Allocation(g, int(a)) for g, a in m["holds"]),
-        cause=Cause(CauseType(m["cause_type"]), m["cause_ref"]),
-        project_id=m["project_id"],
-        member_id=m["member_id"],
-        expires_at=m["expires_at"],
-        created_at=m["created_at"],
-        settled_at=m["settled_at"],
-        metadata=dict(m["metadata"] or {}),
     )
 
 
@@ -985,12 +899,14 @@ _USAGE_COLUMNS = (
     "batch_id",
 )  # fmt: skip
 _USAGE_SELECT = ", ".join(_USAGE_COLUMNS)
-_METERING = Sql(
+_METERING_TEXT = (
     "SELECT o.id, o.consumption_order, o.rate_card, o.plan, o.depletion, o.flex_enabled, "
     "p.document, b.entry_count FROM balances b JOIN organizations o ON o.id = b.org_id "
     f"LEFT JOIN plans p ON p.name = o.plan WHERE b.org_id {IN_LIST} ORDER BY b.org_id"
 )
-_LOCK_METERING = Sql(_METERING.lite, _METERING.pg.replace("%s", "?") + " FOR UPDATE OF b")
+_METERING = Sql(_METERING_TEXT)
+# SQLite's write transaction holds the lock already; PostgreSQL locks the balance rows.
+_LOCK_METERING = Sql(_METERING_TEXT, _METERING_TEXT + " FOR UPDATE OF b")
 _STORED_EVENTS = Sql(
     f"SELECT {', '.join('u.' + c for c in _USAGE_COLUMNS)} FROM json_each(?) k JOIN usage_events u "
     "ON u.org_id = json_extract(k.value, '$[0]') AND u.event_id = json_extract(k.value, '$[1]')",
@@ -1051,7 +967,7 @@ class UsageRepository:
         """What pricing each organization's usage needs: order, card, plan and overrides.
 
         With ``lock``, the organizations are locked for this transaction too, in the
-        order of their ids (as :meth:`BalanceRepository.lock_many`).
+        order of their ids, so two batches never deadlock.
         """
         raw = self._raw
         rows = raw.rows(_LOCK_METERING if lock else _METERING, (raw.in_list(sorted(org_ids)),))
@@ -1069,10 +985,6 @@ class UsageRepository:
                 entry_count=int(count),
             )
         return found
-
-    def existing(self, org_id: str, event_ids: Sequence[str]) -> dict[str, StoredUsage]:
-        found = self.existing_many([(org_id, e) for e in event_ids])
-        return {event_id: stored for (_, event_id), stored in found.items()}
 
     def existing_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredUsage]:
         """Stored events among (organization, event id) pairs, in one query."""
@@ -1096,18 +1008,15 @@ class UsageRepository:
         raw = self._raw
         when = raw.when
         recorded = when(now)
-        times: dict[datetime, Any] = {}
         dumps = json.dumps
         values = []
         for r in rows:
             event = r.event
-            occurred = times.get(event.occurred_at)
-            if occurred is None:
-                occurred = times[event.occurred_at] = when(event.occurred_at)
             values.append(
                 (event.org_id, event.event_id, event.operation, event.project_id,
-                 event.member_id, event.parent_id, occurred, recorded, r.status, r.cost,
-                 r.reason, r.rate_card, r.request_hash, dumps(_usage_body(r)), r.batch_id)
+                 event.member_id, event.parent_id, when(event.occurred_at), recorded,
+                 r.status, r.cost, r.reason, r.rate_card, r.request_hash,
+                 dumps(_usage_body(r)), r.batch_id)
             )  # fmt: skip
         raw.insert("usage_events", _USAGE_COLUMNS, values)
 
@@ -1127,7 +1036,7 @@ class UsageRepository:
     def of_org(self, org_id: str, limit: int = 100) -> list[StoredUsage]:
         u = t.usage_events
         rows = self._conn.execute(
-            select(*(u.c[name] for name in _USAGE_COLUMNS))
+            select(*_columns(u, _USAGE_COLUMNS))
             .where(u.c.org_id == org_id)
             .order_by(u.c.id.desc())
             .limit(limit)
