@@ -116,7 +116,18 @@ def live_server(db: str, workers: int, tmp: Path) -> Iterator[Server]:
         metrics.mkdir()
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     log = tmp / f"serve-{port}.log"
-    command = [CLI, "--db", db, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        CLI,
+        "--db",
+        db,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--tick-every",
+        "0",
+    ]
     command += ["--workers", str(workers)]
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -228,10 +239,16 @@ Request = Callable[[httpx.Client, str, int], httpx.Response]
 
 def load(
     url: str, key: str | None, request: Request, *, clients: int, per_client: int, status: int,
-    phase: str,
+    phase: str, rate: float | None = None,
 ) -> tuple[list[float], float]:  # fmt: skip
     """Latencies (ms) of ``clients`` threads each making ``per_client`` requests, and the
-    requests/s they made together."""
+    requests/s they made together.
+
+    Without ``rate`` each client sends its next request as soon as it has the answer
+    (closed loop: the server is saturated, and latency is about clients / throughput).
+    With ``rate`` the clients together send ``rate`` requests a second on a fixed
+    schedule, staggered, and each latency counts from the request's scheduled time, so
+    a late answer also delays (and is charged to) the requests queued behind it."""
     samples: list[float] = []
     failures: list[str] = []
     barrier = threading.Barrier(clients + 1)
@@ -242,8 +259,15 @@ def load(
         with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
             request(http, f"{phase}-warm.{c}", 0)  # the connection, before the clock
             barrier.wait()
+            origin = time.perf_counter_ns()
+            gap = 0 if rate is None else int(clients / rate * 1e9)
             for i in range(per_client):
                 started = time.perf_counter_ns()
+                if gap:
+                    started = origin + (i * clients + c) * gap // clients
+                    ahead = started - time.perf_counter_ns()
+                    if ahead > 0:
+                        time.sleep(ahead / 1e9)
                 answer = request(http, f"{phase}.{c}.{i}", i)
                 mine.append((time.perf_counter_ns() - started) / 1e6)
                 if answer.status_code != status:
@@ -396,6 +420,21 @@ def measure(
             f"   p99 {p99:7.2f} ms   {rps:>6,.0f} requests/s   {cost.text()}"
         )
 
+    # A platform's backend at a steady pace, below saturation: 16 clients sending
+    # PACED_RATE reserves a second together.
+    per_client = max(1, round(PER_CLIENT[16] * args.samples))
+    samples, rps = load(
+        url, key, reserve, clients=16, per_client=per_client, status=201, phase="paced16",
+        rate=args.paced_rate,
+    )  # fmt: skip
+    p50, p99 = percentiles(samples)
+    out[f"{name}_http_reserve_p50_ms_c16_paced"] = p50
+    out[f"{name}_http_reserve_p99_ms_c16_paced"] = p99
+    out[f"{name}_http_reserve_paced_requests_per_s"] = rps
+    print(
+        f"{name}: reserve      16 clients paced at {args.paced_rate:,.0f}/s   p50 {p50:7.2f} ms"
+        f"   p99 {p99:7.2f} ms   {rps:>6,.0f} requests/s"
+    )
     verify(url, operator)
     server_side_report(name, server, out)
 
@@ -429,6 +468,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--samples", type=float, default=1.0, help="scales the requests per latency client"
     )
+    parser.add_argument(
+        "--paced-rate", type=float, default=100.0,
+        help="reserves a second, all 16 paced clients together",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     out: dict[str, float] = {}
     with common.sqlite_database() as db:

@@ -1352,12 +1352,14 @@ class Creditline:
 
 STRIPE_API_KEY_ENV = "CREDITLINE_STRIPE_API_KEY"
 STRIPE_WEBHOOK_SECRET_ENV = "CREDITLINE_STRIPE_WEBHOOK_SECRET"
+STRIPE_API_BASE_ENV = "CREDITLINE_STRIPE_API_BASE"
 SMTP_HOST_ENV = "CREDITLINE_SMTP_HOST"
 
 
 def payments_from_env(environ: Mapping[str, str]) -> PaymentProvider:
     """Stripe when ``CREDITLINE_STRIPE_API_KEY`` (and ``CREDITLINE_STRIPE_WEBHOOK_SECRET``)
-    are set, else no payment provider (operator grants only).
+    are set, else no payment provider (operator grants only). ``CREDITLINE_STRIPE_API_BASE``
+    points the SDK at another API address (a local fake Stripe in tests and demos).
 
     Raises:
         ConfigurationError: an API key without the webhook secret.
@@ -1373,7 +1375,9 @@ def payments_from_env(environ: Mapping[str, str]) -> PaymentProvider:
             f"{STRIPE_API_KEY_ENV} is set but {STRIPE_WEBHOOK_SECRET_ENV} is not: webhooks "
             "could not be verified"
         )
-    return StripeProvider(key, secret)
+    return StripeProvider(
+        key, secret, api_base=environ.get(STRIPE_API_BASE_ENV, "").strip() or None
+    )
 
 
 def mailer_from_env(environ: Mapping[str, str]) -> ReceiptSender | None:

@@ -160,6 +160,15 @@ def serve_command(
     graceful_timeout: Annotated[
         int, typer.Option(min=1, metavar="SECONDS", help="How long in-flight requests get.")
     ] = 30,
+    tick_every: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            metavar="SECONDS",
+            help="Run the scheduler (renewals, expiry, alerts, webhooks) in each server "
+            "process this often; 0: not at all (run 'creditline worker').",
+        ),
+    ] = 10.0,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) until SIGTERM or SIGINT, then exit 0.
 
@@ -170,4 +179,11 @@ def serve_command(
 
     session = ctx.find_object(_Session)
     assert session is not None
-    serve(session.url, host=host, port=port, workers=workers, graceful_timeout=graceful_timeout)
+    serve(
+        session.url,
+        host=host,
+        port=port,
+        workers=workers,
+        graceful_timeout=graceful_timeout,
+        tick_every=tick_every,
+    )

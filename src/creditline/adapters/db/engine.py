@@ -3,6 +3,11 @@
 SQLite runs in WAL mode with ``synchronous=FULL`` (a commit survives power loss) and
 every write transaction starts with ``BEGIN IMMEDIATE``, which takes the database's
 write lock up front: two writers never both read a balance and then both write.
+Within one process, writers also queue first-come first-served on a :class:`WriterQueue`
+before ``BEGIN IMMEDIATE``: SQLite's own busy handler retries by sleeping (up to 100 ms a
+try), so under contention a waiter could lose to newcomers again and again; the queue
+hands the lock over in arrival order, and SQLite's lock is then only contended by other
+processes.
 Read-only transactions use a plain deferred ``BEGIN`` and, in WAL mode, never block
 writers.
 
@@ -12,6 +17,9 @@ organization's balance row (``SELECT ... FOR UPDATE``) before it reads anything 
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +30,64 @@ from sqlalchemy.exc import ArgumentError
 from creditline.adapters.db.checkpoint import AUTOCHECKPOINT_PAGES
 from creditline.domain.errors import ConfigurationError, InvalidDatabaseUrl
 
-__all__ = ["READ_ONLY", "make_engine", "normalize_url", "redact"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "READ_ONLY",
+    "WriterQueue",
+    "make_engine",
+    "normalize_url",
+    "redact",
+    "writer_queue",
+]
 
 READ_ONLY = "creditline_read_only"
 """Execution option: a transaction that only reads (SQLite starts it deferred)."""
 
-_BUSY_TIMEOUT_MS = 60_000
+BUSY_TIMEOUT_MS = 60_000
+
+
+class WriterQueue:
+    """A first-come first-served lock: :meth:`acquire` waits behind every earlier
+    caller, and :meth:`release` hands the lock straight to the longest waiter."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the lock; ``False`` if it did not come."""
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True
+        with self._mutex:
+            if turn in self._waiters:
+                self._waiters.remove(turn)
+                return False
+        # Handed over between the timeout and the check: it is ours after all.
+        return True
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # the lock passes on, still held
+            else:
+                self._held = False
+
+
+_QUEUES: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
+
+
+def writer_queue(engine: Engine) -> WriterQueue | None:
+    """The queue this process's writers of ``engine`` take before ``BEGIN IMMEDIATE``
+    (SQLite), or ``None`` (PostgreSQL locks rows, not the database)."""
+    return _QUEUES.get(engine)
 
 
 def redact(url: str) -> str:
@@ -105,7 +165,7 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # Checkpoints run in the background (checkpoint.py); this is only the safety net.
         cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cursor.close()
@@ -115,6 +175,7 @@ def _sqlite_engine(url: URL) -> Engine:
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
+    _QUEUES[engine] = WriterQueue()
     return engine
 
 

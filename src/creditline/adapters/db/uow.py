@@ -25,7 +25,7 @@ from .billing import (  # billing: packs, purchases, payment records, invoices
     PaymentRecordRepository,
     PurchaseRepository,
 )
-from .engine import READ_ONLY
+from .engine import BUSY_TIMEOUT_MS, READ_ONLY, WriterQueue, writer_queue
 from .reports import ReportRepository  # read-only usage reports
 from .repositories import (
     BalanceRepository,
@@ -92,12 +92,31 @@ class SqlUnitOfWork:
         self._engine = engine
         self._read_only = read_only
         self._conn: Connection | None = None
+        self._queue: WriterQueue | None = None if read_only else writer_queue(engine)
+        self._queued = False
 
     @property
     def dialect(self) -> str:
         return self._engine.dialect.name
 
     def __enter__(self) -> Self:
+        if self._queue is not None:
+            if not self._queue.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+                raise TransientStorageError("the database stayed busy: no write turn came")
+            self._queued = True
+        try:
+            self._open()
+        except BaseException:
+            self._leave_queue()
+            raise
+        return self
+
+    def _leave_queue(self) -> None:
+        if self._queued and self._queue is not None:
+            self._queued = False
+            self._queue.release()
+
+    def _open(self) -> None:
         conn = self._engine.connect()
         if self._read_only:
             conn = conn.execution_options(**{READ_ONLY: True})
@@ -131,7 +150,6 @@ class SqlUnitOfWork:
         self.reports = ReportRepository(conn)
         self.alerts = AlertRepository(conn)
         self.webhooks = WebhookRepository(conn)
-        return self
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"
@@ -154,11 +172,13 @@ class SqlUnitOfWork:
     ) -> None:
         conn, self._conn = self._conn, None
         if conn is None:
+            self._leave_queue()
             return
         try:
             if conn.in_transaction():
                 conn.rollback()
         finally:
             conn.close()
+            self._leave_queue()
         if exc is not None and not isinstance(exc, TransientStorageError) and is_transient(exc):
             raise TransientStorageError(str(exc)) from exc

@@ -4,7 +4,7 @@ The :class:`PaymentProvider` protocol they implement is the services' (defined i
 :mod:`creditline.services.payments`, re-exported here): services never import adapters.
 """
 
-from creditline.adapters.payments.fake_stripe import FakeStripe, sign
+from creditline.adapters.payments.fake_stripe import FakeStripe, FakeStripeServer, sign
 from creditline.adapters.payments.none import NoPayments
 from creditline.adapters.payments.stripe_provider import DEFAULT_TOLERANCE, StripeProvider
 from creditline.services.payments import PaymentProvider
@@ -12,6 +12,7 @@ from creditline.services.payments import PaymentProvider
 __all__ = [
     "DEFAULT_TOLERANCE",
     "FakeStripe",
+    "FakeStripeServer",
     "NoPayments",
     "PaymentProvider",
     "StripeProvider",

@@ -13,6 +13,9 @@ Answered: ``POST /v1/customers``; ``POST /v1/checkout/sessions`` and ``GET
 (off-session, confirmed) and ``GET /v1/payment_intents/{id}``; ``POST /v1/refunds``.
 A repeated idempotency key replays the first answer, as Stripe does.
 
+:class:`FakeStripeServer` serves the same fake over HTTP on a local port, for a live
+``creditline serve`` in another process (``CREDITLINE_STRIPE_API_BASE=<its url>``).
+
 What the buyer and Stripe do is driven from the test: :meth:`FakeStripe.pay` completes
 a checkout (immediately, or with a delayed payment method), :meth:`FakeStripe.expire`
 expires one; :meth:`FakeStripe.event` builds a webhook body and :func:`sign` its
@@ -29,12 +32,14 @@ import json
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlsplit
 
 import stripe
 
-__all__ = ["FakeStripe", "sign"]
+__all__ = ["FakeStripe", "FakeStripeServer", "sign"]
 
 _Answer = tuple[int, dict[str, Any]]
 
@@ -365,3 +370,60 @@ class FakeStripe(stripe.HTTPClient):
             },
             separators=(",", ":"),
         ).encode()
+
+
+class FakeStripeServer:
+    """``fake`` answering real HTTP on ``127.0.0.1`` (an ephemeral port by default), in a
+    background thread: ``with FakeStripeServer(fake) as server: server.url``."""
+
+    def __init__(self, fake: FakeStripe, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.fake = fake
+        handler = _handler(fake)
+        self._http = ThreadingHTTPServer((host, port), handler)
+        self._http.daemon_threads = True
+        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._http.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+        self._thread.join(5)
+
+
+def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            url = f"http://fake{self.path}"
+            text, status, headers = fake.request(self.command, url, dict(self.headers), body)
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_DELETE = _answer  # noqa: N815 (the names http.server calls)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the test's output is not the place for a request log."""
+
+    return Handler

@@ -89,12 +89,16 @@ class StripeProvider:
         webhook_secret: str,
         *,
         http_client: stripe.HTTPClient | None = None,
+        api_base: str | None = None,
         tolerance: int = DEFAULT_TOLERANCE,
         max_network_retries: int = 2,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = stripe.StripeClient(
-            api_key, http_client=http_client, max_network_retries=max_network_retries
+            api_key,
+            http_client=http_client,
+            max_network_retries=max_network_retries,
+            base_addresses={"api": api_base} if api_base else None,
         )
         self._secret = webhook_secret
         self._tolerance = tolerance

@@ -30,12 +30,15 @@ from creditline import Creditline, __version__
 from creditline.entrypoints.api.idempotency import IdempotencyMiddleware
 from creditline.entrypoints.api.limits import (
     BodyLimitMiddleware,
+    Buckets,
     RateLimitMiddleware,
+    SharedTokenBuckets,
     TokenBuckets,
 )
 from creditline.entrypoints.api.observability import Metrics, RequestContextMiddleware
 from creditline.entrypoints.api.problems import PROBLEM_JSON, install_handlers
 from creditline.entrypoints.api.routes import ROUTERS
+from creditline.entrypoints.api.scheduler import background_ticks
 from creditline.entrypoints.api.schemas import ProblemOut
 from creditline.entrypoints.api.security import AuthMiddleware
 from creditline.entrypoints.api.settings import ApiSettings
@@ -147,7 +150,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        with background_ticks(creditline, settings.tick_seconds):
+            yield
         if close_on_shutdown:
             creditline.close()
 
@@ -166,11 +170,13 @@ def create_app(
         app.include_router(router)
     # Every route, for the metrics of requests answered before routing (replays, 401s).
     app.state.routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
-    buckets = (
-        TokenBuckets(settings.rate_per_second, settings.rate_burst)
-        if settings.rate_per_second > 0
-        else None
-    )
+    buckets: Buckets | None = None
+    if settings.rate_per_second > 0 and settings.rate_file:
+        buckets = SharedTokenBuckets(
+            settings.rate_file, settings.rate_per_second, settings.rate_burst
+        )
+    elif settings.rate_per_second > 0:
+        buckets = TokenBuckets(settings.rate_per_second, settings.rate_burst)
     # Added innermost first: each add_middleware wraps the ones before it.
     app.add_middleware(
         IdempotencyMiddleware, creditline=creditline, max_length=settings.idempotency_key_length

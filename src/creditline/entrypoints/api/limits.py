@@ -8,23 +8,38 @@ replayed to the application.
 **Rate.** :class:`RateLimitMiddleware` keeps a token bucket per API key (per client
 address for requests without a key): ``burst`` requests at once, refilled at
 ``rate_per_second``. A request that finds the bucket empty is answered ``429`` (problem
-``rate-limited``) with ``Retry-After`` (whole seconds). The buckets live in each
-process's memory: with N worker processes a key may make up to N times the rate.
-Health, readiness and metrics are never limited.
+``rate-limited``) with ``Retry-After`` (whole seconds). In one process the buckets live
+in its memory (:class:`TokenBuckets`); ``creditline serve --workers N`` gives its workers
+one shared table instead (:class:`SharedTokenBuckets`, a memory-mapped file taken under a
+file lock), so a key's rate is the same however many processes serve it. Health,
+readiness and metrics are never limited.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import math
+import mmap
+import os
+import struct
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from creditline.domain.api_keys import Principal
 from creditline.entrypoints.api.asgi import ASGIApp, Receive, Scope, Send, replay, send_json, state
 from creditline.entrypoints.api.problems import http_problem
 
-__all__ = ["BodyLimitMiddleware", "RateLimitMiddleware", "TokenBuckets"]
+__all__ = [
+    "BodyLimitMiddleware",
+    "Buckets",
+    "RateLimitMiddleware",
+    "SharedTokenBuckets",
+    "TokenBuckets",
+]
 
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics")
@@ -121,8 +136,78 @@ class TokenBuckets:
         return (1 - bucket.tokens) / self.rate
 
 
+_SLOT = struct.Struct("<QQq")  # key hash (0: free), micro-tokens, last refill (ns)
+_PROBES = 16
+_MICRO = 1_000_000
+
+
+class SharedTokenBuckets:
+    """:class:`TokenBuckets` shared by every process that opens the same ``path``: a
+    fixed table of slots (key hash, tokens, last refill) in a memory-mapped file, each
+    take made under an exclusive ``flock``. Tokens are counted in millionths, time in
+    ``CLOCK_MONOTONIC`` nanoseconds (one clock for the whole machine). A key whose slot
+    and its next :data:`_PROBES` neighbours are all taken by other keys takes the
+    stalest of them (its owner starts again with a full bucket)."""
+
+    SLOTS = 65_536
+
+    def __init__(self, path: str | Path, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        size = self.SLOTS * _SLOT.size
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(self._fd).st_size < size:
+            os.ftruncate(self._fd, size)
+        self._map = mmap.mmap(self._fd, size)
+        self._lock = threading.Lock()  # flock does not tell this process's threads apart
+
+    @staticmethod
+    def create(path: str | Path) -> None:
+        """Make (or empty) the table's file, before the processes that share it start."""
+        Path(path).write_bytes(b"")
+
+    def _slot(self, digest: int) -> int:
+        """The slot of ``digest``: its own, a free one, or the stalest on its probe path."""
+        first = digest % self.SLOTS
+        stalest, stalest_at = first, None
+        for step in range(_PROBES):
+            slot = (first + step) % self.SLOTS
+            owner, _, at = _SLOT.unpack_from(self._map, slot * _SLOT.size)
+            if owner in (digest, 0):
+                return slot
+            if stalest_at is None or at < stalest_at:
+                stalest, stalest_at = slot, at
+        return stalest
+
+    def take(self, key: str) -> float:
+        digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest()) or 1
+        full = self.burst * _MICRO
+        with self._lock:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                now = time.monotonic_ns()
+                slot = self._slot(digest)
+                owner, tokens, at = _SLOT.unpack_from(self._map, slot * _SLOT.size)
+                if owner != digest:
+                    tokens, at = full, now
+                refill = (now - at) * self.rate * _MICRO / 1e9
+                tokens = min(full, tokens + int(refill))
+                wait = 0.0
+                if tokens >= _MICRO:
+                    tokens -= _MICRO
+                else:
+                    wait = (_MICRO - tokens) / _MICRO / self.rate
+                _SLOT.pack_into(self._map, slot * _SLOT.size, digest, tokens, now)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return wait
+
+
+Buckets = TokenBuckets | SharedTokenBuckets
+
+
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, buckets: TokenBuckets | None) -> None:
+    def __init__(self, app: ASGIApp, buckets: Buckets | None) -> None:
         self.app = app
         self.buckets = buckets
 

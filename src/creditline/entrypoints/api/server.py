@@ -16,18 +16,24 @@ access log is off (the API logs each request itself, without headers).
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
+import socket
 import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from creditline.bootstrap import Creditline, mailer_from_env, payments_from_env
 from creditline.domain.errors import ConfigurationError
 from creditline.entrypoints.api.app import create_app
+from creditline.entrypoints.api.limits import SharedTokenBuckets
 from creditline.entrypoints.api.observability import LOG_CONFIG
 from creditline.entrypoints.api.settings import ApiSettings
 
@@ -35,6 +41,8 @@ __all__ = ["DATABASE_URL_ENV", "app_from_env", "serve"]
 
 DATABASE_URL_ENV = "CREDITLINE_DATABASE_URL"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+TICK_ENV = "CREDITLINE_API_TICK_SECONDS"
+RATE_FILE_ENV = "CREDITLINE_API_RATE_FILE"
 
 
 def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
@@ -51,7 +59,13 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
     cl = Creditline.open(
         url, migrate=False, payments=payments_from_env(env), mailer=mailer_from_env(env)
     )
-    return create_app(cl, settings=ApiSettings.from_env(env), close_on_shutdown=True)
+    app = create_app(cl, settings=ApiSettings.from_env(env), close_on_shutdown=True)
+    # Everything made so far (modules, the app, the engine) lives as long as the process:
+    # move it out of the collector's sight, so that the frequent young-generation
+    # collections of a busy server do not keep walking it.
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:
@@ -65,8 +79,11 @@ def serve(
     port: int = 8000,
     workers: int = 1,
     graceful_timeout: int = 30,
+    tick_every: float = 0.0,
 ) -> None:
-    """Migrate, then serve the API until SIGTERM or SIGINT.
+    """Migrate, then serve the API until SIGTERM or SIGINT; each process runs the
+    scheduler every ``tick_every`` seconds (0: leave ``CREDITLINE_API_TICK_SECONDS`` as
+    it is).
 
     Raises:
         ConfigurationError: several workers on SQLite; a database that cannot be opened.
@@ -79,6 +96,13 @@ def serve(
             "lock, so serve it with one worker"
         )
     os.environ[DATABASE_URL_ENV] = url
+    if tick_every > 0:
+        os.environ[TICK_ENV] = str(tick_every)
+    if workers > 1 and not os.environ.get(RATE_FILE_ENV):
+        # One rate-limit table for every worker: a key's rate does not grow with them.
+        rate_file = Path(tempfile.mkdtemp(prefix="creditline-rates-")) / "buckets"
+        SharedTokenBuckets.create(rate_file)
+        os.environ[RATE_FILE_ENV] = str(rate_file)
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         # Metrics summed over the workers (prometheus_client's multiprocess mode).
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="creditline-metrics-")
@@ -86,7 +110,7 @@ def serve(
     # that was there before it: make that one a no-op, so a stop is a clean exit 0.
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, _stopped)
-    uvicorn.run(
+    config = uvicorn.Config(
         "creditline.entrypoints.api.server:app_from_env",
         factory=True,
         host=host,
@@ -98,3 +122,16 @@ def serve(
         lifespan="on",
         server_header=False,
     )
+    if workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:
+            raise SystemExit(STARTUP_FAILURE)
+        return
+    sock = config.bind_socket()
+    # The workers accept on this socket, made with protocol 0: asyncio then leaves
+    # Nagle's algorithm on for the connections (it only turns it off for sockets made as
+    # IPPROTO_TCP), and every small response waits ~40 ms for the client's delayed ACK.
+    # Accepted connections inherit the option from the listening socket.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()

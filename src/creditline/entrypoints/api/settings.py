@@ -22,23 +22,32 @@ class ApiSettings:
     Attributes:
         max_body_bytes: the largest request body accepted (413 beyond);
             ``CREDITLINE_API_MAX_BODY_BYTES``.
-        rate_per_second: requests each API key may make per second, sustained, in each
-            process (a token bucket; 0: no limit); ``CREDITLINE_API_RATE_PER_SECOND``.
+        rate_per_second: requests each API key may make per second, sustained (a token
+            bucket; 0: no limit); ``CREDITLINE_API_RATE_PER_SECOND``.
         rate_burst: how many requests a key may make at once before the sustained rate
             applies; ``CREDITLINE_API_RATE_BURST``.
+        rate_file: a file holding the buckets, shared by every process that names it
+            (``creditline serve --workers N`` sets it); empty: each process its own;
+            ``CREDITLINE_API_RATE_FILE``.
         max_batch: the most usage events one batch request may carry;
             ``CREDITLINE_API_MAX_BATCH``.
         idempotency_key_length: the longest ``Idempotency-Key`` accepted.
         log_requests: write one JSON log line per request (logger ``creditline.api``);
             ``CREDITLINE_API_LOG_REQUESTS`` (1/0).
+        tick_seconds: run the scheduler (:meth:`creditline.Creditline.tick`: renewals,
+            expiry, alerts, webhook deliveries) in the background every so many seconds
+            (0: not in this process; run ``creditline worker`` instead);
+            ``CREDITLINE_API_TICK_SECONDS``.
     """
 
     max_body_bytes: int = 5 * 1024 * 1024
     rate_per_second: float = 100.0
     rate_burst: int = 200
+    rate_file: str = ""
     max_batch: int = 5000
     idempotency_key_length: int = 100
     log_requests: bool = True
+    tick_seconds: float = 0.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
