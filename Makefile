@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The browser tests drive Debian's Chromium through Playwright (which downloads no browser).
+CHROMIUM := /usr/bin/chromium
+APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
-.PHONY: run test check bench bench-ingest bench-http clean install
+.PHONY: run test check bench bench-ingest bench-http bench-reports clean install chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +15,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Debian's package when it is missing; the package lists are refreshed only if the install fails.
+$(CHROMIUM):
+	$(APT_CHROMIUM) || { apt-get update && $(APT_CHROMIUM); }
+
+chromium: $(CHROMIUM)
+
+install: $(STAMP) $(CHROMIUM)
 
 run: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH scripts/run-demo-server
@@ -20,7 +29,7 @@ run: $(STAMP)
 check: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH scripts/check
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
@@ -31,6 +40,9 @@ bench-ingest: $(STAMP)
 
 bench-http: $(STAMP)
 	$(BIN)/python bench/http_api.py
+
+bench-reports: $(STAMP)
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -37,6 +37,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 from creditline.adapters.clock import SystemClock
 from creditline.adapters.db.checkpoint import WalCheckpointer
 from creditline.adapters.db.engine import make_engine, redact
+from creditline.adapters.db.portal import KeySigner, PortalUnitOfWork
 from creditline.adapters.db.repositories import HistoryFilter
 from creditline.adapters.db.uow import SqlUnitOfWork, is_transient
 from creditline.adapters.payments import NoPayments
@@ -70,8 +71,10 @@ from creditline.domain.grants import (
 from creditline.domain.invoices import BillingRecord, Invoice, parse_month
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
+from creditline.domain.overview import Overview
 from creditline.domain.packs import Catalogue, load_catalogue
 from creditline.domain.plans import DepletionPolicy, Plan, load_plans, parse_plan
+from creditline.domain.portal import DEFAULT_TTL_SECONDS, PortalSession
 from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory, Step
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
@@ -95,6 +98,8 @@ from creditline.services import (
 )
 from creditline.services import deliveries as outbox
 from creditline.services import invoices as invoicing
+from creditline.services import overview as overviews
+from creditline.services import portal as web
 from creditline.services.grants import GrantCredits, grant_credits
 from creditline.services.organizations import (
     AddMember,
@@ -198,6 +203,8 @@ class Creditline:
         )
         self.add_tick_job("alerts", self._alerts_job)
         self.add_tick_job("webhooks", self._webhooks_job)
+        # The web dashboard's reads and the signer of its links and cookies.
+        self.dashboard = web.Dashboard(self._portal_tx, self.clock, KeySigner)
 
     @classmethod
     def open(
@@ -1134,8 +1141,10 @@ class Creditline:
         period: str | None = None,
     ) -> UsageReport:
         """The organization's accepted usage (events and micro-credits) grouped by any of
-        ``project``, ``operation``, ``member``, and by ``period`` (``day`` or ``month``,
-        UTC) when given, over ``[since, until)`` (default: the 30 days up to now, now included).
+        ``project``, ``operation``, ``member``, and by ``period`` (``day``, ``week`` (ISO,
+        named ``2026-W02``) or ``month``, UTC) when given, over ``[since, until)``
+        (default: the 30 days up to now, now included). Read from the usage rollups: one
+        organization's month costs the same however many events it holds.
 
         Raises:
             OrganizationNotFound; InvalidSetting, InvalidTime: a bad group, period or window.
@@ -1144,6 +1153,18 @@ class Creditline:
         start = since or end - timedelta(days=30)
         cmd = reports.ReportUsage(org_id, tuple(group_by), start, end, period)
         return self._run(lambda: reports.usage_report(cmd, self._uow(read_only=True)))
+
+    def overview(self, org_id: str) -> Overview:
+        """The organization's dashboard data now: available credits per kind and what
+        will expire, the read-only, paused and flex flags, the running cycle, a daily
+        burn-down of the cycle (or of the last 30 days), the burn rate and the forecast
+        depletion date (see :mod:`creditline.domain.overview`). Read from the balance and
+        the daily rollups: it costs the same however long the history.
+
+        Raises:
+            OrganizationNotFound: no such organization.
+        """
+        return self._run(lambda: overviews.overview(org_id, self._uow(read_only=True), self.clock))
 
     def plans(self) -> list[Plan]:
         """Every stored plan, by name."""
@@ -1346,6 +1367,65 @@ class Creditline:
             "retrying": run.retrying,
             "failed": run.failed,
         }
+
+    # -- the web dashboard: portal sessions (issue 6) -----------------------------------
+
+    def _portal_tx(
+        self, work: Callable[[web.PortalUnitOfWork], T], *, read_only: bool = False
+    ) -> T:
+        def call() -> T:
+            with PortalUnitOfWork(self._engine, read_only=read_only) as uow:
+                return work(uow)
+
+        return self._run(call)
+
+    def create_portal_session(
+        self,
+        org_id: str,
+        *,
+        member_id: str | None = None,
+        read_only: bool = False,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    ) -> PortalSession:
+        """A short-lived signed link into the organization's customer portal, for the
+        platform's backend to redirect its (already signed-in) user to, as Stripe's
+        billing portal does (see :mod:`creditline.domain.portal`)::
+
+            link = cl.create_portal_session(org.id, read_only=True)
+            redirect(base_url + link.url)        # /portal/session/<token>
+
+        The link opens a browser session scoped to the organization (and ``member_id``);
+        ``read_only`` sessions change nothing. It stops opening after ``ttl_seconds``
+        (30 to 3600).
+
+        Raises:
+            InvalidSetting: a lifetime out of range.
+            OrganizationNotFound, MemberNotFound: no such organization, or member of it.
+        """
+        cmd = web.CreatePortalSession(org_id, member_id, read_only, ttl_seconds)
+        signer = self.dashboard.signer()
+        return self._run(
+            lambda: web.create_portal_session(cmd, self._uow(read_only=True), self.clock, signer)
+        )
+
+    def open_portal_link(self, token: str) -> PortalSession:
+        """Check a portal link's token (the web portal does, when the link is visited).
+
+        Raises:
+            PortalLinkInvalid: it does not verify. PortalLinkExpired: it has expired.
+        """
+        return web.open_portal_link(token, self.dashboard.signer(), self.clock)
+
+    def queue_test_webhook(self, org_id: str, endpoint_id: str) -> Delivery:
+        """Queue a signed ``webhook.test`` delivery to one of the organization's webhook
+        endpoints, due now (the next tick sends it; it is logged like any delivery).
+
+        Raises:
+            WebhookEndpointNotFound: no such active endpoint of the organization.
+        """
+        return self._run(
+            lambda: web.queue_test_webhook(org_id, endpoint_id, self._uow(), self.clock)
+        )
 
 
 # -- billing adapters from the environment -------------------------------------------------

@@ -1,46 +1,64 @@
-"""The demo: one AI lab's first month of credits, told through the public facade only.
+"""The demo: four months of an AI lab's credits, up to the present moment, told through
+the public facade only.
 
-"Demo AI Lab" (external reference ``demo``) signs up on 5 January 2026 with two
-projects and three members. It gets three grants:
+"Demo AI Lab" (external reference ``demo``) signs up 120 days before "now" (the real
+time, or ``--now``) with three projects and five members, on the ``team`` plan: 1,000
+*included* credits every calendar month, expiring with the month. Its usage is priced
+by the demo rate card (:data:`RATE_CARD`, after aiXplain's per-model supplier prices):
 
-- 1,000 *included* credits from its plan, expiring at the end of the month;
-- 5,000 *prepaid* credits it bought (EUR 0.02 a credit), expiring six months later;
-- 250 *promotional* credits from a launch promotion, expiring on 1 April.
+- ``support-bot`` answers customers with ``generate_text`` on three models, all day,
+  fewer at the weekend;
+- ``doc-pipeline`` transcribes and translates, and runs ``pipeline`` jobs
+  (transcribe, translate, then summarise or read aloud), each step priced as its own
+  operation;
+- ``eval-pipeline`` runs ``benchmark`` jobs on weekdays, one ``benchmark_model`` step
+  per model compared (three or four of four models).
 
-Through January its projects spend 842.275 credits, all drawn from the included
-grant (consumption order: included first). On 2 February the clock moves past the
-end of the month and the expiry run takes the 157.725 included credits left over;
-February's usage then draws on the prepaid credits.
+Volume grows over the months and varies from day to day. Ordinary calls are sent in
+batches, one per twelve hours; pipeline and benchmark jobs are recorded one by one when
+they finish (so each one's ledger entry names it and opens to its components).
 
-The clock is a :class:`~creditline.ManualClock`, so everything except the ids is the
-same on every machine.
+Along the way: on day 9 the lab buys the 1,000-credit ``starter`` pack through the
+purchase flow (a Stripe checkout, paid, granted by the signed webhook); on day 41 a
+member buys another one by mistake and it is refunded within the hour; on days 23 and
+77 a job that failed on the supplier's side is voided (a benchmark when there was
+one). Two alert rules watch the balance (below 300 credits; at most 14 days left at
+the last week's burn) and post to the lab's webhook endpoint. Every simulated midnight
+the engine's own scheduler (:meth:`Creditline.tick`) renews the plan, expires what the
+month left, evaluates the alerts and delivers their webhooks; the first midnight the
+balance is below 300 credits, the lab tops up with the 5,000-credit ``growth`` pack.
+The story ends at "now", in the running month's cycle, which then goes on live.
 
-Re-running: the demo organization is found by its external reference and reused.
-Every project, member, grant and debit has a natural key (a name, an e-mail
-address, an idempotency key), so a second run replays the first instead of adding
-to it: the database ends in the same state and the report is the same, ids
-included. A run that stopped half-way is completed by the next one.
+Everything is deterministic: each day's usage comes from a random generator seeded
+with the date, and the clock is a :class:`~creditline.ManualClock`. Payments go to
+Stripe in memory (:class:`~creditline.adapters.payments.FakeStripe`) and the alert
+webhooks to a receiver in memory (:class:`Outside`): the demo never reaches the
+network, and never charges a card.
 
-The demo travels in time and runs expiry over the whole database, so it refuses a
-database that holds any organization other than its own: give it a database of its
+Re-running: the organization is found by its external reference and its story resumes
+after the last ledger entry, up to the new "now": run again at the same moment it adds
+nothing and the report is the same, ids included; run later it plays the days in
+between. Every project, member, grant, purchase and event has a natural key (a name,
+an e-mail address, an idempotency key, an event id).
+
+The demo travels in time and runs the scheduler over the whole database, so it refuses
+a database that holds any organization other than its own: give it a database of its
 own (``make run`` uses ``sqlite:///var/demo.db``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import itertools
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 
 from creditline import (
     Balance,
-    Cause,
-    CauseType,
-    CostBasis,
     Creditline,
-    ExpiryReport,
+    EntryType,
     Grant,
-    GrantKind,
-    GrantSource,
     LedgerEntry,
     ManualClock,
     Member,
@@ -50,97 +68,213 @@ from creditline import (
     VerifyReport,
     credits,
 )
+from creditline.adapters.payments import FakeStripe, StripeProvider, sign
 from creditline.domain.errors import ConfigurationError
+from creditline.domain.purchases import Purchase, PurchaseStatus
+from creditline.domain.usage import UsageEvent, UsageStep
+from creditline.services.deliveries import SendOutcome
 
-__all__ = ["DEMO_REF", "START", "DemoReport", "run"]
+__all__ = [
+    "DAYS",
+    "DEMO_REF",
+    "PACKS",
+    "PLANS",
+    "RATE_CARD",
+    "DemoReport",
+    "Outside",
+    "run",
+    "story_start",
+]
 
 DEMO_REF = "demo"
 """The demo organization's external reference: how a re-run finds it."""
 
-START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-MONTH_END = datetime(2026, 2, 1, tzinfo=UTC)
-EXPIRY_RUN = datetime(2026, 2, 2, 6, 0, tzinfo=UTC)
-END = datetime(2026, 2, 3, 18, 0, tzinfo=UTC)
-HISTORY_SHOWN = 15
+DAYS = 120
+"""How many days of history a first run plays before "now"."""
 
-PROJECTS = ("support-bot", "eval-pipeline")
+SEED = "creditline-demo"
+HISTORY_SHOWN = 15
+STARTS_AT = time(9, 0)
+BATCH_HOURS = 12
+
+RATE_CARD = """\
+format = 1
+name = "demo-ai-lab"
+version = "demo-1"
+effective_from = 2020-01-01T00:00:00Z
+description = "The demo's prices (ILLUSTRATIVE): per-model supplier prices, no platform fee"
+rounding = { mode = "up", increment = "0.000001" }
+
+[operations.generate_text]
+description = "Text generation, per token, at the model supplier's price"
+[operations.generate_text.models.gpt-4o]
+supplier = "OpenAI"
+per_unit = { credits = 30, quantity = "tokens", per = 1_000_000 }
+[operations.generate_text.models.claude-sonnet]
+supplier = "Anthropic"
+per_unit = { credits = 45, quantity = "tokens", per = 1_000_000 }
+[operations.generate_text.models.llama-3-70b]
+supplier = "Meta (hosted)"
+per_unit = { credits = 6, quantity = "tokens", per = 1_000_000 }
+
+[operations.translate]
+description = "Translation, per character"
+[operations.translate.models.azure-translator]
+supplier = "Azure"
+per_unit = { credits = 10, quantity = "characters", per = 1_000_000 }
+[operations.translate.models.google-translate]
+supplier = "Google"
+per_unit = { credits = 20, quantity = "characters", per = 1_000_000 }
+
+[operations.transcribe]
+description = "Speech to text, per minute of audio"
+[operations.transcribe.models.aws-transcribe]
+supplier = "AWS"
+per_unit = { credits = 0.024, quantity = "minutes" }
+[operations.transcribe.models.whisper-large]
+supplier = "OpenAI"
+per_unit = { credits = 0.06, quantity = "minutes" }
+
+[operations.text_to_speech]
+description = "Text to audio, per character"
+[operations.text_to_speech.models.google-tts]
+supplier = "Google"
+per_unit = { credits = 16, quantity = "characters", per = 1_000_000 }
+
+[operations.benchmark_model]
+description = "One model benchmarked on a dataset: a set-up fee and a price per 1,000 samples"
+[operations.benchmark_model.models.gpt-4o]
+supplier = "OpenAI"
+formula = [
+  { label = "setup", credits = 0.5 },
+  { label = "samples", credits = 0.8, quantities = ["samples"], per = 1000 },
+]
+[operations.benchmark_model.models.claude-sonnet]
+supplier = "Anthropic"
+formula = [
+  { label = "setup", credits = 0.5 },
+  { label = "samples", credits = 1.2, quantities = ["samples"], per = 1000 },
+]
+[operations.benchmark_model.models.llama-3-70b]
+supplier = "Meta (hosted)"
+formula = [
+  { label = "setup", credits = 0.2 },
+  { label = "samples", credits = 0.25, quantities = ["samples"], per = 1000 },
+]
+[operations.benchmark_model.models.mistral-large]
+supplier = "Mistral"
+formula = [
+  { label = "setup", credits = 0.3 },
+  { label = "samples", credits = 0.6, quantities = ["samples"], per = 1000 },
+]
+
+[operations.benchmark]
+description = "A benchmark job: one benchmark_model step per model compared"
+pipeline = { allow = ["benchmark_model"] }
+
+[operations.pipeline]
+description = "A document pipeline: the sum of its steps, each priced as its own operation"
+pipeline = { allow = ["transcribe", "translate", "generate_text", "text_to_speech"] }
+"""
+"""The demo's rate card (ILLUSTRATIVE prices), in force from 2020 so any story fits."""
+
+PLANS = """\
+[[plans]]
+name = "team"
+depletion = "pause"
+interval = "monthly"
+anchor = "calendar"
+cycle_grant = { credits = 1000, kind = "included" }
+grant_expiry = "end_of_cycle"
+"""
+"""The demo's plan: 1,000 included credits a calendar month, gone with the month."""
+
+PACKS = """\
+name = "demo-ai-lab"
+refund_policy = "refundable"
+
+[[packs]]
+name = "starter"
+description = "1,000 credits"
+credits = 1000
+prices_minor = { USD = 10000, EUR = 9000 }
+expiry = { after = "12 months" }
+
+[[packs]]
+name = "growth"
+description = "5,000 credits (10% off)"
+credits = 5000
+prices_minor = { USD = 45000, EUR = 40500 }
+expiry = { after = "12 months" }
+
+[any_amount]
+unit_prices_minor = { USD = 11, EUR = 10 }
+min_credits = 100
+max_credits = 20000
+step_credits = 100
+expiry = { after = "12 months" }
+"""
+"""The demo's pack catalogue (ILLUSTRATIVE prices, in cents)."""
+
+PLAN = "team"
+PROJECTS = ("support-bot", "doc-pipeline", "eval-pipeline")
 MEMBERS = (
     ("Ada Lovelace", "ada@demo-ai-lab.example"),
     ("Grace Hopper", "grace@demo-ai-lab.example"),
     ("Alan Turing", "alan@demo-ai-lab.example"),
+    ("Katherine Johnson", "katherine@demo-ai-lab.example"),
+    ("Edsger Dijkstra", "edsger@demo-ai-lab.example"),
 )
+_ADA, _GRACE, _ALAN, _KATHERINE, _EDSGER = (email for _, email in MEMBERS)
+_BOT, _DOCS, _EVAL = PROJECTS
+WEBHOOK_URL = "http://127.0.0.1:9/demo-ai-lab/credit-alerts"
+"""Where the lab's alert webhooks go: a receiver in memory during the demo; on the
+loopback (nothing listens there) afterwards, so a test send never leaves the machine."""
+ALERT_THRESHOLD = credits(300)
+FORECAST_DAYS = 14
+WEBHOOK_SECRET = "whsec_creditline_demo"
+"""The signing secret of the demo's in-memory Stripe webhooks."""
+
+STARTER_DAY, MISTAKE_DAY, VOID_DAYS = 9, 41, (23, 77)
 
 
-@dataclass(frozen=True, slots=True)
-class _Lot:
-    key: str
-    kind: GrantKind
-    credits: str
-    expires_at: datetime
-    source: GrantSource
-    cost_basis: CostBasis | None = None
+class _Receiver:
+    """The lab's alert webhook receiver, in memory: it accepts every delivery."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, str]] = []
+
+    def send(self, url: str, msg_id: str, body: str, secret: str) -> SendOutcome:
+        self.received.append((url, msg_id))
+        return SendOutcome(204, None, 3)
 
 
-GRANTS = (
-    _Lot(
-        "demo-plan-2026-01",
-        GrantKind.INCLUDED,
-        "1000",
-        MONTH_END,
-        GrantSource(SourceType.PLAN, "plan_team_2026_01"),
-    ),
-    _Lot(
-        "demo-purchase-0001",
-        GrantKind.PREPAID,
-        "5000",
-        datetime(2026, 7, 5, 9, 0, tzinfo=UTC),
-        GrantSource(SourceType.PURCHASE, "pur_demo_0001"),
-        CostBasis(2, "EUR"),
-    ),
-    _Lot(
-        "demo-launch-promo",
-        GrantKind.PROMOTIONAL,
-        "250",
-        datetime(2026, 4, 1, tzinfo=UTC),
-        GrantSource(SourceType.OPERATOR, "launch-promo-2026"),
-    ),
-)
+@dataclass
+class Outside:
+    """The world outside the engine during the demo, in memory: Stripe (the checkout
+    the lab pays at, and its signed webhooks) and the lab's alert webhook receiver.
+    Open the engine with ``payments=outside.payments, webhook_sender=outside.receiver``.
+    """
 
+    stripe: FakeStripe = field(default_factory=FakeStripe)
+    receiver: _Receiver = field(default_factory=_Receiver)
 
-@dataclass(frozen=True, slots=True)
-class _Usage:
-    """One metered call: when, by which project and member (e-mail), for how much."""
+    @property
+    def payments(self) -> StripeProvider:
+        return StripeProvider(
+            "sk_test_creditline_demo", WEBHOOK_SECRET, http_client=self.stripe,
+            max_network_retries=0,
+        )  # fmt: skip
 
-    event: str
-    at: datetime
-    project: str
-    member: str
-    credits: str
-
-
-def _at(day: int, hour: int, minute: int, month: int = 1) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
-
-
-_ADA, _GRACE, _ALAN = (email for _, email in MEMBERS)
-_BOT, _EVAL = PROJECTS
-
-JANUARY = (
-    _Usage("evt_demo_0001", _at(6, 10, 15), _BOT, _ADA, "42.5"),
-    _Usage("evt_demo_0002", _at(6, 14, 40), _EVAL, _GRACE, "118.75"),
-    _Usage("evt_demo_0003", _at(8, 9, 5), _BOT, _ALAN, "63.2"),
-    _Usage("evt_demo_0004", _at(12, 16, 30), _EVAL, _GRACE, "205"),
-    _Usage("evt_demo_0005", _at(15, 11, 0), _BOT, _ADA, "57.8"),
-    _Usage("evt_demo_0006", _at(19, 13, 20), _EVAL, _ALAN, "148.125"),
-    _Usage("evt_demo_0007", _at(23, 10, 45), _BOT, _ADA, "71.4"),
-    _Usage("evt_demo_0008", _at(27, 15, 10), _EVAL, _GRACE, "96.6"),
-    _Usage("evt_demo_0009", _at(30, 17, 55), _BOT, _ALAN, "38.9"),
-)
-FEBRUARY = (
-    _Usage("evt_demo_0010", _at(2, 9, 30, month=2), _BOT, _ADA, "45.25"),
-    _Usage("evt_demo_0011", _at(3, 11, 10, month=2), _EVAL, _GRACE, "310.5"),
-    _Usage("evt_demo_0012", _at(3, 16, 45, month=2), _BOT, _ALAN, "22.075"),
-)
+    def pay(self, cl: Creditline, purchase: Purchase) -> None:
+        """The buyer pays at the checkout; Stripe's signed webhook reaches the engine."""
+        if purchase.status is not PurchaseStatus.PENDING or purchase.session_id is None:
+            return
+        if purchase.session_id not in self.stripe.sessions:
+            return  # begun by a run that stopped half-way: its checkout is gone
+        session = self.stripe.pay(purchase.session_id, email=_KATHERINE)
+        body = self.stripe.event("checkout.session.completed", session)
+        cl.handle_webhook(body, sign(body, WEBHOOK_SECRET))
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,14 +283,14 @@ class DemoReport:
 
     Attributes:
         org: the demo organization.
-        reused: it existed before this run (the run replayed instead of adding).
+        reused: it existed before this run (the run resumed instead of starting).
         projects, members: its projects and members.
-        debits: how many debits the scenario spends.
-        spent: micro-credits those debits spent.
-        expiry: what this run's expiry sweep expired (nothing on a re-run).
-        expiry_run_at: when the sweep ran (the simulated clock).
-        expired: the organization's expire entries (the same on every run).
-        balance, grants: the organization at the end of the scenario.
+        started_at, ended_at: the story's first and last moments (ended_at is "now").
+        events, spent: the accepted usage events of the whole story and what they cost.
+        renewals: the plan's cycle grants so far (one per month).
+        purchases: its purchases, newest first.
+        expired: its expire entries, oldest first.
+        balance, grants: the organization at the end of the story.
         history: its newest ledger entries, newest first.
         verify: the whole database checked against its ledger.
     """
@@ -165,15 +299,25 @@ class DemoReport:
     reused: bool
     projects: list[Project]
     members: list[Member]
-    debits: int
+    started_at: datetime
+    ended_at: datetime
+    events: int
     spent: int
-    expiry: ExpiryReport
-    expiry_run_at: datetime
+    renewals: int
+    purchases: list[Purchase]
     expired: list[LedgerEntry]
     balance: Balance
     grants: list[Grant]
     history: list[LedgerEntry]
     verify: VerifyReport
+
+
+def story_start(now: datetime) -> datetime:
+    """Where a first run's story begins: :data:`DAYS` days before ``now``, at 09:00 UTC."""
+    return datetime.combine((now - timedelta(days=DAYS)).date(), STARTS_AT, UTC)
+
+
+# -- the set-up ------------------------------------------------------------------------
 
 
 def _demo_org(cl: Creditline) -> Organization | None:
@@ -182,88 +326,314 @@ def _demo_org(cl: Creditline) -> Organization | None:
     strangers = [o for o in orgs if o.external_ref != DEMO_REF]
     if strangers:
         raise ConfigurationError(
-            "the demo moves a simulated clock and expires grants across the whole database, "
-            f"which holds other organizations ({strangers[0].name!r}); "
+            "the demo moves a simulated clock and runs the scheduler across the whole "
+            f"database, which holds other organizations ({strangers[0].name!r}); "
             "run it on a database of its own, e.g. --db sqlite:///var/demo.db"
         )
     return orgs[0] if orgs else None
 
 
-def _projects(cl: Creditline, org: Organization) -> list[Project]:
+def _catalogue(cl: Creditline) -> None:
+    """The rate card, the plan and the packs, each stored once."""
+    cl.load_rate_card(RATE_CARD)
+    if PLAN not in {p.name for p in cl.plans()}:
+        cl.load_plans(PLANS)
+    if cl.packs() is None:
+        cl.load_packs(PACKS)
+
+
+def _people(cl: Creditline, org: Organization) -> tuple[list[Project], list[Member]]:
     have = {p.name for p in cl.projects(org.id)}
     for name in PROJECTS:
         if name not in have:
             cl.create_project(org.id, name)
-    return cl.projects(org.id)
-
-
-def _members(cl: Creditline, org: Organization) -> list[Member]:
-    have = {m.email for m in cl.members(org.id)}
+    emails = {m.email for m in cl.members(org.id)}
     for name, email in MEMBERS:
-        if email not in have:
+        if email not in emails:
             cl.add_member(org.id, name, email)
-    return cl.members(org.id)
+    return cl.projects(org.id), cl.members(org.id)
 
 
-def _spend(
-    cl: Creditline,
-    clock: ManualClock,
-    org: Organization,
-    usage: tuple[_Usage, ...],
-    ids: dict[str, str],
-) -> int:
-    for u in usage:
-        clock.set(u.at)
-        cl.spend(
-            org.id,
-            credits(u.credits),
-            cause=Cause(CauseType.USAGE_EVENT, u.event),
-            project_id=ids[u.project],
-            member_id=ids[u.member],
-            idempotency_key=u.event,
+def _billing(cl: Creditline, org: Organization) -> None:
+    """The card, the plan's subscription, the alert rules and their webhook endpoint."""
+    if cl.org_rate_card(org.id) != "demo-ai-lab":
+        cl.set_rate_card(org.id, "demo-ai-lab")
+    if cl.subscription(org.id) is None:
+        cl.subscribe(org.id, PLAN)
+    if not cl.webhook_endpoints(org.id, include_disabled=True):
+        cl.add_webhook(
+            WEBHOOK_URL,
+            org_id=org.id,
+            description="Demo AI Lab's on-call channel (credit alerts)",
         )
-    return sum(credits(u.credits) for u in usage)
+    if not cl.alert_rules(org.id, include_disabled=True):
+        cl.add_alert(org.id, "remaining_below", threshold=ALERT_THRESHOLD)
+        cl.add_alert(org.id, "forecast_depletion", days=FORECAST_DAYS, lookback_days=7)
 
 
-def run(cl: Creditline, clock: ManualClock) -> DemoReport:
-    """Play the scenario on ``cl``, whose clock must be ``clock`` (it is moved).
+# -- the usage, day by day ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One usage event before it has an organization and ids: its time, attribution,
+    operation, quantities, dimensions and steps."""
+
+    at: datetime
+    project: str
+    member: str
+    operation: str
+    quantities: dict[str, int]
+    dimensions: dict[str, str] = field(default_factory=dict)
+    steps: tuple[UsageStep, ...] = ()
+
+
+def _moment(rnd: random.Random, day: date, first: int = 7, last: int = 20) -> datetime:
+    """A time of ``day``, mostly in working hours."""
+    hour = rnd.randint(first, last) if rnd.random() < 0.9 else rnd.randint(0, 23)
+    return datetime.combine(day, time(hour, rnd.randrange(60), rnd.randrange(60)), UTC)
+
+
+def _pick(rnd: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
+    return rnd.choices([v for v, _ in weighted], [w for _, w in weighted])[0]
+
+
+_CHAT_MODELS = (("gpt-4o", 55), ("llama-3-70b", 35), ("claude-sonnet", 10))
+_BENCHMARKED = ("gpt-4o", "claude-sonnet", "llama-3-70b", "mistral-large")
+_TRANSLATORS = (("azure-translator", 70), ("google-translate", 30))
+_TRANSCRIBERS = (("aws-transcribe", 60), ("whisper-large", 40))
+
+
+def _chat(rnd: random.Random, day: date) -> _Call:
+    return _Call(
+        _moment(rnd, day, 6, 22),
+        _BOT,
+        _ADA if rnd.random() < 0.6 else _EDSGER,
+        "generate_text",
+        {"tokens": int(rnd.lognormvariate(10.0, 0.7))},
+        {"model": _pick(rnd, _CHAT_MODELS)},
+    )
+
+
+def _document(rnd: random.Random, day: date) -> _Call:
+    member = _ALAN if rnd.random() < 0.65 else _KATHERINE
+    if rnd.random() < 0.6:
+        chars = rnd.randint(20, 400) * 1000
+        dims = {"model": _pick(rnd, _TRANSLATORS)}
+        return _Call(_moment(rnd, day), _DOCS, member, "translate", {"characters": chars}, dims)
+    minutes = {"minutes": rnd.randint(3, 90)}
+    dims = {"model": _pick(rnd, _TRANSCRIBERS)}
+    return _Call(_moment(rnd, day), _DOCS, member, "transcribe", minutes, dims)
+
+
+def _pipeline(rnd: random.Random, day: date) -> _Call:
+    """Transcribe a recording, translate it, then summarise it or read it aloud."""
+    minutes = rnd.randint(10, 75)
+    chars = minutes * rnd.randint(700, 1000)
+    steps = [
+        UsageStep("transcribe", {"minutes": minutes}, {"model": _pick(rnd, _TRANSCRIBERS)}),
+        UsageStep("translate", {"characters": chars}, {"model": _pick(rnd, _TRANSLATORS)}),
+    ]
+    if rnd.random() < 0.5:
+        steps.append(UsageStep("generate_text", {"tokens": chars // 3}, {"model": "gpt-4o"}))
+    else:
+        steps.append(UsageStep("text_to_speech", {"characters": chars}, {"model": "google-tts"}))
+    member = _ALAN if rnd.random() < 0.7 else _KATHERINE
+    return _Call(_moment(rnd, day), _DOCS, member, "pipeline", {}, {}, tuple(steps))
+
+
+def _benchmark(rnd: random.Random, day: date) -> _Call:
+    """Three or four models compared on one dataset."""
+    models = rnd.sample(_BENCHMARKED, rnd.choice((3, 3, 4)))
+    samples = rnd.choice((2000, 5000, 10000, 20000))
+    steps = tuple(UsageStep("benchmark_model", {"samples": samples}, {"model": m}) for m in models)
+    member = _GRACE if rnd.random() < 0.75 else _KATHERINE
+    return _Call(_moment(rnd, day, 9, 18), _EVAL, member, "benchmark", {}, {}, steps)
+
+
+def _day_calls(index: int, day: date) -> tuple[list[_Call], list[_Call]]:
+    """Day ``index`` of the story: its ordinary calls and its jobs, by time. The same
+    date always gives the same usage; the volume grows over the months."""
+    rnd = random.Random(f"{SEED}:{day.isoformat()}")
+    weekday = day.weekday() < 5
+    volume = (0.7 + 0.6 * min(index, DAYS) / DAYS) * (1.0 if weekday else 0.35)
+    volume *= rnd.uniform(0.75, 1.25)
+    calls = [_chat(rnd, day) for _ in range(round(30 * volume))]
+    calls += [_document(rnd, day) for _ in range(round(5 * volume))]
+    jobs = [_pipeline(rnd, day) for _ in range(max(1, round(3 * volume)))]
+    if weekday and rnd.random() < 0.7:
+        jobs.append(_benchmark(rnd, day))
+    return sorted(calls, key=lambda c: c.at), sorted(jobs, key=lambda c: c.at)
+
+
+def _event(org_id: str, ids: dict[str, str], call: _Call, event_id: str) -> UsageEvent:
+    return UsageEvent(
+        event_id, org_id, call.operation, call.at, call.quantities, call.dimensions,
+        ids[call.project], ids[call.member], None, call.steps,
+    )  # fmt: skip
+
+
+# -- the story: a timeline of steps, played in order ---------------------------------------
+
+_Step = tuple[datetime, str, Callable[[], object]]
+
+
+class _Story:
+    """The demo organization's timeline from ``start`` to ``end``, as steps to play."""
+
+    def __init__(
+        self,
+        cl: Creditline,
+        outside: Outside,
+        org: Organization,
+        *,
+        ids: dict[str, str],
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        self.cl, self.outside, self.org, self.ids = cl, outside, org, ids
+        self.start, self.end = start, end
+        self.topped_up: bool | None = None
+
+    def steps(self) -> Iterator[_Step]:
+        """Every step of the story before ``end``, in order of time."""
+        found: list[_Step] = []
+        first = self.start.date()
+        for index in range((self.end.date() - first).days + 1):
+            found.extend(self._day(index, first + timedelta(days=index)))
+        found.append((self.end, "tick", self._midnight))
+        found.sort(key=lambda s: s[0])
+        yield from (s for s in found if s[0] <= self.end)
+
+    def _day(self, index: int, day: date) -> Iterator[_Step]:
+        midnight = max(datetime.combine(day, time(0), UTC), self.start)
+        yield midnight, "tick", self._midnight
+        calls, jobs = _day_calls(index, day)
+        stamp = day.strftime("%Y%m%d")
+        ids = (f"evt_demo_{stamp}_{n:03d}" for n in itertools.count(1))
+        events = [self._event(c, i) for c, i in zip(calls + jobs, ids, strict=False)]
+        batches: dict[int, list[UsageEvent]] = {}
+        for event in events[: len(calls)]:
+            if self._within(event):
+                batches.setdefault(event.occurred_at.hour // BATCH_HOURS, []).append(event)
+        for batch in batches.values():
+            yield batch[-1].occurred_at, "usage", self._record(batch)
+        done = [e for e in events[len(calls) :] if self._within(e)]
+        for event in done:
+            yield event.occurred_at, "usage", self._record([event])
+        yield from self._moments(index, day, done)
+
+    def _midnight(self) -> None:
+        """The scheduler's run; then, the first time the balance is below the alert
+        threshold, the lab tops up with the ``growth`` pack."""
+        self.cl.tick()
+        if self.topped_up is None:
+            self.topped_up = any(p.pack == "growth" for p in self.cl.purchases(self.org.id))
+        if not self.topped_up and self.cl.balance(self.org.id).available < ALERT_THRESHOLD:
+            self._buy("growth", "demo-growth")
+            self.topped_up = True
+
+    def _within(self, event: UsageEvent) -> bool:
+        return self.start <= event.occurred_at < self.end
+
+    def _event(self, call: _Call, event_id: str) -> UsageEvent:
+        return _event(self.org.id, self.ids, call, event_id)
+
+    def _record(self, events: list[UsageEvent]) -> Callable[[], object]:
+        return lambda: self.cl.record_usage(events)
+
+    def _moments(self, index: int, day: date, jobs: list[UsageEvent]) -> Iterator[_Step]:
+        """The day's purchases, refund and void, when it has one."""
+        at = datetime.combine(day, time(10, 12), UTC)
+        stamp = day.strftime("%Y%m%d")
+        if index == STARTER_DAY:
+            yield at, "purchase", lambda: self._buy("starter", f"demo-starter-{stamp}")
+        if index == MISTAKE_DAY:
+            key = f"demo-starter-{stamp}"
+            yield at, "purchase", lambda: self._buy("starter", key)
+            yield at + timedelta(minutes=47), "refund", lambda: self._refund(key)
+        if index in VOID_DAYS and jobs:
+            # a job that failed on the supplier's side: the lab's platform voids it
+            job = next((e for e in jobs if e.operation == "benchmark"), jobs[0])
+            void, event_id = self.cl.void_event, job.event_id
+            yield job.occurred_at + timedelta(hours=2), "void", lambda: void(self.org.id, event_id)
+
+    def _buy(self, pack: str, key: str) -> Purchase:
+        purchase = self.cl.create_purchase(
+            self.org.id, pack, currency="USD", email=_KATHERINE, idempotency_key=key
+        )
+        self.outside.pay(self.cl, purchase)
+        return self.cl.purchase(self.org.id, purchase.id)
+
+    def _refund(self, key: str) -> None:
+        bought = self._buy("starter", key)
+        if bought.status is PurchaseStatus.PAID:
+            self.cl.refund_purchase(self.org.id, bought.id)
+
+
+def _resume_after(cl: Creditline, org: Organization) -> datetime | None:
+    """The time of the organization's newest ledger entry: a re-run plays only what
+    comes after it."""
+    newest = cl.history(org.id, limit=1)
+    return newest[0].recorded_at if newest else None
+
+
+def run(
+    cl: Creditline, clock: ManualClock, outside: Outside, now: datetime | None = None
+) -> DemoReport:
+    """Play the story on ``cl`` up to ``now`` (default: the clock's time). ``cl``'s clock
+    must be ``clock`` (it is moved), its payments and webhook sender ``outside``'s.
 
     Raises:
         ConfigurationError: the database holds organizations other than the demo's.
     """
-    clock.set(START)
+    end = now or clock.now()
     existing = _demo_org(cl)
+    start = existing.created_at if existing else story_start(end)
+    clock.set(start)
     org = existing or cl.create_org("Demo AI Lab", external_ref=DEMO_REF)
-    projects = _projects(cl, org)
-    members = _members(cl, org)
+    _catalogue(cl)
+    projects, members = _people(cl, org)
     ids = {p.name: p.id for p in projects} | {m.email or m.name: m.id for m in members}
-    for lot in GRANTS:
-        cl.grant(
-            org.id,
-            credits(lot.credits),
-            lot.kind,
-            expires_at=lot.expires_at,
-            source=lot.source,
-            cost_basis=lot.cost_basis,
-            idempotency_key=lot.key,
-        )
-    spent = _spend(cl, clock, org, JANUARY, ids)
-    clock.set(EXPIRY_RUN)
-    expiry = cl.expire_due()
-    spent += _spend(cl, clock, org, FEBRUARY, ids)
-    clock.set(END)
+    resume = _resume_after(cl, org)
+    _billing(cl, org)
+    for at, _, act in _Story(cl, outside, org, ids=ids, start=start, end=end).steps():
+        if resume is None or at > resume:
+            clock.set(max(at, clock.now()))
+            act()
+    clock.set(max(end, clock.now()))
+    return _report(
+        cl, org, reused=existing is not None, start=start, end=end, projects=projects,
+        members=members,
+    )  # fmt: skip
+
+
+def _report(
+    cl: Creditline,
+    org: Organization,
+    *,
+    reused: bool,
+    start: datetime,
+    end: datetime,
+    projects: list[Project],
+    members: list[Member],
+) -> DemoReport:
+    usage = cl.usage_report(org.id, (), start, end + timedelta(microseconds=1))
+    grants = cl.grants(org.id)
     return DemoReport(
         org=org,
-        reused=existing is not None,
+        reused=reused,
         projects=projects,
         members=members,
-        debits=len(JANUARY) + len(FEBRUARY),
-        spent=spent,
-        expiry=expiry,
-        expiry_run_at=EXPIRY_RUN,
-        expired=list(reversed(cl.history(org.id, types=["expire"]))),
+        started_at=start,
+        ended_at=end,
+        events=usage.events,
+        spent=usage.cost,
+        renewals=sum(1 for g in grants if g.source.type is SourceType.PLAN),
+        purchases=cl.purchases(org.id),
+        expired=list(reversed(cl.history(org.id, 10_000, types=[EntryType.EXPIRE]))),
         balance=cl.balance(org.id),
-        grants=cl.grants(org.id),
+        grants=grants,
         history=cl.history(org.id, limit=HISTORY_SHOWN),
         verify=cl.verify(),
     )

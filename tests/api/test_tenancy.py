@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from creditline import credits
 from tests.api.conftest import Tenant, World, bearer
 
 # Valid bodies where a route's body would otherwise be refused (422) before its ids are
@@ -52,6 +53,18 @@ def _fill(path: str, org: str, ids: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
+def _with_alerts(world: World, tenant: Tenant) -> Tenant:
+    """The tenant with an alert rule, a webhook endpoint and a delivery of its own (the
+    rule fired; the endpoint's URL is never sent to in these tests)."""
+    cl, org = world.cl, tenant.org
+    tenant.ids["endpoint_id"] = cl.add_webhook("http://127.0.0.1:9/hooks", org_id=org).id
+    tenant.ids["rule_id"] = cl.add_alert(org, "remaining_below", threshold=credits(10_000)).id
+    cl.evaluate_alerts()
+    (delivery,) = cl.webhook_deliveries(org)
+    tenant.ids["delivery_id"] = delivery.id
+    return tenant
+
+
 def _snapshot(world: World, b: Tenant) -> dict[str, Any]:
     cl, org = world.cl, b.org
     return {
@@ -65,6 +78,9 @@ def _snapshot(world: World, b: Tenant) -> dict[str, Any]:
         "projects": cl.projects(org),
         "members": cl.members(org),
         "metering": cl.metering(org),
+        "alert rules": cl.alert_rules(org, include_disabled=True),
+        "webhook endpoints": cl.webhook_endpoints(org, include_disabled=True),
+        "webhook deliveries": [cl.webhook_delivery(d.id) for d in cl.webhook_deliveries(org)],
     }
 
 
@@ -76,7 +92,7 @@ def _call(world: World, method: str, url: str, key: str, body: Any) -> Any:
 
 @pytest.mark.parametrize("role", ["org", "org_read"])
 def test_a_key_of_org_a_reaches_nothing_of_org_b_by_any_route(world: World, role: str) -> None:
-    a, b = world.tenant("Alpha"), world.tenant("Beta")
+    a, b = world.tenant("Alpha"), _with_alerts(world, world.tenant("Beta"))
     key = a.key if role == "org" else a.read_key
     before = _snapshot(world, b)
     secrets = [b.org, *(v for k, v in b.ids.items() if k not in ("event_id", "invoice_id"))]

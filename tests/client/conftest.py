@@ -72,7 +72,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = (folder / "server.log").open("w")
     env = {**os.environ, "CREDITLINE_API_RATE_PER_SECOND": "0"}
     process = subprocess.Popen(
-        [*CLI, "--db", db, "serve", "--port", str(port)],
+        [*CLI, "--db", db, "serve", "--port", str(port), "--tick-every", "0"],
         stdout=log,
         stderr=log,
         text=True,

@@ -200,3 +200,59 @@ def test_billing_and_operations_answer_as_the_library_does(
     report = client.tick()
     assert [j.name for j in report.jobs] == [j.name for j in embedded.tick().jobs]
     assert client.verify().problems == ()
+
+
+def test_alerts_and_webhooks_answer_as_the_library_does(
+    embedded: Creditline, client: Client
+) -> None:
+    # Conditions that stay false, so that the service's own scheduler changes nothing
+    # while the script runs; firing and delivering are in test_alerts_client.py.
+    def run(cl: Any) -> list[Any]:
+        org = cl.create_org("Alerts")
+        cl.grant(org.id, credits(10))
+        low = cl.add_alert(org.id, "remaining_below", threshold=credits(5), rearm_above=credits(6))
+        hook = cl.add_webhook(
+            "https://hooks.parity.example/credits",
+            org_id=org.id,
+            event_types=["credits.depleted"],
+            description="ops",
+        )
+        missing = {"org": "org_aaaaaaaaaaaaaaaaaaaaaaaa", "rule": "alr_aaaaaaaaaaaaaaaaaaaaaaaa"}
+        message = "msg_aaaaaaaaaaaaaaaaaaaaaaaa"
+        return [
+            low,
+            outcome(lambda: cl.add_alert(
+                org.id, "forecast_depletion", days=3, lookback_days=14,
+                channels=["webhook", "email"], email="ops@parity.example",
+            )),
+            outcome(lambda: cl.add_alert(org.id, "remaining_below_percent", percent=20)),
+            outcome(lambda: cl.add_alert(org.id, "remaining_below", percent=500, channels=["x"])),
+            outcome(lambda: cl.add_alert(org.id, "sometimes")),
+            outcome(lambda: cl.add_alert(missing["org"], "depleted")),
+            outcome(lambda: cl.alert_rules(org.id)),
+            outcome(lambda: cl.disable_alert(low.id, org.id)),
+            outcome(lambda: cl.alert_rules(org.id, include_disabled=True)),
+            outcome(lambda: cl.disable_alert(missing["rule"])),
+            outcome(lambda: cl.alert_rules(missing["org"])),
+            # the secret is random: it is there, and the rest must agree
+            (hook.secret.startswith("whsec_"), replace(hook, secret=None)),
+            outcome(lambda: cl.add_webhook("ftp://hooks.parity.example", org_id=org.id)),
+            outcome(lambda: cl.add_webhook("https://x.example", event_types=["credits.gone"])),
+            outcome(lambda: cl.webhook_endpoints(org.id)),
+            outcome(lambda: cl.disable_webhook(hook.id, org.id)),
+            outcome(lambda: cl.webhook_endpoints(org.id, include_disabled=True)),
+            outcome(lambda: cl.disable_webhook("whe_aaaaaaaaaaaaaaaaaaaaaaaa", org.id)),
+            outcome(lambda: cl.webhook_deliveries(org.id)),
+            outcome(lambda: cl.webhook_deliveries(org.id, status="lost")),
+            outcome(lambda: cl.webhook_deliveries(org.id, limit=0)),
+            outcome(lambda: cl.webhook_delivery(message, org.id)),
+            outcome(lambda: cl.redeliver_webhook(message)),
+        ]  # fmt: skip
+
+    here, there = run(embedded), run(client)
+    assert Canon()(there) == Canon()(here)
+    errors = {type(r).__name__ for r in here if isinstance(r, Exception)}
+    assert errors == {
+        "InvalidAlertRule", "OrganizationNotFound", "AlertRuleNotFound", "InvalidSetting",
+        "WebhookEndpointNotFound", "WebhookDeliveryNotFound",
+    }  # fmt: skip

@@ -11,6 +11,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -280,43 +281,68 @@ def test_verify_exits_8_and_lists_every_problem_when_a_cache_disagrees(
     assert shown.stderr == f"error: verification found {len(report['problems'])} problems\n"
 
 
-def test_demo_runs_on_a_fresh_database_and_a_rerun_adds_nothing(tmp_path: Path) -> None:
+DEMO_NOW = "2026-03-15T12:00:00+00:00"
+
+
+def test_demo_plays_four_months_up_to_now_and_a_rerun_adds_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'var' / 'demo.db'}"
 
-    first = ok(cli(url, "demo", "-f", "json"))
-    second = ok(cli(url, "demo", "-f", "json"))
+    first = ok(cli(url, "demo", "-f", "json", now=DEMO_NOW))
+    second = ok(cli(url, "demo", "-f", "json", now=DEMO_NOW))
 
     assert (first["reused"], second["reused"]) == (False, True)
     assert first["organization"]["name"] == "Demo AI Lab"
     assert first["organization"]["external_ref"] == "demo"
-    assert [p["name"] for p in first["projects"]] == ["eval-pipeline", "support-bot"]
-    assert len(first["members"]) == 3
-    assert (first["debits"], first["spent"]) == (12, "1220.1")
-    assert first["expired_total"] == "157.725"
-    assert first["balance"]["as_of"] == "2026-02-03T18:00:00+00:00"
-    assert first["balance"]["total"] == "4872.175"
-    assert first["balance"]["by_kind"] == {"prepaid": "4622.175", "promotional": "250"}
-    assert [(g["kind"], g["remaining"]) for g in first["grants"]] == [
-        ("included", "0"),
-        ("prepaid", "4622.175"),
-        ("promotional", "250"),
+    assert (first["started_at"], first["ended_at"]) == ("2025-11-15T09:00:00+00:00", DEMO_NOW)
+    assert [p["name"] for p in first["projects"]] == [
+        "doc-pipeline",
+        "eval-pipeline",
+        "support-bot",
     ]
+    assert len(first["members"]) == 5
+    assert (first["events"], first["spent"]) == (3792, "5417.318694")
+    # the plan's grant in November (cycle 0) and each month after, through March
+    assert first["renewals"] == 5
+    assert [(p["pack"], p["status"]) for p in first["purchases"]] == [
+        ("growth", "paid"),  # the top-up, when the balance fell below the alert threshold
+        ("starter", "refunded"),  # bought by mistake
+        ("starter", "paid"),
+    ]
+    assert first["expired_total"] == "496.320686"
+    assert first["balance"]["as_of"] == DEMO_NOW
+    assert first["balance"]["total"] == "5086.36062"
+    assert first["balance"]["by_kind"] == {"prepaid": "4961.285609", "included": "125.075011"}
     assert len(first["history"]) == 15
     assert all(e["cause"]["ref"] for e in first["history"])
-    assert first["verify"] == {"ok": True, "organizations": 1, "grants": 3, "problems": []}
-    for part in ("organization", "balance", "grants", "history", "expired", "verify"):
+    assert first["verify"] == {"ok": True, "organizations": 1, "grants": 8, "problems": []}
+    for part in ("organization", "events", "purchases", "balance", "grants", "history", "expired"):
         assert second[part] == first[part], part
     assert ok(cli(url, "org", "list", "-f", "json")) == [first["organization"]]
 
 
+def test_demo_run_later_resumes_the_story_up_to_the_new_now(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    first = ok(cli(url, "demo", "-f", "json", now=DEMO_NOW))
+
+    later = ok(cli(url, "demo", "-f", "json", now="2026-04-02T18:00:00+00:00"))
+
+    assert later["reused"] is True
+    assert later["started_at"] == first["started_at"]
+    assert later["events"] > first["events"]
+    assert later["renewals"] == first["renewals"] + 1  # April's grant
+    assert later["history"][0]["recorded_at"] <= "2026-04-02T18:00:00+00:00"
+    assert later["verify"]["ok"] is True
+
+
 def test_demo_prints_balance_grants_history_and_verify_as_tables(tmp_path: Path) -> None:
-    shown = cli(str(tmp_path / "demo.db"), "demo")
+    shown = cli(str(tmp_path / "demo.db"), "demo", now=DEMO_NOW)
 
     assert shown.exit_code == 0, shown.output
     for heading in ("Demo AI Lab", "Balance", "Grants", "Last 15 ledger entries", "OK"):
         assert heading in shown.stdout
-    assert "usage_event:evt_demo_0012" in shown.stdout
+    assert "usage_event:evt_demo_20260315_" in shown.stdout
     assert "Grace Hopper" in shown.stdout
+    assert "growth (5000 credits, paid)" in shown.stdout
 
 
 def test_demo_refuses_a_database_holding_other_organizations(db: str, org: str) -> None:
@@ -564,11 +590,28 @@ def test_the_installed_creditline_command_grants_spends_and_refuses(tmp_path: Pa
 def test_the_installed_demo_runs_twice_on_a_fresh_directory(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'var' / 'demo.db'}"
 
-    first = _creditline("--db", db, "demo")
-    second = _creditline("--db", db, "demo")
+    first = _creditline("--db", db, "--now", DEMO_NOW, "demo")
+    second = _creditline("--db", db, "--now", DEMO_NOW, "demo")
 
     assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
     assert "OK" in second.stdout
     assert first.stdout.replace("created", "") == second.stdout.replace(
-        "reused from an earlier run (replayed, nothing added)", ""
+        "resumed from an earlier run", ""
     )
+
+
+def test_the_installed_demo_plays_up_to_the_real_time_by_default(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    before = datetime.now(UTC)
+
+    shown = _creditline("--db", db, "demo", "-f", "json")
+
+    assert shown.returncode == 0, shown.stderr
+    ended = datetime.fromisoformat(json.loads(shown.stdout)["ended_at"])
+    assert before <= ended <= datetime.now(UTC)
+    balance = json.loads(
+        _creditline(
+            "--db", db, "balance", json.loads(shown.stdout)["organization"]["id"], "-f", "json"
+        ).stdout
+    )
+    assert balance["available_micros"] > 0

@@ -55,7 +55,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     port = _free_port()
     env = {**os.environ, "CREDITLINE_API_RATE_PER_SECOND": "0"}
     process = subprocess.Popen(
-        [*CLI, "--db", db, "serve", "--port", str(port)],
+        [*CLI, "--db", db, "serve", "--port", str(port), "--tick-every", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -25,8 +25,8 @@ honouring ``Retry-After``): see :mod:`creditline.client.clients`.
 - Not mirrored, since the service has no route for them: ``spend_many``,
   ``expire_due``/``renew_due`` (the service's scheduler runs them; :meth:`Client.tick`
   runs it once), ``add_tick_job``, ``handle_webhook`` (the payment provider calls the
-  service), alert rules and webhook endpoints, ``subscription``, the request
-  bookkeeping of the HTTP layer (``authenticate``, ``begin_request``...), ``open``.
+  service), ``subscription``, the request bookkeeping of the HTTP layer
+  (``authenticate``, ``begin_request``...), ``open``.
 - ``subscribe`` and ``change_plan`` return an :class:`OrgPlan` (metering, read-only
   state, subscription, change) in place of ``PlanAssigned``, whose renewals and reset
   amounts the answer does not carry; :meth:`Client.org_plan` reads it.
@@ -38,6 +38,9 @@ honouring ``Retry-After``): see :mod:`creditline.client.clients`.
   :class:`~creditline.client.errors.InvalidRequest` (a ``ValidationError``) where the
   library may raise a more specific ``ValidationError`` subclass; floats are sent as
   exact decimals (the library refuses float quantities).
+- The alert and webhook methods whose ``org_id`` is optional (``add_webhook``,
+  ``webhook_endpoints``, ``disable_alert``, ``webhook_deliveries``...) call the
+  organization's routes when it is given, else the operator's (an operator key).
 - ``grant`` takes only operator sources (``GrantSource(SourceType.OPERATOR, ...)``);
   ``reserve``'s ``ttl`` is whole seconds; ``load_plans`` stores plan by plan.
 - A few fields the answers do not carry have their defaults (listed in

@@ -19,22 +19,35 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from creditline.client.errors import error_from_problem
+from creditline.domain.alerts import (
+    AlertEvent,
+    AlertKind,
+    AlertParams,
+    AlertRule,
+    AlertState,
+    Channel,
+    RuleState,
+)
 from creditline.domain.amounts import CostBasis, parse_credits
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.balances import Balance
 from creditline.domain.cycles import AnchorKind, BillingInterval, Cycle, ExpiryRule
+from creditline.domain.deliveries import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import CreditlineError
 from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
 from creditline.domain.invoices import BillingRecord, Invoice, InvoiceLine, InvoiceStatus
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.money import Money
 from creditline.domain.organizations import Member, Organization, Project
+from creditline.domain.overview import BurnDay, CycleProgress, ExpiringCredits, Overview
 from creditline.domain.packs import Catalogue, RefundPolicy, parse_catalogue
 from creditline.domain.plans import DepletionPolicy, Plan, parse_plan
+from creditline.domain.portal import PortalSession
 from creditline.domain.pricing import (
     AppliedMultiplier,
     Component,
@@ -51,7 +64,9 @@ from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.spending import Allocation
 from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
 from creditline.domain.verification import Problem
+from creditline.services.alerts import AlertRun
 from creditline.services.cycles import BillingChange
+from creditline.services.deliveries import DeliveryRun
 from creditline.services.invoices import FlexRun
 from creditline.services.queries import VerifyReport
 from creditline.services.reservations import Settlement
@@ -239,6 +254,42 @@ def usage_report(d: Doc) -> UsageReport:
         for row in d["rows"]
     )
     return UsageReport(d["org_id"], columns, when(d["since"]), when(d["until"]), rows)
+
+
+def overview(d: Doc) -> Overview:
+    c = d["cycle"]
+    cycle = None
+    if c is not None:
+        cycle = CycleProgress(
+            c["plan"], c["index"], when(c["start"]), when(c["end"]),
+            maybe_when(c["next_renewal_at"]), c["elapsed_seconds"], c["total_seconds"],
+        )  # fmt: skip
+    depletes_on = d["depletes_on"]
+    return Overview(
+        org_id=d["org_id"],
+        as_of=when(d["as_of"]),
+        balance=balance(d["balance"]),
+        by_kind=tuple((GrantKind(k), v) for k, v in d["by_kind_micros"].items()),
+        expiring=tuple(
+            ExpiringCredits(
+                e["grant_id"], GrantKind(e["kind"]), e["remaining_micros"], when(e["expires_at"])
+            )
+            for e in d["expiring"]
+        ),
+        depletion=DepletionPolicy(d["depletion"]),
+        read_only=d["read_only"],
+        paused=d["paused"],
+        on_flex=d["on_flex"],
+        flex_used=d["flex_used_micros"],
+        flex_limit=d["flex_limit_micros"],
+        cycle=cycle,
+        burn_down=tuple(
+            BurnDay(date.fromisoformat(p["day"]), p["closing_micros"], p["burnt_micros"])
+            for p in d["burn_down"]
+        ),
+        burn_rate=d["burn_rate_micros"],
+        depletes_on=None if depletes_on is None else date.fromisoformat(depletes_on),
+    )
 
 
 # -- reservations ---------------------------------------------------------------------------
@@ -488,6 +539,125 @@ def flex_run(d: Doc) -> FlexRun:
         unpriced=tuple(d["unpriced"]),
         failed_charges=tuple(d["failed_charges"]),
     )
+
+
+# -- alerts and outgoing webhooks --------------------------------------------------------
+
+
+def alert_params(d: Doc) -> AlertParams:
+    return AlertParams(
+        threshold=d["threshold_micros"],
+        rearm_above=d["rearm_above_micros"],
+        percent=d["percent"],
+        rearm_percent=d["rearm_percent"],
+        days=d["days"],
+        rearm_days=d["rearm_days"],
+        lookback_days=d["lookback_days"],
+    )
+
+
+def alert_state(rule_id: str, d: Doc | None) -> AlertState | None:
+    if d is None:
+        return None
+    return AlertState(
+        rule_id=rule_id,
+        state=RuleState(d["state"]),
+        last_fired_at=maybe_when(d["last_fired_at"]),
+        last_value=d["last_value_micros"],
+        signal_cursor=d["signal_cursor"],
+        fired_count=d["fired_count"],
+        updated_at=maybe_when(d["updated_at"]),
+    )
+
+
+def alert_rule(d: Doc) -> AlertRule:
+    return AlertRule(
+        id=d["id"],
+        org_id=d["org_id"],
+        kind=AlertKind(d["kind"]),
+        params=alert_params(d["params"]),
+        channels=tuple(Channel(c) for c in d["channels"]),
+        email=d["email"],
+        created_at=when(d["created_at"]),
+        disabled_at=maybe_when(d["disabled_at"]),
+        state=alert_state(d["id"], d["state"]),
+    )
+
+
+def alert_run(d: Doc) -> AlertRun:
+    return AlertRun(
+        organizations=d["organizations"],
+        events=tuple(
+            AlertEvent(e["type"], e["org_id"], e["rule_id"], when(e["at"]), dict(e["data"]))
+            for e in d["events"]
+        ),
+        rearmed=d["rearmed"],
+        deliveries=d["deliveries"],
+        failed=tuple(
+            (f["org_id"], error_from_problem(f["problem"], None, f["org_id"])) for f in d["failed"]
+        ),
+    )
+
+
+def webhook_endpoint(d: Doc) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=d["id"],
+        url=d["url"],
+        org_id=d["org_id"],
+        event_types=tuple(d["event_types"]),
+        description=d["description"],
+        created_at=when(d["created_at"]),
+        disabled_at=maybe_when(d["disabled_at"]),
+        secret=d.get("secret"),
+    )
+
+
+def delivery_attempt(d: Doc) -> DeliveryAttempt:
+    return DeliveryAttempt(
+        number=d["number"],
+        at=when(d["at"]),
+        ok=d["ok"],
+        status_code=d["status_code"],
+        error=d["error"],
+        duration_ms=d["duration_ms"],
+    )
+
+
+def delivery(d: Doc) -> Delivery:
+    return Delivery(
+        id=d["id"],
+        channel=Channel(d["channel"]),
+        endpoint_id=d["endpoint_id"],
+        recipient=d["recipient"],
+        org_id=d["org_id"],
+        rule_id=d["rule_id"],
+        event_type=d["event_type"],
+        payload=d["payload"],
+        status=DeliveryStatus(d["status"]),
+        attempts=d["attempts"],
+        next_attempt_at=maybe_when(d["next_attempt_at"]),
+        created_at=when(d["created_at"]),
+        last_status_code=d["last_status_code"],
+        last_error=d["last_error"],
+        delivered_at=maybe_when(d["delivered_at"]),
+        attempt_log=tuple(delivery_attempt(a) for a in d["attempt_log"]),
+    )
+
+
+def portal_session(d: Doc) -> PortalSession:
+    """A portal link: ``url`` is the service's absolute link (the library's is a path)."""
+    return PortalSession(
+        url=d["url"],
+        token=d["token"],
+        expires_at=when(d["expires_at"]),
+        org_id=d["org_id"],
+        member_id=d["member_id"],
+        read_only=d["read_only"],
+    )
+
+
+def delivery_run(d: Doc) -> DeliveryRun:
+    return DeliveryRun(d["attempted"], d["delivered"], d["retrying"], d["failed"])
 
 
 # -- keys and operations ----------------------------------------------------------------

@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from creditline.domain.errors import (
+    AlertRuleNotFound,
     AlreadyExists,
     ApiKeyNotFound,
     AuthenticationFailed,
@@ -42,6 +43,7 @@ from creditline.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     InsufficientCredits,
+    InvalidAlertRule,
     InvalidAmount,
     InvalidGrant,
     InvalidRateCard,
@@ -71,6 +73,8 @@ from creditline.domain.errors import (
     UnknownOperation,
     UsageEventNotFound,
     ValidationError,
+    WebhookDeliveryNotFound,
+    WebhookEndpointNotFound,
     WebhookRejected,
 )
 
@@ -317,6 +321,12 @@ def _rate_card(
     return InvalidRateCard(_problems(body, detail, "invalid rate card: "))
 
 
+def _alert_rule(
+    cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
+) -> CreditlineError:
+    return InvalidAlertRule(_problems(body, detail, "invalid alert rule: "))
+
+
 def _usage(
     cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
 ) -> CreditlineError:
@@ -480,6 +490,7 @@ PROBLEM_CLASSES: dict[str, tuple[type[CreditlineError], Build]] = {
     "invalid-rate-card": (InvalidRateCard, _rate_card),
     "invalid-usage": (InvalidUsage, _usage),
     "unknown-operation": (UnknownOperation, _unknown_operation),
+    "invalid-alert-rule": (InvalidAlertRule, _alert_rule),
     "webhook-rejected": (WebhookRejected, _webhook),
     "not-found": (NotFound, _not_found),
     "organization-not-found": (OrganizationNotFound, _not_found),
@@ -495,6 +506,9 @@ PROBLEM_CLASSES: dict[str, tuple[type[CreditlineError], Build]] = {
     "purchase-not-found": (PurchaseNotFound, _not_found),
     "invoice-not-found": (InvoiceNotFound, _not_found),
     "api-key-not-found": (ApiKeyNotFound, _not_found),
+    "alert-rule-not-found": (AlertRuleNotFound, _not_found),
+    "webhook-endpoint-not-found": (WebhookEndpointNotFound, _not_found),
+    "webhook-delivery-not-found": (WebhookDeliveryNotFound, _not_found),
     "conflict": (Conflict, _message),
     "already-exists": (AlreadyExists, _exists),
     "idempotency-key-reused": (IdempotencyKeyReused, _key_reused),

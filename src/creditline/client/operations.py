@@ -19,9 +19,11 @@ from creditline.client import decode
 from creditline.client._wire import Call, Flow, Params, Reply, get, loads, op, post, put, seg
 from creditline.client.decode import OrgPlan
 from creditline.client.errors import error_from_problem
+from creditline.domain.alerts import AlertRule
 from creditline.domain.amounts import CostBasis
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.balances import Balance
+from creditline.domain.deliveries import Delivery, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import (
     CreditlineError,
     InvalidRateCard,
@@ -34,13 +36,17 @@ from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
 from creditline.domain.invoices import BillingRecord, Invoice, parse_month
 from creditline.domain.ledger import Cause, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
+from creditline.domain.overview import Overview
 from creditline.domain.packs import Catalogue
 from creditline.domain.plans import DepletionPolicy, Plan, load_plans
+from creditline.domain.portal import DEFAULT_TTL_SECONDS, PortalSession, check_ttl
 from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory, Step
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
+from creditline.services.alerts import AlertRun
+from creditline.services.deliveries import DeliveryRun
 from creditline.services.invoices import FlexRun
 from creditline.services.purchases import CANCEL_URL, SUCCESS_URL
 from creditline.services.queries import VerifyReport
@@ -534,6 +540,12 @@ class Operations:
         reply = yield get(f"{_org(org_id)}/reports/usage", query, org_id=org_id)
         return decode.usage_report(reply.json())
 
+    @op
+    def overview(self, org_id: str) -> Flow[Overview]:
+        """The dashboard's data: credits by kind, state flags, cycle, burn-down, forecast."""
+        reply = yield get(f"{_org(org_id)}/overview", org_id=org_id)
+        return decode.overview(reply.json())
+
     # -- plans (C4, A3, A4, D6) and billing cycles -----------------------------------------
 
     @op
@@ -875,6 +887,214 @@ class Operations:
         query = _query(limit=limit)
         reply = yield get(f"{_org(org_id)}/billing-history", query, org_id=org_id)
         return [decode.billing_record(r) for r in reply.json()]
+
+    # -- alerts and outgoing webhooks (E2) ------------------------------------------------
+
+    @op
+    def add_alert(
+        self,
+        org_id: str,
+        kind: str,
+        *,
+        threshold: int | None = None,
+        rearm_above: int | None = None,
+        percent: int | None = None,
+        rearm_percent: int | None = None,
+        days: int | None = None,
+        rearm_days: int | None = None,
+        lookback_days: int | None = None,
+        channels: Sequence[str] | None = None,
+        email: str | None = None,
+    ) -> Flow[AlertRule]:
+        """Add an alert rule to an organization (``threshold`` and ``rearm_above`` in
+        micro-credits); see :meth:`Creditline.add_alert`.
+
+        Raises:
+            InvalidAlertRule: listing every problem; OrganizationNotFound.
+        """
+        body = _compact(
+            kind=kind,
+            threshold_micros=threshold,
+            rearm_above_micros=rearm_above,
+            percent=percent,
+            rearm_percent=rearm_percent,
+            days=days,
+            rearm_days=rearm_days,
+            lookback_days=lookback_days,
+            channels=None if channels is None else list(channels),
+            email=email,
+        )
+        reply = yield post(f"{_org(org_id)}/alerts", body, org_id=org_id)
+        return decode.alert_rule(reply.json())
+
+    @op
+    def alert_rules(self, org_id: str, include_disabled: bool = False) -> Flow[list[AlertRule]]:
+        """The organization's alert rules with their states, oldest first."""
+        query = _query(include_disabled=include_disabled)
+        reply = yield get(f"{_org(org_id)}/alerts", query, org_id=org_id)
+        return [decode.alert_rule(r) for r in reply.json()]
+
+    @op
+    def disable_alert(self, rule_id: str, org_id: str | None = None) -> Flow[AlertRule]:
+        """Disable an alert rule (``org_id``: only if it is that organization's; without
+        it, an operator's call).
+
+        Raises:
+            AlertRuleNotFound: no such rule (or not ``org_id``'s).
+        """
+        if org_id is None:
+            reply = yield post(f"/v1/alerts/{seg(rule_id)}/disable")
+        else:
+            path = f"{_org(org_id)}/alerts/{seg(rule_id)}/disable"
+            reply = yield post(path, org_id=org_id)
+        return decode.alert_rule(reply.json())
+
+    @op
+    def evaluate_alerts(self) -> Flow[AlertRun]:
+        """Evaluate every alert rule now (operator); the service's scheduler does it too."""
+        reply = yield post("/v1/alerts/evaluate")
+        return decode.alert_run(reply.json())
+
+    @op
+    def add_webhook(
+        self,
+        url: str,
+        *,
+        org_id: str | None = None,
+        event_types: Sequence[str] = (),
+        description: str | None = None,
+    ) -> Flow[WebhookEndpoint]:
+        """Add a webhook endpoint for an organization's alert events (``org_id=None``:
+        every organization's, an operator's call). The result's ``secret`` is not shown
+        again."""
+        body = _compact(url=url, event_types=list(event_types), description=description)
+        if org_id is None:
+            reply = yield post("/v1/webhook-endpoints", body)
+        else:
+            reply = yield post(f"{_org(org_id)}/webhook-endpoints", body, org_id=org_id)
+        return decode.webhook_endpoint(reply.json())
+
+    @op
+    def webhook_endpoints(
+        self, org_id: str | None = None, include_disabled: bool = False
+    ) -> Flow[list[WebhookEndpoint]]:
+        """Webhook endpoints (without their secrets), oldest first: an organization's, or
+        every one (an operator's call)."""
+        query = _query(include_disabled=include_disabled)
+        if org_id is None:
+            reply = yield get("/v1/webhook-endpoints", query)
+        else:
+            reply = yield get(f"{_org(org_id)}/webhook-endpoints", query, org_id=org_id)
+        return [decode.webhook_endpoint(e) for e in reply.json()]
+
+    @op
+    def disable_webhook(self, endpoint_id: str, org_id: str | None = None) -> Flow[WebhookEndpoint]:
+        """Disable a webhook endpoint: nothing more is sent to it.
+
+        Raises:
+            WebhookEndpointNotFound: no such endpoint (or not ``org_id``'s).
+        """
+        if org_id is None:
+            reply = yield post(f"/v1/webhook-endpoints/{seg(endpoint_id)}/disable")
+        else:
+            path = f"{_org(org_id)}/webhook-endpoints/{seg(endpoint_id)}/disable"
+            reply = yield post(path, org_id=org_id)
+        return decode.webhook_endpoint(reply.json())
+
+    @op
+    def webhook_deliveries(
+        self,
+        org_id: str | None = None,
+        *,
+        endpoint_id: str | None = None,
+        status: DeliveryStatus | str | None = None,
+        limit: int = 100,
+    ) -> Flow[list[Delivery]]:
+        """The delivery log, newest first: of an organization (or every one, an
+        operator's call), an endpoint, a status."""
+        if not 1 <= limit <= 10_000:
+            raise InvalidSetting("limit", limit, "must be between 1 and 10000")
+        try:
+            chosen = None if status is None else DeliveryStatus(status)
+        except ValueError:
+            raise InvalidSetting(
+                "delivery status", status, f"one of {[s.value for s in DeliveryStatus]}"
+            ) from None
+        query = _query(endpoint_id=endpoint_id, status=chosen, limit=limit)
+        if org_id is None:
+            reply = yield get("/v1/webhook-deliveries", query)
+        else:
+            reply = yield get(f"{_org(org_id)}/webhook-deliveries", query, org_id=org_id)
+        return [decode.delivery(d) for d in reply.json()]
+
+    @op
+    def webhook_delivery(self, delivery_id: str, org_id: str | None = None) -> Flow[Delivery]:
+        """One delivery with every attempt (``attempt_log``).
+
+        Raises:
+            WebhookDeliveryNotFound: no such delivery (or not ``org_id``'s).
+        """
+        if org_id is None:
+            reply = yield get(f"/v1/webhook-deliveries/{seg(delivery_id)}")
+        else:
+            path = f"{_org(org_id)}/webhook-deliveries/{seg(delivery_id)}"
+            reply = yield get(path, org_id=org_id)
+        return decode.delivery(reply.json())
+
+    @op
+    def redeliver_webhook(self, delivery_id: str, org_id: str | None = None) -> Flow[Delivery]:
+        """Queue a delivery again, due now, whatever its status (the same ``webhook-id``).
+
+        Raises:
+            WebhookDeliveryNotFound: no such delivery (or not ``org_id``'s).
+        """
+        if org_id is None:
+            reply = yield post(f"/v1/webhook-deliveries/{seg(delivery_id)}/redeliver")
+        else:
+            path = f"{_org(org_id)}/webhook-deliveries/{seg(delivery_id)}/redeliver"
+            reply = yield post(path, org_id=org_id)
+        return decode.delivery(reply.json())
+
+    @op
+    def queue_test_webhook(self, org_id: str, endpoint_id: str) -> Flow[Delivery]:
+        """Queue a signed ``webhook.test`` delivery to one of the organization's endpoints.
+
+        Raises:
+            WebhookEndpointNotFound: no such active endpoint of the organization.
+        """
+        path = f"{_org(org_id)}/webhook-endpoints/{seg(endpoint_id)}/test"
+        reply = yield post(path, org_id=org_id)
+        return decode.delivery(reply.json())
+
+    # -- the web dashboard -----------------------------------------------------------------
+
+    @op
+    def create_portal_session(
+        self,
+        org_id: str,
+        *,
+        member_id: str | None = None,
+        read_only: bool = False,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    ) -> Flow[PortalSession]:
+        """A short-lived link into the organization's customer portal; its ``url`` is
+        absolute, on the service's address (the library's is the path).
+
+        Raises:
+            InvalidSetting: a lifetime out of range (30 to 3600 seconds).
+            OrganizationNotFound, MemberNotFound: no such organization, or member of it.
+        """
+        body = _compact(
+            member_id=member_id, read_only=read_only, ttl_seconds=check_ttl(ttl_seconds)
+        )
+        reply = yield post(f"{_org(org_id)}/portal_sessions", body, org_id=org_id)
+        return decode.portal_session(reply.json())
+
+    @op
+    def deliver_webhooks(self, limit: int = 100) -> Flow[DeliveryRun]:
+        """Send every delivery due now (operator); the service's scheduler does it too."""
+        reply = yield post("/v1/webhook-deliveries/deliver", params=_query(limit=limit))
+        return decode.delivery_run(reply.json())
 
     # -- API keys and operations ------------------------------------------------------------
 

@@ -1,16 +1,20 @@
 """Usage reports (E1): an organization's accepted usage, grouped, over a period.
 
 A report is asked for with ``group_by`` (any of ``project``, ``operation``, ``member``,
-in the order wanted), an optional ``period`` (``day`` or ``month``, in UTC) and a
-half-open window ``[since, until)`` of the events' own times. Each row has the group's
-keys, how many events and what they cost (micro-credits). Events without a project or
-a member are grouped under ``None``.
+in the order wanted), an optional ``period`` (``day``, ``week`` or ``month``, in UTC)
+and a half-open window ``[since, until)`` of the events' own times. Each row has the
+group's keys, how many events and what they cost (micro-credits). Events without a
+project or a member are grouped under ``None``.
+
+Periods are named ``2026-01-05`` (a UTC day), ``2026-W02`` (an ISO week: Monday to
+Sunday, numbered in its ISO year, so 2027-01-01 falls in ``2026-W53``) and ``2026-01``
+(a month). Names of one kind sort in time order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal, cast
 
 from creditline.domain.errors import InvalidSetting, InvalidTime
@@ -18,19 +22,45 @@ from creditline.domain.time import require_aware
 
 __all__ = [
     "GROUPS",
+    "BalanceDay",
     "MAX_REPORT_DAYS",
     "PERIODS",
     "UsageGroup",
     "UsageReport",
     "UsageRow",
     "check_report",
+    "week_name",
 ]
 
 UsageGroup = Literal["project", "operation", "member"]
 GROUPS: tuple[UsageGroup, ...] = ("project", "operation", "member")
-PERIODS = ("day", "month")
+PERIODS = ("day", "week", "month")
 MAX_REPORT_DAYS = 3700
 """The longest window a report covers (about ten years)."""
+
+
+def week_name(day: date) -> str:
+    """The ISO week ``day`` falls in: ``2026-W02``."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceDay:
+    """How an organization's balance moved on one UTC day (micro-credits).
+
+    ``credited`` is what its entries added, ``debited`` what they took (a positive
+    number), ``net`` the day's change of balance, ``burnt`` what usage took: consumption
+    and holds net of voids and releases (below zero on a day that gave back more than it
+    took). Sums beyond the 64-bit range saturate (``net`` never gets there: the balance
+    stays within it).
+    """
+
+    day: date
+    credited: int
+    debited: int
+    net: int
+    burnt: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ import tomllib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,6 +32,7 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
+from rich.text import Text
 from typer.core import TyperGroup
 
 from creditline import (
@@ -48,6 +49,7 @@ from creditline import (
     format_credits,
     parse_credits,
 )
+from creditline.adapters.clock import SystemClock
 from creditline.adapters.db.engine import normalize_url
 from creditline.bootstrap import mailer_from_env, payments_from_env
 from creditline.domain.cycles import AnchorKind, BillingInterval
@@ -244,20 +246,33 @@ class _Session:
     clock: Clock | None
 
 
-def _open(ctx: typer.Context, *, migrate: bool = False, clock: Clock | None = None) -> Creditline:
+def _open(
+    ctx: typer.Context,
+    *,
+    migrate: bool = False,
+    clock: Clock | None = None,
+    outside: demo.Outside | None = None,
+) -> Creditline:
     """The engine on the session's database, closed when the command ends; with the
     payment provider and mailer the environment configures (so ``tick`` and ``worker``
-    charge invoices and send receipts as the API does)."""
+    charge invoices and send receipts as the API does), or the demo's world in memory
+    (``outside``: Stripe and a webhook receiver, no mailer)."""
     session = ctx.find_object(_Session)
     assert session is not None
     try:
-        cl = Creditline.open(
-            session.url,
-            clock=clock or session.clock,
-            migrate=migrate,
-            payments=payments_from_env(os.environ),
-            mailer=mailer_from_env(os.environ),
-        )
+        if outside is not None:
+            cl = Creditline.open(
+                session.url, clock=clock, migrate=migrate, payments=outside.payments,
+                webhook_sender=outside.receiver,
+            )  # fmt: skip
+        else:
+            cl = Creditline.open(
+                session.url,
+                clock=clock or session.clock,
+                migrate=migrate,
+                payments=payments_from_env(os.environ),
+                mailer=mailer_from_env(os.environ),
+            )
     except OSError as exc:  # a SQLite directory that cannot be made; the engine lets it out
         where = normalize_url(session.url).render_as_string(hide_password=True)
         raise ConfigurationError(f"cannot open {where}: {exc.strerror or exc}") from exc
@@ -500,14 +515,19 @@ def verify(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
 
 @app.command("demo")
 def demo_command(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
-    """Play a month of an AI lab's credits on a database of its own, then show it.
+    """Play four months of an AI lab's credits up to now on a database of its own, then
+    show it.
 
-    Needs no set-up (creates the schema). Re-running replays the same scenario on
-    the same organization and adds nothing. Runs on a simulated clock (--now is
-    ignored) and refuses a database holding other organizations.
+    Needs no set-up (creates the schema). Re-running resumes the same story on the
+    same organization: at the same moment (--now) it adds nothing. Payments and alert
+    webhooks stay in memory. Refuses a database holding other organizations.
     """
-    clock = ManualClock(demo.START)
-    report = demo.run(_open(ctx, migrate=True, clock=clock), clock)
+    session = ctx.find_object(_Session)
+    assert session is not None
+    now = (session.clock or SystemClock()).now()
+    clock = ManualClock(now)
+    outside = demo.Outside()
+    report = demo.run(_open(ctx, migrate=True, clock=clock, outside=outside), clock, outside, now)
     _emit(fmt, views.demo_view(report))
 
 
@@ -1011,6 +1031,74 @@ def usage_amend(
     _emit(fmt, views.usage_event_view(amended))
 
 
+# -- reports ------------------------------------------------------------------------------
+
+report_app = typer.Typer(
+    help="Reports: usage by project, operation, member and period.", no_args_is_help=True
+)
+app.add_typer(report_app, name="report")
+
+
+class ReportFormat(enum.StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+class Period(enum.StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+def _report_time(text: str | None, what: str) -> datetime | None:
+    """A report bound: an ISO 8601 timestamp with a zone, or a date (midnight UTC)."""
+    if text is not None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return _time(f"{text}T00:00:00+00:00", what)
+    return _time(text, what)
+
+
+@report_app.command("usage")
+def report_usage(
+    ctx: typer.Context,
+    org: OrgArg,
+    *,
+    by: Annotated[
+        str,
+        typer.Option("--by", metavar="GROUPS", help="Comma-separated: project, operation, member."),
+    ] = "project",
+    period: Annotated[
+        Period | None,
+        typer.Option(help="Also by UTC day, ISO week (2026-W02) or month; default: none."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From (inclusive): 2026-01-01 or a timestamp.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="To (exclusive); default: now. Default window: 30 days.")
+    ] = None,
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="table for people, csv or json for other tools."),
+    ] = ReportFormat.TABLE,
+) -> None:
+    """An organization's accepted usage: events and credits by group and period.
+
+    Voided events are left out and amended ones count at their amended cost;
+    a group without a project or member shows "(none)" (an empty CSV cell,
+    null in JSON). Amounts are credits; JSON adds micro-credits (cost_micros).
+    """
+    groups = [g.strip() for g in by.split(",") if g.strip()]
+    name = None if period is None else period.value
+    report = _open(ctx).usage_report(
+        org, groups, _report_time(since, "--since"), _report_time(until, "--until"), period=name
+    )
+    if fmt is ReportFormat.CSV:
+        typer.echo(views.usage_report_csv(report), nl=False)
+    else:
+        _emit(Format(fmt.value), views.usage_report_view(report, name))
+
+
 # -- reservations -----------------------------------------------------------------------
 
 _TTL = re.compile(r"(\d+)([smhd]?)")
@@ -1418,6 +1506,55 @@ def worker_command(
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+# -- the customer portal ------------------------------------------------------------------
+
+portal_app = typer.Typer(
+    help="The web customer portal: signed, short-lived links into an organization's pages.",
+    no_args_is_help=True,
+)
+app.add_typer(portal_app, name="portal")
+
+
+@portal_app.command("link")
+def portal_link(
+    ctx: typer.Context,
+    org: OrgArg,
+    *,
+    member: Annotated[
+        str | None, typer.Option(metavar="MEMBER", help="Act as this member (mem_...).")
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="A session that sees everything, changes nothing.")
+    ] = False,
+    ttl: Annotated[
+        str, typer.Option(metavar="TTL", help="How long the link opens: 90s, 30m, 1h (30s to 1h).")
+    ] = "1h",
+    base_url: Annotated[
+        str, typer.Option(metavar="URL", help="The server's address the link is on.")
+    ] = "http://127.0.0.1:8000",
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Print a portal link for an organization: opening it in a browser signs in to the
+    organization's portal (overview, usage, transactions, billing, alerts)."""
+    seconds = int(_ttl(ttl).total_seconds())
+    made = _open(ctx).create_portal_session(
+        org, member_id=member, read_only=read_only, ttl_seconds=seconds
+    )
+    url = base_url.rstrip("/") + made.url
+    expires = made.expires_at.astimezone(UTC).isoformat()
+    data = {
+        "url": url,
+        "path": made.url,
+        "org_id": made.org_id,
+        "member_id": made.member_id,
+        "read_only": made.read_only,
+        "expires_at": expires,
+    }
+    scope = ("read-only, " if made.read_only else "") + f"as {made.member_id or 'the organization'}"
+    parts = (Text(url, style="bold"), Text(f"opens until {expires} ({scope})"))
+    _emit(fmt, views.View(data, parts))
 
 
 # The billing commands (pack, purchase, invoice, billing), the alert commands (alert,

@@ -11,6 +11,8 @@ of micro-credits (``"amount_micros": 2500000``). Times are ISO 8601 in UTC.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +38,7 @@ from creditline import (
 from creditline.demo import DemoReport
 from creditline.domain.plans import Plan
 from creditline.domain.pricing import Quote, RateCard, RateCardHistory
+from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation
 from creditline.domain.usage import EventResult, Metering, StoredUsage
 from creditline.entrypoints.jsonl import BadLine, ImportReport
@@ -71,6 +74,8 @@ __all__ = [
     "settlement_view",
     "usage_event_view",
     "usage_events_view",
+    "usage_report_csv",
+    "usage_report_view",
     "usage_result_view",
     "verify_view",
 ]
@@ -378,13 +383,21 @@ def demo_view(report: DemoReport) -> View:
     names = {p.id: p.name for p in report.projects} | {m.id: m.name for m in report.members}
     org = report.org
     expired = -sum(e.amount for e in report.expired)
+    purchases = [
+        {"id": p.id, "pack": p.pack, **_credits("credits", p.credits), "status": p.status.value}
+        for p in report.purchases
+    ]
     data = {
         "organization": _org_data(org),
         "reused": report.reused,
         "projects": [_project_data(p) for p in report.projects],
         "members": [_member_data(m) for m in report.members],
-        "debits": report.debits,
+        "started_at": _iso(report.started_at),
+        "ended_at": _iso(report.ended_at),
+        "events": report.events,
         **_credits("spent", report.spent),
+        "renewals": report.renewals,
+        "purchases": purchases,
         "expired": [_entry_data(e) for e in report.expired],
         **_credits("expired_total", expired),
         "balance": _balance_data(report.balance),
@@ -392,15 +405,20 @@ def demo_view(report: DemoReport) -> View:
         "history": [_entry_data(e) for e in report.history],
         "verify": _verify_data(report.verify),
     }
-    story = "reused from an earlier run (replayed, nothing added)" if report.reused else "created"
+    story = "resumed from an earlier run" if report.reused else "created"
+    bought = ", ".join(
+        f"{p.pack} ({format_credits(p.credits)} credits, {p.status.value})"
+        for p in reversed(report.purchases)
+    )
     header = Text.assemble(
         (f"{org.name}", "bold"),
         f" ({org.id}, external ref {org.external_ref!r}): {story}\n",
+        f"story: {_when(report.started_at)} to {_when(report.ended_at)} UTC\n",
         f"projects: {', '.join(p.name for p in report.projects)}\n",
         f"members: {', '.join(f'{m.name} <{m.email}>' for m in report.members)}\n",
-        f"usage: {report.debits} debits, {format_credits(report.spent)} credits spent\n",
-        f"expiry (clock moved to {_when(report.expiry_run_at)} UTC): "
-        f"{format_credits(expired)} credits expired from {len(report.expired)} grant(s)",
+        f"usage: {report.events} events, {format_credits(report.spent)} credits spent\n",
+        f"plan: {report.renewals} monthly grant(s); purchases: {bought or 'none'}\n",
+        f"expiry: {format_credits(expired)} credits expired from {len(report.expired)} grant(s)",
     )
     return View(
         data,
@@ -830,3 +848,53 @@ def with_plans(view: View, plans: list[str]) -> View:
     data = {**view.data, "plans": plans} if isinstance(view.data, dict) else view.data
     line = f"plans: {', '.join(plans)}" if plans else "plans: none in this example set"
     return View(data, (*view.parts, line))
+
+
+# -- usage reports ------------------------------------------------------------------------
+
+_REPORT_KEYS = {"project": "project_id", "member": "member_id"}
+"""A report column's name in JSON and CSV (the API's names)."""
+
+
+def _report_rows(report: UsageReport) -> list[dict[str, Any]]:
+    names = [_REPORT_KEYS.get(c, c) for c in report.columns]
+    return [
+        {**dict(zip(names, row.keys, strict=True)), "events": row.events,
+         **_credits("cost", row.cost)}
+        for row in report.rows
+    ]  # fmt: skip
+
+
+def usage_report_view(report: UsageReport, period: str | None) -> View:
+    """A usage report by ``period`` (``None``: the whole window): one row per group,
+    then the total."""
+    data = {
+        "org_id": report.org_id,
+        "group_by": [c for c in report.columns if c != "period"],
+        "period": period,
+        "since": _iso(report.since),
+        "until": _iso(report.until),
+        "rows": _report_rows(report),
+        "events": report.events,
+        **_credits("cost", report.cost),
+    }
+    window = Text(f"Usage of {report.org_id}\n{_when(report.since)} to {_when(report.until)} UTC")
+    table = _table("", *report.columns, "events", "credits")
+    for row in report.rows:
+        keys = [Text(k) if k is not None else Text("(none)", style="dim") for k in row.keys]
+        table.add_row(*keys, str(row.events), format_credits(row.cost))
+    blanks = [""] * (len(report.columns) - 1) if report.columns else []
+    total = ["total", *blanks] if report.columns else []
+    table.add_row(*total, str(report.events), format_credits(report.cost), style="bold")
+    return View(data, (window, table))
+
+
+def usage_report_csv(report: UsageReport) -> str:
+    """A usage report as CSV (E4): the group columns, ``events`` and ``credits`` (decimal
+    credits, exact); a group without a project or member has an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*(_REPORT_KEYS.get(c, c) for c in report.columns), "events", "credits"])
+    for row in report.rows:
+        writer.writerow([*(k or "" for k in row.keys), row.events, format_credits(row.cost)])
+    return buffer.getvalue()

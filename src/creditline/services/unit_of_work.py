@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -13,7 +13,7 @@ from creditline.domain.ledger import LedgerEntry, NewEntry
 from creditline.domain.organizations import Member, Organization, Project
 from creditline.domain.plans import Plan
 from creditline.domain.pricing import RateCard, RateCardHistory
-from creditline.domain.reports import UsageGroup, UsageRow
+from creditline.domain.reports import BalanceDay, UsageGroup, UsageRow
 from creditline.domain.reservations import Reservation
 from creditline.domain.subscriptions import CycleRenewal, Subscription
 from creditline.domain.usage import Metering, StoredUsage
@@ -168,6 +168,15 @@ class ReportStore(Protocol):
         until: datetime,
         period: str | None = None,
     ) -> list[UsageRow]: ...
+    def usage_scan(
+        self,
+        org_id: str,
+        group_by: Sequence[UsageGroup],
+        since: datetime,
+        until: datetime,
+        period: str | None = None,
+    ) -> list[UsageRow]: ...
+    def balance_days(self, org_id: str, first: date, last: date) -> list[BalanceDay]: ...
 
 
 class UnitOfWork(Protocol):

@@ -10,7 +10,7 @@ import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from creditline.domain.amounts import CostBasis
+from creditline.domain.amounts import MAX_MICROS, CostBasis
 from creditline.domain.grants import Grant, GrantKind, GrantSource, NewGrant, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry, NewEntry
 from creditline.domain.organizations import (
@@ -94,6 +94,76 @@ _MOVE_BALANCES_PG = Sql(
     "FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS d(org_id, delta, entries) "
     "WHERE b.org_id = d.org_id",
 )
+
+# The rollups (tables.usage_rollups, tables.balance_days) are kept by one upsert per
+# transaction: its rows are summed per key in Python first, so no key comes twice. A cache
+# must never fail a money movement, so every sum saturates at the 64-bit range (a bound
+# no real day's flows come near) instead of overflowing: PostgreSQL would refuse the
+# movement, SQLite would turn the sum into a float.
+
+
+def _saturating(table: str, columns: Sequence[str]) -> str:
+    """``SET column = column + excluded.column`` for each column, kept in the range
+    ``[-MAX_MICROS, MAX_MICROS]`` without an intermediate overflow."""
+    top = MAX_MICROS
+    return ", ".join(
+        f"{c} = CASE WHEN excluded.{c} > 0 AND {table}.{c} > {top} - excluded.{c} THEN {top} "
+        f"WHEN excluded.{c} < 0 AND {table}.{c} < -{top} - excluded.{c} THEN -{top} "
+        f"ELSE {table}.{c} + excluded.{c} END"
+        for c in columns
+    )
+
+
+def _clamped(value: int) -> int:
+    return MAX_MICROS if value > MAX_MICROS else -MAX_MICROS if value < -MAX_MICROS else value
+
+
+_ROLL_USAGE_COLUMNS = "org_id, day, project_id, operation, member_id, events, cost_micros"
+_ROLL_USAGE_UPDATE = (
+    " ON CONFLICT (org_id, day, project_id, operation, member_id) DO UPDATE SET "
+    + _saturating("usage_rollups", ("events", "cost_micros"))
+)
+_ROLL_USAGE = Sql(
+    f"INSERT INTO usage_rollups ({_ROLL_USAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    + _ROLL_USAGE_UPDATE,
+    f"INSERT INTO usage_rollups ({_ROLL_USAGE_COLUMNS}) SELECT * FROM unnest(?::text[], "
+    "?::date[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[])" + _ROLL_USAGE_UPDATE,
+)
+_DAY_SUMS = ("credited_micros", "debited_micros", "net_micros", "burnt_micros", "entries")
+_ROLL_DAYS_COLUMNS = f"org_id, day, {', '.join(_DAY_SUMS)}"
+_ROLL_DAYS_UPDATE = " ON CONFLICT (org_id, day) DO UPDATE SET " + _saturating(
+    "balance_days", _DAY_SUMS
+)
+_ROLL_DAYS = Sql(
+    f"INSERT INTO balance_days ({_ROLL_DAYS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    + _ROLL_DAYS_UPDATE,
+    f"INSERT INTO balance_days ({_ROLL_DAYS_COLUMNS}) SELECT * FROM unnest(?::text[], "
+    "?::date[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])"
+    + _ROLL_DAYS_UPDATE,
+)
+# What usage burns (as the alerts count it): consumption and holds, net of voids and
+# releases.
+_BURN = frozenset({EntryType.CONSUME, EntryType.RESERVE, EntryType.RELEASE, EntryType.VOID})
+
+
+def _utc_day(moment: datetime) -> date:
+    return (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).date()
+
+
+def _upsert(raw: Raw, sql: Sql, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run a rollup upsert: one ``unnest`` statement on PostgreSQL (columns as arrays),
+    an ``executemany`` with the days as ISO text on SQLite. ``rows[i][1]`` is the day."""
+    if not rows:
+        return
+    if raw.postgres:
+        raw.run(sql, [list(column) for column in zip(*rows, strict=True)])
+    else:
+        raw.many(sql, [(r[0], r[1].isoformat(), *r[2:]) for r in rows])
+
+
+def _sums(values: Sequence[int]) -> tuple[int, ...]:
+    """One transaction's sums for a rollup row, each within the 64-bit range."""
+    return tuple(v if -MAX_MICROS <= v <= MAX_MICROS else _clamped(v) for v in values)
 
 
 class OrganizationRepository:
@@ -393,6 +463,26 @@ class LedgerRepository:
         if entries:
             rows = _entry_rows(self._raw, entries, recorded_at)
             self._raw.insert("ledger_entries", _ENTRY_COLUMNS, rows)
+            self._roll_days(entries, recorded_at)
+
+    def _roll_days(self, entries: Sequence[NewEntry], recorded_at: datetime) -> None:
+        """Add the entries to their organizations' ``balance_days`` row of the day."""
+        moved: dict[str, list[int]] = {}
+        for entry in entries:
+            sums = moved.get(entry.org_id)
+            if sums is None:
+                sums = moved[entry.org_id] = [0, 0, 0, 0, 0]
+            amount = entry.amount
+            if amount > 0:
+                sums[0] += amount
+            else:
+                sums[1] -= amount
+            sums[2] += amount
+            if entry.type in _BURN:
+                sums[3] -= amount
+            sums[4] += 1
+        day = _utc_day(recorded_at)
+        _upsert(self._raw, _ROLL_DAYS, [(o, day, *_sums(moved[o])) for o in sorted(moved)])
 
     def history(
         self,
@@ -1010,8 +1100,18 @@ class UsageRepository:
         recorded = when(now)
         dumps = json.dumps
         values = []
+        rolled: dict[tuple[str, date, str, str, str], list[int]] = {}
         for r in rows:
             event = r.event
+            if r.status == "accepted":
+                key = (event.org_id, _utc_day(event.occurred_at), event.project_id or "",
+                       event.operation, event.member_id or "")  # fmt: skip
+                sums = rolled.get(key)
+                if sums is None:
+                    rolled[key] = [1, r.cost]
+                else:
+                    sums[0] += 1
+                    sums[1] += r.cost
             values.append(
                 (event.org_id, event.event_id, event.operation, event.project_id,
                  event.member_id, event.parent_id, when(event.occurred_at), recorded,
@@ -1019,9 +1119,31 @@ class UsageRepository:
                  dumps(_usage_body(r)), r.batch_id)
             )  # fmt: skip
         raw.insert("usage_events", _USAGE_COLUMNS, values)
+        _upsert(raw, _ROLL_USAGE, [(*k, *_sums(rolled[k])) for k in sorted(rolled)])
 
     def update(self, org_id: str, row: StoredUsage, now: datetime) -> None:
+        """Store an event's new outcome (voided, amended), moving its usage rollup by the
+        difference."""
         u = t.usage_events
+        before = self._conn.execute(
+            select(u.c.status, u.c.cost_micros, u.c.occurred_at, u.c.project_id,
+                   u.c.operation, u.c.member_id)
+            .where(u.c.org_id == org_id, u.c.event_id == row.event_id)
+        ).first()  # fmt: skip
+        rolled: dict[tuple[str, date, str, str, str], list[int]] = {}
+        if before is not None and before.status == "accepted":
+            key = (org_id, _utc_day(before.occurred_at), before.project_id or "",
+                   before.operation, before.member_id or "")  # fmt: skip
+            rolled[key] = [-1, -int(before.cost_micros)]
+        if row.status == "accepted":
+            event = row.event
+            key = (org_id, _utc_day(event.occurred_at), event.project_id or "",
+                   event.operation, event.member_id or "")  # fmt: skip
+            sums = rolled.setdefault(key, [0, 0])
+            sums[0] += 1
+            sums[1] += row.cost
+        changes = [(*k, *_sums(v)) for k, v in sorted(rolled.items()) if any(v)]
+        _upsert(self._raw, _ROLL_USAGE, changes)
         self._conn.execute(
             update(u)
             .where(u.c.org_id == org_id, u.c.event_id == row.event_id)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -28,6 +29,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "balance_days",
     "balances",
     "cycle_renewals",
     "grants",
@@ -42,6 +44,7 @@ __all__ = [
     "reservations",
     "subscriptions",
     "usage_events",
+    "usage_rollups",
 ]
 
 metadata = MetaData(
@@ -682,4 +685,62 @@ webhook_attempts = Table(
     Column("status_code", Integer, nullable=True),
     Column("error", Text, nullable=True),
     Column("duration_ms", Integer, nullable=True),
+)
+
+
+# -- rollups: reports and the overview without scanning history (migration 0010) ----------
+# Caches like ``balances``: kept exact in the transaction that writes what they sum
+# (repositories.py), rebuilt from their sources by ``reports.rebuild_rollups``.
+
+# Accepted usage per organization, UTC day of the events' own time, project, operation and
+# member: how many events and what they cost now (voids and amends included). An event
+# without a project or a member is keyed by '' (NOT NULL columns keep the primary key a
+# plain one on both databases; no project or member id is ever empty). The sums saturate
+# at +-MAX_MICROS rather than fail an ingest.
+usage_rollups = Table(
+    "usage_rollups",
+    metadata,
+    Column("org_id", Id, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("project_id", Id, primary_key=True),
+    Column("operation", String(200), primary_key=True),
+    Column("member_id", Id, primary_key=True),
+    Column("events", BigInteger, nullable=False),
+    Column("cost_micros", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# The balance's movements per organization and UTC day of the transaction that wrote them
+# (its entries' recorded_at): credited_micros sums the positive entries, debited_micros
+# the negative ones (as a positive number), net_micros all of them (the day's change of
+# balance), burnt_micros is minus the net of the consume, reserve, release and void
+# entries (what usage took; below zero on a day that gave back more than it took),
+# entries counts them. The sums saturate at +-MAX_MICROS rather than fail a movement;
+# net_micros never reaches it (the balance itself stays within the range).
+balance_days = Table(
+    "balance_days",
+    metadata,
+    Column("org_id", Id, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("credited_micros", BigInteger, nullable=False),
+    Column("debited_micros", BigInteger, nullable=False),
+    Column("net_micros", BigInteger, nullable=False),
+    Column("burnt_micros", BigInteger, nullable=False),
+    Column("entries", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+
+# -- the web dashboard (migration 0011) ----------------------------------------------------
+# Owned by services/portal.py through adapters/db/portal.py (domain/portal.py).
+
+# The keys that sign portal links and the dashboard's session cookies, by name ("web"):
+# made at random on first use, so every server process and every restart signs and checks
+# with the same key. secret is the key's bytes in hex.
+web_signing_keys = Table(
+    "web_signing_keys",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -42,6 +42,7 @@ from creditline.entrypoints.api.scheduler import background_ticks
 from creditline.entrypoints.api.schemas import ProblemOut
 from creditline.entrypoints.api.security import AuthMiddleware
 from creditline.entrypoints.api.settings import ApiSettings
+from creditline.entrypoints.web import WebSettings, install_web
 
 __all__ = ["create_app"]
 
@@ -79,6 +80,11 @@ TAGS = [
     {"name": "reservations", "description": "Two-phase holds for long operations."},
     {"name": "catalogue", "description": "Rate cards, plans, credit packs."},
     {"name": "billing", "description": "Purchases, refunds, invoices, the Stripe webhook."},
+    {
+        "name": "alerts",
+        "description": "Alert rules on credits, the webhook endpoints that receive them "
+        "(signed per Standard Webhooks), the delivery log.",
+    },
     {"name": "operations", "description": "Health, metrics, keys, the scheduler."},
 ]
 
@@ -137,6 +143,7 @@ def create_app(
     *,
     settings: ApiSettings | None = None,
     close_on_shutdown: bool = False,
+    web: WebSettings | None = None,
 ) -> FastAPI:
     """The HTTP API over ``creditline`` (which holds the payment provider it verifies
     webhooks with: ``Creditline.open(url, payments=StripeProvider(...))``).
@@ -144,6 +151,9 @@ def create_app(
     Args:
         settings: limits and logging (default: :class:`ApiSettings` defaults).
         close_on_shutdown: close ``creditline`` when the server shuts down.
+        web: the dashboard's settings (default: :meth:`WebSettings.from_env`); the
+            customer portal (``/portal``) and the operator console (``/console``) are
+            served with the API, their assets at ``/static``.
     """
     settings = settings or ApiSettings()
     metrics = Metrics()
@@ -168,6 +178,9 @@ def create_app(
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    # The web dashboard: cookie sessions, no API key (the middlewares below act on a
+    # request only when it carries an Authorization or Idempotency-Key header).
+    install_web(app, web or WebSettings.from_env())
     # Every route, for the metrics of requests answered before routing (replays, 401s).
     app.state.routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
     buckets: Buckets | None = None

@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditline.domain.amounts import format_credits
 from creditline.domain.errors import (
+    AlertRuleNotFound,
     AlreadyExists,
     ApiKeyNotFound,
     AuthenticationFailed,
@@ -42,6 +43,7 @@ from creditline.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     InsufficientCredits,
+    InvalidAlertRule,
     InvalidAmount,
     InvalidGrant,
     InvalidRateCard,
@@ -71,6 +73,8 @@ from creditline.domain.errors import (
     UnknownOperation,
     UsageEventNotFound,
     ValidationError,
+    WebhookDeliveryNotFound,
+    WebhookEndpointNotFound,
     WebhookRejected,
 )
 
@@ -119,6 +123,12 @@ PROBLEMS: dict[type[Exception], ProblemType] = {
     InvalidRateCard: _p(422, "invalid-rate-card", "Invalid rate card"),
     InvalidUsage: _p(422, "invalid-usage", "Usage cannot be priced"),
     UnknownOperation: _p(422, "unknown-operation", "Unknown operation"),
+    InvalidAlertRule: _p(
+        422,
+        "invalid-alert-rule",
+        "Invalid alert rule",
+        "The rule breaks one or more rules; `errors` lists every one. Nothing was added.",
+    ),
     WebhookRejected: _p(400, "webhook-rejected", "Webhook rejected"),
     NotFound: _p(404, "not-found", "Not found"),
     OrganizationNotFound: _p(404, "organization-not-found", "Organization not found"),
@@ -134,6 +144,9 @@ PROBLEMS: dict[type[Exception], ProblemType] = {
     PurchaseNotFound: _p(404, "purchase-not-found", "Purchase not found"),
     InvoiceNotFound: _p(404, "invoice-not-found", "Invoice not found"),
     ApiKeyNotFound: _p(404, "api-key-not-found", "API key not found"),
+    AlertRuleNotFound: _p(404, "alert-rule-not-found", "Alert rule not found"),
+    WebhookEndpointNotFound: _p(404, "webhook-endpoint-not-found", "Webhook endpoint not found"),
+    WebhookDeliveryNotFound: _p(404, "webhook-delivery-not-found", "Webhook delivery not found"),
     Conflict: _p(409, "conflict", "Conflict"),
     AlreadyExists: _p(409, "already-exists", "Already exists"),
     IdempotencyKeyReused: _p(

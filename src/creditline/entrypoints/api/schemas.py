@@ -19,7 +19,7 @@ the path and the API key.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
@@ -36,15 +36,19 @@ from pydantic import (
     model_validator,
 )
 
+from creditline.domain.alerts import AlertParams, AlertRule, AlertState
 from creditline.domain.amounts import MAX_MICROS, format_credits, parse_credits
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.balances import Balance
+from creditline.domain.deliveries import Delivery, WebhookEndpoint
 from creditline.domain.grants import Grant, GrantKind
 from creditline.domain.invoices import BillingRecord, Invoice
 from creditline.domain.ledger import CauseType, EntryType, LedgerEntry
 from creditline.domain.money import Money
 from creditline.domain.organizations import Member, Organization, Project
+from creditline.domain.overview import Overview
 from creditline.domain.plans import DepletionPolicy
+from creditline.domain.portal import PortalSession
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation
@@ -1074,6 +1078,386 @@ class UsageReportOut(BaseModel):
         )
 
 
+class ExpiringOut(BaseModel):
+    grant_id: str
+    kind: str
+    remaining: str
+    remaining_micros: int
+    expires_at: datetime
+
+
+class CycleProgressOut(BaseModel):
+    plan: str
+    index: int
+    start: datetime
+    end: datetime
+    next_renewal_at: datetime | None
+    elapsed_seconds: int
+    total_seconds: int
+
+
+class BurnDayOut(BaseModel):
+    day: date
+    closing: str
+    closing_micros: int
+    burnt: str
+    burnt_micros: int
+
+
+class OverviewOut(BaseModel):
+    """An organization's dashboard data: the counter by kind, what will expire, the
+    read-only, paused and flex flags, the billing cycle, the burn-down (the balance at
+    each day's end and what usage burnt), the burn rate (a day, over the last 7 days)
+    and the forecast depletion date."""
+
+    org_id: str
+    as_of: datetime
+    balance: BalanceOut
+    by_kind: dict[str, str]
+    by_kind_micros: dict[str, int]
+    expiring: list[ExpiringOut]
+    depletion: str
+    read_only: bool
+    paused: bool
+    on_flex: bool
+    flex_used: str
+    flex_used_micros: int
+    flex_limit: str | None
+    flex_limit_micros: int | None
+    cycle: CycleProgressOut | None
+    burn_down: list[BurnDayOut]
+    burn_rate: str
+    burn_rate_micros: int
+    depletes_on: date | None
+
+    @classmethod
+    def of(cls, o: Overview) -> OverviewOut:
+        c = o.cycle
+        limit = o.flex_limit
+        return cls(
+            org_id=o.org_id,
+            as_of=o.as_of,
+            balance=BalanceOut.of(o.balance),
+            by_kind={k.value: format_credits(v) for k, v in o.by_kind},
+            by_kind_micros={k.value: v for k, v in o.by_kind},
+            expiring=[
+                ExpiringOut(
+                    grant_id=e.grant_id,
+                    kind=e.kind.value,
+                    **_credits("remaining", e.remaining),
+                    expires_at=e.expires_at,
+                )
+                for e in o.expiring
+            ],
+            depletion=o.depletion.value,
+            read_only=o.read_only,
+            paused=o.paused,
+            on_flex=o.on_flex,
+            **_credits("flex_used", o.flex_used),
+            flex_limit=None if limit is None else format_credits(limit),
+            flex_limit_micros=limit,
+            cycle=None
+            if c is None
+            else CycleProgressOut(
+                plan=c.plan,
+                index=c.index,
+                start=c.start,
+                end=c.end,
+                next_renewal_at=_iso(c.next_renewal_at),
+                elapsed_seconds=c.elapsed_seconds,
+                total_seconds=c.total_seconds,
+            ),
+            burn_down=[
+                BurnDayOut(
+                    day=d.day, **_credits("closing", d.closing), **_credits("burnt", d.burnt)
+                )
+                for d in o.burn_down
+            ],
+            **_credits("burn_rate", o.burn_rate),
+            depletes_on=o.depletes_on,
+        )
+
+
+# -- alerts and outgoing webhooks (E2) -----------------------------------------------------
+
+
+Word = Annotated[StrictStr, Field(max_length=100)]
+
+
+class AlertRuleCreate(BaseModel):
+    """An alert rule: its kind and the settings that kind takes. The types are checked
+    here; what each kind needs and the ranges are the engine's (422
+    ``invalid-alert-rule``, listing every problem at once)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"kind": "remaining_below", "threshold": "100", "rearm_above": "150"},
+                {"kind": "forecast_depletion", "days": 3, "email": "ops@acme.example"},
+            ]
+        },
+    )
+    kind: StrictStr = Field(
+        max_length=100,
+        description="remaining_below, remaining_below_percent, depleted, read_only, "
+        "forecast_depletion or payment_failed.",
+        examples=["remaining_below"],
+    )
+    threshold: CreditsText | None = Field(None, description="remaining_below: fire below this.")
+    threshold_micros: StrictInt | None = Field(None, description="Or in micro-credits.")
+    rearm_above: CreditsText | None = Field(
+        None, description="remaining_below: re-arm at or above this (default: the threshold)."
+    )
+    rearm_above_micros: StrictInt | None = Field(None, description="Or in micro-credits.")
+    percent: StrictInt | None = Field(
+        None, description="remaining_below_percent: a whole percent (1-100) of the cycle's grant."
+    )
+    rearm_percent: StrictInt | None = None
+    days: StrictInt | None = Field(
+        None, description="forecast_depletion: fire when the credits last at most this many days."
+    )
+    rearm_days: StrictInt | None = None
+    lookback_days: StrictInt | None = Field(
+        None, description="forecast_depletion: the burn rate's window in days (default 7)."
+    )
+    channels: Annotated[list[Word], Field(max_length=10)] | None = Field(
+        None, description="webhook and/or email (default: webhook, and email with an email)."
+    )
+    email: Annotated[StrictStr, Field(max_length=320)] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Self:
+        for name in ("threshold", "rearm_above"):
+            if getattr(self, name) is not None and getattr(self, f"{name}_micros") is not None:
+                raise ValueError(f"give at most one of {name} or {name}_micros")
+        return self
+
+    def micros(self, name: str) -> int | None:
+        """``threshold`` or ``rearm_above`` in micro-credits, from either form."""
+        given: int | None = getattr(self, f"{name}_micros")
+        text: str | None = getattr(self, name)
+        return parse_credits(text) if text is not None else given
+
+
+class AlertParamsOut(BaseModel):
+    """The rule's settings (``null``: not set); credit amounts in both forms."""
+
+    threshold: str | None = None
+    threshold_micros: int | None = None
+    rearm_above: str | None = None
+    rearm_above_micros: int | None = None
+    percent: int | None = None
+    rearm_percent: int | None = None
+    days: int | None = None
+    rearm_days: int | None = None
+    lookback_days: int | None = None
+
+    @classmethod
+    def of(cls, p: AlertParams) -> AlertParamsOut:
+        amounts = {
+            **({} if p.threshold is None else _credits("threshold", p.threshold)),
+            **({} if p.rearm_above is None else _credits("rearm_above", p.rearm_above)),
+        }
+        return cls(
+            **amounts,
+            percent=p.percent,
+            rearm_percent=p.rearm_percent,
+            days=p.days,
+            rearm_days=p.rearm_days,
+            lookback_days=p.lookback_days,
+        )
+
+
+class AlertStateOut(BaseModel):
+    state: str = Field(description="armed (fires when its condition turns true) or fired.")
+    last_fired_at: datetime | None
+    last_value: str | None = Field(description="Available credits when the state last changed.")
+    last_value_micros: int | None
+    signal_cursor: int = Field(description="payment_failed: the last payment signal seen.")
+    fired_count: int
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, s: AlertState) -> AlertStateOut:
+        return cls(
+            state=s.state.value,
+            last_fired_at=_iso(s.last_fired_at),
+            last_value=None if s.last_value is None else format_credits(s.last_value),
+            last_value_micros=s.last_value,
+            signal_cursor=s.signal_cursor,
+            fired_count=s.fired_count,
+            updated_at=_iso(s.updated_at),
+        )
+
+
+class AlertRuleOut(BaseModel):
+    id: str
+    org_id: str
+    kind: str
+    event_type: str = Field(description="The event type it fires (credits.depleted...).")
+    description: str = Field(description="The rule in words.")
+    params: AlertParamsOut
+    channels: list[str]
+    email: str | None
+    created_at: datetime
+    disabled_at: datetime | None
+    state: AlertStateOut | None
+
+    @classmethod
+    def of(cls, r: AlertRule) -> AlertRuleOut:
+        return cls(
+            id=r.id,
+            org_id=r.org_id,
+            kind=r.kind.value,
+            event_type=r.event_type,
+            description=r.describe(),
+            params=AlertParamsOut.of(r.params),
+            channels=[c.value for c in r.channels],
+            email=r.email,
+            created_at=r.created_at,
+            disabled_at=_iso(r.disabled_at),
+            state=None if r.state is None else AlertStateOut.of(r.state),
+        )
+
+
+class AlertEventOut(BaseModel):
+    """One firing of a rule: its Standard Webhooks ``type`` and ``data``."""
+
+    type: str
+    org_id: str
+    rule_id: str
+    at: datetime
+    data: dict[str, Any]
+
+
+class AlertFailureOut(BaseModel):
+    org_id: str
+    problem: ProblemOut = Field(description="Why its evaluation failed (retried next run).")
+
+
+class AlertRunOut(BaseModel):
+    organizations: int = Field(description="Organizations whose rules were evaluated.")
+    events: list[AlertEventOut]
+    rearmed: int
+    deliveries: int = Field(description="Deliveries enqueued (webhooks and e-mails).")
+    failed: list[AlertFailureOut]
+
+
+class WebhookEndpointCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://platform.example/hooks/credits",
+                    "event_types": ["credits.depleted", "credits.below_threshold"],
+                    "description": "ops channel",
+                }
+            ]
+        },
+    )
+    url: Annotated[StrictStr, Field(min_length=1, max_length=2000)] = Field(
+        description="An http(s) URL the events are POSTed to, signed (Standard Webhooks)."
+    )
+    event_types: Annotated[list[Word], Field(max_length=20)] = Field(
+        default_factory=list,
+        description="The event types it receives (none: all): credits.below_threshold, "
+        "credits.depleted, credits.forecast_depletion, org.read_only, payment.failed.",
+    )
+    description: Name | None = None
+
+
+class WebhookEndpointOut(BaseModel):
+    id: str
+    url: str
+    org_id: str | None = Field(description="null: it receives every organization's events.")
+    event_types: list[str] = Field(description="Empty: every event type.")
+    description: str | None
+    created_at: datetime
+    disabled_at: datetime | None
+
+    @classmethod
+    def of(cls, e: WebhookEndpoint) -> WebhookEndpointOut:
+        return cls(
+            id=e.id,
+            url=e.url,
+            org_id=e.org_id,
+            event_types=list(e.event_types),
+            description=e.description,
+            created_at=e.created_at,
+            disabled_at=_iso(e.disabled_at),
+        )
+
+
+class WebhookEndpointCreated(WebhookEndpointOut):
+    secret: str = Field(description="The signing secret (whsec_...): shown this once, never again.")
+
+    @classmethod
+    def created(cls, e: WebhookEndpoint) -> WebhookEndpointCreated:
+        assert e.secret is not None
+        return cls(**WebhookEndpointOut.of(e).model_dump(), secret=e.secret)
+
+
+class DeliveryAttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    number: int
+    at: datetime
+    ok: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: int | None
+
+
+class DeliveryOut(BaseModel):
+    id: str = Field(description="The message id (the webhook-id header), the same each try.")
+    channel: str
+    endpoint_id: str | None
+    recipient: str | None
+    org_id: str | None
+    rule_id: str | None
+    event_type: str
+    payload: str = Field(description="The exact JSON text sent and signed.")
+    status: str = Field(description="pending, delivered or failed.")
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    attempt_log: list[DeliveryAttemptOut] = Field(
+        description="Every attempt, oldest first (read one delivery for it; empty in lists)."
+    )
+
+    @classmethod
+    def of(cls, d: Delivery) -> DeliveryOut:
+        return cls(
+            id=d.id,
+            channel=d.channel.value,
+            endpoint_id=d.endpoint_id,
+            recipient=d.recipient,
+            org_id=d.org_id,
+            rule_id=d.rule_id,
+            event_type=d.event_type,
+            payload=d.payload,
+            status=d.status.value,
+            attempts=d.attempts,
+            next_attempt_at=_iso(d.next_attempt_at),
+            last_status_code=d.last_status_code,
+            last_error=d.last_error,
+            created_at=d.created_at,
+            delivered_at=_iso(d.delivered_at),
+            attempt_log=[DeliveryAttemptOut.model_validate(a) for a in d.attempt_log],
+        )
+
+
+class DeliveryRunOut(BaseModel):
+    attempted: int
+    delivered: int
+    retrying: int = Field(description="Failed, to be tried again on the back-off schedule.")
+    failed: int = Field(description="Failed for good (no attempt left, or no endpoint).")
+
+
 # -- API keys, operations ------------------------------------------------------------------
 
 
@@ -1159,3 +1543,43 @@ def batch_out(results: Sequence[EventResultOut]) -> BatchOut:
         if r.status == "accepted":
             cost += r.cost_micros
     return BatchOut.model_validate({"results": list(results), **counts, **_credits("cost", cost)})
+
+
+# -- the web dashboard: portal sessions ------------------------------------------------
+
+
+class PortalSessionCreate(BaseModel):
+    """A link into the organization's customer portal (Stripe's billing-portal
+    convention): the platform's backend makes one for its signed-in user and redirects
+    the user to ``url``."""
+
+    model_config = _FORBID
+    member_id: Ident | None = Field(
+        default=None, description="The member the session acts as (none: the organization)."
+    )
+    read_only: StrictBool = Field(default=False, description="A session that changes nothing.")
+    ttl_seconds: Annotated[StrictInt, Field(ge=30, le=3600)] = Field(
+        default=300, description="How long the link opens, in seconds (30 to 3600)."
+    )
+
+
+class PortalSessionOut(BaseModel):
+    url: str = Field(description="The link to redirect the user to, on this server.")
+    path: str = Field(description="The link's path (/portal/session/<token>).")
+    token: str = Field(description="The signed token in the link.")
+    expires_at: datetime = Field(description="When the link stops opening.")
+    org_id: str
+    member_id: str | None
+    read_only: bool
+
+    @classmethod
+    def of(cls, session: PortalSession, base_url: str) -> PortalSessionOut:
+        return cls(
+            url=base_url.rstrip("/") + session.url,
+            path=session.url,
+            token=session.token,
+            expires_at=session.expires_at,
+            org_id=session.org_id,
+            member_id=session.member_id,
+            read_only=session.read_only,
+        )

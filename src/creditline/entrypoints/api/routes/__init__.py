@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from creditline.entrypoints.api.routes import (
     admin,
+    alerts,
     billing,
     catalogue,
     health,
     ledger,
     orgs,
+    portal,
     reservations,
     usage,
 )
@@ -24,5 +26,7 @@ ROUTERS = (
     reservations.router,
     catalogue.router,
     billing.router,
+    alerts.router,
+    portal.router,
     admin.router,
 )

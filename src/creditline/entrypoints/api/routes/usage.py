@@ -30,6 +30,7 @@ from creditline.entrypoints.api.schemas import (
     AmendIn,
     BatchOut,
     EventResultOut,
+    OverviewOut,
     QuoteIn,
     QuoteOut,
     StepIn,
@@ -291,7 +292,13 @@ def usage_report(
     group_by: Annotated[
         list[str] | None, Query(description="Any of project, operation, member (repeat).")
     ] = None,
-    period: Annotated[str | None, Query(pattern="^(day|month)$")] = None,
+    period: Annotated[
+        str | None,
+        Query(
+            pattern="^(day|week|month)$",
+            description="UTC days (2026-01-05), ISO weeks (2026-W02) or months (2026-01).",
+        ),
+    ] = None,
     since: Annotated[datetime | None, Query(description="From (inclusive).")] = None,
     until: Annotated[datetime | None, Query(description="To (exclusive); default now.")] = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
@@ -307,6 +314,14 @@ def usage_report(
     if format == "csv":
         return Response(_csv(out), media_type="text/csv")
     return out
+
+
+@router.get(
+    "/v1/orgs/{org_id}/overview",
+    summary="The dashboard's data: credits by kind, state, cycle, burn-down, forecast",
+)
+def overview(*, scope: OrgReader, cl: Engine) -> OverviewOut:
+    return OverviewOut.of(cl.overview(scope.org_id))
 
 
 def _csv(report: UsageReportOut) -> str:

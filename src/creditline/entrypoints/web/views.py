@@ -1,0 +1,394 @@
+"""What the dashboard's pages show, built from the engine's results: pure functions, no
+I/O. The templates only lay these out; every choice of what to say is made here.
+
+- :func:`cause_view`: an entry's cause in words, linked to the page that explains it
+  (a usage event, a batch's events, a purchase).
+- :func:`usage_table`, :func:`usage_chart`, :func:`usage_csv`: a usage report for the
+  usage page, filtered and regrouped, its chart data and its CSV export.
+- :func:`burn_down`: the overview's chart and table, with the forecast at the burn rate.
+- :func:`banner`: what an organization without credits is told, and its way out.
+- :func:`preferred_currency`: the currency an organization's prices are shown in.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from creditline.domain.amounts import format_credits
+from creditline.domain.ledger import Cause, CauseType
+from creditline.domain.money import Money, unit_price_minor
+from creditline.domain.organizations import Organization
+from creditline.domain.overview import Overview
+from creditline.domain.packs import Catalogue, Pack
+from creditline.domain.plans import Plan
+from creditline.domain.purchases import Purchase
+from creditline.domain.reports import UsageReport
+from creditline.entrypoints.web.render import credits_text, day, segment
+
+__all__ = [
+    "Banner",
+    "any_amount_price",
+    "BurnDown",
+    "CauseView",
+    "UsageTable",
+    "banner",
+    "burn_down",
+    "cause_view",
+    "pack_offers",
+    "preferred_currency",
+    "usage_chart",
+    "usage_csv",
+    "usage_table",
+]
+
+NONE_KEY = "-"
+"""How a group's missing key (an event without a project or a member) is filtered on."""
+FORECAST_DAYS = 92
+"""The most days a burn-down forecasts ahead."""
+CHART_SERIES = 8
+"""The most series a usage chart draws; the rest are summed as ``other``."""
+
+
+# -- causes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CauseView:
+    """An entry's cause for people: ``label`` and the page that explains it, if any."""
+
+    label: str
+    href: str | None = None
+
+
+_CAUSE_WORDS = {
+    CauseType.USAGE_EVENT: "usage event",
+    CauseType.USAGE_BATCH: "usage batch",
+    CauseType.DEBIT: "debit",
+    CauseType.PURCHASE: "purchase",
+    CauseType.PLAN_CYCLE: "plan cycle",
+    CauseType.OPERATOR: "operator",
+    CauseType.EXPIRY: "expiry",
+    CauseType.RESERVATION: "reservation",
+    CauseType.REFUND: "refund of purchase",
+    CauseType.SYSTEM: "system",
+}
+_CAUSE_PAGES = {
+    CauseType.USAGE_EVENT: "events",
+    CauseType.USAGE_BATCH: "batches",
+    CauseType.PURCHASE: "purchases",
+    CauseType.REFUND: "purchases",
+}
+
+
+def cause_view(cause: Cause, prefix: str | None = "/portal") -> CauseView:
+    """``usage event: run-42`` linked to ``/portal/events/run-42``; an operator's
+    reason as ``operator: goodwill``. ``prefix=None``: never linked."""
+    label = f"{_CAUSE_WORDS[cause.type]}: {cause.ref}"
+    page = _CAUSE_PAGES.get(cause.type)
+    if page is None or prefix is None:
+        return CauseView(label)
+    return CauseView(label, f"{prefix}/{page}/{segment(cause.ref)}")
+
+
+# -- usage ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UsageLine:
+    """One group in one period: its events and their cost (micro-credits)."""
+
+    key: str | None
+    name: str
+    period: str
+    events: int
+    cost: int
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTable:
+    """A usage report as the usage page shows it: one line per group and period."""
+
+    group: str
+    periods: tuple[str, ...]
+    lines: tuple[UsageLine, ...]
+    groups: tuple[tuple[str | None, str, int], ...]
+    """Each group's key, name and total cost, the costliest first."""
+
+    @property
+    def events(self) -> int:
+        return sum(line.events for line in self.lines)
+
+    @property
+    def cost(self) -> int:
+        return sum(line.cost for line in self.lines)
+
+
+def usage_table(
+    report: UsageReport,
+    group: str,
+    filters: Mapping[str, str],
+    names: Mapping[str, str],
+) -> UsageTable:
+    """The report's rows (grouped by ``group``, the filtered dimensions and the period)
+    kept where every filtered dimension has its value (:data:`NONE_KEY`: none), and
+    summed per ``group`` and period. ``names`` names projects and members by id."""
+    columns = report.columns
+    where = {columns.index(dim): value for dim, value in filters.items() if dim in columns}
+    at_group, at_period = columns.index(group), _index(columns, "period")
+    sums: dict[tuple[str | None, str], list[int]] = {}
+    for row in report.rows:
+        if any((row.keys[i] or NONE_KEY) != value for i, value in where.items()):
+            continue
+        period = "" if at_period is None else row.keys[at_period] or ""
+        cell = sums.setdefault((row.keys[at_group], period), [0, 0])
+        cell[0] += row.events
+        cell[1] += row.cost
+    lines = tuple(
+        UsageLine(key, _name(key, names), period, events, cost)
+        for (key, period), (events, cost) in sorted(sums.items(), key=_line_order)
+    )
+    totals: dict[str | None, int] = {}
+    for line in lines:
+        totals[line.key] = totals.get(line.key, 0) + line.cost
+    groups = tuple(
+        (key, _name(key, names), cost)
+        for key, cost in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0] or ""))
+    )
+    periods = tuple(sorted({line.period for line in lines}))
+    return UsageTable(group, periods, lines, groups)
+
+
+def _index(columns: Sequence[str], name: str) -> int | None:
+    return columns.index(name) if name in columns else None
+
+
+def _line_order(item: tuple[tuple[str | None, str], list[int]]) -> tuple[str, str]:
+    (key, period), _ = item
+    return period, key or ""
+
+
+def _name(key: str | None, names: Mapping[str, str]) -> str:
+    if key is None:
+        return "(none)"
+    return names.get(key, key)
+
+
+def usage_chart(table: UsageTable) -> dict[str, object]:
+    """The usage chart's data: the periods, and per group (the costliest
+    :data:`CHART_SERIES`, the rest as ``other``) its credits in each period, as exact
+    decimal text."""
+    shown = [key for key, _, _ in table.groups[:CHART_SERIES]]
+    names = {key: name for key, name, _ in table.groups}
+    cells: dict[tuple[str | None, str], int] = {}
+    other: dict[str, int] = {}
+    for line in table.lines:
+        if line.key in shown:
+            cells[(line.key, line.period)] = line.cost
+        else:
+            other[line.period] = other.get(line.period, 0) + line.cost
+    series = [
+        {
+            "label": names[key],
+            "data": [format_credits(cells.get((key, p), 0)) for p in table.periods],
+        }
+        for key in shown
+    ]
+    if other:
+        series.append(
+            {"label": "other", "data": [format_credits(other.get(p, 0)) for p in table.periods]}
+        )
+    return {"kind": "usage", "labels": list(table.periods), "series": series}
+
+
+def usage_csv(table: UsageTable) -> str:
+    """The usage page's lines as CSV: the group's id and name, the period, the events,
+    the cost as exact decimal credits and as micro-credits."""
+    column = {"project": "project_id", "member": "member_id"}.get(table.group, table.group)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([column, f"{table.group}_name", "period", "events", "cost", "cost_micros"])
+    for line in table.lines:
+        writer.writerow(
+            [line.key or "", line.name, line.period, line.events, format_credits(line.cost),
+             line.cost]
+        )  # fmt: skip
+    return buffer.getvalue()
+
+
+# -- the overview ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BurnPoint:
+    """One day of the burn-down table: the closing balance (past days), what was burnt,
+    and the forecast (today and after), in micro-credits."""
+
+    day: date
+    closing: int | None
+    burnt: int | None
+    forecast: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BurnDown:
+    points: tuple[BurnPoint, ...]
+    chart: dict[str, object] = field(default_factory=dict)
+
+
+def burn_down(overview: Overview) -> BurnDown:
+    """The burn-down's days (the cycle's, or the last 30), then, from today to the end
+    of the cycle (or to the depletion date without one), the available credits falling
+    at the burn rate: the forecast."""
+    today = overview.as_of.date()
+    points = [
+        BurnPoint(d.day, d.closing, d.burnt, overview.balance.available if d.day == today else None)
+        for d in overview.burn_down
+    ]
+    for offset, value in enumerate(_forecast(overview), start=1):
+        points.append(BurnPoint(today + timedelta(days=offset), None, None, value))
+    chart: dict[str, object] = {
+        "kind": "burndown",
+        "labels": [p.day.isoformat() for p in points],
+        "closing": [_maybe(p.closing) for p in points],
+        "burnt": [_maybe(p.burnt) for p in points],
+        "forecast": [_maybe(p.forecast) for p in points],
+    }
+    return BurnDown(tuple(points), chart)
+
+
+def _forecast(overview: Overview) -> list[int]:
+    """The available credits at the end of each day after today, at the burn rate, until
+    the cycle ends (without one: until they run out), :data:`FORECAST_DAYS` at most."""
+    rate, left = overview.burn_rate, overview.balance.available
+    if rate <= 0 or left <= 0:
+        return []
+    today = overview.as_of.date()
+    if overview.cycle is not None:
+        days = (overview.cycle.end.date() - today).days
+    else:
+        days = -(-left // rate)
+    return [max(0, left - rate * k) for k in range(1, min(days, FORECAST_DAYS) + 1)]
+
+
+def _maybe(micros: int | None) -> str | None:
+    return None if micros is None else format_credits(micros)
+
+
+# -- the state banner ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """What an organization without credits is told: ``kind`` (``read_only``,
+    ``paused``, ``flex``), a title, a sentence, and the ways out."""
+
+    kind: str
+    title: str
+    text: str
+    buy: bool
+    renews_on: str | None
+
+
+def banner(overview: Overview, can_buy: bool) -> Banner | None:
+    """The banner of the overview's state, or ``None`` while credits are available."""
+    renews = overview.cycle.next_renewal_at if overview.cycle is not None else None
+    renews_on = None if renews is None else day(renews)
+    wait = f" or wait for the renewal on {renews_on}" if renews_on else ""
+    way_out = "Buy credits" if can_buy else "Contact sales to get credits"
+    if overview.read_only:
+        return Banner(
+            "read_only",
+            "This organization is read-only",
+            f"It has no credits left, so its account is read-only. {way_out}{wait} to continue.",
+            can_buy,
+            renews_on,
+        )
+    if overview.paused:
+        return Banner(
+            "paused",
+            "New operations are paused",
+            f"There are no credits left: new operations are refused. {way_out}{wait} to "
+            "resume; operations already running finish.",
+            can_buy,
+            renews_on,
+        )
+    if overview.on_flex:
+        limit = overview.flex_limit
+        cap = "" if limit is None else f" of a limit of {credits_text(limit)}"
+        return Banner(
+            "flex",
+            "You are using flex credits",
+            f"Included and prepaid credits are used up: usage goes on as flex credits, "
+            f"billed at the end of the month ({credits_text(overview.flex_used)}{cap} used "
+            f"this month). {way_out}{wait} to stop using flex.",
+            can_buy,
+            renews_on,
+        )
+    return None
+
+
+# -- prices ---------------------------------------------------------------------------------------
+
+
+def catalogue_currencies(catalogue: Catalogue | None) -> list[str]:
+    """Every currency the catalogue sells in, sorted."""
+    if catalogue is None:
+        return []
+    found: set[str] = set()
+    for pack in catalogue.packs:
+        found.update(pack.prices_minor)
+    if catalogue.any_amount is not None:
+        found.update(catalogue.any_amount.unit_prices_minor)
+    return sorted(found)
+
+
+def preferred_currency(
+    org: Organization,
+    purchases: Iterable[Purchase],
+    plan: Plan,
+    offered: Sequence[str],
+) -> str | None:
+    """The currency to show prices in: the organization's own (its ``currency``
+    metadata), else the one it last paid in, else its plan's flex price's, else the
+    first offered; always one that is offered (``None``: nothing is)."""
+    wanted = [
+        str(org.metadata.get("currency", "")).upper(),
+        *(p.price.currency for p in purchases),
+        plan.flex_price.currency if plan.flex_price is not None else "",
+    ]
+    return next((c for c in wanted if c in offered), offered[0] if offered else None)
+
+
+@dataclass(frozen=True, slots=True)
+class PackOffer:
+    """A pack as the buy page shows it in one currency: its price and the price of one
+    of its credits (``None``: not sold in that currency)."""
+
+    pack: Pack
+    price: Money | None
+    unit_price: Money | None
+
+
+def pack_offers(catalogue: Catalogue | None, currency: str | None) -> list[PackOffer]:
+    if catalogue is None:
+        return []
+    offers = []
+    for pack in catalogue.packs:
+        minor = None if currency is None else pack.prices_minor.get(currency)
+        if minor is None or currency is None:
+            offers.append(PackOffer(pack, None, None))
+            continue
+        unit = Money(unit_price_minor(minor, pack.credits), currency)
+        offers.append(PackOffer(pack, Money(minor, currency), unit))
+    return offers
+
+
+def any_amount_price(catalogue: Catalogue | None, currency: str | None) -> Money | None:
+    """The price of one credit bought in any amount, in ``currency`` (``None``: not sold)."""
+    rate = None if catalogue is None else catalogue.any_amount
+    minor = None if rate is None or currency is None else rate.unit_prices_minor.get(currency)
+    return None if minor is None or currency is None else Money(minor, currency)
