@@ -17,7 +17,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from creditline import Creditline
 from creditline.adapters.payments import FakeStripe, FakeStripeServer, sign
 from tests.alerting import free_port
 from tests.browser.story import SECRET, Story, seed
+from tests.live import wait_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -121,19 +121,6 @@ class Site:
         )
 
 
-def _wait_ready(process: subprocess.Popen[str], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server did not get ready:\n" + log.read_text()
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("browser")
@@ -162,7 +149,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(process, url, log)
+            wait_ready(process, url, log)
             yield Site(url, db, story, fake, key, process, log)
         finally:
             if process.poll() is None:

@@ -10,17 +10,16 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from creditline import Creditline
 from creditline.client import Client
+from tests.live import wait_ready
 from tests.metering import card_doc
 
 CLI = [str(Path(sys.executable).parent / "creditline")]
@@ -79,17 +78,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
     try:
-        while True:
-            assert process.poll() is None, (folder / "server.log").read_text()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not get ready"
-            time.sleep(0.1)
+        wait_ready(process, url, folder / "server.log")
         served = Server(url, key, process)
         with served.client() as cl:
             setup_catalogue(cl)

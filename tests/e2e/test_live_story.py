@@ -27,6 +27,7 @@ except ModuleNotFoundError:  # pragma: no cover - older Starlette uses httpx
 
 from creditline.adapters.payments import FakeStripe, FakeStripeServer, sign
 from tests.alerting import Receiver, free_port, receiver
+from tests.live import wait_ready
 from tests.metering import card_doc
 
 CLI = [str(Path(sys.executable).parent / "creditline")]
@@ -77,7 +78,7 @@ def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(process, url)
+            wait_ready(process, url)
             with httpx.Client(
                 base_url=url, headers={"Authorization": f"Bearer {key['key']}"}, timeout=30
             ) as operator:
@@ -86,19 +87,6 @@ def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
             if process.poll() is None:
                 process.kill()
                 process.communicate()
-
-
-def _wait_ready(process: subprocess.Popen[str], url: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, process.communicate()[1]
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server did not get ready"
-        time.sleep(0.1)
 
 
 def _ok(answer: httpx.Response, status: int = 200) -> dict[str, object]:

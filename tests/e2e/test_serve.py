@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ except ModuleNotFoundError:  # pragma: no cover - older Starlette uses httpx
     import httpx  # type: ignore[no-redef]
 
 from tests.databases import postgres_schema
+from tests.live import wait_ready
 from tests.metering import card_doc
 
 CLI = [str(Path(sys.executable).parent / "creditline")]
@@ -62,16 +62,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, process.communicate()[1]
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server did not get ready"
-        time.sleep(0.1)
+    wait_ready(process, url)
     try:
         yield Server(process, url, key)
     finally:
@@ -173,7 +164,7 @@ def test_several_workers_serve_one_postgresql_database(tmp_path: Path) -> None:
             )
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_ready(process, url, log)
+            wait_ready(process, url, log)
             with httpx.Client(base_url=url, headers=headers) as http:
                 org = http.post("/v1/orgs", json={"name": "Shared"}).json()["id"]
                 for i in range(20):  # each key twice: the second answer is replayed
@@ -192,16 +183,3 @@ def test_several_workers_serve_one_postgresql_database(tmp_path: Path) -> None:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server did not get ready"
-        time.sleep(0.2)

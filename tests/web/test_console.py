@@ -179,6 +179,7 @@ def test_the_logs_show_every_delivery_and_payment_event_and_the_catalogue(site: 
     hooks = browser.get("/console/webhooks").text
     for tenant in (site.a, site.b):
         assert f'data-delivery-id="{tenant.ids["delivery_id"]}"' in hooks
+        assert f'href="/console/orgs/{tenant.org}"' in hooks  # whose delivery it is
     delivery = browser.get(f"/console/deliveries/{site.a.ids['delivery_id']}").text
     assert "credits.below_threshold" in delivery
     token = csrf(delivery)

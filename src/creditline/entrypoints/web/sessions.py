@@ -28,7 +28,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from fastapi import Depends, Request, Response
@@ -75,6 +75,21 @@ CONSOLE_COOKIE = "cl_console"
 FLASH_COOKIE = "cl_flash"
 _PORTAL = "portal-session"
 _CONSOLE = "console-session"
+
+
+@dataclass(frozen=True, slots=True)
+class _Cookie:
+    """A session cookie: its name, what its signature is for, its path and SameSite."""
+
+    name: str
+    purpose: str
+    path: str
+    samesite: Literal["lax", "strict"]
+
+
+_PORTAL_COOKIE = _Cookie(PORTAL_COOKIE, _PORTAL, "/portal", "lax")
+# Strict: an operator's session never rides along on a request another site starts.
+_CONSOLE_COOKIE = _Cookie(CONSOLE_COOKIE, _CONSOLE, "/console", "strict")
 _FLASH = "flash"
 FLASH_SECONDS = 120
 
@@ -149,22 +164,36 @@ def new_portal_session(
     return PortalSession(org_id, member_id, read_only, expires, secrets.token_urlsafe(24))
 
 
-def set_portal(
-    response: Response, request: Request, cl: Creditline, session: PortalSession
+def _set_cookie(
+    response: Response,
+    request: Request,
+    cl: Creditline,
+    cookie: _Cookie,
+    session: PortalSession | OperatorSession,
 ) -> None:
     response.set_cookie(
-        PORTAL_COOKIE,
-        _signer(cl).sign(_PORTAL, session.to_dict()),
+        cookie.name,
+        _signer(cl).sign(cookie.purpose, session.to_dict()),
         max_age=max(1, _epoch(session.expires_at) - _epoch(cl.clock.now())),
-        path="/portal",
+        path=cookie.path,
         secure=_secure(request),
         httponly=True,
-        samesite="lax",
+        samesite=cookie.samesite,
     )
 
 
+def _clear_cookie(response: Response, cookie: _Cookie) -> None:
+    response.delete_cookie(cookie.name, path=cookie.path, httponly=True, samesite=cookie.samesite)
+
+
+def set_portal(
+    response: Response, request: Request, cl: Creditline, session: PortalSession
+) -> None:
+    _set_cookie(response, request, cl, _PORTAL_COOKIE, session)
+
+
 def clear_portal(response: Response) -> None:
-    response.delete_cookie(PORTAL_COOKIE, path="/portal", httponly=True, samesite="lax")
+    _clear_cookie(response, _PORTAL_COOKIE)
 
 
 def _portal_user(request: Request, cl: Engine) -> PortalSession:
@@ -211,19 +240,11 @@ def new_console_session(
 def set_console(
     response: Response, request: Request, cl: Creditline, session: OperatorSession
 ) -> None:
-    response.set_cookie(
-        CONSOLE_COOKIE,
-        _signer(cl).sign(_CONSOLE, session.to_dict()),
-        max_age=max(1, _epoch(session.expires_at) - _epoch(cl.clock.now())),
-        path="/console",
-        secure=_secure(request),
-        httponly=True,
-        samesite="strict",
-    )
+    _set_cookie(response, request, cl, _CONSOLE_COOKIE, session)
 
 
 def clear_console(response: Response) -> None:
-    response.delete_cookie(CONSOLE_COOKIE, path="/console", httponly=True, samesite="strict")
+    _clear_cookie(response, _CONSOLE_COOKIE)
 
 
 def _operator_now(request: Request, cl: Creditline) -> OperatorSession | None:
