@@ -37,7 +37,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 from creditline.adapters.clock import SystemClock
 from creditline.adapters.db.checkpoint import WalCheckpointer
 from creditline.adapters.db.engine import make_engine, redact
-from creditline.adapters.db.portal import KeySigner, PortalUnitOfWork
+from creditline.adapters.db.portal import KeySigner
 from creditline.adapters.db.repositories import HistoryFilter
 from creditline.adapters.db.uow import SqlUnitOfWork, is_transient
 from creditline.adapters.payments import NoPayments
@@ -204,7 +204,7 @@ class Creditline:
         self.add_tick_job("alerts", self._alerts_job)
         self.add_tick_job("webhooks", self._webhooks_job)
         # The web dashboard's reads and the signer of its links and cookies.
-        self.dashboard = web.Dashboard(self._portal_tx, self.clock, KeySigner)
+        self.dashboard = web.Dashboard(self._tx, self.clock, KeySigner)
 
     @classmethod
     def open(
@@ -284,7 +284,7 @@ class Creditline:
         except DBAPIError as exc:
             raise StorageError(str(exc.orig).strip().splitlines()[0]) from exc
 
-    def _tx(self, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:
+    def _tx(self, work: Callable[[SqlUnitOfWork], T], *, read_only: bool = False) -> T:
         """Run ``work`` in one unit of work, retried whole on transient conflicts (the
         ``Transactions`` the billing services take)."""
 
@@ -1369,15 +1369,6 @@ class Creditline:
         }
 
     # -- the web dashboard: portal sessions (issue 6) -----------------------------------
-
-    def _portal_tx(
-        self, work: Callable[[web.PortalUnitOfWork], T], *, read_only: bool = False
-    ) -> T:
-        def call() -> T:
-            with PortalUnitOfWork(self._engine, read_only=read_only) as uow:
-                return work(uow)
-
-        return self._run(call)
 
     def create_portal_session(
         self,

@@ -70,6 +70,12 @@ def _org(org_id: str) -> str:
     return f"/v1/orgs/{seg(org_id)}"
 
 
+def _scoped(org_id: str | None, tail: str) -> str:
+    """``tail`` under the organization's routes, or under the operator's (every
+    organization's) when ``org_id`` is ``None``."""
+    return f"/v1{tail}" if org_id is None else f"{_org(org_id)}{tail}"
+
+
 def _compact(**fields: Any) -> dict[str, Any]:
     """A body without its ``None`` fields (the service's defaults apply)."""
     return {k: v for k, v in fields.items() if v is not None}
@@ -942,11 +948,8 @@ class Operations:
         Raises:
             AlertRuleNotFound: no such rule (or not ``org_id``'s).
         """
-        if org_id is None:
-            reply = yield post(f"/v1/alerts/{seg(rule_id)}/disable")
-        else:
-            path = f"{_org(org_id)}/alerts/{seg(rule_id)}/disable"
-            reply = yield post(path, org_id=org_id)
+        path = _scoped(org_id, f"/alerts/{seg(rule_id)}/disable")
+        reply = yield post(path, org_id=org_id)
         return decode.alert_rule(reply.json())
 
     @op
@@ -968,10 +971,7 @@ class Operations:
         every organization's, an operator's call). The result's ``secret`` is not shown
         again."""
         body = _compact(url=url, event_types=list(event_types), description=description)
-        if org_id is None:
-            reply = yield post("/v1/webhook-endpoints", body)
-        else:
-            reply = yield post(f"{_org(org_id)}/webhook-endpoints", body, org_id=org_id)
+        reply = yield post(_scoped(org_id, "/webhook-endpoints"), body, org_id=org_id)
         return decode.webhook_endpoint(reply.json())
 
     @op
@@ -981,10 +981,7 @@ class Operations:
         """Webhook endpoints (without their secrets), oldest first: an organization's, or
         every one (an operator's call)."""
         query = _query(include_disabled=include_disabled)
-        if org_id is None:
-            reply = yield get("/v1/webhook-endpoints", query)
-        else:
-            reply = yield get(f"{_org(org_id)}/webhook-endpoints", query, org_id=org_id)
+        reply = yield get(_scoped(org_id, "/webhook-endpoints"), query, org_id=org_id)
         return [decode.webhook_endpoint(e) for e in reply.json()]
 
     @op
@@ -994,11 +991,8 @@ class Operations:
         Raises:
             WebhookEndpointNotFound: no such endpoint (or not ``org_id``'s).
         """
-        if org_id is None:
-            reply = yield post(f"/v1/webhook-endpoints/{seg(endpoint_id)}/disable")
-        else:
-            path = f"{_org(org_id)}/webhook-endpoints/{seg(endpoint_id)}/disable"
-            reply = yield post(path, org_id=org_id)
+        path = _scoped(org_id, f"/webhook-endpoints/{seg(endpoint_id)}/disable")
+        reply = yield post(path, org_id=org_id)
         return decode.webhook_endpoint(reply.json())
 
     @op
@@ -1021,10 +1015,7 @@ class Operations:
                 "delivery status", status, f"one of {[s.value for s in DeliveryStatus]}"
             ) from None
         query = _query(endpoint_id=endpoint_id, status=chosen, limit=limit)
-        if org_id is None:
-            reply = yield get("/v1/webhook-deliveries", query)
-        else:
-            reply = yield get(f"{_org(org_id)}/webhook-deliveries", query, org_id=org_id)
+        reply = yield get(_scoped(org_id, "/webhook-deliveries"), query, org_id=org_id)
         return [decode.delivery(d) for d in reply.json()]
 
     @op
@@ -1034,11 +1025,8 @@ class Operations:
         Raises:
             WebhookDeliveryNotFound: no such delivery (or not ``org_id``'s).
         """
-        if org_id is None:
-            reply = yield get(f"/v1/webhook-deliveries/{seg(delivery_id)}")
-        else:
-            path = f"{_org(org_id)}/webhook-deliveries/{seg(delivery_id)}"
-            reply = yield get(path, org_id=org_id)
+        path = _scoped(org_id, f"/webhook-deliveries/{seg(delivery_id)}")
+        reply = yield get(path, org_id=org_id)
         return decode.delivery(reply.json())
 
     @op
@@ -1048,11 +1036,8 @@ class Operations:
         Raises:
             WebhookDeliveryNotFound: no such delivery (or not ``org_id``'s).
         """
-        if org_id is None:
-            reply = yield post(f"/v1/webhook-deliveries/{seg(delivery_id)}/redeliver")
-        else:
-            path = f"{_org(org_id)}/webhook-deliveries/{seg(delivery_id)}/redeliver"
-            reply = yield post(path, org_id=org_id)
+        path = _scoped(org_id, f"/webhook-deliveries/{seg(delivery_id)}/redeliver")
+        reply = yield post(path, org_id=org_id)
         return decode.delivery(reply.json())
 
     @op

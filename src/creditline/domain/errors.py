@@ -57,6 +57,7 @@ from __future__ import annotations
 from datetime import datetime
 
 __all__ = [
+    "ERROR_CODES",
     "AlreadyExists",
     "ConfigurationError",
     "Conflict",
@@ -508,3 +509,54 @@ class WebhookEndpointNotFound(NotFound):
 
 class WebhookDeliveryNotFound(NotFound):
     kind = "webhook delivery"
+
+
+ERROR_CODES: dict[type[CreditlineError], str] = {
+    CreditlineError: "creditline-error",
+    ValidationError: "validation-error",
+    InvalidAmount: "invalid-amount",
+    InvalidTime: "invalid-time",
+    InvalidSetting: "invalid-setting",
+    InvalidGrant: "invalid-grant",
+    InvalidRateCard: "invalid-rate-card",
+    InvalidUsage: "invalid-usage",
+    UnknownOperation: "unknown-operation",
+    InvalidAlertRule: "invalid-alert-rule",
+    WebhookRejected: "webhook-rejected",
+    NotFound: "not-found",
+    OrganizationNotFound: "organization-not-found",
+    ProjectNotFound: "project-not-found",
+    MemberNotFound: "member-not-found",
+    GrantNotFound: "grant-not-found",
+    ReservationNotFound: "reservation-not-found",
+    UsageEventNotFound: "usage-event-not-found",
+    PlanNotFound: "plan-not-found",
+    NoRateCardInForce: "no-rate-card-in-force",
+    RateCardNotFound: "rate-card-not-found",
+    PackNotFound: "pack-not-found",
+    PurchaseNotFound: "purchase-not-found",
+    InvoiceNotFound: "invoice-not-found",
+    ApiKeyNotFound: "api-key-not-found",
+    AlertRuleNotFound: "alert-rule-not-found",
+    WebhookEndpointNotFound: "webhook-endpoint-not-found",
+    WebhookDeliveryNotFound: "webhook-delivery-not-found",
+    Conflict: "conflict",
+    AlreadyExists: "already-exists",
+    IdempotencyKeyReused: "idempotency-key-reused",
+    IdempotencyKeyInUse: "idempotency-key-in-use",
+    RateCardVersionConflict: "rate-card-version-conflict",
+    PlanGateRefused: "plan-gate-refused",
+    InsufficientCredits: "insufficient-credits",
+    PaymentError: "payment-error",
+    PaymentsUnavailable: "payments-unavailable",
+    RefundRefused: "refund-refused",
+    PaymentProviderError: "payment-provider-error",
+    NotificationFailed: "notification-failed",
+    AuthenticationFailed: "authentication-failed",
+    PermissionDenied: "permission-denied",
+    ConfigurationError: "configuration-error",
+    StorageError: "storage-error",
+}
+"""Each error class's stable code: the API answers it as the problem type
+``urn:creditline:problem:<code>``, and the HTTP client turns the code back into the class.
+A class not listed answers as its nearest listed base class."""

@@ -8,8 +8,6 @@ the operator console and the customer portal that no other repository answers.
 - :class:`DashboardRepository`: organizations found by name, reference or id; the
   payment provider's webhook events; purchases across organizations; a purchase by its
   idempotency key; the events of one usage batch.
-- :class:`PortalUnitOfWork`: the unit of work with both (a :class:`SqlUnitOfWork`,
-  everything else the same).
 - :class:`KeySigner`: signs and verifies with the stored key (itsdangerous).
 """
 
@@ -17,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Connection, func, or_, select
@@ -30,13 +28,11 @@ from creditline.domain.usage import StoredUsage
 from . import tables as t
 from .billing import PurchaseRepository
 from .repositories import OrganizationRepository, UsageRepository
-from .uow import SqlUnitOfWork
 
 __all__ = [
     "DashboardRepository",
     "KeySigner",
     "PaymentEventRow",
-    "PortalUnitOfWork",
     "SigningKeyRepository",
 ]
 
@@ -128,21 +124,6 @@ class DashboardRepository:
         keys = [(org_id, event_id) for event_id in ids]
         found = UsageRepository(self._conn).existing_many(keys)
         return [found[k] for k in keys if k in found]
-
-
-class PortalUnitOfWork(SqlUnitOfWork):
-    """A :class:`SqlUnitOfWork` that also holds the dashboard's repositories."""
-
-    signing_keys: SigningKeyRepository
-    dashboard: DashboardRepository
-
-    def __enter__(self) -> Self:
-        super().__enter__()
-        conn = self._conn
-        assert conn is not None
-        self.signing_keys = SigningKeyRepository(conn)
-        self.dashboard = DashboardRepository(conn)
-        return self
 
 
 class KeySigner:

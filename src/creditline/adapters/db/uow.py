@@ -26,6 +26,7 @@ from .billing import (  # billing: packs, purchases, payment records, invoices
     PurchaseRepository,
 )
 from .engine import BUSY_TIMEOUT_MS, READ_ONLY, WriterQueue, writer_queue
+from .portal import DashboardRepository, SigningKeyRepository  # the web dashboard
 from .reports import ReportRepository  # read-only usage reports
 from .repositories import (
     BalanceRepository,
@@ -150,6 +151,8 @@ class SqlUnitOfWork:
         self.reports = ReportRepository(conn)
         self.alerts = AlertRepository(conn)
         self.webhooks = WebhookRepository(conn)
+        self.signing_keys = SigningKeyRepository(conn)
+        self.dashboard = DashboardRepository(conn)
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"

@@ -6,7 +6,8 @@ Every error answer is ``application/problem+json``::
      "status": 402, "detail": "insufficient credits in org_...: needed ...",
      "needed": "12.5", "needed_micros": 12500000, "available": "3", ...}
 
-- ``type`` is a stable URI per error class, a URN: ``urn:creditline:problem:<slug>``;
+- ``type`` is a stable URI per error class, a URN: ``urn:creditline:problem:<slug>``
+  (the slug is the class's code, :data:`creditline.domain.errors.ERROR_CODES`);
   ``GET /problems/<slug>`` describes it (``GET /problems`` lists them all). A type never
   changes meaning; new errors get new types.
 - ``title`` is the type in words, ``status`` the HTTP status, ``detail`` this
@@ -32,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditline.domain.amounts import format_credits
 from creditline.domain.errors import (
+    ERROR_CODES,
     AlertRuleNotFound,
     AlreadyExists,
     ApiKeyNotFound,
@@ -113,95 +115,97 @@ def _p(status: int, slug: str, title: str, description: str = "") -> ProblemType
     return ProblemType(status, slug, title, description)
 
 
-PROBLEMS: dict[type[Exception], ProblemType] = {
-    CreditlineError: _p(500, "creditline-error", "Internal error", "An unexpected failure."),
-    ValidationError: _p(422, "validation-error", "Invalid input", "Nothing was changed."),
-    InvalidAmount: _p(422, "invalid-amount", "Invalid amount"),
-    InvalidTime: _p(422, "invalid-time", "Invalid time"),
-    InvalidSetting: _p(422, "invalid-setting", "Invalid setting"),
-    InvalidGrant: _p(422, "invalid-grant", "Invalid grant"),
-    InvalidRateCard: _p(422, "invalid-rate-card", "Invalid rate card"),
-    InvalidUsage: _p(422, "invalid-usage", "Usage cannot be priced"),
-    UnknownOperation: _p(422, "unknown-operation", "Unknown operation"),
-    InvalidAlertRule: _p(
+def _e(status: int, title: str, description: str = "") -> tuple[int, str, str]:
+    return status, title, description
+
+
+_ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
+    CreditlineError: _e(500, "Internal error", "An unexpected failure."),
+    ValidationError: _e(422, "Invalid input", "Nothing was changed."),
+    InvalidAmount: _e(422, "Invalid amount"),
+    InvalidTime: _e(422, "Invalid time"),
+    InvalidSetting: _e(422, "Invalid setting"),
+    InvalidGrant: _e(422, "Invalid grant"),
+    InvalidRateCard: _e(422, "Invalid rate card"),
+    InvalidUsage: _e(422, "Usage cannot be priced"),
+    UnknownOperation: _e(422, "Unknown operation"),
+    InvalidAlertRule: _e(
         422,
-        "invalid-alert-rule",
         "Invalid alert rule",
         "The rule breaks one or more rules; `errors` lists every one. Nothing was added.",
     ),
-    WebhookRejected: _p(400, "webhook-rejected", "Webhook rejected"),
-    NotFound: _p(404, "not-found", "Not found"),
-    OrganizationNotFound: _p(404, "organization-not-found", "Organization not found"),
-    ProjectNotFound: _p(404, "project-not-found", "Project not found"),
-    MemberNotFound: _p(404, "member-not-found", "Member not found"),
-    GrantNotFound: _p(404, "grant-not-found", "Grant not found"),
-    ReservationNotFound: _p(404, "reservation-not-found", "Reservation not found"),
-    UsageEventNotFound: _p(404, "usage-event-not-found", "Usage event not found"),
-    PlanNotFound: _p(404, "plan-not-found", "Plan not found"),
-    NoRateCardInForce: _p(404, "no-rate-card-in-force", "No rate card in force"),
-    RateCardNotFound: _p(404, "rate-card-not-found", "Rate card not found"),
-    PackNotFound: _p(404, "pack-not-found", "Credit pack not found"),
-    PurchaseNotFound: _p(404, "purchase-not-found", "Purchase not found"),
-    InvoiceNotFound: _p(404, "invoice-not-found", "Invoice not found"),
-    ApiKeyNotFound: _p(404, "api-key-not-found", "API key not found"),
-    AlertRuleNotFound: _p(404, "alert-rule-not-found", "Alert rule not found"),
-    WebhookEndpointNotFound: _p(404, "webhook-endpoint-not-found", "Webhook endpoint not found"),
-    WebhookDeliveryNotFound: _p(404, "webhook-delivery-not-found", "Webhook delivery not found"),
-    Conflict: _p(409, "conflict", "Conflict"),
-    AlreadyExists: _p(409, "already-exists", "Already exists"),
-    IdempotencyKeyReused: _p(
+    WebhookRejected: _e(400, "Webhook rejected"),
+    NotFound: _e(404, "Not found"),
+    OrganizationNotFound: _e(404, "Organization not found"),
+    ProjectNotFound: _e(404, "Project not found"),
+    MemberNotFound: _e(404, "Member not found"),
+    GrantNotFound: _e(404, "Grant not found"),
+    ReservationNotFound: _e(404, "Reservation not found"),
+    UsageEventNotFound: _e(404, "Usage event not found"),
+    PlanNotFound: _e(404, "Plan not found"),
+    NoRateCardInForce: _e(404, "No rate card in force"),
+    RateCardNotFound: _e(404, "Rate card not found"),
+    PackNotFound: _e(404, "Credit pack not found"),
+    PurchaseNotFound: _e(404, "Purchase not found"),
+    InvoiceNotFound: _e(404, "Invoice not found"),
+    ApiKeyNotFound: _e(404, "API key not found"),
+    AlertRuleNotFound: _e(404, "Alert rule not found"),
+    WebhookEndpointNotFound: _e(404, "Webhook endpoint not found"),
+    WebhookDeliveryNotFound: _e(404, "Webhook delivery not found"),
+    Conflict: _e(409, "Conflict"),
+    AlreadyExists: _e(409, "Already exists"),
+    IdempotencyKeyReused: _e(
         409,
-        "idempotency-key-reused",
         "Idempotency key reused",
         "The same Idempotency-Key was sent with a different request; nothing was done.",
     ),
-    IdempotencyKeyInUse: _p(
+    IdempotencyKeyInUse: _e(
         409,
-        "idempotency-key-in-use",
         "Idempotency key in use",
         "The first request with this Idempotency-Key is still running; retry later.",
     ),
-    RateCardVersionConflict: _p(409, "rate-card-version-conflict", "Rate card version conflict"),
-    PlanGateRefused: _p(
+    RateCardVersionConflict: _e(409, "Rate card version conflict"),
+    PlanGateRefused: _e(
         403,
-        "plan-gate-refused",
         "Refused by the plan",
         "The organization's plan does not allow this usage (`rule` says which); nothing "
         "was charged.",
     ),
-    InsufficientCredits: _p(
+    InsufficientCredits: _e(
         402,
-        "insufficient-credits",
         "Insufficient credits",
         "The credits needed (`needed`) exceed those available (`available`); nothing was written.",
     ),
-    PaymentError: _p(409, "payment-error", "Payment cannot go ahead"),
-    PaymentsUnavailable: _p(
+    PaymentError: _e(409, "Payment cannot go ahead"),
+    PaymentsUnavailable: _e(
         403,
-        "payments-unavailable",
         "Payments unavailable",
         "Credits cannot be bought here (no payment provider, or self-serve buying is off): "
         "contact sales.",
     ),
-    RefundRefused: _p(409, "refund-refused", "Refund refused"),
-    PaymentProviderError: _p(502, "payment-provider-error", "Payment provider error"),
-    NotificationFailed: _p(502, "notification-failed", "Notification failed"),
-    AuthenticationFailed: _p(
+    RefundRefused: _e(409, "Refund refused"),
+    PaymentProviderError: _e(502, "Payment provider error"),
+    NotificationFailed: _e(502, "Notification failed"),
+    AuthenticationFailed: _e(
         401,
-        "authentication-failed",
         "Unauthenticated",
         "No API key, or one that is malformed, unknown, expired or revoked. Send "
         "`Authorization: Bearer cl_live_...`.",
     ),
-    PermissionDenied: _p(
+    PermissionDenied: _e(
         403,
-        "permission-denied",
         "Permission denied",
         "The API key's role does not allow this request (a read-only key writing, an "
         "organization's key on an operator's route).",
     ),
-    ConfigurationError: _p(500, "configuration-error", "Configuration error"),
-    StorageError: _p(503, "storage-error", "Storage unavailable"),
+    ConfigurationError: _e(500, "Configuration error"),
+    StorageError: _e(503, "Storage unavailable"),
+}
+"""Each error class's HTTP status, title and description."""
+
+PROBLEMS: dict[type[Exception], ProblemType] = {
+    cls: ProblemType(status, ERROR_CODES[cls], title, description)
+    for cls, (status, title, description) in _ANSWERS.items()
 }
 """The one table from error class to HTTP status, problem type and title."""
 
