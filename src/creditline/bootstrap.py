@@ -25,6 +25,7 @@ whole, so it either happens exactly once or raises.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -117,9 +118,12 @@ from creditline.services.spending import Debit, DebitResult, SpendCredits, spend
 from creditline.services.unit_of_work import UnitOfWork
 from creditline.services.usage import AmendEvent, RecordUsage
 
-__all__ = ["Creditline", "ExpiryReport", "RenewalReport"]
+__all__ = ["Creditline", "ExpiryReport", "RenewalReport", "WriteCommand"]
 
 T = TypeVar("T")
+
+WriteCommand = RecordUsage | Reserve | Settle | SpendCredits
+"""A command that moves credits, for :meth:`Creditline.submit`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +209,7 @@ class Creditline:
         self.add_tick_job("webhooks", self._webhooks_job)
         # The web dashboard's reads and the signer of its links and cookies.
         self.dashboard = web.Dashboard(self._tx, self.clock, KeySigner)
+        self._submitter: ThreadPoolExecutor | None = None
 
     @classmethod
     def open(
@@ -254,6 +259,9 @@ class Creditline:
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
+        if self._submitter is not None:
+            self._submitter.shutdown(wait=True)
+            self._submitter = None
         self._engine.dispose()
 
     def __enter__(self) -> Creditline:
@@ -293,6 +301,30 @@ class Creditline:
                 return work(uow)
 
         return self._run(call)
+
+    def submit(self, command: WriteCommand) -> Future[Any]:
+        """Queue a command that moves credits; the future is answered once it is durable.
+
+        The result is what the matching call returns (``list[EventResult]`` for
+        :class:`RecordUsage`, a :class:`Reservation` for :class:`Reserve`, a
+        :class:`Settlement` for :class:`Settle`, ``list[DebitResult]`` for
+        :class:`SpendCredits`), or the call's exception. The HTTP API awaits it with
+        ``asyncio.wrap_future``, so no request thread waits on the database.
+        """
+        if self._submitter is None:
+            self._submitter = ThreadPoolExecutor(max_workers=8, thread_name_prefix="writer")
+        return self._submitter.submit(self._apply, command)
+
+    def _apply(self, command: WriteCommand) -> Any:
+        if isinstance(command, RecordUsage):
+            return self._run(lambda: usage.record_usage(command, self._uow(), self.clock))
+        if isinstance(command, Reserve):
+            return self._run(lambda: reservations.reserve(command, self._uow(), self.clock))
+        if isinstance(command, Settle):
+            return self._run(lambda: reservations.settle(command, self._uow(), self.clock))
+        if isinstance(command, SpendCredits):
+            return self._run(lambda: spend_credits(command, self._uow(), self.clock))
+        raise TypeError(f"not a write command: {command!r}")
 
     def _find(self, read: Callable[[UnitOfWork], T | None], missing: CreditlineError) -> T:
         """What ``read`` finds in a read-only transaction, or raise ``missing``."""
