@@ -169,7 +169,9 @@ def add_endpoint(
     try:
         check_url(cmd.url, policy, resolver, must_resolve=False)
     except WebhookUrlRefused as exc:
-        raise WebhookUrlRefused(cmd.url, exc.problems + event_type_problems(cmd.event_types))
+        raise WebhookUrlRefused(
+            cmd.url, exc.problems + event_type_problems(cmd.event_types)
+        ) from None
     check_event_types(cmd.event_types)
     secret = new_secret()
     with uow:
