@@ -1258,11 +1258,14 @@ class Creditline:
 
             cl.add_alert(org.id, "remaining_below", threshold=credits(100))
             cl.add_alert(org.id, "remaining_below_percent", percent=20, email="ops@acme.example")
+            cl.add_alert(org.id, "used_percent", percent=80)   # 80% or more of it used
             cl.add_alert(org.id, "forecast_depletion", days=3, lookback_days=7)
 
         ``kind``: ``remaining_below`` (``threshold`` micro-credits; re-arms at
-        ``rearm_above``), ``remaining_below_percent`` (``percent`` of the running cycle's
-        grant; re-arms at ``rearm_percent``), ``depleted``, ``read_only``,
+        ``rearm_above``), ``remaining_below_percent`` (strictly below ``percent`` of the
+        running cycle's grant; re-arms at ``rearm_percent``), ``used_percent`` (at least
+        ``percent`` of that grant used; re-arms below ``rearm_percent`` used),
+        ``depleted``, ``read_only``,
         ``forecast_depletion`` (``days``, over ``lookback_days`` of burn; re-arms beyond
         ``rearm_days``), ``payment_failed``. ``channels``: ``webhook`` and/or ``email``
         (default: ``webhook``, and ``email`` when an address is given).

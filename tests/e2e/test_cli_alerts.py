@@ -198,3 +198,13 @@ def test_tick_exits_0_when_only_receivers_failed(db: str, org: str) -> None:
     assert log[fine.id].status.value == "delivered"
     assert log[failing.id].last_error == "HTTP 500"
     assert (log[poisoned.id].last_error or "").startswith("refused: url: contains control")
+
+
+def test_alert_add_offers_used_at_least_a_percent(db: str, org: str) -> None:
+    rule = ok(cli(db, "alert", "add", org, "used_percent", "--percent", "80", "-f", "json"))
+    assert rule["kind"] == "used_percent" and rule["params"] == {"percent": 80}
+    assert rule["description"] == "used at least 80% of the cycle's grant"
+    assert "used_percent" in cli(db, "alert", "add", "--help").stdout
+    message = refused(cli(db, "alert", "add", org, "used_percent", "--percent", "80",
+                          "--rearm-percent", "90"), 2)  # fmt: skip
+    assert "rearm_percent: must be at most percent (90 > 80)" in message

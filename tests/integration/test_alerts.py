@@ -160,6 +160,28 @@ def test_percent_of_the_cycle_grant_follows_the_subscribed_plan(
     assert sender.sent[1][2]["data"]["cycle_grant_micros"] == credits(50)
 
 
+def test_used_at_least_half_fires_when_half_is_used_and_below_half_one_credit_later(
+    alerts: Creditline, clock: ManualClock, sender: RecordingSender
+) -> None:
+    alerts.load_plans((EXAMPLES / "otai" / "plans.toml").read_text(encoding="utf-8"))
+    org = org_with_endpoint(alerts, granted=0)
+    used = alerts.add_alert(org, "used_percent", percent=50)
+    below = alerts.add_alert(org, "remaining_below_percent", percent=50)
+    alerts.subscribe(org, "pro")  # sign-up: 100 credits for the first month
+    alerts.spend(org, credits(50) - 1)
+    assert fired(alerts) == []
+    alerts.spend(org, 1)  # exactly half used, exactly half left
+    assert fired(alerts) == ["credits.below_threshold"]
+    payload = sender.sent[-1][2]
+    assert payload["data"]["rule"]["id"] == used.id
+    assert (payload["data"]["used"], payload["data"]["percent"]) == ("50", 50)
+    alerts.spend(org, 1)  # strictly below half left: the other rule, one micro-credit later
+    assert fired(alerts) == ["credits.below_threshold"]
+    assert sender.sent[-1][2]["data"]["rule"]["id"] == below.id
+    states = {r.id: r.state for r in alerts.alert_rules(org)}
+    assert all(s is not None and s.fired_count == 1 for s in states.values())
+
+
 def test_forecast_depletion_from_the_recent_burn_rate(
     alerts: Creditline, clock: ManualClock, sender: RecordingSender
 ) -> None:

@@ -56,3 +56,18 @@ def test_the_portal_log_omits_what_the_operators_endpoints_got(site: Site) -> No
     console = site.console().get("/console/webhooks").text
     assert all(d.id in console for d in theirs)
     assert credits(0) == site.cl.balance(a.org).available
+
+
+def test_the_portals_alert_form_offers_used_at_least_a_percent(site: Site) -> None:
+    browser = site.portal(site.a.org)
+    page = browser.get("/portal/alerts").text
+    assert '<option value="used_percent">' in page
+    added = browser.post(
+        "/portal/alerts",
+        data={"csrf": csrf(page), "kind": "used_percent", "percent": "80", "channels": "webhook"},
+    )
+    assert added.headers["location"] == "/portal/alerts"
+    assert _flash(browser.get("/portal/alerts").text) == (
+        "Alert added: used at least 80% of the cycle's grant."
+    )
+    assert "used_percent" in [r.kind.value for r in site.cl.alert_rules(site.a.org)]
