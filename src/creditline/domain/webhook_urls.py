@@ -313,7 +313,8 @@ def _zone(name: str) -> str | None:
 
 class Resolver(Protocol):
     """Resolves a host name to its addresses (an adapter: the system's resolver, a fake
-    in tests). Raises :class:`OSError` when the name cannot be resolved."""
+    in tests). Raises :class:`OSError` (``socket.gaierror``) when the name cannot be
+    resolved."""
 
     def resolve(self, host: str, port: int) -> Sequence[str]: ...
 
@@ -352,7 +353,7 @@ def _resolved(
 ) -> tuple[Address, ...]:
     try:
         found = resolver.resolve(name, port)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # a resolver's "no such name", in any form
         if must_resolve:
             raise WebhookUrlRefused(url, [f"host: {name} cannot be resolved ({exc})"]) from None
         return ()
