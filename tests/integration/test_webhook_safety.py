@@ -38,6 +38,7 @@ from creditline.adapters.db.engine import make_engine
 from creditline.adapters.notify.webhooks import HttpWebhookSender
 from creditline.domain.deliveries import DeliveryStatus
 from creditline.domain.errors import WebhookDeliveryNotFound, WebhookUrlRefused
+from creditline.services import deliveries
 from creditline.services.deliveries import SendOutcome
 from tests.alerting import receiver
 from tests.webhook_urls import HOSTILE, PUBLIC, FakeResolver, resolver
@@ -314,6 +315,28 @@ def test_one_poisoned_endpoint_among_fifty_deliveries_fails_alone(
     (attempt,) = poisoned.attempt_log
     assert attempt.error is not None and re.search(POISONS[poison], attempt.error), attempt.error
     assert "\r" not in attempt.error and "\n" not in attempt.error
+
+
+def test_the_broken_variant_without_isolation_stalls_the_rest_of_the_claim(
+    db_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Test the test: with the per-delivery isolation taken out (one thread, the
+    sender's exception let through), the raising sender stops the run and the
+    deliveries claimed after it are not sent, which the test above would catch."""
+    monkeypatch.setattr(deliveries, "_send_isolated", deliveries._send)
+    with receiver() as hooks, Creditline.open(db_url, clock=clock) as cl:
+        org = cl.create_org("Acme").id
+        good = cl.add_webhook(f"{hooks.url}/good", org_id=org)
+        bad = cl.add_webhook(f"{hooks.url}/boom", org_id=org)
+        cl.queue_test_webhook(org, bad.id)
+        clock.advance(timedelta(seconds=1))  # claimed first: due first
+        for _ in range(3):
+            cl.queue_test_webhook(org, good.id)
+        sender = Exploding(HttpWebhookSender(timeout=5))
+        with pytest.raises(RuntimeError, match="blew up"):
+            deliveries.deliver_due(cl._tx, sender, None, clock, concurrency=1)
+        stuck = [d for d in cl.webhook_deliveries(org) if d.attempts == 1 and d.last_error is None]
+    assert hooks.received == [] and len(stuck) == 4  # claimed, never sent nor recorded
 
 
 def test_a_tick_with_only_receivers_failing_reports_ok(db_url: str, clock: ManualClock) -> None:
