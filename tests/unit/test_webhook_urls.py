@@ -102,7 +102,7 @@ def test_public_addresses_pass_and_the_others_say_why() -> None:
     for text in (PUBLIC, "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::808:808"):
         assert address_problem(ipaddress.ip_address(text)) is None, text
     assert address_problem(ipaddress.ip_address("64:ff9b::a00:1")) == (
-        "64:ff9b::a00:1 carries 10.0.0.1, a private address (RFC 1918)"
+        "an IPv6 form of 10.0.0.1, a private address (RFC 1918)"
     )
     assert address_problem(ipaddress.ip_address("100::1")) == "a discard-only address"
     assert address_problem(ipaddress.ip_address("4000::1")) == "a reserved IPv6 address"

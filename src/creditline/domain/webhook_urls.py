@@ -284,7 +284,7 @@ def address_problem(address: Address, policy: UrlPolicy | None = None) -> str | 
         inner = _embedded(address)
         if inner is not None:
             problem = address_problem(inner, policy)
-            return None if problem is None else f"{address} carries {inner}, {problem}"
+            return None if problem is None else f"an IPv6 form of {inner}, {problem}"
     for network, words in REFUSED_NETWORKS:
         if address.version == network.version and address in network:
             return words
