@@ -22,6 +22,7 @@ import struct
 import subprocess
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -337,6 +338,43 @@ def test_the_broken_variant_without_isolation_stalls_the_rest_of_the_claim(
             deliveries.deliver_due(cl._tx, sender, None, clock, concurrency=1)
         stuck = [d for d in cl.webhook_deliveries(org) if d.attempts == 1 and d.last_error is None]
     assert hooks.received == [] and len(stuck) == 4  # claimed, never sent nor recorded
+
+
+@pytest.mark.parametrize(("concurrency", "others_meanwhile"), [(8, 5), (1, 0)])
+def test_a_receiver_that_hangs_holds_up_only_its_own_deliveries(
+    db_url: str, clock: ManualClock, concurrency: int, others_meanwhile: int
+) -> None:
+    """One endpoint's receiver holds its first request open; the other endpoints'
+    deliveries of the same claim arrive meanwhile. The broken variant (one endpoint at a
+    time) gets none of them while the receiver hangs."""
+    release = threading.Event()
+    with (
+        receiver(block_first=release) as slow,
+        receiver() as fast,
+        Creditline.open(db_url, clock=clock) as cl,
+    ):
+        orgs = [cl.create_org(name).id for name in ("Alpha", "Beta")]
+        hanging = cl.add_webhook(f"{slow.url}/hangs", org_id=orgs[0])
+        cl.queue_test_webhook(orgs[0], hanging.id)
+        clock.advance(timedelta(seconds=1))  # claimed first: due first
+        for i in range(5):
+            endpoint = cl.add_webhook(f"{fast.url}/{i}", org_id=orgs[1])
+            cl.queue_test_webhook(orgs[1], endpoint.id)
+        sender = HttpWebhookSender(timeout=30)
+        with ThreadPoolExecutor(1) as pool:
+            run = pool.submit(
+                deliveries.deliver_due, cl._tx, sender, None, clock, concurrency=concurrency
+            )
+            assert slow.first_arrived.wait(30)
+            deadline = threading.Event()
+            for _ in range(300 if others_meanwhile else 10):  # poll, never sleep on logic
+                if len(fast.received) >= 5:
+                    break
+                deadline.wait(0.1)
+            meanwhile = len(fast.received)
+            release.set()
+            assert run.result().delivered == 6
+    assert meanwhile == others_meanwhile
 
 
 def test_a_tick_with_only_receivers_failing_reports_ok(db_url: str, clock: ManualClock) -> None:
