@@ -57,6 +57,7 @@ from decimal import Decimal
 from typing import Any
 
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent, UsageStep
+from creditline.entrypoints import bodies
 
 __all__ = ["BadLine", "EventLines", "ImportReport", "parse_event", "parse_events"]
 
@@ -119,17 +120,15 @@ def parse_events(data: bytes, now: datetime) -> EventLines:
     return EventLines(tuple(events), tuple(bad), lines)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def _decode(raw: bytes) -> tuple[Any, str | None]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, f"not UTF-8 text (byte {exc.start + 1})"
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant), None
+        return bodies.loads(text), None
+    except bodies.BodyTooDeep as exc:
+        return None, str(exc)
     except json.JSONDecodeError as exc:
         return None, f"not JSON: {exc.msg} (column {exc.colno})"
     except ValueError as exc:  # NaN, Infinity, an integer too long to read
