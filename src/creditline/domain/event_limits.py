@@ -72,10 +72,8 @@ def shown(value: object, limit: int = MAX_SHOWN) -> str:
 
 def text_problem(value: object, limit: int, what: str = "characters") -> str | None:
     """Why ``value`` is not a string of 1 to ``limit`` printable characters, or ``None``."""
-    if not isinstance(value, str):
-        return f"must be a string, got {shown(value)}"
-    if not value or value.isspace() or len(value) > limit:
-        return f"must be 1 to {limit} {what}, got {len(value)}"
+    if not isinstance(value, str) or not value or value.isspace() or len(value) > limit:
+        return f"must be 1 to {limit} {what}"
     if not value.isprintable():
         return f"must be printable (no control characters), got {shown(value)}"
     return None

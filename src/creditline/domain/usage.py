@@ -274,10 +274,13 @@ def _dimension_problems(dimensions: object, where: str) -> list[str]:
         return [f"{where}: must be a mapping of names to values"]
     found = _entries_problems(dimensions, where)
     for name, value in list(dimensions.items())[: limits.MAX_ENTRIES]:
-        problem = limits.text_problem(value, limits.MAX_VALUE)
-        if problem is not None:
-            at = _at(where, name)
-            found.append(f"{at}: {problem}")
+        if not isinstance(value, str) or not value:
+            found.append(f"{_at(where, name)}: must be a non-empty string")
+        elif len(value) > limits.MAX_VALUE:
+            found.append(
+                f"{_at(where, name)}: must be at most {limits.MAX_VALUE} characters, "
+                f"got {len(value)}"
+            )
     return found
 
 

@@ -220,6 +220,14 @@ HTTP_PROBLEMS: dict[str, ProblemType] = {
             "The request does not match its schema; `errors` lists every field's problem. "
             "Unknown fields are refused.",
         ),
+        _p(
+            400,
+            "invalid-events",
+            "Invalid events",
+            "One or more CloudEvents sent to `/api/v1/events` are invalid; `errors` names "
+            "each (`index`, `event_id`, `message`). `recorded` counts the others recorded: "
+            "none when an event breaks the CloudEvents spec or the field limits.",
+        ),
         _p(404, "route-not-found", "No such route"),
         _p(405, "method-not-allowed", "Method not allowed"),
         _p(413, "request-too-large", "Request too large"),
