@@ -243,7 +243,15 @@ _CE_SCHEMA: dict[str, Any] = {
     "not": {"required": ["data", "data_base64"]},
     "example": _CE_EXAMPLE,
 }  # fmt: skip
-_CE_BATCH = {"type": "array", "items": _CE_SCHEMA, "minItems": 1}
+_CE_BATCH = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "description": "A CloudEvent, as in structured mode; each is checked on its own and "
+        "answered in `results` (a bad one is `rejected`).",
+    },
+}
 _CE_BODY = {
     "requestBody": {
         "required": True,

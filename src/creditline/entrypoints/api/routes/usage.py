@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -27,6 +27,7 @@ from creditline.entrypoints.api.schemas import (
     QuoteOut,
     StepIn,
     StoredUsageOut,
+    TimeQuery,
     UsageBatchIn,
     UsageEventIn,
     UsageReportOut,
@@ -187,7 +188,8 @@ def usage_report(
     scope: OrgReader,
     cl: Engine,
     group_by: Annotated[
-        list[str] | None, Query(description="Any of project, operation, member (repeat).")
+        list[Literal["project", "operation", "member"]] | None,
+        Query(description="Any of project, operation, member (repeat)."),
     ] = None,
     period: Annotated[
         str | None,
@@ -196,8 +198,8 @@ def usage_report(
             description="UTC days (2026-01-05), ISO weeks (2026-W02) or months (2026-01).",
         ),
     ] = None,
-    since: Annotated[datetime | None, Query(description="From (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="To (exclusive); default now.")] = None,
+    since: Annotated[TimeQuery | None, Query(description="From (inclusive).")] = None,
+    until: Annotated[TimeQuery | None, Query(description="To (exclusive); default now.")] = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
     report = cl.usage_report(
