@@ -57,7 +57,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -67,7 +67,15 @@ from creditline.domain.event_limits import shown
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent, UsageStep
 from creditline.entrypoints import bodies
 
-__all__ = ["JSON_TYPE", "BadLine", "EventLines", "ImportReport", "parse_event", "parse_events"]
+__all__ = [
+    "JSON_TYPE",
+    "BadLine",
+    "EventLines",
+    "ImportReport",
+    "parse_event",
+    "parse_events",
+    "with_orgs",
+]
 
 _BOM = b"\xef\xbb\xbf"
 _OWN = ("id", "org", "operation", "timestamp")
@@ -149,6 +157,18 @@ def _parse_line(raw: bytes, now: datetime) -> tuple[UsageEvent | None, list[str]
     if problem is not None:
         return None, [problem]
     return parse_event(document, now)
+
+
+def with_orgs(
+    events: Sequence[tuple[int, UsageEvent]], orgs: Mapping[str, str]
+) -> tuple[tuple[int, UsageEvent], ...]:
+    """The events with each organization named by its id: ``orgs`` maps what a line
+    named (an id or an ``external_ref``) to the id; an unknown name is left as it is."""
+    return tuple(
+        (line, event if orgs.get(event.org_id, event.org_id) == event.org_id
+         else replace(event, org_id=orgs[event.org_id]))
+        for line, event in events
+    )  # fmt: skip
 
 
 def parse_event(document: Any, now: datetime) -> tuple[UsageEvent | None, list[str]]:
