@@ -201,9 +201,10 @@ class OrgCreate(BaseModel):
     )
     name: Name
     external_ref: Name | None = None
-    consumption_order: list[GrantKind] | None = Field(
-        None, max_length=6, description="Grant kinds in spending order (the rest follow)."
-    )
+    consumption_order: (
+        Annotated[list[GrantKind], Field(max_length=6, json_schema_extra={"uniqueItems": True})]
+        | None
+    ) = Field(None, description="Grant kinds in spending order (the rest follow), each once.")
     metadata: Metadata | None = None
 
 
@@ -1592,8 +1593,8 @@ class PortalSessionCreate(BaseModel):
         default=None, description="The member the session acts as (none: the organization)."
     )
     read_only: StrictBool = Field(default=False, description="A session that changes nothing.")
-    ttl_seconds: Annotated[StrictInt, BeforeValidator(whole), Field(ge=30, le=3600)] = Field(
-        default=300, description="How long the link opens, in seconds (30 to 3600)."
+    ttl_seconds: Annotated[Annotated[StrictInt, Field(ge=30, le=3600)], BeforeValidator(whole)] = (
+        Field(default=300, description="How long the link opens, in seconds (30 to 3600).")
     )
 
 
