@@ -24,7 +24,7 @@ whole, so it either happens exactly once or raises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -369,6 +369,22 @@ class Creditline:
 
     def get_org(self, org_id: str) -> Organization:
         return self._find(lambda uow: uow.orgs.get(org_id), OrganizationNotFound(org_id))
+
+    def resolve_orgs(self, refs: Iterable[str]) -> dict[str, str]:
+        """The organizations that ``refs`` name, each by its id or else by its
+        ``external_ref`` (a producer's own customer key): ``{ref: org_id}``, leaving out
+        the refs that name none."""
+        wanted = set(refs)
+
+        def read(uow: UnitOfWork) -> dict[str, str]:
+            found = {}
+            for ref in wanted:
+                org = uow.orgs.get(ref) or uow.orgs.get_by_external_ref(ref)
+                if org is not None:
+                    found[ref] = org.id
+            return found
+
+        return self._tx(read, read_only=True) if wanted else {}
 
     def list_orgs(self, limit: int = 100, after_id: str | None = None) -> list[Organization]:
         def call() -> list[Organization]:

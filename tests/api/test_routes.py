@@ -122,7 +122,7 @@ def test_cloudevents_structured_and_batch_mode_and_flat_data(world: World) -> No
     assert single.status_code == 200, single.text
     assert single.json()["results"][0]["cost"] == "10"
     batch = world.client.post(
-        "/api/v1/events",
+        "/v1/events",
         json=[
             event("ce-2", quantities={"characters": 100000}),
             event("ce-2", quantities={"characters": 100000}),

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -82,3 +83,65 @@ def test_no_server_error_and_every_answer_matches_the_document(case: Any) -> Non
             response_schema_conformance,
         ],
     )
+
+
+# -- every check, the stateful phase included --------------------------------------------
+# Every check schemathesis has (as `st run --checks all`), on positive and negative data,
+# about 10 examples per operation; then linked sequences of calls (the stateful phase).
+# The expected answers that depend on stored data are in schemathesis.toml.
+
+every_check = schemathesis.openapi.from_asgi("/openapi.json", create_app(_ENGINE, settings=QUIET))
+every_check.config.generation.update(
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=10
+)
+_AUTH = {"Authorization": f"Bearer {_OPERATOR}"}
+_OPEN = pytest.mark.xfail(
+    strict=False,
+    reason="not every check passes yet: Idempotency-Key is checked before authentication "
+    "(ST203), unknown query parameters are ignored (ST201), and a few schema-valid bodies "
+    "are still refused (ST202)",
+)
+
+
+def _prepared(case: Any) -> None:
+    """A positive case reaches past the tenancy check; a negative one is sent as made."""
+    if case.meta is not None and case.meta.generation.mode is GenerationMode.NEGATIVE:
+        return
+    if case.path_parameters and "org_id" in case.path_parameters:
+        case.path_parameters["org_id"] = _ORG
+    if case.headers and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
+
+
+@pytest.mark.slow
+@_OPEN
+@every_check.parametrize()
+@settings(
+    max_examples=10,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_check_passes_on_positive_and_negative_requests(case: Any) -> None:
+    _prepared(case)
+    case.call_and_validate(headers=_AUTH)
+
+
+class _Scenarios(every_check.as_state_machine()):  # type: ignore[misc]
+    def before_call(self, case: Any) -> None:
+        _prepared(case)
+
+    def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+        return {"headers": _AUTH}
+
+
+TestStatefulScenarios = _OPEN(pytest.mark.slow(_Scenarios.TestCase))
+TestStatefulScenarios.settings = settings(
+    max_examples=10,
+    stateful_step_count=5,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)

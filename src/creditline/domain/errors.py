@@ -57,6 +57,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from creditline.domain.event_limits import shown
+
 __all__ = [
     "ERROR_CODES",
     "AlreadyExists",
@@ -174,7 +176,7 @@ class InvalidUsage(ValidationError):
     def __init__(self, operation: str, problems: list[str]) -> None:
         self.operation = operation
         self.problems = problems
-        super().__init__(f"cannot price {operation!r}: " + "; ".join(problems))
+        super().__init__(f"cannot price {shown(operation)}: " + "; ".join(problems))
 
 
 class UnknownOperation(ValidationError):

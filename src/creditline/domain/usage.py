@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from creditline.domain import event_limits as limits
 from creditline.domain.errors import CreditlineError, InvalidUsage
 from creditline.domain.grants import GrantKind
 from creditline.domain.plans import DepletionPolicy, Plan
@@ -51,7 +52,9 @@ __all__ = [
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future an event's timestamp may be (the sender's clock may run fast)."""
 
-MAX_ID = 200
+MAX_ID = limits.MAX_ID
+_OPTIONAL_IDS = ("project_id", "member_id", "parent_id")
+_ADDRESSED_IDS = ("event_id", "parent_id")
 
 Quantity = int | Decimal | str
 
@@ -86,10 +89,13 @@ class UsageEvent:
         if self._plain(now + MAX_CLOCK_SKEW):
             return []
         found: list[str] = []
-        for name in ("event_id", "org_id", "operation"):
+        for name in ("event_id", "org_id", "operation", "project_id", "member_id", "parent_id"):
             value = getattr(self, name)
-            if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID:
-                found.append(f"{name}: must be 1 to {MAX_ID} characters")
+            if value is None and name in _OPTIONAL_IDS:
+                continue
+            problem = limits.id_problem(value, addressable=name in _ADDRESSED_IDS)
+            if problem is not None:
+                found.append(f"{name}: {problem}")
         try:
             when = require_aware(self.occurred_at, "timestamp")
             if when > now + MAX_CLOCK_SKEW:
@@ -98,16 +104,15 @@ class UsageEvent:
             found.append(f"timestamp: {exc}")
         found.extend(_quantity_problems(self.quantities, "quantities"))
         found.extend(_dimension_problems(self.dimensions, "dimensions"))
-        for i, step in enumerate(self.steps):
+        if len(self.steps) > limits.MAX_STEPS:
+            found.append(f"steps: at most {limits.MAX_STEPS}, got {len(self.steps)}")
+        for i, step in enumerate(self.steps[: limits.MAX_STEPS]):
+            problem = limits.id_problem(step.operation)
+            if problem is not None:
+                found.append(f"steps[{i}].operation: {problem}")
             found.extend(_quantity_problems(step.quantities, f"steps[{i}].quantities"))
             found.extend(_dimension_problems(step.dimensions, f"steps[{i}].dimensions"))
-        if not isinstance(self.metadata, Mapping):
-            found.append("metadata: must be a mapping")
-        else:
-            try:
-                json.dumps(dict(self.metadata), allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                found.append(f"metadata: must be plain JSON (text, numbers, lists, maps): {exc}")
+        found.extend(_metadata_problems(self.metadata))
         return found
 
     def _plain(self, latest: datetime) -> bool:
@@ -119,17 +124,23 @@ class UsageEvent:
         for value in ids:
             if type(value) is not str or not 0 < len(value) <= MAX_ID or value.isspace():
                 return False
+            if not value.isprintable():
+                return False
+        if not limits.addressable_id(self.event_id):
+            return False
+        for optional in (self.project_id, self.member_id, self.parent_id):
+            if optional is not None and (
+                type(optional) is not str
+                or not 0 < len(optional) <= MAX_ID
+                or not limits.addressable_id(optional)
+            ):
+                return False
         when = self.occurred_at
         if type(when) is not datetime or when.tzinfo is not UTC or when > latest:
             return False
         if self.steps or self.metadata or type(self.quantities) is not dict:
             return False
-        for number in self.quantities.values():
-            if type(number) is not int or number < 0:
-                return False
-        if type(self.dimensions) is not dict:
-            return False
-        return all(type(value) is str and value for value in self.dimensions.values())
+        return _plain_entries(self.quantities, self.dimensions)
 
     def check(self, now: datetime) -> None:
         found = self.problems(now)
@@ -195,36 +206,94 @@ def _json_quantities(quantities: Mapping[str, Quantity]) -> dict[str, int | str]
     return {k: v if type(v) is int else str(v) for k, v in quantities.items()}
 
 
+def _plain_entries(quantities: dict[str, Quantity], dimensions: Mapping[str, str]) -> bool:
+    """Whether int quantities and text dimensions keep within the limits (the hot path)."""
+    if type(dimensions) is not dict:
+        return False
+    if len(quantities) > limits.MAX_ENTRIES or len(dimensions) > limits.MAX_ENTRIES:
+        return False
+    for name, number in quantities.items():
+        if type(number) is not int or number < 0:
+            return False
+        if type(name) is not str or not 0 < len(name) <= limits.MAX_NAME:
+            return False
+    for name, value in dimensions.items():
+        if type(name) is not str or not 0 < len(name) <= limits.MAX_NAME:
+            return False
+        if type(value) is not str or not 0 < len(value) <= limits.MAX_VALUE:
+            return False
+    return True
+
+
+def _at(where: str, name: object) -> str:
+    """Where a quantity or dimension is: ``quantities.tokens`` (a long name cut short)."""
+    if isinstance(name, str) and len(name) <= limits.MAX_NAME:
+        return f"{where}.{name}"
+    return f"{where}[{limits.shown(name, 20)}]"
+
+
+def _entries_problems(entries: Mapping[Any, Any], where: str) -> list[str]:
+    """The limits on a mapping of quantities or dimensions: its size, its names."""
+    found = []
+    if len(entries) > limits.MAX_ENTRIES:
+        found.append(f"{where}: at most {limits.MAX_ENTRIES} entries, got {len(entries)}")
+    for name in list(entries)[: limits.MAX_ENTRIES]:
+        problem = limits.text_problem(name, limits.MAX_NAME)
+        if problem is not None:
+            found.append(f"{where}: the name {limits.shown(name)} {problem}")
+    return found
+
+
 def _quantity_problems(quantities: object, where: str) -> list[str]:
     if not isinstance(quantities, Mapping):
         return [f"{where}: must be a mapping of names to numbers"]
-    found = []
-    for name, value in quantities.items():
+    found = _entries_problems(quantities, where)
+    for name, value in list(quantities.items())[: limits.MAX_ENTRIES]:
+        at = _at(where, name)
         if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
-            found.append(f"{where}.{name}: must be a number")
+            found.append(f"{at}: must be a number")
         elif isinstance(value, float):
-            found.append(f"{where}.{name}: must be exact (an int or decimal text), not a float")
+            found.append(f"{at}: must be exact (an int or decimal text), not a float")
+        elif isinstance(value, str) and len(value) > limits.MAX_NAME:
+            found.append(f"{at}: a number as text is at most {limits.MAX_NAME} characters")
         elif not isinstance(value, int | Decimal | str):
-            found.append(f"{where}.{name}: must be a number")
+            found.append(f"{at}: must be a number")
         else:
             try:
                 number = Decimal(str(value))
             except ArithmeticError:
-                found.append(f"{where}.{name}: {value!r} is not a number")
+                found.append(f"{at}: {limits.shown(value)} is not a number")
                 continue
             if not number.is_finite() or number < 0:
-                found.append(f"{where}.{name}: must be a finite number >= 0, got {value}")
+                found.append(f"{at}: must be a finite number >= 0, got {limits.shown(value)}")
     return found
 
 
 def _dimension_problems(dimensions: object, where: str) -> list[str]:
     if not isinstance(dimensions, Mapping):
         return [f"{where}: must be a mapping of names to values"]
-    return [
-        f"{where}.{name}: must be a non-empty string"
-        for name, value in dimensions.items()
-        if not isinstance(value, str) or not value
-    ]
+    found = _entries_problems(dimensions, where)
+    for name, value in list(dimensions.items())[: limits.MAX_ENTRIES]:
+        if not isinstance(value, str) or not value:
+            found.append(f"{_at(where, name)}: must be a non-empty string")
+        elif len(value) > limits.MAX_VALUE:
+            found.append(
+                f"{_at(where, name)}: must be at most {limits.MAX_VALUE} characters, "
+                f"got {len(value)}"
+            )
+    return found
+
+
+def _metadata_problems(metadata: object) -> list[str]:
+    if not isinstance(metadata, Mapping):
+        return ["metadata: must be a mapping"]
+    try:
+        size = len(json.dumps(dict(metadata), allow_nan=False, separators=(",", ":")))
+    except (TypeError, ValueError, RecursionError) as exc:
+        return [f"metadata: must be plain JSON (text, numbers, lists, maps): {exc}"]
+    if size > limits.MAX_METADATA_BYTES:
+        return [f"metadata: at most {limits.MAX_METADATA_BYTES} bytes as JSON, got {size}"]
+    return []
 
 
 class EventStatus(enum.StrEnum):

@@ -950,7 +950,7 @@ def usage_import(
     "dimensions", "project", "member", "parent", "steps", "metadata"} (the
     first four required), or a CloudEvent 1.0 whose "type" is the operation,
     "subject" the organization, "time" the timestamp and "data" holds the
-    rest.
+    rest. An organization is named by its id or its external reference.
 
     Numbers are read exactly, never as floats: 0.5 minutes is the decimal 0.5.
     Every line is checked first. A bad line (not JSON, a missing or unknown
@@ -972,7 +972,8 @@ def usage_import(
         )
     report = jsonl.ImportReport(source, parsed.lines, parsed.bad)
     show = fmt is Format.TABLE and _interactive()
-    _send(_batches(cl, parsed.events, batch_size, report), len(parsed.events), show)
+    events = jsonl.with_orgs(parsed.events, cl.resolve_orgs(e.org_id for _, e in parsed.events))
+    _send(_batches(cl, events, batch_size, report), len(events), show)
     _emit(fmt, views.import_view(report))
     error = _import_error(report)
     if error is not None:

@@ -21,9 +21,13 @@ CloudEvents 1.0, structured mode (a line with ``specversion``)::
      "data": {"quantities": {...}, "dimensions": {...}, "project": ..., "member": ...,
               "parent": ..., "steps": [...], "metadata": {...}}}
 
-``type`` is the operation, ``subject`` the organization and ``time`` the timestamp, all
-required here. ``source`` and any extension attributes are kept in the event's metadata
-under ``"cloudevents"``.
+``type`` is the operation, ``subject`` the organization (its id, or its
+``external_ref``: the caller resolves it) and ``time`` the timestamp. ``time`` may be
+left out: the event then happened when it is first received, and a retry without it is
+the same event. ``source`` (at most 1,000 characters) and any extension attributes are
+kept in the event's metadata under ``"cloudevents"``. ``data`` may come as
+``data_base64`` (what the CloudEvents SDK sends for bytes): base64 of a JSON object,
+with a JSON ``datacontenttype`` or none.
 
 A CloudEvent's ``data`` may also be *flat*, as metering producers such as OpenMeter's
 clients send it: an object with none of the keys above, whose numbers (and strings that
@@ -48,23 +52,37 @@ event is recorded: the engine rejects it then.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from creditline.domain import event_limits as limits
+from creditline.domain.event_limits import shown
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent, UsageStep
+from creditline.entrypoints import bodies
 
-__all__ = ["BadLine", "EventLines", "ImportReport", "parse_event", "parse_events"]
+__all__ = [
+    "JSON_TYPE",
+    "BadLine",
+    "EventLines",
+    "ImportReport",
+    "parse_event",
+    "parse_events",
+    "with_orgs",
+]
 
 _BOM = b"\xef\xbb\xbf"
 _OWN = ("id", "org", "operation", "timestamp")
 _OWN_OPTIONAL = ("quantities", "dimensions", "project", "member", "parent", "steps", "metadata")
-_CE_REQUIRED = ("specversion", "id", "source", "type", "subject", "time")
-_CE_KNOWN = (*_CE_REQUIRED, "data", "datacontenttype", "dataschema")
+_CE_REQUIRED = ("specversion", "id", "source", "type", "subject")
+_CE_KNOWN = (*_CE_REQUIRED, "time", "data", "data_base64", "datacontenttype", "dataschema")
+JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
 _DATA_KEYS = _OWN_OPTIONAL
 _STEP_KEYS = ("operation", "quantities", "dimensions")
 # The event's own field names, as the line's fields are named in each shape.
@@ -119,17 +137,15 @@ def parse_events(data: bytes, now: datetime) -> EventLines:
     return EventLines(tuple(events), tuple(bad), lines)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def _decode(raw: bytes) -> tuple[Any, str | None]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, f"not UTF-8 text (byte {exc.start + 1})"
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant), None
+        return bodies.loads(text), None
+    except bodies.BodyTooDeep as exc:
+        return None, str(exc)
     except json.JSONDecodeError as exc:
         return None, f"not JSON: {exc.msg} (column {exc.colno})"
     except ValueError as exc:  # NaN, Infinity, an integer too long to read
@@ -141,6 +157,18 @@ def _parse_line(raw: bytes, now: datetime) -> tuple[UsageEvent | None, list[str]
     if problem is not None:
         return None, [problem]
     return parse_event(document, now)
+
+
+def with_orgs(
+    events: Sequence[tuple[int, UsageEvent]], orgs: Mapping[str, str]
+) -> tuple[tuple[int, UsageEvent], ...]:
+    """The events with each organization named by its id: ``orgs`` maps what a line
+    named (an id or an ``external_ref``) to the id; an unknown name is left as it is."""
+    return tuple(
+        (line, event if orgs.get(event.org_id, event.org_id) == event.org_id
+         else replace(event, org_id=orgs[event.org_id]))
+        for line, event in events
+    )  # fmt: skip
 
 
 def parse_event(document: Any, now: datetime) -> tuple[UsageEvent | None, list[str]]:
@@ -177,17 +205,25 @@ def _own_event(fields: _Fields, now: datetime) -> UsageEvent:
 def _cloud_event(fields: _Fields, now: datetime) -> UsageEvent:
     raw = fields.raw
     if raw.get("specversion") != "1.0":
-        fields.problems.append(f'specversion: must be "1.0", got {raw.get("specversion")!r}')
-    source = fields.text("source")
-    data = _Fields(_structured(fields.mapping("data"), fields), "data.")
+        fields.problems.append(f'specversion: must be "1.0", got {shown(raw.get("specversion"))}')
+    source = fields.text("source", limits.MAX_SOURCE)
+    data = _Fields(_structured(_cloud_data(fields), fields), "data.")
     data.unknown(_DATA_KEYS)
     extensions = {k: v for k, v in raw.items() if k not in _CE_KNOWN}
+    for name, value in extensions.items():
+        if not isinstance(value, str | int | bool):
+            fields.problems.append(
+                f"{shown(name, 20)}: an attribute is a string, a number or true/false"
+            )
+        elif isinstance(value, str) and len(value) > limits.MAX_SOURCE:
+            fields.problems.append(f"{_name(name)}: at most {limits.MAX_SOURCE} characters")
     cloudevents = {"source": source, **extensions}
     event = UsageEvent(
         event_id=fields.text("id"),
         org_id=fields.text("subject"),
         operation=fields.text("type"),
-        occurred_at=fields.time("time", now),
+        # A missing time is the time the event is first received.
+        occurred_at=fields.optional_time("time"),  # type: ignore[arg-type]
         quantities=data.mapping("quantities"),
         dimensions=data.mapping("dimensions"),
         project_id=data.optional_text("project"),
@@ -198,6 +234,35 @@ def _cloud_event(fields: _Fields, now: datetime) -> UsageEvent:
     )
     fields.problems.extend(data.problems)
     return event
+
+
+def _cloud_data(fields: _Fields) -> dict[str, Any]:
+    """A CloudEvent's ``data``, or its ``data_base64`` decoded: a JSON object (the only
+    data creditline can meter), or ``{}`` with a problem noted."""
+    raw = fields.raw
+    if "data_base64" not in raw:
+        return fields.mapping("data")
+    if "data" in raw:
+        fields.problems.append("data_base64: give data or data_base64, not both")
+        return {}
+    kind = raw.get("datacontenttype")
+    if kind is not None and not (isinstance(kind, str) and JSON_TYPE.match(kind)):
+        fields.problems.append(
+            f"datacontenttype: {shown(kind)} cannot be metered: data must be JSON"
+        )
+        return {}
+    encoded = raw.get("data_base64")
+    try:
+        if not isinstance(encoded, str):
+            raise ValueError("not a string")
+        document = bodies.loads(base64.b64decode(encoded, validate=True))
+    except (ValueError, binascii.Error):
+        fields.problems.append("data_base64: must be a JSON object, base64-encoded")
+        return {}
+    if not isinstance(document, dict):
+        fields.problems.append(f"data_base64: must hold a JSON object, got {_kind(document)}")
+        return {}
+    return document
 
 
 _DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
@@ -237,37 +302,53 @@ class _Fields:
     def unknown(self, known: Sequence[str]) -> None:
         for key in self.raw:
             if key not in known:
-                self._note(key, f"unknown field (known: {', '.join(known)})")
+                self._note(
+                    shown(key, 20) if len(key) > 20 else key,
+                    f"unknown field (known: {', '.join(known)})",
+                )
 
-    def _text(self, key: str) -> str | None:
+    def _text(self, key: str, limit: int | None = None) -> str | None:
         value = self.raw.get(key)
         if value is None:
             self._note(key, "missing")
         elif not isinstance(value, str):
             self._note(key, f"must be a string, got {_kind(value)}")
+        elif limit is not None and len(value) > limit:
+            self._note(key, f"must be 1 to {limit} characters, got {len(value)}")
         else:
             return value
         return None
 
-    def text(self, key: str) -> str:
-        value = self._text(key)
+    def text(self, key: str, limit: int | None = None) -> str:
+        """A required string (its own rules, as an id's length, are the event's);
+        ``limit``: refused here when longer."""
+        value = self._text(key, limit)
         return "-" if value is None else value
 
     def optional_text(self, key: str) -> str | None:
         return None if self.raw.get(key) is None else self.text(key)
 
     def time(self, key: str, placeholder: datetime) -> datetime:
+        if self.raw.get(key) is None:
+            self._note(key, "missing")
+            return placeholder
+        return self.optional_time(key) or placeholder
+
+    def optional_time(self, key: str) -> datetime | None:
+        """An ISO 8601 time with a zone, or ``None`` when left out (or not one: noted)."""
+        if self.raw.get(key) is None:
+            return None
         text = self._text(key)
         if text is None:
-            return placeholder
+            return None
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            self._note(key, f"{text!r} is not an ISO 8601 timestamp (2026-01-05T10:00:00Z)")
-            return placeholder
+            self._note(key, f"{shown(text)} is not an ISO 8601 timestamp (2026-01-05T10:00:00Z)")
+            return None
         if moment.utcoffset() is None:
-            self._note(key, f"{text!r} needs a time zone (2026-01-05T10:00:00Z)")
-            return placeholder
+            self._note(key, f"{shown(text)} needs a time zone (2026-01-05T10:00:00Z)")
+            return None
         return moment
 
     def mapping(self, key: str) -> dict[str, Any]:
@@ -300,6 +381,11 @@ class _Fields:
             )  # fmt: skip
             self.problems.extend(step.problems)
         return tuple(steps)
+
+
+def _name(key: str) -> str:
+    """A field's name as a problem names it: a long one cut short."""
+    return key if len(key) <= limits.MAX_NAME else shown(key, 20)
 
 
 def _kind(value: object) -> str:

@@ -7,10 +7,12 @@
 - **State**: re-fetched with the session's PaymentIntent expanded: paid when the session
   is ``complete`` and its ``payment_status`` is ``paid``; closed when it expired or its
   (delayed) payment failed.
-- **Webhooks**: ``stripe.Webhook.construct_event`` checks the ``Stripe-Signature``
+- **Webhooks**: ``stripe.WebhookSignature.verify_header`` checks the ``Stripe-Signature``
   header (HMAC-SHA256 of ``"{t}.{raw body}"`` under the endpoint's secret, compared in
   constant time) and refuses a timestamp older than the tolerance; a timestamp further
   in the future than the tolerance is refused here too (the window holds both ways).
+  Then the body must be a JSON object with an ``id`` (the deduplication key) and a
+  ``type``: anything else is refused.
 - **Refunds** and **off-session charges** (PaymentIntents confirmed without the buyer)
   carry the caller's idempotency key.
 
@@ -26,6 +28,7 @@ without the network.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -227,25 +230,43 @@ class StripeProvider:
                 way), or a body that is not an event.
         """
         try:
-            event = stripe.Webhook.construct_event(
-                payload, signature, self._secret, tolerance=self._tolerance
-            )
+            text = payload.decode("utf-8")
+            stripe.WebhookSignature.verify_header(text, signature, self._secret, self._tolerance)
         except stripe.SignatureVerificationError as exc:
             raise WebhookRejected(_NAME, " ".join(str(exc).split())) from exc
-        except (ValueError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
             raise WebhookRejected(_NAME, "the body is not a JSON event") from exc
         signed_at = _timestamp(signature or "")
         if signed_at is not None and signed_at > self._wall_clock() + self._tolerance:
             raise WebhookRejected(_NAME, f"timestamp {signed_at} is in the future")
-        data = event.to_dict()
-        obj = (data.get("data") or {}).get("object") or {}
-        metadata = obj.get("metadata") or {}
-        return ProviderEvent(
-            id=str(data.get("id")),
-            type=str(data.get("type")),
-            object_id=_id(obj),
-            metadata={str(k): str(v) for k, v in metadata.items()},
-        )
+        return _event(text)
+
+
+def _event(text: str) -> ProviderEvent:
+    """A verified body as an event: a JSON object with a non-empty string ``id`` and a
+    ``type``; ``data.object`` (when it is an object) names what it is about."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise WebhookRejected(_NAME, "the body is not a JSON event") from exc
+    if not isinstance(data, dict):
+        raise WebhookRejected(_NAME, "the body is not a JSON object")
+    event_id, kind = data.get("id"), data.get("type")
+    if not isinstance(event_id, str) or not event_id.strip():
+        raise WebhookRejected(_NAME, "the event has no id")
+    if not isinstance(kind, str):
+        raise WebhookRejected(_NAME, "the event has no type")
+    inner = data.get("data")
+    obj = inner.get("object") if isinstance(inner, dict) else None
+    obj = obj if isinstance(obj, dict) else {}
+    metadata = obj.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    return ProviderEvent(
+        id=event_id,
+        type=kind,
+        object_id=_id(obj) if obj else None,
+        metadata={str(k): str(v) for k, v in metadata.items()},
+    )
 
 
 def _timestamp(header: str) -> int | None:

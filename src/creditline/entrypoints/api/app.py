@@ -132,6 +132,9 @@ def _complete(method: str, operation: dict[str, Any], problem: dict[str, Any]) -
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
     responses["default"] = problem
+    for parameter in operation.get("parameters", []):  # an empty segment is another URL
+        if parameter.get("in") == "path":
+            parameter.setdefault("schema", {}).setdefault("minLength", 1)
     if method == "post":
         parameters = operation.setdefault("parameters", [])
         if not any(p.get("name") == "Idempotency-Key" for p in parameters):

@@ -30,6 +30,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from creditline.domain.amounts import format_credits
 from creditline.domain.errors import (
@@ -228,6 +229,14 @@ HTTP_PROBLEMS: dict[str, ProblemType] = {
             "The request does not match its schema; `errors` lists every field's problem. "
             "Unknown fields are refused.",
         ),
+        _p(
+            400,
+            "invalid-events",
+            "Invalid events",
+            "One or more CloudEvents sent to `/api/v1/events` are invalid; `errors` names "
+            "each (`index`, `event_id`, `message`). `recorded` counts the others recorded: "
+            "none when an event breaks the CloudEvents spec or the field limits.",
+        ),
         _p(404, "route-not-found", "No such route"),
         _p(405, "method-not-allowed", "Method not allowed"),
         _p(413, "request-too-large", "Request too large"),
@@ -369,7 +378,25 @@ async def http_error_response(request: Request, exc: Exception) -> JSONResponse:
         )
     else:
         body = http_problem(slug, detail, _request_id(request))
-    return _respond(body, dict(exc.headers) if exc.headers else None)
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed(request))
+    return _respond(body, headers or None)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route answers at the request's path (one route per method is
+    what FastAPI makes; Starlette's own ``Allow`` names only the first one's)."""
+    matching = [
+        route
+        for route in getattr(request.app.state, "routes", ())  # every API route (app.py)
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE
+    ]
+    # The path's own routes: /usage/batch is not /usage/{event_id}, which it also matches.
+    fewest = min((len(r.param_convertors) for r in matching), default=0)
+    methods = {m for r in matching if len(r.param_convertors) == fewest for m in r.methods or ()}
+    methods.discard("HEAD")
+    return sorted(methods)
 
 
 def install_handlers(app: Any) -> None:

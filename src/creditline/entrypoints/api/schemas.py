@@ -18,15 +18,17 @@ the path and the API key.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
@@ -36,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from creditline.domain.alerts import AlertParams, AlertRule, AlertState
+from creditline.domain.alerts import AlertParams, AlertRule, AlertState, event_types
 from creditline.domain.amounts import MAX_MICROS, format_credits, parse_credits
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.balances import Balance
@@ -53,10 +55,11 @@ from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation
 from creditline.domain.usage import EventResult, Metering, StoredUsage
+from creditline.entrypoints.api.schema_rules import Ruled, at_most_one, exactly_one
 
 # -- shared pieces ----------------------------------------------------------------------
 
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=r"\S")]
 Ident = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 CreditsText = Annotated[
     StrictStr,
@@ -80,6 +83,30 @@ MicrosIn = Annotated[
     StrictInt,
     Field(ge=1, le=MAX_MICROS, description="Micro-credits, an integer.", examples=[12_500_000]),
 ]
+
+
+_ISO_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def time_text(value: Any) -> Any:
+    """A time in a request is ISO 8601 text: a number (or a numeral) is not read as a
+    Unix time."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_TIME.match(value):
+        raise ValueError("must be an ISO 8601 time with a zone (2026-01-05T10:00:00Z)")
+    return value
+
+
+TimeIn = Annotated[AwareDatetime, BeforeValidator(time_text)]
+TimeQuery = Annotated[datetime, BeforeValidator(time_text)]
+
+
+def whole(value: Any) -> Any:
+    """An integral decimal (``197.0``, which JSON Schema counts as an integer) as an int."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return value
 
 
 def plain(value: Any) -> Any:
@@ -121,10 +148,11 @@ def _credits(name: str, micros: int) -> dict[str, Any]:
     return {name: format_credits(micros), f"{name}_micros": micros}
 
 
-class _Amount(BaseModel):
+class _Amount(Ruled, BaseModel):
     """A request amount: ``amount`` (decimal credits) or ``amount_micros``, exactly one."""
 
     model_config = _FORBID
+    schema_rules: ClassVar[dict[str, Any]] = exactly_one("amount", "amount_micros")
 
     amount: CreditsText | None = None
     amount_micros: MicrosIn | None = None
@@ -173,9 +201,10 @@ class OrgCreate(BaseModel):
     )
     name: Name
     external_ref: Name | None = None
-    consumption_order: list[GrantKind] | None = Field(
-        None, max_length=6, description="Grant kinds in spending order (the rest follow)."
-    )
+    consumption_order: (
+        Annotated[list[GrantKind], Field(max_length=6, json_schema_extra={"uniqueItems": True})]
+        | None
+    ) = Field(None, description="Grant kinds in spending order (the rest follow), each once.")
     metadata: Metadata | None = None
 
 
@@ -221,7 +250,7 @@ class MemberCreate(BaseModel):
         json_schema_extra={"examples": [{"name": "Ada", "email": "ada@example.com"}]},
     )
     name: Name
-    email: Annotated[StrictStr, Field(min_length=3, max_length=320)] | None = None
+    email: Annotated[StrictStr, Field(min_length=3, max_length=320, pattern="@")] | None = None
 
 
 class MemberOut(BaseModel):
@@ -253,8 +282,8 @@ class GrantCreate(_Amount):
         },
     )
     kind: GrantKind = GrantKind.PREPAID
-    effective_at: AwareDatetime | None = None
-    expires_at: AwareDatetime | None = None
+    effective_at: TimeIn | None = None
+    expires_at: TimeIn | None = None
     cost_basis: CostBasisIn | None = None
     reason: Name | None = Field(None, description="Why: the grant's source reference.")
     metadata: Metadata | None = None
@@ -295,11 +324,12 @@ class GrantOut(BaseModel):
         )
 
 
-class AdjustmentCreate(BaseModel):
+class AdjustmentCreate(Ruled, BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"amount": "-5", "reason": "double-charged run 42"}]},
     )
+    schema_rules: ClassVar[dict[str, Any]] = exactly_one("amount", "amount_micros")
     amount: SignedCreditsText | None = None
     amount_micros: Annotated[StrictInt, Field(ge=-MAX_MICROS, le=MAX_MICROS)] | None = None
     reason: Name
@@ -458,7 +488,7 @@ class UsageEventIn(BaseModel):
     )
     event_id: Ident = Field(description="The producer's id: the same id is recorded once.")
     operation: Name
-    occurred_at: AwareDatetime | None = Field(None, description="Default: now.")
+    occurred_at: TimeIn | None = Field(None, description="Default: now.")
     quantities: Quantities | None = None
     dimensions: Dimensions | None = None
     project_id: Ident | None = None
@@ -596,7 +626,7 @@ class QuoteIn(BaseModel):
     quantities: Quantities | None = None
     dimensions: Dimensions | None = None
     steps: Annotated[list[StepIn], Field(max_length=100)] | None = None
-    at: AwareDatetime | None = Field(None, description="Price at this time (default: now).")
+    at: TimeIn | None = Field(None, description="Price at this time (default: now).")
     rate_card: Name | None = Field(None, description="Price by this card, not the org's.")
 
 
@@ -704,7 +734,7 @@ class SettlementOut(BaseModel):
 # -- rate cards, plans, packs ------------------------------------------------------------
 
 
-class RateCardLoad(BaseModel):
+class RateCardLoad(Ruled, BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -724,6 +754,7 @@ class RateCardLoad(BaseModel):
     toml: Annotated[StrictStr, Field(max_length=1_000_000)] | None = Field(
         None, description="The card as a TOML document."
     )
+    schema_rules: ClassVar[dict[str, Any]] = exactly_one("document", "toml")
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -848,7 +879,7 @@ class CatalogueOut(BaseModel):
 # -- purchases, invoices, billing ----------------------------------------------------------
 
 
-class PurchaseCreate(BaseModel):
+class PurchaseCreate(Ruled, BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"pack": "50-credits", "currency": "EUR"}]},
@@ -860,6 +891,8 @@ class PurchaseCreate(BaseModel):
     success_url: Annotated[StrictStr, Field(max_length=2000)] | None = None
     cancel_url: Annotated[StrictStr, Field(max_length=2000)] | None = None
     email: Annotated[StrictStr, Field(min_length=3, max_length=320)] | None = None
+
+    schema_rules: ClassVar[dict[str, Any]] = at_most_one("amount", "amount_micros")
 
     @model_validator(mode="after")
     def _what(self) -> Self:
@@ -995,7 +1028,7 @@ class InvoiceOut(BaseModel):
 
 class InvoiceRunIn(BaseModel):
     model_config = _FORBID
-    month: Annotated[StrictStr, Field(pattern=r"^[0-9]{4}-[0-9]{2}$")] | None = Field(
+    month: Annotated[StrictStr, Field(pattern=r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$")] | None = Field(
         None, description="The month to invoice (default: the previous one)."
     )
 
@@ -1182,6 +1215,8 @@ class OverviewOut(BaseModel):
 
 
 Word = Annotated[StrictStr, Field(max_length=100)]
+EventTypeName = Literal[event_types()]  # type: ignore[valid-type]
+"""An event type a webhook endpoint can subscribe to (every one an alert fires)."""
 
 
 class AlertRuleCreate(BaseModel):
@@ -1367,7 +1402,7 @@ class WebhookEndpointCreate(BaseModel):
     url: Annotated[StrictStr, Field(min_length=1, max_length=2000)] = Field(
         description="An http(s) URL the events are POSTed to, signed (Standard Webhooks)."
     )
-    event_types: Annotated[list[Word], Field(max_length=20)] = Field(
+    event_types: Annotated[list[EventTypeName], Field(max_length=20)] = Field(  # type: ignore[valid-type]
         default_factory=list,
         description="The event types it receives (none: all): credits.below_threshold, "
         "credits.depleted, credits.forecast_depletion, org.read_only, payment.failed.",
@@ -1476,7 +1511,7 @@ class ApiKeyCreate(BaseModel):
     role: Role
     org_id: Ident | None = None
     name: Name
-    expires_at: AwareDatetime | None = None
+    expires_at: TimeIn | None = None
 
 
 class ApiKeyOut(BaseModel):
@@ -1565,8 +1600,8 @@ class PortalSessionCreate(BaseModel):
         default=None, description="The member the session acts as (none: the organization)."
     )
     read_only: StrictBool = Field(default=False, description="A session that changes nothing.")
-    ttl_seconds: Annotated[StrictInt, Field(ge=30, le=3600)] = Field(
-        default=300, description="How long the link opens, in seconds (30 to 3600)."
+    ttl_seconds: Annotated[Annotated[StrictInt, Field(ge=30, le=3600)], BeforeValidator(whole)] = (
+        Field(default=300, description="How long the link opens, in seconds (30 to 3600).")
     )
 
 

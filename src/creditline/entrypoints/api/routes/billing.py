@@ -156,10 +156,30 @@ def billing_history(*, scope: OrgReader, cl: Engine, limit: Limit = 100) -> list
     "processed; 400 for a delivery that does not verify; 502 when Stripe could not be "
     "asked, so that Stripe retries.",
     openapi_extra={
+        "parameters": [
+            {
+                "name": "Stripe-Signature",
+                "in": "header",
+                "required": True,
+                "description": '`t=<unix time>,v1=<HMAC-SHA256 of "<t>.<body>">`.',
+                "schema": {"type": "string", "minLength": 1},
+            }
+        ],
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["id", "type"],
+                        "properties": {
+                            "id": {"type": "string", "minLength": 1},
+                            "type": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        },
     },
 )
 async def stripe_webhook(*, request: Request, cl: Engine, meter: Meter) -> WebhookOut:

@@ -3,7 +3,6 @@ operators), and which card and plan an organization is on."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Body, Query
@@ -23,6 +22,7 @@ from creditline.entrypoints.api.schemas import (
     RateCardHistoryOut,
     RateCardLoad,
     RateCardVersionOut,
+    TimeQuery,
 )
 from creditline.entrypoints.api.security import AnyKey, OperatorKey, OrgOperator, OrgReader
 
@@ -73,7 +73,7 @@ def get_rate_card(*, name: str, cl: Engine, _: AnyKey) -> RateCardHistoryOut:
 
 @router.get("/v1/rate-cards/{name}/current", summary="The version in force (now, or at)")
 def current_rate_card(
-    *, name: str, cl: Engine, _: AnyKey, at: Annotated[datetime | None, Query()] = None
+    *, name: str, cl: Engine, _: AnyKey, at: Annotated[TimeQuery | None, Query()] = None
 ) -> RateCardVersionOut:
     return _version(cl.rate_card(name, at))
 
@@ -97,7 +97,13 @@ def create_plan(
     _: OperatorKey,
     document: Annotated[
         dict[str, Any],
-        Body(examples=[{"name": "pro", "depletion": "flex", "flex_limit_micros": 500000000}]),
+        Body(
+            examples=[{"name": "pro", "depletion": "flex", "flex_limit_micros": 500000000}],
+            json_schema_extra={
+                "required": ["name"],
+                "properties": {"name": {"type": "string", "minLength": 1, "pattern": r"\S"}},
+            },
+        ),
     ],
     replace: Annotated[bool, Query(description="Replace a plan of that name.")] = False,
 ) -> PlanOut:

@@ -3,33 +3,32 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
-from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 from creditline.bootstrap import Creditline
+from creditline.entrypoints import bodies
 from creditline.entrypoints.api.idempotency import engine_key
 from creditline.entrypoints.api.observability import Metrics
 
 __all__ = ["Engine", "EngineKey", "ExactRequest", "ExactRoute", "Meter", "make_router"]
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 class ExactRequest(Request):
     """A request whose JSON numbers are read exactly: integers as ``int``, the others
-    as ``Decimal`` (never ``float``); ``NaN`` and ``Infinity`` are refused."""
+    as ``Decimal`` (never ``float``); ``NaN`` and ``Infinity`` are refused; a body
+    nested deeper than :data:`~creditline.entrypoints.bodies.MAX_DEPTH` is a 400."""
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
-            self._json = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
+            try:
+                self._json = bodies.loads(body)
+            except bodies.BodyTooDeep as exc:
+                raise HTTPException(400, f"the body is {exc}") from exc
         return self._json
 
 
