@@ -7,8 +7,13 @@ is the ``instance`` of every problem, and is in every log line of the request.
 
 **Logs.** Logger ``creditline.api`` writes one line per request: method, path, route,
 status, duration, request id, the API key's id and organization. Never a header, a
-body, a query string or a key's text. :data:`LOG_CONFIG` (used by ``creditline
-serve``) renders every record as one JSON object on stderr.
+body, a query string or a key's text: anything shaped like a key (``cl_live_...``) in
+the path is replaced by ``cl_live_[redacted]``. :data:`LOG_CONFIG` (used by
+``creditline serve``) renders every record as one JSON object on stderr.
+
+**Cost.** Request ids, metrics and the log line take a few microseconds a request:
+ids are a per-process random prefix and a counter, the metrics' labelled children are
+made once, and the log line is encoded in one step (:class:`RequestLog`).
 
 **Metrics** (``GET /metrics``, Prometheus text): ``creditline_http_requests_total``
 (method, route, status), ``creditline_http_request_duration_seconds`` (method, route),
@@ -22,16 +27,18 @@ answers the sum over all of them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import re
+import secrets
 import time
 import traceback
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -41,17 +48,27 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.routing import Match, Mount
 
 from creditline.domain.api_keys import Principal
 from creditline.domain.errors import CreditlineError
 from creditline.entrypoints.api.asgi import ASGIApp, Message, Receive, Scope, Send, send_json, state
 from creditline.entrypoints.api.problems import PROBLEMS, problem_body
 
-__all__ = ["LOG_CONFIG", "JsonFormatter", "Metrics", "RequestContextMiddleware"]
+__all__ = [
+    "LOG_CONFIG",
+    "JsonFormatter",
+    "Metrics",
+    "RequestContextMiddleware",
+    "RequestLog",
+    "redact",
+    "route_label",
+]
 
 _log = logging.getLogger("creditline.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_JSON = msgspec.json.Encoder()
 
 
 class Metrics:
@@ -95,17 +112,55 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-def _route(scope: Scope) -> str:
+def route_label(scope: Scope) -> str:
     """The route's path template (a label of bounded cardinality), also for requests
-    answered before routing (401, 413, 429, replays); ``unmatched`` for no route."""
+    answered before routing (401, 413, 429, replays) and for the framework's own routes
+    (``/docs``, ``/openapi.json``, ``/redoc``, static files: ``/static/{path}``);
+    ``unmatched`` for no route."""
     path = getattr(scope.get("route"), "path", None)
     if isinstance(path, str):
         return path
     app = scope.get("app")
-    for route in getattr(getattr(app, "state", None), "routes", ()):
-        if scope["method"] in (route.methods or ()) and route.path_regex.match(scope["path"]):
-            return str(route.path)
+    routes = getattr(getattr(app, "router", None), "routes", ())
+    for route in routes:
+        try:
+            match, _ = route.matches(scope)
+        except Exception:  # a label is never worth failing a request
+            continue
+        if match is not Match.NONE:
+            label = str(route.path)
+            return f"{label}/{{path}}" if isinstance(route, Mount) else label
     return "unmatched"
+
+
+_API_KEY = re.compile(r"cl_live_[A-Za-z0-9_\-]*")
+
+
+def redact(text: str) -> str:
+    """``text`` with anything shaped like an API key (``cl_live_...``) replaced."""
+    if "cl_live_" not in text:
+        return text
+    return _API_KEY.sub("cl_live_[redacted]", text)
+
+
+class _RequestIds:
+    """Request ids made here: a random prefix of this process and a counter, 32 hex
+    digits like a UUID's (``uuid4`` costs a system call per request)."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._count = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._count):016x}"
+
+
+def _given_id(scope: Scope) -> str:
+    for key, value in scope["headers"]:
+        if key == b"x-request-id":
+            text = bytes(value).decode("latin-1")
+            return text if _REQUEST_ID.match(text) else ""
+    return ""
 
 
 class RequestContextMiddleware:
@@ -116,33 +171,32 @@ class RequestContextMiddleware:
         self.app = app
         self.metrics = metrics
         self.log_requests = log_requests
+        self._ids = _RequestIds()
+        self._log = RequestLog(_log)
+        # The children of the labelled metrics, made once per label set.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next(
-            (bytes(v).decode("latin-1") for k, v in scope.get("headers", ())
-             if k.lower() == b"x-request-id"),
-            "",
-        )  # fmt: skip
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = _given_id(scope) or self._ids()
         state(scope)["request_id"] = request_id
         started = time.perf_counter()
         status = 500
         responded = False
+        id_header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 responded = True
-                headers = list(message.get("headers", ()))
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": [*message.get("headers", ()), id_header]}
             await send(message)
 
-        self.metrics.in_progress.inc()
+        in_progress = self.metrics.in_progress
+        in_progress.inc()
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
@@ -156,30 +210,85 @@ class RequestContextMiddleware:
                 )
                 await send_json(send_with_id, body)
         finally:
-            self.metrics.in_progress.dec()
+            in_progress.dec()
             elapsed = time.perf_counter() - started
-            route = _route(scope)
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], route).observe(elapsed)
+            route = route_label(scope)
+            self._observe(scope["method"], route, status, elapsed)
             if self.log_requests:
-                self._log(scope, request_id, route, status, elapsed)
+                self._log.request(scope, request_id, route, status, elapsed)
 
-    @staticmethod
-    def _log(scope: Scope, request_id: str, route: str, status: int, elapsed: float) -> None:
-        who = state(scope).get("principal")
+    def _observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        children = self._children.get((method, route, status))
+        if children is None:
+            if len(self._children) > 10_000:  # bounded by routes x methods x statuses
+                self._children.clear()
+            children = (
+                self.metrics.requests.labels(method, route, str(status)),
+                self.metrics.latency.labels(method, route),
+            )
+            self._children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(elapsed)
+
+
+class RequestLog:
+    """The request's log line (logger ``creditline.api``, message ``request``).
+
+    When the logger writes through :class:`JsonFormatter` handlers only (as
+    ``creditline serve`` configures it), the line is encoded here, in one step, and
+    written to those handlers' streams: the same JSON object the formatter would make,
+    for a few microseconds instead of a log record's tens. Otherwise (tests, a library
+    user's own logging) it goes through :mod:`logging` as any record."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        handlers = logger.handlers if not logger.propagate else []
+        self._streams = [
+            h for h in handlers
+            if type(h) is logging.StreamHandler and isinstance(h.formatter, JsonFormatter)
+        ]  # fmt: skip
+        self._fast = bool(self._streams) and len(self._streams) == len(logger.handlers)
+
+    def request(
+        self, scope: Scope, request_id: str, route: str, status: int, elapsed: float
+    ) -> None:
         fields: dict[str, Any] = {
             "request_id": request_id,
             "method": scope["method"],
-            "path": scope["path"],
+            "path": redact(scope["path"]),
             "route": route,
             "status": status,
             "duration_ms": round(elapsed * 1000, 3),
         }
+        who = state(scope).get("principal")
         if isinstance(who, Principal):
             fields["key_id"] = who.key_id
             fields["org_id"] = who.org_id
         level = logging.ERROR if status >= 500 else logging.INFO
-        _log.log(level, "request", extra=fields)
+        if not self._fast or not self._logger.isEnabledFor(level):
+            self._logger.log(level, "request", extra=fields)
+            return
+        line = _encode_line(
+            {
+                "time": datetime.now(UTC).isoformat(),
+                "level": "error" if level == logging.ERROR else "info",
+                "logger": self._logger.name,
+                "message": "request",
+                **fields,
+            }
+        )
+        for handler in self._streams:
+            if level >= handler.level:
+                handler.acquire()
+                try:
+                    handler.stream.write(line)
+                    handler.flush()
+                finally:
+                    handler.release()
+
+
+def _encode_line(data: dict[str, Any]) -> str:
+    return _JSON.encode(data).decode() + "\n"
 
 
 class JsonFormatter(logging.Formatter):
