@@ -13,7 +13,8 @@ the path is replaced by ``cl_live_[redacted]``. :data:`LOG_CONFIG` (used by
 
 **Cost.** Request ids, metrics and the log line take a few microseconds a request:
 ids are a per-process random prefix and a counter, the metrics' labelled children are
-made once, and the log line is encoded in one step (:class:`RequestLog`).
+made once, and the log lines are encoded in one step and written together, at most
+50 ms after their request (:class:`RequestLog`).
 
 **Metrics** (``GET /metrics``, Prometheus text): ``creditline_http_requests_total``
 (method, route, status), ``creditline_http_request_duration_seconds`` (method, route),
@@ -27,12 +28,15 @@ answers the sum over all of them.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import itertools
 import json
 import logging
 import os
 import re
 import secrets
+import threading
 import time
 import traceback
 from datetime import UTC, datetime
@@ -69,6 +73,8 @@ _log = logging.getLogger("creditline.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 _JSON = msgspec.json.Encoder()
+FLUSH_SECONDS = 0.05
+"""How long a request's log line may be held before it is written."""
 
 
 class Metrics:
@@ -144,15 +150,15 @@ def redact(text: str) -> str:
 
 
 class _RequestIds:
-    """Request ids made here: a random prefix of this process and a counter, 32 hex
-    digits like a UUID's (``uuid4`` costs a system call per request)."""
+    """Request ids made here: a random prefix of this process (16 hex digits) and a
+    counter (``uuid4`` costs a system call per request)."""
 
     def __init__(self) -> None:
         self._prefix = secrets.token_hex(8)
         self._count = itertools.count(1)
 
     def __call__(self) -> str:
-        return f"{self._prefix}{next(self._count):016x}"
+        return self._prefix + str(next(self._count))
 
 
 def _given_id(scope: Scope) -> str:
@@ -234,20 +240,33 @@ class RequestContextMiddleware:
 class RequestLog:
     """The request's log line (logger ``creditline.api``, message ``request``).
 
-    When the logger writes through :class:`JsonFormatter` handlers only (as
-    ``creditline serve`` configures it), the line is encoded here, in one step, and
-    written to those handlers' streams: the same JSON object the formatter would make,
-    for a few microseconds instead of a log record's tens. Otherwise (tests, a library
-    user's own logging) it goes through :mod:`logging` as any record."""
+    When the logger writes through :class:`JsonFormatter` stream handlers only (as
+    ``creditline serve`` configures it), the line is encoded here in one step (the same
+    JSON object the formatter makes) and held for at most :data:`FLUSH_SECONDS`: the
+    lines of that moment are written together, one write instead of one a request.
+    Errors (5xx) are written at once, and so is everything held when the process exits.
+    Otherwise (tests, a library user's own logging) the line is a log record like any
+    other."""
 
     def __init__(self, logger: logging.Logger) -> None:
         self._logger = logger
-        handlers = logger.handlers if not logger.propagate else []
+        handlers: list[logging.Handler] = []
+        current: logging.Logger | None = logger
+        while current is not None:  # the handlers a record of the logger reaches
+            handlers.extend(current.handlers)
+            current = current.parent if current.propagate else None
         self._streams = [
             h for h in handlers
             if type(h) is logging.StreamHandler and isinstance(h.formatter, JsonFormatter)
         ]  # fmt: skip
-        self._fast = bool(self._streams) and len(self._streams) == len(logger.handlers)
+        self._fast = bool(handlers) and len(self._streams) == len(handlers)
+        self._second = -1
+        self._second_text = ""
+        self._held: list[tuple[int, str]] = []
+        self._lock = threading.Lock()
+        self._scheduled = False
+        if self._fast:
+            atexit.register(self.flush)
 
     def request(
         self, scope: Scope, request_id: str, route: str, status: int, elapsed: float
@@ -270,21 +289,54 @@ class RequestLog:
             return
         line = _encode_line(
             {
-                "time": datetime.now(UTC).isoformat(),
+                "time": self._now(),
                 "level": "error" if level == logging.ERROR else "info",
                 "logger": self._logger.name,
                 "message": "request",
                 **fields,
             }
         )
+        with self._lock:
+            self._held.append((level, line))
+            schedule = not self._scheduled
+            self._scheduled = True
+        if level >= logging.ERROR:
+            self.flush()
+        elif schedule:
+            try:
+                asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+            except RuntimeError:  # no event loop here: at once
+                self.flush()
+
+    def _now(self) -> str:
+        """Now, as :class:`JsonFormatter` writes a record's time (the second's text is
+        made once a second)."""
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+        return f"{self._second_text}.{int((now - second) * 1e6):06d}+00:00"
+
+    def flush(self) -> None:
+        """Write the lines held so far."""
+        with self._lock:
+            held, self._held = self._held, []
+            self._scheduled = False
+        if not held:
+            return
         for handler in self._streams:
-            if level >= handler.level:
-                handler.acquire()
-                try:
-                    handler.stream.write(line)
-                    handler.flush()
-                finally:
-                    handler.release()
+            text = "".join(line for level, line in held if level >= handler.level)
+            if not text:
+                continue
+            handler.acquire()
+            try:
+                handler.stream.write(text)
+                handler.flush()
+            except (OSError, ValueError):  # a closed stream: as logging, go on
+                pass
+            finally:
+                handler.release()
 
 
 def _encode_line(data: dict[str, Any]) -> str:
