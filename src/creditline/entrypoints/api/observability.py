@@ -118,7 +118,7 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-def route_label(scope: Scope) -> str:
+def route_label(scope: Scope, root_path: str = "") -> str:
     """The route's path template (a label of bounded cardinality), also for requests
     answered before routing (401, 413, 429, replays) and for the framework's own routes
     (``/docs``, ``/openapi.json``, ``/redoc``, static files: ``/static/{path}``);
@@ -128,9 +128,11 @@ def route_label(scope: Scope) -> str:
         return path
     app = scope.get("app")
     routes = getattr(getattr(app, "router", None), "routes", ())
+    # As it came in: a mount that answered has moved its prefix into the root path.
+    original = {**scope, "root_path": root_path}
     for route in routes:
         try:
-            match, _ = route.matches(scope)
+            match, _ = route.matches(original)
         except Exception:  # a label is never worth failing a request
             continue
         if match is not Match.NONE:
@@ -187,6 +189,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _given_id(scope) or self._ids()
+        root_path = scope.get("root_path", "")
         state(scope)["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -218,7 +221,7 @@ class RequestContextMiddleware:
         finally:
             in_progress.dec()
             elapsed = time.perf_counter() - started
-            route = route_label(scope)
+            route = route_label(scope, root_path)
             self._observe(scope["method"], route, status, elapsed)
             if self.log_requests:
                 self._log.request(scope, request_id, route, status, elapsed)
