@@ -14,6 +14,7 @@ import pytest
 from creditline import ManualClock
 from creditline.domain.api_keys import ApiKey, Role
 from creditline.domain.errors import AuthenticationFailed
+from creditline.services import key_cache
 from creditline.services.key_cache import FRESH, MAX_AGE, KeyCache
 from tests.conftest import T0
 
@@ -163,3 +164,15 @@ def test_the_last_use_is_written_in_the_background_at_most_once_a_minute(world) 
     cache.get(TEXT)
     assert keys.touched.wait(timeout=30)
     assert len(keys.touches) == 2
+
+
+def test_the_revocation_bound_is_what_refuses_a_revoked_key(world, monkeypatch) -> None:
+    """The deliberately broken variant: a cache that kept its checks longer than a second
+    would still answer a key revoked elsewhere, so the test of the bound can fail."""
+    monkeypatch.setattr(key_cache, "MAX_AGE", 3600.0)
+    cache, keys, monotonic, _ = world
+    cache.authenticate(TEXT)
+    cache.close()  # no background check either
+    keys.revoked = True
+    monotonic.now += MAX_AGE
+    assert cache.get(TEXT) is not None
