@@ -25,6 +25,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from creditline import Creditline, __version__
 from creditline.entrypoints.api.idempotency import IdempotencyMiddleware
@@ -148,6 +151,10 @@ def _complete(method: str, operation: dict[str, Any], problem: dict[str, Any]) -
             parameters.append(_IDEMPOTENCY_PARAMETER)
 
 
+async def _alive(request: Request) -> Response:
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
 def _buckets(shared_file: str, rate: float, burst: int) -> Buckets | None:
     """Token buckets of ``rate`` a second (none for 0), shared through ``shared_file``
     when one is named (the keys of different limits never collide in it)."""
@@ -198,6 +205,10 @@ def create_app(
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    # Liveness answers ahead of the routes, as a plain route: it needs none of FastAPI's
+    # per-route work (dependencies, validation), and probes call it often. Its FastAPI
+    # declaration (routes/health.py) still documents it; every middleware still runs.
+    app.router.routes.insert(0, Route("/healthz", _alive, methods=["GET"]))
     # The web dashboard: cookie sessions, no API key (the middlewares below act on a
     # request only when it carries an Authorization or Idempotency-Key header).
     install_web(app, web or WebSettings.from_env())
