@@ -125,7 +125,7 @@ def started(command: list[str], log: Path, url: str, env: dict[str, str]) -> Ite
         )
     server = Server(url, log, process)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # workers start slowly on a busy machine
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"the server exited {process.returncode}: {log.read_text()}")

@@ -43,6 +43,7 @@ DATABASE_URL_ENV = "CREDITLINE_DATABASE_URL"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 TICK_ENV = "CREDITLINE_API_TICK_SECONDS"
 RATE_FILE_ENV = "CREDITLINE_API_RATE_FILE"
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
@@ -124,6 +125,10 @@ def serve(
         http="httptools",
         access_log=False,
         timeout_graceful_shutdown=max(1, graceful_timeout),
+        # A worker that does not answer the supervisor's ping in time is replaced; on a
+        # busy machine a worker's start (imports, the engine) takes longer than the
+        # default 5 s, and every worker was replaced before it could serve.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         lifespan="on",
         server_header=False,
     )
