@@ -23,7 +23,7 @@ from creditline.domain.ledger import Cause, CauseType
 from creditline.domain.usage import UsageEvent
 from creditline.entrypoints.api import ApiSettings
 from creditline.entrypoints.api import bodies as answers
-from creditline.entrypoints.api.observability import JsonFormatter, RequestLog, redact
+from creditline.entrypoints.api.observability import JsonFormatter, RequestLog, _chunks, redact
 from creditline.entrypoints.api.schemas import (
     DebitOut,
     EventResultOut,
@@ -299,3 +299,11 @@ def test_the_hot_routes_answer_over_http_as_before(world: World) -> None:
     unknown = world.post(f"/v1/orgs/{a.org}/usage", {"event_id": "s-2", "operation": "x"}, a.key)
     assert unknown.status_code == 422 and unknown.json()["event"]["status"] == "rejected"
     assert world.cl.verify().ok
+
+
+def test_held_log_lines_are_written_whole_in_writes_a_pipe_keeps_apart() -> None:
+    lines = [f"{n}{'x' * 1500}\n" for n in range(7)] + ["y" * 5000 + "\n"]
+    chunks = _chunks(lines)
+    assert "".join(chunks) == "".join(lines)
+    assert all(len(c) <= 4000 or c.count("\n") == 1 for c in chunks)
+    assert all(c.endswith("\n") for c in chunks)

@@ -329,17 +329,34 @@ class RequestLog:
         if not held:
             return
         for handler in self._streams:
-            text = "".join(line for level, line in held if level >= handler.level)
-            if not text:
-                continue
+            lines = [line for level, line in held if level >= handler.level]
             handler.acquire()
             try:
-                handler.stream.write(text)
-                handler.flush()
+                for chunk in _chunks(lines):
+                    handler.stream.write(chunk)
+                    handler.flush()
             except (OSError, ValueError):  # a closed stream: as logging, go on
                 pass
             finally:
                 handler.release()
+
+
+def _chunks(lines: list[str], size: int = 4000) -> list[str]:
+    """Whole lines in writes of at most ``size`` bytes (a longer line alone): a write to
+    a pipe up to 4 KiB is never interleaved with another process's (workers share
+    stderr)."""
+    chunks: list[str] = []
+    current: list[str] = []
+    length = 0
+    for line in lines:
+        if current and length + len(line) > size:
+            chunks.append("".join(current))
+            current, length = [], 0
+        current.append(line)
+        length += len(line)
+    if current:
+        chunks.append("".join(current))
+    return chunks
 
 
 def _encode_line(data: dict[str, Any]) -> str:
