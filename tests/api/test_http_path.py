@@ -307,3 +307,19 @@ def test_held_log_lines_are_written_whole_in_writes_a_pipe_keeps_apart() -> None
     assert "".join(chunks) == "".join(lines)
     assert all(len(c) <= 4000 or c.count("\n") == 1 for c in chunks)
     assert all(c.endswith("\n") for c in chunks)
+
+
+def test_requests_answered_before_routing_are_labelled_by_their_route(world: World) -> None:
+    """Replays, 401s and 422s of the middleware never reach the router: their label comes
+    from the routes the application includes, and nothing fails after the answer."""
+    a = world.tenant("Alpha")
+    with TestClient(world.client.app, raise_server_exceptions=True) as strict:
+        path = f"/v1/orgs/{a.org}/grants"
+        headers = {**bearer(world.operator), "Idempotency-Key": "same"}
+        for _ in range(2):  # the second is replayed by the middleware
+            assert strict.post(path, json={"amount": "1"}, headers=headers).status_code == 201
+        refused = strict.get(f"/v1/orgs/{a.org}/balance", headers=bearer("cl_live_x"))
+        assert refused.status_code == 401
+        metrics = strict.get("/metrics").text
+    assert 'route="/v1/orgs/{org_id}/grants",status="201"} 2.0' in metrics
+    assert 'route="/v1/orgs/{org_id}/balance",status="401"} 1.0' in metrics

@@ -67,6 +67,7 @@ __all__ = [
     "RequestLog",
     "redact",
     "route_label",
+    "routes_of",
 ]
 
 _log = logging.getLogger("creditline.api")
@@ -118,16 +119,31 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-def route_label(scope: Scope, root_path: str = "") -> str:
+def routes_of(app: Any) -> list[Any]:
+    """Every route of ``app`` that has a path, the routers it includes flattened, in the
+    order they are matched."""
+    found: list[Any] = []
+
+    def walk(routes: Any) -> None:
+        for route in routes:
+            inner = getattr(route, "original_router", None)  # an included router
+            if inner is not None:
+                walk(inner.routes)
+            elif isinstance(getattr(route, "path", None), str):
+                found.append(route)
+
+    walk(getattr(app, "routes", ()))
+    return found
+
+
+def route_label(scope: Scope, routes: list[Any], root_path: str = "") -> str:
     """The route's path template (a label of bounded cardinality), also for requests
     answered before routing (401, 413, 429, replays) and for the framework's own routes
     (``/docs``, ``/openapi.json``, ``/redoc``, static files: ``/static/{path}``);
-    ``unmatched`` for no route."""
+    ``unmatched`` for no route. ``routes``: :func:`routes_of` the application."""
     path = getattr(scope.get("route"), "path", None)
     if isinstance(path, str):
         return path
-    app = scope.get("app")
-    routes = getattr(getattr(app, "router", None), "routes", ())
     # As it came in: a mount that answered has moved its prefix into the root path.
     original = {**scope, "root_path": root_path}
     for route in routes:
@@ -181,6 +197,7 @@ class RequestContextMiddleware:
         self.log_requests = log_requests
         self._ids = _RequestIds()
         self._log = RequestLog(_log)
+        self._routes: list[Any] | None = None  # the app's, once a request has named it
         # The children of the labelled metrics, made once per label set.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
@@ -220,11 +237,21 @@ class RequestContextMiddleware:
                 await send_json(send_with_id, body)
         finally:
             in_progress.dec()
-            elapsed = time.perf_counter() - started
-            route = route_label(scope, root_path)
-            self._observe(scope["method"], route, status, elapsed)
-            if self.log_requests:
-                self._log.request(scope, request_id, route, status, elapsed)
+            try:
+                self._account(scope, request_id, root_path, status, started)
+            except Exception:  # the answer is out: its bookkeeping must not cut the line
+                _log.exception("a request's metrics or log line failed")
+
+    def _account(
+        self, scope: Scope, request_id: str, root_path: str, status: int, started: float
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        if self._routes is None:
+            self._routes = routes_of(scope.get("app"))
+        route = route_label(scope, self._routes, root_path)
+        self._observe(scope["method"], route, status, elapsed)
+        if self.log_requests:
+            self._log.request(scope, request_id, route, status, elapsed)
 
     def _observe(self, method: str, route: str, status: int, elapsed: float) -> None:
         children = self._children.get((method, route, status))
