@@ -6,8 +6,12 @@ STAMP  := $(VENV)/.installed
 # The browser tests drive Debian's Chromium through Playwright (which downloads no browser).
 CHROMIUM := /usr/bin/chromium
 APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+# The HTTP benchmark's load generator: Debian's wrk (compiled; it takes little of the CPU
+# the server it measures runs on).
+WRK := /usr/bin/wrk
+APT_WRK := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk
 
-.PHONY: run test check bench bench-ingest bench-http bench-reports clean install chromium
+.PHONY: run test check bench bench-ingest bench-http bench-reports clean install chromium wrk
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +24,11 @@ $(CHROMIUM):
 	$(APT_CHROMIUM) || { apt-get update && $(APT_CHROMIUM); }
 
 chromium: $(CHROMIUM)
+
+$(WRK):
+	$(APT_WRK) || { apt-get update && $(APT_WRK); }
+
+wrk: $(WRK)
 
 install: $(STAMP) $(CHROMIUM)
 
@@ -38,7 +47,7 @@ bench: $(STAMP)
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
-bench-http: $(STAMP)
+bench-http: $(STAMP) $(WRK)
 	$(BIN)/python bench/http_api.py
 
 bench-reports: $(STAMP)

@@ -1,23 +1,31 @@
-"""HTTP benchmark: usage ingest and reservations through a live ``creditline serve``.
+"""HTTP benchmark: usage ingest and reservations through a live ``creditline serve``, driven
+by ``wrk`` (a compiled load generator: the client takes little of the server's CPU).
 
-Run with ``make bench-http`` (or ``.venv/bin/python bench/http_api.py``). For SQLite (a temp
-file) and PostgreSQL (a throw-away schema; one worker, then ``--workers 2``) it starts a
+Run with ``make bench-http`` (or ``.venv/bin/python bench/http_api.py``; ``wrk`` is
+Debian's package, which ``make bench-http`` installs). For SQLite (a temp file) and
+PostgreSQL (a throw-away schema each; 1 worker, then ``--workers 2`` and ``4``) it starts a
 real server process on a free port, makes an operator key with the CLI, then over HTTP
 loads the aiXplain rate card, creates an organization priced by it with a large grant
-and an organization key, and measures with httpx clients on the same machine:
+and an organization key, and measures with ``wrk`` (one thread; ``bench/wrk_load.lua``
+writes each request's body and unique ids):
 
-- events/s through ``POST /v1/orgs/{org}/usage/batch`` with 1,000 events a request
-  (``--requests`` of them, one client sending one after the other; then the same with
-  4 clients at once), every event checked accepted;
-- latency p50/p99 of ``POST /v1/orgs/{org}/usage`` (one event) and of
-  ``POST /v1/orgs/{org}/reservations`` at 1, 16 and 64 concurrent clients (each a
-  thread with its own connection), and the requests/s they reached;
-- requests/s of ``GET /healthz`` (no key, no database) at 16 clients, for comparison;
-- from the server's own log lines (``duration_ms``, from the outermost middleware to the
-  last byte of the answer) the server-side p50/p99 of the same requests: the rest of the
-  client's figure is the client, the socket and uvicorn's HTTP parsing;
-- CPU milliseconds per request of the server's processes (from /proc) and of this
-  client process: client and server share the machine's cores.
+- events/s through ``POST /v1/orgs/{org}/usage/batch`` with 1,000 events a request, 1
+  connection and 4 connections, every event checked accepted;
+- latency p50/p99 and requests/s of ``POST /v1/orgs/{org}/usage`` (one event) and of
+  ``POST /v1/orgs/{org}/reservations`` at 1, 16 and 64 connections (each sends its
+  next request when it has the answer), and reserves paced at ``--paced-rate`` a second;
+- ``GET /healthz`` (no key, no database) at 16 connections.
+
+**Baselines, in the same run, on the same server settings** (uvicorn, httptools,
+uvloop, one worker: ``bench/bare_app.py``): a bare Starlette app's trivial route
+(``trivial_ratio_to_bare``: creditline's ``/healthz`` over it, measured alternately, two
+rounds each) and a bare app that decodes the same 1,000-event body and inserts its rows
+raw into the same kind of database (``{db}_http_batch_ratio_to_bare``). The machine's
+speed moves from day to day: the ratios are the figures to compare across runs.
+
+Also, from the server's own log lines (``duration_ms``, from the outermost middleware to
+the last byte of the answer) the server-side p50/p99 of the same requests, and the CPU
+milliseconds per request of the server's processes (from /proc) and of ``wrk``.
 
 The rate limit is off (``CREDITLINE_API_RATE_PER_SECOND=0``); everything else is the
 default configuration, one JSON log line a request included. All requests go to one
@@ -34,18 +42,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import secrets
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -57,12 +67,12 @@ import common
 ROOT = Path(__file__).resolve().parent.parent
 CARD = (ROOT / "examples" / "aixplain" / "ratecard.toml").read_text()
 CLI = str(Path(sys.executable).parent / "creditline")
+BENCH = Path(__file__).resolve().parent
+SCRIPT = BENCH / "wrk_load.lua"
 BATCH = 1_000
 BATCH_CLIENTS = 4
 LEVELS = (1, 16, 64)
-PER_CLIENT = {1: 200, 16: 50, 64: 20}  # requests per client at each level, x --samples
 TRIVIAL_CLIENTS = 16
-TRIVIAL_PER_CLIENT = 200
 
 
 @dataclass
@@ -107,40 +117,20 @@ def _stop(server: Server) -> None:
 
 
 @contextmanager
-def live_server(db: str, workers: int, tmp: Path) -> Iterator[Server]:
-    port = _free_port()
-    env = {**os.environ, "CREDITLINE_API_RATE_PER_SECOND": "0"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    if workers > 1:  # else serve makes one in /tmp and leaves it there
-        metrics = tmp / f"metrics-{port}"
-        metrics.mkdir()
-        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
-    log = tmp / f"serve-{port}.log"
-    command = [
-        CLI,
-        "--db",
-        db,
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--tick-every",
-        "0",
-    ]
-    command += ["--workers", str(workers)]
+def started(command: list[str], log: Path, url: str, env: dict[str, str]) -> Iterator[Server]:
+    """A server process in a session of its own, once ``/healthz`` answers; stopped after."""
     with log.open("wb") as sink:
         process = subprocess.Popen(
             command, stdout=sink, stderr=sink, env=env, start_new_session=True
         )
-    server = Server(f"http://127.0.0.1:{port}", log, process)
+    server = Server(url, log, process)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # workers start slowly on a busy machine
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"the server exited {process.returncode}: {log.read_text()}")
             try:
-                if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -150,6 +140,32 @@ def live_server(db: str, workers: int, tmp: Path) -> Iterator[Server]:
         yield server
     finally:
         _stop(server)
+
+
+@contextmanager
+def live_server(db: str, workers: int, tmp: Path) -> Iterator[Server]:
+    port = _free_port()
+    env = {**os.environ, "CREDITLINE_API_RATE_PER_SECOND": "0"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if workers > 1:  # else serve makes one in /tmp and leaves it there
+        metrics = tmp / f"metrics-{port}"
+        metrics.mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+    command = [CLI, "--db", db, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--tick-every", "0", "--workers", str(workers)]
+    url = f"http://127.0.0.1:{port}"
+    with started(command, tmp / f"serve-{port}.log", url, env) as server:
+        yield server
+
+
+@contextmanager
+def bare_server(db: str | None, tmp: Path) -> Iterator[Server]:
+    """``bench/bare_app.py`` on the same server settings as ``creditline serve``."""
+    port = _free_port()
+    command = [sys.executable, str(BENCH / "bare_app.py"), str(port), *([db] if db else [])]
+    url = f"http://127.0.0.1:{port}"
+    with started(command, tmp / f"bare-{port}.log", url, dict(os.environ)) as server:
+        yield server
 
 
 def _ok(answer: httpx.Response, status: int) -> httpx.Response:
@@ -174,110 +190,67 @@ def set_up(url: str, operator_key: str) -> tuple[str, str]:
         return org, _ok(made, 201).json()["key"]
 
 
-def _event(event_id: str, n: int) -> dict[str, object]:
-    """A translate call of a varying size (so no two events price alike)."""
-    return {
-        "event_id": event_id,
-        "operation": "translate",
-        "quantities": {"characters": 1_000 + n % 5_000},
-        "dimensions": {"model": "azure-translator"},
-    }
+@dataclass
+class Load:
+    """What one run of ``wrk`` measured."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    server_cpu_ms: float | None
+    client_cpu_ms: float
+    raw: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def per_s(self) -> float:
+        return self.requests / self.seconds
+
+    def cpu(self) -> str:
+        server = "?" if self.server_cpu_ms is None else f"{self.server_cpu_ms:.2f}"
+        return f"CPU/request: server {server} ms, wrk {self.client_cpu_ms:.3f} ms"
 
 
-def _batch_body(first: int) -> bytes:
-    events = [_event(f"b-{first + i}", first + i) for i in range(BATCH)]
-    return json.dumps({"events": events}).encode()
-
-
-def batch_rate(
-    url: str, key: str, org: str, bodies: list[bytes], *, clients: int, phase: str
-) -> float:
-    """Events/s of the batches (pre-encoded) sent by ``clients`` at once, each one after
-    the other; every event must be accepted."""
-    answers: list[bytes] = []
-    failures: list[str] = []
-    barrier = threading.Barrier(clients + 1)
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-
-    def client(c: int) -> None:
-        with httpx.Client(base_url=url, headers=headers, timeout=300) as http:
-            http.get("/healthz")  # connected before the clock starts
-            barrier.wait()
-            for i, body in enumerate(bodies[c::clients]):
-                answer = http.post(
-                    f"/v1/orgs/{org}/usage/batch",
-                    content=body,
-                    headers={"X-Request-Id": f"{phase}.{c}.{i}"},
-                )
-                if answer.status_code != 200:
-                    failures.append(f"{answer.status_code} {answer.text[:500]}")
-                answers.append(answer.content)
-
-    elapsed = _run_clients(client, clients, barrier)
-    if failures:
-        raise RuntimeError(f"batch: {failures[0]}")
-    accepted = sum(json.loads(a)["accepted"] for a in answers)
-    if accepted != len(bodies) * BATCH:
-        raise RuntimeError(f"batch: {accepted} of {len(bodies) * BATCH} events accepted")
-    return accepted / elapsed
-
-
-def _run_clients(client: Callable[[int], None], clients: int, barrier: threading.Barrier) -> float:
-    """Seconds from the barrier's release to the last client's end."""
-    threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in range(clients)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    began = time.perf_counter()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - began
-
-
-Request = Callable[[httpx.Client, str, int], httpx.Response]
-
-
-def load(
-    url: str, key: str | None, request: Request, *, clients: int, per_client: int, status: int,
-    phase: str, rate: float | None = None,
-) -> tuple[list[float], float]:  # fmt: skip
-    """Latencies (ms) of ``clients`` threads each making ``per_client`` requests, and the
-    requests/s they made together.
-
-    Without ``rate`` each client sends its next request as soon as it has the answer
-    (closed loop: the server is saturated, and latency is about clients / throughput).
-    With ``rate`` the clients together send ``rate`` requests a second on a fixed
-    schedule, staggered, and each latency counts from the request's scheduled time, so
-    a late answer also delays (and is charged to) the requests queued behind it."""
-    samples: list[float] = []
-    failures: list[str] = []
-    barrier = threading.Barrier(clients + 1)
-    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
-
-    def client(c: int) -> None:
-        mine = []
-        with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
-            request(http, f"{phase}-warm.{c}", 0)  # the connection, before the clock
-            barrier.wait()
-            origin = time.perf_counter_ns()
-            gap = 0 if rate is None else int(clients / rate * 1e9)
-            for i in range(per_client):
-                started = time.perf_counter_ns()
-                if gap:
-                    started = origin + (i * clients + c) * gap // clients
-                    ahead = started - time.perf_counter_ns()
-                    if ahead > 0:
-                        time.sleep(ahead / 1e9)
-                answer = request(http, f"{phase}.{c}.{i}", i)
-                mine.append((time.perf_counter_ns() - started) / 1e6)
-                if answer.status_code != status:
-                    failures.append(f"{answer.status_code} {answer.text[:500]}")
-        samples.extend(mine)
-
-    elapsed = _run_clients(client, clients, barrier)
-    if failures:
-        raise RuntimeError(f"{phase}: {len(failures)} failed, first: {failures[0]}")
-    return samples, clients * per_client / elapsed
+def wrk(
+    server: Server, kind: str, path: str, key: str | None, *, connections: int,
+    seconds: float, phase: str, pace_ms: int = 0,
+) -> Load:  # fmt: skip
+    """Drive ``server`` with ``wrk`` (one thread) for ``seconds``; fail on any error."""
+    run = f"{phase}-{secrets.token_hex(4)}"
+    command = [
+        WRK, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "60s",
+        "-s", str(SCRIPT), server.url + path, "--",
+        kind, path, key or "-", phase, run, str(pace_ms),
+    ]  # fmt: skip
+    server_before = server_cpu(server)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 120, check=False
+    )
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_after = server_cpu(server)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("WRKJSON ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk {phase}: exit {done.returncode}: {done.stdout} {done.stderr}")
+    raw = json.loads(line.removeprefix("WRKJSON "))
+    errors = {k: raw[k] for k in raw if k.endswith(("errors", "timeouts", "batches")) and raw[k]}
+    if errors or not raw["requests"]:
+        raise RuntimeError(f"wrk {phase}: {errors or 'no request answered'}; see {server.log}")
+    count = raw["requests"]
+    client = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    return Load(
+        requests=count,
+        seconds=raw["duration_us"] / 1e6,
+        p50_ms=raw["p50_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        server_cpu_ms=None
+        if server_before is None or server_after is None
+        else (server_after - server_before) * 1000 / count,
+        client_cpu_ms=client * 1000 / count,
+        raw=raw,
+    )
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -302,17 +275,6 @@ def server_side(log: Path) -> dict[str, list[float]]:
     return found
 
 
-def run(name: str, db: str, workers: int, args: argparse.Namespace, out: dict[str, float]) -> None:
-    with tempfile.TemporaryDirectory(prefix="creditline-bench-http-") as tmp:
-        operator = json.loads(
-            _cli(db, "key", "create", "--operator", "--name", "bench", "-f", "json")
-        )["key"]
-        with live_server(db, workers, Path(tmp)) as server:
-            measure(name, server, operator, args, out)
-        out[f"{name}_server_exit_code"] = server.exit_code if server.exit_code is not None else -1
-        print(f"{name}: server stopped by SIGTERM, exit code {server.exit_code}")
-
-
 def server_cpu(server: Server) -> float | None:
     """CPU seconds used so far by the server's processes (its session: the supervisor and
     any workers), from /proc; None where there is no /proc."""
@@ -328,115 +290,135 @@ def server_cpu(server: Server) -> float | None:
     return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
-@dataclass
-class Cost:
-    """CPU milliseconds per request of the server and of this (client) process."""
+def run(
+    name: str, db: str, workers: int, args: argparse.Namespace, out: dict[str, float],
+    *, full: bool,
+) -> None:  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="creditline-bench-http-") as tmp:
+        operator = json.loads(
+            _cli(db, "key", "create", "--operator", "--name", "bench", "-f", "json")
+        )["key"]
+        with live_server(db, workers, Path(tmp)) as server:
+            if full:
+                bare_db = _bare_database(db, Path(tmp))
+                with (
+                    bare_server(None, Path(tmp)) as trivial,
+                    bare_server(bare_db, Path(tmp)) as bare,
+                ):
+                    measure(name, server, operator, args, out, trivial=trivial, bare=bare)
+            else:
+                measure(name, server, operator, args, out, trivial=None, bare=None)
+        out[f"{name}_server_exit_code"] = server.exit_code if server.exit_code is not None else -1
+        print(f"{name}: server stopped by SIGTERM, exit code {server.exit_code}")
 
-    server_ms: float | None = None
-    client_ms: float = 0.0
 
-    def text(self) -> str:
-        server = "?" if self.server_ms is None else f"{self.server_ms:.2f}"
-        return f"CPU/request: server {server} ms, client {self.client_ms:.2f} ms"
-
-
-@contextmanager
-def costing(server: Server, requests: int) -> Iterator[Cost]:
-    cost = Cost()
-    server_before, client_before = server_cpu(server), time.process_time()
-    yield cost
-    server_after = server_cpu(server)
-    cost.client_ms = (time.process_time() - client_before) * 1000 / requests
-    if server_before is not None and server_after is not None:
-        cost.server_ms = (server_after - server_before) * 1000 / requests
+def _bare_database(db: str, tmp: Path) -> str:
+    """The bare app's database: a file of its own beside, or the same throw-away schema."""
+    return f"sqlite:///{tmp / 'bare.db'}" if db.startswith("sqlite") else db
 
 
 def measure(
-    name: str, server: Server, operator: str, args: argparse.Namespace, out: dict[str, float]
-) -> None:
-    url = server.url
-    org, key = set_up(url, operator)
-    warm = _event("warm-0", 0)
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http:
+    name: str, server: Server, operator: str, args: argparse.Namespace, out: dict[str, float],
+    *, trivial: Server | None, bare: Server | None,
+) -> None:  # fmt: skip
+    org, key = set_up(server.url, operator)
+    seconds = args.seconds
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as http:
+        warm = {
+            "event_id": "warm-0",
+            "operation": "translate",
+            "quantities": {"characters": 1000},
+            "dimensions": {"model": "azure-translator"},
+        }
         _ok(http.post(f"/v1/orgs/{org}/usage/batch", json={"events": [warm]}), 200)
 
-    def keep(label: str, cost: Cost) -> None:
-        if cost.server_ms is not None:
-            out[f"{name}_server_cpu_ms_per_request_{label}"] = cost.server_ms
-        out[f"{name}_client_cpu_ms_per_request_{label}"] = cost.client_ms
+    def keep(label: str, load: Load) -> None:
+        if load.server_cpu_ms is not None:
+            out[f"{name}_server_cpu_ms_per_request_{label}"] = load.server_cpu_ms
+        out[f"{name}_client_cpu_ms_per_request_{label}"] = load.client_cpu_ms
 
+    if trivial is not None:
+        trivial_ratio(name, server, trivial, seconds, out)
+
+    batch_path = f"/v1/orgs/{org}/usage/batch"
     for clients, suffix in ((1, ""), (BATCH_CLIENTS, f"_c{BATCH_CLIENTS}")):
-        first = (0 if clients == 1 else args.requests) * BATCH
-        bodies = [_batch_body(first + r * BATCH) for r in range(args.requests)]
-        with costing(server, len(bodies)) as cost:
-            rate = batch_rate(url, key, org, bodies, clients=clients, phase=f"batch{clients}")
+        load = wrk(server, "batch", batch_path, key, connections=clients, seconds=seconds,
+                   phase=f"batch{clients}")  # fmt: skip
+        rate = load.per_s * BATCH
         out[f"{name}_http_batch_events_per_s{suffix}"] = rate
-        keep(f"batch_c{clients}", cost)
-        print(
-            f"{name}: batches of {BATCH:,} events, {clients} client(s)  {rate:>8,.0f} events/s"
-            f"   {cost.text()}"
-        )
+        keep(f"batch_c{clients}", load)
+        print(f"{name}: batches of {BATCH:,} events, {clients} connection(s)  {rate:>9,.0f} "
+              f"events/s   p50 {load.p50_ms:7.2f} ms   {load.cpu()}")  # fmt: skip
+    if bare is not None:
+        load = wrk(bare, "batch", batch_path, None, connections=1, seconds=seconds,
+                   phase="barebatch1")  # fmt: skip
+        rate = load.per_s * BATCH
+        out[f"{name}_bare_http_batch_events_per_s"] = rate
+        out[f"{name}_http_batch_ratio_to_bare"] = out[f"{name}_http_batch_events_per_s"] / rate
+        print(f"{name}: bare app, same batches, 1 connection   {rate:>9,.0f} events/s   "
+              f"ratio {out[f'{name}_http_batch_ratio_to_bare']:.3f}   {load.cpu()}")  # fmt: skip
 
-    def record(http: httpx.Client, rid: str, n: int) -> httpx.Response:
-        return http.post(
-            f"/v1/orgs/{org}/usage", json=_event(f"one-{rid}", n), headers={"X-Request-Id": rid}
-        )
-
-    def reserve(http: httpx.Client, rid: str, n: int) -> httpx.Response:
-        body = {"amount_micros": 1_000_000, "ttl_seconds": 3600}
-        return http.post(f"/v1/orgs/{org}/reservations", json=body, headers={"X-Request-Id": rid})
-
-    def healthz(http: httpx.Client, rid: str, n: int) -> httpx.Response:
-        return http.get("/healthz", headers={"X-Request-Id": rid})
-
-    runs: list[tuple[str, Request, str | None, int, int]] = [
-        (what, request, key, clients, PER_CLIENT[clients])
-        for what, request in (("record", record), ("reserve", reserve))
-        for clients in LEVELS
-    ]
-    runs.append(("trivial", healthz, None, TRIVIAL_CLIENTS, TRIVIAL_PER_CLIENT))
-    for what, request, auth, clients, count in runs:
-        per_client = max(1, round(count * args.samples))
-        status = 200 if what == "trivial" else 201
-        phase = f"{what}{clients}"
-        with costing(server, clients * per_client) as cost:
-            samples, rps = load(
-                url, auth, request, clients=clients, per_client=per_client, status=status,
-                phase=phase,
-            )  # fmt: skip
-        p50, p99 = percentiles(samples)
-        if what == "trivial":
-            out[f"{name}_trivial_requests_per_s"] = rps
-            out[f"{name}_trivial_p50_ms"], out[f"{name}_trivial_p99_ms"] = p50, p99
-            label = "GET /healthz"
-        else:
-            out[f"{name}_http_{what}_p50_ms_c{clients}"] = p50
-            out[f"{name}_http_{what}_p99_ms_c{clients}"] = p99
-            out[f"{name}_http_{what}_requests_per_s_c{clients}"] = rps
-            label = what
-        keep(f"{what}_c{clients}", cost)
-        print(
-            f"{name}: {label:<12} {clients:>2} clients x {per_client:>3}   p50 {p50:7.2f} ms"
-            f"   p99 {p99:7.2f} ms   {rps:>6,.0f} requests/s   {cost.text()}"
-        )
-
-    # A platform's backend at a steady pace, below saturation: 16 clients sending
-    # PACED_RATE reserves a second together.
-    per_client = max(1, round(PER_CLIENT[16] * args.samples))
-    samples, rps = load(
-        url, key, reserve, clients=16, per_client=per_client, status=201, phase="paced16",
-        rate=args.paced_rate,
-    )  # fmt: skip
-    p50, p99 = percentiles(samples)
-    out[f"{name}_http_reserve_p50_ms_c16_paced"] = p50
-    out[f"{name}_http_reserve_p99_ms_c16_paced"] = p99
-    out[f"{name}_http_reserve_paced_requests_per_s"] = rps
-    print(
-        f"{name}: reserve      16 clients paced at {args.paced_rate:,.0f}/s   p50 {p50:7.2f} ms"
-        f"   p99 {p99:7.2f} ms   {rps:>6,.0f} requests/s"
-    )
-    verify(url, operator)
+    paths = {"record": f"/v1/orgs/{org}/usage", "reserve": f"/v1/orgs/{org}/reservations"}
+    kinds = ("record", "reserve") if trivial is not None else ("reserve",)
+    for what in kinds:
+        for clients in LEVELS if trivial is not None else (16, 64):
+            load = wrk(server, what, paths[what], key, connections=clients, seconds=seconds,
+                       phase=f"{what}{clients}")  # fmt: skip
+            out[f"{name}_http_{what}_p50_ms_c{clients}"] = load.p50_ms
+            out[f"{name}_http_{what}_p99_ms_c{clients}"] = load.p99_ms
+            out[f"{name}_http_{what}_requests_per_s_c{clients}"] = load.per_s
+            keep(f"{what}_c{clients}", load)
+            print(f"{name}: {what:<8} {clients:>2} connections   p50 {load.p50_ms:7.2f} ms   "
+                  f"p99 {load.p99_ms:7.2f} ms   {load.per_s:>7,.0f} requests/s   "
+                  f"{load.cpu()}")  # fmt: skip
+    out[f"{name}_http_reserves_per_s_c16"] = out[f"{name}_http_reserve_requests_per_s_c16"]
+    if trivial is not None:
+        paced(name, server, paths["reserve"], key, args=args, out=out)
+    verify(server.url, operator)
     server_side_report(name, server, out)
+
+
+def trivial_ratio(
+    name: str, server: Server, bare: Server, seconds: float, out: dict[str, float]
+) -> None:
+    """``GET /healthz`` of creditline and of the bare app, alternately, two rounds each."""
+    ours, theirs = [], []
+    for round_ in range(2):
+        theirs.append(wrk(bare, "get", "/healthz", None, connections=TRIVIAL_CLIENTS,
+                          seconds=seconds / 2, phase=f"baretrivial{round_}"))  # fmt: skip
+        ours.append(wrk(server, "get", "/healthz", None, connections=TRIVIAL_CLIENTS,
+                        seconds=seconds / 2, phase=f"trivial{round_}"))  # fmt: skip
+    rate = sum(x.requests for x in ours) / sum(x.seconds for x in ours)
+    bare_rate = sum(x.requests for x in theirs) / sum(x.seconds for x in theirs)
+    out[f"{name}_trivial_requests_per_s"] = rate
+    out[f"{name}_trivial_p50_ms"] = statistics.mean(x.p50_ms for x in ours)
+    out[f"{name}_trivial_p99_ms"] = max(x.p99_ms for x in ours)
+    out[f"{name}_bare_trivial_requests_per_s"] = bare_rate
+    out[f"{name}_trivial_ratio_to_bare"] = rate / bare_rate
+    cpu = [x.server_cpu_ms for x in ours if x.server_cpu_ms is not None]
+    bare_cpu = [x.server_cpu_ms for x in theirs if x.server_cpu_ms is not None]
+    if cpu and bare_cpu:
+        out[f"{name}_server_cpu_ms_per_request_trivial"] = statistics.mean(cpu)
+        out[f"{name}_bare_server_cpu_ms_per_request_trivial"] = statistics.mean(bare_cpu)
+    print(f"{name}: GET /healthz  {TRIVIAL_CLIENTS} connections   {rate:>7,.0f} requests/s; "
+          f"bare app {bare_rate:>7,.0f}/s; ratio {rate / bare_rate:.3f}")  # fmt: skip
+
+
+def paced(
+    name: str, server: Server, path: str, key: str, *, args: argparse.Namespace,
+    out: dict[str, float],
+) -> None:  # fmt: skip
+    """A platform's backend at a steady pace, below saturation: 16 connections sending
+    ``--paced-rate`` reserves a second together."""
+    pace_ms = max(1, round(16 / args.paced_rate * 1000))
+    load = wrk(server, "reserve", path, key, connections=16, seconds=args.seconds,
+               phase="paced16", pace_ms=pace_ms)  # fmt: skip
+    out[f"{name}_http_reserve_p50_ms_c16_paced"] = load.p50_ms
+    out[f"{name}_http_reserve_p99_ms_c16_paced"] = load.p99_ms
+    out[f"{name}_http_reserve_paced_requests_per_s"] = load.per_s
+    print(f"{name}: reserve  16 connections paced at {args.paced_rate:,.0f}/s   "
+          f"p50 {load.p50_ms:7.2f} ms   p99 {load.p99_ms:7.2f} ms   "
+          f"{load.per_s:>6,.0f} requests/s")  # fmt: skip
 
 
 def verify(url: str, operator: str) -> None:
@@ -460,28 +442,38 @@ def server_side_report(name: str, server: Server, out: dict[str, float]) -> None
     print(f"{name}: server-side p50/p99 ms (its log): " + ", ".join(parts))
 
 
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = common.parser(__doc__ or "")
-    parser.add_argument(
-        "--requests", type=int, default=20, help=f"batch requests of {BATCH:,} events"
-    )
-    parser.add_argument(
-        "--samples", type=float, default=1.0, help="scales the requests per latency client"
-    )
+    parser.add_argument("--seconds", type=float, default=4.0, help="how long each wrk run lasts")
     parser.add_argument(
         "--paced-rate", type=float, default=100.0,
-        help="reserves a second, all 16 paced clients together",
+        help="reserves a second, all 16 paced connections together",
     )  # fmt: skip
+    parser.add_argument(
+        "--workers", default="1,2,4", help="PostgreSQL's worker counts (1: the full set)"
+    )
     args = parser.parse_args(argv)
+    if not Path(WRK).exists():
+        raise SystemExit("wrk is missing: `make bench-http` installs it (Debian's wrk)")
     out: dict[str, float] = {}
     with common.sqlite_database() as db:
-        run("sqlite", db, 1, args, out)
+        run("sqlite", db, 1, args, out, full=True)
     if not args.skip_postgres:
-        with common.postgres_database(args.postgres_url) as db:
-            run("postgres", db, 1, args, out)
-        with common.postgres_database(args.postgres_url) as db:
-            run("postgres_w2", db, 2, args, out)
+        for workers in (int(w) for w in args.workers.split(",")):
+            name = "postgres" if workers == 1 else f"postgres_w{workers}"
+            with common.postgres_database(args.postgres_url) as db:
+                if workers == 1:
+                    run(name, db, workers, args, out, full=True)
+                    continue
+                try:  # the other figures stand without these
+                    run(name, db, workers, args, out, full=False)
+                except RuntimeError as exc:
+                    print(f"{name}: not measured: {str(exc)[:300]}")
     out["trivial_requests_per_s"] = out["sqlite_trivial_requests_per_s"]
+    out["trivial_ratio_to_bare"] = out["sqlite_trivial_ratio_to_bare"]
     print(json.dumps({k: round(v, 3) for k, v in out.items()}, sort_keys=True))
     return 0
 

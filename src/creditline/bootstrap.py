@@ -104,6 +104,7 @@ from creditline.services import invoices as invoicing
 from creditline.services import overview as overviews
 from creditline.services import portal as web
 from creditline.services.grants import GrantCredits, grant_credits
+from creditline.services.key_cache import KeyCache
 from creditline.services.organizations import (
     AddMember,
     CreateOrganization,
@@ -218,6 +219,8 @@ class Creditline:
         # The web dashboard's reads and the signer of its links and cookies.
         self.dashboard = web.Dashboard(self._tx, self.clock, KeySigner)
         self._submitter: ThreadPoolExecutor | None = None
+        # API keys checked in memory for up to a second (services/key_cache.py).
+        self._keys = KeyCache(self._check_key, self._touch_key, self.clock)
 
     @classmethod
     def open(
@@ -278,6 +281,7 @@ class Creditline:
         if self._submitter is not None:
             self._submitter.shutdown(wait=True)
             self._submitter = None
+        self._keys.close()
         self._engine.dispose()
 
     def __enter__(self) -> Creditline:
@@ -1155,19 +1159,37 @@ class Creditline:
 
     def revoke_api_key(self, key_id: str) -> ApiKey:
         """Revoke an API key: it stops working at once. Revoking it again changes nothing."""
-        return self._run(lambda: keys.revoke_api_key(key_id, self._uow(), self.clock))
+        revoked = self._run(lambda: keys.revoke_api_key(key_id, self._uow(), self.clock))
+        self._keys.forget(key_id)
+        return revoked
 
     def authenticate(self, text: str) -> ApiKey:
         """The API key whose full text is ``text`` (``cl_live_...``), if usable now; its
-        ``principal`` is who a request acts as. Notes the key's use (at most once a
-        minute per key).
+        ``principal`` is who a request acts as. Notes the key's use in the background
+        (at most once a minute per key). A key that checked out is kept in memory and
+        checked again at least once a second (:mod:`creditline.services.key_cache`).
 
         Raises:
             AuthenticationFailed: malformed, unknown, expired or revoked.
         """
-        key = self._run(lambda: keys.authenticate(text, self._uow(read_only=True), self.clock))
-        self._run(lambda: keys.touch_api_key(key, self._uow(), self.clock))
-        return key
+        return self._keys.authenticate(text)
+
+    def cached_api_key(self, text: str) -> ApiKey | None:
+        """:meth:`authenticate` from memory alone: the key, or ``None`` when it has to
+        be checked against the database (a key is re-checked at least once a second,
+        so a revocation anywhere takes effect within a second; see
+        :mod:`creditline.services.key_cache`).
+
+        Raises:
+            AuthenticationFailed: the key has expired.
+        """
+        return self._keys.get(text)
+
+    def _check_key(self, text: str) -> ApiKey:
+        return self._run(lambda: keys.authenticate(text, self._uow(read_only=True), self.clock))
+
+    def _touch_key(self, key: ApiKey) -> bool:
+        return self._run(lambda: keys.touch_api_key(key, self._uow(), self.clock))
 
     def begin_request(self, request: IdempotentRequest) -> IdempotentRequest | None:
         """Claim an HTTP request's ``Idempotency-Key``: ``None`` to run it, or the stored

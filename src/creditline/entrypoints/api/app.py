@@ -5,7 +5,8 @@
 1. :class:`~.observability.RequestContextMiddleware`: request id, metrics, the request's
    JSON log line, a problem-details 500 for anything unexpected;
 2. :class:`~.limits.BodyLimitMiddleware`: 413 past the body limit;
-3. :class:`~.security.AuthMiddleware`: the API key (401 when it does not verify);
+3. :class:`~.security.AuthMiddleware`: the API key (401 when it does not verify; 429
+   for an address that sent too many keys that did not);
 4. :class:`~.limits.RateLimitMiddleware`: 429 with ``Retry-After`` per key;
 5. :class:`~.idempotency.IdempotencyMiddleware`: ``Idempotency-Key`` on POST;
 6. the routes (:mod:`.routes`), thin: parse, call the engine, render. The engine's
@@ -24,7 +25,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from creditline import Creditline, __version__
 from creditline.entrypoints.api.idempotency import IdempotencyMiddleware
@@ -39,7 +42,7 @@ from creditline.entrypoints.api.observability import Metrics, RequestContextMidd
 from creditline.entrypoints.api.problems import PROBLEM_JSON, install_handlers
 from creditline.entrypoints.api.routes import ROUTERS
 from creditline.entrypoints.api.scheduler import background_ticks
-from creditline.entrypoints.api.schemas import ProblemOut
+from creditline.entrypoints.api.schemas import ProblemOut, UsageBatchIn
 from creditline.entrypoints.api.security import AuthMiddleware
 from creditline.entrypoints.api.settings import ApiSettings
 from creditline.entrypoints.web import WebSettings, install_web
@@ -98,6 +101,11 @@ _IDEMPOTENCY_PARAMETER = {
 }
 
 
+READ_BY_THEMSELVES = (UsageBatchIn,)
+"""Request bodies of routes that read their body themselves (``openapi_extra`` names
+them): their schemas are added to the document's components."""
+
+
 def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -113,6 +121,11 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
         components["Problem"] = ProblemOut.model_json_schema(
             ref_template="#/components/schemas/{model}"
         )
+        for model in READ_BY_THEMSELVES:
+            found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, nested in found.pop("$defs", {}).items():
+                components.setdefault(name, nested)
+            components.setdefault(model.__name__, found)
         problem = {
             "description": "A problem (RFC 9457): see `type`.",
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
@@ -139,6 +152,20 @@ def _complete(method: str, operation: dict[str, Any], problem: dict[str, Any]) -
         parameters = operation.setdefault("parameters", [])
         if not any(p.get("name") == "Idempotency-Key" for p in parameters):
             parameters.append(_IDEMPOTENCY_PARAMETER)
+
+
+async def _alive(request: Request) -> Response:
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+def _buckets(shared_file: str, rate: float, burst: int) -> Buckets | None:
+    """Token buckets of ``rate`` a second (none for 0), shared through ``shared_file``
+    when one is named (the keys of different limits never collide in it)."""
+    if rate <= 0:
+        return None
+    if shared_file:
+        return SharedTokenBuckets(shared_file, rate, burst)
+    return TokenBuckets(rate, burst)
 
 
 def create_app(
@@ -181,24 +208,23 @@ def create_app(
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    # Liveness answers ahead of the routes, as a plain route: it needs none of FastAPI's
+    # per-route work (dependencies, validation), and probes call it often. Its FastAPI
+    # declaration (routes/health.py) still documents it; every middleware still runs.
+    app.router.routes.insert(0, Route("/healthz", _alive, methods=["GET"]))
     # The web dashboard: cookie sessions, no API key (the middlewares below act on a
     # request only when it carries an Authorization or Idempotency-Key header).
     install_web(app, web or WebSettings.from_env())
-    # Every route, for the metrics of requests answered before routing (replays, 401s).
-    app.state.routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
-    buckets: Buckets | None = None
-    if settings.rate_per_second > 0 and settings.rate_file:
-        buckets = SharedTokenBuckets(
-            settings.rate_file, settings.rate_per_second, settings.rate_burst
-        )
-    elif settings.rate_per_second > 0:
-        buckets = TokenBuckets(settings.rate_per_second, settings.rate_burst)
+    buckets = _buckets(settings.rate_file, settings.rate_per_second, settings.rate_burst)
+    failures = _buckets(
+        settings.rate_file, settings.bad_key_rate_per_second, settings.bad_key_burst
+    )
     # Added innermost first: each add_middleware wraps the ones before it.
     app.add_middleware(
         IdempotencyMiddleware, creditline=creditline, max_length=settings.idempotency_key_length
     )
     app.add_middleware(RateLimitMiddleware, buckets=buckets)
-    app.add_middleware(AuthMiddleware, creditline=creditline)
+    app.add_middleware(AuthMiddleware, creditline=creditline, failures=failures)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, log_requests=settings.log_requests

@@ -1,7 +1,8 @@
 """``Idempotency-Key`` on every POST: the first answer is the only answer.
 
 A POST that carries ``Idempotency-Key`` (1 to 100 printable ASCII characters) is
-claimed under the API key that sent it, before the route runs
+claimed under the API key that sent it, before the route runs (and after the key is
+checked: a request without a valid key is answered 401 whatever its header)
 (:meth:`creditline.Creditline.begin_request`):
 
 - a new key: the request runs; its answer (any status below 500 but 429) is stored,
@@ -90,16 +91,16 @@ class IdempotencyMiddleware:
             return
         request_state = state(scope)
         request_id = request_state.get("request_id")
+        who = request_state.get("principal")
+        if not isinstance(who, Principal):  # checked after the key: the route answers 401
+            await self.app(scope, receive, send)
+            return
         if not (1 <= len(raw) <= self.max_length and _VALID.match(raw)):
             detail = f"{HEADER} must be 1 to {self.max_length} printable ASCII characters"
             errors = [{"field": f"header.{HEADER}", "message": detail}]
             await send_json(
                 send, http_problem("invalid-request", detail, request_id, errors=errors)
             )
-            return
-        who = request_state.get("principal")
-        if not isinstance(who, Principal):  # the route answers 401
-            await self.app(scope, receive, send)
             return
         body = request_state.get("body", b"")
         claim = IdempotentRequest(

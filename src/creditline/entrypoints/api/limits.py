@@ -8,7 +8,10 @@ replayed to the application.
 **Rate.** :class:`RateLimitMiddleware` keeps a token bucket per API key (per client
 address for requests without a key): ``burst`` requests at once, refilled at
 ``rate_per_second``. A request that finds the bucket empty is answered ``429`` (problem
-``rate-limited``) with ``Retry-After`` (whole seconds). In one process the buckets live
+``rate-limited``) with ``Retry-After`` (whole seconds). Requests whose key does not
+check out are limited too, per client address, before their key is even looked up
+(:class:`~.security.AuthMiddleware`, ``bad_key_rate_per_second``): keys cannot be
+guessed at the server's full speed. In one process the buckets live
 in its memory (:class:`TokenBuckets`); ``creditline serve --workers N`` gives its workers
 one shared table instead (:class:`SharedTokenBuckets`, a memory-mapped file taken under a
 file lock), so a key's rate is the same however many processes serve it. Health,
@@ -135,6 +138,14 @@ class TokenBuckets:
             return 0.0
         return (1 - bucket.tokens) / self.rate
 
+    def peek(self, key: str) -> float:
+        """What :meth:`take` would answer, without taking anything."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return 0.0
+        tokens = min(float(self.burst), bucket.tokens + (self._clock() - bucket.at) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
 
 _SLOT = struct.Struct("<QQq")  # key hash (0: free), micro-tokens, last refill (ns)
 _PROBES = 16
@@ -180,6 +191,13 @@ class SharedTokenBuckets:
         return stalest
 
     def take(self, key: str) -> float:
+        return self._take(key, 1)
+
+    def peek(self, key: str) -> float:
+        """What :meth:`take` would answer, without taking anything."""
+        return self._take(key, 0)
+
+    def _take(self, key: str, count: int) -> float:
         digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest()) or 1
         full = self.burst * _MICRO
         with self._lock:
@@ -194,7 +212,7 @@ class SharedTokenBuckets:
                 tokens = min(full, tokens + int(refill))
                 wait = 0.0
                 if tokens >= _MICRO:
-                    tokens -= _MICRO
+                    tokens -= count * _MICRO
                 else:
                     wait = (_MICRO - tokens) / _MICRO / self.rate
                 _SLOT.pack_into(self._map, slot * _SLOT.size, digest, tokens, now)

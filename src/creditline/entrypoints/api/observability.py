@@ -7,8 +7,14 @@ is the ``instance`` of every problem, and is in every log line of the request.
 
 **Logs.** Logger ``creditline.api`` writes one line per request: method, path, route,
 status, duration, request id, the API key's id and organization. Never a header, a
-body, a query string or a key's text. :data:`LOG_CONFIG` (used by ``creditline
-serve``) renders every record as one JSON object on stderr.
+body, a query string or a key's text: anything shaped like a key (``cl_live_...``) in
+the path is replaced by ``cl_live_[redacted]``. :data:`LOG_CONFIG` (used by
+``creditline serve``) renders every record as one JSON object on stderr.
+
+**Cost.** Request ids, metrics and the log line take a few microseconds a request:
+ids are a per-process random prefix and a counter, the metrics' labelled children are
+made once, and the log lines are encoded in one step and written together, at most
+50 ms after their request (:class:`RequestLog`).
 
 **Metrics** (``GET /metrics``, Prometheus text): ``creditline_http_requests_total``
 (method, route, status), ``creditline_http_request_duration_seconds`` (method, route),
@@ -22,16 +28,21 @@ answers the sum over all of them.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import itertools
 import json
 import logging
 import os
 import re
+import secrets
+import threading
 import time
 import traceback
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -41,17 +52,30 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.routing import Match, Mount
 
 from creditline.domain.api_keys import Principal
 from creditline.domain.errors import CreditlineError
 from creditline.entrypoints.api.asgi import ASGIApp, Message, Receive, Scope, Send, send_json, state
 from creditline.entrypoints.api.problems import PROBLEMS, problem_body
 
-__all__ = ["LOG_CONFIG", "JsonFormatter", "Metrics", "RequestContextMiddleware"]
+__all__ = [
+    "LOG_CONFIG",
+    "JsonFormatter",
+    "Metrics",
+    "RequestContextMiddleware",
+    "RequestLog",
+    "redact",
+    "route_label",
+    "routes_of",
+]
 
 _log = logging.getLogger("creditline.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_JSON = msgspec.json.Encoder()
+FLUSH_SECONDS = 0.05
+"""How long a request's log line may be held before it is written."""
 
 
 class Metrics:
@@ -95,17 +119,72 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-def _route(scope: Scope) -> str:
+def routes_of(app: Any) -> list[Any]:
+    """Every route of ``app`` that has a path, the routers it includes flattened, in the
+    order they are matched."""
+    found: list[Any] = []
+
+    def walk(routes: Any) -> None:
+        for route in routes:
+            inner = getattr(route, "original_router", None)  # an included router
+            if inner is not None:
+                walk(inner.routes)
+            elif isinstance(getattr(route, "path", None), str):
+                found.append(route)
+
+    walk(getattr(app, "routes", ()))
+    return found
+
+
+def route_label(scope: Scope, routes: list[Any], root_path: str = "") -> str:
     """The route's path template (a label of bounded cardinality), also for requests
-    answered before routing (401, 413, 429, replays); ``unmatched`` for no route."""
+    answered before routing (401, 413, 429, replays) and for the framework's own routes
+    (``/docs``, ``/openapi.json``, ``/redoc``, static files: ``/static/{path}``);
+    ``unmatched`` for no route. ``routes``: :func:`routes_of` the application."""
     path = getattr(scope.get("route"), "path", None)
     if isinstance(path, str):
         return path
-    app = scope.get("app")
-    for route in getattr(getattr(app, "state", None), "routes", ()):
-        if scope["method"] in (route.methods or ()) and route.path_regex.match(scope["path"]):
-            return str(route.path)
+    # As it came in: a mount that answered has moved its prefix into the root path.
+    original = {**scope, "root_path": root_path}
+    for route in routes:
+        try:
+            match, _ = route.matches(original)
+        except Exception:  # a label is never worth failing a request
+            continue
+        if match is not Match.NONE:
+            label = str(route.path)
+            return f"{label}/{{path}}" if isinstance(route, Mount) else label
     return "unmatched"
+
+
+_API_KEY = re.compile(r"cl_live_[A-Za-z0-9_\-]*")
+
+
+def redact(text: str) -> str:
+    """``text`` with anything shaped like an API key (``cl_live_...``) replaced."""
+    if "cl_live_" not in text:
+        return text
+    return _API_KEY.sub("cl_live_[redacted]", text)
+
+
+class _RequestIds:
+    """Request ids made here: a random prefix of this process (16 hex digits) and a
+    counter (``uuid4`` costs a system call per request)."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._count = itertools.count(1)
+
+    def __call__(self) -> str:
+        return self._prefix + str(next(self._count))
+
+
+def _given_id(scope: Scope) -> str:
+    for key, value in scope["headers"]:
+        if key == b"x-request-id":
+            text = bytes(value).decode("latin-1")
+            return text if _REQUEST_ID.match(text) else ""
+    return ""
 
 
 class RequestContextMiddleware:
@@ -116,33 +195,34 @@ class RequestContextMiddleware:
         self.app = app
         self.metrics = metrics
         self.log_requests = log_requests
+        self._ids = _RequestIds()
+        self._log = RequestLog(_log)
+        self._routes: list[Any] | None = None  # the app's, once a request has named it
+        # The children of the labelled metrics, made once per label set.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next(
-            (bytes(v).decode("latin-1") for k, v in scope.get("headers", ())
-             if k.lower() == b"x-request-id"),
-            "",
-        )  # fmt: skip
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = _given_id(scope) or self._ids()
+        root_path = scope.get("root_path", "")
         state(scope)["request_id"] = request_id
         started = time.perf_counter()
         status = 500
         responded = False
+        id_header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 responded = True
-                headers = list(message.get("headers", ()))
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": [*message.get("headers", ()), id_header]}
             await send(message)
 
-        self.metrics.in_progress.inc()
+        in_progress = self.metrics.in_progress
+        in_progress.inc()
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
@@ -156,30 +236,158 @@ class RequestContextMiddleware:
                 )
                 await send_json(send_with_id, body)
         finally:
-            self.metrics.in_progress.dec()
-            elapsed = time.perf_counter() - started
-            route = _route(scope)
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], route).observe(elapsed)
-            if self.log_requests:
-                self._log(scope, request_id, route, status, elapsed)
+            in_progress.dec()
+            try:
+                self._account(scope, request_id, root_path, status, started)
+            except Exception:  # the answer is out: its bookkeeping must not cut the line
+                _log.exception("a request's metrics or log line failed")
 
-    @staticmethod
-    def _log(scope: Scope, request_id: str, route: str, status: int, elapsed: float) -> None:
-        who = state(scope).get("principal")
+    def _account(
+        self, scope: Scope, request_id: str, root_path: str, status: int, started: float
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        if self._routes is None:
+            self._routes = routes_of(scope.get("app"))
+        route = route_label(scope, self._routes, root_path)
+        self._observe(scope["method"], route, status, elapsed)
+        if self.log_requests:
+            self._log.request(scope, request_id, route, status, elapsed)
+
+    def _observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        children = self._children.get((method, route, status))
+        if children is None:
+            if len(self._children) > 10_000:  # bounded by routes x methods x statuses
+                self._children.clear()
+            children = (
+                self.metrics.requests.labels(method, route, str(status)),
+                self.metrics.latency.labels(method, route),
+            )
+            self._children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(elapsed)
+
+
+class RequestLog:
+    """The request's log line (logger ``creditline.api``, message ``request``).
+
+    When the logger writes through :class:`JsonFormatter` stream handlers only (as
+    ``creditline serve`` configures it), the line is encoded here in one step (the same
+    JSON object the formatter makes) and held for at most :data:`FLUSH_SECONDS`: the
+    lines of that moment are written together, one write instead of one a request.
+    Errors (5xx) are written at once, and so is everything held when the process exits.
+    Otherwise (tests, a library user's own logging) the line is a log record like any
+    other."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        handlers: list[logging.Handler] = []
+        current: logging.Logger | None = logger
+        while current is not None:  # the handlers a record of the logger reaches
+            handlers.extend(current.handlers)
+            current = current.parent if current.propagate else None
+        self._streams = [
+            h for h in handlers
+            if type(h) is logging.StreamHandler and isinstance(h.formatter, JsonFormatter)
+        ]  # fmt: skip
+        self._fast = bool(handlers) and len(self._streams) == len(handlers)
+        self._second = -1
+        self._second_text = ""
+        self._held: list[tuple[int, str]] = []
+        self._lock = threading.Lock()
+        self._scheduled = False
+        if self._fast:
+            atexit.register(self.flush)
+
+    def request(
+        self, scope: Scope, request_id: str, route: str, status: int, elapsed: float
+    ) -> None:
         fields: dict[str, Any] = {
             "request_id": request_id,
             "method": scope["method"],
-            "path": scope["path"],
+            "path": redact(scope["path"]),
             "route": route,
             "status": status,
             "duration_ms": round(elapsed * 1000, 3),
         }
+        who = state(scope).get("principal")
         if isinstance(who, Principal):
             fields["key_id"] = who.key_id
             fields["org_id"] = who.org_id
         level = logging.ERROR if status >= 500 else logging.INFO
-        _log.log(level, "request", extra=fields)
+        if not self._fast or not self._logger.isEnabledFor(level):
+            self._logger.log(level, "request", extra=fields)
+            return
+        line = _encode_line(
+            {
+                "time": self._now(),
+                "level": "error" if level == logging.ERROR else "info",
+                "logger": self._logger.name,
+                "message": "request",
+                **fields,
+            }
+        )
+        with self._lock:
+            self._held.append((level, line))
+            schedule = not self._scheduled
+            self._scheduled = True
+        if level >= logging.ERROR:
+            self.flush()
+        elif schedule:
+            try:
+                asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+            except RuntimeError:  # no event loop here: at once
+                self.flush()
+
+    def _now(self) -> str:
+        """Now, as :class:`JsonFormatter` writes a record's time (the second's text is
+        made once a second)."""
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+        return f"{self._second_text}.{int((now - second) * 1e6):06d}+00:00"
+
+    def flush(self) -> None:
+        """Write the lines held so far."""
+        with self._lock:
+            held, self._held = self._held, []
+            self._scheduled = False
+        if not held:
+            return
+        for handler in self._streams:
+            lines = [line for level, line in held if level >= handler.level]
+            handler.acquire()
+            try:
+                for chunk in _chunks(lines):
+                    handler.stream.write(chunk)
+                    handler.flush()
+            except (OSError, ValueError):  # a closed stream: as logging, go on
+                pass
+            finally:
+                handler.release()
+
+
+def _chunks(lines: list[str], size: int = 4000) -> list[str]:
+    """Whole lines in writes of at most ``size`` bytes (a longer line alone): a write to
+    a pipe up to 4 KiB is never interleaved with another process's (workers share
+    stderr)."""
+    chunks: list[str] = []
+    current: list[str] = []
+    length = 0
+    for line in lines:
+        if current and length + len(line) > size:
+            chunks.append("".join(current))
+            current, length = [], 0
+        current.append(line)
+        length += len(line)
+    if current:
+        chunks.append("".join(current))
+    return chunks
+
+
+def _encode_line(data: dict[str, Any]) -> str:
+    return _JSON.encode(data).decode() + "\n"
 
 
 class JsonFormatter(logging.Formatter):

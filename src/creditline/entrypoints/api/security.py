@@ -17,6 +17,7 @@ then ask for it through one of these dependencies:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -33,7 +34,8 @@ from creditline.domain.errors import (
     PermissionDenied,
 )
 from creditline.entrypoints.api.asgi import ASGIApp, Receive, Scope, Send, header, send_json, state
-from creditline.entrypoints.api.problems import problem
+from creditline.entrypoints.api.limits import Buckets
+from creditline.entrypoints.api.problems import http_problem, problem
 
 __all__ = [
     "AnyKey",
@@ -56,7 +58,7 @@ _bearer = HTTPBearer(
 )
 
 
-def principal(
+async def principal(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Principal:
@@ -70,7 +72,7 @@ def principal(
 AnyKey = Annotated[Principal, Depends(principal)]
 
 
-def _operator(who: AnyKey) -> Principal:
+async def _operator(who: AnyKey) -> Principal:
     if not who.is_operator:
         raise PermissionDenied(who.role.value, "an operator key")
     return who
@@ -98,18 +100,18 @@ def org_scope(who: Principal, org_id: str) -> OrgScope:
 OrgId = Annotated[str, Path(min_length=1, max_length=40, description="The organization's id.")]
 
 
-def _reader(who: AnyKey, org_id: OrgId) -> OrgScope:
+async def _reader(who: AnyKey, org_id: OrgId) -> OrgScope:
     return org_scope(who, org_id)
 
 
-def _writer(who: AnyKey, org_id: OrgId) -> OrgScope:
+async def _writer(who: AnyKey, org_id: OrgId) -> OrgScope:
     scope = org_scope(who, org_id)
     if who.role is Role.ORG_READ:
         raise PermissionDenied(who.role.value, "a key that may write")
     return scope
 
 
-def _org_operator(who: AnyKey, org_id: OrgId) -> OrgScope:
+async def _org_operator(who: AnyKey, org_id: OrgId) -> OrgScope:
     scope = org_scope(who, org_id)
     if not who.is_operator:
         raise PermissionDenied(who.role.value, "an operator key")
@@ -126,11 +128,20 @@ class AuthMiddleware:
     a key that does not verify is answered 401 at once; a valid one leaves its
     principal in the request's state. Without the header the request goes on (public
     routes; the others answer 401 through :func:`principal`). The key's text is never
-    logged or stored."""
+    logged or stored.
 
-    def __init__(self, app: ASGIApp, creditline: Creditline) -> None:
+    Keys are checked from memory where the engine checked them within the last second
+    (:meth:`Creditline.cached_api_key`), else against the database in a worker thread.
+    Keys that do not check out count against their client address (``failures``: a
+    token bucket per address): once its bucket is empty, the address's requests with
+    keys not already checked are answered 429 without being looked up."""
+
+    def __init__(
+        self, app: ASGIApp, creditline: Creditline, failures: Buckets | None = None
+    ) -> None:
         self.app = app
         self.creditline = creditline
+        self.failures = failures
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = header(scope, b"authorization") if scope["type"] == "http" else None
@@ -138,13 +149,35 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         scheme, _, token = raw.partition(" ")
+        token = token.strip()
+        address = f"bad-key:{(scope.get('client') or ('unknown', 0))[0]}"
         try:
-            if scheme.lower() != "bearer" or not token.strip():
+            if scheme.lower() != "bearer" or not token:
                 raise AuthenticationFailed("the Authorization header must be: Bearer cl_live_...")
-            key = await run_in_threadpool(self.creditline.authenticate, token.strip())
+            key = self.creditline.cached_api_key(token)
+            if key is None:
+                wait = 0.0 if self.failures is None else self.failures.peek(address)
+                if wait > 0:
+                    await self._too_many(scope, send, wait)
+                    return
+                key = await run_in_threadpool(self.creditline.authenticate, token)
         except CreditlineError as exc:
+            if isinstance(exc, AuthenticationFailed) and self.failures is not None:
+                self.failures.take(address)
             body = problem(exc, state(scope).get("request_id"))
             await send_json(send, body, headers=[(b"www-authenticate", b"Bearer")])
             return
         state(scope)[PRINCIPAL] = key.principal
         await self.app(scope, receive, send)
+
+    async def _too_many(self, scope: Scope, send: Send, wait: float) -> None:
+        assert self.failures is not None
+        retry_after = max(1, math.ceil(wait))
+        body = http_problem(
+            "rate-limited",
+            f"over {self.failures.burst} requests with keys that are not valid from this "
+            f"address (then {self.failures.rate:g} a second)",
+            state(scope).get("request_id"),
+            retry_after=retry_after,
+        )
+        await send_json(send, body, headers=[(b"retry-after", str(retry_after).encode())])

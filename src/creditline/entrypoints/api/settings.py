@@ -29,6 +29,13 @@ class ApiSettings:
         rate_file: a file holding the buckets, shared by every process that names it
             (``creditline serve --workers N`` sets it); empty: each process its own;
             ``CREDITLINE_API_RATE_FILE``.
+        bad_key_rate_per_second: requests with a key that does not check out (malformed,
+            unknown, expired, revoked) each client address may make per second,
+            sustained; past it, its requests with keys not already checked are answered
+            429 without looking the key up (0: no limit);
+            ``CREDITLINE_API_BAD_KEY_RATE_PER_SECOND``.
+        bad_key_burst: how many such requests an address may make at once;
+            ``CREDITLINE_API_BAD_KEY_BURST``.
         max_batch: the most usage events one batch request may carry;
             ``CREDITLINE_API_MAX_BATCH``.
         idempotency_key_length: the longest ``Idempotency-Key`` accepted.
@@ -44,6 +51,8 @@ class ApiSettings:
     rate_per_second: float = 100.0
     rate_burst: int = 200
     rate_file: str = ""
+    bad_key_rate_per_second: float = 1.0
+    bad_key_burst: int = 20
     max_batch: int = 5000
     idempotency_key_length: int = 100
     log_requests: bool = True

@@ -1,16 +1,20 @@
 """What every route module shares: the engine, the metrics, exact JSON, the
-``Idempotency-Key`` passed down to the engine."""
+``Idempotency-Key`` passed down to the engine.
+
+The dependencies are coroutines: FastAPI runs a plain function dependency in a worker
+thread, a hop that costs a request more than the work it does here."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.routing import APIRoute
 
 from creditline.bootstrap import Creditline
-from creditline.entrypoints import bodies
+from creditline.entrypoints.api.codec import decode
 from creditline.entrypoints.api.idempotency import engine_key
 from creditline.entrypoints.api.observability import Metrics
 
@@ -19,16 +23,17 @@ __all__ = ["Engine", "EngineKey", "ExactRequest", "ExactRoute", "Meter", "make_r
 
 class ExactRequest(Request):
     """A request whose JSON numbers are read exactly: integers as ``int``, the others
-    as ``Decimal`` (never ``float``); ``NaN`` and ``Infinity`` are refused; a body
-    nested deeper than :data:`~creditline.entrypoints.bodies.MAX_DEPTH` is a 400."""
+    as ``Decimal`` (never ``float``); ``NaN`` and ``Infinity`` are refused
+    (:func:`~creditline.entrypoints.api.codec.decode`)."""
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
             try:
-                self._json = bodies.loads(body)
-            except bodies.BodyTooDeep as exc:
-                raise HTTPException(400, f"the body is {exc}") from exc
+                self._json = decode(body)
+            except ValueError as exc:
+                # FastAPI answers a JSONDecodeError as a body that is not JSON (400).
+                raise json.JSONDecodeError(str(exc), body.decode("latin-1"), 0) from exc
         return self._json
 
 
@@ -47,17 +52,17 @@ def make_router(tag: str) -> APIRouter:
     return APIRouter(tags=[tag], route_class=ExactRoute)
 
 
-def _engine(request: Request) -> Creditline:
+async def _engine(request: Request) -> Creditline:
     engine: Creditline = request.app.state.creditline
     return engine
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def _engine_key(
+async def _engine_key(
     request: Request,
     idempotency_key: Annotated[
         str | None,

@@ -3,7 +3,8 @@ ledger's history."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -12,6 +13,8 @@ from creditline.domain.amounts import CostBasis
 from creditline.domain.errors import InvalidSetting
 from creditline.domain.grants import Grant, GrantSource, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType
+from creditline.entrypoints.api import bodies
+from creditline.entrypoints.api.codec import JsonBytes
 from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
 from creditline.entrypoints.api.schemas import (
     AdjustmentCreate,
@@ -25,6 +28,7 @@ from creditline.entrypoints.api.schemas import (
     SpendCreate,
 )
 from creditline.entrypoints.api.security import OrgOperator, OrgReader, OrgWriter
+from creditline.services.spending import Debit, DebitResult, SpendCredits
 
 router = make_router("credits")
 
@@ -122,12 +126,13 @@ def ledger(
     )
 
 
-@router.post("/v1/orgs/{org_id}/spend", status_code=201, summary="Spend credits")
-def spend(
+@router.post(
+    "/v1/orgs/{org_id}/spend", status_code=201, summary="Spend credits", response_model=DebitOut
+)
+async def spend(
     *, body: SpendCreate, scope: OrgWriter, cl: Engine, key: EngineKey, meter: Meter
-) -> DebitOut:
-    result = cl.spend(
-        scope.org_id,
+) -> Any:
+    debit = Debit(
         body.micros,
         cause=_cause(body.cause),
         project_id=body.project_id,
@@ -135,6 +140,12 @@ def spend(
         idempotency_key=key,
         metadata=body.metadata,
     )
+    results: list[DebitResult] = await asyncio.wrap_future(
+        cl.submit(SpendCredits(scope.org_id, [debit]))
+    )
+    (result,) = results
+    if result.error is not None:
+        raise result.error
     if not result.replayed:
         meter.consumed.inc(result.amount)
-    return DebitOut.of(result)
+    return JsonBytes(bodies.debit(result), status_code=201)

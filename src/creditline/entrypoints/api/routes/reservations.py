@@ -1,14 +1,21 @@
-"""Reservations: two-phase holds for long operations (C6)."""
+"""Reservations: two-phase holds for long operations (C6).
+
+Holding, committing and releasing go through :meth:`Creditline.submit` and are awaited:
+no request waits in a worker thread for the database."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
 
+from creditline.bootstrap import Creditline
 from creditline.domain.ledger import Cause
-from creditline.domain.reservations import ReservationStatus
+from creditline.domain.reservations import Reservation, ReservationStatus
+from creditline.entrypoints.api import bodies
+from creditline.entrypoints.api.codec import JsonBytes
 from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
 from creditline.entrypoints.api.schemas import (
     CommitIn,
@@ -17,31 +24,37 @@ from creditline.entrypoints.api.schemas import (
     SettlementOut,
 )
 from creditline.entrypoints.api.security import OrgReader, OrgWriter
+from creditline.services.reservations import Reserve, Settle, Settlement
 
 router = make_router("reservations")
 
 __all__ = ["router"]
 
 
+async def _settle(cl: Creditline, command: Settle) -> Settlement:
+    settled: Settlement = await asyncio.wrap_future(cl.submit(command))
+    return settled
+
+
 @router.post(
     "/v1/orgs/{org_id}/reservations",
     status_code=201,
     summary="Hold credits for a running operation (402 when they are not there)",
+    response_model=ReservationOut,
 )
-def reserve(
-    *, body: ReservationCreate, scope: OrgWriter, cl: Engine, key: EngineKey
-) -> ReservationOut:
-    hold = cl.reserve(
-        scope.org_id,
-        body.micros,
+async def reserve(*, body: ReservationCreate, scope: OrgWriter, cl: Engine, key: EngineKey) -> Any:
+    command = Reserve(
+        org_id=scope.org_id,
+        amount=body.micros,
         ttl=timedelta(seconds=body.ttl_seconds),
         cause=None if body.cause is None else Cause(body.cause.type, body.cause.ref),
         project_id=body.project_id,
         member_id=body.member_id,
         idempotency_key=key,
-        metadata=body.metadata,
+        metadata=body.metadata or {},
     )
-    return ReservationOut.of(hold)
+    hold: Reservation = await asyncio.wrap_future(cl.submit(command))
+    return JsonBytes(bodies.reservation(hold), status_code=201)
 
 
 @router.get("/v1/orgs/{org_id}/reservations", summary="The organization's reservations")
@@ -63,19 +76,22 @@ def get_reservation(*, scope: OrgReader, reservation_id: str, cl: Engine) -> Res
 @router.post(
     "/v1/orgs/{org_id}/reservations/{reservation_id}/commit",
     summary="Charge the actual cost: from the hold first, then the grants",
+    response_model=SettlementOut,
 )
-def commit(
+async def commit(
     *, body: CommitIn, scope: OrgWriter, reservation_id: str, cl: Engine, meter: Meter
-) -> SettlementOut:
-    settled = cl.commit(scope.org_id, reservation_id, body.micros, final=body.final)
+) -> Any:
+    settled = await _settle(cl, Settle(scope.org_id, reservation_id, body.micros, body.final))
     if not settled.replayed:
         meter.consumed.inc(settled.consumed)
-    return SettlementOut.of(settled)
+    return JsonBytes(bodies.settlement(settled))
 
 
 @router.post(
     "/v1/orgs/{org_id}/reservations/{reservation_id}/release",
     summary="Give the whole hold back (the operation failed)",
+    response_model=SettlementOut,
 )
-def release(*, scope: OrgWriter, reservation_id: str, cl: Engine) -> SettlementOut:
-    return SettlementOut.of(cl.release(scope.org_id, reservation_id))
+async def release(*, scope: OrgWriter, reservation_id: str, cl: Engine) -> Any:
+    settled = await _settle(cl, Settle(scope.org_id, reservation_id, None))
+    return JsonBytes(bodies.settlement(settled))

@@ -3,18 +3,25 @@ corrections, quotes, and usage reports."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
 
-from creditline.domain.errors import InvalidSetting
+from creditline.bootstrap import Creditline
+from creditline.domain.errors import (
+    InvalidSetting,
+)
 from creditline.domain.pricing import Step
-from creditline.domain.usage import EventResult, EventStatus, UsageEvent, UsageStep
+from creditline.domain.usage import EventResult, EventStatus, UsageEvent
+from creditline.entrypoints.api import bodies
+from creditline.entrypoints.api.batch import Stamp, event_of, missing_body, read_batch
+from creditline.entrypoints.api.codec import JsonBytes, decode
 from creditline.entrypoints.api.observability import Metrics
 from creditline.entrypoints.api.problems import PROBLEM_JSON, problem, problem_type
 from creditline.entrypoints.api.routes.common import Engine, Meter, make_router
@@ -25,42 +32,30 @@ from creditline.entrypoints.api.schemas import (
     OverviewOut,
     QuoteIn,
     QuoteOut,
-    StepIn,
     StoredUsageOut,
     TimeQuery,
-    UsageBatchIn,
     UsageEventIn,
     UsageReportOut,
-    batch_out,
 )
 from creditline.entrypoints.api.security import OrgOperator, OrgReader, OrgWriter
+from creditline.services.usage import RecordUsage
 
 router = make_router("usage")
 
 __all__ = ["router"]
 
 
-def _steps(steps: Sequence[StepIn] | None) -> tuple[UsageStep, ...]:
-    return tuple(
-        UsageStep(s.operation, dict(s.quantities or {}), dict(s.dimensions or {}))
-        for s in steps or ()
-    )
+# A usage event without a time: the engine stamps it with the time it records it, once
+# UsageEvent takes ``None`` (then a retry's missing time is no part of its fingerprint);
+# until then the route stamps it with now.
+_ENGINE_STAMPS = "None" in str(UsageEvent.__dataclass_fields__["occurred_at"].type)
 
 
-def _event(org_id: str, body: UsageEventIn, now: datetime) -> UsageEvent:
-    return UsageEvent(
-        event_id=body.event_id,
-        org_id=org_id,
-        operation=body.operation,
-        occurred_at=body.occurred_at or now,
-        quantities=dict(body.quantities or {}),
-        dimensions=dict(body.dimensions or {}),
-        project_id=body.project_id,
-        member_id=body.member_id,
-        parent_id=body.parent_id,
-        steps=_steps(body.steps),
-        metadata=dict(body.metadata or {}),
-    )
+def _stamp(cl: Creditline) -> Stamp:
+    if _ENGINE_STAMPS:
+        return lambda when: when
+    now = cl.clock.now()
+    return lambda when: now if when is None else when
 
 
 def _problem_of(result: EventResult) -> str | None:
@@ -68,10 +63,17 @@ def _problem_of(result: EventResult) -> str | None:
 
 
 def _count(meter: Metrics, results: Sequence[EventResult]) -> None:
-    for r in results:
-        meter.events.labels(r.status.value).inc()
-        if r.status is EventStatus.ACCEPTED:
-            meter.consumed.inc(r.cost)
+    for status, count in Counter(r.status.value for r in results).items():
+        meter.events.labels(status).inc(count)
+    charged = bodies.accepted(results)
+    if charged:
+        meter.consumed.inc(charged)
+
+
+async def _record(cl: Creditline, events: list[UsageEvent]) -> list[EventResult]:
+    """Record ``events`` (one transaction, shared with other callers'), once durable."""
+    results: list[EventResult] = await asyncio.wrap_future(cl.submit(RecordUsage(events)))
+    return results
 
 
 _EVENT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -87,18 +89,35 @@ _EVENT_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_model=EventResultOut,
     responses=_EVENT_RESPONSES,
 )
-def record_event(
+async def record_event(
     *, body: UsageEventIn, scope: OrgWriter, cl: Engine, meter: Meter, request: Request
 ) -> Any:
-    (result,) = cl.record_usage([_event(scope.org_id, body, cl.clock.now())])
+    (result,) = await _record(cl, [event_of(scope.org_id, body, _stamp(cl))])
     _count(meter, [result])
-    out = EventResultOut.of(result, problem=_problem_of(result))
+    out = bodies.event_result(result)
     if result.error is not None:  # refused (402, 403; stored) or rejected (422, 404)
         detail = problem(result.error, request.state.request_id)
-        detail["event"] = out.model_dump(mode="json")
-        return JSONResponse(detail, status_code=detail["status"], media_type=PROBLEM_JSON)
+        detail["event"] = out
+        return JsonBytes(detail, status_code=detail["status"], media_type=PROBLEM_JSON)
     status = 200 if result.status is EventStatus.DUPLICATE else 201
-    return JSONResponse(out.model_dump(mode="json"), status_code=status)
+    return JsonBytes(out, status_code=status)
+
+
+_BATCH_BODY = {
+    "requestBody": {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UsageBatchIn"}}},
+        "required": True,
+    }
+}
+
+
+def _json_media(content_type: str | None) -> bool:
+    """Whether FastAPI would read a body of this content type as JSON."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 @router.post(
@@ -107,15 +126,27 @@ def record_event(
     description="The batch is one transaction: every accepted or refused event is durable "
     "before the answer. Each event is accepted, refused, rejected (bad input; not stored) "
     "or a duplicate of an event id already recorded.",
+    response_model=BatchOut,
+    openapi_extra=_BATCH_BODY,
 )
-def record_batch(
-    *, body: UsageBatchIn, scope: OrgWriter, cl: Engine, meter: Meter, request: Request
-) -> BatchOut:
-    _check_size(request, len(body.events))
-    now = cl.clock.now()
-    results = cl.record_usage([_event(scope.org_id, e, now) for e in body.events])
+async def record_batch(*, scope: OrgWriter, cl: Engine, meter: Meter, request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        raise missing_body()
+    document: Any = raw
+    if _json_media(request.headers.get("content-type")):
+        try:
+            document = decode(raw)
+        except ValueError as exc:
+            raise RequestValidationError(
+                [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error",
+                  "input": {}, "ctx": {"error": str(exc)}}]
+            ) from None  # fmt: skip
+    events = read_batch(scope.org_id, document, _stamp(cl))
+    _check_size(request, len(events))
+    results = await _record(cl, events)
     _count(meter, results)
-    return batch_out([EventResultOut.of(r, i, _problem_of(r)) for i, r in enumerate(results)])
+    return JsonBytes(bodies.batch([bodies.event_result(r, i) for i, r in enumerate(results)]))
 
 
 def _check_size(request: Request, count: int) -> None:
