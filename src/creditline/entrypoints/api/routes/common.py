@@ -10,13 +10,14 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 from creditline.bootstrap import Creditline
 from creditline.entrypoints.api.codec import decode
 from creditline.entrypoints.api.idempotency import engine_key
 from creditline.entrypoints.api.observability import Metrics
+from creditline.entrypoints.bodies import BodyTooDeep
 
 __all__ = ["Engine", "EngineKey", "ExactRequest", "ExactRoute", "Meter", "make_router"]
 
@@ -31,6 +32,8 @@ class ExactRequest(Request):
             body = await self.body()
             try:
                 self._json = decode(body)
+            except BodyTooDeep as exc:
+                raise HTTPException(400, f"the body is {exc}") from exc
             except ValueError as exc:
                 # FastAPI answers a JSONDecodeError as a body that is not JSON (400).
                 raise json.JSONDecodeError(str(exc), body.decode("latin-1"), 0) from exc
