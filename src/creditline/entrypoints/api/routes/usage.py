@@ -58,11 +58,13 @@ def _steps(steps: Sequence[StepIn] | None) -> tuple[UsageStep, ...]:
 
 
 def _event(org_id: str, body: UsageEventIn, now: datetime) -> UsageEvent:
+    # No time: the engine stamps the event when it first receives it (and a retry
+    # without a time is the same event).
     return UsageEvent(
         event_id=body.event_id,
         org_id=org_id,
         operation=body.operation,
-        occurred_at=body.occurred_at or now,
+        occurred_at=body.occurred_at,
         quantities=dict(body.quantities or {}),
         dimensions=dict(body.dimensions or {}),
         project_id=body.project_id,
