@@ -27,6 +27,9 @@ __all__ = ["IN_LIST", "Raw", "Sql"]
 
 IN_LIST = "{in_list}"
 
+_FEW = 8
+"""Up to this many rows, PostgreSQL gets an INSERT rather than a COPY."""
+
 
 class Sql:
     """One statement's text for each database."""
@@ -78,6 +81,12 @@ class Raw:
         if not rows:
             return
         names = ", ".join(columns)
+        if self.postgres and len(rows) <= _FEW:
+            # COPY costs two round trips; a few rows go in one executemany (pipelined).
+            marks = ",".join(["%s"] * len(columns))
+            with self._dbapi.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            return
         if self.postgres:
             with (
                 self._dbapi.cursor() as cursor,
