@@ -334,13 +334,13 @@ class Creditline:
         (group commit); each is answered only after that commit.
         """
         writer = self._writer
-        if writer is None:
+        if writer is None or writer.pid != os.getpid():  # none yet, or a forked child
             writer = self._start_writer()
         return writer.submit(command)
 
     def _start_writer(self) -> GroupWriter[WriteCommand]:
         with _WRITER_LOCK:
-            if self._writer is None:
+            if self._writer is None or self._writer.pid != os.getpid():
                 self._writer = GroupWriter(
                     self._apply_group,
                     weight=charging.weight,

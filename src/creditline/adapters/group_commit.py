@@ -19,6 +19,7 @@ may switch it on.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -79,6 +80,8 @@ class GroupWriter(Generic[C]):
         self.groups = 0
         """Groups committed (or answered) so far: commands / groups is the sharing."""
         self.commands = 0
+        self.pid = os.getpid()
+        """The process the thread runs in (a forked child must make its own writer)."""
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
