@@ -297,17 +297,19 @@ def _write(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
     for grant in decision.grants:  # flex grants: before the entries that name them
         uow.grants.add(grant.grant_id, grant.grant, now, seq=grant.seq)
     charging = uow.charging
-    if decision.usage_rows:
-        uow.usage.add_many(decision.usage_rows, now)
-    if decision.new_reservations:
-        charging.add_reservations(decision.new_reservations)
-    if decision.settled:
-        charging.save_reservations(decision.settled)
-    if decision.keys:
-        charging.add_keys(decision.keys, now)
-    uow.ledger.append(decision.entries, now)
-    uow.grants.apply(decision.grant_moves)
-    charging.move_balances(decision.balances, now)
+    rows = len(decision.usage_rows) + len(decision.entries) + len(decision.keys)
+    with charging.pipeline(rows + len(decision.new_reservations)):
+        if decision.usage_rows:
+            uow.usage.add_many(decision.usage_rows, now)
+        if decision.new_reservations:
+            charging.add_reservations(decision.new_reservations)
+        if decision.settled:
+            charging.save_reservations(decision.settled)
+        if decision.keys:
+            charging.add_keys(decision.keys, now)
+        uow.ledger.append(decision.entries, now)
+        uow.grants.apply(decision.grant_moves)
+        charging.move_balances(decision.balances, now)
 
 
 def apply_group(

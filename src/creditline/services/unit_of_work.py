@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -144,6 +145,7 @@ class ChargingStore(Protocol):
         self, rows: Sequence[tuple[str, str, str, dict[str, Any]]], now: datetime
     ) -> None: ...
     def move_balances(self, moves: dict[str, tuple[int, int, int]], now: datetime) -> None: ...
+    def pipeline(self, rows: int) -> AbstractContextManager[Any]: ...
 
 
 class PlanStore(Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +72,9 @@ _MOVE_BALANCES_PG = Sql(
 _KEY_COLUMNS = ("org_id", "key", "request_hash", "outcome", "created_at")
 
 Pairs = Sequence[tuple[str, str]]
+
+_PIPELINE_ROWS = 256
+"""Up to this many rows, a group's writes are pipelined on PostgreSQL."""
 
 
 class ChargingRepository:
@@ -172,6 +176,14 @@ class ChargingRepository:
         when = raw.when(now)
         raw.insert("idempotency_keys", _KEY_COLUMNS, [(o, k, h, raw.json(out), when)
                                                       for o, k, h, out in rows])  # fmt: skip
+
+    def pipeline(self, rows: int) -> AbstractContextManager[Any]:
+        """Send the writes of a group of ``rows`` rows in one round trip where that pays
+        (PostgreSQL, few rows: a big group goes faster by COPY, which a pipeline cannot
+        run); the block's errors are raised at its end."""
+        if self._raw.postgres and rows <= _PIPELINE_ROWS:
+            return self._raw.pipeline()
+        return nullcontext()
 
     def move_balances(self, moves: dict[str, tuple[int, int, int]], now: datetime) -> None:
         """Move each organization's balance, entry count and held amount, once each."""
