@@ -503,7 +503,6 @@ def decide(
     """
     out = Decision()
     ledgers: dict[str, Ledger] = {}
-    batch_id: list[str] = []
     results = out.results
 
     def ledger(org_id: str) -> Ledger | None:
@@ -515,7 +514,7 @@ def decide(
             found = ledgers[org_id] = Ledger(account, now, new_id, out, books)
         return found
 
-    usage = _Usage(books, now, batch_id, new_id, out)
+    usage = _Usage(books, now, new_id, out)
     for cmd in commands:
         book = ledger(cmd.org_id)
         if isinstance(cmd, UsageEvent):
@@ -602,7 +601,6 @@ class _Usage:
         self,
         books: Books,
         now: datetime,
-        batch_id: list[str],
         new_id: Callable[[str], str],
         out: Decision,
     ) -> None:
