@@ -41,7 +41,12 @@ from creditline.domain.charging import (
     flex_ref,
     prepare_debit,
 )
-from creditline.domain.errors import CreditlineError, InvalidSetting, InvalidUsage
+from creditline.domain.errors import (
+    CreditlineError,
+    InvalidSetting,
+    InvalidUsage,
+    OrganizationNotFound,
+)
 from creditline.domain.ledger import Cause, CauseType, EntryType
 from creditline.domain.pricing import RateCardHistory
 from creditline.domain.reservations import Reservation
@@ -177,7 +182,12 @@ def _answers(slots: list[_Slot], results: Sequence[Any]) -> list[Answer]:
         if isinstance(command, RecordUsage | SpendCredits):
             found = iter(slot.items)
             merged = [r if r is not None else results[next(found)] for r in slot.results]
-            answers.append(Answer(merged))
+            if isinstance(command, SpendCredits) and any(
+                isinstance(r.error, OrganizationNotFound) for r in merged
+            ):  # a spend names one organization: no such one fails it whole
+                answers.append(Answer(error=OrganizationNotFound(command.org_id)))
+            else:
+                answers.append(Answer(merged))
             continue
         result = results[slot.items[0]]
         if isinstance(result, BaseException):
