@@ -8,7 +8,9 @@ PostgreSQL it prints:
   timestamp, gated, debited from grants, stored with its outcome, one commit a batch);
 - the rate of a plain bulk insert of the same number of event rows into a table of the
   same shape in the same database, one commit a batch, and the ratio of the two;
-- single-event record latency and reserve latency, p50 and p99.
+- single-event record latency and reserve latency, p50 and p99;
+- 16 library threads reserving at once through one engine: reserves/s, p99, and the
+  commits/s of its group commit writer (commands per commit shows the sharing).
 
 The last line is one JSON object with every figure. Nothing here asserts on time.
 """
@@ -19,6 +21,7 @@ import argparse
 import json
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -121,6 +124,42 @@ def latency_ms(call: Callable[[int], Any], count: int) -> tuple[float, float]:
     return p50 / 1_000, p99 / 1_000
 
 
+def threads_reserving(
+    cl: Creditline, org: str, threads: int, each: int
+) -> tuple[float, float, float]:
+    """``threads`` threads reserving ``each`` holds at once: reserves/s, p99 (ms) and the
+    writer's commits/s over the same span."""
+    samples: list[float] = []
+    lock = threading.Lock()
+    start = threading.Barrier(threads + 1)
+
+    def work() -> None:
+        mine = []
+        start.wait()
+        for _ in range(each):
+            began = time.perf_counter_ns()
+            cl.reserve(org, credits(1))
+            mine.append((time.perf_counter_ns() - began) / 1e6)
+        with lock:
+            samples.extend(mine)
+
+    pool = [threading.Thread(target=work) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    writer = cl._writer
+    groups = writer.groups if writer is not None else 0
+    start.wait()
+    began = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    writer = cl._writer
+    commits = (writer.groups if writer is not None else 0) - groups
+    samples.sort()
+    p99 = samples[max(0, int(len(samples) * 0.99) - 1)]
+    return len(samples) / elapsed, p99, commits / elapsed
+
+
 def run(backend: str, url: str, args: argparse.Namespace, out: dict[str, float]) -> None:
     with Creditline.open(url) as cl:
         cl.load_rate_card(CARD)
@@ -150,6 +189,14 @@ def run(backend: str, url: str, args: argparse.Namespace, out: dict[str, float])
         p50, p99 = latency_ms(lambda n: cl.reserve(org, credits(1)), args.samples)
         out[f"{backend}_reserve_p50_ms"], out[f"{backend}_reserve_p99_ms"] = p50, p99
         print(f"{backend}: reserve            p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
+        rate, p99, commits = threads_reserving(cl, org, 16, args.samples // 8)
+        out[f"{backend}_threads16_reserves_per_s"] = rate
+        out[f"{backend}_threads16_reserve_p99_ms"] = p99
+        out[f"{backend}_threads16_commits_per_s"] = commits
+        print(
+            f"{backend}: 16 threads reserving {rate:>10,.0f} reserves/s  p99 {p99:6.2f} ms  "
+            f"{commits:,.0f} commits/s ({rate / max(commits, 1e-9):.1f} reserves a commit)"
+        )
         report = cl.verify()
         assert report.ok, report.problems[:5]
 

@@ -24,8 +24,10 @@ whole, so it either happens exactly once or raises.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,6 +43,7 @@ from creditline.adapters.db.engine import make_engine, redact
 from creditline.adapters.db.portal import KeySigner
 from creditline.adapters.db.repositories import HistoryFilter
 from creditline.adapters.db.uow import SqlUnitOfWork, is_transient
+from creditline.adapters.group_commit import GroupWriter
 from creditline.adapters.notify.addresses import SystemResolver, allow_networks
 from creditline.adapters.payments import NoPayments
 from creditline.domain.alerts import AlertRule
@@ -87,6 +90,7 @@ from creditline.domain.webhook_urls import Resolver, UrlPolicy
 from creditline.services import alerts as alerting
 from creditline.services import api_keys as keys
 from creditline.services import (
+    charging,
     cycles,
     expiry,
     http_requests,
@@ -94,7 +98,6 @@ from creditline.services import (
     queries,
     ratecards,
     reports,
-    reservations,
     scheduler,
     usage,
     webhooks,
@@ -117,13 +120,24 @@ from creditline.services.payments import PaymentProvider, ReceiptSender
 from creditline.services.purchases import CANCEL_URL, SUCCESS_URL
 from creditline.services.queries import VerifyReport
 from creditline.services.reservations import Reserve, Settle, Settlement
-from creditline.services.spending import Debit, DebitResult, SpendCredits, spend_credits
+from creditline.services.spending import Debit, DebitResult, SpendCredits
 from creditline.services.unit_of_work import UnitOfWork
 from creditline.services.usage import AmendEvent, RecordUsage
 
-__all__ = ["Creditline", "ExpiryReport", "RenewalReport", "WriteCommand"]
+__all__ = [
+    "ANSWER_BEFORE_COMMIT_ENV",
+    "Creditline",
+    "ExpiryReport",
+    "RenewalReport",
+    "WriteCommand",
+]
 
 T = TypeVar("T")
+
+ANSWER_BEFORE_COMMIT_ENV = "CREDITLINE_TEST_ANSWER_BEFORE_COMMIT"
+"""Set to ``1`` by the crash tests only: the writer answers before its commit (broken)."""
+
+_WRITER_LOCK = threading.Lock()
 
 WriteCommand = RecordUsage | Reserve | Settle | SpendCredits
 """A command that moves credits, for :meth:`Creditline.submit`."""
@@ -218,7 +232,9 @@ class Creditline:
         self.add_tick_job("webhooks", self._webhooks_job)
         # The web dashboard's reads and the signer of its links and cookies.
         self.dashboard = web.Dashboard(self._tx, self.clock, KeySigner)
-        self._submitter: ThreadPoolExecutor | None = None
+        # Group commit (services/charging.py): made when the first command moves credits.
+        self._writer: GroupWriter[WriteCommand] | None = None
+        self._answer_early = os.environ.get(ANSWER_BEFORE_COMMIT_ENV) == "1"
         # API keys checked in memory for up to a second (services/key_cache.py).
         self._keys = KeyCache(self._check_key, self._touch_key, self.clock)
 
@@ -278,9 +294,9 @@ class Creditline:
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
-        if self._submitter is not None:
-            self._submitter.shutdown(wait=True)
-            self._submitter = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self._keys.close()
         self._engine.dispose()
 
@@ -330,21 +346,44 @@ class Creditline:
         :class:`Settlement` for :class:`Settle`, ``list[DebitResult]`` for
         :class:`SpendCredits`), or the call's exception. The HTTP API awaits it with
         ``asyncio.wrap_future``, so no request thread waits on the database.
-        """
-        if self._submitter is None:
-            self._submitter = ThreadPoolExecutor(max_workers=8, thread_name_prefix="writer")
-        return self._submitter.submit(self._apply, command)
 
-    def _apply(self, command: WriteCommand) -> Any:
-        if isinstance(command, RecordUsage):
-            return self._run(lambda: usage.record_usage(command, self._uow(), self.clock))
-        if isinstance(command, Reserve):
-            return self._run(lambda: reservations.reserve(command, self._uow(), self.clock))
-        if isinstance(command, Settle):
-            return self._run(lambda: reservations.settle(command, self._uow(), self.clock))
-        if isinstance(command, SpendCredits):
-            return self._run(lambda: spend_credits(command, self._uow(), self.clock))
-        raise TypeError(f"not a write command: {command!r}")
+        Commands of concurrent callers (this method, and the synchronous calls that
+        move credits: ``record``, ``record_usage``, ``reserve``, ``commit``,
+        ``release``, ``spend``, ``spend_many``, a negative ``adjust``) are applied by
+        one writer thread in arrival order, many in one transaction and one commit
+        (group commit); each is answered only after that commit.
+        """
+        writer = self._writer
+        if writer is None or writer.pid != os.getpid():  # none yet, or a forked child
+            writer = self._start_writer()
+        return writer.submit(command)
+
+    def _start_writer(self) -> GroupWriter[WriteCommand]:
+        with _WRITER_LOCK:
+            if self._writer is None or self._writer.pid != os.getpid():
+                self._writer = GroupWriter(
+                    self._apply_group,
+                    weight=charging.weight,
+                    name=f"creditline-writer-{self.dialect}",
+                    answer_before_commit=self._answer_early,
+                )
+            return self._writer
+
+    def _apply_group(
+        self,
+        commands: Sequence[WriteCommand],
+        before_commit: Callable[[Sequence[charging.Answer]], None] | None = None,
+    ) -> list[charging.Answer]:
+        """Apply a group in one transaction, retried whole on transient conflicts."""
+        return self._run(
+            lambda: charging.apply_group(
+                commands, self._uow(), self.clock, before_commit=before_commit
+            )
+        )
+
+    def _write(self, command: WriteCommand) -> Any:
+        """Submit a command and wait for its answer (raising its error)."""
+        return self.submit(command).result()
 
     def _find(self, read: Callable[[UnitOfWork], T | None], missing: CreditlineError) -> T:
         """What ``read`` finds in a read-only transaction, or raise ``missing``."""
@@ -469,8 +508,7 @@ class Creditline:
 
     def spend_many(self, org_id: str, debits: Sequence[Debit]) -> list[DebitResult]:
         """Spend many debits in one transaction; each gets its own result, in order."""
-        cmd = SpendCredits(org_id, list(debits))
-        return self._run(lambda: spend_credits(cmd, self._uow(), self.clock))
+        return self._write(SpendCredits(org_id, list(debits)))  # type: ignore[no-any-return]
 
     def adjust(
         self, org_id: str, amount: int, reason: str, *, idempotency_key: str | None = None
@@ -493,7 +531,7 @@ class Creditline:
             [Debit(-amount, cause, idempotency_key=idempotency_key)],
             EntryType.ADJUSTMENT,
         )
-        (result,) = self._run(lambda: spend_credits(cmd, self._uow(), self.clock))
+        result: DebitResult = self._write(cmd)[0]
         if result.error is not None:
             raise result.error
         return result
@@ -538,20 +576,18 @@ class Creditline:
         cmd = Reserve(
             org_id, amount, ttl, cause, project_id, member_id, idempotency_key, metadata or {}
         )
-        return self._run(lambda: reservations.reserve(cmd, self._uow(), self.clock))
+        return self._write(cmd)  # type: ignore[no-any-return]
 
     def commit(
         self, org_id: str, reservation_id: str, amount: int, *, final: bool = True
     ) -> Settlement:
         """Charge the actual cost of a held operation: from the hold first, then from
         the spendable grants; ``final=False`` commits one step and keeps the rest held."""
-        cmd = Settle(org_id, reservation_id, amount, final)
-        return self._run(lambda: reservations.settle(cmd, self._uow(), self.clock))
+        return self._write(Settle(org_id, reservation_id, amount, final))  # type: ignore[no-any-return]
 
     def release(self, org_id: str, reservation_id: str) -> Settlement:
         """Give the whole hold back (the operation failed through a system error)."""
-        cmd = Settle(org_id, reservation_id, None)
-        return self._run(lambda: reservations.settle(cmd, self._uow(), self.clock))
+        return self._write(Settle(org_id, reservation_id, None))  # type: ignore[no-any-return]
 
     def reservation(self, org_id: str, reservation_id: str) -> Reservation:
         found = self._find(
@@ -581,8 +617,7 @@ class Creditline:
         stored, so a retry gets the same answer), rejected (bad input; nothing stored)
         or a duplicate of an event id already recorded (the first outcome).
         """
-        cmd = RecordUsage(list(events))
-        return self._run(lambda: usage.record_usage(cmd, self._uow(), self.clock))
+        return self._write(RecordUsage(list(events)))  # type: ignore[no-any-return]
 
     def record(
         self,
@@ -598,9 +633,11 @@ class Creditline:
         steps: Sequence[UsageStep] = (),
         metadata: Mapping[str, Any] | None = None,
     ) -> EventResult:
-        """Record one usage event (see :meth:`record_usage`)."""
+        """Record one usage event (see :meth:`record_usage`). Without ``occurred_at`` the
+        event is stamped with the time it is first received, and recording it again
+        without a time is a duplicate (the first outcome), not a reused id."""
         event = UsageEvent(
-            event_id, org_id, operation, occurred_at or self.clock.now(), dict(quantities or {}),
+            event_id, org_id, operation, occurred_at, dict(quantities or {}),
             dict(dimensions or {}), project_id, member_id, None, tuple(steps),
             dict(metadata or {}),
         )  # fmt: skip

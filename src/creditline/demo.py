@@ -519,12 +519,12 @@ class _Story:
         batches: dict[int, list[UsageEvent]] = {}
         for event in events[: len(calls)]:
             if self._within(event):
-                batches.setdefault(event.occurred_at.hour // BATCH_HOURS, []).append(event)
+                batches.setdefault(event.at.hour // BATCH_HOURS, []).append(event)
         for batch in batches.values():
-            yield batch[-1].occurred_at, "usage", self._record(batch)
+            yield batch[-1].at, "usage", self._record(batch)
         done = [e for e in events[len(calls) :] if self._within(e)]
         for event in done:
-            yield event.occurred_at, "usage", self._record([event])
+            yield event.at, "usage", self._record([event])
         yield from self._moments(index, day, done)
 
     def _midnight(self) -> None:
@@ -538,7 +538,7 @@ class _Story:
             self.topped_up = True
 
     def _within(self, event: UsageEvent) -> bool:
-        return self.start <= event.occurred_at < self.end
+        return self.start <= event.at < self.end
 
     def _event(self, call: _Call, event_id: str) -> UsageEvent:
         return _event(self.org.id, self.ids, call, event_id)
@@ -560,7 +560,7 @@ class _Story:
             # a job that failed on the supplier's side: the lab's platform voids it
             job = next((e for e in jobs if e.operation == "benchmark"), jobs[0])
             void, event_id = self.cl.void_event, job.event_id
-            yield job.occurred_at + timedelta(hours=2), "void", lambda: void(self.org.id, event_id)
+            yield job.at + timedelta(hours=2), "void", lambda: void(self.org.id, event_id)
 
     def _buy(self, pack: str, key: str) -> Purchase:
         purchase = self.cl.create_purchase(

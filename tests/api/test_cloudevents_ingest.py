@@ -164,7 +164,6 @@ def test_a_single_event_of_an_unknown_subject_is_404_and_a_batch_keeps_its_resul
     assert [r["status"] for r in batch.json()["results"]] == ["accepted", "rejected"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs the optional-time rule")
 def test_a_cloudevent_without_time_is_recorded_once_however_often_it_is_retried(
     world: World,
 ) -> None:

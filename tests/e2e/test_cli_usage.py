@@ -603,3 +603,12 @@ def test_bad_plans_exit_by_error_class(db: str, org: str, tmp_path: Path) -> Non
     )
     wrong = cli(db, "plan", "assign", org, "x", "--depletion", "never")
     assert wrong.exit_code == 2  # click's own usage error
+
+
+def test_record_twice_without_a_time_answers_duplicate_the_second_time(db: str, org: str) -> None:
+    args = ("usage", "record", org, "run-1", "train", "-q", "attributes=3", *BUSINESS)
+    first = ok(cli(db, *args, "-f", "json", now="2026-01-02T00:00:00+00:00"))
+    again = ok(cli(db, *args, "-f", "json", now="2026-01-02T00:07:00+00:00"))
+    assert (first["status"], again["status"]) == ("accepted", "duplicate")
+    assert again["cost_micros"] == first["cost_micros"]
+    assert available(db, org) == "8"

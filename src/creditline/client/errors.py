@@ -254,9 +254,12 @@ def _insufficient(
     cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
 ) -> CreditlineError:
     if isinstance(body.get("needed_micros"), int) and isinstance(body.get("available_micros"), int):
+        limit, used = body.get("flex_limit_micros"), body.get("flex_used_micros")
         return InsufficientCredits(
-            str(body.get("org_id") or org or ""), body["needed_micros"], body["available_micros"]
-        )
+            str(body.get("org_id") or org or ""), body["needed_micros"], body["available_micros"],
+            flex_limit=limit if isinstance(limit, int) else None,
+            flex_used=used if isinstance(used, int) else None,
+        )  # fmt: skip
     found = re.match(
         r"^insufficient credits in (\S+): needed (-?\d+) micro-credits, "
         r"(-?\d+) available$",

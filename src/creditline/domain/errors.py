@@ -312,17 +312,44 @@ class InsufficientCredits(CreditlineError):
     Attributes:
         org_id: the organization.
         needed: micro-credits the debit needed.
-        available: micro-credits that were spendable at that moment.
+        available: micro-credits that were spendable at that moment (with the flex
+            room left, on a flex plan).
+        flex_limit, flex_used: on a flex plan at its limit, the plan's monthly flex
+            limit and the flex used this month (``flex_room`` is what is left); else
+            ``None``.
     """
 
-    def __init__(self, org_id: str, needed: int, available: int) -> None:
+    def __init__(
+        self,
+        org_id: str,
+        needed: int,
+        available: int,
+        *,
+        flex_limit: int | None = None,
+        flex_used: int | None = None,
+    ) -> None:
         self.org_id = org_id
         self.needed = needed
         self.available = available
-        super().__init__(
+        self.flex_limit = flex_limit
+        self.flex_used = flex_used
+        message = (
             f"insufficient credits in {org_id}: needed {needed} micro-credits, "
             f"{available} available"
         )
+        if flex_limit is not None:
+            message += (
+                f"; flex limit {flex_limit} micro-credits a month: {flex_used or 0} used "
+                f"this month, {self.flex_room} left"
+            )
+        super().__init__(message)
+
+    @property
+    def flex_room(self) -> int | None:
+        """Flex micro-credits left this month under the limit (``None``: no flex limit)."""
+        if self.flex_limit is None:
+            return None
+        return max(0, self.flex_limit - (self.flex_used or 0))
 
 
 class ConfigurationError(CreditlineError):

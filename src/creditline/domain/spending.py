@@ -38,9 +38,15 @@ def spending_order(
     grants: Iterable[Grant],
     now: datetime,
     order: Sequence[GrantKind] = DEFAULT_CONSUMPTION_ORDER,
+    *,
+    empty: bool = False,
 ) -> list[Grant]:
-    """The spendable grants at ``now``, in the order a debit draws from them."""
-    spendable = [g for g in grants if g.is_spendable(now)]
+    """The spendable grants at ``now``, in the order a debit draws from them (with
+    ``empty``, also those in force with nothing left, which a release may refill)."""
+    if empty:
+        spendable = [g for g in grants if g.effective_at <= now and not g.is_expired(now)]
+    else:
+        spendable = [g for g in grants if g.is_spendable(now)]
     if len(spendable) < 2:
         return spendable
     rank = {kind: i for i, kind in enumerate(order)}
@@ -70,8 +76,10 @@ class Pool:
         grants: Iterable[Grant],
         now: datetime,
         order: Sequence[GrantKind] = DEFAULT_CONSUMPTION_ORDER,
+        *,
+        empty: bool = False,
     ) -> None:
-        ordered = spending_order(grants, now, order)
+        ordered = spending_order(grants, now, order, empty=empty)
         self.org_id = org_id
         self._ids = [g.id for g in ordered]
         self._remaining = [g.remaining for g in ordered]
@@ -112,6 +120,17 @@ class Pool:
         self._remaining.append(amount)
         self._original.append(amount)
         self.available += amount
+
+    def give(self, grant_id: str, amount: int) -> None:
+        """Put back ``amount`` released to a grant of the pool (a hold given back); a
+        grant not in the pool (expired, not yet in force) is not spendable, so nothing."""
+        ids = self._ids
+        for i in range(len(ids)):
+            if ids[i] == grant_id:
+                self._remaining[i] += amount
+                self.available += amount
+                self._cursor = min(self._cursor, i)
+                return
 
     def changes(self) -> dict[str, int]:
         """The signed change of each grant drawn from so far (only grants that changed)."""

@@ -9,7 +9,10 @@ for a pipeline run, its steps, each priced as its own operation.
 
 An event is priced by the rate card version in force at its own timestamp, so a late
 event costs what it would have cost on time. An event stamped further in the future
-than :data:`MAX_CLOCK_SKEW` is refused as bad input.
+than :data:`MAX_CLOCK_SKEW` is refused as bad input. The time is optional: an event
+sent without one is stamped with the time it was first received, and a retry of it
+without a time is the same event (a duplicate answering the first outcome), never a
+reused id: the missing time is read as the stored one.
 
 What became of an event:
 
@@ -75,7 +78,7 @@ class UsageEvent:
     event_id: str
     org_id: str
     operation: str
-    occurred_at: datetime
+    occurred_at: datetime | None
     quantities: Mapping[str, Quantity] = field(default_factory=dict)
     dimensions: Mapping[str, str] = field(default_factory=dict)
     project_id: str | None = None
@@ -83,6 +86,13 @@ class UsageEvent:
     parent_id: str | None = None
     steps: tuple[UsageStep, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def at(self) -> datetime:
+        """When it happened; only for an event stamped already (stored ones always are)."""
+        when = self.occurred_at
+        assert when is not None, "an event without a time is stamped when first received"
+        return when
 
     def problems(self, now: datetime) -> list[str]:
         """Every problem of the event's shape (pricing finds the rest)."""
@@ -97,9 +107,10 @@ class UsageEvent:
             if problem is not None:
                 found.append(f"{name}: {problem}")
         try:
-            when = require_aware(self.occurred_at, "timestamp")
-            if when > now + MAX_CLOCK_SKEW:
-                found.append(f"timestamp: {when.isoformat()} is in the future")
+            if self.occurred_at is not None:  # none: stamped when first received
+                when = require_aware(self.occurred_at, "timestamp")
+                if when > now + MAX_CLOCK_SKEW:
+                    found.append(f"timestamp: {when.isoformat()} is in the future")
         except CreditlineError as exc:
             found.append(f"timestamp: {exc}")
         found.extend(_quantity_problems(self.quantities, "quantities"))
@@ -136,7 +147,9 @@ class UsageEvent:
             ):
                 return False
         when = self.occurred_at
-        if type(when) is not datetime or when.tzinfo is not UTC or when > latest:
+        if when is not None and (
+            type(when) is not datetime or when.tzinfo is not UTC or when > latest
+        ):
             return False
         if self.steps or self.metadata or type(self.quantities) is not dict:
             return False
@@ -152,9 +165,10 @@ class UsageEvent:
 
         The operation, the instant (in UTC), the quantities (by value: ``5``, ``"5"``
         and ``Decimal("5.0")`` are the same quantity), dimensions, attribution, parent
-        and steps; not the metadata. Only call it on an event without problems.
+        and steps; not the metadata. Only call it on an event without problems, stamped
+        with a time.
         """
-        when = self.occurred_at
+        when = self.at
         if when.tzinfo is not UTC:
             when = when.astimezone(UTC)
         return repr(

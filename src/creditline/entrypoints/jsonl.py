@@ -223,7 +223,7 @@ def _cloud_event(fields: _Fields, now: datetime) -> UsageEvent:
         org_id=fields.text("subject"),
         operation=fields.text("type"),
         # A missing time is the time the event is first received.
-        occurred_at=fields.optional_time("time"),  # type: ignore[arg-type]
+        occurred_at=fields.optional_time("time"),
         quantities=data.mapping("quantities"),
         dimensions=data.mapping("dimensions"),
         project_id=data.optional_text("project"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,9 @@ from sqlalchemy import Connection
 __all__ = ["IN_LIST", "Raw", "Sql"]
 
 IN_LIST = "{in_list}"
+
+_FEW = 8
+"""Up to this many rows, PostgreSQL gets an INSERT rather than a COPY."""
 
 
 class Sql:
@@ -67,6 +71,9 @@ class Raw:
     def many(self, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
+        if len(rows) == 1:  # one round trip (psycopg's executemany syncs a pipeline)
+            self._dbapi.execute(sql.pg if self.postgres else sql.lite, rows[0]).close()
+            return
         cursor = self._dbapi.cursor()
         try:
             cursor.executemany(sql.pg if self.postgres else sql.lite, rows)
@@ -78,6 +85,19 @@ class Raw:
         if not rows:
             return
         names = ", ".join(columns)
+        if self.postgres and self.pipelined and len(rows) > _FEW:  # no COPY in a pipeline
+            marks = ",".join(["%s"] * len(columns))
+            with self._dbapi.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            return
+        if self.postgres and len(rows) <= _FEW:
+            # COPY (and a pipelined executemany) cost several round trips: a few rows go
+            # in one multi-row INSERT, one round trip.
+            marks = "(" + ",".join(["%s"] * len(columns)) + ")"
+            values = ",".join([marks] * len(rows))
+            flat = [value for row in rows for value in row]
+            self._dbapi.execute(f"INSERT INTO {table} ({names}) VALUES {values}", flat).close()
+            return
         if self.postgres:
             with (
                 self._dbapi.cursor() as cursor,
@@ -92,6 +112,16 @@ class Raw:
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
         finally:
             cursor.close()
+
+    @property
+    def pipelined(self) -> bool:
+        """Whether the connection is in psycopg's pipeline mode (statements are sent
+        without waiting for their results; errors come at the pipeline's end)."""
+        return getattr(self._dbapi, "_pipeline", None) is not None
+
+    def pipeline(self) -> AbstractContextManager[Any]:
+        """Send the statements of the block in one go (PostgreSQL; nothing on SQLite)."""
+        return self._dbapi.pipeline() if self.postgres else nullcontext()
 
     def in_list(self, values: Sequence[Any]) -> Any:
         """The parameter for an ``IN_LIST``."""

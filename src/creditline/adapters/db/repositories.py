@@ -1104,7 +1104,7 @@ class UsageRepository:
         for r in rows:
             event = r.event
             if r.status == "accepted":
-                key = (event.org_id, _utc_day(event.occurred_at), event.project_id or "",
+                key = (event.org_id, _utc_day(event.at), event.project_id or "",
                        event.operation, event.member_id or "")  # fmt: skip
                 sums = rolled.get(key)
                 if sums is None:
@@ -1114,7 +1114,7 @@ class UsageRepository:
                     sums[1] += r.cost
             values.append(
                 (event.org_id, event.event_id, event.operation, event.project_id,
-                 event.member_id, event.parent_id, when(event.occurred_at), recorded,
+                 event.member_id, event.parent_id, when(event.at), recorded,
                  r.status, r.cost, r.reason, r.rate_card, r.request_hash,
                  dumps(_usage_body(r)), r.batch_id)
             )  # fmt: skip
@@ -1137,7 +1137,7 @@ class UsageRepository:
             rolled[key] = [-1, -int(before.cost_micros)]
         if row.status == "accepted":
             event = row.event
-            key = (org_id, _utc_day(event.occurred_at), event.project_id or "",
+            key = (org_id, _utc_day(event.at), event.project_id or "",
                    event.operation, event.member_id or "")  # fmt: skip
             sums = rolled.setdefault(key, [0, 0])
             sums[0] += 1

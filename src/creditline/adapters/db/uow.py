@@ -25,6 +25,7 @@ from .billing import (  # billing: packs, purchases, payment records, invoices
     PaymentRecordRepository,
     PurchaseRepository,
 )
+from .charging import ChargingRepository  # set-based reads and writes of charging groups
 from .engine import BUSY_TIMEOUT_MS, READ_ONLY, WriterQueue, writer_queue
 from .portal import DashboardRepository, SigningKeyRepository  # the web dashboard
 from .reports import ReportRepository  # read-only usage reports
@@ -88,6 +89,7 @@ class SqlUnitOfWork:
 
     alerts: AlertRepository
     webhooks: WebhookRepository
+    charging: ChargingRepository
 
     def __init__(self, engine: Engine, read_only: bool = False) -> None:
         self._engine = engine
@@ -153,6 +155,7 @@ class SqlUnitOfWork:
         self.webhooks = WebhookRepository(conn)
         self.signing_keys = SigningKeyRepository(conn)
         self.dashboard = DashboardRepository(conn)
+        self.charging = ChargingRepository(conn)
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"

@@ -19,7 +19,6 @@ and the fast reading only ever accepts what it accepts, the same way.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,9 +29,8 @@ from fastapi.exceptions import RequestValidationError
 from creditline.domain.usage import UsageEvent, UsageStep
 from creditline.entrypoints.api.schemas import StepIn, UsageBatchIn, UsageEventIn
 
-__all__ = ["Stamp", "event_of", "read_batch"]
+__all__ = ["event_of", "read_batch"]
 
-Stamp = Callable[[datetime | None], Any]
 """What an event's time becomes: given the body's time (``None``: it has none)."""
 
 _FIELDS = frozenset(UsageEventIn.model_fields)
@@ -96,7 +94,7 @@ def _time(value: Any) -> datetime | bool | None:
     return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
-def _fast(org_id: str, item: Any, stamp: Stamp) -> UsageEvent | None:
+def _fast(org_id: str, item: Any) -> UsageEvent | None:
     """The event of one decoded item of the usual shape, or ``None``."""
     if type(item) is not dict or not item.keys() <= _PLAIN:
         return None
@@ -122,7 +120,7 @@ def _fast(org_id: str, item: Any, stamp: Stamp) -> UsageEvent | None:
         event_id=event_id,
         org_id=org_id,
         operation=operation,
-        occurred_at=stamp(when),
+        occurred_at=when,
         quantities=quantities or {},
         dimensions=dimensions or {},
         project_id=project_id,
@@ -138,13 +136,13 @@ def _steps(steps: list[StepIn] | None) -> tuple[UsageStep, ...]:
     )
 
 
-def event_of(org_id: str, body: UsageEventIn, stamp: Stamp) -> UsageEvent:
+def event_of(org_id: str, body: UsageEventIn) -> UsageEvent:
     """The engine's event of a validated :class:`~.schemas.UsageEventIn`."""
     return UsageEvent(
         event_id=body.event_id,
         org_id=org_id,
         operation=body.operation,
-        occurred_at=stamp(body.occurred_at),
+        occurred_at=body.occurred_at,
         quantities=dict(body.quantities or {}),
         dimensions=dict(body.dimensions or {}),
         project_id=body.project_id,
@@ -155,7 +153,7 @@ def event_of(org_id: str, body: UsageEventIn, stamp: Stamp) -> UsageEvent:
     )
 
 
-def read_batch(org_id: str, document: Any, stamp: Stamp) -> list[UsageEvent]:
+def read_batch(org_id: str, document: Any) -> list[UsageEvent]:
     """The events of a decoded batch body, in order.
 
     Raises:
@@ -167,7 +165,7 @@ def read_batch(org_id: str, document: Any, stamp: Stamp) -> list[UsageEvent]:
         if type(items) is list and items:
             events = []
             for item in items:
-                event = _fast(org_id, item, stamp)
+                event = _fast(org_id, item)
                 if event is None:
                     break
                 events.append(event)
@@ -179,7 +177,7 @@ def read_batch(org_id: str, document: Any, stamp: Stamp) -> list[UsageEvent]:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
         ) from None
-    return [event_of(org_id, e, stamp) for e in batch.events]
+    return [event_of(org_id, e) for e in batch.events]
 
 
 def missing_body() -> RequestValidationError:

@@ -14,7 +14,6 @@ response of a value it encodes (or of bytes it encoded before).
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import msgspec

@@ -271,6 +271,18 @@ def _field_errors(problems: list[str]) -> list[dict[str, Any]]:
     return errors
 
 
+def _flex(exc: InsufficientCredits) -> dict[str, Any]:
+    """At a flex limit: the limit, the flex used this month and the room left."""
+    if exc.flex_limit is None:
+        return {}
+    used, room = exc.flex_used or 0, exc.flex_room or 0
+    return {
+        "flex_limit": format_credits(exc.flex_limit), "flex_limit_micros": exc.flex_limit,
+        "flex_used": format_credits(used), "flex_used_micros": used,
+        "flex_room": format_credits(room), "flex_room_micros": room,
+    }  # fmt: skip
+
+
 def _extensions(exc: CreditlineError) -> dict[str, Any]:
     if isinstance(exc, InsufficientCredits):
         return {
@@ -279,6 +291,7 @@ def _extensions(exc: CreditlineError) -> dict[str, Any]:
             "needed_micros": exc.needed,
             "available": format_credits(exc.available),
             "available_micros": exc.available,
+            **_flex(exc),
         }
     if isinstance(exc, PlanGateRefused):
         return {"plan": exc.plan, "rule": exc.rule, "reason": exc.reason}

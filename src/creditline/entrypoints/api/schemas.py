@@ -581,7 +581,7 @@ class StoredUsageOut(BaseModel):
             event_id=e.event_id,
             org_id=e.org_id,
             operation=e.operation,
-            occurred_at=e.occurred_at,
+            occurred_at=e.at,
             quantities={k: _quantity_text(v) for k, v in e.quantities.items()},
             dimensions=dict(e.dimensions),
             project_id=e.project_id,

@@ -20,7 +20,7 @@ from creditline.domain.errors import (
 from creditline.domain.pricing import Step
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
 from creditline.entrypoints.api import bodies
-from creditline.entrypoints.api.batch import Stamp, event_of, missing_body, read_batch
+from creditline.entrypoints.api.batch import event_of, missing_body, read_batch
 from creditline.entrypoints.api.codec import JsonBytes, decode
 from creditline.entrypoints.api.observability import Metrics
 from creditline.entrypoints.api.problems import PROBLEM_JSON, problem, problem_type
@@ -43,19 +43,6 @@ from creditline.services.usage import RecordUsage
 router = make_router("usage")
 
 __all__ = ["router"]
-
-
-# A usage event without a time: the engine stamps it with the time it records it, once
-# UsageEvent takes ``None`` (then a retry's missing time is no part of its fingerprint);
-# until then the route stamps it with now.
-_ENGINE_STAMPS = "None" in str(UsageEvent.__dataclass_fields__["occurred_at"].type)
-
-
-def _stamp(cl: Creditline) -> Stamp:
-    if _ENGINE_STAMPS:
-        return lambda when: when
-    now = cl.clock.now()
-    return lambda when: now if when is None else when
 
 
 def _problem_of(result: EventResult) -> str | None:
@@ -92,7 +79,7 @@ _EVENT_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def record_event(
     *, body: UsageEventIn, scope: OrgWriter, cl: Engine, meter: Meter, request: Request
 ) -> Any:
-    (result,) = await _record(cl, [event_of(scope.org_id, body, _stamp(cl))])
+    (result,) = await _record(cl, [event_of(scope.org_id, body)])
     _count(meter, [result])
     out = bodies.event_result(result)
     if result.error is not None:  # refused (402, 403; stored) or rejected (422, 404)
@@ -142,7 +129,7 @@ async def record_batch(*, scope: OrgWriter, cl: Engine, meter: Meter, request: R
                 [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error",
                   "input": {}, "ctx": {"error": str(exc)}}]
             ) from None  # fmt: skip
-    events = read_batch(scope.org_id, document, _stamp(cl))
+    events = read_batch(scope.org_id, document)
     _check_size(request, len(events))
     results = await _record(cl, events)
     _count(meter, results)
