@@ -98,21 +98,7 @@ class UsageEvent:
         """Every problem of the event's shape (pricing finds the rest)."""
         if self._plain(now + MAX_CLOCK_SKEW):
             return []
-        found: list[str] = []
-        for name in ("event_id", "org_id", "operation", "project_id", "member_id", "parent_id"):
-            value = getattr(self, name)
-            if value is None and name in _OPTIONAL_IDS:
-                continue
-            problem = limits.id_problem(value, addressable=name in _ADDRESSED_IDS)
-            if problem is not None:
-                found.append(f"{name}: {problem}")
-        try:
-            if self.occurred_at is not None:  # none: stamped when first received
-                when = require_aware(self.occurred_at, "timestamp")
-                if when > now + MAX_CLOCK_SKEW:
-                    found.append(f"timestamp: {when.isoformat()} is in the future")
-        except CreditlineError as exc:
-            found.append(f"timestamp: {exc}")
+        found = self._id_problems() + self._time_problems(now)
         found.extend(_quantity_problems(self.quantities, "quantities"))
         found.extend(_dimension_problems(self.dimensions, "dimensions"))
         if len(self.steps) > limits.MAX_STEPS:
@@ -125,6 +111,28 @@ class UsageEvent:
             found.extend(_dimension_problems(step.dimensions, f"steps[{i}].dimensions"))
         found.extend(_metadata_problems(self.metadata))
         return found
+
+    def _id_problems(self) -> list[str]:
+        found: list[str] = []
+        for name in ("event_id", "org_id", "operation", "project_id", "member_id", "parent_id"):
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL_IDS:
+                continue
+            problem = limits.id_problem(value, addressable=name in _ADDRESSED_IDS)
+            if problem is not None:
+                found.append(f"{name}: {problem}")
+        return found
+
+    def _time_problems(self, now: datetime) -> list[str]:
+        if self.occurred_at is None:  # stamped when first received
+            return []
+        try:
+            when = require_aware(self.occurred_at, "timestamp")
+        except CreditlineError as exc:
+            return [f"timestamp: {exc}"]
+        if when > now + MAX_CLOCK_SKEW:
+            return [f"timestamp: {when.isoformat()} is in the future"]
+        return []
 
     def _plain(self, latest: datetime) -> bool:
         """Whether the event has the usual shape and is well-formed: ids of sensible
