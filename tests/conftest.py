@@ -10,6 +10,9 @@ from hypothesis import HealthCheck, settings
 from creditline import Creditline, ManualClock
 from tests.databases import database
 
+# The session fails unless every collected test ran (see tests/collection_guard.py).
+pytest_plugins = ["tests.collection_guard"]
+
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("default")
 
