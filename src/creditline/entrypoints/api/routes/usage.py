@@ -3,8 +3,6 @@ quotes, and usage reports."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -41,6 +39,7 @@ from creditline.entrypoints.api.schemas import (
     batch_out,
 )
 from creditline.entrypoints.api.security import AnyKey, OrgOperator, OrgReader, OrgWriter
+from creditline.entrypoints.usage_export import usage_report_csv
 
 router = make_router("usage")
 
@@ -310,10 +309,9 @@ def usage_report(
         until,
         period=period,
     )
-    out = UsageReportOut.of(report, period)
     if format == "csv":
-        return Response(_csv(out), media_type="text/csv")
-    return out
+        return Response(usage_report_csv(report), media_type="text/csv")
+    return UsageReportOut.of(report, period)
 
 
 @router.get(
@@ -322,15 +320,3 @@ def usage_report(
 )
 def overview(*, scope: OrgReader, cl: Engine) -> OverviewOut:
     return OverviewOut.of(cl.overview(scope.org_id))
-
-
-def _csv(report: UsageReportOut) -> str:
-    names = {"project": "project_id", "member": "member_id"}
-    columns = [names.get(c, c) for c in report.group_by] + (["period"] if report.period else [])
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*columns, "events", "cost", "cost_micros"])
-    for row in report.rows:
-        data = row.model_dump()
-        writer.writerow([*(data[c] or "" for c in columns), row.events, row.cost, row.cost_micros])
-    return buffer.getvalue()
