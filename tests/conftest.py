@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,12 @@ from hypothesis import HealthCheck, settings
 
 from creditline import Creditline, ManualClock
 from tests.databases import database
+from tests.live import ALLOW_NETWORKS_ENV, LOCAL_NETWORKS
+
+# The tests' webhook receivers listen on the loopback, which a server refuses to send to
+# by default: every engine, CLI call and live server of the suite allows it (a test about
+# refusals opens its engine with webhook_allow_networks=() instead).
+os.environ[ALLOW_NETWORKS_ENV] = LOCAL_NETWORKS
 
 # The session fails unless every collected test ran (see tests/collection_guard.py).
 pytest_plugins = ["tests.collection_guard"]

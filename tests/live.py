@@ -1,7 +1,9 @@
-"""Live servers in tests: waiting until a ``creditline serve`` process answers."""
+"""Live servers in tests: their environment, and waiting until a ``creditline serve``
+process answers."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -12,7 +14,18 @@ try:
 except ModuleNotFoundError:  # pragma: no cover - older Starlette uses httpx
     import httpx  # type: ignore[no-redef]
 
-__all__ = ["wait_ready"]
+__all__ = ["ALLOW_NETWORKS_ENV", "LOCAL_NETWORKS", "server_env", "wait_ready"]
+
+ALLOW_NETWORKS_ENV = "CREDITLINE_WEBHOOK_ALLOW_NETWORKS"
+LOCAL_NETWORKS = "127.0.0.0/8,::1/128"
+"""The networks the tests' webhook receivers listen on: allowed explicitly, since a
+server refuses to send webhooks to anything but public addresses by default."""
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment of a live server or CLI process in tests: this one's, with the
+    local receivers' networks allowed for webhooks, and ``extra``."""
+    return {**os.environ, ALLOW_NETWORKS_ENV: LOCAL_NETWORKS, **extra}
 
 
 def wait_ready(

@@ -41,6 +41,7 @@ from creditline.adapters.db.engine import make_engine, redact
 from creditline.adapters.db.portal import KeySigner
 from creditline.adapters.db.repositories import HistoryFilter
 from creditline.adapters.db.uow import SqlUnitOfWork, is_transient
+from creditline.adapters.notify.addresses import SystemResolver, allow_networks
 from creditline.adapters.payments import NoPayments
 from creditline.domain.alerts import AlertRule
 from creditline.domain.amounts import CostBasis
@@ -82,6 +83,7 @@ from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
+from creditline.domain.webhook_urls import Resolver, UrlPolicy
 from creditline.services import alerts as alerting
 from creditline.services import api_keys as keys
 from creditline.services import (
@@ -186,6 +188,8 @@ class Creditline:
         mailer: ReceiptSender | None = None,
         webhook_sender: outbox.WebhookSender | None = None,
         alert_mailer: outbox.AlertMailer | None = None,
+        webhook_allow_networks: str | Sequence[str] | None = None,
+        webhook_resolver: Resolver | None = None,
     ) -> None:
         self._engine = engine
         self.clock: Clock = clock or SystemClock()
@@ -201,7 +205,11 @@ class Creditline:
         self.add_tick_job("flex_invoices", self._flex_invoices_job)
         # Alerts (E2): the webhook sender (default: httpx, made when first needed) and the
         # alert mailer (default: the receipt mailer, when it can send alerts).
+        # Webhook URLs reach public addresses only, beyond the networks allowed here
+        # (None: CREDITLINE_WEBHOOK_ALLOW_NETWORKS; unset: none); see domain.webhook_urls.
         self._webhook_sender = webhook_sender
+        self._url_policy = UrlPolicy(allow_networks(webhook_allow_networks))
+        self._resolver: Resolver = webhook_resolver or SystemResolver()
         self._alert_mailer = alert_mailer or (
             mailer if isinstance(mailer, outbox.AlertMailer) else None
         )
@@ -222,11 +230,18 @@ class Creditline:
         mailer: ReceiptSender | None = None,
         webhook_sender: outbox.WebhookSender | None = None,
         alert_mailer: outbox.AlertMailer | None = None,
+        webhook_allow_networks: str | Sequence[str] | None = None,
+        webhook_resolver: Resolver | None = None,
     ) -> Creditline:
         """Open the engine on a database URL (``sqlite:///file.db``, ``postgresql://...``)
         or a plain file path (SQLite). With ``migrate`` the schema is brought up to date.
         ``payments`` is the payment provider credits are bought through (default: none,
         operator grants only) and ``mailer`` sends receipts (default: none).
+        ``webhook_allow_networks`` names networks (CIDR text, ``"127.0.0.0/8,::1/128"``,
+        or a sequence) webhooks may reach beyond public addresses (default ``None``:
+        ``CREDITLINE_WEBHOOK_ALLOW_NETWORKS``, unset: none; ``()``: none whatever the
+        environment says); ``webhook_resolver`` resolves their names (default: the
+        system's resolver).
 
         Raises:
             InvalidDatabaseUrl: the URL is malformed or names an unsupported database.
@@ -252,7 +267,8 @@ class Creditline:
             raise
         return cls(
             engine, clock, payments=payments, mailer=mailer, webhook_sender=webhook_sender,
-            alert_mailer=alert_mailer,
+            alert_mailer=alert_mailer, webhook_allow_networks=webhook_allow_networks,
+            webhook_resolver=webhook_resolver,
         )  # fmt: skip
 
     def close(self) -> None:
@@ -1242,11 +1258,14 @@ class Creditline:
 
             cl.add_alert(org.id, "remaining_below", threshold=credits(100))
             cl.add_alert(org.id, "remaining_below_percent", percent=20, email="ops@acme.example")
+            cl.add_alert(org.id, "used_percent", percent=80)   # 80% or more of it used
             cl.add_alert(org.id, "forecast_depletion", days=3, lookback_days=7)
 
         ``kind``: ``remaining_below`` (``threshold`` micro-credits; re-arms at
-        ``rearm_above``), ``remaining_below_percent`` (``percent`` of the running cycle's
-        grant; re-arms at ``rearm_percent``), ``depleted``, ``read_only``,
+        ``rearm_above``), ``remaining_below_percent`` (strictly below ``percent`` of the
+        running cycle's grant; re-arms at ``rearm_percent``), ``used_percent`` (at least
+        ``percent`` of that grant used; re-arms below ``rearm_percent`` used),
+        ``depleted``, ``read_only``,
         ``forecast_depletion`` (``days``, over ``lookback_days`` of burn; re-arms beyond
         ``rearm_days``), ``payment_failed``. ``channels``: ``webhook`` and/or ``email``
         (default: ``webhook``, and ``email`` when an address is given).
@@ -1295,12 +1314,22 @@ class Creditline:
         every organization's), of some event types (default: all). The result's
         ``secret`` (``whsec_...``) verifies the signatures; it is not shown again.
 
+        The URL must be http(s), without a user name, password or control characters,
+        to a public address: loopback, private, link-local, metadata and other
+        non-public addresses are refused in every spelling, and so are names that
+        resolve to them (:mod:`creditline.domain.webhook_urls`), except in the networks
+        allowed (``webhook_allow_networks``).
+
         Raises:
-            InvalidSetting: a URL that is not http(s), an unknown event type.
-            OrganizationNotFound: no such organization.
+            WebhookUrlRefused: every problem of the URL. InvalidSetting: an unknown
+                event type. OrganizationNotFound: no such organization.
         """
         cmd = outbox.AddWebhookEndpoint(url, org_id, tuple(event_types), description)
-        return self._run(lambda: outbox.add_endpoint(cmd, self._uow(), self.clock))
+        return self._run(
+            lambda: outbox.add_endpoint(
+                cmd, self._uow(), self.clock, policy=self._url_policy, resolver=self._resolver
+            )
+        )
 
     def webhook_endpoints(
         self, org_id: str | None = None, include_disabled: bool = False
@@ -1332,7 +1361,9 @@ class Creditline:
         limit: int = 100,
     ) -> list[Delivery]:
         """The delivery log, newest first: webhooks and alert e-mails, with their status,
-        attempts and last answer; of an organization, an endpoint, a status."""
+        attempts and last answer; of an organization (to its own endpoints, and its
+        e-mails: what the operator's all-organization endpoints got of its events is
+        only in the operator's log, ``org_id=None``), an endpoint, a status."""
         if not 1 <= limit <= 10_000:
             raise InvalidSetting("limit", limit, "must be between 1 and 10000")
         try:
@@ -1377,7 +1408,10 @@ class Creditline:
         if self._webhook_sender is None:
             from creditline.adapters.notify.webhooks import HttpWebhookSender
 
-            self._webhook_sender = HttpWebhookSender()
+            self._webhook_sender = HttpWebhookSender(
+                allow_networks=[str(n) for n in self._url_policy.allow_networks],
+                resolver=self._resolver,
+            )
         return self._webhook_sender
 
     def _alerts_job(self, now: datetime) -> scheduler.JobOutcome:

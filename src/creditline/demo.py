@@ -253,11 +253,15 @@ class _Receiver:
 class Outside:
     """The world outside the engine during the demo, in memory: Stripe (the checkout
     the lab pays at, and its signed webhooks) and the lab's alert webhook receiver.
-    Open the engine with ``payments=outside.payments, webhook_sender=outside.receiver``.
+    Open the engine with ``payments=outside.payments, webhook_sender=outside.receiver,
+    webhook_allow_networks=outside.networks``.
     """
 
     stripe: FakeStripe = field(default_factory=FakeStripe)
     receiver: _Receiver = field(default_factory=_Receiver)
+    networks: tuple[str, ...] = ("127.0.0.0/8",)
+    """Where the lab's webhook endpoint may be (its receiver is in memory; the URL is on
+    the loopback): the engine that plays the demo allows it."""
 
     @property
     def payments(self) -> StripeProvider:

@@ -118,7 +118,7 @@ def test_a_malformed_rule_body_is_422(world: World, body: dict[str, Any]) -> Non
 @pytest.mark.parametrize(
     ("body", "slug"),
     [
-        ({"url": "ftp://hooks.example/x"}, "invalid-setting"),
+        ({"url": "ftp://hooks.example/x"}, "webhook-url-refused"),
         ({"url": "https://hooks.example/x", "event_types": ["credits.gone"]}, "invalid-setting"),
         ({"url": "https://hooks.example/x", "secret": "whsec_mine"}, "invalid-request"),
         ({"url": "https://hooks.example/x", "org_id": None}, "invalid-request"),
@@ -370,3 +370,21 @@ def test_the_new_problem_types_are_listed(world: World) -> None:
         ("webhook-delivery-not-found", 404),
     ]:
         assert listed[PROBLEM + slug] == status
+
+
+def test_a_used_at_least_percent_rule_is_offered_beside_the_remaining_one(world: World) -> None:
+    a = world.tenant("Alpha")
+    used = _rule(world, a, kind="used_percent", percent=50, rearm_percent=40)
+    assert used["description"] == "used at least 50% of the cycle's grant"
+    assert (used["params"]["percent"], used["params"]["rearm_percent"]) == (50, 40)
+    assert used["event_type"] == "credits.below_threshold"
+    below = _rule(world, a, kind="remaining_below_percent", percent=50)
+    assert below["description"] == "remaining below 50% of the cycle's grant"
+    bad = world.post(
+        f"/v1/orgs/{a.org}/alerts", {"kind": "used_percent", "percent": 50, "rearm_percent": 60},
+        a.key,
+    )  # fmt: skip
+    body = _problem(bad, 422, "invalid-alert-rule")
+    assert body["errors"] == [
+        {"field": "rearm_percent", "message": "must be at most percent (60 > 50)"}
+    ]

@@ -33,7 +33,7 @@ from creditline import Creditline
 from creditline.adapters.payments import FakeStripe, FakeStripeServer, sign
 from tests.alerting import free_port
 from tests.browser.story import SECRET, Story, seed
-from tests.live import wait_ready
+from tests.live import server_env, wait_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -136,13 +136,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     log = folder / "server.log"
     with FakeStripeServer(fake) as stripe_api, log.open("w") as out:
         port = free_port()
-        env = {
-            **os.environ,
-            "CREDITLINE_API_RATE_PER_SECOND": "0",
-            "CREDITLINE_STRIPE_API_KEY": "sk_test_browser",
-            "CREDITLINE_STRIPE_WEBHOOK_SECRET": SECRET,
-            "CREDITLINE_STRIPE_API_BASE": stripe_api.url,
-        }
+        env = server_env(
+            CREDITLINE_API_RATE_PER_SECOND="0",
+            CREDITLINE_STRIPE_API_KEY="sk_test_browser",
+            CREDITLINE_STRIPE_WEBHOOK_SECRET=SECRET,
+            CREDITLINE_STRIPE_API_BASE=stripe_api.url,
+        )
         process = subprocess.Popen(
             [*CLI, "--db", db, "serve", "--port", str(port), "--tick-every", "0"],
             stdout=out, stderr=out, text=True, env=env,

@@ -6,7 +6,6 @@ compare the two."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 
 from creditline import Creditline
 from creditline.client import Client
-from tests.live import wait_ready
+from tests.live import server_env, wait_ready
 from tests.metering import card_doc
 
 CLI = [str(Path(sys.executable).parent / "creditline")]
@@ -69,7 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     key = json.loads(made.stdout)["key"]
     port = _free_port()
     log = (folder / "server.log").open("w")
-    env = {**os.environ, "CREDITLINE_API_RATE_PER_SECOND": "0"}
+    env = server_env(CREDITLINE_API_RATE_PER_SECOND="0")
     process = subprocess.Popen(
         [*CLI, "--db", db, "serve", "--port", str(port), "--tick-every", "0"],
         stdout=log,

@@ -27,6 +27,7 @@ SAMPLES: list[e.CreditlineError] = [
     e.InvalidUsage("render", ["dimensions.mode: missing", "quantities.n: must be a number"]),
     e.UnknownOperation("nope", "default v1", ["ping", "render"]),
     e.WebhookRejected("stripe", "the signature does not match"),
+    e.WebhookUrlRefused("http://0x7f000001:8101/hooks", ["host: 127.0.0.1 is a loopback address"]),
     e.NotFound("thing"),
     e.OrganizationNotFound("org_1"),
     e.ProjectNotFound("prj_1"),

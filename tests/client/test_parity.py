@@ -254,5 +254,5 @@ def test_alerts_and_webhooks_answer_as_the_library_does(
     errors = {type(r).__name__ for r in here if isinstance(r, Exception)}
     assert errors == {
         "InvalidAlertRule", "OrganizationNotFound", "AlertRuleNotFound", "InvalidSetting",
-        "WebhookEndpointNotFound", "WebhookDeliveryNotFound",
+        "WebhookEndpointNotFound", "WebhookDeliveryNotFound", "WebhookUrlRefused",
     }  # fmt: skip

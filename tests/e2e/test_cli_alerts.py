@@ -5,14 +5,20 @@ with the ``standardwebhooks`` library (the command line sends with httpx)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from typer.testing import CliRunner, Result
 
+from creditline import Creditline, ManualClock
+from creditline.adapters.db import tables as t
+from creditline.adapters.db.engine import make_engine
 from creditline.entrypoints.cli import app
 from tests.alerting import receiver
+from tests.live import ALLOW_NETWORKS_ENV
 
 runner = CliRunner()
 NOW = "2026-03-10T12:00:00+00:00"
@@ -131,5 +137,74 @@ def test_an_alert_is_delivered_by_tick_logged_and_resent(db: str, org: str) -> N
 
 def test_webhook_add_refuses_a_bad_url_or_event_type(db: str) -> None:
     message = refused(cli(db, "webhook", "add", "ftp://x", "--event", "credits.low"), 2)
-    assert "is not an http(s) URL" in message and "'credits.low' is not one of" in message
+    assert "only http and https URLs are called" in message
+    assert "'credits.low' is not one of" in message
     assert refused(cli(db, "webhook", "add", "https://x.example", "--org", "org_nope"), 3)
+
+
+def test_webhook_add_refuses_addresses_inside_unless_the_setting_allows_them(db: str) -> None:
+    def strict(*args: str) -> Result:  # nothing allowed beyond public addresses
+        return runner.invoke(
+            app, ["--db", db, *args], env={**NO_ENV, ALLOW_NETWORKS_ENV: ""}
+        )  # fmt: skip
+
+    message = refused(strict("webhook", "add", "http://0x7f000001:8101/hooks"), 2)
+    assert message.startswith("error: webhook URL 'http://0x7f000001:8101/hooks' refused: ")
+    assert "host: 127.0.0.1 is a loopback address" in message
+    assert "link-local" in refused(strict("webhook", "add", "http://169.254.169.254/x"), 2)
+    # The suite's setting allows the loopback (its receivers listen there), nothing more.
+    assert ok(cli(db, "webhook", "add", "http://0x7f000001:8101/hooks", "-f", "json"))["id"]
+    assert "private" in refused(cli(db, "webhook", "add", "http://10.0.0.1/hooks"), 2)
+    assert ok(cli(db, "webhook", "list", "-f", "json"))[0]["url"] == (
+        "http://0x7f000001:8101/hooks"
+    )
+
+
+def test_tick_exits_0_when_only_receivers_failed(db: str, org: str) -> None:
+    """A URL stored with CR/LF (written straight into the database) and a receiver that
+    answers 500: both deliveries fail with their reasons and are retried; the other
+    organization's delivery is made; ``tick`` exits 0."""
+    other = ok(cli(db, "org", "create", "Globex", "-f", "json"))["id"]
+    clock = ManualClock(datetime.fromisoformat(NOW))
+    with (
+        receiver(answers=[500]) as failing_hooks,
+        receiver() as hooks,
+        Creditline.open(db, clock=clock) as cl,
+    ):
+        poisoned = cl.add_webhook(f"{hooks.url}/poisoned", org_id=org)
+        failing = cl.add_webhook(f"{failing_hooks.url}/failing", org_id=org)
+        fine = cl.add_webhook(f"{hooks.url}/fine", org_id=other)
+        engine = make_engine(db)
+        with engine.begin() as conn:
+            w = t.webhook_endpoints
+            conn.execute(
+                update(w).where(w.c.id == poisoned.id).values(url=f"{hooks.url}/p\r\nX-A: 1")
+            )
+        engine.dispose()
+        for org_id, endpoint in ((org, poisoned), (org, failing), (other, fine)):
+            cl.queue_test_webhook(org_id, endpoint.id)
+        result = cli(db, "tick", "-f", "json")
+        assert result.exit_code == 0, result.output
+        tick = json.loads(result.stdout)
+        assert tick["ok"] is True
+        jobs = {j["name"]: j for j in tick["jobs"]}
+        assert jobs["webhooks"]["summary"] == {
+            "attempted": 3, "delivered": 1, "retrying": 2, "failed": 0,
+        }  # fmt: skip
+        assert jobs["webhooks"]["errors"] == []
+        log = {d.endpoint_id: d for d in cl.webhook_deliveries()}
+    assert [r.path for r in failing_hooks.received] == ["/failing"]
+    assert [r.path for r in hooks.received] == ["/fine"]
+    assert log[fine.id].status.value == "delivered"
+    assert log[failing.id].last_error == "HTTP 500"
+    assert (log[poisoned.id].last_error or "").startswith("refused: url: contains control")
+
+
+def test_alert_add_offers_used_at_least_a_percent(db: str, org: str) -> None:
+    rule = ok(cli(db, "alert", "add", org, "used_percent", "--percent", "80", "-f", "json"))
+    assert rule["kind"] == "used_percent" and rule["params"] == {"percent": 80}
+    assert rule["description"] == "used at least 80% of the cycle's grant"
+    assert "used_percent" in cli(db, "alert", "add", "--help").stdout
+    message = refused(cli(db, "alert", "add", org, "used_percent", "--percent", "80",
+                          "--rearm-percent", "90"), 2)  # fmt: skip
+    assert "rearm_percent: must be at most percent (90 > 80)" in message

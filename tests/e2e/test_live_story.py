@@ -8,7 +8,6 @@ still gets its answer, and the server exits 0."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -27,7 +26,7 @@ except ModuleNotFoundError:  # pragma: no cover - older Starlette uses httpx
 
 from creditline.adapters.payments import FakeStripe, FakeStripeServer, sign
 from tests.alerting import Receiver, free_port, receiver
-from tests.live import wait_ready
+from tests.live import server_env, wait_ready
 from tests.metering import card_doc
 
 CLI = [str(Path(sys.executable).parent / "creditline")]
@@ -62,13 +61,12 @@ def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
     fake = FakeStripe()
     with FakeStripeServer(fake) as stripe_api, receiver() as hooks:
         port = free_port()
-        env = {
-            **os.environ,
-            "CREDITLINE_API_RATE_PER_SECOND": "0",
-            "CREDITLINE_STRIPE_API_KEY": "sk_test_live_story",
-            "CREDITLINE_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "CREDITLINE_STRIPE_API_BASE": stripe_api.url,
-        }
+        env = server_env(
+            CREDITLINE_API_RATE_PER_SECOND="0",
+            CREDITLINE_STRIPE_API_KEY="sk_test_live_story",
+            CREDITLINE_STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            CREDITLINE_STRIPE_API_BASE=stripe_api.url,
+        )
         process = subprocess.Popen(
             [*CLI, "--db", db, "serve", "--port", str(port), "--tick-every", tick],
             stdout=subprocess.PIPE,

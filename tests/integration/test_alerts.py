@@ -22,6 +22,7 @@ from creditline.domain.errors import (
     InvalidAlertRule,
     InvalidSetting,
     OrganizationNotFound,
+    WebhookUrlRefused,
 )
 from tests.alerting import RecordingSender
 from tests.billing import SECRET, provider
@@ -159,6 +160,28 @@ def test_percent_of_the_cycle_grant_follows_the_subscribed_plan(
     assert sender.sent[1][2]["data"]["cycle_grant_micros"] == credits(50)
 
 
+def test_used_at_least_half_fires_when_half_is_used_and_below_half_one_credit_later(
+    alerts: Creditline, clock: ManualClock, sender: RecordingSender
+) -> None:
+    alerts.load_plans((EXAMPLES / "otai" / "plans.toml").read_text(encoding="utf-8"))
+    org = org_with_endpoint(alerts, granted=0)
+    used = alerts.add_alert(org, "used_percent", percent=50)
+    below = alerts.add_alert(org, "remaining_below_percent", percent=50)
+    alerts.subscribe(org, "pro")  # sign-up: 100 credits for the first month
+    alerts.spend(org, credits(50) - 1)
+    assert fired(alerts) == []
+    alerts.spend(org, 1)  # exactly half used, exactly half left
+    assert fired(alerts) == ["credits.below_threshold"]
+    payload = sender.sent[-1][2]
+    assert payload["data"]["rule"]["id"] == used.id
+    assert (payload["data"]["used"], payload["data"]["percent"]) == ("50", 50)
+    alerts.spend(org, 1)  # strictly below half left: the other rule, one micro-credit later
+    assert fired(alerts) == ["credits.below_threshold"]
+    assert sender.sent[-1][2]["data"]["rule"]["id"] == below.id
+    states = {r.id: r.state for r in alerts.alert_rules(org)}
+    assert all(s is not None and s.fired_count == 1 for s in states.values())
+
+
 def test_forecast_depletion_from_the_recent_burn_rate(
     alerts: Creditline, clock: ManualClock, sender: RecordingSender
 ) -> None:
@@ -289,8 +312,12 @@ def test_events_go_to_subscribed_endpoints_the_operators_and_by_type(
         ("https://ops.example/all", "credits.below_threshold", True),
         ("https://ops.example/all", "credits.depleted", True),
     ]
-    assert {d.endpoint_id for d in alerts.webhook_deliveries(a)} >= {operator.id, only_depleted.id}
-    assert len(alerts.webhook_deliveries(b)) == 2
+    # An organization's log holds its own endpoints' deliveries; the operator's, all.
+    own_a = {d.endpoint_id for d in alerts.webhook_deliveries(a)}
+    assert only_depleted.id in own_a and operator.id not in own_a
+    assert len(alerts.webhook_deliveries(a)) == 3 and len(alerts.webhook_deliveries(b)) == 1
+    assert {d.endpoint_id for d in alerts.webhook_deliveries()} >= {operator.id, *own_a}
+    assert len(alerts.webhook_deliveries()) == 7
 
 
 def test_concurrent_evaluations_fire_each_crossing_once(
@@ -349,7 +376,7 @@ def test_rules_are_validated_whole_listed_and_removed(alerts: Creditline) -> Non
         alerts.disable_alert(rule.id, org_id=org_with_endpoint(alerts))
     alerts.spend(org, credits(100))
     assert fired(alerts) == []  # a removed rule never fires
-    with pytest.raises(InvalidSetting, match="not an http"):
+    with pytest.raises(WebhookUrlRefused, match="only http and https"):
         alerts.add_webhook("ftp://example.com/x")
     with pytest.raises(InvalidSetting, match=r"'credits\.low' is not one of"):
         alerts.add_webhook("https://example.com/x", event_types=["credits.low"])

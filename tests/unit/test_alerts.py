@@ -26,7 +26,7 @@ from creditline.domain.deliveries import (
     MAX_ATTEMPTS,
     RETRY_SCHEDULE,
     WebhookEndpoint,
-    endpoint_problems,
+    event_type_problems,
     next_attempt_at,
 )
 from creditline.domain.errors import InvalidAlertRule
@@ -170,8 +170,55 @@ def test_an_endpoint_gets_its_organizations_events_of_its_types() -> None:
     assert not own.wants("org_1", "credits.below_threshold")
     assert not own.wants("org_2", "credits.depleted")
     assert operator.wants("org_2", "payment.failed")
-    assert endpoint_problems("mailto:x@y", ["credits.low"]) == [
-        "url: 'mailto:x@y' is not an http(s) URL with a host",
+    assert event_type_problems(["credits.low"]) == [
         "event type: 'credits.low' is not one of ['credits.below_threshold', "
         "'credits.depleted', 'credits.forecast_depletion', 'org.read_only', 'payment.failed']",
     ]
+
+
+def test_used_at_least_a_percent_fires_at_the_percent_not_one_micro_credit_later() -> None:
+    """ "Alert at 50 % used": ``used_percent`` fires the moment half the cycle's grant is
+    used; ``remaining_below_percent`` at 50 fires only once strictly less is left."""
+    grant = credits(100)
+    used = rule("used_percent", percent=50)
+    below = rule("remaining_below_percent", percent=50)
+    half_used = reading(credits(50), cycle_grant=grant)
+    assert condition(used, half_used) is True
+    assert condition(below, half_used) is False
+    one_more = reading(credits(50) - 1, cycle_grant=grant)
+    assert condition(below, one_more) is True and condition(used, one_more) is True
+    assert condition(used, reading(credits(50) + 1, cycle_grant=grant)) is False
+    assert condition(used, reading(credits(50))) is None  # no cycle grant: no judgement
+    # Prepaid credits beyond the grant: less than nothing of the grant is used.
+    assert condition(used, reading(credits(150), cycle_grant=grant)) is False
+    assert condition(rule("used_percent", percent=100), reading(0, cycle_grant=grant)) is True
+    assert condition(rule("used_percent", percent=100), reading(1, cycle_grant=grant)) is False
+    assert used.describe() == "used at least 50% of the cycle's grant"
+    assert used.event_type == "credits.below_threshold"
+
+
+def test_used_percent_rearms_below_a_lower_use() -> None:
+    used = rule("used_percent", percent=80, rearm_percent=70)
+    grant = credits(100)
+    assert condition(used, reading(credits(20), cycle_grant=grant)) is True  # 80 % used
+    assert condition(used, reading(credits(25), cycle_grant=grant)) is None  # 75 %: between
+    assert condition(used, reading(credits(30), cycle_grant=grant)) is None  # 70 %: between
+    assert condition(used, reading(credits(30) + 1, cycle_grant=grant)) is False
+    assert rule_problems(
+        "used_percent", {"percent": 70, "rearm_percent": 80}, ["webhook"], None
+    ) == ["rearm_percent: must be at most percent (80 > 70)"]
+    assert rule_problems("used_percent", {}, ["webhook"], None) == [
+        "percent: required by a used_percent rule"
+    ]
+    state = AlertState("alr_1")
+    fired = evaluate(used, state, reading(credits(20), cycle_grant=grant))
+    assert fired is not None
+    (event,) = fired.events
+    assert (event.data["percent"], event.data["used"], event.data["cycle_grant"]) == (
+        80,
+        "80",
+        "100",
+    )
+    assert event.data["used_micros"] == credits(80)
+    _, text = email_message(event.payload(), "Acme")
+    assert "Used: 80 of 100 credits (the alert is at 80% used)." in text

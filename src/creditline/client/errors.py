@@ -77,6 +77,7 @@ from creditline.domain.errors import (
     WebhookDeliveryNotFound,
     WebhookEndpointNotFound,
     WebhookRejected,
+    WebhookUrlRefused,
 )
 
 __all__ = [
@@ -354,6 +355,14 @@ def _webhook(
     return WebhookRejected(provider, reason)
 
 
+def _url_refused(
+    cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
+) -> CreditlineError:
+    found = re.match(rf"^webhook URL {_LIT} refused: ", detail, re.DOTALL)
+    url = _literal(found[1]) if found else ""
+    return WebhookUrlRefused(url, _problems(body, detail, found[0] if found else ""))
+
+
 def _not_found(
     cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
 ) -> CreditlineError:
@@ -492,6 +501,7 @@ _BUILDERS: dict[type[CreditlineError], Build] = {
     UnknownOperation: _unknown_operation,
     InvalidAlertRule: _alert_rule,
     WebhookRejected: _webhook,
+    WebhookUrlRefused: _url_refused,
     NotFound: _not_found,
     OrganizationNotFound: _not_found,
     ProjectNotFound: _not_found,

@@ -7,7 +7,12 @@ kind                         the condition is true when...
 ===========================  ===========================================================
 ``remaining_below``          available credits < ``threshold`` (micro-credits)
 ``remaining_below_percent``  available credits < ``percent`` % of the running cycle's
-                             grant (what the subscription granted for this cycle)
+                             grant (what the subscription granted for this cycle):
+                             strictly below, so at 50 it fires once *more* than half
+                             is used
+``used_percent``             used credits >= ``percent`` % of the running cycle's
+                             grant, where used = grant - available: "alert at 50%
+                             used" fires the moment half is used (remaining <= 50 %)
 ``depleted``                 available credits == 0
 ``read_only``                the depletion policy in force is ``read_only`` and the
                              available credits are 0 (the platform locks writes, A3)
@@ -35,10 +40,11 @@ fires at the first evaluation.
 so that a balance hovering around the threshold does not alert on every wobble:
 ``remaining_below`` re-arms when available >= ``rearm_above`` (default: the
 threshold), ``remaining_below_percent`` when available >= ``rearm_percent`` % of the
-grant (default: the percent), ``forecast_depletion`` when the forecast is beyond
-``rearm_days`` (default: the days). Between the two levels the rule keeps its state.
-Evaluations also sample: a wobble shorter than the time between two evaluations is
-never seen. A condition that cannot be judged (a percent rule without a running
+grant (default: the percent), ``used_percent`` when used < ``rearm_percent`` % of
+the grant (at most the percent; default: the percent), ``forecast_depletion`` when the
+forecast is beyond ``rearm_days`` (default: the days). Between the two levels the
+rule keeps its state. Evaluations also sample: a wobble shorter than the time between
+two evaluations is never seen. A condition that cannot be judged (a percent rule without a running
 cycle grant) keeps the rule's state too.
 
 **Payment failures** are events, not levels: each declined charge is recorded as a
@@ -98,6 +104,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class AlertKind(enum.StrEnum):
     REMAINING_BELOW = "remaining_below"
     REMAINING_BELOW_PERCENT = "remaining_below_percent"
+    USED_PERCENT = "used_percent"
     DEPLETED = "depleted"
     READ_ONLY = "read_only"
     FORECAST_DEPLETION = "forecast_depletion"
@@ -120,6 +127,7 @@ class RuleState(enum.StrEnum):
 EVENT_TYPES: Mapping[AlertKind, str] = {
     AlertKind.REMAINING_BELOW: "credits.below_threshold",
     AlertKind.REMAINING_BELOW_PERCENT: "credits.below_threshold",
+    AlertKind.USED_PERCENT: "credits.below_threshold",
     AlertKind.DEPLETED: "credits.depleted",
     AlertKind.READ_ONLY: "org.read_only",
     AlertKind.FORECAST_DEPLETION: "credits.forecast_depletion",
@@ -143,8 +151,11 @@ class AlertParams:
     Attributes:
         threshold: ``remaining_below``: fire below this many micro-credits.
         rearm_above: ``remaining_below``: re-arm at or above this (default: threshold).
-        percent: ``remaining_below_percent``: fire below this percent of the cycle grant.
-        rearm_percent: re-arm at or above this percent (default: percent).
+        percent: ``remaining_below_percent``: fire below this percent of the cycle grant;
+            ``used_percent``: fire when at least this percent of it is used.
+        rearm_percent: ``remaining_below_percent``: re-arm at or above this percent;
+            ``used_percent``: re-arm when less than this percent is used (default:
+            percent).
         days: ``forecast_depletion``: fire when the credits last at most this many days.
         rearm_days: re-arm when they last longer than this (default: days).
         lookback_days: the burn rate's window, in days (default 7).
@@ -175,11 +186,13 @@ _PARAM_NAMES = (
 _REQUIRED: Mapping[AlertKind, frozenset[str]] = {
     AlertKind.REMAINING_BELOW: frozenset({"threshold"}),
     AlertKind.REMAINING_BELOW_PERCENT: frozenset({"percent"}),
+    AlertKind.USED_PERCENT: frozenset({"percent"}),
     AlertKind.FORECAST_DEPLETION: frozenset({"days"}),
 }
 _OPTIONAL: Mapping[AlertKind, frozenset[str]] = {
     AlertKind.REMAINING_BELOW: frozenset({"rearm_above"}),
     AlertKind.REMAINING_BELOW_PERCENT: frozenset({"rearm_percent"}),
+    AlertKind.USED_PERCENT: frozenset({"rearm_percent"}),
     AlertKind.FORECAST_DEPLETION: frozenset({"rearm_days", "lookback_days"}),
 }
 _RANGES: Mapping[str, tuple[int, int, str]] = {
@@ -192,6 +205,8 @@ _RANGES: Mapping[str, tuple[int, int, str]] = {
     "lookback_days": (1, _MAX_LOOKBACK_DAYS, f"whole days from 1 to {_MAX_LOOKBACK_DAYS}"),
 }
 _REARM = (("rearm_above", "threshold"), ("rearm_percent", "percent"), ("rearm_days", "days"))
+"""(re-arm level, firing level): the re-arm level is at least the firing level, except
+for ``used_percent``, whose re-arm percent is at most its percent (used goes up)."""
 
 
 def parse_params(raw: Mapping[str, Any]) -> AlertParams:
@@ -263,6 +278,8 @@ class AlertRule:
             return f"remaining below {format_credits(p.threshold or 0)} credits"
         if self.kind is AlertKind.REMAINING_BELOW_PERCENT:
             return f"remaining below {p.percent}% of the cycle's grant"
+        if self.kind is AlertKind.USED_PERCENT:
+            return f"used at least {p.percent}% of the cycle's grant"
         if self.kind is AlertKind.FORECAST_DEPLETION:
             return f"depleted within {p.days} days at the last {p.lookback} days' burn rate"
         return {
@@ -294,9 +311,13 @@ def _kind_problems(kind: AlertKind, given: Mapping[str, object]) -> list[str]:
         if name in _RANGES
     ]
     for rearm, level in _REARM:
-        low, high = given.get(level), given.get(rearm)
-        if isinstance(low, int) and isinstance(high, int) and high < low:
-            problems.append(f"{rearm}: must be at least {level} ({high} < {low})")
+        fire, back = given.get(level), given.get(rearm)
+        if not (isinstance(fire, int) and isinstance(back, int)):
+            continue
+        if kind is AlertKind.USED_PERCENT and back > fire:
+            problems.append(f"{rearm}: must be at most {level} ({back} > {fire})")
+        elif kind is not AlertKind.USED_PERCENT and back < fire:
+            problems.append(f"{rearm}: must be at least {level} ({back} < {fire})")
     return problems
 
 
@@ -414,6 +435,16 @@ def _forecast(rule: AlertRule, reading: Reading) -> bool | None:
     return False if lasts > rearm * burnt else None
 
 
+def _used(rule: AlertRule, reading: Reading) -> bool | None:
+    p, grant = rule.params, reading.cycle_grant
+    if not grant or p.percent is None:
+        return None
+    used = grant - reading.available  # integers: compared without a division
+    if used * 100 >= p.percent * grant:
+        return True
+    return False if used * 100 < (p.rearm_percent or p.percent) * grant else None
+
+
 def condition(rule: AlertRule, reading: Reading) -> bool | None:
     """Whether the rule's condition holds (``None``: between its firing and re-arming
     levels, or it cannot be judged: the rule keeps its state). ``payment_failed`` has
@@ -431,6 +462,8 @@ def condition(rule: AlertRule, reading: Reading) -> bool | None:
         if available * 100 < p.percent * grant:
             return True
         return False if available * 100 >= (p.rearm_percent or p.percent) * grant else None
+    if rule.kind is AlertKind.USED_PERCENT:
+        return _used(rule, reading)
     if rule.kind is AlertKind.DEPLETED:
         return available <= 0
     if rule.kind is AlertKind.READ_ONLY:
@@ -479,6 +512,10 @@ def _details(rule: AlertRule, reading: Reading) -> dict[str, Any]:
     if rule.kind is AlertKind.REMAINING_BELOW_PERCENT:
         grant = reading.cycle_grant or 0
         return {"percent": p.percent, **_amount("cycle_grant", grant)}
+    if rule.kind is AlertKind.USED_PERCENT:
+        grant = reading.cycle_grant or 0
+        used = grant - reading.available
+        return {"percent": p.percent, **_amount("cycle_grant", grant), **_amount("used", used)}
     if rule.kind is AlertKind.READ_ONLY:
         return {"depletion": "read_only"}
     if rule.kind is AlertKind.FORECAST_DEPLETION:
@@ -569,7 +606,12 @@ def email_message(payload: Mapping[str, Any], org_name: str) -> tuple[str, str]:
     lines = [f"{subject}.", "", f"Available: {data.get('available', '?')} credits."]
     if "threshold" in data:
         lines.append(f"Threshold: {data['threshold']} credits.")
-    if "percent" in data:
+    if "used" in data:
+        lines.append(
+            f"Used: {data['used']} of {data.get('cycle_grant')} credits "
+            f"(the alert is at {data.get('percent')}% used)."
+        )
+    elif "percent" in data:
         lines.append(f"Threshold: {data['percent']}% of {data.get('cycle_grant')} credits.")
     if "depletes_at" in data:
         lines.append(

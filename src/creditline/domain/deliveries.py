@@ -27,7 +27,6 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from creditline.domain.alerts import Channel, event_types
 from creditline.domain.errors import InvalidSetting
@@ -39,8 +38,8 @@ __all__ = [
     "DeliveryAttempt",
     "DeliveryStatus",
     "WebhookEndpoint",
-    "check_endpoint",
-    "endpoint_problems",
+    "check_event_types",
+    "event_type_problems",
     "next_attempt_at",
 ]
 
@@ -110,24 +109,18 @@ class WebhookEndpoint:
         )
 
 
-def endpoint_problems(url: str, types: Sequence[str]) -> list[str]:
-    """Every problem of an endpoint's URL and event types."""
-    problems = []
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems.append(f"url: {url!r} is not an http(s) URL with a host")
-    if len(url) > 2000:
-        problems.append("url: longer than 2000 characters")
+def event_type_problems(types: Sequence[str]) -> list[str]:
+    """Every problem of an endpoint's event types (its URL is
+    :func:`creditline.domain.webhook_urls.check_url`'s)."""
     known = event_types()
-    problems += [f"event type: {t!r} is not one of {list(known)}" for t in types if t not in known]
-    return problems
+    return [f"event type: {t!r} is not one of {list(known)}" for t in types if t not in known]
 
 
-def check_endpoint(url: str, types: Sequence[str]) -> None:
-    """Raises InvalidSetting listing every problem of the endpoint."""
-    problems = endpoint_problems(url, types)
+def check_event_types(types: Sequence[str]) -> None:
+    """Raises InvalidSetting listing every unknown event type."""
+    problems = event_type_problems(types)
     if problems:
-        raise InvalidSetting("webhook endpoint", url, "; ".join(problems))
+        raise InvalidSetting("webhook event types", list(types), "; ".join(problems))
 
 
 @dataclass(frozen=True, slots=True)

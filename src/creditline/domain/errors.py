@@ -9,6 +9,7 @@ map classes to statuses and exit codes in one table each)::
     │   ├── InvalidAmount
     │   ├── InvalidTime
     │   ├── InvalidSetting
+    │   │   └── WebhookUrlRefused  a webhook URL the server must not call (private address...)
     │   ├── InvalidGrant
     │   ├── InvalidRateCard        every problem of a rate card, each with its location
     │   ├── InvalidUsage           quantities or dimensions a price cannot be computed from
@@ -97,6 +98,7 @@ __all__ = [
     "PurchaseNotFound",
     "RefundRefused",
     "WebhookRejected",
+    "WebhookUrlRefused",
     # the HTTP API: keys and their roles
     "ApiKeyNotFound",
     "AuthenticationFailed",
@@ -499,6 +501,27 @@ class InvalidAlertRule(ValidationError):
         super().__init__("invalid alert rule: " + "; ".join(problems))
 
 
+class WebhookUrlRefused(InvalidSetting):
+    """A webhook endpoint URL the server must not call: not http(s), with a user name or
+    password, control characters, or a host that is not a public address (loopback,
+    private, link-local, metadata...) or resolves to one (see
+    :mod:`creditline.domain.webhook_urls`). Nothing was added; at delivery time, nothing
+    was sent.
+
+    Attributes:
+        url: the URL (the message quotes at most its first 100 characters).
+        problems: every problem found, each starting with where it is (``url:``,
+            ``host:``).
+    """
+
+    def __init__(self, url: str, problems: list[str]) -> None:
+        self.url = url
+        self.problems = problems
+        self.name, self.value, self.reason = "webhook URL", url, "; ".join(problems)
+        shown = url if len(url) <= 100 else url[:100] + "..."
+        ValidationError.__init__(self, f"webhook URL {shown!r} refused: " + "; ".join(problems))
+
+
 class AlertRuleNotFound(NotFound):
     kind = "alert rule"
 
@@ -522,6 +545,7 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     InvalidUsage: "invalid-usage",
     UnknownOperation: "unknown-operation",
     InvalidAlertRule: "invalid-alert-rule",
+    WebhookUrlRefused: "webhook-url-refused",
     WebhookRejected: "webhook-rejected",
     NotFound: "not-found",
     OrganizationNotFound: "organization-not-found",

@@ -51,10 +51,18 @@ def alert_add(
         typer.Option(metavar="CREDITS", help="remaining_below: re-arm at or above this."),
     ] = None,
     percent: Annotated[
-        int | None, typer.Option(help="remaining_below_percent: % of the cycle's grant.")
+        int | None,
+        typer.Option(
+            help="% of the cycle's grant: remaining_below_percent fires when strictly less "
+            "is left, used_percent when at least this much is used."
+        ),
     ] = None,
     rearm_percent: Annotated[
-        int | None, typer.Option(help="remaining_below_percent: re-arm at or above this %.")
+        int | None,
+        typer.Option(
+            help="remaining_below_percent: re-arm at or above this % left; used_percent: "
+            "re-arm below this % used."
+        ),
     ] = None,
     days: Annotated[
         int | None, typer.Option(help="forecast_depletion: fire when credits last <= days.")

@@ -264,7 +264,7 @@ def _open(
         if outside is not None:
             cl = Creditline.open(
                 session.url, clock=clock, migrate=migrate, payments=outside.payments,
-                webhook_sender=outside.receiver,
+                webhook_sender=outside.receiver, webhook_allow_networks=outside.networks,
             )  # fmt: skip
         else:
             cl = Creditline.open(

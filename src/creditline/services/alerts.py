@@ -184,7 +184,8 @@ def _reading(uow: UnitOfWork, org_id: str, rules: Sequence[AlertRule], now: date
     available = summarize(org_id, total, uow.grants.active(org_id), now, held).available
     metering = uow.usage.metering([org_id])[org_id]
     kinds = {r.kind for r in rules}
-    grant = _cycle_grant(uow, org_id, now) if AlertKind.REMAINING_BELOW_PERCENT in kinds else None
+    percent_kinds = {AlertKind.REMAINING_BELOW_PERCENT, AlertKind.USED_PERCENT}
+    grant = _cycle_grant(uow, org_id, now) if kinds & percent_kinds else None
     windows = {r.params.lookback for r in rules if r.kind is AlertKind.FORECAST_DEPLETION}
     consumed = {d: uow.alerts.consumed(org_id, now - timedelta(days=d), now) for d in windows}
     cursors = [r.state.signal_cursor for r in rules

@@ -19,6 +19,23 @@ that no transaction is open while a receiver answers:
    after the last attempt, if it still carries the attempt it was claimed with.
 
 :func:`resend` makes a delivery due now (the next tick sends it), whatever its status.
+
+**One receiver's fault stays its own** (RELIABILITY rule 10): whatever goes wrong with
+one delivery (a URL refused at delivery time, DNS, TLS, a timeout, a reset, an
+exception of any kind from the sender) is recorded as a failed attempt of that delivery
+alone, with its reason, and retried on the usual schedule; the rest of the claim is
+sent in the same run. The claim's deliveries are sent by up to ``concurrency`` threads,
+one endpoint (or e-mail address) per thread at a time, in claim order: a slow receiver
+holds up only its own deliveries.
+
+**Endpoint URLs** are checked when added (:func:`add_endpoint`, with
+:func:`creditline.domain.webhook_urls.check_url`): a URL the server must not call is
+:class:`~creditline.domain.errors.WebhookUrlRefused`. The sender checks again before
+every attempt and connects to the address it checked.
+
+**The delivery log of an organization** holds the deliveries to its own endpoints and
+its alert e-mails; what the operator's all-organization endpoints received of its
+events is the operator's (``org_id=None``).
 """
 
 from __future__ import annotations
@@ -26,7 +43,9 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -38,7 +57,8 @@ from creditline.domain.deliveries import (
     DeliveryAttempt,
     DeliveryStatus,
     WebhookEndpoint,
-    check_endpoint,
+    check_event_types,
+    event_type_problems,
     next_attempt_at,
 )
 from creditline.domain.errors import (
@@ -46,8 +66,10 @@ from creditline.domain.errors import (
     OrganizationNotFound,
     WebhookDeliveryNotFound,
     WebhookEndpointNotFound,
+    WebhookUrlRefused,
 )
 from creditline.domain.time import Clock
+from creditline.domain.webhook_urls import Resolver, UrlPolicy, check_url
 from creditline.services.ids import new_id
 from creditline.services.payments import Transactions
 from creditline.services.unit_of_work import UnitOfWork
@@ -69,6 +91,12 @@ __all__ = [
 
 LEASE = timedelta(minutes=2)
 """How long a claimed delivery stays out of other workers' reach while it is sent."""
+
+CONCURRENCY = 8
+"""How many endpoints one run sends to at once (each one's deliveries in order)."""
+
+MAX_ERROR_LENGTH = 1000
+"""The longest error text an attempt keeps (an exception's message can be anything)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +148,31 @@ class AddWebhookEndpoint:
     description: str | None = None
 
 
-def add_endpoint(cmd: AddWebhookEndpoint, uow: UnitOfWork, clock: Clock) -> WebhookEndpoint:
+def add_endpoint(
+    cmd: AddWebhookEndpoint,
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    policy: UrlPolicy,
+    resolver: Resolver,
+) -> WebhookEndpoint:
     """Add an endpoint; the answer carries its secret, the only time it is shown.
 
+    The URL is checked with ``policy`` (the networks allowed beyond public addresses)
+    and its name resolved with ``resolver``; a name that does not resolve yet is
+    accepted (the check before each attempt refuses it then).
+
     Raises:
-        InvalidSetting: every problem of the URL and event types; OrganizationNotFound.
+        WebhookUrlRefused: every problem of the URL (and of the event types, if any).
+        InvalidSetting: unknown event types. OrganizationNotFound.
     """
-    check_endpoint(cmd.url, cmd.event_types)
+    try:
+        check_url(cmd.url, policy, resolver, must_resolve=False)
+    except WebhookUrlRefused as exc:
+        raise WebhookUrlRefused(
+            cmd.url, exc.problems + event_type_problems(cmd.event_types)
+        ) from None
+    check_event_types(cmd.event_types)
     secret = new_secret()
     with uow:
         if cmd.org_id is not None and uow.orgs.get(cmd.org_id) is None:
@@ -170,17 +216,32 @@ def list_deliveries(
     status: DeliveryStatus | None = None,
     limit: int = 100,
 ) -> list[Delivery]:
+    """The delivery log, newest first: an organization's (deliveries to its own
+    endpoints, and its alert e-mails) or, with ``org_id=None``, the operator's (all)."""
     with uow:
         if org_id is not None and uow.orgs.get(org_id) is None:
             raise OrganizationNotFound(org_id)
         return uow.webhooks.deliveries(org_id, endpoint_id, status, limit)
 
 
+def _visible(uow: UnitOfWork, delivery: Delivery | None, org_id: str | None) -> bool:
+    """Whether the delivery is in ``org_id``'s log (``None``: the operator sees all)."""
+    if delivery is None or org_id is None:
+        return delivery is not None
+    if delivery.org_id != org_id:
+        return False
+    if delivery.endpoint_id is None:
+        return True  # an alert e-mail of the organization's rule
+    endpoint = uow.webhooks.endpoint(delivery.endpoint_id)
+    return endpoint is not None and endpoint.org_id == org_id
+
+
 def get_delivery(delivery_id: str, org_id: str | None, uow: UnitOfWork) -> Delivery:
     with uow:
         found = uow.webhooks.delivery(delivery_id)
-    if found is None or (org_id is not None and found.org_id != org_id):
-        raise WebhookDeliveryNotFound(delivery_id)
+        if not _visible(uow, found, org_id):
+            raise WebhookDeliveryNotFound(delivery_id)
+    assert found is not None
     return found
 
 
@@ -192,7 +253,7 @@ def resend(delivery_id: str, org_id: str | None, uow: UnitOfWork, clock: Clock) 
     """
     with uow:
         found = uow.webhooks.delivery(delivery_id)
-        if found is None or (org_id is not None and found.org_id != org_id):
+        if not _visible(uow, found, org_id):
             raise WebhookDeliveryNotFound(delivery_id)
         uow.webhooks.resend(delivery_id, clock.now())
         queued = uow.webhooks.delivery(delivery_id)
@@ -243,6 +304,29 @@ def _send(
     return sender.send(endpoint.url, delivery.id, delivery.payload, secret), False
 
 
+def _send_isolated(
+    claim: _Claim, sender: WebhookSender, mailer: AlertMailer | None, tx: Transactions
+) -> tuple[SendOutcome, bool]:
+    """:func:`_send`, with anything it raises turned into this attempt's failure."""
+    try:
+        return _send(claim, sender, mailer, tx)
+    except Exception as exc:  # rule 10: one receiver's fault stays its own
+        return SendOutcome(None, f"{type(exc).__name__}: {exc}"), False
+
+
+def _target(claim: _Claim) -> str:
+    delivery, endpoint, _ = claim
+    return endpoint.id if endpoint is not None else f"{delivery.channel}:{delivery.recipient}"
+
+
+def _by_target(claimed: Sequence[_Claim]) -> list[list[_Claim]]:
+    """The claim's deliveries grouped by endpoint (or e-mail address), in claim order."""
+    groups: dict[str, list[_Claim]] = defaultdict(list)
+    for item in claimed:
+        groups[_target(item)].append(item)
+    return list(groups.values())
+
+
 def deliver_due(
     tx: Transactions,
     sender: WebhookSender,
@@ -252,11 +336,22 @@ def deliver_due(
     limit: int = 100,
     schedule: Sequence[timedelta] = RETRY_SCHEDULE,
     lease: timedelta = LEASE,
+    concurrency: int = CONCURRENCY,
 ) -> DeliveryRun:
-    """Send every delivery due now, ``limit`` claimed at a time (see the module
-    docstring)."""
+    """Send every delivery due now, ``limit`` claimed at a time, to up to
+    ``concurrency`` endpoints at once (see the module docstring)."""
     counts = {s: 0 for s in DeliveryStatus}
     attempted = 0
+
+    def attempt_all(group: list[_Claim]) -> list[DeliveryStatus]:
+        statuses = []
+        for item in group:
+            outcome, final = _send_isolated(item, sender, mailer, tx)
+            statuses.append(
+                _record(tx, item, outcome=outcome, final=final, clock=clock, schedule=schedule)
+            )
+        return statuses
+
     while True:
         now = clock.now()
 
@@ -266,11 +361,8 @@ def deliver_due(
             return claimed
 
         claimed = tx(claim)
-        for item in claimed:
-            outcome, final = _send(item, sender, mailer, tx)
-            counts[
-                _record(tx, item, outcome=outcome, final=final, clock=clock, schedule=schedule)
-            ] += 1
+        for status in _run_groups(_by_target(claimed), attempt_all, concurrency):
+            counts[status] += 1
             attempted += 1
         if len(claimed) < limit:
             break
@@ -280,6 +372,24 @@ def deliver_due(
         counts[DeliveryStatus.PENDING],
         counts[DeliveryStatus.FAILED],
     )
+
+
+def _printable(error: str) -> str:
+    """An error's text as it is stored: control characters escaped (PostgreSQL refuses a
+    NUL in text), at most :data:`MAX_ERROR_LENGTH` characters."""
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in error)
+    return text if len(text) <= MAX_ERROR_LENGTH else text[: MAX_ERROR_LENGTH - 3] + "..."
+
+
+def _run_groups(
+    groups: list[list[_Claim]],
+    work: Callable[[list[_Claim]], list[DeliveryStatus]],
+    concurrency: int,
+) -> list[DeliveryStatus]:
+    if concurrency <= 1 or len(groups) <= 1:
+        return [status for group in groups for status in work(group)]
+    with ThreadPoolExecutor(min(concurrency, len(groups)), "creditline-webhooks") as pool:
+        return [status for statuses in pool.map(work, groups) for status in statuses]
 
 
 def _record(
@@ -299,6 +409,8 @@ def _record(
     else:
         status = DeliveryStatus.FAILED if retry is None else DeliveryStatus.PENDING
     error = outcome.error or (None if outcome.ok else f"HTTP {outcome.status_code}")
+    if error is not None:
+        error = _printable(error)
     log = DeliveryAttempt(
         delivery.attempts, now, outcome.ok, outcome.status_code, error, outcome.duration_ms
     )

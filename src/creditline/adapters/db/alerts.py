@@ -403,12 +403,16 @@ class WebhookRepository:
         status: DeliveryStatus | None = None,
         limit: int = 100,
     ) -> list[Delivery]:
-        """Deliveries, newest first, of an organization (with the operator's endpoints'
-        deliveries of its events), an endpoint, a status."""
+        """Deliveries, newest first, of an organization (to its own endpoints, and its
+        alert e-mails; not what the operator's endpoints got of its events), an
+        endpoint, a status."""
         d = t.webhook_deliveries.c
         query = select(t.webhook_deliveries)
         if org_id is not None:
-            query = query.where(d.org_id == org_id)
+            own = select(t.webhook_endpoints.c.id).where(t.webhook_endpoints.c.org_id == org_id)
+            query = query.where(
+                d.org_id == org_id, or_(d.endpoint_id.is_(None), d.endpoint_id.in_(own))
+            )
         if endpoint_id is not None:
             query = query.where(d.endpoint_id == endpoint_id)
         if status is not None:

@@ -78,6 +78,7 @@ from creditline.domain.errors import (
     WebhookDeliveryNotFound,
     WebhookEndpointNotFound,
     WebhookRejected,
+    WebhookUrlRefused,
 )
 
 __all__ = [
@@ -135,6 +136,13 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
         "The rule breaks one or more rules; `errors` lists every one. Nothing was added.",
     ),
     WebhookRejected: _e(400, "Webhook rejected"),
+    WebhookUrlRefused: _e(
+        422,
+        "Webhook URL refused",
+        "The server does not call this URL: only http(s), without a user name or password "
+        "or control characters, to a public address (not loopback, private, link-local, "
+        "metadata...); `errors` lists every problem. Nothing was added.",
+    ),
     NotFound: _e(404, "Not found"),
     OrganizationNotFound: _e(404, "Organization not found"),
     ProjectNotFound: _e(404, "Project not found"),

@@ -1198,8 +1198,8 @@ class AlertRuleCreate(BaseModel):
     )
     kind: StrictStr = Field(
         max_length=100,
-        description="remaining_below, remaining_below_percent, depleted, read_only, "
-        "forecast_depletion or payment_failed.",
+        description="remaining_below, remaining_below_percent, used_percent, depleted, "
+        "read_only, forecast_depletion or payment_failed.",
         examples=["remaining_below"],
     )
     threshold: CreditsText | None = Field(None, description="remaining_below: fire below this.")
@@ -1209,9 +1209,16 @@ class AlertRuleCreate(BaseModel):
     )
     rearm_above_micros: StrictInt | None = Field(None, description="Or in micro-credits.")
     percent: StrictInt | None = Field(
-        None, description="remaining_below_percent: a whole percent (1-100) of the cycle's grant."
+        None,
+        description="A whole percent (1-100) of the cycle's grant: remaining_below_percent "
+        "fires when the credits left are strictly below it; used_percent when at least it "
+        "is used.",
     )
-    rearm_percent: StrictInt | None = None
+    rearm_percent: StrictInt | None = Field(
+        None,
+        description="remaining_below_percent: re-arm at or above this percent left; "
+        "used_percent: re-arm when less than this percent is used (default: percent).",
+    )
     days: StrictInt | None = Field(
         None, description="forecast_depletion: fire when the credits last at most this many days."
     )

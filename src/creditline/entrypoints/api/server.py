@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from creditline.adapters.notify.addresses import allow_networks_from_env
 from creditline.bootstrap import Creditline, mailer_from_env, payments_from_env
 from creditline.domain.errors import ConfigurationError
 from creditline.entrypoints.api.app import create_app
@@ -57,8 +58,9 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
     if not url:
         raise ConfigurationError(f"{DATABASE_URL_ENV} is not set")
     cl = Creditline.open(
-        url, migrate=False, payments=payments_from_env(env), mailer=mailer_from_env(env)
-    )
+        url, migrate=False, payments=payments_from_env(env), mailer=mailer_from_env(env),
+        webhook_allow_networks=[str(n) for n in allow_networks_from_env(env)],
+    )  # fmt: skip
     app = create_app(cl, settings=ApiSettings.from_env(env), close_on_shutdown=True)
     # Everything made so far (modules, the app, the engine) lives as long as the process:
     # move it out of the collector's sight, so that the frequent young-generation
