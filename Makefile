@@ -30,7 +30,15 @@ $(WRK):
 
 wrk: $(WRK)
 
-install: $(STAMP) $(CHROMIUM)
+# The README's shell examples (run by tests/e2e/test_readme.py) use jq, to pick ids out of
+# `creditline ... -f json`, and curl.
+README_TOOLS := /usr/bin/jq /usr/bin/curl
+APT_README_TOOLS := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends jq curl
+
+$(README_TOOLS):
+	$(APT_README_TOOLS) || { apt-get update && $(APT_README_TOOLS); }
+
+install: $(STAMP) $(CHROMIUM) $(README_TOOLS)
 
 run: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH scripts/run-demo-server
@@ -38,7 +46,7 @@ run: $(STAMP)
 check: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH scripts/check
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(README_TOOLS)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)

@@ -17,6 +17,9 @@ from tests.live import ALLOW_NETWORKS_ENV, LOCAL_NETWORKS
 # refusals opens its engine with webhook_allow_networks=() instead).
 os.environ[ALLOW_NETWORKS_ENV] = LOCAL_NETWORKS
 
+# The session fails unless every collected test ran (see tests/collection_guard.py).
+pytest_plugins = ["tests.collection_guard"]
+
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("default")
 

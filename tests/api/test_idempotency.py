@@ -12,6 +12,7 @@ import pytest
 from creditline import GrantSource, ManualClock, SourceType
 from creditline.domain.api_keys import IdempotentRequest
 from creditline.entrypoints.api import ApiSettings
+from creditline.entrypoints.api.idempotency import scoped_key
 from tests.api.conftest import World, open_world
 
 
@@ -45,6 +46,30 @@ def test_keys_are_scoped_to_the_api_key_that_sent_them(world: World) -> None:
     assert (one.status_code, two.status_code) == (201, 201)
 
 
+def test_keys_are_scoped_to_the_organization_the_request_is_for(world: World) -> None:
+    # One platform backend (an operator key), one order number, two customers.
+    a, b = world.tenant("Alpha"), world.tenant("Beta")
+    headers = {"Idempotency-Key": "order-42"}
+    one = world.post(f"/v1/orgs/{a.org}/spend", {"amount": "2.5"}, **headers)
+    two = world.post(f"/v1/orgs/{b.org}/spend", {"amount": "2.5"}, **headers)
+    assert (one.status_code, two.status_code) == (201, 201), two.text
+    assert "idempotent-replayed" not in two.headers
+    assert one.json()["allocations"] != two.json()["allocations"]  # each its own grants
+    # Within one organization the key still answers once.
+    again = world.post(f"/v1/orgs/{b.org}/spend", {"amount": "2.5"}, **headers)
+    assert again.headers["idempotent-replayed"] == "true" and again.content == two.content
+    other = world.post(f"/v1/orgs/{b.org}/spend", {"amount": "3"}, **headers)
+    assert other.status_code == 409
+    assert world.cl.balance(a.org).available == world.cl.balance(b.org).available
+
+
+def test_a_path_with_an_overlong_organization_is_refused_not_a_server_error(world: World) -> None:
+    headers = {"Idempotency-Key": "k" * 100}
+    answer = world.post(f"/v1/orgs/{'o' * 5000}/spend", {"amount": "1"}, **headers)
+    assert answer.status_code == 422, answer.text  # the path's org_id is at most 40 characters
+    assert len(scoped_key(f"/v1/orgs/{'o' * 5000}/spend", "k" * 100)) <= 200
+
+
 def test_a_request_still_running_is_409_and_a_dead_one_is_taken_over(world: World) -> None:
     a = world.tenant("Alpha")
     key_id = world.cl.authenticate(world.operator).id
@@ -52,7 +77,8 @@ def test_a_request_still_running_is_409_and_a_dead_one_is_taken_over(world: Worl
     path = f"/v1/orgs/{a.org}/grants"
     # A first request that got as far as its claim, and the grant, then its process died.
     digest = hashlib.sha256(f"POST {path}?".encode() + b"\n" + body).hexdigest()
-    claim = IdempotentRequest(key_id, "crash", f"POST {path}", digest, world.clock.now())
+    stored_as = scoped_key(path, "crash")
+    claim = IdempotentRequest(key_id, stored_as, f"POST {path}", digest, world.clock.now())
     assert world.cl.begin_request(claim) is None
     grant = world.cl.grant(
         a.org,

@@ -227,10 +227,14 @@ def test_usage_report_by_project_operation_and_day_as_json_and_csv(world: World)
         (project, "ping", "2026-01-02"): "1",
         (None, "render", "2026-01-02"): "12",
     }
+    names = {r["project_id"]: r["project_name"] for r in report["rows"]}
+    assert names == {project: "bot", None: None}
     assert report["cost"] == "14" and report["events"] == 3
     csv = world.get(url + "&format=csv", a.read_key)
     assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.splitlines()[0] == "project_id,operation,period,events,cost,cost_micros"
+    assert csv.text.splitlines()[0] == (
+        "project_id,project_name,operation,period,events,cost,cost_micros"
+    )
 
 
 def test_operations_health_readiness_metrics_problems(world: World) -> None:

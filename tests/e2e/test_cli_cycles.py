@@ -103,7 +103,7 @@ def test_subscribing_ticking_and_changing_plan_from_the_command_line(db: str, or
     assert available(db, org, APRIL) == "500"  # OTAI credits never expire: none reset
     table = cli(db, "plan", "assign", org, "enterprise", now=APRIL)
     assert table.exit_code == 0, table.output
-    assert "billing unchanged" in table.stdout
+    assert "Already subscribed to this plan: its billing cycle runs on." in table.stdout
 
 
 def test_plan_assign_without_subscribe_only_meters(db: str, org: str) -> None:

@@ -75,29 +75,49 @@ def test_json_report_by_project_and_iso_week(story: tuple[str, str, str]) -> Non
     )  # fmt: skip
     assert data["group_by"] == ["project"] and data["period"] == "week"
     assert data["since"] == "2026-01-01T00:00:00+00:00"
-    rows = [(r["project_id"], r["period"], r["events"], r["cost"], r["cost_micros"])
-            for r in data["rows"]]  # fmt: skip
+    rows = [(r["project_id"], r["project_name"], r["period"], r["events"], r["cost"],
+             r["cost_micros"]) for r in data["rows"]]  # fmt: skip
     assert rows == [
-        (bot, "2026-W02", 2, "2", 2_000_000),
-        (bot, "2026-W03", 1, "3", 3_000_000),
-        (None, "2026-W05", 1, "15", 15_000_000),
+        (bot, "bot", "2026-W02", 2, "2", 2_000_000),
+        (bot, "bot", "2026-W03", 1, "3", 3_000_000),
+        (None, None, "2026-W05", 1, "15", 15_000_000),
     ]
     assert (data["events"], data["cost"], data["cost_micros"]) == (4, "20", 20_000_000)
 
 
-def test_csv_report_by_operation_and_month_has_credits_and_empty_cells(
+def test_csv_report_names_projects_beside_their_ids_and_leaves_no_project_empty(
     story: tuple[str, str, str],
 ) -> None:
     db, org, bot = story
     out = ok(report(db, org, "--by", "project,operation", "--period", "month",
                     "--since", "2026-01-01", "-f", "csv"))  # fmt: skip
     assert list(csv.reader(io.StringIO(out))) == [
-        ["project_id", "operation", "period", "events", "credits"],
-        [bot, "ping", "2026-01", "2", "2"],
-        [bot, "ping", "2026-02", "1", "1"],
-        [bot, "render", "2026-01", "1", "3"],
-        ["", "translate", "2026-01", "1", "15"],
+        ["project_id", "project_name", "operation", "period", "events", "cost", "cost_micros"],
+        [bot, "bot", "ping", "2026-01", "2", "2", "2000000"],
+        [bot, "bot", "ping", "2026-02", "1", "1", "1000000"],
+        [bot, "bot", "render", "2026-01", "1", "3", "3000000"],
+        ["", "", "translate", "2026-01", "1", "15", "15000000"],
     ]
+
+
+def test_the_cli_and_the_api_write_one_csv(story: tuple[str, str, str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from creditline.entrypoints.api import create_app
+
+    db, org, _ = story
+    cli_csv = ok(report(db, org, "--by", "project,operation", "--period", "week",
+                        "--since", "2026-01-01", "--until", "2026-02-02", "-f", "csv"))  # fmt: skip
+    with Creditline.open(db, clock=ManualClock(at(2, 2))) as cl:
+        key = cl.create_api_key("operator", name="csv").secret
+        with TestClient(create_app(cl)) as client:
+            api = client.get(
+                f"/v1/orgs/{org}/reports/usage?group_by=project&group_by=operation&period=week"
+                "&since=2026-01-01T00:00:00Z&until=2026-02-02T00:00:00Z&format=csv",
+                headers={"Authorization": f"Bearer {key}"},
+            )
+    assert api.status_code == 200, api.text
+    assert api.text == cli_csv
 
 
 def test_table_report_shows_groups_credits_and_the_total(story: tuple[str, str, str]) -> None:

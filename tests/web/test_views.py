@@ -62,7 +62,7 @@ def test_the_csv_has_the_groups_id_and_name_and_exact_amounts() -> None:
     assert lines[0] == "project_id,project_name,period,events,cost,cost_micros"
     assert lines[1] == 'p1,"Bot, the first",2026-03-01,3,2.5,2500000'
     assert lines[-1] == 'p1,"Bot, the first",2026-03-02,3,3,3000000'
-    assert ",(none),2026-03-02,1,1,1000000" in lines
+    assert ",,2026-03-02,1,1,1000000" in lines  # no project: no id, no name
 
 
 def _overview(available: int, rate: int, cycle: CycleProgress | None) -> Overview:

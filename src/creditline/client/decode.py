@@ -253,7 +253,13 @@ def usage_report(d: Doc) -> UsageReport:
         )
         for row in d["rows"]
     )
-    return UsageReport(d["org_id"], columns, when(d["since"]), when(d["until"]), rows)
+    names = {
+        row[f"{c}_id"]: row[f"{c}_name"]
+        for row in d["rows"]
+        for c in ("project", "member")
+        if row.get(f"{c}_id") and row.get(f"{c}_name") is not None
+    }
+    return UsageReport(d["org_id"], columns, when(d["since"]), when(d["until"]), rows, names)
 
 
 def overview(d: Doc) -> Overview:

@@ -149,7 +149,8 @@ class IdempotentRequest:
 
     Attributes:
         key_id: the API key that sent it (keys are scoped to their sender).
-        idempotency_key: the header's value.
+        idempotency_key: the header's value, prefixed by the organization the request's
+            path names (``org_.../order-42``; keys are scoped to it too).
         request: its method and path (``POST /v1/orgs/org_.../grants``).
         request_hash: SHA-256 of the method, path, query and body.
         created_at: when it was first received (or taken over after a crash).

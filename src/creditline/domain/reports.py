@@ -4,7 +4,9 @@ A report is asked for with ``group_by`` (any of ``project``, ``operation``, ``me
 in the order wanted), an optional ``period`` (``day``, ``week`` or ``month``, in UTC)
 and a half-open window ``[since, until)`` of the events' own times. Each row has the
 group's keys, how many events and what they cost (micro-credits). Events without a
-project or a member are grouped under ``None``.
+project or a member are grouped under ``None``. A report names the projects and members
+its rows group by (``names``: id to name), so that every rendering shows a name beside
+its id.
 
 Periods are named ``2026-01-05`` (a UTC day), ``2026-W02`` (an ISO week: Monday to
 Sunday, numbered in its ISO year, so 2027-01-01 falls in ``2026-W53``) and ``2026-01``
@@ -13,7 +15,8 @@ Sunday, numbered in its ISO year, so 2027-01-01 falls in ``2026-W53``) and ``202
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal, cast
 
@@ -75,13 +78,15 @@ class UsageRow:
 
 @dataclass(frozen=True, slots=True)
 class UsageReport:
-    """The rows of a report, their columns and their totals."""
+    """The rows of a report, their columns and their totals; ``names`` gives the name of
+    each project and member id in the rows."""
 
     org_id: str
     columns: tuple[str, ...]
     since: datetime
     until: datetime
     rows: tuple[UsageRow, ...]
+    names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def events(self) -> int:
@@ -90,6 +95,10 @@ class UsageReport:
     @property
     def cost(self) -> int:
         return sum(r.cost for r in self.rows)
+
+    def name(self, key: str | None) -> str | None:
+        """The name of a project or member id of the rows (``None`` for ``None``)."""
+        return None if key is None else self.names.get(key, key)
 
 
 def check_report(

@@ -13,6 +13,7 @@ exit code. Usage mistakes (an unknown option, a bad choice) are click's and exit
 from __future__ import annotations
 
 import enum
+import inspect
 import json
 import logging
 import os
@@ -1561,6 +1562,31 @@ def portal_link(
 # The billing commands (pack, purchase, invoice, billing), the alert commands (alert,
 # webhook) and the HTTP API's (key, serve) register themselves on `app`.
 from creditline.entrypoints import alerts_cli, api_cli, billing_cli  # noqa: E402, F401
+
+
+def _plain_help(typer_app: typer.Typer) -> None:
+    """Help as click writes it, for every command: paragraphs re-wrapped to the terminal and
+    flags without a type (rich's panels show ``--help <bool>``, keep a docstring's line
+    breaks and read ``[now]`` as markup). A command list shows each command's whole first
+    paragraph, wrapped, rather than click's first sentence cut at the column's width."""
+    typer_app.rich_markup_mode = None
+    for command in typer_app.registered_commands:
+        text = command.help or (command.callback.__doc__ if command.callback else None)
+        if command.short_help is None and isinstance(text, str):
+            command.short_help = _first_paragraph(text)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            info = group.typer_instance.info
+            if isinstance(info.help, str) and not isinstance(info.short_help, str):
+                info.short_help = _first_paragraph(info.help)
+            _plain_help(group.typer_instance)
+
+
+def _first_paragraph(text: str) -> str:
+    return " ".join(inspect.cleandoc(text).split("\n\n")[0].split())
+
+
+_plain_help(app)
 
 
 def main() -> None:

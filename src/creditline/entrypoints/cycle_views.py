@@ -19,7 +19,7 @@ from creditline.domain.cycles import Cycle
 from creditline.domain.plans import Plan, PlanGrant
 from creditline.domain.subscriptions import CycleRenewal
 from creditline.entrypoints.views import View
-from creditline.services.cycles import PlanAssigned, SubscriptionStatus
+from creditline.services.cycles import BillingChange, PlanAssigned, SubscriptionStatus
 from creditline.services.scheduler import TickReport
 
 __all__ = [
@@ -141,17 +141,37 @@ def assigned_view(view: View, assigned: PlanAssigned, status: SubscriptionStatus
         "renewals": [_renewal_data(r) for r in assigned.renewals],
         "subscription": subscription_data(status),
     }
-    line = Text(
-        f"billing {assigned.change.value}: granted {format_credits(assigned.granted)}, "
-        f"reset {format_credits(assigned.reset)}, expired {format_credits(assigned.expired)} "
-        "credits"
-    )
-    parts = [*view.parts, line]
+    parts = [*view.parts, Text(billing_sentence(assigned))]
     if assigned.renewals:
         parts.append(_renewals_table(assigned.renewals, "Cycles renewed"))
     if status is not None:
         parts.append(_key_values("Subscription", _subscription_rows(status)))
     return View({**view.data, "billing": billing}, tuple(parts))
+
+
+_BILLING_LEADS = {
+    BillingChange.NONE: "No billing: the plan sets the gates and the depletion policy "
+    "(--subscribe starts its billing cycles)",
+    BillingChange.STARTED: "Billing started: its first cycle begins now",
+    BillingChange.CHANGED: "Plan changed: a new billing cycle begins now",
+    BillingChange.UNCHANGED: "Already subscribed to this plan: its billing cycle runs on",
+    BillingChange.ENDED: "Billing ended: no plan with billing",
+}
+
+
+def billing_sentence(assigned: PlanAssigned) -> str:
+    """What a plan assignment did to the billing, in a sentence: its credits named only
+    when there are some (``Billing started: cycle 0 begins now; granted 100 credits.``)."""
+    moved = [
+        f"{what} {format_credits(amount)} credits"
+        for what, amount in (
+            ("granted", assigned.granted),
+            ("reset the old plan's included", assigned.reset),
+            ("expired", assigned.expired),
+        )
+        if amount
+    ]
+    return _BILLING_LEADS[assigned.change] + (f"; {', '.join(moved)}." if moved else ".")
 
 
 def _grant_text(grant: PlanGrant | None) -> str:

@@ -11,8 +11,6 @@ of micro-credits (``"amount_micros": 2500000``). Times are ISO 8601 in UTC.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +40,7 @@ from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation
 from creditline.domain.usage import EventResult, Metering, StoredUsage
 from creditline.entrypoints.jsonl import BadLine, ImportReport
+from creditline.entrypoints.usage_export import NAMED, usage_report_csv, usage_rows
 from creditline.services.reservations import Settlement
 
 __all__ = [
@@ -365,14 +364,27 @@ def history_view(entries: Sequence[LedgerEntry]) -> View:
 
 
 def expiry_view(report: ExpiryReport) -> View:
+    """What ``expire`` did: a sentence, and a table by organization when anything expired."""
+    if not report.organizations:
+        nothing = Text(
+            "Nothing to expire: no grant past its expiry holds credits, no hold is overdue."
+        )
+        return View(_expiry_data(report), (nothing,))
     table = _table("Expired", "organization", "grants", "credits")
     for e in report.organizations:
         table.add_row(e.org_id, str(e.grants), format_credits(e.amount))
+    orgs = len(report.organizations)
+    holds = report.reservations
+    released = f" and released {_count(holds, 'overdue hold')}" if holds else ""
     summary = Text(
-        f"expired {format_credits(report.amount)} credits from {report.grants} grant(s) "
-        f"in {len(report.organizations)} organization(s)"
+        f"Expired {format_credits(report.amount)} credits from {_count(report.grants, 'grant')}"
+        f"{released} in {_count(orgs, 'organization')}."
     )
     return View(_expiry_data(report), (summary, table))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def verify_view(report: VerifyReport) -> View:
@@ -852,18 +864,6 @@ def with_plans(view: View, plans: list[str]) -> View:
 
 # -- usage reports ------------------------------------------------------------------------
 
-_REPORT_KEYS = {"project": "project_id", "member": "member_id"}
-"""A report column's name in JSON and CSV (the API's names)."""
-
-
-def _report_rows(report: UsageReport) -> list[dict[str, Any]]:
-    names = [_REPORT_KEYS.get(c, c) for c in report.columns]
-    return [
-        {**dict(zip(names, row.keys, strict=True)), "events": row.events,
-         **_credits("cost", row.cost)}
-        for row in report.rows
-    ]  # fmt: skip
-
 
 def usage_report_view(report: UsageReport, period: str | None) -> View:
     """A usage report by ``period`` (``None``: the whole window): one row per group,
@@ -874,27 +874,24 @@ def usage_report_view(report: UsageReport, period: str | None) -> View:
         "period": period,
         "since": _iso(report.since),
         "until": _iso(report.until),
-        "rows": _report_rows(report),
+        "rows": usage_rows(report.columns, report.rows, report.names),
         "events": report.events,
         **_credits("cost", report.cost),
     }
     window = Text(f"Usage of {report.org_id}\n{_when(report.since)} to {_when(report.until)} UTC")
-    table = _table("", *report.columns, "events", "credits")
+    headers = [h for c in report.columns for h in ((c, f"{c} id") if c in NAMED else (c,))]
+    table = _table("", *headers, "events", "credits")
     for row in report.rows:
-        keys = [Text(k) if k is not None else Text("(none)", style="dim") for k in row.keys]
-        table.add_row(*keys, str(row.events), format_credits(row.cost))
-    blanks = [""] * (len(report.columns) - 1) if report.columns else []
-    total = ["total", *blanks] if report.columns else []
+        cells: list[Text] = []
+        for column, key in zip(report.columns, row.keys, strict=True):
+            if key is None:
+                cells.append(Text("(none)", style="dim"))
+            else:
+                cells.append(Text(report.name(key) or key if column in NAMED else key))
+            if column in NAMED:
+                cells.append(Text(key or "", style="dim"))
+        table.add_row(*cells, str(row.events), format_credits(row.cost))
+    blanks = [""] * (len(headers) - 1) if headers else []
+    total = ["total", *blanks] if headers else []
     table.add_row(*total, str(report.events), format_credits(report.cost), style="bold")
     return View(data, (window, table))
-
-
-def usage_report_csv(report: UsageReport) -> str:
-    """A usage report as CSV (E4): the group columns, ``events`` and ``credits`` (decimal
-    credits, exact); a group without a project or member has an empty cell."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*(_REPORT_KEYS.get(c, c) for c in report.columns), "events", "credits"])
-    for row in report.rows:
-        writer.writerow([*(k or "" for k in row.keys), row.events, format_credits(row.cost)])
-    return buffer.getvalue()

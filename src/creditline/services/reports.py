@@ -35,5 +35,12 @@ def usage_report(cmd: ReportUsage, uow: UnitOfWork) -> UsageReport:
         if uow.orgs.get(cmd.org_id) is None:
             raise OrganizationNotFound(cmd.org_id)
         rows = uow.reports.usage(cmd.org_id, groups, since, until, cmd.period)
+        named: dict[str, str] = {}
+        if "project" in groups:
+            named.update((p.id, p.name) for p in uow.orgs.projects(cmd.org_id))
+        if "member" in groups:
+            named.update((m.id, m.name) for m in uow.orgs.members(cmd.org_id))
+    keys = {key for row in rows for key in row.keys}
+    names = {key: name for key, name in named.items() if key in keys}
     columns = (*groups, *(("period",) if cmd.period else ()))
-    return UsageReport(cmd.org_id, columns, since, until, tuple(rows))
+    return UsageReport(cmd.org_id, columns, since, until, tuple(rows), names)

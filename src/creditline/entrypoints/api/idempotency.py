@@ -1,8 +1,10 @@
 """``Idempotency-Key`` on every POST: the first answer is the only answer.
 
 A POST that carries ``Idempotency-Key`` (1 to 100 printable ASCII characters) is
-claimed under the API key that sent it, before the route runs (and after the key is
-checked: a request without a valid key is answered 401 whatever its header)
+claimed under the API key that sent it and the organization its path names
+(:func:`scoped_key`: ``/v1/orgs/org_A/spend`` and ``/v1/orgs/org_B/spend`` with the same
+key are two requests, never a replay or a conflict), before the route runs (and after
+the key is checked: a request without a valid key is answered 401 whatever its header)
 (:meth:`creditline.Creditline.begin_request`):
 
 - a new key: the request runs; its answer (any status below 500 but 429) is stored,
@@ -50,7 +52,7 @@ from creditline.entrypoints.api.asgi import (
 )
 from creditline.entrypoints.api.problems import http_problem, problem
 
-__all__ = ["HEADER", "IdempotencyMiddleware", "engine_key"]
+__all__ = ["HEADER", "IdempotencyMiddleware", "engine_key", "scoped_key"]
 
 HEADER = "Idempotency-Key"
 PRUNE_EVERY = 3600.0
@@ -61,11 +63,32 @@ _log = logging.getLogger("creditline.api")
 
 def engine_key(request_state: object, raw: str | None) -> str | None:
     """The engine's idempotency key for a request's ``Idempotency-Key`` (scoped to the
-    API key that sent it), or ``None`` without one."""
+    API key that sent it; the engine keeps keys per organization), or ``None`` without
+    one."""
     who = getattr(request_state, "principal", None)
     if raw is None or not isinstance(who, Principal):
         return None
     return f"http:{who.key_id}:{raw}"
+
+
+_ORG_PATH = re.compile(r"^/v1/orgs/([^/]+)(?:/|$)")
+_LONGEST_ORG = 64
+"""A longer organization segment (no organization has one: the route answers 404) is
+stored by its digest, so that the stored key stays within its column."""
+
+
+def scoped_key(path: str, raw: str) -> str:
+    """The key a request is stored under: the header's value within the organization the
+    path names (``org_.../order-42``), or the value alone for a path without one
+    (``POST /v1/orgs``, ``/v1/events``). The API key that sent it is the other half of
+    the scope (:class:`IdempotentRequest.key_id`)."""
+    found = _ORG_PATH.match(path)
+    if found is None:
+        return raw
+    org = found.group(1)
+    if len(org) > _LONGEST_ORG:
+        org = "sha256:" + hashlib.sha256(org.encode()).hexdigest()[:32]
+    return f"{org}/{raw}"
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:
@@ -105,7 +128,7 @@ class IdempotencyMiddleware:
         body = request_state.get("body", b"")
         claim = IdempotentRequest(
             key_id=who.key_id,
-            idempotency_key=raw,
+            idempotency_key=scoped_key(scope["path"], raw),
             request=f"POST {scope['path']}"[:500],
             request_hash=_fingerprint(scope, body),
             created_at=self.creditline.clock.now(),

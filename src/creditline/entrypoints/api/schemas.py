@@ -56,6 +56,7 @@ from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation
 from creditline.domain.usage import EventResult, Metering, StoredUsage
 from creditline.entrypoints.api.schema_rules import Ruled, at_most_one, exactly_one
+from creditline.entrypoints.usage_export import usage_rows
 
 # -- shared pieces ----------------------------------------------------------------------
 
@@ -1072,8 +1073,10 @@ class WebhookOut(BaseModel):
 
 class UsageRowOut(BaseModel):
     project_id: str | None = None
+    project_name: str | None = None
     operation: str | None = None
     member_id: str | None = None
+    member_name: str | None = None
     period: str | None = None
     events: int
     cost: str
@@ -1093,12 +1096,7 @@ class UsageReportOut(BaseModel):
 
     @classmethod
     def of(cls, r: UsageReport, period: str | None) -> UsageReportOut:
-        names = {"project": "project_id", "member": "member_id"}
-        rows = []
-        for row in r.rows:
-            keys = {names.get(c, c): k for c, k in zip(r.columns, row.keys, strict=True)}
-            data = {**keys, "events": row.events, **_credits("cost", row.cost)}
-            rows.append(UsageRowOut.model_validate(data))
+        rows = [UsageRowOut.model_validate(d) for d in usage_rows(r.columns, r.rows, r.names)]
         return cls(
             org_id=r.org_id,
             group_by=[c for c in r.columns if c != "period"],

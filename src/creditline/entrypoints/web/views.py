@@ -12,8 +12,6 @@ I/O. The templates only lay these out; every choice of what to say is made here.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -26,7 +24,8 @@ from creditline.domain.overview import Overview
 from creditline.domain.packs import Catalogue, Pack
 from creditline.domain.plans import Plan
 from creditline.domain.purchases import Purchase
-from creditline.domain.reports import UsageReport
+from creditline.domain.reports import UsageReport, UsageRow
+from creditline.entrypoints import usage_export
 from creditline.entrypoints.web.render import credits_text, day, segment
 
 __all__ = [
@@ -205,18 +204,12 @@ def usage_chart(table: UsageTable) -> dict[str, object]:
 
 
 def usage_csv(table: UsageTable) -> str:
-    """The usage page's lines as CSV: the group's id and name, the period, the events,
-    the cost as exact decimal credits and as micro-credits."""
-    column = {"project": "project_id", "member": "member_id"}.get(table.group, table.group)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([column, f"{table.group}_name", "period", "events", "cost", "cost_micros"])
-    for line in table.lines:
-        writer.writerow(
-            [line.key or "", line.name, line.period, line.events, format_credits(line.cost),
-             line.cost]
-        )  # fmt: skip
-    return buffer.getvalue()
+    """The usage page's lines as CSV, in the one format of usage reports
+    (:mod:`creditline.entrypoints.usage_export`): the group (a project or member with its
+    name), the period, the events and the cost."""
+    rows = [UsageRow((line.key, line.period), line.events, line.cost) for line in table.lines]
+    names = {line.key: line.name for line in table.lines if line.key is not None}
+    return usage_export.usage_csv((table.group, "period"), rows, names)
 
 
 # -- the overview ----------------------------------------------------------------------------------

@@ -4,8 +4,6 @@ corrections, quotes, and usage reports."""
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections import Counter
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -14,9 +12,7 @@ from fastapi import Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from creditline.bootstrap import Creditline
-from creditline.domain.errors import (
-    InvalidSetting,
-)
+from creditline.domain.errors import InvalidSetting
 from creditline.domain.pricing import Step
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
 from creditline.entrypoints.api import bodies
@@ -38,6 +34,7 @@ from creditline.entrypoints.api.schemas import (
     UsageReportOut,
 )
 from creditline.entrypoints.api.security import OrgOperator, OrgReader, OrgWriter
+from creditline.entrypoints.usage_export import usage_report_csv
 from creditline.services.usage import RecordUsage
 
 router = make_router("usage")
@@ -227,10 +224,9 @@ def usage_report(
         until,
         period=period,
     )
-    out = UsageReportOut.of(report, period)
     if format == "csv":
-        return Response(_csv(out), media_type="text/csv")
-    return out
+        return Response(usage_report_csv(report), media_type="text/csv")
+    return UsageReportOut.of(report, period)
 
 
 @router.get(
@@ -239,15 +235,3 @@ def usage_report(
 )
 def overview(*, scope: OrgReader, cl: Engine) -> OverviewOut:
     return OverviewOut.of(cl.overview(scope.org_id))
-
-
-def _csv(report: UsageReportOut) -> str:
-    names = {"project": "project_id", "member": "member_id"}
-    columns = [names.get(c, c) for c in report.group_by] + (["period"] if report.period else [])
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*columns, "events", "cost", "cost_micros"])
-    for row in report.rows:
-        data = row.model_dump()
-        writer.writerow([*(data[c] or "" for c in columns), row.events, row.cost, row.cost_micros])
-    return buffer.getvalue()
