@@ -119,7 +119,7 @@ def test_a_malformed_rule_body_is_422(world: World, body: dict[str, Any]) -> Non
     ("body", "slug"),
     [
         ({"url": "ftp://hooks.example/x"}, "webhook-url-refused"),
-        ({"url": "https://hooks.example/x", "event_types": ["credits.gone"]}, "invalid-request"),
+        ({"url": "https://hooks.example/x", "event_types": ["credits.gone"]}, "invalid-setting"),
         ({"url": "https://hooks.example/x", "secret": "whsec_mine"}, "invalid-request"),
         ({"url": "https://hooks.example/x", "org_id": None}, "invalid-request"),
         ({"event_types": []}, "invalid-request"),

@@ -547,6 +547,7 @@ PROBLEM_CLASSES: dict[str, tuple[type[CreditlineError], Build]] = {
     # the HTTP layer's own problems
     "malformed-request": (InvalidRequest, _invalid_request),
     "invalid-request": (InvalidRequest, _invalid_request),
+    "invalid-events": (InvalidRequest, _invalid_request),
     "rate-limited": (RateLimited, _rate_limited),
     "route-not-found": (ServiceError, _service),
     "method-not-allowed": (ServiceError, _service),

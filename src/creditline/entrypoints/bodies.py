@@ -16,6 +16,7 @@ reports as a bad line.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -83,6 +84,22 @@ def loads(body: bytes | str, limit: int = MAX_DEPTH) -> Any:
     try:
         return _DECODER.decode(body)
     except msgspec.DecodeError as exc:
-        raise ValueError(str(exc)) from None
+        raise _explained(body, exc) from None
     except RecursionError:  # a limit above the interpreter's own
         raise BodyTooDeep(limit) from None
+
+
+def _explained(body: bytes | str, exc: msgspec.DecodeError) -> ValueError:
+    """The error of a body that is not JSON, naming the line and column where the
+    standard library's reader can (it runs on this failure path only)."""
+    try:
+        json.loads(body, parse_constant=_refuse)
+    except json.JSONDecodeError as precise:
+        return precise
+    except ValueError as constant:
+        return constant
+    return ValueError(str(exc))
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")

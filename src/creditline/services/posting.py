@@ -8,29 +8,40 @@ a movement names belong to its organization (A1), asking the store once per id.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from creditline.domain.errors import MemberNotFound, ProjectNotFound
-from creditline.domain.ledger import NewEntry
+from creditline.domain.ledger import EntryType, NewEntry
 from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["Attribution", "post"]
 
 
 def post(
-    uow: UnitOfWork, org_id: str, entries: Sequence[NewEntry], now: datetime, held: int = 0
+    uow: UnitOfWork,
+    org_id: str,
+    entries: Sequence[NewEntry],
+    now: datetime,
+    held: int = 0,
+    *,
+    made: Collection[str] = (),
 ) -> None:
     """Append ``entries`` of one organization and move its grants and balance by them;
-    ``held`` changes what its open reservations hold."""
+    ``held`` changes what its open reservations hold. ``made`` names grants added in
+    this transaction with their amount: their grant entries move the balance only."""
     if not entries:
         return
     deltas: dict[str, int] = {}
+    total = 0
     for e in entries:
+        total += e.amount
+        if e.type is EntryType.GRANT and e.grant_id in made:
+            continue
         deltas[e.grant_id] = deltas.get(e.grant_id, 0) + e.amount
     uow.ledger.append(entries, now)
     uow.grants.apply(deltas)
-    uow.balances.apply(org_id, sum(deltas.values()), len(entries), now, held=held)
+    uow.balances.apply(org_id, total, len(entries), now, held=held)
 
 
 class Attribution:

@@ -109,7 +109,7 @@ def amend_event(cmd: AmendEvent, uow: UnitOfWork, clock: Clock) -> StoredUsage:
         entries, allocations = _difference(book, stored, charge.total, now)
         for grant in made.grants:  # flex granted for the extra cost
             uow.grants.add(grant.grant_id, grant.grant, now, seq=grant.seq)
-        post(uow, cmd.org_id, made.entries + entries, now)
+        post(uow, cmd.org_id, made.entries + entries, now, made={g.grant_id for g in made.grants})
         changed = stored._replace(
             event=amended, cost=charge.total, allocations=allocations,
             components=charge.components,

@@ -1213,8 +1213,12 @@ class OverviewOut(BaseModel):
 
 
 Word = Annotated[StrictStr, Field(max_length=100)]
-EventTypeName = Literal[event_types()]  # type: ignore[valid-type]
-"""An event type a webhook endpoint can subscribe to (every one an alert fires)."""
+EventTypeName = Annotated[
+    StrictStr, Field(max_length=100, json_schema_extra={"enum": list(event_types())})
+]
+"""An event type a webhook endpoint can subscribe to (every one an alert fires). The
+document lists them; the engine checks them, so that the library, the client and the API
+refuse an unknown type with the same error (422 ``invalid-setting``)."""
 
 
 class AlertRuleCreate(BaseModel):
@@ -1400,7 +1404,7 @@ class WebhookEndpointCreate(BaseModel):
     url: Annotated[StrictStr, Field(min_length=1, max_length=2000)] = Field(
         description="An http(s) URL the events are POSTed to, signed (Standard Webhooks)."
     )
-    event_types: Annotated[list[EventTypeName], Field(max_length=20)] = Field(  # type: ignore[valid-type]
+    event_types: Annotated[list[EventTypeName], Field(max_length=20)] = Field(
         default_factory=list,
         description="The event types it receives (none: all): credits.below_threshold, "
         "credits.depleted, credits.forecast_depletion, org.read_only, payment.failed.",

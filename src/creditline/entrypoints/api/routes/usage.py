@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from pydantic import Field
 
 from creditline.bootstrap import Creditline
 from creditline.domain.errors import InvalidSetting
@@ -36,6 +37,12 @@ from creditline.entrypoints.api.schemas import (
 from creditline.entrypoints.api.security import OrgOperator, OrgReader, OrgWriter
 from creditline.entrypoints.usage_export import usage_report_csv
 from creditline.services.usage import RecordUsage
+
+GroupColumn = Annotated[
+    str, Field(max_length=20, json_schema_extra={"enum": ["project", "operation", "member"]})
+]
+"""A column of the usage report; the document lists them, the engine checks them (422
+``invalid-setting``, as the library and the client answer)."""
 
 router = make_router("usage")
 
@@ -203,7 +210,7 @@ def usage_report(
     scope: OrgReader,
     cl: Engine,
     group_by: Annotated[
-        list[Literal["project", "operation", "member"]] | None,
+        list[GroupColumn] | None,
         Query(description="Any of project, operation, member (repeat)."),
     ] = None,
     period: Annotated[
