@@ -1,7 +1,11 @@
 """A pytest plugin: the session fails unless every collected test ran exactly once.
 
-A test "ran" when it reported an outcome: passed, failed, errored, skipped, xfailed or
-xpassed. Under xdist the controller sees both sides: the ids each worker collected
+A test "ran" when it reported an outcome: passed, failed, errored, xfailed or xpassed.
+A skipped test did not run: a skip fails the run too, listed by id and reason, except
+where a developer asked for skips outside CI (``CREDITLINE_SKIP_POSTGRES=1`` or
+``CREDITLINE_SKIP_BROWSER=1`` without ``CI``).
+
+Under xdist the controller sees both sides: the ids each worker collected
 (``pytest_xdist_node_collection_finished``) and every report the workers send back. Two
 items that share an id are one test to xdist's ``--dist loadgroup`` scheduler, which
 then runs only one of them and reports nothing about the others; this plugin makes that
@@ -15,6 +19,7 @@ tests run pytest on generated files in a subprocess (tests/e2e/test_collection_g
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Any
 
@@ -34,6 +39,7 @@ class CollectionGuard:
         self.collected: list[str] | None = None
         self.ran: Counter[str] = Counter()
         self.found: list[str] = []
+        self.skipped: dict[str, str] = {}
 
     # -- what was collected ----------------------------------------------------------------
 
@@ -55,6 +61,10 @@ class CollectionGuard:
         # crashed reports its test with when="???".
         if report.when in ("setup", "???"):
             self.ran[report.nodeid] += 1
+        if report.skipped and not hasattr(report, "wasxfail"):
+            longrepr = report.longrepr
+            reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+            self.skipped[report.nodeid] = reason.removeprefix("Skipped: ")
 
     # -- the check -------------------------------------------------------------------------
 
@@ -101,6 +111,9 @@ class CollectionGuard:
         if missing:
             lines.append(f"collected tests that never ran ({len(missing)}):")
             lines += _first([f"  {nodeid}" for nodeid in missing])
+        if self.skipped and not _skips_asked():
+            lines.append(f"skipped tests ({len(self.skipped)}; a skipped test did not run):")
+            lines += _first([f"  {nodeid}: {why}" for nodeid, why in self.skipped.items()])
         unknown = [nodeid for nodeid in self.ran if nodeid not in collected]
         if unknown:
             lines.append(f"tests that ran but were not collected ({len(unknown)}):")
@@ -111,6 +124,12 @@ class CollectionGuard:
 def _first(lines: list[str]) -> list[str]:
     more = len(lines) - _SHOWN
     return lines[:_SHOWN] + ([f"  ... and {more} more"] if more > 0 else [])
+
+
+def _skips_asked() -> bool:
+    """Skips a developer asked for, outside CI (no PostgreSQL or Chromium at hand)."""
+    asked = ("CREDITLINE_SKIP_POSTGRES", "CREDITLINE_SKIP_BROWSER")
+    return not os.environ.get("CI") and any(os.environ.get(n) == "1" for n in asked)
 
 
 def _is_controller(config: pytest.Config) -> bool:

@@ -18,16 +18,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 XDIST = ["-n", "2", "--dist", "loadgroup"]
+_ASKED = ("CI", "CREDITLINE_SKIP_POSTGRES", "CREDITLINE_SKIP_BROWSER")
 
 EVERY_OUTCOME = """
     import os
     import pytest
 
     def test_passes():
-        pass
-
-    @pytest.mark.skip(reason="shown as skipped, still counted as run")
-    def test_skipped():
         pass
 
     @pytest.mark.xfail(reason="an expected failure", strict=True)
@@ -64,8 +61,11 @@ SHARED_ID_CONFTEST = """
 """
 
 
-def _pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _pytest(
+    folder: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in _ASKED}
+    env = {**base, "PYTHONPATH": str(ROOT), **(env or {})}
     env.pop("PYTEST_XDIST_WORKER", None)
     env.pop("PYTEST_ADDOPTS", None)
     command = [sys.executable, "-m", "pytest", "-p", "tests.collection_guard",
@@ -85,10 +85,42 @@ def test_a_run_where_every_collected_test_reports_an_outcome_passes(tmp_path: Pa
     run = _pytest(tmp_path, *XDIST)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "not every collected test ran" not in run.stdout
-    assert "5 passed, 1 skipped, 1 xfailed" in run.stdout
+    assert "5 passed, 1 xfailed" in run.stdout
     # --dist loadgroup keeps a group on one worker (it did not under pytest 9.2).
     workers = {(tmp_path / f"group-{n}.txt").read_text() for n in range(4)}
     assert len(workers) == 1, workers
+
+
+SKIPS = """
+    import pytest
+
+    def test_passes():
+        pass
+
+    @pytest.mark.skip(reason="not today")
+    def test_skipped_by_mark():
+        pass
+
+    def test_skipped_inside():
+        pytest.skip("no server here")
+"""
+
+
+@pytest.mark.slow
+def test_a_skipped_test_did_not_run_and_fails_the_run(tmp_path: Path) -> None:
+    _write(tmp_path, "test_skips.py", SKIPS)
+    run = _pytest(tmp_path, *XDIST, env={"CI": "true"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "skipped tests (2; a skipped test did not run):" in run.stdout
+    assert "test_skips.py::test_skipped_by_mark: not today" in run.stdout
+    assert "test_skips.py::test_skipped_inside: no server here" in run.stdout
+
+
+def test_skips_a_developer_asked_for_outside_ci_pass(tmp_path: Path) -> None:
+    _write(tmp_path, "test_skips.py", SKIPS)
+    run = _pytest(tmp_path, "-p", "no:xdist", env={"CREDITLINE_SKIP_POSTGRES": "1"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed, 2 skipped" in run.stdout
 
 
 @pytest.mark.slow

@@ -30,7 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from creditline import Creditline, __version__
-from creditline.entrypoints.api.idempotency import IdempotencyMiddleware
+from creditline.entrypoints.api.idempotency import UNKEYED, IdempotencyMiddleware
 from creditline.entrypoints.api.limits import (
     BodyLimitMiddleware,
     Buckets,
@@ -130,9 +130,9 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
             "description": "A problem (RFC 9457): see `type`.",
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for path in schema.get("paths", {}).values():
+        for route, path in schema.get("paths", {}).items():
             for method, operation in path.items():
-                _complete(method, operation, problem)
+                _complete(method, operation, problem, keyed=not route.startswith(UNKEYED))
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         app.openapi_schema = schema
@@ -141,14 +141,16 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return build
 
 
-def _complete(method: str, operation: dict[str, Any], problem: dict[str, Any]) -> None:
+def _complete(
+    method: str, operation: dict[str, Any], problem: dict[str, Any], *, keyed: bool
+) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
     responses["default"] = problem
     for parameter in operation.get("parameters", []):  # an empty segment is another URL
         if parameter.get("in") == "path":
             parameter.setdefault("schema", {}).setdefault("minLength", 1)
-    if method == "post":
+    if method == "post" and keyed:
         parameters = operation.setdefault("parameters", [])
         if not any(p.get("name") == "Idempotency-Key" for p in parameters):
             parameters.append(_IDEMPOTENCY_PARAMETER)

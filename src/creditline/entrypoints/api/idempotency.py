@@ -55,6 +55,8 @@ from creditline.entrypoints.api.problems import http_problem, problem
 __all__ = ["HEADER", "IdempotencyMiddleware", "engine_key", "scoped_key"]
 
 HEADER = "Idempotency-Key"
+UNKEYED = "/webhooks/"
+"""Paths that take no key: a provider's webhooks are deduplicated by their event id."""
 PRUNE_EVERY = 3600.0
 """Seconds between two prunings of old answers, in each process."""
 _VALID = re.compile(r"^[\x21-\x7e]+$")
@@ -109,7 +111,7 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = header(scope, b"idempotency-key") if scope["type"] == "http" else None
-        if raw is None or scope["method"] != "POST":
+        if raw is None or scope["method"] != "POST" or scope["path"].startswith(UNKEYED):
             await self.app(scope, receive, send)
             return
         request_state = state(scope)

@@ -46,5 +46,31 @@ class Ruled:
     ) -> JsonSchemaValue:
         schema = handler(core_schema)
         target = handler.resolve_ref_schema(schema)
-        target.update(cls.schema_rules)
+        target.update(_given(cls.schema_rules, target.get("properties", {})))
         return schema
+
+
+def _given(rule: Any, properties: dict[str, Any]) -> Any:
+    """``rule`` with each "given" (not null) field stated as the field's own non-null
+    schema, so that a value chosen for that branch also meets the field's bounds."""
+    if isinstance(rule, list):
+        return [_given(item, properties) for item in rule]
+    if not isinstance(rule, dict):
+        return rule
+    out: dict[str, Any] = {}
+    for key, value in rule.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {
+                name: _not_null(properties.get(name)) if branch == _SET else branch
+                for name, branch in value.items()
+            }
+        else:
+            out[key] = _given(value, properties)
+    return out
+
+
+def _not_null(field: Any) -> dict[str, Any]:
+    if not isinstance(field, dict) or "anyOf" not in field:
+        return dict(_SET)
+    kinds = [k for k in field["anyOf"] if k != _NULL]
+    return dict(kinds[0]) if len(kinds) == 1 else {"anyOf": kinds}

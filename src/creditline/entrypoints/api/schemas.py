@@ -39,9 +39,10 @@ from pydantic import (
 )
 
 from creditline.domain.alerts import AlertParams, AlertRule, AlertState, event_types
-from creditline.domain.amounts import MAX_MICROS, format_credits, parse_credits
+from creditline.domain.amounts import format_credits, parse_credits
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.balances import Balance
+from creditline.domain.charging import MAX_TTL
 from creditline.domain.deliveries import Delivery, WebhookEndpoint
 from creditline.domain.grants import Grant, GrantKind
 from creditline.domain.invoices import BillingRecord, Invoice
@@ -71,18 +72,56 @@ CreditsText = Annotated[
         examples=["12.5"],
     ),
 ]
+_ABOVE_ZERO = (
+    r"(?:[1-9][0-9]{0,12}(?:\.[0-9]{1,6})?"
+    r"|0\.(?:[1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}"
+    r"|0000[1-9][0-9]?|00000[1-9]))"
+)
+"""Credits above zero: up to 13 digits (no leading zero) and up to 6 decimals."""
+
+PositiveCreditsText = Annotated[
+    StrictStr,
+    Field(
+        pattern=f"^{_ABOVE_ZERO}$",
+        max_length=21,
+        description="Credits above zero, an exact decimal string (at most 6 decimals).",
+        examples=["12.5"],
+    ),
+]
 SignedCreditsText = Annotated[
     StrictStr,
     Field(
-        pattern=r"^-?[0-9]{1,13}(\.[0-9]{1,6})?$",
+        pattern=f"^-?{_ABOVE_ZERO}$",
         max_length=22,
-        description="Credits, an exact decimal string, negative to take credits.",
+        description="Credits, an exact decimal string, negative to take credits (not zero).",
         examples=["-2.5"],
     ),
 ]
+
+
+def whole(value: Any) -> Any:
+    """An integral decimal (``197.0``, which JSON Schema counts as an integer) as an int."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+REQUEST_MAX_MICROS = 10**18
+"""The largest ``amount_micros`` a request takes (a trillion credits). The store holds up
+to 2**63 - 1; the document states this bound instead because an OpenAPI number is read
+as a double, which cannot hold 2**63 - 1 (it becomes 2**63) but holds 10**18 exactly."""
+
 MicrosIn = Annotated[
-    StrictInt,
-    Field(ge=1, le=MAX_MICROS, description="Micro-credits, an integer.", examples=[12_500_000]),
+    Annotated[
+        StrictInt,
+        Field(
+            ge=1,
+            le=REQUEST_MAX_MICROS,
+            description="Micro-credits, an integer.",
+            examples=[12_500_000],
+        ),
+    ],
+    BeforeValidator(whole),
 ]
 
 
@@ -101,13 +140,6 @@ def time_text(value: Any) -> Any:
 
 TimeIn = Annotated[AwareDatetime, BeforeValidator(time_text)]
 TimeQuery = Annotated[datetime, BeforeValidator(time_text)]
-
-
-def whole(value: Any) -> Any:
-    """An integral decimal (``197.0``, which JSON Schema counts as an integer) as an int."""
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    return value
 
 
 def plain(value: Any) -> Any:
@@ -155,7 +187,7 @@ class _Amount(Ruled, BaseModel):
     model_config = _FORBID
     schema_rules: ClassVar[dict[str, Any]] = exactly_one("amount", "amount_micros")
 
-    amount: CreditsText | None = None
+    amount: PositiveCreditsText | None = None
     amount_micros: MicrosIn | None = None
 
     @model_validator(mode="after")
@@ -279,7 +311,7 @@ class GrantCreate(_Amount):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"amount": "100", "kind": "prepaid", "expires_at": "2027-01-01T00:00:00Z"}]
+            "examples": [{"amount": "100", "kind": "prepaid", "expires_at": "2099-01-01T00:00:00Z"}]
         },
     )
     kind: GrantKind = GrantKind.PREPAID
@@ -332,7 +364,20 @@ class AdjustmentCreate(Ruled, BaseModel):
     )
     schema_rules: ClassVar[dict[str, Any]] = exactly_one("amount", "amount_micros")
     amount: SignedCreditsText | None = None
-    amount_micros: Annotated[StrictInt, Field(ge=-MAX_MICROS, le=MAX_MICROS)] | None = None
+    amount_micros: (
+        Annotated[
+            Annotated[
+                StrictInt,
+                Field(
+                    ge=-REQUEST_MAX_MICROS,
+                    le=REQUEST_MAX_MICROS,
+                    json_schema_extra={"not": {"const": 0}},
+                ),
+            ],
+            BeforeValidator(whole),
+        ]
+        | None
+    ) = None
     reason: Name
 
     @model_validator(mode="after")
@@ -659,7 +704,10 @@ class ReservationCreate(_Amount):
         extra="forbid",
         json_schema_extra={"examples": [{"amount": "12", "ttl_seconds": 7200}]},
     )
-    ttl_seconds: Annotated[StrictInt, Field(ge=1, le=90 * 86400)] = 3600
+    ttl_seconds: Annotated[
+        Annotated[StrictInt, Field(ge=1, le=int(MAX_TTL.total_seconds()))],
+        BeforeValidator(whole),
+    ] = 3600
     project_id: Ident | None = None
     member_id: Ident | None = None
     cause: CauseIn | None = None
@@ -886,7 +934,7 @@ class PurchaseCreate(Ruled, BaseModel):
         json_schema_extra={"examples": [{"pack": "50-credits", "currency": "EUR"}]},
     )
     pack: Name | None = Field(None, description="A pack of the catalogue.")
-    amount: CreditsText | None = Field(None, description="Any amount, at the fixed rate.")
+    amount: PositiveCreditsText | None = Field(None, description="Any amount, at the fixed rate.")
     amount_micros: MicrosIn | None = None
     currency: Currency
     success_url: Annotated[StrictStr, Field(max_length=2000)] | None = None

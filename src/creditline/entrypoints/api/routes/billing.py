@@ -186,6 +186,8 @@ async def stripe_webhook(*, request: Request, cl: Engine, meter: Meter) -> Webho
     payload = await request.body()
     signature = request.headers.get("Stripe-Signature")
     try:
+        if not signature:  # refused before anything else is asked, configured or not
+            raise WebhookRejected("stripe", "no Stripe-Signature header")
         # The engine's calls block (database, Stripe): off the event loop.
         outcome = await run_in_threadpool(cl.handle_webhook, payload, signature)
     except (WebhookRejected, PaymentProviderError):

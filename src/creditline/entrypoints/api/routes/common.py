@@ -11,6 +11,8 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from creditline.bootstrap import Creditline
@@ -41,13 +43,38 @@ class ExactRequest(Request):
 
 
 class ExactRoute(APIRoute):
+    """A route that reads JSON exactly and refuses query parameters it does not take
+    (422 ``invalid-request`` naming each one), as it refuses unknown body fields."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        known = _query_names(self.dependant)
 
         async def exact(request: Request) -> Response:
+            if request.scope.get("query_string"):
+                unknown = [name for name in request.query_params if name not in known]
+                if unknown:
+                    raise RequestValidationError([_unknown(name) for name in unknown])
             return await handler(ExactRequest(request.scope, request.receive))
 
         return exact
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameters a route takes, its dependencies' included."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+def _unknown(name: str) -> dict[str, Any]:
+    return {
+        "loc": ("query", name),
+        "msg": "not a query parameter of this route",
+        "type": "extra_forbidden",
+        "input": None,
+    }
 
 
 def make_router(tag: str) -> APIRouter:
