@@ -323,3 +323,39 @@ def test_requests_answered_before_routing_are_labelled_by_their_route(world: Wor
         metrics = strict.get("/metrics").text
     assert 'route="/v1/orgs/{org_id}/grants",status="201"} 2.0' in metrics
     assert 'route="/v1/orgs/{org_id}/balance",status="401"} 1.0' in metrics
+
+
+def test_a_method_a_path_does_not_take_is_405_listing_every_method_it_does(world: World) -> None:
+    a = world.tenant("Alpha")
+    cases = {
+        "/v1/orgs": {"GET", "POST"},
+        f"/v1/orgs/{a.org}/grants": {"GET", "POST"},
+        f"/v1/orgs/{a.org}/balance": {"GET"},
+    }
+    for path, methods in cases.items():
+        answer = world.client.request("OPTIONS", path, headers=bearer(world.operator))
+        assert answer.status_code == 405, (path, answer.text)
+        allowed = {m.strip() for m in answer.headers["allow"].split(",")}
+        assert allowed == methods, path
+        assert answer.json()["type"].endswith(":method-not-allowed")
+
+
+def test_an_unknown_query_parameter_is_refused_by_name(world: World) -> None:
+    a = world.tenant("Alpha")
+    answer = world.client.get(
+        f"/v1/orgs/{a.org}/ledger", params={"limit": 5, "colour": "red"}, headers=bearer(a.key)
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == [
+        {
+            "field": "query.colour",
+            "message": "not a query parameter of this route",
+            "code": "extra_forbidden",
+        }
+    ]
+    assert (
+        world.client.get(
+            f"/v1/orgs/{a.org}/ledger", params={"limit": 5}, headers=bearer(a.key)
+        ).status_code
+        == 200
+    )

@@ -214,6 +214,14 @@ def create_app(
     # per-route work (dependencies, validation), and probes call it often. Its FastAPI
     # declaration (routes/health.py) still documents it; every middleware still runs.
     app.router.routes.insert(0, Route("/healthz", _alive, methods=["GET"]))
+    # Every API route, for the ``Allow`` header of a 405 (problems.http_error_response).
+    # (FastAPI 0.16x wraps an included router in one route of its own: its routes are
+    # read from the routers themselves.)
+    app.state.routes = [
+        r
+        for r in (*app.router.routes, *(route for router in ROUTERS for route in router.routes))
+        if isinstance(r, Route)
+    ]
     # The web dashboard: cookie sessions, no API key (the middlewares below act on a
     # request only when it carries an Authorization or Idempotency-Key header).
     install_web(app, web or WebSettings.from_env())
