@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from creditline import Creditline, ManualClock
-from tests.databases import database
+from tests.databases import database, migrated
 from tests.live import ALLOW_NETWORKS_ENV, LOCAL_NETWORKS
 
 # The tests' webhook receivers listen on the loopback, which a server refuses to send to
@@ -45,6 +45,6 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def cl(db_url: str, clock: ManualClock) -> Iterator[Creditline]:
-    engine = Creditline.open(db_url, clock=clock)
+    engine = Creditline.open(migrated(db_url), clock=clock)
     yield engine
     engine.close()

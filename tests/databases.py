@@ -7,8 +7,11 @@ fail; they are skipped only when ``CREDITLINE_SKIP_POSTGRES=1`` is set outside C
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
+import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,3 +68,29 @@ def database(kind: str, tmp_path: Path) -> Iterator[str]:
     else:
         with postgres_schema() as url:
             yield url
+
+
+@functools.cache
+def _sqlite_template() -> Path:
+    """A SQLite file at the newest schema, made once per test process."""
+    from creditline import Creditline
+
+    path = Path(tempfile.mkdtemp(prefix="creditline-template-")) / "template.db"
+    Creditline.open(f"sqlite:///{path}").close()
+    return path
+
+
+def migrated(db_url: str) -> str:
+    """``db_url``, with its SQLite file (when it does not exist yet) already at the newest
+    schema: a copy of one migrated template instead of the migrations run again for
+    every test. PostgreSQL URLs are returned as they are (migrated when opened)."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        target = Path(url.database)
+        if not target.exists():
+            with sqlite3.connect(_sqlite_template()) as source, sqlite3.connect(target) as copy:
+                source.backup(copy)
+            # a connection's ``with`` commits; it does not close
+            source.close()
+            copy.close()
+    return db_url

@@ -15,6 +15,7 @@ from creditline import Creditline, ManualClock, credits
 from creditline.adapters.payments import FakeStripe
 from creditline.entrypoints.api import ApiSettings, create_app
 from tests.billing import EXAMPLES, provider
+from tests.databases import migrated
 from tests.metering import card_doc
 
 QUIET = ApiSettings(rate_per_second=0, log_requests=False)
@@ -71,7 +72,7 @@ class World:
 
 def open_world(db_url: str, clock: ManualClock, settings: ApiSettings = QUIET) -> Iterator[World]:
     fake = FakeStripe()
-    cl = Creditline.open(db_url, clock=clock, payments=provider(fake))
+    cl = Creditline.open(migrated(db_url), clock=clock, payments=provider(fake))
     try:
         cl.load_rate_card(card_doc())
         cl.load_packs((EXAMPLES / "otai" / "packs.toml").read_text(encoding="utf-8"))

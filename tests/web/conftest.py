@@ -24,6 +24,7 @@ from creditline.adapters.payments import FakeStripe, sign
 from creditline.domain.usage import UsageEvent, UsageStep
 from creditline.entrypoints.api import ApiSettings, create_app
 from tests.billing import EXAMPLES, SECRET, WEBHOOK, provider
+from tests.databases import migrated
 from tests.metering import card_doc
 
 QUIET = ApiSettings(rate_per_second=0, log_requests=False)
@@ -157,7 +158,7 @@ def csrf(page: str) -> str:
 def open_site(db_url: str, clock: ManualClock) -> Iterator[Site]:
     fake = FakeStripe()
     clock.set(JANUARY)
-    cl = Creditline.open(db_url, clock=clock, payments=provider(fake))
+    cl = Creditline.open(migrated(db_url), clock=clock, payments=provider(fake))
     try:
         cl.load_rate_card(card_doc())
         cl.load_packs((EXAMPLES / "otai" / "packs.toml").read_text(encoding="utf-8"))

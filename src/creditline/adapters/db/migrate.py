@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -19,7 +21,9 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
+    """The newest revision the code knows (read once per process)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -31,7 +35,12 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> str:
-    """Bring the schema to the newest revision; safe to run from several processes."""
+    """Bring the schema to the newest revision; safe to run from several processes.
+
+    A schema already at the newest revision is left alone without loading the
+    migrations (every CLI command and server start opens the database this way)."""
+    if current_revision(engine) == head_revision():
+        return head_revision()
     config = alembic_config()
     with engine.connect() as conn:
         config.attributes["connection"] = conn
