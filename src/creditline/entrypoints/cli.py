@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -46,7 +46,6 @@ from creditline import (
     GrantSource,
     ManualClock,
     SourceType,
-    demo,
     format_credits,
     parse_credits,
 )
@@ -183,6 +182,9 @@ ratecard_app = typer.Typer(
 examples_app = typer.Typer(
     help="The example sets of the seed platforms (examples/PLATFORM/).", no_args_is_help=True
 )
+
+if TYPE_CHECKING:
+    from creditline import demo
 app.add_typer(ratecard_app, name="ratecard")
 app.add_typer(examples_app, name="examples")
 
@@ -527,6 +529,8 @@ def demo_command(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
     assert session is not None
     now = (session.clock or SystemClock()).now()
     clock = ManualClock(now)
+    from creditline import demo  # the demo's world (Stripe in memory): this command only
+
     outside = demo.Outside()
     report = demo.run(_open(ctx, migrate=True, clock=clock, outside=outside), clock, outside, now)
     _emit(fmt, views.demo_view(report))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import RenderableType
 from rich.markup import escape
@@ -33,7 +33,6 @@ from creditline import (
     VerifyReport,
     format_credits,
 )
-from creditline.demo import DemoReport
 from creditline.domain.plans import Plan
 from creditline.domain.pricing import Quote, RateCard, RateCardHistory
 from creditline.domain.reports import UsageReport
@@ -42,6 +41,9 @@ from creditline.domain.usage import EventResult, Metering, StoredUsage
 from creditline.entrypoints.jsonl import BadLine, ImportReport
 from creditline.entrypoints.usage_export import NAMED, usage_report_csv, usage_rows
 from creditline.services.reservations import Settlement
+
+if TYPE_CHECKING:
+    from creditline.demo import DemoReport
 
 __all__ = [
     "View",

@@ -14,8 +14,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from creditline.domain.amounts import format_credits
@@ -70,6 +68,10 @@ def _latin1(text: str) -> str:
 
 def invoice_pdf(invoice: Invoice, org_name: str) -> bytes:
     """The invoice as a PDF document (bytes starting ``%PDF``)."""
+    # fpdf2 takes most of a second to import: only when a PDF is asked for.
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
     context = _invoice_context(invoice, org_name)
     pdf = FPDF(format="A4")
     pdf.set_title(f"Invoice {invoice.display_number}")

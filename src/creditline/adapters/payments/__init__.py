@@ -4,10 +4,35 @@ The :class:`PaymentProvider` protocol they implement is the services' (defined i
 :mod:`creditline.services.payments`, re-exported here): services never import adapters.
 """
 
-from creditline.adapters.payments.fake_stripe import FakeStripe, FakeStripeServer, sign
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from creditline.adapters.payments.none import NoPayments
-from creditline.adapters.payments.stripe_provider import DEFAULT_TOLERANCE, StripeProvider
 from creditline.services.payments import PaymentProvider
+
+if TYPE_CHECKING:
+    from creditline.adapters.payments.fake_stripe import FakeStripe, FakeStripeServer, sign
+    from creditline.adapters.payments.stripe_provider import DEFAULT_TOLERANCE, StripeProvider
+
+# Stripe's SDK takes most of a second to import: its modules load on first use, so that
+# a CLI command or a server without payments never pays for it.
+_LAZY = {
+    "FakeStripe": "fake_stripe",
+    "FakeStripeServer": "fake_stripe",
+    "sign": "fake_stripe",
+    "DEFAULT_TOLERANCE": "stripe_provider",
+    "StripeProvider": "stripe_provider",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "DEFAULT_TOLERANCE",

@@ -187,7 +187,7 @@ async def stripe_webhook(*, request: Request, cl: Engine, meter: Meter) -> Webho
     signature = request.headers.get("Stripe-Signature")
     try:
         if not signature:  # refused before anything else is asked, configured or not
-            raise WebhookRejected("stripe", "no Stripe-Signature header")
+            raise WebhookRejected("stripe", "No Stripe-Signature header")
         # The engine's calls block (database, Stripe): off the event loop.
         outcome = await run_in_threadpool(cl.handle_webhook, payload, signature)
     except (WebhookRejected, PaymentProviderError):
