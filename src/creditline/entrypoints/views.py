@@ -44,6 +44,7 @@ from creditline.entrypoints.usage_export import NAMED, usage_report_csv, usage_r
 from creditline.services.reservations import Settlement
 
 __all__ = [
+    "Whole",
     "View",
     "bad_lines_view",
     "balance_view",
@@ -88,6 +89,18 @@ class View:
 
     data: Any
     parts: tuple[RenderableType, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Whole:
+    """A line a terminal must print whole, never wrapped or cut at the terminal's width
+    (a link, a key: copied from the terminal, it must stay one piece)."""
+
+    text: str
+    style: str = ""
+
+    def __rich__(self) -> Text:
+        return Text(self.text, style=self.style)
 
 
 # -- JSON pieces ------------------------------------------------------------------------
