@@ -182,12 +182,15 @@ PLANS = """\
 [[plans]]
 name = "team"
 depletion = "pause"
+flex_enabled = false
 interval = "monthly"
 anchor = "calendar"
 cycle_grant = { credits = 1000, kind = "included" }
 grant_expiry = "end_of_cycle"
 """
-"""The demo's plan: 1,000 included credits a calendar month, gone with the month."""
+"""The demo's plan: 1,000 included credits a calendar month, gone with the month. When
+credits run out new operations are paused (one rule: no flex billing), until the next
+month's credits or a pack."""
 
 PACKS = """\
 name = "demo-ai-lab"
@@ -340,7 +343,9 @@ def _demo_org(cl: Creditline) -> Organization | None:
 def _catalogue(cl: Creditline) -> None:
     """The rate card, the plan and the packs, each stored once."""
     cl.load_rate_card(RATE_CARD)
-    if PLAN not in {p.name for p in cl.plans()}:
+    stored = {p.name: p for p in cl.plans()}
+    # A demo database made before the plan switched flex off gets the plan as it is now.
+    if PLAN not in stored or stored[PLAN].flex_enabled:
         cl.load_plans(PLANS)
     if cl.packs() is None:
         cl.load_packs(PACKS)

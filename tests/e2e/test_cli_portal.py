@@ -4,6 +4,11 @@ checked back through the library (the check the web portal makes when it is visi
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -81,7 +86,8 @@ def test_portal_link_prints_the_link_and_its_expiry_as_text(db: str, org: str) -
     shown = cli(db, "portal", "link", org, "--ttl", "30m")
 
     assert shown.exit_code == 0, shown.output
-    assert "http://127.0.0.1:8000/portal/session/" in shown.stdout.replace("\n", "")
+    (link,) = [line for line in shown.stdout.splitlines() if "/portal/session/" in line]
+    assert link.startswith("http://127.0.0.1:8000/portal/session/")
     assert "opens until 2026-03-01T12:30:00+00:00 (as the organization)" in shown.stdout
 
 
@@ -117,3 +123,69 @@ def test_portal_link_for_an_unknown_organization_exits_3(db: str) -> None:
 
     assert refused.exit_code == 3, refused.output
     assert "org_nothing" in refused.stderr
+
+
+# -- links and keys are printed whole ------------------------------------------------------
+
+CREDITLINE = str(Path(sys.executable).parent / "creditline")
+LONG_BASE = "https://credits.platform.example.com:8443/customer-dashboard"
+"""A base URL that makes a link longer than any terminal's width and the 160 columns
+piped output gets."""
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def run_cli(db: str, *args: str, columns: int, tty: bool = False) -> str:
+    """The ``creditline`` command's standard output, run as a user runs it: its output
+    piped, or (``tty``) on a terminal (a pseudo-terminal) ``columns`` wide."""
+    env = {**os.environ, "COLUMNS": str(columns), "LINES": "40", "TERM": "xterm"}
+    command = [CREDITLINE, "--db", db, *args]
+    if not tty:
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+    main, other = pty.openpty()
+    with subprocess.Popen(command, stdout=other, stderr=subprocess.PIPE, env=env) as process:
+        os.close(other)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal's other end closed: the command is done
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert process.wait(timeout=60) == 0, process.stderr and process.stderr.read()
+    os.close(main)
+    return _ANSI.sub("", b"".join(chunks).decode().replace("\r\n", "\n"))
+
+
+@pytest.mark.parametrize("tty", [False, True], ids=["piped", "terminal"])
+@pytest.mark.parametrize("columns", [80, 200])
+def test_a_portal_link_is_printed_on_one_line_at_any_width(
+    db: str, org: str, columns: int, tty: bool
+) -> None:
+    member = ok(cli(db, "member", "add", org, "Ada", "--email", "ada@acme.example", "-f", "json"))
+    args = ("portal", "link", org, "--member", member["id"], "--read-only")
+
+    shown = run_cli(db, *args, "--base-url", LONG_BASE, columns=columns, tty=tty)
+
+    (line,) = [line for line in shown.splitlines() if "/portal/session/" in line]
+    assert len(line) > 200
+    assert re.fullmatch(re.escape(LONG_BASE) + r"/portal/session/[\w-]+\.[\w-]+", line)
+    opened(db, line.rsplit("/", 1)[1], at=datetime.now().astimezone().isoformat())
+
+
+@pytest.mark.parametrize("tty", [False, True], ids=["piped", "terminal"])
+@pytest.mark.parametrize("columns", [80, 200])
+def test_a_new_api_key_is_printed_on_one_line_at_any_width(
+    db: str, org: str, columns: int, tty: bool
+) -> None:
+    shown = run_cli(db, "key", "create", "--org", org, "--name", "x" * 90, columns=columns, tty=tty)
+
+    (line,) = [line for line in shown.splitlines() if line.startswith("cl_live_")]
+    assert re.fullmatch(r"cl_live_\w+_[\w-]+", line), line
+    with Creditline.open(db) as cl:
+        assert cl.authenticate(line).org_id == org

@@ -292,7 +292,10 @@ def test_the_plan_page_shows_what_the_plan_includes_gates_and_when_it_renews(sit
     browser = site.portal(a.org)
     flexy = browser.get("/portal/plan").text
     assert 'data-testid="plan-name">flexy<' in flexy
-    assert "usage goes on as flex credits" in flexy and "EUR 4.00 a credit" in flexy
+    assert (
+        'data-testid="depletion">usage continues with no monthly limit, billed at the end '
+        "of the month, at EUR 4.00 a credit<"
+    ) in flexy
     assert 'data-testid="no-gates"' in flexy and 'data-testid="not-subscribed"' in flexy
     site.cl.load_plans((EXAMPLES / "otai" / "plans.toml").read_text(encoding="utf-8"))
     site.cl.subscribe(a.org, "pro")

@@ -16,7 +16,7 @@ from rich.text import Text
 from creditline import format_credits
 from creditline.domain.alerts import AlertRule
 from creditline.domain.deliveries import Delivery, WebhookEndpoint
-from creditline.entrypoints.views import View
+from creditline.entrypoints.views import View, Whole
 
 __all__ = [
     "delivery_view",
@@ -140,7 +140,7 @@ def _endpoints_table(endpoints: Sequence[WebhookEndpoint], title: str) -> Table:
 def endpoint_view(endpoint: WebhookEndpoint) -> View:
     parts: list[Any] = [_endpoints_table([endpoint], "Webhook endpoint")]
     if endpoint.secret is not None:
-        parts.append(Text(f"signing secret (shown once, keep it): {endpoint.secret}"))
+        parts.append(Whole(f"signing secret (shown once, keep it): {endpoint.secret}"))
     return View(_endpoint_data(endpoint), tuple(parts))
 
 

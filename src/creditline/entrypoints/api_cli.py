@@ -26,7 +26,7 @@ from creditline.entrypoints.cli import (
     _time,
     app,
 )
-from creditline.entrypoints.views import View
+from creditline.entrypoints.views import View, Whole
 
 __all__ = ["key_app"]
 
@@ -87,7 +87,9 @@ def _issued_view(issued: IssuedKey) -> View:
     data = {**_key_data(issued.key), "key": issued.secret}
     parts = (
         _keys_table([issued.key], "API key"),
-        Text(f"\n{issued.secret}\n", style="bold"),
+        Text(""),
+        Whole(issued.secret, style="bold"),
+        Text(""),
         Text("Shown once: only its hash is stored. Send it as: Authorization: Bearer <key>"),
     )
     return View(data, parts)

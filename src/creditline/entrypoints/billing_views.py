@@ -19,7 +19,7 @@ from creditline.domain.invoices import BillingRecord, Invoice
 from creditline.domain.money import Money, format_money
 from creditline.domain.packs import Catalogue
 from creditline.domain.purchases import Purchase
-from creditline.entrypoints.views import View
+from creditline.entrypoints.views import View, Whole
 from creditline.services.invoices import FlexRun
 
 __all__ = [
@@ -154,7 +154,7 @@ def _purchases_table(found: Sequence[Purchase], title: str) -> Table:
 def purchase_view(purchase: Purchase) -> View:
     parts: list[Any] = [_purchases_table([purchase], "Purchase")]
     if purchase.checkout_url:
-        parts.append(Text(f"pay at: {purchase.checkout_url}"))
+        parts.append(Whole(f"pay at: {purchase.checkout_url}"))
     if purchase.refunded_credits:
         money = format_money(purchase.refunded_minor, purchase.price.currency)
         parts.append(

@@ -291,7 +291,8 @@ def _print_table(view: views.View) -> None:
     # Piped output gets room for a whole table instead of the 80 columns rich assumes.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else _PIPE_WIDTH)
     for part in view.parts:
-        console.print(part)
+        # A link or a key is printed as one line, however narrow the terminal.
+        console.print(part, soft_wrap=isinstance(part, views.Whole))
 
 
 def _print_json(view: views.View) -> None:
@@ -1559,7 +1560,7 @@ def portal_link(
         "expires_at": expires,
     }
     scope = ("read-only, " if made.read_only else "") + f"as {made.member_id or 'the organization'}"
-    parts = (Text(url, style="bold"), Text(f"opens until {expires} ({scope})"))
+    parts = (views.Whole(url, style="bold"), Text(f"opens until {expires} ({scope})"))
     _emit(fmt, views.View(data, parts))
 
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from creditline.demo import DemoReport
 
 __all__ = [
+    "Whole",
     "View",
     "bad_lines_view",
     "balance_view",
@@ -90,6 +91,18 @@ class View:
 
     data: Any
     parts: tuple[RenderableType, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Whole:
+    """A line a terminal must print whole, never wrapped or cut at the terminal's width
+    (a link, a key: copied from the terminal, it must stay one piece)."""
+
+    text: str
+    style: str = ""
+
+    def __rich__(self) -> Text:
+        return Text(self.text, style=self.style)
 
 
 # -- JSON pieces ------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Payment providers: Stripe, none (operator grants only), and Stripe in memory for tests.
+"""Payment providers: Stripe, none (operator grants only), and Stripe in memory for tests
+(served over HTTP with a test checkout page for the demo by :mod:`.fake_checkout`, run
+as a program, so not imported here).
 
 The :class:`PaymentProvider` protocol they implement is the services' (defined in
 :mod:`creditline.services.payments`, re-exported here): services never import adapters.

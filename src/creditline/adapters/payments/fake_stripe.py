@@ -89,8 +89,23 @@ class FakeStripe(stripe.HTTPClient):
 
     name: ClassVar[str] = "creditline-fake-stripe"
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        checkout_url: str = "https://checkout.stripe.com/c/pay",
+        adopt: bool = False,
+        tag: str = "fake",
+    ) -> None:
+        """``checkout_url``: where a session's ``url`` sends the buyer (``<it>/<id>``;
+        :mod:`.fake_checkout` serves a local checkout there). ``adopt``: a customer this
+        fake never made is taken as known (one made by an earlier run of a fake that was
+        restarted, as a long-lived demo database holds) instead of ``resource_missing``.
+        ``tag``: in every id made (``cs_test_<tag>000001``); a fake serving a database
+        that earlier fakes served takes a tag of its own, so its ids are new there."""
         super().__init__()
+        self.checkout_url = checkout_url.rstrip("/")
+        self.adopt = adopt
+        self.tag = tag
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.customers: dict[str, dict[str, Any]] = {}
@@ -146,7 +161,7 @@ class FakeStripe(stripe.HTTPClient):
     # -- routing ------------------------------------------------------------------------
 
     def _new(self, prefix: str) -> str:
-        return f"{prefix}_fake{next(self._ids):06d}"
+        return f"{prefix}_{self.tag}{next(self._ids):06d}"
 
     def _route(self, method: str, path: str, params: dict[str, Any]) -> _Answer:
         segments = path.strip("/").split("/")
@@ -191,7 +206,9 @@ class FakeStripe(stripe.HTTPClient):
         price = items[0]["price_data"]
         customer = params.get("customer")
         if customer is not None and customer not in self.customers:
-            return _missing("customer", customer)
+            if not self.adopt:
+                return _missing("customer", customer)
+            self.customers[customer] = {"id": customer, "object": "customer", "metadata": {}}
         session_id = self._new("cs_test")
         session = {
             "id": session_id,
@@ -199,7 +216,7 @@ class FakeStripe(stripe.HTTPClient):
             "mode": "payment",
             "status": "open",
             "payment_status": "unpaid",
-            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+            "url": f"{self.checkout_url}/{session_id}",
             "customer": customer,
             "customer_details": None,
             "client_reference_id": params.get("client_reference_id"),
@@ -210,6 +227,7 @@ class FakeStripe(stripe.HTTPClient):
             "success_url": params.get("success_url"),
             "cancel_url": params.get("cancel_url"),
             "_intent_metadata": (params.get("payment_intent_data") or {}).get("metadata", {}),
+            "_description": (price.get("product_data") or {}).get("name", ""),
         }
         self.sessions[session_id] = session
         return 200, self._public(session)

@@ -12,9 +12,9 @@
 6. the routes (:mod:`.routes`), thin: parse, call the engine, render. The engine's
    errors become problem details in one table (:mod:`.problems`).
 
-The OpenAPI document (``GET /openapi.json``, browsable at ``/docs``) describes every
-route, its body (with examples), its answers and, as ``default``, the problem details
-of every error.
+The OpenAPI document (``GET /openapi.json``, browsable offline at ``/docs`` and
+``/redoc``: :mod:`.docs`) describes every route, its body (with examples), its answers
+and, as ``default``, the problem details of every error.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from creditline import Creditline, __version__
+from creditline.entrypoints.api.docs import install_docs
 from creditline.entrypoints.api.idempotency import UNKEYED, IdempotencyMiddleware
 from creditline.entrypoints.api.limits import (
     BodyLimitMiddleware,
@@ -203,11 +204,14 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, from the package's own copies
+        redoc_url=None,
     )
     app.state.creditline = creditline
     app.state.settings = settings
     app.state.metrics = metrics
     install_handlers(app)
+    install_docs(app)
     for router in ROUTERS:
         app.include_router(router)
     # Liveness answers ahead of the routes, as a plain route: it needs none of FastAPI's

@@ -133,6 +133,7 @@ def orgs(request: Request, cl: Engine, who: Operator, settings: Settings) -> HTM
 @router.get("/console/orgs/{org_id}")
 def org(org_id: str, request: Request, cl: Engine, who: Operator) -> HTMLResponse:
     overview = cl.overview(org_id)
+    metering = cl.metering(org_id)
     entries = cl.history(org_id, 25)
     names = {p.id: p.name for p in cl.projects(org_id)} | {m.id: m.name for m in cl.members(org_id)}
     return show(
@@ -143,7 +144,8 @@ def org(org_id: str, request: Request, cl: Engine, who: Operator) -> HTMLRespons
             **_context(who, "orgs"),
             "org": cl.get_org(org_id),
             "ov": overview,
-            "metering": cl.metering(org_id),
+            "metering": metering,
+            "depletion_rule": views.depletion_rule(metering),
             "subscription": cl.subscription(org_id),
             "members": cl.members(org_id),
             "rows": [(e, views.cause_view(e.cause, prefix=None)) for e in entries],

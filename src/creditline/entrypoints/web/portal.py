@@ -602,6 +602,7 @@ def plan(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
             **_context(cl, who, "plan"),
             "metering": metering,
             "plan": metering.plan,
+            "depletion_rule": views.depletion_rule(metering),
             "subscription": cl.subscription(who.org_id),
             "kinds": list(GrantKind),
         },

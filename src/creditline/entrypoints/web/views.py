@@ -7,6 +7,7 @@ I/O. The templates only lay these out; every choice of what to say is made here.
   usage page, filtered and regrouped, its chart data and its CSV export.
 - :func:`burn_down`: the overview's chart and table, with the forecast at the burn rate.
 - :func:`banner`: what an organization without credits is told, and its way out.
+- :func:`depletion_rule`: what happens when an organization's credits run out, in words.
 - :func:`preferred_currency`: the currency an organization's prices are shown in.
 """
 
@@ -22,11 +23,12 @@ from creditline.domain.money import Money, unit_price_minor
 from creditline.domain.organizations import Organization
 from creditline.domain.overview import Overview
 from creditline.domain.packs import Catalogue, Pack
-from creditline.domain.plans import Plan
+from creditline.domain.plans import DepletionPolicy, Plan
 from creditline.domain.purchases import Purchase
 from creditline.domain.reports import UsageReport, UsageRow
+from creditline.domain.usage import Metering
 from creditline.entrypoints import usage_export
-from creditline.entrypoints.web.render import credits_text, day, segment
+from creditline.entrypoints.web.render import credits_text, day, money_text, segment
 
 __all__ = [
     "Banner",
@@ -325,6 +327,34 @@ def banner(overview: Overview, can_buy: bool) -> Banner | None:
 
 
 # -- prices ---------------------------------------------------------------------------------------
+
+
+def depletion_rule(metering: Metering) -> str:
+    """What happens when the organization's credits run out, as the one rule that applies:
+    its depletion policy, with flex switched off for it pausing like ``pause``, and
+    flex's monthly limit and price when it is on (``"usage continues up to 500 credits a
+    month, billed at the end of the month, at USD 0.12 a credit"``)."""
+    plan = metering.plan
+    policy = metering.depletion
+    if policy is DepletionPolicy.UNLIMITED:
+        return "usage continues: it is never refused"
+    if policy is DepletionPolicy.READ_ONLY:
+        return "the account becomes read-only: new operations are refused"
+    if policy is DepletionPolicy.FLEX and metering.flex_enabled:
+        if plan.flex_limit is None:
+            limit = "with no monthly limit"
+        else:
+            limit = f"up to {credits_text(plan.flex_limit)} credits a month"
+        price = plan.flex_price
+        cost = (
+            ""
+            if price is None
+            else f", at {money_text(price.unit_price_minor, price.currency)} a credit"
+        )
+        return f"usage continues {limit}, billed at the end of the month{cost}"
+    if policy is DepletionPolicy.FLEX:
+        return "new operations are paused (flex billing is off for this organization)"
+    return "new operations are paused"
 
 
 def catalogue_currencies(catalogue: Catalogue | None) -> list[str]:
