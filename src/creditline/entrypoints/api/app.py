@@ -70,8 +70,9 @@ insufficient credits (`needed`, `available`), 403 a plan gate (`rule`) or a key'
 every field's problem; unknown fields are refused), 429 a key over its rate
 (`Retry-After`).
 
-**Idempotency.** Every POST takes an `Idempotency-Key` header: the same key and body
-replay the first answer; the same key with another body is 409.
+**Idempotency.** Every POST but Stripe's webhook (deduplicated by its event id) takes
+an `Idempotency-Key` header: the same key and body replay the first answer; the same
+key with another body is 409. Unknown query parameters are refused (422).
 
 **Pagination.** Lists that page answer `{"items": [...], "next_cursor": ...}`; pass
 `cursor=<next_cursor>` for the next page (`null`: no more).
