@@ -359,7 +359,7 @@ class LedgerOnPostgres(LedgerMachine):
 
 class TestLedgerModelOnSqlite(LedgerOnSqlite.TestCase):  # type: ignore[misc, valid-type]
     settings = hypothesis.settings(
-        max_examples=60,
+        max_examples=30,
         stateful_step_count=25,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
