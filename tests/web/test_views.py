@@ -104,7 +104,7 @@ def test_an_organization_without_credits_is_told_why_and_the_way_out() -> None:
     assert "Contact sales to get credits to resume" in paused.text
     flex = views.banner(replace(base, on_flex=True, flex_used=credits(12), flex_limit=credits(100)),
                         can_buy=True)  # fmt: skip
-    assert flex is not None and "12 of a limit of 100 used this month" in flex.text
+    assert flex is not None and "12.00 of a limit of 100.00 used this month" in flex.text
 
 
 def test_a_cause_names_what_made_an_entry_and_links_to_what_explains_it() -> None:

@@ -423,13 +423,15 @@ def receipt(purchase_id: str, request: Request, cl: Engine, who: PortalUser) -> 
 
 @router.get("/portal/billing")
 def billing(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
+    purchases = cl.purchases(who.org_id, 100)
     return show(
         request,
         cl,
         "portal/billing.html",
         {
             **_context(cl, who, "billing"),
-            "purchases": cl.purchases(who.org_id, 100),
+            "purchases": purchases,
+            "by_id": {p.id: p for p in purchases},
             "invoices": cl.invoices(who.org_id, 100),
             "history": cl.billing_history(who.org_id, 100),
         },

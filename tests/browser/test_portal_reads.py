@@ -1,0 +1,58 @@
+"""The portal reads like a product a customer pays for, in Debian's Chromium on the live
+server: amounts to two decimals (exact on hover), money as money, causes and payers by
+name, the burn-down over the cycle with the burn on its own axis, no empty kinds, tables
+that scroll inside their cards and a compact navigation at 375 px and 1280 px, one date
+format, and a usage event's "happened" and "recorded" times."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.browser.conftest import BROWSER, Site, sign_in
+
+pytestmark = BROWSER
+
+PORTAL_PAGES = (
+    "/portal/",
+    "/portal/usage",
+    "/portal/transactions",
+    "/portal/buy",
+    "/portal/billing",
+    "/portal/alerts",
+    "/portal/plan",
+)
+SIX_DECIMALS = re.compile(r"\d\.\d{3,}")
+"""An amount with more than two decimals, in a page's visible text."""
+
+
+def _pages(site: Site) -> list[str]:
+    acme = site.story.acme
+    return [
+        *PORTAL_PAGES,
+        f"/portal/events/{acme.pipeline_event}",
+        f"/portal/batches/{acme.batch}",
+        f"/portal/purchases/{acme.purchase}",
+        f"/portal/purchases/{acme.purchase}/receipt",
+    ]
+
+
+def test_no_page_shows_more_than_two_decimals_and_each_amount_is_exact_on_hover(
+    page: Any, site: Site
+) -> None:
+    sign_in(page, site, site.story.acme.id)
+    for url in _pages(site):
+        page.goto(site.url + url)
+        text = page.locator("main").inner_text()
+        assert not SIX_DECIMALS.findall(text), (url, SIX_DECIMALS.findall(text)[:5])
+    page.goto(site.url + "/portal/")
+    amount = page.get_by_test_id("available").locator(".credits")
+    assert re.fullmatch(r"[\d,]+\.\d\d", amount.inner_text())
+    assert re.fullmatch(r"\d+(\.\d{1,6})? credits", amount.get_attribute("title") or "")
+
+
+def test_money_is_shown_with_its_currency_sign(page: Any, site: Site) -> None:
+    sign_in(page, site, site.story.acme.id)
+    page.goto(site.url + "/portal/billing")
+    prices = page.get_by_test_id("purchases-table").locator("td.num").all_inner_texts()
+    assert any(re.fullmatch(r"\$[\d,]+\.\d\d", p) for p in prices), prices
