@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.browser.conftest import BROWSER, Site, sign_in
+from tests.browser.conftest import BROWSER, Site, shoot, sign_in
 
 pytestmark = BROWSER
 
@@ -56,3 +56,22 @@ def test_money_is_shown_with_its_currency_sign(page: Any, site: Site) -> None:
     page.goto(site.url + "/portal/billing")
     prices = page.get_by_test_id("purchases-table").locator("td.num").all_inner_texts()
     assert any(re.fullmatch(r"\$[\d,]+\.\d\d", p) for p in prices), prices
+
+
+def test_causes_and_payers_are_named_with_their_ids_on_hover(page: Any, site: Site) -> None:
+    acme = site.story.acme
+    sign_in(page, site, acme.id)
+    page.goto(site.url + "/portal/transactions")
+    causes = page.get_by_test_id("cause")
+    labels = causes.all_inner_texts()
+    assert not [c for c in labels if re.search(r"\b(ub|evt|grt|pur)[_-]", c)], labels[:5]
+    assert any(re.fullmatch(r"generate_text, \d+ events", c) for c in labels), labels[:5]
+    assert "pipeline, 1 event" in labels
+    titles = [causes.nth(i).get_attribute("title") or "" for i in range(causes.count())]
+    assert f"usage event {acme.pipeline_event}" in titles
+    assert f"usage batch {acme.batch}" in titles
+    shoot(page, "portal-reads-transactions")
+    page.goto(site.url + f"/portal/events/{acme.pipeline_event}")
+    payers = page.get_by_test_id("payer-row").locator("td").first
+    assert re.fullmatch(r"(included|prepaid) credits, .+", payers.inner_text())
+    assert (payers.get_attribute("title") or "").startswith("grant grt_")

@@ -116,3 +116,9 @@ def test_a_cause_names_what_made_an_entry_and_links_to_what_explains_it() -> Non
     operator = views.cause_view(Cause(CauseType.OPERATOR, "goodwill"))
     assert (operator.label, operator.href) == ("operator: goodwill", None)
     assert views.cause_view(Cause(CauseType.USAGE_EVENT, "e"), prefix=None).href is None
+
+
+def test_a_cause_told_in_words_keeps_its_id_on_hover() -> None:
+    batch = views.cause_view(Cause(CauseType.USAGE_BATCH, "ub_1"), detail="generate_text, 7 events")
+    assert batch.label == "generate_text, 7 events"
+    assert (batch.href, batch.title) == ("/portal/batches/ub_1", "usage batch ub_1")

@@ -40,7 +40,7 @@ from creditline.domain.ledger import Cause, CauseType, EntryType
 from creditline.domain.portal import PortalLinkExpired, PortalLinkInvalid
 from creditline.domain.purchases import PurchaseStatus
 from creditline.domain.reports import GROUPS, PERIODS
-from creditline.entrypoints.web import views
+from creditline.entrypoints.web import describe, views
 from creditline.entrypoints.web.render import WebRoute, page, problem_page, redirect
 from creditline.entrypoints.web.sessions import (
     Engine,
@@ -244,7 +244,8 @@ def transactions(request: Request, cl: Engine, who: PortalUser, settings: Settin
     )
     shown = entries[:size]
     names = _names(cl, who.org_id)
-    rows = [(e, views.cause_view(e.cause)) for e in shown]
+    details = describe.cause_details(cl, who.org_id, (e.cause for e in shown))
+    rows = [(e, views.cause_view(e.cause, detail=details.get(e.cause))) for e in shown]
     filters = {"type": kind, "cause_type": cause_type, "cause_ref": cause_ref}
     return show(
         request,
@@ -267,6 +268,16 @@ def transactions(request: Request, cl: Engine, who: PortalUser, settings: Settin
 def usage_event(event_id: str, request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     """One usage event: what it was, what it cost, each component's cost, who paid."""
     stored = cl.usage_event(who.org_id, event_id)
+    grants = {g.id: g for g in cl.grants(who.org_id)}
+    payers = [
+        (
+            a,
+            describe.grant_words(cl, who.org_id, grants[a.grant_id])
+            if a.grant_id in grants
+            else "",
+        )
+        for a in stored.allocations
+    ]
     return show(
         request,
         cl,
@@ -275,6 +286,7 @@ def usage_event(event_id: str, request: Request, cl: Engine, who: PortalUser) ->
             **_context(cl, who, "transactions"),
             "stored": stored,
             "event": stored.event,
+            "payers": payers,
             "names": _names(cl, who.org_id),
         },
     )

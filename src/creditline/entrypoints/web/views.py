@@ -57,10 +57,12 @@ CHART_SERIES = 8
 
 @dataclass(frozen=True, slots=True)
 class CauseView:
-    """An entry's cause for people: ``label`` and the page that explains it, if any."""
+    """An entry's cause for people: ``label``, the page that explains it, if any, and
+    the cause's id (shown on hover)."""
 
     label: str
     href: str | None = None
+    title: str = ""
 
 
 _CAUSE_WORDS = {
@@ -83,14 +85,19 @@ _CAUSE_PAGES = {
 }
 
 
-def cause_view(cause: Cause, prefix: str | None = "/portal") -> CauseView:
+def cause_view(
+    cause: Cause, prefix: str | None = "/portal", detail: str | None = None
+) -> CauseView:
     """``usage event: run-42`` linked to ``/portal/events/run-42``; an operator's
-    reason as ``operator: goodwill``. ``prefix=None``: never linked."""
-    label = f"{_CAUSE_WORDS[cause.type]}: {cause.ref}"
+    reason as ``operator: goodwill``. ``detail``: what the cause is, in words
+    (``pipeline, 1 event``), shown instead of its id. ``prefix=None``: never linked."""
+    words = _CAUSE_WORDS[cause.type]
+    label = f"{words}: {cause.ref}" if detail is None else detail
+    title = f"{words} {cause.ref}"
     page = _CAUSE_PAGES.get(cause.type)
     if page is None or prefix is None:
-        return CauseView(label)
-    return CauseView(label, f"{prefix}/{page}/{segment(cause.ref)}")
+        return CauseView(label, None, title)
+    return CauseView(label, f"{prefix}/{page}/{segment(cause.ref)}", title)
 
 
 # -- usage ----------------------------------------------------------------------------------------

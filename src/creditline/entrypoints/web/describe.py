@@ -1,0 +1,102 @@
+"""What the portal's ids stand for, in words, read from the engine: a page names a cause
+(``pipeline, 1 event``; ``generate_text, 7 events``; ``purchase of the starter pack``)
+and a grant (``prepaid credits, purchase of the starter pack``) instead of its id; the
+id stays in the page, on hover (a ``title``) and in the link it opens.
+
+Each function reads what one page shows, once per distinct id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from creditline.bootstrap import Creditline
+from creditline.domain.errors import NotFound
+from creditline.domain.grants import Grant, SourceType
+from creditline.domain.ledger import Cause, CauseType
+
+__all__ = ["cause_details", "grant_words"]
+
+SHOWN_OPERATIONS = 2
+"""The most operations a batch's cause names; the rest are counted."""
+
+
+def _events(count: int) -> str:
+    return f"{count} event" if count == 1 else f"{count} events"
+
+
+def _operations(names: Iterable[str]) -> str:
+    found = sorted(set(names))
+    shown = ", ".join(found[:SHOWN_OPERATIONS])
+    more = len(found) - SHOWN_OPERATIONS
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _pack(cl: Creditline, org_id: str, purchase_id: str) -> str | None:
+    try:
+        return cl.purchase(org_id, purchase_id).pack
+    except NotFound:
+        return None
+
+
+def _plan_cycle(ref: str) -> str:
+    plan, _, start = ref.partition(":")
+    return f"plan {plan}, cycle from {start}" if start else f"plan {plan}"
+
+
+def _cause(cl: Creditline, org_id: str, cause: Cause, grants: dict[str, Grant]) -> str | None:
+    ref = cause.ref
+    if cause.type is CauseType.USAGE_EVENT:
+        try:
+            stored = cl.usage_event(org_id, ref)
+        except NotFound:
+            return None
+        return f"{stored.event.operation}, 1 event"
+    if cause.type is CauseType.USAGE_BATCH:
+        events = cl.dashboard.batch_events(org_id, ref)
+        if not events:
+            return None
+        return f"{_operations(s.event.operation for s in events)}, {_events(len(events))}"
+    if cause.type in (CauseType.PURCHASE, CauseType.REFUND):
+        pack = _pack(cl, org_id, ref)
+        what = "purchase" if cause.type is CauseType.PURCHASE else "refund"
+        return None if pack is None else f"{what} of the {pack} pack"
+    if cause.type is CauseType.PLAN_CYCLE:
+        return f"included credits of {_plan_cycle(ref)}"
+    if cause.type is CauseType.EXPIRY:
+        grant = grants.get(ref)
+        return None if grant is None else f"expiry of {grant_words(cl, org_id, grant)}"
+    if cause.type is CauseType.OPERATOR:
+        return f"by the operator: {ref}"
+    return None
+
+
+def cause_details(cl: Creditline, org_id: str, causes: Iterable[Cause]) -> dict[Cause, str]:
+    """Each cause in words (a cause that cannot be told is left out: shown by its id)."""
+    wanted = list(dict.fromkeys(causes))
+    grants: dict[str, Grant] = {}
+    if any(c.type is CauseType.EXPIRY for c in wanted):
+        grants = {g.id: g for g in cl.grants(org_id)}
+    found = {}
+    for cause in wanted:
+        words = _cause(cl, org_id, cause, grants)
+        if words is not None:
+            found[cause] = words
+    return found
+
+
+def grant_words(cl: Creditline, org_id: str, grant: Grant) -> str:
+    """``prepaid credits, purchase of the starter pack``; ``included credits, plan team,
+    cycle from 2026-12-01``; ``promotional credits, granted by the operator``."""
+    kind = f"{grant.kind.value} credits"
+    source = grant.source
+    if source.type is SourceType.PURCHASE:
+        pack = _pack(cl, org_id, source.ref)
+        return f"{kind}, purchase of the {pack} pack" if pack else f"{kind}, a purchase"
+    if source.type is SourceType.PLAN:
+        return f"{kind}, {_plan_cycle(source.ref)}"
+    if source.type is SourceType.OPERATOR:
+        return f"{kind}, granted by the operator"
+    if source.type is SourceType.REFUND:
+        return f"{kind}, a refund"
+    return kind
