@@ -15,10 +15,17 @@ from creditline.domain.errors import NotFound
 from creditline.domain.grants import Grant, SourceType
 from creditline.domain.ledger import Cause, CauseType
 
-__all__ = ["cause_details", "grant_words"]
+__all__ = ["cause_details", "grant_words", "names"]
 
 SHOWN_OPERATIONS = 2
 """The most operations a batch's cause names; the rest are counted."""
+
+
+def names(cl: Creditline, org_id: str) -> dict[str, str]:
+    """Projects and members by id."""
+    found = {p.id: p.name for p in cl.projects(org_id)}
+    found.update({m.id: m.name for m in cl.members(org_id)})
+    return found
 
 
 def _events(count: int) -> str:

@@ -18,7 +18,6 @@ page without its forms; their posts are refused (403).
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -57,6 +56,7 @@ from creditline.entrypoints.web.sessions import (
     set_portal,
     show,
 )
+from creditline.entrypoints.web.usage_query import usage_query
 
 __all__ = ["router"]
 
@@ -82,13 +82,6 @@ def _context(cl: Creditline, who: PortalSession, active: str) -> dict[str, Any]:
         "active": active,
         "can_write": not who.read_only,
     }
-
-
-def _names(cl: Creditline, org_id: str) -> dict[str, str]:
-    """Projects and members by id."""
-    names = {p.id: p.name for p in cl.projects(org_id)}
-    names.update({m.id: m.name for m in cl.members(org_id)})
-    return names
 
 
 # -- the link and the session -----------------------------------------------------------------
@@ -147,46 +140,9 @@ def overview(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
 # -- usage ----------------------------------------------------------------------------------------
 
 
-def _date(text: str, what: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidSetting(what, text, "a date, YYYY-MM-DD") from None
-
-
-def _usage(request: Request, cl: Creditline, who: PortalSession) -> dict[str, Any]:
-    """The usage report the query asks for: ``group``, ``period``, ``since`` and
-    ``until`` (days, both included; the last 30 days by default) and a filter per
-    other dimension."""
-    params = request.query_params
-    group = params.get("group", "project")
-    period = params.get("period", "day")
-    if group not in GROUPS:
-        raise InvalidSetting("group", group, f"one of {', '.join(GROUPS)}")
-    if period not in PERIODS:
-        raise InvalidSetting("period", period, f"one of {', '.join(PERIODS)}")
-    today = cl.clock.now().date()
-    last = _date(params.get("until", ""), "until") or today
-    first = _date(params.get("since", ""), "since") or last - timedelta(days=29)
-    # "" (or none) for every value of a dimension, views.NONE_KEY for "none"
-    filters: dict[str, str] = {
-        dim: params[dim] for dim in GROUPS if dim != group and params.get(dim)
-    }
-    since = datetime.combine(first, datetime.min.time(), UTC)
-    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC)
-    report = cl.usage_report(who.org_id, (group, *filters), since, until, period=period)
-    names = _names(cl, who.org_id)
-    table = views.usage_table(report, group, filters, names)
-    query: dict[str, object] = {"group": group, "period": period, "since": first, "until": last}
-    query.update(filters)
-    return {"table": table, "query": query, "since": since, "until": until}
-
-
 @router.get("/portal/usage")
 def usage(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
-    found = _usage(request, cl, who)
+    found = usage_query(request, cl, who.org_id)
     by_operation = cl.usage_report(who.org_id, ("operation",), found["since"], found["until"])
     return show(
         request,
@@ -208,7 +164,7 @@ def usage(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
 
 @router.get("/portal/usage.csv")
 def usage_csv(request: Request, cl: Engine, who: PortalUser) -> Response:
-    found = _usage(request, cl, who)
+    found = usage_query(request, cl, who.org_id)
     query = found["query"]
     name = f"usage-{query['group']}-{query['period']}-{query['since']}-{query['until']}.csv"
     return Response(
@@ -243,7 +199,7 @@ def transactions(request: Request, cl: Engine, who: PortalUser, settings: Settin
         who.org_id, size + 1, before_id=int(before) if before else None, types=types, cause=cause
     )
     shown = entries[:size]
-    names = _names(cl, who.org_id)
+    names = describe.names(cl, who.org_id)
     details = describe.cause_details(cl, who.org_id, (e.cause for e in shown))
     rows = [(e, views.cause_view(e.cause, detail=details.get(e.cause))) for e in shown]
     filters = {"type": kind, "cause_type": cause_type, "cause_ref": cause_ref}
@@ -287,7 +243,7 @@ def usage_event(event_id: str, request: Request, cl: Engine, who: PortalUser) ->
             "stored": stored,
             "event": stored.event,
             "payers": payers,
-            "names": _names(cl, who.org_id),
+            "names": describe.names(cl, who.org_id),
         },
     )
 
@@ -307,7 +263,7 @@ def usage_batch(batch_id: str, request: Request, cl: Engine, who: PortalUser) ->
             "batch_id": batch_id,
             "events": events,
             "total": sum(s.cost for s in events),
-            "names": _names(cl, who.org_id),
+            "names": describe.names(cl, who.org_id),
         },
     )
 
