@@ -7,8 +7,11 @@ format, and a usage event's "happened" and "recorded" times."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
+import creditline.entrypoints.api  # noqa: F401 (the app's package imports the web package whole)
+from creditline.entrypoints.web import views
 from tests.browser.conftest import BROWSER, Site, shoot, sign_in
 
 pytestmark = BROWSER
@@ -75,3 +78,38 @@ def test_causes_and_payers_are_named_with_their_ids_on_hover(page: Any, site: Si
     payers = page.get_by_test_id("payer-row").locator("td").first
     assert re.fullmatch(r"(included|prepaid) credits, .+", payers.inner_text())
     assert (payers.get_attribute("title") or "").startswith("grant grt_")
+
+
+BURN_CHART = """() => {
+  const chart = Chart.getChart(document.querySelector("#burn-chart-canvas"));
+  if (!chart) return null;
+  const burnt = chart.data.datasets.find((d) => d.yAxisID === "burn");
+  return {
+    burn: chart.scales.burn ? chart.scales.burn.position : null,
+    balance: chart.scales.y.position,
+    burnt: burnt ? burnt.label : null,
+    labels: chart.data.labels,
+    history: chart.data.datasets[0].data.filter((v) => v !== null).length,
+  };
+}"""
+
+
+def test_the_burn_down_shows_a_month_of_history_burn_on_its_own_axis_and_the_run_out(
+    page: Any, site: Site
+) -> None:
+    acme = site.story.acme
+    with site.engine() as cl:
+        overview = cl.overview(acme.id)
+    sign_in(page, site, acme.id)
+    page.wait_for_function("() => window.Chart && Chart.getChart('burn-chart-canvas')")
+    drawn = page.evaluate(BURN_CHART)
+    assert drawn["burn"] == "right" and drawn["balance"] == "left"
+    assert drawn["burnt"].startswith("Burnt that day")
+    assert drawn["history"] >= 30
+    last = drawn["labels"][-1]
+    ends = [overview.cycle.end.date().isoformat()] if overview.cycle else []
+    if overview.depletes_on is not None:
+        ends.append(overview.depletes_on.isoformat())
+    cap = (overview.as_of.date() + timedelta(days=views.FORECAST_DAYS)).isoformat()
+    assert ends and last >= min(max(ends), cap), (last, ends)
+    shoot(page, "portal-reads-burn-down")

@@ -58,7 +58,7 @@ __all__ = [
 BURN_DAYS = 7
 """The days the burn rate is measured over, today included."""
 WINDOW_DAYS = 30
-"""The burn-down's days when there is no billing cycle, today included."""
+"""The burn-down's fewest days (more in a longer billing cycle), today included."""
 MAX_CHART_DAYS = 400
 """The most days a burn-down shows (the last ones of a longer cycle)."""
 FORECAST_DAYS = 3660
@@ -167,9 +167,12 @@ def cycle_progress(sub: Subscription | None, now: datetime) -> CycleProgress | N
 
 
 def chart_days(now: datetime, cycle: CycleProgress | None) -> tuple[date, date]:
-    """The first and last UTC day of the burn-down (the last is today)."""
+    """The first and last UTC day of the burn-down (the last is today): the cycle's days,
+    and at least the last :data:`WINDOW_DAYS`."""
     today = _utc_date(now)
-    first = _utc_date(cycle.start) if cycle is not None else today - (WINDOW_DAYS - 1) * _DAY
+    first = today - (WINDOW_DAYS - 1) * _DAY
+    if cycle is not None:
+        first = min(first, _utc_date(cycle.start))
     return max(first, today - (MAX_CHART_DAYS - 1) * _DAY), today
 
 

@@ -46,8 +46,8 @@ __all__ = [
 
 NONE_KEY = "-"
 """How a group's missing key (an event without a project or a member) is filtered on."""
-FORECAST_DAYS = 92
-"""The most days a burn-down forecasts ahead."""
+FORECAST_DAYS = 120
+"""The most days a burn-down forecasts ahead (a later run-out date is told in words)."""
 CHART_SERIES = 8
 """The most series a usage chart draws; the rest are summed as ``other``."""
 
@@ -240,9 +240,9 @@ class BurnDown:
 
 
 def burn_down(overview: Overview) -> BurnDown:
-    """The burn-down's days (the cycle's, or the last 30), then, from today to the end
-    of the cycle (or to the depletion date without one), the available credits falling
-    at the burn rate: the forecast."""
+    """The burn-down's days (the cycle's, and at least the last 30), then, from today,
+    the available credits falling at the burn rate (the forecast) up to the day they run
+    out or, if later, the end of the cycle."""
     today = overview.as_of.date()
     points = [
         BurnPoint(d.day, d.closing, d.burnt, overview.balance.available if d.day == today else None)
@@ -256,21 +256,23 @@ def burn_down(overview: Overview) -> BurnDown:
         "closing": [_maybe(p.closing) for p in points],
         "burnt": [_maybe(p.burnt) for p in points],
         "forecast": [_maybe(p.forecast) for p in points],
+        "runs_out": None if overview.depletes_on is None else overview.depletes_on.isoformat(),
     }
     return BurnDown(tuple(points), chart)
 
 
 def _forecast(overview: Overview) -> list[int]:
     """The available credits at the end of each day after today, at the burn rate, until
-    the cycle ends (without one: until they run out), :data:`FORECAST_DAYS` at most."""
+    they run out or the cycle ends, whichever is later (:data:`FORECAST_DAYS` at most)."""
     rate, left = overview.burn_rate, overview.balance.available
     if rate <= 0 or left <= 0:
         return []
     today = overview.as_of.date()
+    days = -(-left // rate)
+    if overview.depletes_on is not None:
+        days = max(days, (overview.depletes_on - today).days)
     if overview.cycle is not None:
-        days = (overview.cycle.end.date() - today).days
-    else:
-        days = -(-left // rate)
+        days = max(days, (overview.cycle.end.date() - today).days)
     return [max(0, left - rate * k) for k in range(1, min(days, FORECAST_DAYS) + 1)]
 
 

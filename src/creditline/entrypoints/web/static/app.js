@@ -41,10 +41,15 @@
         datasets: [
           { type: "line", label: "Balance at day's end", data: numbers(data.closing), borderColor: css("--accent") || PALETTE[0], backgroundColor: "transparent", pointRadius: 0, tension: 0, yAxisID: "y" },
           { type: "line", label: "Forecast at the burn rate", data: numbers(data.forecast), borderColor: PALETTE[1], borderDash: [6, 4], backgroundColor: "transparent", pointRadius: 0, tension: 0, yAxisID: "y" },
-          { type: "bar", label: "Burnt that day", data: numbers(data.burnt), backgroundColor: "rgba(134,142,150,0.45)", yAxisID: "y" }
+          { type: "bar", label: "Burnt that day (right axis)", data: numbers(data.burnt), backgroundColor: "rgba(134,142,150,0.6)", yAxisID: "burn" }
         ]
       },
-      options: common()
+      options: Object.assign(common(), {
+        scales: {
+          y: creditsAxis({ title: { display: true, text: "balance (credits)" } }),
+          burn: creditsAxis({ position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "burnt a day (credits)" } })
+        }
+      })
     };
   }
 
