@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, timedelta
 from html import unescape
 
 from creditline import Creditline, credits
 from creditline.domain.ledger import CauseType
 from creditline.entrypoints.api import create_app
-from creditline.entrypoints.web import WebSettings
+from creditline.entrypoints.web import WebSettings, views
 from tests.billing import EXAMPLES
 from tests.web.conftest import QUIET, Site, csrf
 
@@ -57,10 +58,12 @@ def test_the_overview_shows_the_counter_by_kind_the_cycle_and_the_burn_down(
     chart = _json_block(page, "burn-chart-data")
     assert chart["kind"] == "burndown"
     labels = chart["labels"]
-    assert isinstance(labels, list) and labels[0] == "2026-02-03"  # the cycle's first day
-    assert labels[-1] == "2026-03-03"  # forecast to the cycle's end
+    # the last 30 days (the cycle began today), then the forecast: 197 days to the
+    # run-out date, after the cycle's end, shown up to views.FORECAST_DAYS
+    assert isinstance(labels, list) and labels[0] == "2026-01-05" and labels[29] == "2026-02-03"
+    assert labels[-1] == (date(2026, 2, 3) + timedelta(days=views.FORECAST_DAYS)).isoformat()
     forecast = chart["forecast"]
-    assert isinstance(forecast, list) and forecast[:2] == ["197", "196"]  # 197 left, 1 a day
+    assert isinstance(forecast, list) and forecast[29:31] == ["197", "196"]  # 197 left, 1 a day
     assert balance.available == credits(197)
     assert 'data-testid="burn-table"' in page
     assert 'data-testid="state-banner"' not in page
