@@ -113,3 +113,15 @@ def test_the_burn_down_shows_a_month_of_history_burn_on_its_own_axis_and_the_run
     cap = (overview.as_of.date() + timedelta(days=views.FORECAST_DAYS)).isoformat()
     assert ends and last >= min(max(ends), cap), (last, ends)
     shoot(page, "portal-reads-burn-down")
+
+
+def test_kinds_without_credits_are_left_out_of_the_balance_table(page: Any, site: Site) -> None:
+    with site.engine() as cl:
+        by_kind = cl.overview(site.story.acme.id).by_kind
+    sign_in(page, site, site.story.acme.id)
+    rows = page.get_by_test_id("by-kind").locator("tbody tr th").all_inner_texts()
+    assert rows == [k.value for k, amount in by_kind if amount]
+    empty = [k.value for k, amount in by_kind if not amount]
+    assert empty and page.get_by_test_id("empty-kinds").inner_text() == (
+        f"No {', '.join(empty)} credits."
+    )
