@@ -125,3 +125,64 @@ def test_kinds_without_credits_are_left_out_of_the_balance_table(page: Any, site
     assert empty and page.get_by_test_id("empty-kinds").inner_text() == (
         f"No {', '.join(empty)} credits."
     )
+
+
+OVERFLOWING = """(tables) => {
+  const wide = (el) => el.scrollWidth > el.clientWidth + 1;
+  const name = (el) => el.dataset.testid || el.className;
+  const cards = [...document.querySelectorAll(".card:not(.table-wrap)")];
+  const found = cards.filter(wide).map((c) => "card " + name(c));
+  if (tables) {
+    const wraps = [...document.querySelectorAll(".table-wrap")].filter(wide);
+    found.push(...wraps.map((w) => "table " + name(w.querySelector("table"))));
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth) found.push("page");
+  return found;
+}"""
+"""What is wider than its box: a card (at any width), a table in its scrolling wrapper
+(asked at 1280 px: a phone scrolls a wide table inside its card), the page."""
+
+NAV_ROWS = """() => {
+  const tops = [...document.querySelectorAll(".site-nav li")].map((li) => li.offsetTop);
+  return new Set(tops).size;
+}"""
+"""How many rows the navigation's links take."""
+
+
+def _console_pages(site: Site) -> list[str]:
+    acme = site.story.acme
+    return [
+        "/console/orgs",
+        f"/console/orgs/{acme.id}",
+        "/console/plans",
+        "/console/packs",
+        "/console/ratecards",
+        "/console/webhooks",
+        f"/console/deliveries/{acme.delivery}",
+        "/console/payments",
+    ]
+
+
+def _console_sign_in(page: Any, site: Site) -> None:
+    page.goto(f"{site.url}/console/login")
+    page.get_by_test_id("api-key").fill(site.operator_key)
+    page.get_by_test_id("sign-in").click()
+    page.wait_for_url(f"{site.url}/console/orgs")
+
+
+def test_tables_stay_in_their_cards_and_the_navigation_is_one_row_on_a_phone(
+    page: Any, site: Site
+) -> None:
+    acme = site.story.acme
+    sign_in(page, site, acme.id)
+    _console_sign_in(page, site)
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        for url in [*_pages(site), f"/portal/deliveries/{acme.delivery}", *_console_pages(site)]:
+            page.goto(site.url + url)
+            assert page.evaluate(OVERFLOWING, width >= 1280) == [], (width, url)
+            assert page.evaluate(NAV_ROWS) == 1, (width, url)
+    page.goto(site.url + "/portal/alerts")
+    shoot(page, "portal-reads-alerts-375")
+    page.goto(site.url + "/portal/")
+    shoot(page, "portal-reads-overview-375")
