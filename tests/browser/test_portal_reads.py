@@ -186,3 +186,30 @@ def test_tables_stay_in_their_cards_and_the_navigation_is_one_row_on_a_phone(
     shoot(page, "portal-reads-alerts-375")
     page.goto(site.url + "/portal/")
     shoot(page, "portal-reads-overview-375")
+
+
+DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+OTHER_DATES = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d\d:\d\d:\d\d\b|T\d\d:\d\d")
+
+
+def test_dates_have_one_format_and_the_date_fields_show_it(page: Any, site: Site) -> None:
+    sign_in(page, site, site.story.acme.id)
+    for url in _pages(site):
+        page.goto(site.url + url)
+        text = page.locator("main").inner_text()
+        assert not OTHER_DATES.findall(text), (url, OTHER_DATES.findall(text)[:3])
+        for shown in page.locator("main time").all_inner_texts():
+            assert not shown.strip() or re.fullmatch(
+                r"\d{4}-\d\d-\d\d( \d\d:\d\d UTC)?", shown.strip()
+            ), (url, shown)
+    page.goto(site.url + "/portal/billing")
+    assert DATE_TIME.search(page.get_by_test_id("purchases-table").inner_text())
+    page.goto(site.url + "/portal/usage")
+    assert page.locator("input[type=date]").count() == 0
+    since = page.get_by_test_id("usage-since")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", since.input_value())
+    assert since.get_attribute("placeholder") == "YYYY-MM-DD"
+    shoot(page, "portal-reads-usage")
+    _console_sign_in(page, site)
+    page.goto(f"{site.url}/console/orgs/{site.story.acme.id}")
+    assert page.locator("input[type=date]").count() == 0
