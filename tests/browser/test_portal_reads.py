@@ -213,3 +213,32 @@ def test_dates_have_one_format_and_the_date_fields_show_it(page: Any, site: Site
     _console_sign_in(page, site)
     page.goto(f"{site.url}/console/orgs/{site.story.acme.id}")
     assert page.locator("input[type=date]").count() == 0
+
+
+def test_the_cycle_is_told_by_its_dates_the_plan_by_its_price_and_prices_are_linked(
+    page: Any, site: Site
+) -> None:
+    acme = site.story.acme
+    with site.engine() as cl:
+        cycle = cl.overview(acme.id).cycle
+    assert cycle is not None
+    sign_in(page, site, acme.id)
+    card = page.get_by_test_id("cycle").inner_text()
+    assert not re.search(r"cycle \d", card), card
+    dates = f"{cycle.start.date().isoformat()} to {cycle.end.date().isoformat()}"
+    assert page.get_by_test_id("cycle-dates").inner_text() == dates
+    page.goto(site.url + "/portal/plan")
+    price = page.get_by_test_id("plan-price").inner_text()
+    assert re.search(r"[\d,]+\.\d\d credits included", price), price
+    assert re.search(r"from \$\d+\.\d\d each", price), price
+    assert "rate card" not in page.locator("main").inner_text()
+    shoot(page, "portal-reads-plan")
+    page.get_by_test_id("prices-link").click()
+    page.wait_for_url(site.url + "/portal/prices")
+    rows = page.get_by_test_id("price-row").all_inner_texts()
+    assert any(
+        re.search(r"generate_text\s+gpt-4o\s+30 credits per 1,000,000 tokens", r) for r in rows
+    )
+    shoot(page, "portal-reads-prices")
+    _console_sign_in(page, site)
+    assert page.get_by_test_id("sign-out").inner_text() == "Sign out"

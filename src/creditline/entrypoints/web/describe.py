@@ -9,16 +9,35 @@ Each function reads what one page shows, once per distinct id.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from creditline.bootstrap import Creditline
 from creditline.domain.errors import NotFound
 from creditline.domain.grants import Grant, SourceType
 from creditline.domain.ledger import Cause, CauseType
+from creditline.entrypoints.web.sessions import PortalSession
 
-__all__ = ["cause_details", "grant_words", "names"]
+__all__ = ["cause_details", "grant_words", "names", "portal_context"]
 
 SHOWN_OPERATIONS = 2
 """The most operations a batch's cause names; the rest are counted."""
+
+
+def portal_context(cl: Creditline, who: PortalSession, active: str) -> dict[str, Any]:
+    """What every portal page shows around its content."""
+    org = cl.get_org(who.org_id)
+    member = None
+    if who.member_id is not None:
+        member = next((m for m in cl.members(org.id) if m.id == who.member_id), None)
+    return {
+        "area": "portal",
+        "org": org,
+        "member": member,
+        "session": who,
+        "csrf": who.csrf,
+        "active": active,
+        "can_write": not who.read_only,
+    }
 
 
 def names(cl: Creditline, org_id: str) -> dict[str, str]:

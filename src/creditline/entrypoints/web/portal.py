@@ -34,12 +34,11 @@ from creditline.domain.errors import (
     PurchaseNotFound,
     UsageEventNotFound,
 )
-from creditline.domain.grants import GrantKind
 from creditline.domain.ledger import Cause, CauseType, EntryType
 from creditline.domain.portal import PortalLinkExpired, PortalLinkInvalid
 from creditline.domain.purchases import PurchaseStatus
 from creditline.domain.reports import GROUPS, PERIODS
-from creditline.entrypoints.web import describe, views
+from creditline.entrypoints.web import describe, portal_plan, views
 from creditline.entrypoints.web.render import WebRoute, page, problem_page, redirect
 from creditline.entrypoints.web.sessions import (
     Engine,
@@ -65,23 +64,6 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 PURCHASE_KEY_PREFIX = "portal:"
 """Purchases started from the portal carry ``portal:<random>`` as their idempotency key:
 a double click buys once, and the checkout's return finds the purchase by it."""
-
-
-def _context(cl: Creditline, who: PortalSession, active: str) -> dict[str, Any]:
-    """What every portal page shows around its content."""
-    org = cl.get_org(who.org_id)
-    member = None
-    if who.member_id is not None:
-        member = next((m for m in cl.members(org.id) if m.id == who.member_id), None)
-    return {
-        "area": "portal",
-        "org": org,
-        "member": member,
-        "session": who,
-        "csrf": who.csrf,
-        "active": active,
-        "can_write": not who.read_only,
-    }
 
 
 # -- the link and the session -----------------------------------------------------------------
@@ -128,7 +110,7 @@ def overview(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
         cl,
         "portal/overview.html",
         {
-            **_context(cl, who, "overview"),
+            **describe.portal_context(cl, who, "overview"),
             "ov": overview,
             "banner": views.banner(overview, can_buy),
             "can_buy": can_buy,
@@ -149,7 +131,7 @@ def usage(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
         cl,
         "portal/usage.html",
         {
-            **_context(cl, who, "usage"),
+            **describe.portal_context(cl, who, "usage"),
             **found,
             "usage_chart": views.usage_chart(found["table"]),
             "groups": GROUPS,
@@ -208,7 +190,7 @@ def transactions(request: Request, cl: Engine, who: PortalUser, settings: Settin
         cl,
         "portal/transactions.html",
         {
-            **_context(cl, who, "transactions"),
+            **describe.portal_context(cl, who, "transactions"),
             "rows": rows,
             "names": names,
             "filters": filters,
@@ -239,7 +221,7 @@ def usage_event(event_id: str, request: Request, cl: Engine, who: PortalUser) ->
         cl,
         "portal/event.html",
         {
-            **_context(cl, who, "transactions"),
+            **describe.portal_context(cl, who, "transactions"),
             "stored": stored,
             "event": stored.event,
             "payers": payers,
@@ -259,7 +241,7 @@ def usage_batch(batch_id: str, request: Request, cl: Engine, who: PortalUser) ->
         cl,
         "portal/batch.html",
         {
-            **_context(cl, who, "transactions"),
+            **describe.portal_context(cl, who, "transactions"),
             "batch_id": batch_id,
             "events": events,
             "total": sum(s.cost for s in events),
@@ -288,7 +270,7 @@ def buy(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
         cl,
         "portal/buy.html",
         {
-            **_context(cl, who, "buy"),
+            **describe.portal_context(cl, who, "buy"),
             "catalogue": catalogue,
             "offers": views.pack_offers(catalogue, currency),
             "any_unit": views.any_amount_price(catalogue, currency),
@@ -347,7 +329,7 @@ def purchase(purchase_id: str, request: Request, cl: Engine, who: PortalUser) ->
         request,
         cl,
         "portal/purchase.html",
-        {**_context(cl, who, "billing"), "purchase": bought},
+        {**describe.portal_context(cl, who, "billing"), "purchase": bought},
     )
 
 
@@ -382,7 +364,7 @@ def receipt(purchase_id: str, request: Request, cl: Engine, who: PortalUser) -> 
         request,
         cl,
         "portal/receipt.html",
-        {**_context(cl, who, "billing"), "receipt": found},
+        {**describe.portal_context(cl, who, "billing"), "receipt": found},
     )
 
 
@@ -397,7 +379,7 @@ def billing(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
         cl,
         "portal/billing.html",
         {
-            **_context(cl, who, "billing"),
+            **describe.portal_context(cl, who, "billing"),
             "purchases": purchases,
             "by_id": {p.id: p for p in purchases},
             "invoices": cl.invoices(who.org_id, 100),
@@ -444,7 +426,7 @@ def _alerts_context(cl: Creditline, who: PortalSession, request: Request) -> dic
     status = request.query_params.get("status", "")
     chosen = status if status in {s.value for s in DeliveryStatus} else None
     return {
-        **_context(cl, who, "alerts"),
+        **describe.portal_context(cl, who, "alerts"),
         "rules": cl.alert_rules(who.org_id),
         "endpoints": cl.webhook_endpoints(who.org_id),
         "deliveries": cl.webhook_deliveries(who.org_id, status=chosen, limit=100),
@@ -546,7 +528,7 @@ def delivery(delivery_id: str, request: Request, cl: Engine, who: PortalUser) ->
         request,
         cl,
         "portal/delivery.html",
-        {**_context(cl, who, "alerts"), "delivery": found},
+        {**describe.portal_context(cl, who, "alerts"), "delivery": found},
     )
 
 
@@ -558,21 +540,5 @@ def redeliver(
     return done(request, cl, f"/portal/deliveries/{delivery_id}", "Queued to be sent again.")
 
 
-# -- the plan ------------------------------------------------------------------------------
-
-
-@router.get("/portal/plan")
-def plan(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
-    metering = cl.metering(who.org_id)
-    return show(
-        request,
-        cl,
-        "portal/plan.html",
-        {
-            **_context(cl, who, "plan"),
-            "metering": metering,
-            "plan": metering.plan,
-            "subscription": cl.subscription(who.org_id),
-            "kinds": list(GrantKind),
-        },
-    )
+# the plan and the price list: their own module's routes, under this router
+router.include_router(portal_plan.router)
