@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import creditline.entrypoints.api  # noqa: F401 (the app's package imports the web package whole)
+from creditline.domain.ledger import Cause, CauseType
 from creditline.entrypoints.web import views
 from tests.browser.conftest import BROWSER, Site, shoot, sign_in
 
@@ -242,3 +243,22 @@ def test_the_cycle_is_told_by_its_dates_the_plan_by_its_price_and_prices_are_lin
     shoot(page, "portal-reads-prices")
     _console_sign_in(page, site)
     assert page.get_by_test_id("sign-out").inner_text() == "Sign out"
+
+
+def test_a_usage_event_shows_when_it_happened_and_when_it_was_recorded(
+    page: Any, site: Site
+) -> None:
+    acme = site.story.acme
+    with site.engine() as cl:
+        event = cl.usage_event(acme.id, acme.pipeline_event).event
+        (entry,) = cl.history(acme.id, 5, cause=Cause(CauseType.USAGE_EVENT, event.event_id))
+    sign_in(page, site, acme.id)
+    page.goto(f"{site.url}/portal/events/{acme.pipeline_event}")
+    happened = page.get_by_test_id("event-happened").inner_text()
+    recorded = page.get_by_test_id("event-recorded").inner_text()
+    assert happened.startswith(event.occurred_at.strftime("%Y-%m-%d %H:%M UTC"))
+    assert recorded.startswith(entry.recorded_at.strftime("%Y-%m-%d %H:%M UTC"))
+    shoot(page, "portal-reads-event")
+    page.goto(f"{site.url}/portal/batches/{acme.batch}")
+    assert DATE_TIME.fullmatch(page.get_by_test_id("batch-recorded").inner_text())
+    assert page.get_by_test_id("batch-table").locator("th").nth(2).inner_text() == "Happened"

@@ -18,6 +18,7 @@ page without its forms; their posts are refused (403).
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -202,10 +203,19 @@ def transactions(request: Request, cl: Engine, who: PortalUser, settings: Settin
     )
 
 
+def _recorded(cl: Creditline, org_id: str, cause: Cause) -> datetime | None:
+    """When the engine first recorded an entry of ``cause`` (``None``: it has none)."""
+    entries = cl.history(org_id, 50, cause=cause)
+    return min((e.recorded_at for e in entries), default=None)
+
+
 @router.get("/portal/events/{event_id:path}")
 def usage_event(event_id: str, request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     """One usage event: what it was, what it cost, each component's cost, who paid."""
     stored = cl.usage_event(who.org_id, event_id)
+    recorded = _recorded(cl, who.org_id, Cause(CauseType.USAGE_EVENT, event_id))
+    if recorded is None and stored.batch_id is not None:
+        recorded = _recorded(cl, who.org_id, Cause(CauseType.USAGE_BATCH, stored.batch_id))
     grants = {g.id: g for g in cl.grants(who.org_id)}
     payers = [
         (
@@ -225,6 +235,7 @@ def usage_event(event_id: str, request: Request, cl: Engine, who: PortalUser) ->
             "stored": stored,
             "event": stored.event,
             "payers": payers,
+            "recorded": recorded,
             "names": describe.names(cl, who.org_id),
         },
     )
@@ -243,6 +254,7 @@ def usage_batch(batch_id: str, request: Request, cl: Engine, who: PortalUser) ->
         {
             **describe.portal_context(cl, who, "transactions"),
             "batch_id": batch_id,
+            "recorded": _recorded(cl, who.org_id, Cause(CauseType.USAGE_BATCH, batch_id)),
             "events": events,
             "total": sum(s.cost for s in events),
             "names": describe.names(cl, who.org_id),
