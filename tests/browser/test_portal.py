@@ -71,7 +71,8 @@ def test_a_pipeline_row_in_the_ledger_opens_to_components_that_sum_to_it(
     acme = site.story.acme
     sign_in(page, site, acme.id)
     page.get_by_test_id("nav-transactions").click()
-    row = page.get_by_test_id("ledger-row").filter(has_text=PIPELINE)
+    cause = page.locator(f'[data-testid="cause"][title="usage event {PIPELINE}"]')
+    row = page.get_by_test_id("ledger-row").filter(has=cause)
     charged = -int(row.locator("[data-micros]").get_attribute("data-micros"))
     shoot(page, "portal-transactions")
 

@@ -553,4 +553,4 @@ def redeliver(
 
 
 # the plan and the price list: their own module's routes, under this router
-router.include_router(portal_plan.router)
+portal_plan.add_routes(router)

@@ -1,6 +1,6 @@
 """The portal's plan page (what the plan includes, gates and costs, when it renews) and
-its price list (each operation's price, from the organization's rate card). Their
-routes are included in :data:`creditline.entrypoints.web.portal.router`."""
+its price list (each operation's price, from the organization's rate card), added to
+:data:`creditline.entrypoints.web.portal.router` by :func:`add_routes`."""
 
 from __future__ import annotations
 
@@ -12,12 +12,9 @@ from creditline.domain.grants import GrantKind
 from creditline.domain.money import Money
 from creditline.entrypoints.web import describe, views
 from creditline.entrypoints.web.prices import price_list
-from creditline.entrypoints.web.render import WebRoute
 from creditline.entrypoints.web.sessions import Engine, PortalUser, show
 
-__all__ = ["router"]
-
-router = APIRouter(route_class=WebRoute, include_in_schema=False)
+__all__ = ["add_routes"]
 
 
 def _cheapest(cl: Engine, org_id: str) -> Money | None:
@@ -34,7 +31,6 @@ def _cheapest(cl: Engine, org_id: str) -> Money | None:
     return min(prices, key=lambda m: m.minor, default=None)
 
 
-@router.get("/portal/plan")
 def plan(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     metering = cl.metering(who.org_id)
     return show(
@@ -52,7 +48,6 @@ def plan(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     )
 
 
-@router.get("/portal/prices")
 def prices(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     """What each operation costs, in credits, by the organization's rate card."""
     metering = cl.metering(who.org_id)
@@ -70,3 +65,9 @@ def prices(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
             "lines": price_list(card) if card is not None else [],
         },
     )
+
+
+def add_routes(router: APIRouter) -> None:
+    """Add the plan page and the price list to the portal's ``router``."""
+    router.add_api_route("/portal/plan", plan, methods=["GET"])
+    router.add_api_route("/portal/prices", prices, methods=["GET"])
