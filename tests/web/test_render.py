@@ -3,12 +3,15 @@ thousands (exact on hover), money in its major unit with its sign or code."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from creditline import credits
 from creditline.domain.money import Money
 from creditline.entrypoints.web.render import (
     credits_html,
     credits_text,
     money_text,
+    number_text,
     signed_credits,
     templates,
 )
@@ -60,3 +63,11 @@ def test_a_refund_is_shown_negative() -> None:
     assert money_text(Money(0, "USD"), negative=True) == "$0.00"
     shown = templates.env.from_string("{{ m|money(negative=True) }}").render(m=Money(1, "GBP"))
     assert shown == "-£0.01"
+
+
+def test_quantities_are_grouped_by_commas() -> None:
+    assert number_text(78_000) == "78,000"
+    assert number_text(Decimal("1234.50")) == "1,234.5"
+    assert number_text(0.25) == "0.25"
+    assert number_text("gpt-4o") == "gpt-4o"
+    assert templates.env.from_string("{{ n|number }}").render(n=24000) == "24,000"

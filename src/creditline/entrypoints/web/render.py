@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -84,6 +85,17 @@ def credits_text(micros: int | None) -> str:
     cents = (abs(micros) + CENTS // 2) // CENTS
     sign = "-" if micros < 0 else ""
     return f"{sign}{cents // 100:,}.{cents % 100:02d}"
+
+
+def number_text(value: object) -> str:
+    """A quantity (tokens, characters, minutes) with comma-grouped thousands:
+    ``78000`` -> ``78,000``, ``1234.5`` -> ``1,234.5``; anything else as it is."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    text = f"{Decimal(str(value)):,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _exact(micros: int, text: str) -> Markup:
@@ -194,6 +206,7 @@ def _environment() -> Environment:
         credits=credits_html,
         signed_credits=signed_credits_html,
         money=money_text,
+        number=number_text,
         when=when,
         iso=iso,
         day=day,
