@@ -46,8 +46,8 @@
       },
       options: Object.assign(common(), {
         scales: {
-          y: creditsAxis({ title: { display: true, text: "balance (credits)" } }),
-          burn: creditsAxis({ position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "burnt a day (credits)" } })
+          y: creditsAxis({ title: { display: true, text: "balance" } }),
+          burn: creditsAxis({ position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "burnt a day" } })
         }
       })
     };
