@@ -75,6 +75,17 @@ def test_causes_and_payers_are_named_with_their_ids_on_hover(page: Any, site: Si
     assert f"usage event {acme.pipeline_event}" in titles
     assert f"usage batch {acme.batch}" in titles
     shoot(page, "portal-reads-transactions")
+    with site.engine() as cl:
+        events = cl.dashboard.batch_events(acme.id, acme.batch)
+        netted = cl.history(acme.id, 50, cause=Cause(CauseType.USAGE_BATCH, acme.batch))
+    for entry in netted:  # a batch's entry counts the events of its project and member
+        mine = [
+            s
+            for s in events
+            if (s.event.project_id, s.event.member_id) == (entry.project_id, entry.member_id)
+        ]
+        row = page.locator(f'[data-testid="ledger-row"][data-entry-id="{entry.id}"]')
+        assert row.get_by_test_id("cause").inner_text().endswith(f", {len(mine)} events")
     page.goto(site.url + f"/portal/events/{acme.pipeline_event}")
     payers = page.get_by_test_id("payer-row").locator("td").first
     assert re.fullmatch(r"(included|prepaid) credits, .+", payers.inner_text())

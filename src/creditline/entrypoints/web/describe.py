@@ -14,10 +14,11 @@ from typing import Any
 from creditline.bootstrap import Creditline
 from creditline.domain.errors import NotFound
 from creditline.domain.grants import Grant, SourceType
-from creditline.domain.ledger import Cause, CauseType
+from creditline.domain.ledger import Cause, CauseType, LedgerEntry
+from creditline.domain.usage import StoredUsage
 from creditline.entrypoints.web.sessions import PortalSession
 
-__all__ = ["cause_details", "grant_words", "names", "portal_context"]
+__all__ = ["entry_details", "grant_words", "names", "portal_context"]
 
 SHOWN_OPERATIONS = 2
 """The most operations a batch's cause names; the rest are counted."""
@@ -70,6 +71,18 @@ def _plan_cycle(ref: str) -> str:
     return f"plan {plan}, cycle from {start}" if start else f"plan {plan}"
 
 
+def _batch(events: list[StoredUsage], entry: LedgerEntry) -> str | None:
+    """A batch's events netted into ``entry``: those of its project and member."""
+    mine = [
+        s
+        for s in events
+        if s.event.project_id == entry.project_id and s.event.member_id == entry.member_id
+    ] or events
+    if not mine:
+        return None
+    return f"{_operations(s.event.operation for s in mine)}, {_events(len(mine))}"
+
+
 def _cause(cl: Creditline, org_id: str, cause: Cause, grants: dict[str, Grant]) -> str | None:
     ref = cause.ref
     if cause.type is CauseType.USAGE_EVENT:
@@ -78,11 +91,6 @@ def _cause(cl: Creditline, org_id: str, cause: Cause, grants: dict[str, Grant]) 
         except NotFound:
             return None
         return f"{stored.event.operation}, 1 event"
-    if cause.type is CauseType.USAGE_BATCH:
-        events = cl.dashboard.batch_events(org_id, ref)
-        if not events:
-            return None
-        return f"{_operations(s.event.operation for s in events)}, {_events(len(events))}"
     if cause.type in (CauseType.PURCHASE, CauseType.REFUND):
         pack = _pack(cl, org_id, ref)
         what = "purchase" if cause.type is CauseType.PURCHASE else "refund"
@@ -97,17 +105,28 @@ def _cause(cl: Creditline, org_id: str, cause: Cause, grants: dict[str, Grant]) 
     return None
 
 
-def cause_details(cl: Creditline, org_id: str, causes: Iterable[Cause]) -> dict[Cause, str]:
-    """Each cause in words (a cause that cannot be told is left out: shown by its id)."""
-    wanted = list(dict.fromkeys(causes))
+def entry_details(cl: Creditline, org_id: str, entries: Iterable[LedgerEntry]) -> dict[int, str]:
+    """Each entry's cause in words, by entry id (a cause that cannot be told is left
+    out: shown by its id). A batch's entry counts the events of its project and member."""
+    shown = list(entries)
     grants: dict[str, Grant] = {}
-    if any(c.type is CauseType.EXPIRY for c in wanted):
+    if any(e.cause.type is CauseType.EXPIRY for e in shown):
         grants = {g.id: g for g in cl.grants(org_id)}
+    causes: dict[Cause, str | None] = {}
+    batches: dict[str, list[StoredUsage]] = {}
     found = {}
-    for cause in wanted:
-        words = _cause(cl, org_id, cause, grants)
+    for entry in shown:
+        cause = entry.cause
+        if cause.type is CauseType.USAGE_BATCH:
+            if cause.ref not in batches:
+                batches[cause.ref] = cl.dashboard.batch_events(org_id, cause.ref)
+            words = _batch(batches[cause.ref], entry)
+        else:
+            if cause not in causes:
+                causes[cause] = _cause(cl, org_id, cause, grants)
+            words = causes[cause]
         if words is not None:
-            found[cause] = words
+            found[entry.id] = words
     return found
 
 

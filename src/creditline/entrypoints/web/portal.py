@@ -183,8 +183,8 @@ def transactions(request: Request, cl: Engine, who: PortalUser, settings: Settin
     )
     shown = entries[:size]
     names = describe.names(cl, who.org_id)
-    details = describe.cause_details(cl, who.org_id, (e.cause for e in shown))
-    rows = [(e, views.cause_view(e.cause, detail=details.get(e.cause))) for e in shown]
+    details = describe.entry_details(cl, who.org_id, shown)
+    rows = [(e, views.cause_view(e.cause, detail=details.get(e.id))) for e in shown]
     filters = {"type": kind, "cause_type": cause_type, "cause_ref": cause_ref}
     return show(
         request,
