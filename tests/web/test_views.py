@@ -133,9 +133,11 @@ def test_the_forecast_reaches_the_run_out_date_beyond_the_cycle_end() -> None:
     assert burn.chart["runs_out"] == runs_out.isoformat()
 
 
-def test_the_burn_down_shows_the_cycle_and_at_least_the_last_30_days() -> None:
+def test_the_portals_burn_down_shows_the_cycle_and_at_least_the_last_30_days() -> None:
     short = CycleProgress("pro", 2, NOW - timedelta(days=5), NOW + timedelta(days=25), None, 0, 1)
-    assert chart_days(NOW, short) == (NOW.date() - timedelta(days=29), NOW.date())
+    days = views.HISTORY_DAYS
+    assert chart_days(NOW, short, days) == (NOW.date() - timedelta(days=29), NOW.date())
+    assert chart_days(NOW, short) == (NOW.date() - timedelta(days=5), NOW.date())  # the API's
     long = CycleProgress("pro", 2, NOW - timedelta(days=80), NOW + timedelta(days=5), None, 0, 1)
-    assert chart_days(NOW, long) == (NOW.date() - timedelta(days=80), NOW.date())
-    assert chart_days(NOW, None) == (NOW.date() - timedelta(days=29), NOW.date())
+    assert chart_days(NOW, long, days) == (NOW.date() - timedelta(days=80), NOW.date())
+    assert chart_days(NOW, None, days) == (NOW.date() - timedelta(days=29), NOW.date())

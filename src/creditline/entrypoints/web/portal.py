@@ -104,7 +104,7 @@ def logout(request: Request, who: PortalUser, form: PortalForm) -> Response:
 @router.get("/portal")
 @router.get("/portal/")
 def overview(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
-    overview = cl.overview(who.org_id)
+    overview = cl.overview(who.org_id, history_days=views.HISTORY_DAYS)
     can_buy = cl.payments.enabled and cl.packs() is not None
     return show(
         request,

@@ -46,6 +46,8 @@ __all__ = [
 
 NONE_KEY = "-"
 """How a group's missing key (an event without a project or a member) is filtered on."""
+HISTORY_DAYS = 30
+"""The fewest past days the overview's burn-down shows (more in a longer cycle)."""
 FORECAST_DAYS = 120
 """The most days a burn-down forecasts ahead (a later run-out date is told in words)."""
 CHART_SERIES = 8
