@@ -3,7 +3,8 @@
 and a grant (``prepaid credits, purchase of the starter pack``) instead of its id; the
 id stays in the page, on hover (a ``title``) and in the link it opens.
 
-Each function reads what one page shows, once per distinct id.
+Each function reads what one page shows, once per distinct id; :func:`portal_context`
+is what every portal page shows around its content (the organization, the member).
 """
 
 from __future__ import annotations
