@@ -1277,17 +1277,20 @@ class Creditline:
         cmd = reports.ReportUsage(org_id, tuple(group_by), start, end, period)
         return self._run(lambda: reports.usage_report(cmd, self._uow(read_only=True)))
 
-    def overview(self, org_id: str) -> Overview:
+    def overview(self, org_id: str, *, history_days: int = 0) -> Overview:
         """The organization's dashboard data now: available credits per kind and what
         will expire, the read-only, paused and flex flags, the running cycle, a daily
-        burn-down of the cycle (or of the last 30 days), the burn rate and the forecast
-        depletion date (see :mod:`creditline.domain.overview`). Read from the balance and
-        the daily rollups: it costs the same however long the history.
+        burn-down of the cycle (or of the last 30 days; at least ``history_days``), the
+        burn rate and the forecast depletion date (see :mod:`creditline.domain.overview`).
+        Read from the balance and the daily rollups: it costs the same however long the
+        history.
 
         Raises:
             OrganizationNotFound: no such organization.
         """
-        return self._run(lambda: overviews.overview(org_id, self._uow(read_only=True), self.clock))
+        return self._run(
+            lambda: overviews.overview(org_id, self._uow(read_only=True), self.clock, history_days)
+        )
 
     def plans(self) -> list[Plan]:
         """Every stored plan, by name."""

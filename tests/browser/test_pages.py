@@ -1,8 +1,8 @@
 """Every page of the portal and of the console, in Debian's Chromium: each GET route of
 the web package's routers opens (200, no JavaScript error) and is photographed into
-``var/screenshots/`` (``portal-page-*``, ``console-page-*``). The console's sign-in
-takes an operator API key, refuses anything else, and an operator's grant carries its
-reason into the ledger."""
+``var/screenshots/`` at 1280 px and 375 px (``portal-page-*``, ``console-page-*``, the
+phone's ending ``-375``). The console's sign-in takes an operator API key, refuses
+anything else, and an operator's grant carries its reason into the ledger."""
 
 from __future__ import annotations
 
@@ -61,10 +61,15 @@ def _fill(path: str, ids: dict[str, str | None]) -> str | None:
 
 
 def _visit(page: Any, site: Site, url: str, name: str) -> None:
+    """Open ``url`` and photograph it at 1280 px (``name``) and on a phone, 375 px wide
+    (``name-375``)."""
     answer = page.goto(site.url + url)
     assert answer is not None and answer.status == 200, (url, answer and answer.status)
     if answer.headers.get("content-type", "").startswith("text/html"):
         shoot(page, name)
+        page.set_viewport_size({"width": 375, "height": 812})
+        shoot(page, f"{name}-375")
+        page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_every_portal_page_opens_and_is_photographed(page: Any, site: Site) -> None:

@@ -16,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import creditline.entrypoints.api  # noqa: F401 (the app's package imports the web package whole)
 from creditline import Creditline, ManualClock, credits, format_credits
 from creditline.domain.ledger import EntryType
+from creditline.entrypoints.web.render import credits_text
 from tests.browser.conftest import BROWSER, Site, csrf, shoot, sign_in
 from tests.browser.story import PIPELINE, PIPELINE_STEPS, THRESHOLD
 
@@ -33,9 +35,10 @@ CANVAS_DRAWN = """(selector) => {
 """Whether a canvas has any non-transparent pixel: Chart.js drew on it."""
 
 
-def plain(text: str) -> str:
-    """A number as shown (thousands grouped by thin spaces) as plain text."""
-    return "".join(text.split()).replace("\u202f", "")
+def exact(shown: Any) -> str:
+    """The exact amount of credits a shown amount gives on hover, as plain text."""
+    title: str = shown.locator(".credits").first.get_attribute("title")
+    return title.removesuffix(" credits")
 
 
 def test_a_portal_link_opens_the_overview_with_the_balance_and_the_burn_down(
@@ -50,14 +53,15 @@ def test_a_portal_link_opens_the_overview_with_the_balance_and_the_burn_down(
     assert page.get_by_test_id("org-name").inner_text() == "Acme Labs"
     shown = page.get_by_test_id("available")
     assert shown.get_attribute("data-micros") == str(balance.available)
-    assert plain(shown.inner_text()) == format_credits(balance.available)
+    assert shown.inner_text() == credits_text(balance.available)
+    assert exact(shown) == format_credits(balance.available)
     page.wait_for_function(CANVAS_DRAWN, arg="#burn-chart-canvas", timeout=10_000)
     page.get_by_text("The numbers behind the chart").click()
     table = page.get_by_test_id("burn-table")
     assert table.is_visible()
     today = datetime.now(UTC).date().isoformat()
     cells = table.locator("tbody tr").filter(has=page.locator(f"time[datetime^='{today}']"))
-    assert format_credits(balance.available) in plain(cells.inner_text())
+    assert credits_text(balance.available) in cells.inner_text()
     shoot(page, "portal-overview")
 
 
@@ -67,7 +71,8 @@ def test_a_pipeline_row_in_the_ledger_opens_to_components_that_sum_to_it(
     acme = site.story.acme
     sign_in(page, site, acme.id)
     page.get_by_test_id("nav-transactions").click()
-    row = page.get_by_test_id("ledger-row").filter(has_text=PIPELINE)
+    cause = page.locator(f'[data-testid="cause"][title="usage event {PIPELINE}"]')
+    row = page.get_by_test_id("ledger-row").filter(has=cause)
     charged = -int(row.locator("[data-micros]").get_attribute("data-micros"))
     shoot(page, "portal-transactions")
 
@@ -108,8 +113,9 @@ def test_the_usage_csv_export_adds_up_to_the_ledger(page: Any, site: Site) -> No
     assert download.suggested_filename.startswith("usage-project-day-")
     assert dict(by_project) == dict(consumed)
     assert sum(by_project.values()) == sum(consumed.values()) > 0
-    total = plain(page.get_by_test_id("usage-table-total").inner_text())
-    assert total == format_credits(sum(consumed.values()))
+    total = page.get_by_test_id("usage-table-total")
+    assert exact(total) == format_credits(sum(consumed.values()))
+    assert total.inner_text() == credits_text(sum(consumed.values()))
 
 
 def test_an_alert_threshold_changed_in_the_portal_is_stored(page: Any, site: Site) -> None:

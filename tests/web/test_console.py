@@ -98,7 +98,7 @@ def test_a_grant_needs_a_reason_and_the_ledger_records_it_as_the_cause(site: Sit
             "expires_on": "2026-06-01"}  # fmt: skip
     granted = browser.post(url, data=data)
     page = browser.get(granted.headers["location"]).text
-    assert _flash(page).startswith("Granted 25 promotional credits")
+    assert _flash(page).startswith("Granted 25.00 promotional credits")
     assert f"operator: {reason}" in unescape(page)
     (entry,) = cl.history(a.org, 1)
     assert (entry.type, entry.amount, entry.cause) == (
@@ -111,7 +111,7 @@ def test_a_grant_needs_a_reason_and_the_ledger_records_it_as_the_cause(site: Sit
         f"/console/orgs/{a.org}/adjustments",
         data={"csrf": token, "amount": "-2.5", "reason": "double charge"},
     )
-    assert _flash(browser.get(taken.headers["location"]).text) == "Adjusted by -2.5 credits."
+    assert _flash(browser.get(taken.headers["location"]).text) == "Adjusted by -2.50 credits."
     (entry,) = cl.history(a.org, 1)
     assert (entry.type, entry.amount, entry.cause) == (
         EntryType.ADJUSTMENT, -credits("2.5"), Cause(CauseType.OPERATOR, "double charge"),
@@ -193,7 +193,7 @@ def test_the_logs_show_every_delivery_and_payment_event_and_the_catalogue(site: 
     assert all("granted" in e for e in events)
     assert site.a.ids["purchase_id"] in payments and site.b.ids["purchase_id"] in payments
     packs = browser.get("/console/packs").text
-    assert "EUR 450.00" in packs and "refundable" in packs
+    assert "€450.00" in packs and "refundable" in packs
     plans = browser.get("/console/plans").text
     assert 'data-plan="flexy"' in plans
     out = browser.post("/console/logout", data={"csrf": token})

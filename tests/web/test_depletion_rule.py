@@ -50,7 +50,7 @@ def metering(plan: dict[str, Any], flex_enabled: bool | None = None) -> Metering
             {"depletion": "flex", "flex_price": {"currency": "EUR", "minor_per_credit": 400}},
             None,
             "usage continues with no monthly limit, billed at the end of the month, "
-            "at EUR 4.00 a credit",
+            "at €4.00 a credit",
         ),
         (
             {"depletion": "flex", "flex_limit_micros": 500_000_000},

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, timedelta
 from html import unescape
 
 from creditline import Creditline, credits
 from creditline.domain.ledger import CauseType
 from creditline.entrypoints.api import create_app
-from creditline.entrypoints.web import WebSettings
+from creditline.entrypoints.web import WebSettings, views
 from tests.billing import EXAMPLES
 from tests.web.conftest import QUIET, Site, csrf
 
@@ -43,10 +44,13 @@ def test_the_overview_shows_the_counter_by_kind_the_cycle_and_the_burn_down(
     page = site.portal(a.org).get("/portal/").text
     assert f'data-testid="available" data-micros="{balance.available}"' in page
     assert re.search(r'data-testid="kind-included"><th scope="row">included</th>'
-                     r'<td class="num">93</td>', page)  # fmt: skip
+                     r'<td class="num"><span class="credits" title="93 credits">93.00</span></td>',
+                     page)  # fmt: skip
     prepaid = balance.by_kind[next(k for k in balance.by_kind if k.value == "prepaid")]
     assert prepaid == credits(100) + credits(10) - credits(3) - credits(3)  # grant, pack, usage
-    assert 'data-testid="burn-rate">1<' in page  # 7 credits over the last 7 days
+    assert (
+        'data-testid="burn-rate"><span class="credits" title="1 credits">1.00<' in page
+    )  # 7 credits over the last 7 days
     assert 'data-testid="depletes-on"' in page
     assert 'data-testid="cycle-plan">pro<' in page
     assert 'data-testid="cycle-progress"' in page and 'data-testid="next-renewal"' in page
@@ -54,10 +58,12 @@ def test_the_overview_shows_the_counter_by_kind_the_cycle_and_the_burn_down(
     chart = _json_block(page, "burn-chart-data")
     assert chart["kind"] == "burndown"
     labels = chart["labels"]
-    assert isinstance(labels, list) and labels[0] == "2026-02-03"  # the cycle's first day
-    assert labels[-1] == "2026-03-03"  # forecast to the cycle's end
+    # the last 30 days (the cycle began today), then the forecast: 197 days to the
+    # run-out date, after the cycle's end, shown up to views.FORECAST_DAYS
+    assert isinstance(labels, list) and labels[0] == "2026-01-05" and labels[29] == "2026-02-03"
+    assert labels[-1] == (date(2026, 2, 3) + timedelta(days=views.FORECAST_DAYS)).isoformat()
     forecast = chart["forecast"]
-    assert isinstance(forecast, list) and forecast[:2] == ["197", "196"]  # 197 left, 1 a day
+    assert isinstance(forecast, list) and forecast[29:31] == ["197", "196"]  # 197 left, 1 a day
     assert balance.available == credits(197)
     assert 'data-testid="burn-table"' in page
     assert 'data-testid="state-banner"' not in page
@@ -98,16 +104,25 @@ def test_the_usage_page_groups_filters_and_charts_the_usage(site: Site) -> None:
     chart = _json_block(by_project, "usage-chart-data")
     assert chart["kind"] == "usage" and chart["labels"] == ["2026-01-10"]
     # everything: the flex ping (no project) 1, the pipeline 3, the batch 3
-    assert 'data-testid="usage-table-total">7<' in by_project
+    assert (
+        'data-testid="usage-table-total"><span class="credits" title="7 credits">7.00<'
+        in by_project
+    )
     by_operation = browser.get(
         f"/portal/usage?group=operation&period=month&project={a.ids['project_id']}"
     ).text
     rows = re.findall(r'data-testid="usage-row"><th scope="row"[^>]*>([^<]+)</th><td>([^<]+)</td>'
                       r'<td class="num">(\d+)</td>', by_operation)  # fmt: skip
     assert rows == [("2026-01", "ping", "3"), ("2026-01", "pipeline", "1")]
-    assert 'data-testid="usage-table-total">6<' in by_operation
+    assert (
+        'data-testid="usage-table-total"><span class="credits" title="6 credits">6.00<'
+        in by_operation
+    )
     no_project = browser.get("/portal/usage?group=operation&project=-").text
-    assert 'data-testid="usage-table-total">1<' in no_project
+    assert (
+        'data-testid="usage-table-total"><span class="credits" title="1 credits">1.00<'
+        in no_project
+    )
     bad = browser.get("/portal/usage?group=colour")
     assert bad.status_code == 422
     assert "group" in bad.text
@@ -150,7 +165,7 @@ def test_transactions_name_each_cause_and_open_usage_rows_to_their_components(
     assert 'data-testid="event-cost" data-micros="3000000"' in event
     batch = browser.get(f"/portal/batches/{a.ids['batch_id']}").text
     assert len(re.findall(r'data-testid="batch-row"', batch)) == 3
-    assert 'data-testid="batch-total">3<' in batch
+    assert 'data-testid="batch-total"><span class="credits" title="3 credits">3.00<' in batch
     assert browser.get("/portal/events/no-such-event").status_code == 404
 
 
@@ -160,7 +175,7 @@ def test_buying_a_pack_goes_to_the_checkout_and_the_return_page_waits_for_the_pa
     a = site.a
     browser = site.portal(a.org, member_id=a.ids["member_id"])
     page = browser.get("/portal/buy").text
-    assert 'data-testid="pack-50-credits"' in page and "EUR 450.00" in page and "EUR 9.00" in page
+    assert 'data-testid="pack-50-credits"' in page and "€450.00" in page and "€9.00" in page
     form = {"csrf": csrf(page), "pack": "50-credits", "currency": "EUR", "purchase_key": "p-1"}
     started = browser.post("/portal/buy", data=form)
     assert started.status_code == 303
@@ -184,7 +199,7 @@ def test_buying_a_pack_goes_to_the_checkout_and_the_return_page_waits_for_the_pa
     assert "<html" not in status  # a fragment, swapped into the page
     assert site.cl.balance(a.org).available == before + credits(50)
     receipt = browser.get(f"/portal/purchases/{purchase.id}/receipt").text
-    assert 'data-testid="receipt-amount">EUR 450.00<' in receipt
+    assert 'data-testid="receipt-amount">€450.00<' in receipt
 
 
 def test_any_amount_is_bought_at_the_catalogues_rate_and_mistakes_are_explained(
@@ -193,7 +208,7 @@ def test_any_amount_is_bought_at_the_catalogues_rate_and_mistakes_are_explained(
     site.cl.load_packs((EXAMPLES / "aixplain" / "packs.toml").read_text(encoding="utf-8"))
     browser = site.portal(site.a.org)
     page = browser.get("/portal/buy").text
-    assert 'data-testid="any-amount"' in page and "USD 1.00 per credit" in page
+    assert 'data-testid="any-amount"' in page and "$1.00 per credit" in page
     token = csrf(page)
     started = browser.post("/portal/buy", data={"csrf": token, "credits": "25", "currency": "USD"})
     assert started.status_code == 303
@@ -294,13 +309,14 @@ def test_the_plan_page_shows_what_the_plan_includes_gates_and_when_it_renews(sit
     assert 'data-testid="plan-name">flexy<' in flexy
     assert (
         'data-testid="depletion">usage continues with no monthly limit, billed at the end '
-        "of the month, at EUR 4.00 a credit<"
+        "of the month, at €4.00 a credit<"
     ) in flexy
     assert 'data-testid="no-gates"' in flexy and 'data-testid="not-subscribed"' in flexy
     site.cl.load_plans((EXAMPLES / "otai" / "plans.toml").read_text(encoding="utf-8"))
     site.cl.subscribe(a.org, "pro")
     pro = browser.get("/portal/plan").text
-    assert 'data-testid="signup-grant">100 included credits<' in pro
-    assert 'data-testid="cycle-grant">50 included credits<' in pro
+    shown = '<span class="credits" title="{0} credits">{0}.00</span> included credits<'
+    assert 'data-testid="signup-grant">' + shown.format(100) in pro
+    assert 'data-testid="cycle-grant">' + shown.format(50) in pro
     assert "<strong>mode</strong>: only Basic, Business." in pro
     assert 'data-testid="plan-next-renewal"><time datetime="2026-03-03' in pro

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from creditline import Cause, CauseType, credits
 from creditline.domain.balances import Balance
-from creditline.domain.overview import BurnDay, CycleProgress, Overview
+from creditline.domain.overview import BurnDay, CycleProgress, Overview, chart_days
 from creditline.domain.plans import DepletionPolicy
 from creditline.domain.reports import UsageReport, UsageRow
 from creditline.entrypoints.web import views
@@ -104,7 +104,7 @@ def test_an_organization_without_credits_is_told_why_and_the_way_out() -> None:
     assert "Contact sales to get credits to resume" in paused.text
     flex = views.banner(replace(base, on_flex=True, flex_used=credits(12), flex_limit=credits(100)),
                         can_buy=True)  # fmt: skip
-    assert flex is not None and "12 of a limit of 100 used this month" in flex.text
+    assert flex is not None and "12.00 of a limit of 100.00 used this month" in flex.text
 
 
 def test_a_cause_names_what_made_an_entry_and_links_to_what_explains_it() -> None:
@@ -116,3 +116,28 @@ def test_a_cause_names_what_made_an_entry_and_links_to_what_explains_it() -> Non
     operator = views.cause_view(Cause(CauseType.OPERATOR, "goodwill"))
     assert (operator.label, operator.href) == ("operator: goodwill", None)
     assert views.cause_view(Cause(CauseType.USAGE_EVENT, "e"), prefix=None).href is None
+
+
+def test_a_cause_told_in_words_keeps_its_id_on_hover() -> None:
+    batch = views.cause_view(Cause(CauseType.USAGE_BATCH, "ub_1"), detail="generate_text, 7 events")
+    assert batch.label == "generate_text, 7 events"
+    assert (batch.href, batch.title) == ("/portal/batches/ub_1", "usage batch ub_1")
+
+
+def test_the_forecast_reaches_the_run_out_date_beyond_the_cycle_end() -> None:
+    cycle = CycleProgress("pro", 2, NOW - timedelta(days=9), NOW + timedelta(days=2), None, 0, 1)
+    runs_out = NOW.date() + timedelta(days=10)
+    ov = replace(_overview(credits(10), credits(1), cycle), depletes_on=runs_out)
+    burn = views.burn_down(ov)
+    assert (burn.points[-1].day, burn.points[-1].forecast) == (runs_out, 0)
+    assert burn.chart["runs_out"] == runs_out.isoformat()
+
+
+def test_the_portals_burn_down_shows_the_cycle_and_at_least_the_last_30_days() -> None:
+    short = CycleProgress("pro", 2, NOW - timedelta(days=5), NOW + timedelta(days=25), None, 0, 1)
+    days = views.HISTORY_DAYS
+    assert chart_days(NOW, short, days) == (NOW.date() - timedelta(days=29), NOW.date())
+    assert chart_days(NOW, short) == (NOW.date() - timedelta(days=5), NOW.date())  # the API's
+    long = CycleProgress("pro", 2, NOW - timedelta(days=80), NOW + timedelta(days=5), None, 0, 1)
+    assert chart_days(NOW, long, days) == (NOW.date() - timedelta(days=80), NOW.date())
+    assert chart_days(NOW, None, days) == (NOW.date() - timedelta(days=29), NOW.date())

@@ -166,10 +166,15 @@ def cycle_progress(sub: Subscription | None, now: datetime) -> CycleProgress | N
     )
 
 
-def chart_days(now: datetime, cycle: CycleProgress | None) -> tuple[date, date]:
-    """The first and last UTC day of the burn-down (the last is today)."""
+def chart_days(
+    now: datetime, cycle: CycleProgress | None, history_days: int = 0
+) -> tuple[date, date]:
+    """The first and last UTC day of the burn-down (the last is today): the cycle's days
+    (without one, the last :data:`WINDOW_DAYS`), and at least the last ``history_days``."""
     today = _utc_date(now)
     first = _utc_date(cycle.start) if cycle is not None else today - (WINDOW_DAYS - 1) * _DAY
+    if history_days > 0:
+        first = min(first, today - (history_days - 1) * _DAY)
     return max(first, today - (MAX_CHART_DAYS - 1) * _DAY), today
 
 
@@ -181,13 +186,14 @@ def build_overview(
     flex_used: int,
     cycle: CycleProgress | None,
     days: Sequence[BalanceDay],
+    history_days: int = 0,
 ) -> Overview:
     """The overview at ``balance.as_of`` from the balance, the grants with credits left,
     the metering in force, the month's flex, the cycle and the balance's daily
     movements (at least from :func:`chart_days`'s first day, or the burn rate's, to
-    today)."""
+    today); ``history_days``: the burn-down's fewest days."""
     now = balance.as_of
-    first, today = chart_days(now, cycle)
+    first, today = chart_days(now, cycle, history_days)
     by_day = {d.day: d for d in days}
     burnt = sum(d.burnt for d in days if today - (BURN_DAYS - 1) * _DAY <= d.day <= today)
     rate = max(0, burnt) // BURN_DAYS

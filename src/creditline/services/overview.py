@@ -26,7 +26,7 @@ from creditline.services.unit_of_work import UnitOfWork
 __all__ = ["overview"]
 
 
-def overview(org_id: str, uow: UnitOfWork, clock: Clock) -> Overview:
+def overview(org_id: str, uow: UnitOfWork, clock: Clock, history_days: int = 0) -> Overview:
     """The organization's overview now.
 
     Raises:
@@ -41,11 +41,17 @@ def overview(org_id: str, uow: UnitOfWork, clock: Clock) -> Overview:
         active = uow.grants.active(org_id)
         metering = uow.usage.metering([org_id])[org_id]
         cycle = cycle_progress(uow.subscriptions.get(org_id), now)
-        first, today = chart_days(now, cycle)
+        first, today = chart_days(now, cycle, history_days)
         first = min(first, today - timedelta(days=BURN_DAYS - 1))
         days = uow.reports.balance_days(org_id, first, today)
         flex_used = uow.usage.flex_used(org_id, flex_ref(now))
     balance = summarize(org_id, total, active, now, held)
     return build_overview(
-        balance, grants=active, metering=metering, flex_used=flex_used, cycle=cycle, days=days
+        balance,
+        grants=active,
+        metering=metering,
+        flex_used=flex_used,
+        cycle=cycle,
+        days=days,
+        history_days=history_days,
     )

@@ -343,14 +343,18 @@ def load_ratecard(request: Request, cl: Engine, who: Operator, form: OperatorFor
 def webhooks(request: Request, cl: Engine, who: Operator) -> HTMLResponse:
     status = request.query_params.get("status", "")
     chosen = status if status in {s.value for s in DeliveryStatus} else None
+    deliveries = cl.webhook_deliveries(None, status=chosen, limit=200)
+    endpoints = cl.webhook_endpoints()
+    owners = {d.org_id for d in deliveries} | {e.org_id for e in endpoints}
     return show(
         request,
         cl,
         "console/webhooks.html",
         {
             **_context(who, "webhooks"),
-            "deliveries": cl.webhook_deliveries(None, status=chosen, limit=200),
-            "endpoints": cl.webhook_endpoints(),
+            "deliveries": deliveries,
+            "endpoints": endpoints,
+            "org_names": {o: cl.get_org(o).name for o in owners if o},
             "status": chosen or "",
             "statuses": [s.value for s in DeliveryStatus],
         },

@@ -18,7 +18,7 @@ page without its forms; their posts are refused (403).
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -35,12 +35,11 @@ from creditline.domain.errors import (
     PurchaseNotFound,
     UsageEventNotFound,
 )
-from creditline.domain.grants import GrantKind
 from creditline.domain.ledger import Cause, CauseType, EntryType
 from creditline.domain.portal import PortalLinkExpired, PortalLinkInvalid
 from creditline.domain.purchases import PurchaseStatus
 from creditline.domain.reports import GROUPS, PERIODS
-from creditline.entrypoints.web import views
+from creditline.entrypoints.web import describe, portal_plan, views
 from creditline.entrypoints.web.render import WebRoute, page, problem_page, redirect
 from creditline.entrypoints.web.sessions import (
     Engine,
@@ -57,6 +56,7 @@ from creditline.entrypoints.web.sessions import (
     set_portal,
     show,
 )
+from creditline.entrypoints.web.usage_query import usage_query
 
 __all__ = ["router"]
 
@@ -65,30 +65,6 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 PURCHASE_KEY_PREFIX = "portal:"
 """Purchases started from the portal carry ``portal:<random>`` as their idempotency key:
 a double click buys once, and the checkout's return finds the purchase by it."""
-
-
-def _context(cl: Creditline, who: PortalSession, active: str) -> dict[str, Any]:
-    """What every portal page shows around its content."""
-    org = cl.get_org(who.org_id)
-    member = None
-    if who.member_id is not None:
-        member = next((m for m in cl.members(org.id) if m.id == who.member_id), None)
-    return {
-        "area": "portal",
-        "org": org,
-        "member": member,
-        "session": who,
-        "csrf": who.csrf,
-        "active": active,
-        "can_write": not who.read_only,
-    }
-
-
-def _names(cl: Creditline, org_id: str) -> dict[str, str]:
-    """Projects and members by id."""
-    names = {p.id: p.name for p in cl.projects(org_id)}
-    names.update({m.id: m.name for m in cl.members(org_id)})
-    return names
 
 
 # -- the link and the session -----------------------------------------------------------------
@@ -128,14 +104,14 @@ def logout(request: Request, who: PortalUser, form: PortalForm) -> Response:
 @router.get("/portal")
 @router.get("/portal/")
 def overview(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
-    overview = cl.overview(who.org_id)
+    overview = cl.overview(who.org_id, history_days=views.HISTORY_DAYS)
     can_buy = cl.payments.enabled and cl.packs() is not None
     return show(
         request,
         cl,
         "portal/overview.html",
         {
-            **_context(cl, who, "overview"),
+            **describe.portal_context(cl, who, "overview"),
             "ov": overview,
             "banner": views.banner(overview, can_buy),
             "can_buy": can_buy,
@@ -147,53 +123,16 @@ def overview(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
 # -- usage ----------------------------------------------------------------------------------------
 
 
-def _date(text: str, what: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidSetting(what, text, "a date, YYYY-MM-DD") from None
-
-
-def _usage(request: Request, cl: Creditline, who: PortalSession) -> dict[str, Any]:
-    """The usage report the query asks for: ``group``, ``period``, ``since`` and
-    ``until`` (days, both included; the last 30 days by default) and a filter per
-    other dimension."""
-    params = request.query_params
-    group = params.get("group", "project")
-    period = params.get("period", "day")
-    if group not in GROUPS:
-        raise InvalidSetting("group", group, f"one of {', '.join(GROUPS)}")
-    if period not in PERIODS:
-        raise InvalidSetting("period", period, f"one of {', '.join(PERIODS)}")
-    today = cl.clock.now().date()
-    last = _date(params.get("until", ""), "until") or today
-    first = _date(params.get("since", ""), "since") or last - timedelta(days=29)
-    # "" (or none) for every value of a dimension, views.NONE_KEY for "none"
-    filters: dict[str, str] = {
-        dim: params[dim] for dim in GROUPS if dim != group and params.get(dim)
-    }
-    since = datetime.combine(first, datetime.min.time(), UTC)
-    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC)
-    report = cl.usage_report(who.org_id, (group, *filters), since, until, period=period)
-    names = _names(cl, who.org_id)
-    table = views.usage_table(report, group, filters, names)
-    query: dict[str, object] = {"group": group, "period": period, "since": first, "until": last}
-    query.update(filters)
-    return {"table": table, "query": query, "since": since, "until": until}
-
-
 @router.get("/portal/usage")
 def usage(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
-    found = _usage(request, cl, who)
+    found = usage_query(request, cl, who.org_id)
     by_operation = cl.usage_report(who.org_id, ("operation",), found["since"], found["until"])
     return show(
         request,
         cl,
         "portal/usage.html",
         {
-            **_context(cl, who, "usage"),
+            **describe.portal_context(cl, who, "usage"),
             **found,
             "usage_chart": views.usage_chart(found["table"]),
             "groups": GROUPS,
@@ -208,7 +147,7 @@ def usage(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
 
 @router.get("/portal/usage.csv")
 def usage_csv(request: Request, cl: Engine, who: PortalUser) -> Response:
-    found = _usage(request, cl, who)
+    found = usage_query(request, cl, who.org_id)
     query = found["query"]
     name = f"usage-{query['group']}-{query['period']}-{query['since']}-{query['until']}.csv"
     return Response(
@@ -243,15 +182,16 @@ def transactions(request: Request, cl: Engine, who: PortalUser, settings: Settin
         who.org_id, size + 1, before_id=int(before) if before else None, types=types, cause=cause
     )
     shown = entries[:size]
-    names = _names(cl, who.org_id)
-    rows = [(e, views.cause_view(e.cause)) for e in shown]
+    names = describe.names(cl, who.org_id)
+    details = describe.entry_details(cl, who.org_id, shown)
+    rows = [(e, views.cause_view(e.cause, detail=details.get(e.id))) for e in shown]
     filters = {"type": kind, "cause_type": cause_type, "cause_ref": cause_ref}
     return show(
         request,
         cl,
         "portal/transactions.html",
         {
-            **_context(cl, who, "transactions"),
+            **describe.portal_context(cl, who, "transactions"),
             "rows": rows,
             "names": names,
             "filters": filters,
@@ -263,19 +203,40 @@ def transactions(request: Request, cl: Engine, who: PortalUser, settings: Settin
     )
 
 
+def _recorded(cl: Creditline, org_id: str, cause: Cause) -> datetime | None:
+    """When the engine first recorded an entry of ``cause`` (``None``: it has none)."""
+    entries = cl.history(org_id, 50, cause=cause)
+    return min((e.recorded_at for e in entries), default=None)
+
+
 @router.get("/portal/events/{event_id:path}")
 def usage_event(event_id: str, request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     """One usage event: what it was, what it cost, each component's cost, who paid."""
     stored = cl.usage_event(who.org_id, event_id)
+    recorded = _recorded(cl, who.org_id, Cause(CauseType.USAGE_EVENT, event_id))
+    if recorded is None and stored.batch_id is not None:
+        recorded = _recorded(cl, who.org_id, Cause(CauseType.USAGE_BATCH, stored.batch_id))
+    grants = {g.id: g for g in cl.grants(who.org_id)}
+    payers = [
+        (
+            a,
+            describe.grant_words(cl, who.org_id, grants[a.grant_id])
+            if a.grant_id in grants
+            else "",
+        )
+        for a in stored.allocations
+    ]
     return show(
         request,
         cl,
         "portal/event.html",
         {
-            **_context(cl, who, "transactions"),
+            **describe.portal_context(cl, who, "transactions"),
             "stored": stored,
             "event": stored.event,
-            "names": _names(cl, who.org_id),
+            "payers": payers,
+            "recorded": recorded,
+            "names": describe.names(cl, who.org_id),
         },
     )
 
@@ -291,11 +252,12 @@ def usage_batch(batch_id: str, request: Request, cl: Engine, who: PortalUser) ->
         cl,
         "portal/batch.html",
         {
-            **_context(cl, who, "transactions"),
+            **describe.portal_context(cl, who, "transactions"),
             "batch_id": batch_id,
+            "recorded": _recorded(cl, who.org_id, Cause(CauseType.USAGE_BATCH, batch_id)),
             "events": events,
             "total": sum(s.cost for s in events),
-            "names": _names(cl, who.org_id),
+            "names": describe.names(cl, who.org_id),
         },
     )
 
@@ -320,7 +282,7 @@ def buy(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
         cl,
         "portal/buy.html",
         {
-            **_context(cl, who, "buy"),
+            **describe.portal_context(cl, who, "buy"),
             "catalogue": catalogue,
             "offers": views.pack_offers(catalogue, currency),
             "any_unit": views.any_amount_price(catalogue, currency),
@@ -379,7 +341,7 @@ def purchase(purchase_id: str, request: Request, cl: Engine, who: PortalUser) ->
         request,
         cl,
         "portal/purchase.html",
-        {**_context(cl, who, "billing"), "purchase": bought},
+        {**describe.portal_context(cl, who, "billing"), "purchase": bought},
     )
 
 
@@ -414,7 +376,7 @@ def receipt(purchase_id: str, request: Request, cl: Engine, who: PortalUser) -> 
         request,
         cl,
         "portal/receipt.html",
-        {**_context(cl, who, "billing"), "receipt": found},
+        {**describe.portal_context(cl, who, "billing"), "receipt": found},
     )
 
 
@@ -423,13 +385,15 @@ def receipt(purchase_id: str, request: Request, cl: Engine, who: PortalUser) -> 
 
 @router.get("/portal/billing")
 def billing(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
+    purchases = cl.purchases(who.org_id, 100)
     return show(
         request,
         cl,
         "portal/billing.html",
         {
-            **_context(cl, who, "billing"),
-            "purchases": cl.purchases(who.org_id, 100),
+            **describe.portal_context(cl, who, "billing"),
+            "purchases": purchases,
+            "by_id": {p.id: p for p in purchases},
             "invoices": cl.invoices(who.org_id, 100),
             "history": cl.billing_history(who.org_id, 100),
         },
@@ -474,7 +438,7 @@ def _alerts_context(cl: Creditline, who: PortalSession, request: Request) -> dic
     status = request.query_params.get("status", "")
     chosen = status if status in {s.value for s in DeliveryStatus} else None
     return {
-        **_context(cl, who, "alerts"),
+        **describe.portal_context(cl, who, "alerts"),
         "rules": cl.alert_rules(who.org_id),
         "endpoints": cl.webhook_endpoints(who.org_id),
         "deliveries": cl.webhook_deliveries(who.org_id, status=chosen, limit=100),
@@ -576,7 +540,7 @@ def delivery(delivery_id: str, request: Request, cl: Engine, who: PortalUser) ->
         request,
         cl,
         "portal/delivery.html",
-        {**_context(cl, who, "alerts"), "delivery": found},
+        {**describe.portal_context(cl, who, "alerts"), "delivery": found},
     )
 
 
@@ -588,22 +552,5 @@ def redeliver(
     return done(request, cl, f"/portal/deliveries/{delivery_id}", "Queued to be sent again.")
 
 
-# -- the plan ------------------------------------------------------------------------------
-
-
-@router.get("/portal/plan")
-def plan(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
-    metering = cl.metering(who.org_id)
-    return show(
-        request,
-        cl,
-        "portal/plan.html",
-        {
-            **_context(cl, who, "plan"),
-            "metering": metering,
-            "plan": metering.plan,
-            "depletion_rule": views.depletion_rule(metering),
-            "subscription": cl.subscription(who.org_id),
-            "kinds": list(GrantKind),
-        },
-    )
+# the plan and the price list: their own module's routes, under this router
+portal_plan.add_routes(router)

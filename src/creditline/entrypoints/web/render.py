@@ -1,9 +1,9 @@
 """Pages: the Jinja2 templates, their formatting filters, the security headers every
 page carries, and how an error becomes a page.
 
-**Formatting decides nothing.** Credits are exact decimals
-(:func:`~creditline.domain.amounts.format_credits`), money is minor units in its
-currency (:func:`~creditline.domain.money.format_money`), times are UTC.
+**One format.** Credits are shown to two decimals with comma-grouped thousands, the
+exact amount on hover (:func:`credits_html`; exports stay exact), money in its major
+unit with its sign or code (:func:`money_text`), times as ``2026-12-06 14:05 UTC``.
 
 **Headers.** Every page forbids framing, sniffing and any script, style or connection
 that is not the server's own (``Content-Security-Policy``; chart data travels as JSON
@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -36,7 +37,7 @@ from starlette.templating import Jinja2Templates
 from creditline.domain.amounts import format_credits
 from creditline.domain.cycles import ExpiryRule
 from creditline.domain.errors import CreditlineError, NotFound
-from creditline.domain.money import format_money
+from creditline.domain.money import Money, minor_digits
 from creditline.entrypoints.api.problems import problem_type
 
 __all__ = [
@@ -70,26 +71,73 @@ PAGE_HEADERS = {
 # -- formatting ---------------------------------------------------------------------------
 
 
+CENTS = 10_000
+"""Micro-credits in a hundredth of a credit: pages show credits to two decimals."""
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+"""Currencies written with their sign; any other is written with its code."""
+
+
 def credits_text(micros: int | None) -> str:
-    """``2500000`` -> ``2.5``; thousands grouped by a thin space for reading."""
+    """Credits as pages show them, to two decimals (half away from zero), thousands
+    grouped by commas: ``5433139208`` -> ``5,433.14``; ``-2500000`` -> ``-2.50``."""
     if micros is None:
         return ""
-    text = format_credits(micros)
-    sign = "-" if text.startswith("-") else ""
-    whole, _, frac = text.lstrip("-").partition(".")
-    grouped = f"{int(whole):,}".replace(",", "\u202f")
-    return f"{sign}{grouped}{'.' + frac if frac else ''}"
+    cents = (abs(micros) + CENTS // 2) // CENTS
+    sign = "-" if micros < 0 else ""
+    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
+
+
+def number_text(value: object) -> str:
+    """A quantity (tokens, characters, minutes) with comma-grouped thousands:
+    ``78000`` -> ``78,000``, ``1234.5`` -> ``1,234.5``; anything else as it is."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    text = f"{Decimal(str(value)):,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _exact(micros: int, text: str) -> Markup:
+    """``text`` in a span whose title is the exact amount (read on hover)."""
+    return Markup('<span class="credits" title="{} credits">{}</span>').format(
+        format_credits(micros), text
+    )
+
+
+def credits_html(micros: int | None) -> Markup:
+    """The ``credits`` filter: :func:`credits_text`, exact on hover."""
+    if micros is None:
+        return Markup("")
+    return _exact(micros, credits_text(micros))
 
 
 def signed_credits(micros: int) -> str:
-    """Credits with their sign: ``+100``, ``-2.5``."""
+    """Credits with their sign: ``+100.00``, ``-2.50``."""
     return ("+" if micros > 0 else "") + credits_text(micros)
 
 
-def money_text(minor: int | None, currency: str | None) -> str:
+def signed_credits_html(micros: int) -> Markup:
+    """The ``signed_credits`` filter: :func:`signed_credits`, exact on hover."""
+    return _exact(micros, signed_credits(micros))
+
+
+def money_text(
+    amount: Money | int | None, currency: str | None = None, *, negative: bool = False
+) -> str:
+    """Money in its major unit with its sign or code: ``Money(45000, "USD")`` ->
+    ``$450.00``, ``Money(1000, "CHF")`` -> ``CHF 10.00``; ``negative`` (a refund):
+    ``-$100.00``. Takes a :class:`Money`, or minor units and a currency."""
+    minor = amount.minor if isinstance(amount, Money) else amount
+    currency = amount.currency if isinstance(amount, Money) else currency
     if minor is None or currency is None:
         return ""
-    return format_money(minor, currency)
+    digits = minor_digits(currency)
+    whole, frac = divmod(abs(minor), 10**digits)
+    number = f"{whole:,}" + (f".{frac:0{digits}d}" if digits else "")
+    sign = "-" if negative != (minor < 0) and minor != 0 else ""
+    symbol = CURRENCY_SIGNS.get(currency)
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{currency} {number}"
 
 
 def when(moment: datetime | None) -> str:
@@ -155,9 +203,10 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        credits=credits_text,
-        signed_credits=signed_credits,
+        credits=credits_html,
+        signed_credits=signed_credits_html,
         money=money_text,
+        number=number_text,
         when=when,
         iso=iso,
         day=day,

@@ -48,8 +48,10 @@ __all__ = [
 
 NONE_KEY = "-"
 """How a group's missing key (an event without a project or a member) is filtered on."""
-FORECAST_DAYS = 92
-"""The most days a burn-down forecasts ahead."""
+HISTORY_DAYS = 30
+"""The fewest past days the overview's burn-down shows (more in a longer cycle)."""
+FORECAST_DAYS = 120
+"""The most days a burn-down forecasts ahead (a later run-out date is told in words)."""
 CHART_SERIES = 8
 """The most series a usage chart draws; the rest are summed as ``other``."""
 
@@ -59,10 +61,12 @@ CHART_SERIES = 8
 
 @dataclass(frozen=True, slots=True)
 class CauseView:
-    """An entry's cause for people: ``label`` and the page that explains it, if any."""
+    """An entry's cause for people: ``label``, the page that explains it, if any, and
+    the cause's id (shown on hover)."""
 
     label: str
     href: str | None = None
+    title: str = ""
 
 
 _CAUSE_WORDS = {
@@ -85,14 +89,19 @@ _CAUSE_PAGES = {
 }
 
 
-def cause_view(cause: Cause, prefix: str | None = "/portal") -> CauseView:
+def cause_view(
+    cause: Cause, prefix: str | None = "/portal", detail: str | None = None
+) -> CauseView:
     """``usage event: run-42`` linked to ``/portal/events/run-42``; an operator's
-    reason as ``operator: goodwill``. ``prefix=None``: never linked."""
-    label = f"{_CAUSE_WORDS[cause.type]}: {cause.ref}"
+    reason as ``operator: goodwill``. ``detail``: what the cause is, in words
+    (``pipeline, 1 event``), shown instead of its id. ``prefix=None``: never linked."""
+    words = _CAUSE_WORDS[cause.type]
+    label = f"{words}: {cause.ref}" if detail is None else detail
+    title = f"{words} {cause.ref}"
     page = _CAUSE_PAGES.get(cause.type)
     if page is None or prefix is None:
-        return CauseView(label)
-    return CauseView(label, f"{prefix}/{page}/{segment(cause.ref)}")
+        return CauseView(label, None, title)
+    return CauseView(label, f"{prefix}/{page}/{segment(cause.ref)}", title)
 
 
 # -- usage ----------------------------------------------------------------------------------------
@@ -235,9 +244,9 @@ class BurnDown:
 
 
 def burn_down(overview: Overview) -> BurnDown:
-    """The burn-down's days (the cycle's, or the last 30), then, from today to the end
-    of the cycle (or to the depletion date without one), the available credits falling
-    at the burn rate: the forecast."""
+    """The burn-down's days (the cycle's, and at least the last 30), then, from today,
+    the available credits falling at the burn rate (the forecast) up to the day they run
+    out or, if later, the end of the cycle."""
     today = overview.as_of.date()
     points = [
         BurnPoint(d.day, d.closing, d.burnt, overview.balance.available if d.day == today else None)
@@ -251,21 +260,23 @@ def burn_down(overview: Overview) -> BurnDown:
         "closing": [_maybe(p.closing) for p in points],
         "burnt": [_maybe(p.burnt) for p in points],
         "forecast": [_maybe(p.forecast) for p in points],
+        "runs_out": None if overview.depletes_on is None else overview.depletes_on.isoformat(),
     }
     return BurnDown(tuple(points), chart)
 
 
 def _forecast(overview: Overview) -> list[int]:
     """The available credits at the end of each day after today, at the burn rate, until
-    the cycle ends (without one: until they run out), :data:`FORECAST_DAYS` at most."""
+    they run out or the cycle ends, whichever is later (:data:`FORECAST_DAYS` at most)."""
     rate, left = overview.burn_rate, overview.balance.available
     if rate <= 0 or left <= 0:
         return []
     today = overview.as_of.date()
+    days = -(-left // rate)
+    if overview.depletes_on is not None:
+        days = max(days, (overview.depletes_on - today).days)
     if overview.cycle is not None:
-        days = (overview.cycle.end.date() - today).days
-    else:
-        days = -(-left // rate)
+        days = max(days, (overview.cycle.end.date() - today).days)
     return [max(0, left - rate * k) for k in range(1, min(days, FORECAST_DAYS) + 1)]
 
 
@@ -333,7 +344,7 @@ def depletion_rule(metering: Metering) -> str:
     """What happens when the organization's credits run out, as the one rule that applies:
     its depletion policy, with flex switched off for it pausing like ``pause``, and
     flex's monthly limit and price when it is on (``"usage continues up to 500 credits a
-    month, billed at the end of the month, at USD 0.12 a credit"``)."""
+    month, billed at the end of the month, at $0.12 a credit"``)."""
     plan = metering.plan
     policy = metering.depletion
     if policy is DepletionPolicy.UNLIMITED:

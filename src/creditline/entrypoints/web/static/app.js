@@ -13,6 +13,24 @@
     return values.map(function (v) { return v === null ? null : Number(v); });
   }
 
+  // Credits as every page shows them: two decimals, thousands grouped by commas (the
+  // templates' `credits` filter); axis ticks drop the decimals of whole numbers.
+  var CREDITS = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  var TICKS = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+
+  function credits(value, tick) {
+    if (value === null || value === undefined || isNaN(value)) { return ""; }
+    return (tick ? TICKS : CREDITS).format(Number(value));
+  }
+
+  function creditsAxis(extra) {
+    return Object.assign({
+      beginAtZero: true,
+      title: { display: true, text: "credits" },
+      ticks: { callback: function (value) { return credits(value, true); } }
+    }, extra || {});
+  }
+
   var PALETTE = ["#1f5fbf", "#d9822b", "#2f9e44", "#c2255c", "#7048e8", "#0c8599", "#e8590c", "#5c940d", "#868e96"];
 
   function burndown(data) {
@@ -23,10 +41,15 @@
         datasets: [
           { type: "line", label: "Balance at day's end", data: numbers(data.closing), borderColor: css("--accent") || PALETTE[0], backgroundColor: "transparent", pointRadius: 0, tension: 0, yAxisID: "y" },
           { type: "line", label: "Forecast at the burn rate", data: numbers(data.forecast), borderColor: PALETTE[1], borderDash: [6, 4], backgroundColor: "transparent", pointRadius: 0, tension: 0, yAxisID: "y" },
-          { type: "bar", label: "Burnt that day", data: numbers(data.burnt), backgroundColor: "rgba(134,142,150,0.45)", yAxisID: "y" }
+          { type: "bar", label: "Burnt that day (right axis)", data: numbers(data.burnt), backgroundColor: "rgba(134,142,150,0.6)", yAxisID: "burn" }
         ]
       },
-      options: common()
+      options: Object.assign(common(), {
+        scales: {
+          y: creditsAxis({ title: { display: true, text: "balance" } }),
+          burn: creditsAxis({ position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "burnt a day" } })
+        }
+      })
     };
   }
 
@@ -40,7 +63,7 @@
         })
       },
       options: Object.assign(common(), {
-        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: "credits" } } }
+        scales: { x: { stacked: true }, y: creditsAxis({ stacked: true }) }
       })
     };
   }
@@ -51,8 +74,11 @@
       maintainAspectRatio: false,
       animation: false,
       interaction: { mode: "index", intersect: false },
-      plugins: { legend: { position: "bottom" } },
-      scales: { y: { beginAtZero: true, title: { display: true, text: "credits" } } }
+      plugins: {
+        legend: { position: "bottom" },
+        tooltip: { callbacks: { label: function (item) { return item.dataset.label + ": " + credits(item.parsed.y); } } }
+      },
+      scales: { y: creditsAxis() }
     };
   }
 
