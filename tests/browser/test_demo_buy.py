@@ -156,7 +156,7 @@ def test_the_demo_buys_credits_at_the_local_test_checkout(
     page.wait_for_url(f"{demo.url}/portal/**")
     page.wait_for_selector("[data-testid=purchase-status][data-status=paid]", timeout=15_000)
     page.get_by_test_id("receipt-link").click()
-    assert page.get_by_test_id("receipt-amount").inner_text() == "USD 100.00"
+    assert page.get_by_test_id("receipt-amount").inner_text() == "$100.00"
     _both_widths(page, "demo-receipt")
     page.get_by_test_id("nav-billing").click()
     paid = page.get_by_test_id("purchase-row").first

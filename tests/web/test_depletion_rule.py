@@ -44,7 +44,7 @@ def metering(plan: dict[str, Any], flex_enabled: bool | None = None) -> Metering
         (
             {"depletion": "flex", "flex_limit_micros": 500_000_000},
             None,
-            "usage continues up to 500 credits a month, billed at the end of the month",
+            "usage continues up to 500.00 credits a month, billed at the end of the month",
         ),
         (
             {"depletion": "flex", "flex_price": {"currency": "EUR", "minor_per_credit": 400}},

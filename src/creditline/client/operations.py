@@ -547,9 +547,14 @@ class Operations:
         return decode.usage_report(reply.json())
 
     @op
-    def overview(self, org_id: str) -> Flow[Overview]:
-        """The dashboard's data: credits by kind, state flags, cycle, burn-down, forecast."""
-        reply = yield get(f"{_org(org_id)}/overview", org_id=org_id)
+    def overview(self, org_id: str, *, history_days: int = 0) -> Flow[Overview]:
+        """The dashboard's data: credits by kind, state flags, cycle, burn-down, forecast
+        (with at least ``history_days`` days of burn-down history)."""
+        reply = yield get(
+            f"{_org(org_id)}/overview",
+            org_id=org_id,
+            params=_query(history_days=history_days or None),
+        )
         return decode.overview(reply.json())
 
     # -- plans (C4, A3, A4, D6) and billing cycles -----------------------------------------

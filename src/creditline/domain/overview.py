@@ -173,8 +173,8 @@ def chart_days(
     (without one, the last :data:`WINDOW_DAYS`), and at least the last ``history_days``."""
     today = _utc_date(now)
     first = _utc_date(cycle.start) if cycle is not None else today - (WINDOW_DAYS - 1) * _DAY
-    if history_days > 0:
-        first = min(first, today - (history_days - 1) * _DAY)
+    if history_days > 0:  # never more than the chart holds (a huge number would overflow)
+        first = min(first, today - (min(history_days, MAX_CHART_DAYS) - 1) * _DAY)
     return max(first, today - (MAX_CHART_DAYS - 1) * _DAY), today
 
 

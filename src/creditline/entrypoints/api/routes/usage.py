@@ -240,5 +240,13 @@ def usage_report(
     "/v1/orgs/{org_id}/overview",
     summary="The dashboard's data: credits by kind, state, cycle, burn-down, forecast",
 )
-def overview(*, scope: OrgReader, cl: Engine) -> OverviewOut:
-    return OverviewOut.of(cl.overview(scope.org_id))
+def overview(
+    *,
+    scope: OrgReader,
+    cl: Engine,
+    history_days: Annotated[
+        int,
+        Query(ge=0, le=366, description="At least this many days of burn-down history."),
+    ] = 0,
+) -> OverviewOut:
+    return OverviewOut.of(cl.overview(scope.org_id, history_days=history_days))
