@@ -27,12 +27,12 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType, TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from types import FrameType
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from creditline.adapters.payments.fake_stripe import FakeStripe, _handler, sign
+from creditline.adapters.payments.fake_stripe import FakeStripe, FakeStripeServer, _handler, sign
 from creditline.domain.money import format_money
 
 __all__ = ["DECLINED_CARD", "PAY_PATH", "TEST_CARD", "CheckoutServer", "main"]
@@ -46,7 +46,7 @@ DECLINED_CARD = "4000000000000002"
 WEBHOOK_SECRET_ENV = "CREDITLINE_STRIPE_WEBHOOK_SECRET"
 
 
-class CheckoutServer:
+class CheckoutServer(FakeStripeServer):
     """``fake`` and its checkout pages over HTTP on ``host`` (an ephemeral port by
     default), in a background thread: ``with CheckoutServer(fake, url, secret) as s:``.
     The fake's checkout sessions send buyers to this server's pages."""
@@ -59,31 +59,8 @@ class CheckoutServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.fake = fake
-        handler = _checkout_handler(fake, webhook_url, webhook_secret)
-        self._http = ThreadingHTTPServer((host, port), handler)
-        self._http.daemon_threads = True
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        super().__init__(fake, host, port, _checkout_handler(fake, webhook_url, webhook_secret))
         fake.checkout_url = self.url + PAY_PATH.rstrip("/")
-
-    @property
-    def url(self) -> str:
-        host, port = self._http.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join(5)
 
 
 def deliver(webhook_url: str, secret: str, body: bytes) -> str | None:

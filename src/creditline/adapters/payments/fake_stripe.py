@@ -394,10 +394,16 @@ class FakeStripeServer:
     """``fake`` answering real HTTP on ``127.0.0.1`` (an ephemeral port by default), in a
     background thread: ``with FakeStripeServer(fake) as server: server.url``."""
 
-    def __init__(self, fake: FakeStripe, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        fake: FakeStripe,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        handler: type[BaseHTTPRequestHandler] | None = None,
+    ) -> None:
+        """``handler`` answers the requests (default: the fake's API alone)."""
         self.fake = fake
-        handler = _handler(fake)
-        self._http = ThreadingHTTPServer((host, port), handler)
+        self._http = ThreadingHTTPServer((host, port), handler or _handler(fake))
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 
