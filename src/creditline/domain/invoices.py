@@ -355,10 +355,11 @@ def fee_item(
     item_id: str, org_id: str, anchor_no: int, plan: Plan, cycle: Cycle, effective_at: datetime,
     currency: str, granted: int,
 ) -> InvoiceItem | None:  # fmt: skip
-    """The fee of one cycle of ``plan`` (``None``: the plan is free), due at the cycle's
+    """The fee of one cycle of ``plan`` (``None``: the plan is free, or not priced in
+    ``currency``), due at the cycle's
     start (``effective_at``: the plan start for cycle 0) or its end."""
     fee = plan.fee
-    if fee is None or currency not in fee.prices:
+    if fee is None or not fee.prices.get(currency):  # free: nothing to bill
         return None
     due = effective_at if fee.billed is FeeTiming.IN_ADVANCE else cycle.end
     what = f"{plan.name} plan ({plan.interval.value}), {_span(effective_at, cycle.end)}"

@@ -70,7 +70,8 @@ A plan without one bills no flex (its flex usage is metered, never invoiced).
 
 **Fee** (D5): what the plan itself costs per cycle (a month or a year: ``interval``),
 in integer minor units of one or more currencies (an organization is billed in the
-currency it subscribed in: the plan's only one, or one it names), billed ``in_advance`` (the fee of a cycle falls due at its
+currency it subscribed in: one it names, else the fee's ``currency``, which a fee of
+several prices must name), billed ``in_advance`` (the fee of a cycle falls due at its
 start) or ``in_arrears`` (at its end); ``on_change`` says what becomes of the old
 plan's fee when the organization changes plan (or ends it) mid-cycle (B5):
 ``prorate`` (an in-advance fee gives back its unused part as a credit line; an
@@ -78,8 +79,8 @@ in-arrears fee bills only the part used) or ``none`` (the cycle that started is 
 whole: no credit line, the whole in-arrears fee). See :mod:`creditline.domain.invoices`
 for when a fee is invoiced::
 
-    fee = { prices_minor = { USD = 4900, EUR = 4500 }, billed = "in_advance",
-            on_change = "prorate" }
+    fee = { prices_minor = { USD = 4900, EUR = 4500 }, currency = "USD",
+            billed = "in_advance", on_change = "prorate" }
 
 A plan without one is free (no subscription line).
 
@@ -174,11 +175,18 @@ class PlanFee:
         prices: minor units per cycle by ISO 4217 currency.
         billed: in advance or in arrears.
         on_change: prorate or none.
+        currency: the currency billed when the subscriber names none (``None``: the
+            only one of ``prices``).
     """
 
     prices: Mapping[str, int]
     billed: FeeTiming = FeeTiming.IN_ADVANCE
     on_change: FeeChange = FeeChange.NONE
+    currency: str | None = None
+
+    @property
+    def default_currency(self) -> str:
+        return self.currency or sorted(self.prices)[0]
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -187,6 +195,7 @@ class PlanFee:
     def to_dict(self) -> dict[str, Any]:
         return {
             "prices_minor": dict(self.prices),
+            "currency": self.default_currency,
             "billed": self.billed.value,
             "on_change": self.on_change.value,
         }
@@ -651,13 +660,19 @@ def _fee(value: object, problems: list[str]) -> PlanFee | None:
             )
     billed = _choice(value, "billed", FeeTiming.IN_ADVANCE, found, "fee.")
     change = _choice(value, "on_change", FeeChange.NONE, found, "fee.")
+    default = value.get("currency")
+    if default is not None and default not in prices:
+        found.append(f"fee.currency: one of the prices' currencies, got {default!r}")
+    elif default is None and len(prices) > 1:
+        found.append(f"fee.currency: name the currency billed by default, one of "
+                     f"{', '.join(sorted(map(str, prices)))}")  # fmt: skip
     problems.extend(found)
     if found:
         return None
-    return PlanFee({str(c): int(m) for c, m in prices.items()}, billed, change)
+    return PlanFee({str(c): int(m) for c, m in prices.items()}, billed, change, default)
 
 
-_FEE_KEYS = {"prices_minor", "billed", "on_change"}
+_FEE_KEYS = {"prices_minor", "currency", "billed", "on_change"}
 _SUSPEND = {"pause": DepletionPolicy.PAUSE, "read_only": DepletionPolicy.READ_ONLY, "none": None}
 
 

@@ -293,11 +293,10 @@ def _bill(
 
 def _currency(plan: Plan, wanted: str | None, had: str | None) -> str | None:
     """The currency ``plan``'s fee is billed in: the one asked for, else the one the
-    subscription had when the plan is priced in it, else the plan's only one.
+    subscription had when the plan is priced in it, else the fee's default currency.
 
     Raises:
-        InvalidSetting: the plan has no price in the currency asked for, or several
-            prices and none was chosen.
+        InvalidSetting: the plan has no price in the currency asked for.
     """
     fee = plan.fee
     if fee is None:
@@ -309,9 +308,7 @@ def _currency(plan: Plan, wanted: str | None, had: str | None) -> str | None:
         return wanted
     if had is not None and had in fee.prices:
         return had
-    if len(fee.prices) == 1:
-        return fee.currencies[0]
-    raise InvalidSetting("currency", None, f"plan {plan.name!r} is priced in {priced}: say which")
+    return fee.default_currency
 
 
 def _change_fee(uow: UnitOfWork, sub: Subscription, plan: Plan, now: datetime) -> None:
