@@ -735,7 +735,11 @@ class Creditline:
         plan change (B5), ``None`` ends the subscription.
         """
         return self.change_plan(
-            org_id, plan, depletion=depletion, flex_enabled=flex_enabled, subscribe=subscribe,
+            org_id,
+            plan,
+            depletion=depletion,
+            flex_enabled=flex_enabled,
+            subscribe=subscribe,
             currency=currency,
         ).metering
 
@@ -823,7 +827,11 @@ class Creditline:
                 several).
         """
         return self.change_plan(
-            org_id, plan, depletion=depletion, flex_enabled=flex_enabled, subscribe=True,
+            org_id,
+            plan,
+            depletion=depletion,
+            flex_enabled=flex_enabled,
+            subscribe=True,
             currency=currency,
         )
 
@@ -1176,8 +1184,7 @@ class Creditline:
             InvoiceNotFound, InvalidSetting: not an open invoice of the organization.
         """
         return self._run(
-            lambda: invoicing.settle_invoice(org_id, invoice_id, self._uow(), self.clock,
-                                             reference)  # fmt: skip
+            lambda: invoicing.settle_invoice(org_id, invoice_id, self._uow(), self.clock, reference)
         )
 
     def billing_events(

@@ -77,9 +77,7 @@ def spends(shop: Shop, org: str, key: str) -> bool:
     return True
 
 
-def test_a_card_that_fails_twice_then_succeeds_is_retried_on_schedule(
-    shop: Shop, org: str
-) -> None:
+def test_a_card_that_fails_twice_then_succeeds_is_retried_on_schedule(shop: Shop, org: str) -> None:
     shop.fake.decline_charges(CARD, "card_declined")
     at(shop, utc(2026, 2, 1, 6))  # January is invoiced and charged: declined
     invoice = invoice_of(shop, org)

@@ -135,7 +135,18 @@ def test_roboflow_core_year_bills_each_cycle_in_advance_with_the_previous_months
         assert lines(invoice) == expected, month
         assert invoice.total.minor == sum(amount for *_, amount in expected)
     assert [i.total.minor for i in invoices] == [
-        8900, 4900, 6900, 4900, 4900, 4900, 5300, 4900, 4900, 4900, 4900, 4900,
+        8900,
+        4900,
+        6900,
+        4900,
+        4900,
+        4900,
+        5300,
+        4900,
+        4900,
+        4900,
+        4900,
+        4900,
     ]
 
 

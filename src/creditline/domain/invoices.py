@@ -128,6 +128,7 @@ class Collection(enum.StrEnum):
     RETRYING = "retrying"
     OVERDUE = "overdue"
 
+
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -352,8 +353,8 @@ def _span(start: datetime, end: datetime) -> str:
 
 
 def fee_item(
-    item_id: str, org_id: str, anchor_no: int, plan: Plan, cycle: Cycle, effective_at: datetime,
-    currency: str, granted: int,
+    item_id: str, org_id: str, *, anchor_no: int, plan: Plan, cycle: Cycle,
+    effective_at: datetime, currency: str, granted: int,
 ) -> InvoiceItem | None:  # fmt: skip
     """The fee of one cycle of ``plan`` (``None``: the plan is free, or not priced in
     ``currency``), due at the cycle's
@@ -382,7 +383,7 @@ def prorate(amount_minor: int, part: timedelta, whole: timedelta) -> int:
 
 
 def change_fee(
-    plan: Plan, fee: InvoiceItem, cycle: Cycle, effective_at: datetime, at: datetime,
+    plan: Plan, fee: InvoiceItem, cycle: Cycle, *, effective_at: datetime, at: datetime,
     credit_id: str,
 ) -> tuple[InvoiceItem | None, InvoiceItem | None]:  # fmt: skip
     """What a change of plan (or its end) at ``at`` does to the old plan's fee of the
@@ -422,7 +423,7 @@ def change_fee(
 
 
 def carry_forward(
-    lines: tuple[InvoiceLine, ...], number: int, item_id: str, org_id: str, currency: str,
+    lines: tuple[InvoiceLine, ...], number: int, *, item_id: str, org_id: str, currency: str,
     at: datetime,
 ) -> tuple[tuple[InvoiceLine, ...], InvoiceItem | None]:  # fmt: skip
     """Lines whose total is below zero get a line carrying the excess credit to the next
@@ -431,9 +432,7 @@ def carry_forward(
     if total >= 0:
         return lines, None
     excess = -total
-    carried = InvoiceLine(
-        "Credit carried to the next invoice", 0, excess, excess, LineKind.CREDIT
-    )
+    carried = InvoiceLine("Credit carried to the next invoice", 0, excess, excess, LineKind.CREDIT)
     item = InvoiceItem(
         item_id, org_id, LineKind.CREDIT, f"carried:{number}",
         f"Credit carried from {invoice_number(number)}", currency, -excess, 0, at,

@@ -681,7 +681,7 @@ def _dunning(value: object, depletion: DepletionPolicy, problems: list[str]) -> 
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        problems.append('dunning: must be a table such as { retry_after_days = [1, 3, 7] }')
+        problems.append("dunning: must be a table such as { retry_after_days = [1, 3, 7] }")
         return None
     found = [f"dunning.{k}: unknown key" for k in sorted(map(str, set(value) - _DUNNING_KEYS))]
     days = value.get("retry_after_days", [1, 3, 7])

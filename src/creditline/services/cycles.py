@@ -323,7 +323,7 @@ def _change_fee(uow: UnitOfWork, sub: Subscription, plan: Plan, now: datetime) -
         return
     effective = max(cycle.start, sub.anchored_at)
     changed, credit = change_fee(
-        sub.billing_plan(plan), fee, cycle, effective, now, new_id("itm")
+        sub.billing_plan(plan), fee, cycle, effective_at=effective, at=now, credit_id=new_id("itm")
     )
     if changed is not None:
         uow.invoices.save_item(changed, now)
@@ -364,8 +364,11 @@ def _renew(
         )
         uow.subscriptions.add_renewal(record)
         if sub.currency is not None:
-            fee = fee_item(new_id("itm"), sub.org_id, sub.anchor_no, billing, renewal.cycle,
-                           renewal.effective_at, sub.currency, renewal.amount)  # fmt: skip
+            fee = fee_item(
+                new_id("itm"), sub.org_id, anchor_no=sub.anchor_no, plan=billing,
+                cycle=renewal.cycle, effective_at=renewal.effective_at, currency=sub.currency,
+                granted=renewal.amount,
+            )  # fmt: skip
             if fee is not None:
                 uow.invoices.add_item(fee, now)
         done.append(record)

@@ -101,7 +101,6 @@ _LINE_ORDER = {LineKind.FEE: 0, LineKind.PRORATION: 1, LineKind.FLEX: 2, LineKin
                LineKind.CREDIT: 4}  # fmt: skip
 
 
-
 @dataclass(frozen=True, slots=True)
 class MonthRun:
     """What one :func:`invoice_month` run did for one month.
@@ -131,14 +130,16 @@ FlexRun = MonthRun
 
 
 def _event(
-    uow: UnitOfWork, invoice: Invoice, type_: str, cause: str, now: datetime,
+    uow: UnitOfWork, invoice: Invoice, type_: str, cause: str, now: datetime, *,
     key: str | None = None, **data: Any,
 ) -> None:  # fmt: skip
     """Record a billing event of ``invoice``, once per (invoice, type, key)."""
     ref = f"{invoice.id}:{type_}" + ("" if key is None else f":{key}")
     payload = {"invoice": invoice.display_number, "amount_minor": invoice.total_minor,
                "currency": invoice.currency, **data}  # fmt: skip
-    uow.invoices.add_event(invoice.org_id, invoice.id, type_, cause, ref, payload, now)
+    uow.invoices.add_event(
+        invoice.org_id, invoice.id, type_=type_, cause=cause, ref=ref, data=payload, at=now
+    )
 
 
 def _lines(
@@ -170,7 +171,9 @@ def _issue(
             return ("unpriced" if unpriced else "nothing"), None, unpriced
         now = clock.now()
         number = uow.invoices.next_number()
-        lines, carried = carry_forward(lines, number, new_id("itm"), org_id, currency, now)
+        lines, carried = carry_forward(
+            lines, number, item_id=new_id("itm"), org_id=org_id, currency=currency, at=now
+        )
         invoice = Invoice(new_id("inv"), number, org_id, MONTHLY, month, currency, lines,
                           InvoiceStatus.OPEN, now)  # fmt: skip
         if invoice.total_minor == 0:  # nothing to charge (a free price, a credit)
@@ -300,9 +303,7 @@ def _paid(invoice: Invoice, now: datetime, payment_id: str | None) -> Invoice:
                    payment_error=None, collection=None, next_attempt_at=None)  # fmt: skip
 
 
-def _declined(
-    invoice: Invoice, reason: str, tx: Transactions, clock: Clock, cause: str
-) -> Invoice:
+def _declined(invoice: Invoice, reason: str, tx: Transactions, clock: Clock, cause: str) -> Invoice:
     def work(uow: UnitOfWork) -> Invoice:
         return _save_declined(uow, invoice, reason, clock, cause)
 
@@ -355,10 +356,10 @@ def _save_declined(
         uow, invoice.org_id, invoice.id, attempt=attempt, amount=invoice.total, reason=reason,
         now=now,
     )  # fmt: skip
-    _event(uow, declined, "payment_failed", cause, now, str(attempt), attempt=attempt,
+    _event(uow, declined, "payment_failed", cause, now, key=str(attempt), attempt=attempt,
            reason=reason)  # fmt: skip
     if collection is Collection.RETRYING and next_at is not None:
-        _event(uow, declined, "retry_scheduled", "dunning", now, str(attempt),
+        _event(uow, declined, "retry_scheduled", "dunning", now, key=str(attempt),
                attempt=attempt + 1, at=next_at.isoformat())  # fmt: skip
     elif collection is Collection.OVERDUE:
         suspend = None if plan.dunning is None else plan.dunning.suspend
@@ -415,6 +416,10 @@ def pay_invoice(
     return _charge(invoice, tx, payments, clock, "operator")
 
 
+def _reader(org_id: str, invoice_id: str) -> Callable[[UnitOfWork], Invoice]:
+    return lambda uow: _invoice(uow, org_id, invoice_id)
+
+
 def retry_payments(
     tx: Transactions, payments: PaymentProvider, clock: Clock, limit: int = 1000
 ) -> list[Invoice]:
@@ -424,7 +429,7 @@ def retry_payments(
     due = tx(lambda uow: uow.invoices.retries_due(now, limit), read_only=True)
     done = []
     for org_id, invoice_id in due:
-        invoice = tx(lambda uow, o=org_id, i=invoice_id: _invoice(uow, o, i), read_only=True)
+        invoice = tx(_reader(org_id, invoice_id), read_only=True)
         done.append(_charge(invoice, tx, payments, clock, "retry"))
     return done
 

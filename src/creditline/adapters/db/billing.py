@@ -451,7 +451,6 @@ class InvoiceRepository:
         )
         return [row.month for row in rows]
 
-
     # -- items waiting for an invoice ---------------------------------------------------
 
     def add_item(self, item: InvoiceItem, now: datetime) -> None:
@@ -553,15 +552,22 @@ class InvoiceRepository:
         self._conn.execute(update(o).where(o.c.id == org_id).values(billing_hold=hold))
 
     def add_event(
-        self, org_id: str, invoice_id: str | None, type_: str, cause: str, ref: str,
+        self, org_id: str, invoice_id: str | None, *, type_: str, cause: str, ref: str,
         data: dict[str, Any], at: datetime,
     ) -> bool:  # fmt: skip
         """Record a billing event once (``False``: its ref was recorded already)."""
         make = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
         statement = (
             make(t.billing_events)
-            .values(org_id=org_id, invoice_id=invoice_id, type=type_, cause=cause, ref=ref,
-                    data=data, at=at)  # fmt: skip
+            .values(
+                org_id=org_id,
+                invoice_id=invoice_id,
+                type=type_,
+                cause=cause,
+                ref=ref,
+                data=data,
+                at=at,
+            )
             .on_conflict_do_nothing()
         )
         return bool(self._conn.execute(statement).rowcount)
@@ -576,8 +582,9 @@ class InvoiceRepository:
             where.append(e.c.invoice_id == invoice_id)
         rows = self._conn.execute(select(e).where(*where).order_by(e.c.id.desc()).limit(limit))
         return [
-            BillingEvent(row.id, row.org_id, row.invoice_id, row.type, row.cause,
-                         dict(row.data), row.at)  # fmt: skip
+            BillingEvent(
+                row.id, row.org_id, row.invoice_id, row.type, row.cause, dict(row.data), row.at
+            )
             for row in rows
         ]
 

@@ -992,7 +992,8 @@ _USAGE_COLUMNS = (
 _USAGE_SELECT = ", ".join(_USAGE_COLUMNS)
 _METERING_TEXT = (
     "SELECT o.id, o.consumption_order, o.rate_card, o.plan, o.depletion, o.flex_enabled, "
-    "p.document, b.entry_count, o.billing_hold FROM balances b JOIN organizations o ON o.id = b.org_id "
+    "p.document, b.entry_count, o.billing_hold "
+    "FROM balances b JOIN organizations o ON o.id = b.org_id "
     f"LEFT JOIN plans p ON p.name = o.plan WHERE b.org_id {IN_LIST} ORDER BY b.org_id"
 )
 _METERING = Sql(_METERING_TEXT)
