@@ -669,7 +669,8 @@ def _fee(value: object, problems: list[str]) -> PlanFee | None:
     problems.extend(found)
     if found:
         return None
-    return PlanFee({str(c): int(m) for c, m in prices.items()}, billed, change, default)
+    chosen = str(default) if default is not None else str(next(iter(prices)))
+    return PlanFee({str(c): int(m) for c, m in prices.items()}, billed, change, chosen)
 
 
 _FEE_KEYS = {"prices_minor", "currency", "billed", "on_change"}
