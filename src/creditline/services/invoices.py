@@ -531,42 +531,57 @@ def void_invoice(org_id: str, invoice_id: str, uow: UnitOfWork, clock: Clock) ->
 
 
 def billing_history(org_id: str, uow: UnitOfWork, limit: int = 100) -> list[BillingRecord]:
-    """The organization's purchases, refunds and invoices, newest first (D4)."""
+    """The organization's purchases, refunds and invoices, and the steps of their
+    collection (a payment failed, a retry scheduled, a suspension, a restoration), newest
+    first (D4). An event's status says what happened; its description says why."""
     with uow:
         if uow.orgs.get(org_id) is None:
             raise OrganizationNotFound(org_id)
-        records = []
+        records: list[tuple[int, BillingRecord]] = []  # (order among equal instants, record)
         for p in uow.purchases.of_org(org_id, limit):
             status = p.status.value
             if p.paid_at is not None:
                 what = f"{p.pack}: {format_credits(p.credits)} credits"
-                records.append(BillingRecord(p.paid_at, "purchase", p.id, what, p.price, status))
+                records.append((0, BillingRecord(p.paid_at, "purchase", p.id, what, p.price,
+                                                 status)))  # fmt: skip
             if p.status is PurchaseStatus.REFUNDED and p.refunded_at is not None:
                 what = f"refund of {format_credits(p.refunded_credits)} credits"
                 money = Money(p.refunded_minor, p.price.currency)
-                records.append(BillingRecord(p.refunded_at, "refund", p.id, what, money, status))
+                records.append((0, BillingRecord(p.refunded_at, "refund", p.id, what, money,
+                                                 status)))  # fmt: skip
         for i in uow.invoices.of_org(org_id, limit):
-            records.append(
-                BillingRecord(i.issued_at, "invoice", i.id, _summary(i), i.total, i.status.value)
-            )
+            record = BillingRecord(i.issued_at, "invoice", i.id, _summary(i), i.total,
+                                   i.status.value)  # fmt: skip
+            records.append((0, record))
         for e in uow.invoices.events(org_id, limit):
             if e.type in _HISTORY_EVENTS:
+                status, words = _HISTORY_EVENTS[e.type]
                 money = Money(int(e.data.get("amount_minor", 0)), str(e.data.get("currency")))
-                what = _HISTORY_EVENTS[e.type].format(**e.data, cause=e.cause)
-                records.append(BillingRecord(e.at, e.type, e.invoice_id or "", what, money,
-                                             e.cause))  # fmt: skip
-    records.sort(key=lambda r: (r.at, r.ref), reverse=True)
-    return records[:limit]
+                what = words.format(**e.data) + f" ({_CAUSES.get(e.cause, e.cause)})"
+                record = BillingRecord(e.at, e.type, e.invoice_id or "", what, money, status)
+                records.append((e.id, record))  # after the invoice issued at the same instant
+    records.sort(key=lambda r: (r[1].at, r[0], r[1].ref), reverse=True)
+    return [record for _, record in records[:limit]]
 
 
 _HISTORY_EVENTS = {
-    "payment_failed": "{invoice}: payment failed (attempt {attempt}): {reason}",
-    "retry_scheduled": "{invoice}: payment to be tried again on {at:.10}",
-    "suspended": "{invoice}: overdue, organization suspended ({policy})",
-    "overdue": "{invoice}: overdue",
-    "restored": "{invoice}: paid, organization restored",
+    "payment_failed": ("failed", "{invoice}: payment failed (attempt {attempt}): {reason}"),
+    "retry_scheduled": ("scheduled", "{invoice}: payment to be tried again on {at:.10}"),
+    "suspended": ("suspended", "{invoice}: overdue, organization suspended ({policy})"),
+    "overdue": ("overdue", "{invoice}: overdue"),
+    "restored": ("restored", "{invoice}: paid, organization restored"),
 }
-"""The billing events the history shows beside the invoices, and their words."""
+"""The billing events the history shows beside the invoices: their status and words."""
+
+_CAUSES = {
+    "invoicing": "at the invoice's charge",
+    "retry": "scheduled retry",
+    "dunning": "dunning schedule",
+    "operator": "by an operator",
+    "provider": "reported by the payment provider",
+    "new_card": "paid with a new card",
+}
+"""A billing event's cause, as the history says it."""
 
 
 def _summary(invoice: Invoice) -> str:
