@@ -11,12 +11,14 @@ ledger entries are checked.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
 
-from creditline import ManualClock, credits
+from creditline import Creditline, ManualClock, credits
 from creditline.domain.errors import InsufficientCredits
 from creditline.domain.invoices import Collection, Invoice, InvoiceStatus
 from creditline.domain.ledger import EntryType
@@ -235,3 +237,26 @@ def test_a_plan_without_dunning_leaves_a_declined_invoice_open_and_never_suspend
         InvoiceStatus.OPEN, None, 1,
     )  # fmt: skip
     assert shop.cl.billing_hold(org) is None
+
+
+def test_two_schedulers_retrying_at_once_make_one_attempt(
+    shop: Shop, org: str, db_url: str
+) -> None:
+    shop.fake.decline_charges(CARD)
+    at(shop, utc(2026, 2, 1, 6))
+    shop.clock.set(utc(2026, 2, 2, 6))
+    other = Creditline.open(db_url, clock=shop.clock)
+    barrier = threading.Barrier(4)
+
+    def retry(engine: Creditline) -> int:
+        barrier.wait()
+        return len(engine.retry_payments())
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(retry, [shop.cl, other, shop.cl, other]))
+    finally:
+        other.close()
+    invoice = invoice_of(shop, org)
+    assert (invoice.payment_attempts, invoice.next_attempt_at) == (2, utc(2026, 2, 5, 6))
+    assert [e[0] for e in events(shop, org)].count("payment_failed") == 2

@@ -11,12 +11,14 @@ free, Pro EUR 499.00 a month in advance.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
 
-from creditline import ManualClock, credits
+from creditline import Creditline, ManualClock, credits
 from creditline.domain.errors import InvalidSetting
 from creditline.domain.invoices import Invoice, InvoiceStatus, LineKind
 from tests.billing import Shop, verified_shop
@@ -265,3 +267,31 @@ def test_a_credit_larger_than_the_invoice_is_carried_to_the_next(shop: Shop) -> 
         ("credit", "Credit carried to the next invoice", credit - 9800),
     ]
     assert {line.kind for line in march.lines} == {LineKind.FEE, LineKind.CREDIT}
+
+
+def test_two_schedulers_at_once_issue_each_invoice_once_without_gaps(
+    shop: Shop, db_url: str
+) -> None:
+    shop.load("ai-engine")
+    orgs = [subscribed(shop, f"Org {i}", "standard", "ai-engine") for i in range(6)]
+    shop.clock.set(utc(2026, 3, 1, 6))  # January and February are due
+    other = Creditline.open(db_url, clock=shop.clock)  # a second process's engine
+    barrier = threading.Barrier(4)
+
+    def tick(engine: Creditline) -> int:
+        barrier.wait()
+        report = engine.tick()
+        assert report.ok, report.errors
+        return int(report.job("monthly_invoices").summary["issued"])
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            issued = list(pool.map(tick, [shop.cl, other, shop.cl, other]))
+    finally:
+        other.close()
+    assert sum(issued) == 12
+    invoices = [i for org in orgs for i in shop.cl.invoices(org)]
+    assert sorted(i.number or 0 for i in invoices) == list(range(1, 13))
+    for org in orgs:
+        assert [i.period for i in year(shop, org)] == ["2026-01", "2026-02"]
+        assert shop.cl.pending_items(org)[0].due_at == utc(2026, 4, 1)  # March's, not yet

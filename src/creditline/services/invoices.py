@@ -265,17 +265,18 @@ def _charge(
     ``operator``), recorded with the billing events it leads to."""
     if invoice.status is not InvoiceStatus.OPEN or not payments.enabled:
         return invoice
+    retry = cause == "retry"
     saved = tx(lambda uow: uow.payments.customer(invoice.org_id, payments.name), read_only=True)
     if saved is None or saved[1] is None:
         if invoice.collection is not Collection.RETRYING:
             return invoice
         # A retry with no payment method left: the try fails as a decline would.
-        attempt = tx(lambda uow: _begin_attempt(uow, invoice.id, clock))
+        attempt = tx(lambda uow: _begin_attempt(uow, invoice.id, clock, retry))
         if attempt is None:
             return tx(lambda uow: _invoice(uow, invoice.org_id, invoice.id), read_only=True)
         return _declined(attempt, "no saved payment method", tx, clock, cause)
     customer_id, method = saved[0], saved[1]
-    attempt = tx(lambda uow: _begin_attempt(uow, invoice.id, clock))
+    attempt = tx(lambda uow: _begin_attempt(uow, invoice.id, clock, retry))
     if attempt is None:
         return tx(lambda uow: _invoice(uow, invoice.org_id, invoice.id), read_only=True)
     invoice = attempt
@@ -310,16 +311,22 @@ def _declined(invoice: Invoice, reason: str, tx: Transactions, clock: Clock, cau
     return tx(work)
 
 
-def _begin_attempt(uow: UnitOfWork, invoice_id: str, clock: Clock) -> Invoice | None:
+def _begin_attempt(
+    uow: UnitOfWork, invoice_id: str, clock: Clock, retry: bool = False
+) -> Invoice | None:
     """Number the charge about to be tried (``None``: the invoice is no longer open).
 
     A new number after a decline (its key's answer at the provider is the decline); the
     same number when the last attempt's outcome is unknown (a crash after the call), so
     that the provider answers the retry with that attempt's charge, never a second one.
+    A scheduled ``retry`` goes ahead only while its try is still due: two workers that
+    picked the same invoice make one attempt.
     """
     invoice = uow.invoices.by_id(invoice_id)
     if invoice is None or invoice.status is not InvoiceStatus.OPEN:
         return None
+    if retry and (invoice.next_attempt_at is None or invoice.next_attempt_at > clock.now()):
+        return None  # another worker took this try (its lease), or made it already
     concluded = invoice.payment_attempts == 0 or invoice.payment_error is not None
     number = invoice.payment_attempts + 1 if concluded else invoice.payment_attempts
     lease = clock.now() + ATTEMPT_LEASE  # the retry job leaves it alone meanwhile
