@@ -1087,6 +1087,27 @@ class Creditline:
         )
         return purchases.create_purchase(cmd, self._tx, self.payments, self.clock)
 
+    def buy_on_account(
+        self,
+        org_id: str,
+        pack: str | None = None,
+        *,
+        credits: int | None = None,
+        currency: str,
+        idempotency_key: str | None = None,
+    ) -> Purchase:
+        """Buy ``pack`` (or ``credits`` at the any-amount rate) on account: the credits are
+        granted now and the price is a line of the next monthly invoice (no checkout).
+
+        Raises:
+            OrganizationNotFound, PackNotFound, InvalidSetting, InvalidAmount: bad request.
+            IdempotencyKeyReused: the key was used for another purchase.
+        """
+        cmd = purchases.CreatePurchase(
+            org_id, currency, pack, credits, idempotency_key=idempotency_key
+        )
+        return self._run(lambda: purchases.buy_on_account(cmd, self._uow(), self.clock))
+
     def handle_webhook(self, payload: bytes, signature: str | None) -> webhooks.WebhookOutcome:
         """Act on a payment provider's webhook delivery (raw body and signature header):
         verified, deduplicated by event id, applied from re-fetched state.

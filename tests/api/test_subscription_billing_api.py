@@ -105,3 +105,12 @@ def test_the_client_answers_as_the_library_does(shop: Shop) -> None:
         assert paid == shop.cl.invoice(org, invoice.id)
         assert (paid.status, paid.collection) == (InvoiceStatus.PAID, None)
         assert Collection.OVERDUE.value == "overdue"
+        shop.cl.load_packs(
+            'name = "r"\nrefund_policy = "final"\n[[packs]]\nname = "ten"\ncredits = 10\n'
+            "prices_minor = { USD = 4000 }\n"
+        )
+        bought = client.buy_on_account(org, "ten", currency="USD", idempotency_key="po")
+        assert bought == shop.cl.purchase(org, bought.id)
+        assert client.buy_on_account(org, "ten", currency="USD", idempotency_key="po") == bought
+        (item,) = [i for i in client.pending_items(org) if i.kind is LineKind.PURCHASE]
+        assert (item.amount_minor, item.credits) == (4000, bought.credits)

@@ -166,3 +166,8 @@ def test_a_subscription_is_invoiced_and_an_operator_marks_it_paid(db: str) -> No
         ("payment_reference", "operator"), ("paid", "operator"), ("issued", "invoicing"),
     ]  # fmt: skip
     assert "wire 9" in cli(db, "invoice", "events", org, now=APRIL).stdout
+    bought = ok(cli(db, "purchase", "create", org, "standard", "--on-account", "--currency",
+                    "EUR", "-f", "json", now=APRIL))  # fmt: skip
+    assert bought["status"] == "on_account"
+    (item,) = ok(cli(db, "invoice", "pending", org, "-f", "json", now=APRIL))[:1]
+    assert item["kind"] in {"fee", "purchase"}

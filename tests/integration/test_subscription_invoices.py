@@ -295,3 +295,26 @@ def test_two_schedulers_at_once_issue_each_invoice_once_without_gaps(
     for org in orgs:
         assert [i.period for i in year(shop, org)] == ["2026-01", "2026-02"]
         assert shop.cl.pending_items(org)[0].due_at == utc(2026, 4, 1)  # March's, not yet
+
+
+def test_a_purchase_on_account_is_credited_now_and_billed_on_the_next_invoice(
+    shop: Shop,
+) -> None:
+    shop.load("ai-engine")
+    org = subscribed(shop, "On Account Ltd", "standard", "ai-engine")
+    shop.clock.set(utc(2026, 1, 20, 15))
+    bought = shop.cl.buy_on_account(org, "professional", currency="USD", idempotency_key="po-1")
+    assert bought.status.value == "on_account" and bought.paid_at == utc(2026, 1, 20, 15)
+    assert shop.cl.balance(org).available == credits(1000 + 5000)  # credited at once
+    again = shop.cl.buy_on_account(org, "professional", currency="USD", idempotency_key="po-1")
+    assert again == bought
+    replay(shop, firsts(2026, range(2, 3)))
+    (january,) = year(shop, org)
+    assert lines(january) == [
+        ("fee", "standard plan (monthly), 2026-01-01 to 2026-01-31", 9900),
+        ("purchase", "5000 credits (professional), bought on account on 2026-01-20", 45000),
+    ]
+    assert january.lines[1].credits == credits(5000)
+    assert january.total.minor == 54900
+    kinds = [r.kind for r in shop.cl.billing_history(org)]
+    assert kinds == ["invoice", "purchase"]

@@ -853,6 +853,22 @@ class Operations:
         return decode.purchase(reply.json())
 
     @op
+    def buy_on_account(
+        self,
+        org_id: str,
+        pack: str | None = None,
+        *,
+        credits: int | None = None,
+        currency: str,
+        idempotency_key: str | None = None,
+    ) -> Flow[Purchase]:
+        """Buy on account (operator): credited now, billed on the next monthly invoice."""
+        body = _compact(pack=pack, amount_micros=credits, currency=currency)
+        path = f"{_org(org_id)}/purchases/on-account"
+        reply = yield post(path, body, key=idempotency_key, org_id=org_id)
+        return decode.purchase(reply.json())
+
+    @op
     def refresh_purchase(self, org_id: str, purchase_id: str) -> Flow[Purchase]:
         reply = yield post(f"{_org(org_id)}/purchases/{seg(purchase_id)}/refresh", org_id=org_id)
         return decode.purchase(reply.json())

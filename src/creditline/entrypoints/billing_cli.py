@@ -106,19 +106,33 @@ def purchase_create(
     key: Annotated[
         str | None, typer.Option(help="Idempotency key: a retry returns the same purchase.")
     ] = None,
+    on_account: Annotated[
+        bool,
+        typer.Option(
+            "--on-account", help="Credit now and bill on the next monthly invoice (no checkout)."
+        ),
+    ] = False,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Start buying a pack (or --credits at the fixed rate): prints the checkout URL.
 
     The credits are granted once the payment provider confirms the payment. Exit 9 when
-    no payment provider is configured (operator grants only).
+    no payment provider is configured (operator grants only). With --on-account the
+    credits are granted now and the price goes on the next monthly invoice.
     """
     cl = _open(ctx)
+    amount = None if credits is None else _amount(credits)
+    if on_account:
+        bought = cl.buy_on_account(
+            org, pack, credits=amount, currency=currency.upper(), idempotency_key=key
+        )
+        _emit(fmt, billing_views.purchase_view(bought))
+        return
     urls = {k: v for k, v in (("success_url", success_url), ("cancel_url", cancel_url)) if v}
     purchase = cl.create_purchase(
         org,
         pack,
-        credits=None if credits is None else _amount(credits),
+        credits=amount,
         currency=currency.upper(),
         email=email,
         idempotency_key=key,

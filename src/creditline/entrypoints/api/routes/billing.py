@@ -55,6 +55,23 @@ def create_purchase(
     return PurchaseOut.of(purchase)
 
 
+@router.post(
+    "/v1/orgs/{org_id}/purchases/on-account",
+    summary="Buy on account (operator): credited now, billed on the next monthly invoice",
+)
+def buy_on_account(
+    *, body: PurchaseCreate, scope: OrgOperator, cl: Engine, key: EngineKey
+) -> PurchaseOut:
+    purchase = cl.buy_on_account(
+        scope.org_id,
+        body.pack,
+        credits=body.micros,
+        currency=body.currency.upper(),
+        idempotency_key=key,
+    )
+    return PurchaseOut.of(purchase)
+
+
 @router.get("/v1/orgs/{org_id}/purchases", summary="Purchase history, newest first")
 def list_purchases(*, scope: OrgReader, cl: Engine, limit: Limit = 100) -> list[PurchaseOut]:
     return [PurchaseOut.of(p) for p in cl.purchases(scope.org_id, limit)]
