@@ -318,3 +318,15 @@ def test_a_purchase_on_account_is_credited_now_and_billed_on_the_next_invoice(
     assert january.total.minor == 54900
     kinds = [r.kind for r in shop.cl.billing_history(org)]
     assert kinds == ["invoice", "purchase"]
+
+
+def test_a_credit_alone_waits_for_the_next_charge(shop: Shop) -> None:
+    shop.load("roboflow")
+    shop.clock.set(utc(2026, 1, 10))
+    org = subscribed(shop, "Leaver", "core", "roboflow")
+    shop.clock.set(utc(2026, 1, 24))  # 14 of the cycle's 31 days used, then it ends
+    shop.cl.subscribe(org, None)
+    replay(shop, firsts(2026, range(2, 5)))
+    (january,) = year(shop, org)  # the fee and its credit; then nothing more, no zero bills
+    assert [line.amount_minor for line in january.lines] == [4900, -2687]
+    assert shop.cl.pending_items(org) == []

@@ -167,7 +167,8 @@ def _issue(
         unpriced = used > 0 and (price is None or price.currency != currency)
         flex = () if unpriced or price is None else flex_lines(month, used, price.unit_price_minor)
         lines = _lines(month, billed, flex)
-        if not lines or currency is None:
+        if currency is None or not any(line.amount_minor > 0 for line in lines):
+            # nothing to bill (a credit alone waits for the next charge)
             return ("unpriced" if unpriced else "nothing"), None, unpriced
         now = clock.now()
         number = uow.invoices.next_number()

@@ -503,19 +503,21 @@ class InvoiceRepository:
         )
 
     def item_orgs(self, due_by: datetime) -> list[str]:
-        """Organizations with items due by ``due_by`` that no invoice holds, by id."""
+        """Organizations with charges (items above zero) due by ``due_by`` that no invoice
+        holds, by id: a credit alone waits for something to bill."""
         ii = t.invoice_items
         rows = self._conn.execute(
-            select(ii.c.org_id).where(ii.c.invoice_id.is_(None), ii.c.due_at <= due_by)
+            select(ii.c.org_id)
+            .where(ii.c.invoice_id.is_(None), ii.c.due_at <= due_by, ii.c.amount_minor > 0)
             .group_by(ii.c.org_id).order_by(ii.c.org_id)
         )  # fmt: skip
         return [row.org_id for row in rows]
 
     def oldest_pending_due(self) -> datetime | None:
-        """When the oldest item no invoice holds fell (or falls) due."""
+        """When the oldest charge no invoice holds fell (or falls) due."""
         ii = t.invoice_items
         found: datetime | None = self._conn.execute(
-            select(func.min(ii.c.due_at)).where(ii.c.invoice_id.is_(None))
+            select(func.min(ii.c.due_at)).where(ii.c.invoice_id.is_(None), ii.c.amount_minor > 0)
         ).scalar()
         return found
 
