@@ -260,3 +260,26 @@ def test_two_schedulers_retrying_at_once_make_one_attempt(
     invoice = invoice_of(shop, org)
     assert (invoice.payment_attempts, invoice.next_attempt_at) == (2, utc(2026, 2, 5, 6))
     assert [e[0] for e in events(shop, org)].count("payment_failed") == 2
+
+
+def test_stripe_reporting_the_payment_restores_the_organization(shop: Shop, org: str) -> None:
+    shop.fake.decline_charges(CARD)
+    for moment in (utc(2026, 2, 1, 6), utc(2026, 2, 2, 6), utc(2026, 2, 5, 6),
+                   utc(2026, 2, 12, 6)):  # fmt: skip
+        at(shop, moment)
+    invoice = invoice_of(shop, org)
+    assert shop.cl.billing_hold(org) == invoice.display_number
+    # The customer pays the invoice another way (a payment link); Stripe says so.
+    shop.clock.set(utc(2026, 2, 14, 8))
+    charge = shop.cl.payments.charge(
+        "cus_other", "pm_other", invoice.total, f"link-{invoice.id}", {"invoice_id": invoice.id}
+    )
+    body = shop.fake.event("payment_intent.succeeded", shop.fake.payment_intents[charge.id])
+    assert shop.deliver(body).json()["outcome"] == "paid"
+    assert invoice_of(shop, org).status is InvoiceStatus.PAID
+    assert shop.cl.billing_hold(org) is None
+    assert events(shop, org)[-2:] == [
+        ("paid", "provider", utc(2026, 2, 14, 8)),
+        ("restored", "provider", utc(2026, 2, 14, 8)),
+    ]
+    assert spends(shop, org, "after-stripe")
