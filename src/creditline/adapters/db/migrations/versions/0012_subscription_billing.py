@@ -83,13 +83,14 @@ def downgrade() -> None:
     op.drop_index("ix_invoice_items_due_at", table_name="invoice_items")
     op.drop_table("invoice_items")
     op.execute("UPDATE invoices SET kind = 'flex' WHERE kind = 'monthly'")
-    with op.batch_alter_table("invoice_lines") as batch:
-        batch.drop_column("kind")
     op.drop_index("ix_invoices_next_attempt_at", table_name="invoices")
-    with op.batch_alter_table("invoices") as batch:
-        batch.drop_column("next_attempt_at")
-        batch.drop_column("collection")
-    with op.batch_alter_table("subscriptions") as batch:
-        batch.drop_column("currency")
-    with op.batch_alter_table("organizations") as batch:
-        batch.drop_column("billing_hold")
+    # A column is dropped in place (SQLite 3.35+ and PostgreSQL): never by copying a table
+    # that other tables' foreign keys point at.
+    for table, column in (
+        ("invoice_lines", "kind"),
+        ("invoices", "next_attempt_at"),
+        ("invoices", "collection"),
+        ("subscriptions", "currency"),
+        ("organizations", "billing_hold"),
+    ):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
