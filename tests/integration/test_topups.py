@@ -210,8 +210,13 @@ def test_an_unknown_outcome_is_retried_with_the_same_key_and_charges_once(shop: 
     (pending,) = topups_of(cl, org, Trigger.AUTOMATIC)
     # The charge reached Stripe but its answer was lost (a crash, a timeout): replay it.
     customer = next(iter(shop.fake.customers))
-    shop.cl.payments.charge(customer, CARD, pending.price, f"topup-{pending.id}",
-                            {"purchase_id": pending.id, "org_id": org, "trigger": "automatic"})
+    shop.cl.payments.charge(
+        customer,
+        CARD,
+        pending.price,
+        f"topup-{pending.id}",
+        {"purchase_id": pending.id, "org_id": org, "trigger": "automatic"},
+    )
     assert len(charges(shop.fake)) == 1
     cl.run_topups()
     cl.run_topups()
