@@ -37,7 +37,7 @@ from creditline.domain.errors import (
     UsageEventNotFound,
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType
-from creditline.domain.money import minor_digits
+from creditline.domain.money import Money, minor_digits
 from creditline.domain.portal import PortalLinkExpired, PortalLinkInvalid
 from creditline.domain.purchases import PurchaseStatus
 from creditline.domain.reports import GROUPS, PERIODS
@@ -273,6 +273,7 @@ def buy(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     offered = views.catalogue_currencies(catalogue)
     org = cl.get_org(who.org_id)
     purchases = cl.purchases(who.org_id, 20)
+    auto = cl.auto_topup(who.org_id)
     asked = request.query_params.get("currency", "").upper()
     currency = (
         asked
@@ -293,10 +294,17 @@ def buy(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
             "payments": cl.payments.enabled,
             "purchase_key": secrets.token_urlsafe(18),
             "cancelled": request.query_params.get("cancelled") == "1",
-            "auto": cl.auto_topup(who.org_id),
+            "auto": auto,
+            "cap_text": _major(auto.monthly_cap) if auto and auto.monthly_cap else "",
             "recurring": cl.recurring_topup(who.org_id),
         },
     )
+
+
+def _major(money: Money) -> str:
+    """Minor units as the major-unit text a form takes back (``1234`` EUR -> ``12.34``)."""
+    digits = minor_digits(money.currency)
+    return str(Decimal(money.minor).scaleb(-digits)) if digits else str(money.minor)
 
 
 def _money_field(form: Form, name: str, currency: str) -> int | None:
