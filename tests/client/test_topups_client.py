@@ -37,7 +37,7 @@ def test_top_up_settings_answer_as_the_library_does(embedded: Creditline, client
             outcome(lambda: cl.cancel_recurring_topup(org)),
             outcome(lambda: cl.set_recurring_topup(org, "monthly", currency="EUR", day=3,
                                                    starts_at=start)),
-            outcome(lambda: cl.set_recurring_topup(org, "monthly", currency="EUR", day=31)),
+            outcome(lambda: cl.set_recurring_topup(org, "nope", currency="EUR", day=28)),
             outcome(lambda: cl.recurring_topup(org)),
             outcome(lambda: cl.cancel_recurring_topup(org)),
             outcome(lambda: cl.purchases(org)),

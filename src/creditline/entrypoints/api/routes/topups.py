@@ -5,13 +5,14 @@ history."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from creditline.domain.amounts import format_credits
 from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.entrypoints.api.routes.common import Engine, make_router
+from creditline.entrypoints.api.schema_rules import Ruled
 from creditline.entrypoints.api.schemas import (
     Currency,
     MicrosIn,
@@ -35,7 +36,12 @@ def _iso(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
 
 
-class AutoTopupIn(BaseModel):
+_SET: dict[str, Any] = {"not": {"type": "null"}}
+_NULL: dict[str, Any] = {"type": "null"}
+_WHAT = ("pack", "credits_micros", "target_micros")
+
+
+class AutoTopupIn(Ruled, BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -54,6 +60,13 @@ class AutoTopupIn(BaseModel):
         None, description="The most automatic top-ups may spend a month (minor units)."
     )
     max_failures: Annotated[StrictInt, Field(ge=1, le=100)] = 3
+
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "oneOf": [
+            {"required": [w], "properties": {o: _SET if o == w else _NULL for o in _WHAT}}
+            for w in _WHAT
+        ]
+    }
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -105,7 +118,7 @@ class RecurringTopupIn(BaseModel):
     )
     pack: Name
     currency: Currency
-    day: Annotated[StrictInt, Field(ge=-(10**6), le=10**6, description="1 to 28 (UTC).")]
+    day: Annotated[StrictInt, Field(ge=1, le=28, description="Day of the month (UTC).")]
     starts_at: TimeIn | None = None
 
 
