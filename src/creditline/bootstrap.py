@@ -85,6 +85,7 @@ from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.time import Clock
+from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
 from creditline.domain.webhook_urls import Resolver, UrlPolicy
 from creditline.services import alerts as alerting
@@ -99,6 +100,7 @@ from creditline.services import (
     ratecards,
     reports,
     scheduler,
+    topups,
     usage,
     webhooks,
 )
@@ -205,6 +207,7 @@ class Creditline:
         alert_mailer: outbox.AlertMailer | None = None,
         webhook_allow_networks: str | Sequence[str] | None = None,
         webhook_resolver: Resolver | None = None,
+        background_topups: bool = True,
     ) -> None:
         self._engine = engine
         self.clock: Clock = clock or SystemClock()
@@ -218,6 +221,11 @@ class Creditline:
         self.payments: PaymentProvider = payments or NoPayments()
         self._mailer = mailer
         self.add_tick_job("flex_invoices", self._flex_invoices_job)
+        # Automatic top-ups claimed by charging groups are charged on a thread of their own
+        # (background_topups), or by the next tick / run_topups() (False: tests, scripts).
+        self._background_topups = background_topups
+        self._topups = topups.TopupRunner(self._charge_claimed, "creditline-topups")
+        self.add_tick_job("topups", self._topups_job)
         # Alerts (E2): the webhook sender (default: httpx, made when first needed) and the
         # alert mailer (default: the receipt mailer, when it can send alerts).
         # Webhook URLs reach public addresses only, beyond the networks allowed here
@@ -251,13 +259,17 @@ class Creditline:
         alert_mailer: outbox.AlertMailer | None = None,
         webhook_allow_networks: str | Sequence[str] | None = None,
         webhook_resolver: Resolver | None = None,
+        background_topups: bool = True,
     ) -> Creditline:
         """Open the engine on a database URL (``sqlite:///file.db``, ``postgresql://...``)
         or a plain file path (SQLite). With ``migrate`` the schema is brought up to date.
         ``payments`` is the payment provider credits are bought through (default: none,
         operator grants only) and ``mailer`` sends receipts (default: none).
-        ``webhook_allow_networks`` names networks (CIDR text, ``"127.0.0.0/8,::1/128"``,
-        or a sequence) webhooks may reach beyond public addresses (default ``None``:
+        ``background_topups`` (default) charges automatic top-ups on a thread of the
+        engine's as soon as a crossing claims one; ``False`` leaves them to
+        :meth:`run_topups` and the scheduler's tick. ``webhook_allow_networks`` names
+        networks (CIDR text, ``"127.0.0.0/8,::1/128"``, or a sequence) webhooks may
+        reach beyond public addresses (default ``None``:
         ``CREDITLINE_WEBHOOK_ALLOW_NETWORKS``, unset: none; ``()``: none whatever the
         environment says); ``webhook_resolver`` resolves their names (default: the
         system's resolver).
@@ -287,16 +299,20 @@ class Creditline:
         return cls(
             engine, clock, payments=payments, mailer=mailer, webhook_sender=webhook_sender,
             alert_mailer=alert_mailer, webhook_allow_networks=webhook_allow_networks,
-            webhook_resolver=webhook_resolver,
+            webhook_resolver=webhook_resolver, background_topups=background_topups,
         )  # fmt: skip
 
     def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
+        """Close the engine: the writer's queue is answered and the top-ups claimed in
+        this process are charged first."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        self._topups.drain()
+        self._topups.close()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self._keys.close()
         self._engine.dispose()
 
@@ -374,12 +390,22 @@ class Creditline:
         commands: Sequence[WriteCommand],
         before_commit: Callable[[Sequence[charging.Answer]], None] | None = None,
     ) -> list[charging.Answer]:
-        """Apply a group in one transaction, retried whole on transient conflicts."""
-        return self._run(
-            lambda: charging.apply_group(
-                commands, self._uow(), self.clock, before_commit=before_commit
-            )
-        )
+        """Apply a group in one transaction, retried whole on transient conflicts; then
+        hand the automatic top-ups it claimed to the top-up runner."""
+        claimed: list[Purchase] = []
+        provider = self.payments.name if self.payments.enabled else None
+
+        def call() -> list[charging.Answer]:
+            claimed.clear()  # a retried transaction claims anew
+            return charging.apply_group(
+                commands, self._uow(), self.clock, before_commit=before_commit,
+                provider=provider, claimed=claimed,
+            )  # fmt: skip
+
+        answers = self._run(call)
+        if claimed and self._background_topups:
+            self._topups.submit(claimed)
+        return answers
 
     def _write(self, command: WriteCommand) -> Any:
         """Submit a command and wait for its answer (raising its error)."""
@@ -1162,6 +1188,97 @@ class Creditline:
         return self._run(
             lambda: invoicing.billing_history(org_id, self._uow(read_only=True), limit)
         )
+
+    # -- automatic and recurring top-ups (D9) ---------------------------------------------
+
+    def set_auto_topup(
+        self,
+        org_id: str,
+        *,
+        threshold: int,
+        currency: str,
+        pack: str | None = None,
+        credits: int | None = None,
+        target: int | None = None,
+        monthly_cap: int | None = None,
+        max_failures: int = 3,
+    ) -> AutoTopup:
+        """Buy automatically when the available credits fall below ``threshold``
+        micro-credits: ``pack``, ``credits`` micro-credits at the any-amount rate, or
+        enough to reach ``target`` micro-credits (exactly one of the three), charged
+        off-session to the saved payment method in ``currency``. ``monthly_cap``: the
+        most automatic top-ups may spend in a calendar month, in minor units (``None``:
+        no cap). After ``max_failures`` declined charges in a row they are disabled and
+        the ``payment_failed`` alerts fire. Exactly one top-up per crossing of the
+        threshold (:mod:`creditline.domain.topups`). Replaces any setting, armed.
+
+        Raises:
+            OrganizationNotFound; InvalidSetting, PackNotFound, InvalidAmount: a setting
+            the catalogue cannot sell.
+        """
+        cmd = topups.SetAutoTopup(
+            org_id, threshold, currency, pack, credits, target, monthly_cap, max_failures
+        )
+        return topups.set_auto(cmd, self._tx, self.clock)
+
+    def auto_topup(self, org_id: str) -> AutoTopup | None:
+        """The organization's automatic top-up setting and its state (``None``: none)."""
+        self.get_org(org_id)
+        return self._tx(lambda uow: uow.topups.setting(org_id), read_only=True)
+
+    def disable_auto_topup(self, org_id: str) -> AutoTopup:
+        """Turn automatic top-ups off (:meth:`set_auto_topup` turns them on again)."""
+        return topups.disable_auto(org_id, self._tx, self.clock)
+
+    def set_recurring_topup(
+        self,
+        org_id: str,
+        pack: str,
+        *,
+        currency: str,
+        day: int,
+        starts_at: datetime | None = None,
+    ) -> RecurringTopup:
+        """Buy ``pack`` every month on ``day`` (1-28, 00:00 UTC) from ``starts_at``
+        (default now), charged off-session; the tick buys it, once per month, and once
+        only after a downtime of any length. Replaces any recurring top-up."""
+        cmd = topups.SetRecurringTopup(org_id, pack, currency, day, starts_at)
+        return topups.set_recurring(cmd, self._tx, self.clock)
+
+    def recurring_topup(self, org_id: str) -> RecurringTopup | None:
+        self.get_org(org_id)
+        return self._tx(lambda uow: uow.topups.schedule(org_id), read_only=True)
+
+    def cancel_recurring_topup(self, org_id: str) -> RecurringTopup:
+        return topups.cancel_recurring(org_id, self._tx, self.clock)
+
+    def run_topups(self) -> topups.TopupRun:
+        """Do the top-up work due now (the tick's ``topups`` job): charge the top-ups
+        this process claimed and those left pending, buy the recurring ones due, and
+        claim the crossings no charging group saw (expiry, refunds)."""
+        self._topups.drain()
+        return topups.run_topups(self._tx, self.payments, self.clock, stale=self._stale())
+
+    def wait_topups(self) -> None:
+        """Wait until the automatic top-ups claimed so far in this process are charged."""
+        self._topups.drain()
+
+    def _stale(self) -> timedelta:
+        # without the background runner, nobody else charges what this process claimed
+        return topups.STALE_AFTER if self._background_topups else timedelta(0)
+
+    def _charge_claimed(self, purchase: Purchase) -> None:
+        charged = topups.charge_topup(
+            purchase.org_id, purchase.id, self._tx, self.payments, self.clock
+        )
+        if charged.receipt is not None:
+            purchases.send_receipt(charged.receipt, self._tx, self._mailer, self.clock)
+
+    def _topups_job(self, now: datetime) -> scheduler.JobOutcome:
+        run = self.run_topups()
+        summary = {**run.summary(),
+                   "errors": [{"org_id": o, "error": str(e)} for o, e in run.errors]}  # fmt: skip
+        return scheduler.JobOutcome(summary, tuple(e for _, e in run.errors))
 
     # -- the HTTP API: API keys, idempotent requests, reports ---------------------------
 

@@ -62,6 +62,7 @@ from creditline.domain.ratecard_format import parse_ratecard
 from creditline.domain.reports import UsageReport, UsageRow
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.spending import Allocation
+from creditline.domain.topups import AutoTopup, BuyKind, RecurringTopup, Trigger
 from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
 from creditline.domain.verification import Problem
 from creditline.services.alerts import AlertRun
@@ -484,6 +485,43 @@ def purchase(d: Doc) -> Purchase:
         failure=d["failure"],
         paid_at=maybe_when(d["paid_at"]),
         refunded_at=maybe_when(d["refunded_at"]),
+        trigger=Trigger(d.get("trigger", "manual")),
+    )
+
+
+def auto_topup(d: Doc) -> AutoTopup:
+    cap = d["monthly_cap"]
+    return AutoTopup(
+        org_id=d["org_id"],
+        enabled=d["enabled"],
+        threshold=d["threshold_micros"],
+        buy=BuyKind(d["buy"]),
+        pack=d["pack"],
+        credits=d["credits_micros"],
+        currency=d["currency"],
+        monthly_cap=None if cap is None else money(cap),
+        max_failures=d["max_failures"],
+        armed=d["armed"],
+        crossings=d["crossings"],
+        pending_id=d["pending_id"],
+        failures=d["failures"],
+        retry_at=maybe_when(d["retry_at"]),
+        last_skip=d["last_skip"],
+        disabled_reason=d["disabled_reason"],
+        updated_at=maybe_when(d["updated_at"]),
+    )
+
+
+def recurring_topup(d: Doc) -> RecurringTopup:
+    return RecurringTopup(
+        org_id=d["org_id"],
+        pack=d["pack"],
+        currency=d["currency"],
+        day=d["day"],
+        starts_at=when(d["starts_at"]),
+        active=d["active"],
+        last_period=d["last_period"],
+        updated_at=maybe_when(d["updated_at"]),
     )
 
 

@@ -44,6 +44,7 @@ from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation, ReservationStatus
+from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
 from creditline.services.alerts import AlertRun
 from creditline.services.deliveries import DeliveryRun
@@ -855,6 +856,69 @@ class Operations:
         path = f"{_org(org_id)}/purchases/{seg(purchase_id)}/receipt"
         reply = yield get(path, org_id=org_id)
         return decode.receipt(reply.json())
+
+    # -- automatic and recurring top-ups (D9) ---------------------------------------------
+
+    @op
+    def set_auto_topup(
+        self,
+        org_id: str,
+        *,
+        threshold: int,
+        currency: str,
+        pack: str | None = None,
+        credits: int | None = None,
+        target: int | None = None,
+        monthly_cap: int | None = None,
+        max_failures: int = 3,
+    ) -> Flow[AutoTopup]:
+        """Buy automatically below ``threshold`` micro-credits (see the library's)."""
+        body = _compact(
+            threshold_micros=threshold, currency=currency, pack=pack, credits_micros=credits,
+            target_micros=target, monthly_cap_minor=monthly_cap, max_failures=max_failures,
+        )  # fmt: skip
+        reply = yield put(f"{_org(org_id)}/topups/auto", body, org_id=org_id)
+        return decode.auto_topup(reply.json())
+
+    @op
+    def auto_topup(self, org_id: str) -> Flow[AutoTopup | None]:
+        reply = yield get(f"{_org(org_id)}/topups/auto", org_id=org_id)
+        found = reply.json()
+        return None if found is None else decode.auto_topup(found)
+
+    @op
+    def disable_auto_topup(self, org_id: str) -> Flow[AutoTopup]:
+        reply = yield post(f"{_org(org_id)}/topups/auto/disable", org_id=org_id)
+        return decode.auto_topup(reply.json())
+
+    @op
+    def set_recurring_topup(
+        self,
+        org_id: str,
+        pack: str,
+        *,
+        currency: str,
+        day: int,
+        starts_at: datetime | None = None,
+    ) -> Flow[RecurringTopup]:
+        """Buy ``pack`` every month on ``day`` (1-28, UTC)."""
+        body = _compact(
+            pack=pack, currency=currency, day=day,
+            starts_at=None if starts_at is None else starts_at.isoformat(),
+        )  # fmt: skip
+        reply = yield put(f"{_org(org_id)}/topups/recurring", body, org_id=org_id)
+        return decode.recurring_topup(reply.json())
+
+    @op
+    def recurring_topup(self, org_id: str) -> Flow[RecurringTopup | None]:
+        reply = yield get(f"{_org(org_id)}/topups/recurring", org_id=org_id)
+        found = reply.json()
+        return None if found is None else decode.recurring_topup(found)
+
+    @op
+    def cancel_recurring_topup(self, org_id: str) -> Flow[RecurringTopup]:
+        reply = yield post(f"{_org(org_id)}/topups/recurring/cancel", org_id=org_id)
+        return decode.recurring_topup(reply.json())
 
     @op
     def invoice_flex(self, month: str | datetime | None = None) -> Flow[FlexRun]:

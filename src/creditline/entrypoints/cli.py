@@ -1566,7 +1566,7 @@ def portal_link(
 
 # The billing commands (pack, purchase, invoice, billing), the alert commands (alert,
 # webhook) and the HTTP API's (key, serve) register themselves on `app`.
-from creditline.entrypoints import alerts_cli, api_cli, billing_cli  # noqa: E402, F401
+from creditline.entrypoints import alerts_cli, api_cli, billing_cli, topup_cli  # noqa: E402, F401
 
 
 def _plain_help(typer_app: typer.Typer) -> None:

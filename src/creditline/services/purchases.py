@@ -89,6 +89,7 @@ __all__ = [
     "CreatePurchase",
     "Settled",
     "create_purchase",
+    "grant_purchase",
     "refresh_purchase",
     "refund_purchase",
     "send_receipt",
@@ -280,7 +281,9 @@ def _describe(purchase: Purchase) -> str:
 # -- confirming -------------------------------------------------------------------------
 
 
-def _grant(uow: UnitOfWork, purchase: Purchase, held: tuple[int, int], now: datetime) -> Grant:
+def grant_purchase(
+    uow: UnitOfWork, purchase: Purchase, held: tuple[int, int], now: datetime
+) -> Grant:
     """The purchase's prepaid grant, written like every grant: one ``grant`` entry."""
     balance, entry_count = held
     if balance + purchase.credits > MAX_MICROS:
@@ -308,7 +311,7 @@ def _grant(uow: UnitOfWork, purchase: Purchase, held: tuple[int, int], now: date
 def _paid(
     uow: UnitOfWork, purchase: Purchase, state: CheckoutState, held: tuple[int, int], now: datetime
 ) -> Settled | None:
-    grant = _grant(uow, purchase, held, now)
+    grant = grant_purchase(uow, purchase, held, now)
     paid = replace(
         purchase,
         status=PurchaseStatus.PAID,

@@ -368,6 +368,8 @@ purchases = Table(
     Column("paid_at", UTCDateTime, nullable=True),
     Column("refunded_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # What made it: manual (a checkout), automatic or recurring (a top-up; migration 0013).
+    Column("trigger", String(20), nullable=False, server_default="manual"),
     CheckConstraint("credits_micros > 0", name="credits_positive"),
     CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
     CheckConstraint(
@@ -744,3 +746,50 @@ web_signing_keys = Table(
     Column("secret", String(128), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+
+# -- automatic and recurring top-ups (migration 0013) ---------------------------------------
+# Owned by services/topups.py through adapters/db/topups.py (domain/topups.py). A top-up
+# itself is a row of purchases (trigger automatic or recurring) under a unique key
+# (auto-<n>, recurring-YYYY-MM).
+
+# Each organization's automatic top-up setting and its state. armed is the guard of
+# "exactly one top-up per crossing": it is turned off in the transaction that stores the
+# crossing's pending top-up (pending_id), under the organization's lock.
+topup_settings = Table(
+    "topup_settings",
+    metadata,
+    Column("org_id", Id, ForeignKey("organizations.id"), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("threshold_micros", BigInteger, nullable=False),
+    Column("buy", String(20), nullable=False),
+    Column("pack", String(100), nullable=True),
+    Column("credits_micros", BigInteger, nullable=True),
+    Column("currency", String(3), nullable=False),
+    # The monthly cap on automatic top-up spend, in minor units of currency (NULL: none).
+    Column("monthly_cap_minor", BigInteger, nullable=True),
+    Column("max_failures", Integer, nullable=False),
+    Column("armed", Boolean, nullable=False),
+    Column("crossings", Integer, nullable=False),
+    Column("pending_id", Id, nullable=True),
+    Column("failures", Integer, nullable=False),
+    Column("retry_at", UTCDateTime, nullable=True),
+    Column("last_skip", Text, nullable=True),
+    Column("disabled_reason", Text, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Each organization's recurring top-up: a pack bought monthly on a day (1-28, UTC).
+topup_schedules = Table(
+    "topup_schedules",
+    metadata,
+    Column("org_id", Id, ForeignKey("organizations.id"), primary_key=True),
+    Column("pack", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("day_of_month", Integer, nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("last_period", String(7), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_topup_schedules_active", topup_schedules.c.active)

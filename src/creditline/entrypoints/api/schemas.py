@@ -976,6 +976,7 @@ class PurchaseOut(BaseModel):
     created_at: datetime
     paid_at: datetime | None
     refunded_at: datetime | None
+    trigger: str = Field(description="manual, automatic or recurring (a top-up).")
 
     @classmethod
     def of(cls, p: Purchase) -> PurchaseOut:
@@ -997,6 +998,7 @@ class PurchaseOut(BaseModel):
             created_at=p.created_at,
             paid_at=_iso(p.paid_at),
             refunded_at=_iso(p.refunded_at),
+            trigger=p.trigger.value,
         )
 
 
