@@ -40,6 +40,7 @@ from .repositories import (
     ReservationRepository,
     UsageRepository,
 )
+from .sales import SalesRequestRepository  # contact-sales requests (country gating)
 from .subscriptions import SubscriptionRepository
 
 __all__ = ["SqlUnitOfWork", "TransientStorageError", "is_transient"]
@@ -90,6 +91,7 @@ class SqlUnitOfWork:
     alerts: AlertRepository
     webhooks: WebhookRepository
     charging: ChargingRepository
+    sales: SalesRequestRepository
 
     def __init__(self, engine: Engine, read_only: bool = False) -> None:
         self._engine = engine
@@ -156,6 +158,7 @@ class SqlUnitOfWork:
         self.signing_keys = SigningKeyRepository(conn)
         self.dashboard = DashboardRepository(conn)
         self.charging = ChargingRepository(conn)
+        self.sales = SalesRequestRepository(conn)
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"

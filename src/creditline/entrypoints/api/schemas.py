@@ -38,12 +38,12 @@ from pydantic import (
     model_validator,
 )
 
-from creditline.domain.alerts import AlertParams, AlertRule, AlertState, event_types
+from creditline.domain.alerts import AlertParams, AlertRule, AlertState
 from creditline.domain.amounts import format_credits, parse_credits
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.balances import Balance
 from creditline.domain.charging import MAX_TTL
-from creditline.domain.deliveries import Delivery, WebhookEndpoint
+from creditline.domain.deliveries import Delivery, WebhookEndpoint, subscribable_event_types
 from creditline.domain.grants import Grant, GrantKind
 from creditline.domain.invoices import BillingRecord, Invoice
 from creditline.domain.ledger import CauseType, EntryType, LedgerEntry
@@ -1262,9 +1262,11 @@ class OverviewOut(BaseModel):
 
 Word = Annotated[StrictStr, Field(max_length=100)]
 EventTypeName = Annotated[
-    StrictStr, Field(max_length=100, json_schema_extra={"enum": list(event_types())})
+    StrictStr,
+    Field(max_length=100, json_schema_extra={"enum": list(subscribable_event_types())}),
 ]
-"""An event type a webhook endpoint can subscribe to (every one an alert fires). The
+"""An event type a webhook endpoint can subscribe to (every one an alert fires, and the
+operator's ``sales.contact_requested``). The
 document lists them; the engine checks them, so that the library, the client and the API
 refuse an unknown type with the same error (422 ``invalid-setting``)."""
 
