@@ -14,6 +14,7 @@ from creditline.entrypoints.api.routes import (
     orgs,
     portal,
     reservations,
+    sales,
     usage,
 )
 
@@ -28,6 +29,7 @@ ROUTERS = (
     reservations.router,
     catalogue.router,
     billing.router,
+    sales.router,
     alerts.router,
     portal.router,
     admin.router,
