@@ -56,7 +56,7 @@ def script(cl: Any) -> list[Any]:
         outcome(lambda: cl.self_serve(org.id)),
         asked,
         outcome(lambda: cl.sales_requests(org.id)),
-        outcome(lambda: cl.sales_requests()),
+        outcome(cl.sales_requests),
         outcome(lambda: cl.sales_request(asked.id, org.id)),
         outcome(lambda: cl.sales_request("csr_aaaaaaaaaaaaaaaaaaaaaaaa")),
         outcome(lambda: cl.contact_sales(org.id, "nope")),
