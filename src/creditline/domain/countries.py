@@ -109,7 +109,7 @@ class SelfServeCountries:
     def describe(self) -> str:
         if self.countries is None:
             return "everywhere"
-        return ",".join(self.countries) if self.countries else "nowhere"
+        return ", ".join(self.countries) if self.countries else "nowhere"
 
 
 EVERYWHERE = SelfServeCountries()
