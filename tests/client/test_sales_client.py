@@ -65,6 +65,7 @@ def script(cl: Any) -> list[Any]:
         outcome(lambda: cl.update_org(org.id, clear_country=True, name="Acme")),
         outcome(lambda: cl.create_purchase(org.id, credits=credits(10), currency="USD")),
         outcome(lambda: cl.update_org("org_aaaaaaaaaaaaaaaaaaaaaaaa", country="FR")),
+        outcome(lambda: cl.create_org("Bad", country="Germany")),
     ]
 
 
@@ -78,5 +79,5 @@ def test_the_client_answers_as_the_library_does(gated_client: Client, tmp_path: 
     errors = [type(r).__name__ for r in here if isinstance(r, Exception)]
     assert errors == [
         "SelfServeUnavailable", "SalesRequestNotFound", "PackNotFound",
-        "SelfServeUnavailable", "OrganizationNotFound",
+        "SelfServeUnavailable", "OrganizationNotFound", "InvalidSetting",
     ]  # fmt: skip

@@ -35,6 +35,7 @@ from creditline.domain.alerts import AlertRule
 from creditline.domain.amounts import CostBasis
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.balances import Balance
+from creditline.domain.countries import parse_country
 from creditline.domain.deliveries import Delivery, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import (
     CreditlineError,
@@ -153,8 +154,9 @@ def _event(event: UsageEvent) -> dict[str, Any]:
 
 
 def _country(value: str | None) -> str | None:
-    """A country as the service takes it: upper case (the library reads any case)."""
-    return value.strip().upper() if isinstance(value, str) else value
+    """A country as the service takes it, upper case, checked as the library checks it
+    (any case; :class:`InvalidSetting` for a code that is not one)."""
+    return None if value is None else parse_country(value)
 
 
 def _kind(value: GrantKind | str) -> GrantKind:
