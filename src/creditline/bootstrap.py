@@ -50,6 +50,7 @@ from creditline.domain.alerts import AlertRule
 from creditline.domain.amounts import CostBasis
 from creditline.domain.api_keys import ApiKey, IdempotentRequest, IssuedKey, Role
 from creditline.domain.balances import Balance
+from creditline.domain.countries import SelfServeCountries, parse_self_serve_countries
 from creditline.domain.deliveries import Delivery, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import (
     AlreadyExists,
@@ -84,6 +85,7 @@ from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation, ReservationStatus
+from creditline.domain.sales import SalesRequest, SalesRequestSource
 from creditline.domain.time import Clock
 from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
@@ -99,6 +101,7 @@ from creditline.services import (
     queries,
     ratecards,
     reports,
+    sales,
     scheduler,
     topups,
     usage,
@@ -114,9 +117,11 @@ from creditline.services.organizations import (
     AddMember,
     CreateOrganization,
     CreateProject,
+    UpdateOrganization,
     add_member,
     create_organization,
     create_project,
+    update_organization,
 )
 from creditline.services.payments import PaymentProvider, ReceiptSender
 from creditline.services.purchases import CANCEL_URL, SUCCESS_URL
@@ -185,6 +190,33 @@ class RenewalReport:
         return sum(r.amount for r in self.organizations)
 
 
+SELF_SERVE_COUNTRIES_ENV = "CREDITLINE_SELF_SERVE_COUNTRIES"
+"""The countries where credits can be bought self-serve (``US,CA``; unset: everywhere)."""
+SALES_EMAIL_ENV = "CREDITLINE_SALES_EMAIL"
+"""Where contact-sales requests are e-mailed (unset: not e-mailed)."""
+
+
+def _sales_email(value: str | None) -> str | None:
+    """The sales address, checked (blank: none).
+
+    Raises:
+        InvalidSetting: not an e-mail address.
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    if "@" not in text or len(text) > 320 or any(c.isspace() for c in text):
+        raise InvalidSetting("sales e-mail", text, "not an e-mail address")
+    return text
+
+
+def _source(value: str) -> SalesRequestSource:
+    try:
+        return SalesRequestSource(value)
+    except ValueError:
+        raise InvalidSetting("source", value, "portal or api") from None
+
+
 def _kind(value: GrantKind | str) -> GrantKind:
     try:
         return GrantKind(value)
@@ -208,7 +240,20 @@ class Creditline:
         webhook_allow_networks: str | Sequence[str] | None = None,
         webhook_resolver: Resolver | None = None,
         background_topups: bool = True,
+        self_serve_countries: str | Sequence[str] | None = None,
+        sales_email: str | None = None,
     ) -> None:
+        # Country gating (D8): where credits can be bought self-serve (None:
+        # CREDITLINE_SELF_SERVE_COUNTRIES; unset: everywhere), and where contact-sales
+        # requests are e-mailed (None: CREDITLINE_SALES_EMAIL; unset: not e-mailed).
+        self._self_serve = parse_self_serve_countries(
+            os.environ.get(SELF_SERVE_COUNTRIES_ENV)
+            if self_serve_countries is None
+            else self_serve_countries
+        )
+        self._sales_email = _sales_email(
+            os.environ.get(SALES_EMAIL_ENV) if sales_email is None else sales_email
+        )
         self._engine = engine
         self.clock: Clock = clock or SystemClock()
         self._max_attempts = max_attempts
@@ -260,6 +305,8 @@ class Creditline:
         webhook_allow_networks: str | Sequence[str] | None = None,
         webhook_resolver: Resolver | None = None,
         background_topups: bool = True,
+        self_serve_countries: str | Sequence[str] | None = None,
+        sales_email: str | None = None,
     ) -> Creditline:
         """Open the engine on a database URL (``sqlite:///file.db``, ``postgresql://...``)
         or a plain file path (SQLite). With ``migrate`` the schema is brought up to date.
@@ -272,7 +319,12 @@ class Creditline:
         reach beyond public addresses (default ``None``:
         ``CREDITLINE_WEBHOOK_ALLOW_NETWORKS``, unset: none; ``()``: none whatever the
         environment says); ``webhook_resolver`` resolves their names (default: the
-        system's resolver).
+        system's resolver). ``self_serve_countries`` lists the countries where credits
+        can be bought self-serve (``"US,CA"`` or a sequence of ISO 3166-1 alpha-2 codes;
+        default ``None``: ``CREDITLINE_SELF_SERVE_COUNTRIES``, unset or ``"*"``:
+        everywhere; see :mod:`creditline.domain.countries`); ``sales_email`` is where
+        contact-sales requests are e-mailed (default ``None``:
+        ``CREDITLINE_SALES_EMAIL``; unset: not e-mailed).
 
         Raises:
             InvalidDatabaseUrl: the URL is malformed or names an unsupported database.
@@ -296,11 +348,16 @@ class Creditline:
         except CreditlineError:
             engine.dispose()
             raise
-        return cls(
-            engine, clock, payments=payments, mailer=mailer, webhook_sender=webhook_sender,
-            alert_mailer=alert_mailer, webhook_allow_networks=webhook_allow_networks,
-            webhook_resolver=webhook_resolver, background_topups=background_topups,
-        )  # fmt: skip
+        try:
+            return cls(
+                engine, clock, payments=payments, mailer=mailer, webhook_sender=webhook_sender,
+                alert_mailer=alert_mailer, webhook_allow_networks=webhook_allow_networks,
+                webhook_resolver=webhook_resolver, background_topups=background_topups,
+                self_serve_countries=self_serve_countries, sales_email=sales_email,
+            )  # fmt: skip
+        except CreditlineError:
+            engine.dispose()
+            raise
 
     def close(self) -> None:
         """Close the engine: the writer's queue is answered and the top-ups claimed in
@@ -426,15 +483,34 @@ class Creditline:
         external_ref: str | None = None,
         consumption_order: str | Sequence[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        country: str | None = None,
     ) -> Organization:
-        """Create an organization with a zero balance."""
+        """Create an organization with a zero balance; ``country`` (an ISO 3166-1 alpha-2
+        code) decides whether it can buy credits self-serve (:meth:`self_serve`)."""
         order: str | list[str] | tuple[GrantKind, ...] = DEFAULT_CONSUMPTION_ORDER
         if isinstance(consumption_order, str):
             order = consumption_order
         elif consumption_order is not None:
             order = list(consumption_order)
-        cmd = CreateOrganization(name, external_ref, order, metadata or {})
+        cmd = CreateOrganization(name, external_ref, order, metadata or {}, country)
         return self._run(lambda: create_organization(cmd, self._uow(), self.clock))
+
+    def update_org(
+        self,
+        org_id: str,
+        *,
+        name: str | None = None,
+        country: str | None = None,
+        clear_country: bool = False,
+    ) -> Organization:
+        """Change an organization's name or country (``None``: unchanged;
+        ``clear_country``: no country any more).
+
+        Raises:
+            InvalidSetting: a bad name or country code. OrganizationNotFound.
+        """
+        cmd = UpdateOrganization(org_id, name, country, clear_country)
+        return self._run(lambda: update_organization(cmd, self._uow()))
 
     def get_org(self, org_id: str) -> Organization:
         return self._find(lambda uow: uow.orgs.get(org_id), OrganizationNotFound(org_id))
@@ -1075,6 +1151,9 @@ class Creditline:
         :meth:`refresh_purchase`), exactly once.
 
         Raises:
+            SelfServeUnavailable: self-serve buying is not available in the organization's
+                country (:meth:`self_serve`): nothing is asked of the payment provider;
+                the organization contacts sales instead (:meth:`contact_sales`).
             PaymentsUnavailable: no payment provider (operator grants only).
             PackNotFound, InvalidSetting, InvalidAmount: not something the catalogue sells.
             PaymentProviderError: the provider failed; the purchase is ``failed``.
@@ -1082,7 +1161,9 @@ class Creditline:
         cmd = purchases.CreatePurchase(
             org_id, currency, pack, credits, success_url, cancel_url, email, idempotency_key
         )
-        return purchases.create_purchase(cmd, self._tx, self.payments, self.clock)
+        return purchases.create_purchase(
+            cmd, self._tx, self.payments, self.clock, self_serve=self._self_serve
+        )
 
     def handle_webhook(self, payload: bytes, signature: str | None) -> webhooks.WebhookOutcome:
         """Act on a payment provider's webhook delivery (raw body and signature header):
@@ -1628,6 +1709,68 @@ class Creditline:
             "retrying": run.retrying,
             "failed": run.failed,
         }
+
+    # -- country gating and contact sales (D8) -------------------------------------------
+
+    @property
+    def self_serve_countries(self) -> SelfServeCountries:
+        """Where credits can be bought self-serve (``countries`` ``None``: everywhere)."""
+        return self._self_serve
+
+    def self_serve(self, org_id: str) -> sales.SelfServe:
+        """Whether the organization can buy credits self-serve now (its country is in the
+        platform's list, or there is no list), or is to contact sales instead.
+
+        Raises:
+            OrganizationNotFound: no such organization.
+        """
+        return self._run(
+            lambda: sales.self_serve(org_id, self._uow(read_only=True), self._self_serve)
+        )
+
+    def contact_sales(
+        self,
+        org_id: str,
+        pack: str | None = None,
+        *,
+        credits: int | None = None,
+        message: str | None = None,
+        member_id: str | None = None,
+        email: str | None = None,
+        source: str = "api",
+    ) -> SalesRequest:
+        """Ask sales about buying ``pack`` (or ``credits`` micro-credits, or neither):
+        the request is recorded with the organization's country, listed for the
+        operator (:meth:`sales_requests`), signed to the operator's webhook endpoints
+        (``sales.contact_requested``) and e-mailed to the sales address (when set and
+        the engine has a mail server). Nothing is bought. Any organization may ask,
+        whether or not it could buy self-serve.
+
+        Raises:
+            InvalidSetting, InvalidAmount: a bad request (nothing recorded).
+            OrganizationNotFound, MemberNotFound, PackNotFound: nothing recorded.
+        """
+        cmd = sales.ContactSales(org_id, pack, credits, message, member_id, email, _source(source))
+        mail_to = self._sales_email if self._alert_mailer is not None else None
+        return self._run(
+            lambda: sales.contact_sales(cmd, self._uow(), self.clock, sales_email=mail_to)
+        )
+
+    def sales_requests(self, org_id: str | None = None, limit: int = 100) -> list[SalesRequest]:
+        """Contact-sales requests, newest first: an organization's, or every one.
+
+        Raises:
+            InvalidSetting: a limit outside 1 to 10000. OrganizationNotFound.
+        """
+        return self._run(lambda: sales.list_requests(self._uow(read_only=True), org_id, limit))
+
+    def sales_request(self, request_id: str, org_id: str | None = None) -> SalesRequest:
+        """One contact-sales request (``org_id``: only if it is that organization's).
+
+        Raises:
+            SalesRequestNotFound: no such request (or not ``org_id``'s).
+        """
+        return self._run(lambda: sales.get_request(request_id, org_id, self._uow(read_only=True)))
 
     # -- the web dashboard: portal sessions (issue 6) -----------------------------------
 

@@ -61,6 +61,7 @@ from creditline.domain.purchases import Purchase, PurchaseStatus, Receipt
 from creditline.domain.ratecard_format import parse_ratecard
 from creditline.domain.reports import UsageReport, UsageRow
 from creditline.domain.reservations import Reservation, ReservationStatus
+from creditline.domain.sales import SalesRequest, SalesRequestSource
 from creditline.domain.spending import Allocation
 from creditline.domain.topups import AutoTopup, BuyKind, RecurringTopup, Trigger
 from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
@@ -71,6 +72,7 @@ from creditline.services.deliveries import DeliveryRun
 from creditline.services.invoices import FlexRun
 from creditline.services.queries import VerifyReport
 from creditline.services.reservations import Settlement
+from creditline.services.sales import SelfServe
 from creditline.services.scheduler import JobRun, TickReport
 from creditline.services.spending import DebitResult, DebitStatus
 
@@ -114,6 +116,7 @@ def organization(d: Doc) -> Organization:
         consumption_order=tuple(GrantKind(k) for k in d["consumption_order"]),
         created_at=when(d["created_at"]),
         metadata=dict(d["metadata"]),
+        country=d.get("country"),
     )
 
 
@@ -757,4 +760,29 @@ def tick_report(d: Doc) -> TickReport:
             )
             for j in d["jobs"]
         ),
+    )
+
+
+# -- country gating and contact sales (D8) ---------------------------------------------------
+
+
+def self_serve(d: Doc) -> SelfServe:
+    countries = d["countries"]
+    return SelfServe(
+        d["org_id"], d["country"], d["available"], None if countries is None else tuple(countries)
+    )
+
+
+def sales_request(d: Doc) -> SalesRequest:
+    return SalesRequest(
+        id=d["id"],
+        org_id=d["org_id"],
+        country=d["country"],
+        member_id=d["member_id"],
+        email=d["email"],
+        pack=d["pack"],
+        credits=d["credits_micros"],
+        message=d["message"],
+        source=SalesRequestSource(d["source"]),
+        created_at=when(d["created_at"]),
     )

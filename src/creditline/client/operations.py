@@ -16,13 +16,26 @@ from enum import Enum
 from typing import Any, Literal
 
 from creditline.client import decode
-from creditline.client._wire import Call, Flow, Params, Reply, get, loads, op, post, put, seg
+from creditline.client._wire import (
+    Call,
+    Flow,
+    Params,
+    Reply,
+    get,
+    loads,
+    op,
+    patch,
+    post,
+    put,
+    seg,
+)
 from creditline.client.decode import OrgPlan
 from creditline.client.errors import error_from_problem
 from creditline.domain.alerts import AlertRule
 from creditline.domain.amounts import CostBasis
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.balances import Balance
+from creditline.domain.countries import parse_country
 from creditline.domain.deliveries import Delivery, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import (
     CreditlineError,
@@ -44,6 +57,7 @@ from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation, ReservationStatus
+from creditline.domain.sales import SalesRequest
 from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
 from creditline.services.alerts import AlertRun
@@ -53,6 +67,7 @@ from creditline.services.purchases import CANCEL_URL, SUCCESS_URL
 from creditline.services.queries import VerifyReport
 from creditline.services.ratecards import DEFAULT_RATE_CARD
 from creditline.services.reservations import Settlement
+from creditline.services.sales import SelfServe
 from creditline.services.scheduler import TickReport
 from creditline.services.spending import DebitResult
 
@@ -137,6 +152,12 @@ def _event(event: UsageEvent) -> dict[str, Any]:
         steps=_steps(event.steps),
         metadata=dict(event.metadata) or None,
     )
+
+
+def _country(value: str | None) -> str | None:
+    """A country as the service takes it, upper case, checked as the library checks it
+    (any case; :class:`InvalidSetting` for a code that is not one)."""
+    return None if value is None else parse_country(value)
 
 
 def _kind(value: GrantKind | str) -> GrantKind:
@@ -246,6 +267,7 @@ class Operations:
         external_ref: str | None = None,
         consumption_order: str | Sequence[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        country: str | None = None,
     ) -> Flow[Organization]:
         """Create an organization with a zero balance (operator)."""
         order: list[str] | None = None
@@ -254,9 +276,31 @@ class Operations:
         elif consumption_order is not None:
             order = [str(k) for k in consumption_order]
         body = _compact(
-            name=name, external_ref=external_ref, consumption_order=order, metadata=metadata
+            name=name,
+            external_ref=external_ref,
+            consumption_order=order,
+            metadata=metadata,
+            country=_country(country),
         )
         reply = yield post("/v1/orgs", body)
+        return decode.organization(reply.json())
+
+    @op
+    def update_org(
+        self,
+        org_id: str,
+        *,
+        name: str | None = None,
+        country: str | None = None,
+        clear_country: bool = False,
+    ) -> Flow[Organization]:
+        """Change an organization's name or country (operator)."""
+        if clear_country and country is not None:
+            raise InvalidSetting("country", country, "give a country or clear it, not both")
+        body: dict[str, Any] = _compact(name=name, country=_country(country))
+        if clear_country:
+            body["country"] = None
+        reply = yield patch(_org(org_id), body, org_id=org_id)
         return decode.organization(reply.json())
 
     @op
@@ -1119,6 +1163,54 @@ class Operations:
         path = f"{_org(org_id)}/webhook-endpoints/{seg(endpoint_id)}/test"
         reply = yield post(path, org_id=org_id)
         return decode.delivery(reply.json())
+
+    # -- country gating and contact sales (D8) -----------------------------------------------
+
+    @op
+    def self_serve(self, org_id: str) -> Flow[SelfServe]:
+        """Whether the organization can buy credits self-serve now, or contacts sales."""
+        reply = yield get(f"{_org(org_id)}/self-serve", org_id=org_id)
+        return decode.self_serve(reply.json())
+
+    @op
+    def contact_sales(
+        self,
+        org_id: str,
+        pack: str | None = None,
+        *,
+        credits: int | None = None,
+        message: str | None = None,
+        member_id: str | None = None,
+        email: str | None = None,
+        source: str = "api",
+    ) -> Flow[SalesRequest]:
+        """Ask sales about buying a pack or an amount (see the library's)."""
+        body = _compact(
+            pack=pack,
+            amount_micros=credits,
+            message=message,
+            member_id=member_id,
+            email=email,
+            source=source,
+        )
+        reply = yield post(f"{_org(org_id)}/sales-requests", body, org_id=org_id)
+        return decode.sales_request(reply.json())
+
+    @op
+    def sales_requests(
+        self, org_id: str | None = None, limit: int = 100
+    ) -> Flow[list[SalesRequest]]:
+        """Contact-sales requests, newest first: an organization's, or every one."""
+        path = _scoped(org_id, "/sales-requests")
+        reply = yield get(path, _query(limit=limit), org_id=org_id)
+        return [decode.sales_request(d) for d in reply.json()]
+
+    @op
+    def sales_request(self, request_id: str, org_id: str | None = None) -> Flow[SalesRequest]:
+        """One contact-sales request (``org_id``: only if it is that organization's)."""
+        path = _scoped(org_id, f"/sales-requests/{seg(request_id)}")
+        reply = yield get(path, org_id=org_id)
+        return decode.sales_request(reply.json())
 
     # -- the web dashboard -----------------------------------------------------------------
 

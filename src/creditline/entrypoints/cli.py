@@ -66,6 +66,7 @@ from creditline.domain.errors import (
     PaymentError,
     PlanGateRefused,
     RefundRefused,
+    SelfServeUnavailable,
     StorageError,
     ValidationError,
 )
@@ -115,11 +116,14 @@ EXIT_CODES: dict[type[Exception], int] = {
     VerificationFailed: 8,
     PaymentError: 9,
     RefundRefused: 5,
+    SelfServeUnavailable: 10,
 }
 """The one table from error class to exit code; a class not listed takes its nearest
 listed base class's code. Click's own usage errors also exit 2. Refused usage (no
 credits to cover it, the plan's gates) exits 5, like a refused spend, and so does a
-refused refund; a purchase the payment provider cannot make (or no provider) exits 9."""
+refused refund; a purchase the payment provider cannot make (or no provider) exits 9;
+a purchase refused because self-serve buying is not available in the organization's
+country exits 10 (contact sales: ``creditline sales request``)."""
 
 
 def _insufficient(exc: InsufficientCredits) -> str:
@@ -129,8 +133,13 @@ def _insufficient(exc: InsufficientCredits) -> str:
     )
 
 
+def _self_serve(exc: SelfServeUnavailable) -> str:
+    return f"{exc}: creditline sales request {exc.org_id} [--pack NAME | --amount CREDITS]"
+
+
 _MESSAGES: dict[type[Exception], Callable[[Any], str]] = {
     InsufficientCredits: _insufficient,
+    SelfServeUnavailable: _self_serve,
 }
 """Messages that read better in credits than the engine's micro-credits."""
 
@@ -349,6 +358,7 @@ def init(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
 def org_create(
     ctx: typer.Context,
     name: str,
+    *,
     external_ref: Annotated[
         str | None, typer.Option(help="Your platform's id for it; unique.")
     ] = None,
@@ -356,11 +366,17 @@ def org_create(
         str | None,
         typer.Option(help=f"Grant kinds, first spent first: {GrantKind.names()}."),
     ] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CC", help="Its country, ISO 3166-1 alpha-2 (DE); decides self-serve buying."
+        ),
+    ] = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Create an organization with a zero balance."""
     org = _open(ctx).create_org(
-        name, external_ref=external_ref, consumption_order=consumption_order
+        name, external_ref=external_ref, consumption_order=consumption_order, country=country
     )
     _emit(fmt, views.org_view(org))
 
@@ -1565,8 +1581,15 @@ def portal_link(
 
 
 # The billing commands (pack, purchase, invoice, billing), the alert commands (alert,
-# webhook) and the HTTP API's (key, serve) register themselves on `app`.
-from creditline.entrypoints import alerts_cli, api_cli, billing_cli, topup_cli  # noqa: E402, F401
+# webhook), the HTTP API's (key, serve), top-ups' (topup) and country gating's (org update,
+# sales) register themselves on `app`.
+from creditline.entrypoints import (  # noqa: E402, F401
+    alerts_cli,
+    api_cli,
+    billing_cli,
+    sales_cli,
+    topup_cli,
+)
 
 
 def _plain_help(typer_app: typer.Typer) -> None:

@@ -123,6 +123,7 @@ def _org_data(org: Organization) -> dict[str, Any]:
         "external_ref": org.external_ref,
         "consumption_order": [k.value for k in org.consumption_order],
         "created_at": _iso(org.created_at),
+        "country": org.country,
     }
 
 
@@ -239,13 +240,14 @@ def _key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
 
 
 def _orgs_table(orgs: Sequence[Organization]) -> Table:
-    table = _table("Organizations", "id", "name", "external ref", "consumption order")
+    table = _table("Organizations", "id", "name", "external ref", "consumption order", "country")
     for org in orgs:
         table.add_row(
             org.id,
             org.name,
             org.external_ref or "",
             ", ".join(k.value for k in org.consumption_order),
+            org.country or "",
         )
     return table
 

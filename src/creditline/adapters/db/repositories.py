@@ -180,6 +180,7 @@ class OrganizationRepository:
                 consumption_order=",".join(k.value for k in org.consumption_order),
                 metadata=org.metadata,
                 created_at=org.created_at,
+                country=org.country,
             )
         )
         self._conn.execute(
@@ -203,6 +204,13 @@ class OrganizationRepository:
             select(t.organizations.c.id).where(t.organizations.c.name == name)
         ).first()
         return found is not None
+
+    def update(self, org: Organization) -> None:
+        """Store an organization's changeable fields: its name and country."""
+        o = t.organizations
+        self._conn.execute(
+            update(o).where(o.c.id == org.id).values(name=org.name, country=org.country)
+        )
 
     def page(self, limit: int = 100, after_id: str | None = None) -> list[Organization]:
         query = select(t.organizations).order_by(t.organizations.c.id).limit(limit)
@@ -593,6 +601,7 @@ def _org(row: Row[Any]) -> Organization:
         consumption_order=parse_consumption_order(m["consumption_order"]),
         created_at=m["created_at"],
         metadata=dict(m["metadata"] or {}),
+        country=m["country"],
     )
 
 

@@ -99,6 +99,8 @@ organizations = Table(
     Column("plan", String(200), nullable=True),
     Column("depletion", String(20), nullable=True),
     Column("flex_enabled", Boolean, nullable=True),
+    # Where it is: an ISO 3166-1 alpha-2 code (migration 0014); NULL: not given.
+    Column("country", String(2), nullable=True),
 )
 
 balances = Table(
@@ -793,3 +795,25 @@ topup_schedules = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 Index("ix_topup_schedules_active", topup_schedules.c.active)
+# -- country gating and contact sales (migration 0014) ---------------------------------------
+# Owned by services/sales.py through adapters/db/sales.py (domain/sales.py).
+
+# Contact-sales requests of organizations that cannot buy self-serve. credits_micros: the
+# amount asked about, in micro-credits (NULL: a pack, or neither).
+sales_requests = Table(
+    "sales_requests",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("country", String(2), nullable=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("pack", String(100), nullable=True),
+    Column("credits_micros", BigInteger, nullable=True),
+    Column("message", Text, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("credits_micros IS NULL OR credits_micros > 0", name="credits_positive"),
+)
+Index("ix_sales_requests_created_at", sales_requests.c.created_at)
+Index("ix_sales_requests_org_id_created_at", sales_requests.c.org_id, sales_requests.c.created_at)

@@ -40,6 +40,7 @@ from .repositories import (
     ReservationRepository,
     UsageRepository,
 )
+from .sales import SalesRequestRepository  # contact-sales requests (country gating)
 from .subscriptions import SubscriptionRepository
 from .topups import TopupRepository  # automatic and recurring top-ups
 
@@ -92,6 +93,7 @@ class SqlUnitOfWork:
     webhooks: WebhookRepository
     charging: ChargingRepository
     topups: TopupRepository
+    sales: SalesRequestRepository
 
     def __init__(self, engine: Engine, read_only: bool = False) -> None:
         self._engine = engine
@@ -159,6 +161,7 @@ class SqlUnitOfWork:
         self.dashboard = DashboardRepository(conn)
         self.charging = ChargingRepository(conn)
         self.topups = TopupRepository(conn)
+        self.sales = SalesRequestRepository(conn)
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"

@@ -87,6 +87,11 @@ TAGS = [
     {"name": "catalogue", "description": "Rate cards, plans, credit packs."},
     {"name": "billing", "description": "Purchases, refunds, invoices, the Stripe webhook."},
     {
+        "name": "sales",
+        "description": "Country gating: an organization's country, whether it buys "
+        "self-serve, and its contact-sales requests.",
+    },
+    {
         "name": "alerts",
         "description": "Alert rules on credits, the webhook endpoints that receive them "
         "(signed per Standard Webhooks), the delivery log.",

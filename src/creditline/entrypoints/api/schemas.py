@@ -38,12 +38,13 @@ from pydantic import (
     model_validator,
 )
 
-from creditline.domain.alerts import AlertParams, AlertRule, AlertState, event_types
+from creditline.domain.alerts import AlertParams, AlertRule, AlertState
 from creditline.domain.amounts import format_credits, parse_credits
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.balances import Balance
 from creditline.domain.charging import MAX_TTL
-from creditline.domain.deliveries import Delivery, WebhookEndpoint
+from creditline.domain.countries import COUNTRY_CODES
+from creditline.domain.deliveries import Delivery, WebhookEndpoint, subscribable_event_types
 from creditline.domain.grants import Grant, GrantKind
 from creditline.domain.invoices import BillingRecord, Invoice
 from creditline.domain.ledger import CauseType, EntryType, LedgerEntry
@@ -55,9 +56,16 @@ from creditline.domain.portal import PortalSession
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation
+from creditline.domain.sales import MAX_MESSAGE, SalesRequest, SalesRequestSource
 from creditline.domain.usage import EventResult, Metering, StoredUsage
-from creditline.entrypoints.api.schema_rules import Ruled, at_most_one, exactly_one
+from creditline.entrypoints.api.schema_rules import (
+    Ruled,
+    at_most_one,
+    at_most_one_of,
+    exactly_one,
+)
 from creditline.entrypoints.usage_export import usage_rows
+from creditline.services.sales import SelfServe
 
 # -- shared pieces ----------------------------------------------------------------------
 
@@ -227,6 +235,25 @@ def _money(money: Money) -> MoneyOut:
 # -- organizations, projects, members ----------------------------------------------------
 
 
+def _assigned_country(value: str) -> str:
+    if value not in COUNTRY_CODES:
+        raise ValueError("not an ISO 3166-1 alpha-2 country code (upper case: DE, US...)")
+    return value
+
+
+CountryCode = Annotated[
+    StrictStr,
+    Field(
+        min_length=2,
+        max_length=2,
+        json_schema_extra={"enum": sorted(COUNTRY_CODES)},
+        examples=["DE"],
+    ),
+    AfterValidator(_assigned_country),
+]
+"""An ISO 3166-1 alpha-2 code, upper case (the library also takes lower case)."""
+
+
 class OrgCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -239,6 +266,9 @@ class OrgCreate(BaseModel):
         | None
     ) = Field(None, description="Grant kinds in spending order (the rest follow), each once.")
     metadata: Metadata | None = None
+    country: CountryCode | None = Field(
+        None, description="ISO 3166-1 alpha-2; decides whether it can buy self-serve."
+    )
 
 
 class OrgOut(BaseModel):
@@ -248,6 +278,7 @@ class OrgOut(BaseModel):
     consumption_order: list[str]
     metadata: dict[str, Any]
     created_at: datetime
+    country: str | None
 
     @classmethod
     def of(cls, org: Organization) -> OrgOut:
@@ -258,6 +289,7 @@ class OrgOut(BaseModel):
             consumption_order=[k.value for k in org.consumption_order],
             metadata=dict(org.metadata),
             created_at=org.created_at,
+            country=org.country,
         )
 
 
@@ -1264,9 +1296,11 @@ class OverviewOut(BaseModel):
 
 Word = Annotated[StrictStr, Field(max_length=100)]
 EventTypeName = Annotated[
-    StrictStr, Field(max_length=100, json_schema_extra={"enum": list(event_types())})
+    StrictStr,
+    Field(max_length=100, json_schema_extra={"enum": list(subscribable_event_types())}),
 ]
-"""An event type a webhook endpoint can subscribe to (every one an alert fires). The
+"""An event type a webhook endpoint can subscribe to (every one an alert fires, and the
+operator's ``sales.contact_requested``). The
 document lists them; the engine checks them, so that the library, the client and the API
 refuse an unknown type with the same error (422 ``invalid-setting``)."""
 
@@ -1676,4 +1710,108 @@ class PortalSessionOut(BaseModel):
             org_id=session.org_id,
             member_id=session.member_id,
             read_only=session.read_only,
+        )
+
+
+# -- country gating and contact sales (D8) ---------------------------------------------------
+
+
+class OrgUpdate(BaseModel):
+    """Change an organization's name or country; a field left out is unchanged, a
+    ``country`` of ``null`` removes it."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"country": "DE"}, {"country": None}]}
+    )
+    name: Name | None = None
+    country: CountryCode | None = Field(
+        None, description="ISO 3166-1 alpha-2; null: no country any more."
+    )
+
+
+class SelfServeOut(BaseModel):
+    org_id: str
+    country: str | None
+    available: bool = Field(description="It can buy through the checkout; else contact sales.")
+    countries: list[str] | None = Field(description="The platform's list; null: everywhere.")
+    contact_sales: str = Field(description="Where to ask sales (POST).")
+
+    @classmethod
+    def of(cls, state: SelfServe) -> SelfServeOut:
+        return cls(
+            org_id=state.org_id,
+            country=state.country,
+            available=state.available,
+            countries=None if state.countries is None else list(state.countries),
+            contact_sales=f"/v1/orgs/{state.org_id}/sales-requests",
+        )
+
+
+SalesEmail = Annotated[
+    StrictStr, Field(min_length=5, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+
+
+class SalesRequestCreate(Ruled, BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"pack": "explorer", "message": "We would like to buy credits."}]
+        },
+    )
+    pack: Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"\S")] | None = Field(
+        None, description="A pack of the catalogue."
+    )
+    amount: PositiveCreditsText | None = Field(None, description="Or an amount of credits.")
+    amount_micros: MicrosIn | None = None
+    message: Annotated[StrictStr, Field(max_length=MAX_MESSAGE)] | None = None
+    member_id: Ident | None = Field(None, description="The member asking, if any.")
+    email: SalesEmail | None = Field(None, description="Where to answer (default: the member's).")
+    source: SalesRequestSource = Field(
+        SalesRequestSource.API, description="Where it was asked: api (default) or portal."
+    )
+
+    schema_rules: ClassVar[dict[str, Any]] = at_most_one_of("pack", "amount", "amount_micros")
+
+    @model_validator(mode="after")
+    def _what(self) -> Self:
+        given = [n for n in ("pack", "amount", "amount_micros") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ValueError("give at most one of pack, amount or amount_micros")
+        return self
+
+    @property
+    def micros(self) -> int | None:
+        if self.amount_micros is not None:
+            return self.amount_micros
+        return None if self.amount is None else parse_credits(self.amount)
+
+
+class SalesRequestOut(BaseModel):
+    id: str
+    org_id: str
+    country: str | None
+    member_id: str | None
+    email: str | None
+    pack: str | None
+    credits: str | None
+    credits_micros: int | None
+    message: str
+    source: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: SalesRequest) -> SalesRequestOut:
+        return cls(
+            id=r.id,
+            org_id=r.org_id,
+            country=r.country,
+            member_id=r.member_id,
+            email=r.email,
+            pack=r.pack,
+            credits=None if r.credits is None else format_credits(r.credits),
+            credits_micros=r.credits,
+            message=r.message,
+            source=r.source.value,
+            created_at=r.created_at,
         )

@@ -107,7 +107,7 @@ def logout(request: Request, who: PortalUser, form: PortalForm) -> Response:
 @router.get("/portal/")
 def overview(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     overview = cl.overview(who.org_id, history_days=views.HISTORY_DAYS)
-    can_buy = cl.payments.enabled and cl.packs() is not None
+    can_buy = cl.payments.enabled and cl.packs() is not None and cl.self_serve(who.org_id).available
     return show(
         request,
         cl,
@@ -297,6 +297,9 @@ def buy(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
             "auto": auto,
             "cap_text": _major(auto.monthly_cap) if auto and auto.monthly_cap else "",
             "recurring": cl.recurring_topup(who.org_id),
+            "self_serve": cl.self_serve(who.org_id),
+            "sales_requests": cl.sales_requests(who.org_id, 10),
+            "member_email": _member_email(cl, who),
         },
     )
 
@@ -386,15 +389,39 @@ def cancel_recurring_topup(
     return act(request, cl, "/portal/buy", action)
 
 
+def _member_email(cl: Creditline, who: PortalSession) -> str | None:
+    """The signed-in member's address, if the session is a member's and it has one."""
+    if who.member_id is None:
+        return None
+    return next((m.email for m in cl.members(who.org_id) if m.id == who.member_id), None)
+
+
+@router.post("/portal/contact-sales")
+def contact_sales(request: Request, cl: Engine, who: PortalUser, form: PortalWrite) -> Response:
+    """Ask sales (the buy page's form when self-serve buying is not available)."""
+    amount = form.get("credits")
+    try:
+        made = cl.contact_sales(
+            who.org_id,
+            form.get("pack") or None,
+            credits=parse_credits(amount) if amount else None,
+            message=form.get("message") or None,
+            member_id=who.member_id,
+            email=form.get("email") or None,
+            source="portal",
+        )
+    except CreditlineError as exc:
+        return done(request, cl, "/portal/buy", str(exc), "error")
+    return done(request, cl, "/portal/buy", f"Sent to sales ({made.wants()}): we will be in touch.")
+
+
 @router.post("/portal/buy")
 def start_purchase(request: Request, cl: Engine, who: PortalUser, form: PortalWrite) -> Response:
     """Start a purchase and send the buyer to the provider's checkout."""
     key = form.get("purchase_key") or secrets.token_urlsafe(18)
     base = str(request.base_url).rstrip("/")
     amount = form.get("credits")
-    email = None
-    if who.member_id is not None:
-        email = next((m.email for m in cl.members(who.org_id) if m.id == who.member_id), None)
+    email = _member_email(cl, who)
     try:
         purchase = cl.create_purchase(
             who.org_id,

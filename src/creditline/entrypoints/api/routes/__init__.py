@@ -14,6 +14,7 @@ from creditline.entrypoints.api.routes import (
     orgs,
     portal,
     reservations,
+    sales,
     topups,
     usage,
 )
@@ -30,6 +31,7 @@ ROUTERS = (
     catalogue.router,
     billing.router,
     topups.router,
+    sales.router,
     alerts.router,
     portal.router,
     admin.router,
