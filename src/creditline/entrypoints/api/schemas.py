@@ -55,6 +55,7 @@ from creditline.domain.portal import PortalSession
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation
+from creditline.domain.scopes import GrantScope
 from creditline.domain.usage import EventResult, Metering, StoredUsage
 from creditline.entrypoints.api.schema_rules import Ruled, at_most_one, exactly_one
 from creditline.entrypoints.usage_export import usage_rows
@@ -307,19 +308,82 @@ class CostBasisIn(BaseModel):
     currency: Currency
 
 
+ScopeValue = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+ScopeValues = ScopeValue | Annotated[list[ScopeValue], Field(min_length=1, max_length=100)]
+
+
+class ScopeRuleIn(BaseModel):
+    """One use a scoped grant pays for: an operation, and the values some of its
+    dimensions may take (``"any"``, a value, or a list of values)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"operation": "train", "dimensions": {"mode": "any"}}]},
+    )
+    operation: Name
+    dimensions: (
+        Annotated[
+            dict[Annotated[str, Field(min_length=1, max_length=100)], ScopeValues],
+            Field(max_length=100),
+        ]
+        | None
+    ) = None
+
+    def document(self) -> dict[str, Any]:
+        rule: dict[str, Any] = {"operation": self.operation}
+        if self.dimensions:
+            rule["dimensions"] = dict(self.dimensions)
+        return rule
+
+
+ScopeIn = Annotated[
+    list[ScopeRuleIn],
+    Field(
+        min_length=1,
+        max_length=50,
+        description="A scoped grant: it pays only for these operations (and dimension "
+        "values), before any general grant; without it the grant pays for anything.",
+    ),
+]
+
+
+class ScopeRuleOut(BaseModel):
+    operation: str
+    dimensions: dict[str, str | list[str]] = Field(
+        default_factory=dict, description='Each limited dimension: "any" or its values.'
+    )
+
+
+def _scope_out(scope: GrantScope | None) -> list[ScopeRuleOut] | None:
+    if scope is None:
+        return None
+    return [
+        ScopeRuleOut(operation=rule["operation"], dimensions=rule.get("dimensions", {}))
+        for rule in scope.to_document()
+    ]
+
+
 class GrantCreate(_Amount):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"amount": "100", "kind": "prepaid", "expires_at": "2099-01-01T00:00:00Z"}]
+            "examples": [
+                {"amount": "100", "kind": "prepaid", "expires_at": "2099-01-01T00:00:00Z"},
+                {"amount": "4", "kind": "promotional",
+                 "scope": [{"operation": "train", "dimensions": {"mode": "any"}}]},
+            ]
         },
-    )
+    )  # fmt: skip
     kind: GrantKind = GrantKind.PREPAID
     effective_at: TimeIn | None = None
     expires_at: TimeIn | None = None
     cost_basis: CostBasisIn | None = None
     reason: Name | None = Field(None, description="Why: the grant's source reference.")
     metadata: Metadata | None = None
+    scope: ScopeIn | None = None
+
+    def scope_document(self) -> list[dict[str, Any]] | None:
+        return None if self.scope is None else [rule.document() for rule in self.scope]
 
 
 class GrantOut(BaseModel):
@@ -336,6 +400,9 @@ class GrantOut(BaseModel):
     cost_basis: CostBasisIn | None
     metadata: dict[str, Any]
     created_at: datetime
+    scope: list[ScopeRuleOut] | None = Field(
+        None, description="What a scoped grant pays for; null: anything (a general grant)."
+    )
 
     @classmethod
     def of(cls, g: Grant) -> GrantOut:
@@ -354,6 +421,7 @@ class GrantOut(BaseModel):
             else CostBasisIn(unit_price_minor=basis.unit_price_minor, currency=basis.currency),
             metadata=dict(g.metadata),
             created_at=g.created_at,
+            scope=_scope_out(g.scope),
         )
 
 
@@ -396,7 +464,21 @@ class AdjustmentCreate(Ruled, BaseModel):
         return -micros if negative else micros
 
 
+class ScopedCreditsOut(BaseModel):
+    grant_id: str
+    kind: str
+    remaining: str
+    remaining_micros: int
+    scope: list[ScopeRuleOut]
+    expires_at: datetime | None
+
+
 class BalanceOut(BaseModel):
+    """``available`` is everything spendable now: ``general`` (on anything) plus
+    ``scoped`` (only on what each of ``scoped_grants`` covers); ``by_kind`` splits
+    ``general``. What one operation may take is ``general`` plus the scoped grants
+    that cover it."""
+
     org_id: str
     as_of: datetime
     total: str
@@ -411,6 +493,11 @@ class BalanceOut(BaseModel):
     held_micros: int
     by_kind: dict[str, str]
     by_kind_micros: dict[str, int]
+    general: str = Field(description="Of available: what any charge may spend.")
+    general_micros: int
+    scoped: str = Field(description="Of available: what only some operations may spend.")
+    scoped_micros: int
+    scoped_grants: list[ScopedCreditsOut]
 
     @classmethod
     def of(cls, b: Balance) -> BalanceOut:
@@ -424,6 +511,18 @@ class BalanceOut(BaseModel):
             **_credits("held", b.held),
             by_kind={k.value: format_credits(v) for k, v in b.by_kind.items()},
             by_kind_micros={k.value: v for k, v in b.by_kind.items()},
+            **_credits("general", b.general),
+            **_credits("scoped", b.scoped),
+            scoped_grants=[
+                ScopedCreditsOut(
+                    grant_id=s.grant_id,
+                    kind=s.kind.value,
+                    **_credits("remaining", s.remaining),
+                    scope=_scope_out(s.scope) or [],
+                    expires_at=_iso(s.expires_at),
+                )
+                for s in b.scoped_grants
+            ],
         )
 
 
@@ -470,6 +569,10 @@ class SpendCreate(_Amount):
     member_id: Ident | None = None
     cause: CauseIn | None = None
     metadata: Metadata | None = None
+    operation: Name | None = Field(
+        None, description="What the credits pay for: scoped grants covering it pay first."
+    )
+    dimensions: Dimensions | None = Field(None, description="Only with operation.")
 
 
 class AllocationOut(BaseModel):
@@ -655,6 +758,16 @@ class AmendIn(BaseModel):
     dimensions: Dimensions | None = None
 
 
+class CreditBackIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "acceptance criteria not met"}]},
+    )
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=r"\S")] = (
+        "acceptance criteria not met"
+    )
+
+
 class QuoteIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -712,6 +825,10 @@ class ReservationCreate(_Amount):
     member_id: Ident | None = None
     cause: CauseIn | None = None
     metadata: Metadata | None = None
+    operation: Name | None = Field(
+        None, description="What the hold is for: scoped grants covering it are held first."
+    )
+    dimensions: Dimensions | None = Field(None, description="Only with operation.")
 
 
 class CommitIn(_Amount):
@@ -738,6 +855,8 @@ class ReservationOut(BaseModel):
     created_at: datetime
     settled_at: datetime | None
     metadata: dict[str, Any]
+    operation: str | None = None
+    dimensions: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, r: Reservation) -> ReservationOut:
@@ -756,6 +875,8 @@ class ReservationOut(BaseModel):
             created_at=r.created_at,
             settled_at=_iso(r.settled_at),
             metadata=dict(r.metadata),
+            operation=r.operation,
+            dimensions=dict(r.dimensions),
         )
 
 
