@@ -248,7 +248,7 @@ def check_reserve(cmd: Reserve) -> None:
 def check_target(operation: object, dimensions: object) -> None:
     """Raise for a hold's or a debit's ``operation`` and ``dimensions`` that are not names."""
     if operation is None:
-        if dimensions:
+        if dimensions is not None:
             raise InvalidSetting("dimensions", dimensions, "need an operation")
         return
     if not isinstance(operation, str) or not 0 < len(operation) <= 200 or operation.isspace():
@@ -256,7 +256,7 @@ def check_target(operation: object, dimensions: object) -> None:
     if dimensions is None:
         return
     if not isinstance(dimensions, dict) or not all(
-        isinstance(k, str) and k and isinstance(v, str) and v and len(k) <= 200 and len(v) <= 200
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 200 and len(v) <= 200
         for k, v in dimensions.items()
     ):
         raise InvalidSetting("dimensions", dimensions, "must map dimension names to values")

@@ -74,11 +74,13 @@ CreditsText = Annotated[
     ),
 ]
 _ABOVE_ZERO = (
-    r"(?:[1-9][0-9]{0,12}(?:\.[0-9]{1,6})?"
+    r"(?:[1-9][0-9]{0,11}(?:\.[0-9]{1,6})?"
     r"|0\.(?:[1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}"
     r"|0000[1-9][0-9]?|00000[1-9]))"
 )
-"""Credits above zero: up to 13 digits (no leading zero) and up to 6 decimals."""
+"""Credits above zero: up to 12 digits (no leading zero) and up to 6 decimals: below a
+trillion credits, so that any amount it allows is one the engine takes (REQUEST_MAX_MICROS
+below; 13 digits would allow 9.9e18 micro-credits, past the store's 2**63 - 1)."""
 
 PositiveCreditsText = Annotated[
     StrictStr,
@@ -560,11 +562,23 @@ class EntryOut(BaseModel):
 LedgerType = EntryType
 
 
+_DIMENSIONS_NEED_OPERATION = {
+    "not": {
+        "required": ["dimensions"],
+        "properties": {"dimensions": {"not": {"type": "null"}}, "operation": {"type": "null"}},
+    }
+}
+"""Dimensions say more about an operation: given without one, the request is refused."""
+
+
 class SpendCreate(_Amount):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"amount": "2.5", "project_id": "prj_..."}]},
     )
+    schema_rules: ClassVar[dict[str, Any]] = {
+        **exactly_one("amount", "amount_micros"), **_DIMENSIONS_NEED_OPERATION,
+    }  # fmt: skip
     project_id: Ident | None = None
     member_id: Ident | None = None
     cause: CauseIn | None = None
@@ -817,6 +831,9 @@ class ReservationCreate(_Amount):
         extra="forbid",
         json_schema_extra={"examples": [{"amount": "12", "ttl_seconds": 7200}]},
     )
+    schema_rules: ClassVar[dict[str, Any]] = {
+        **exactly_one("amount", "amount_micros"), **_DIMENSIONS_NEED_OPERATION,
+    }  # fmt: skip
     ttl_seconds: Annotated[
         Annotated[StrictInt, Field(ge=1, le=int(MAX_TTL.total_seconds()))],
         BeforeValidator(whole),
