@@ -58,6 +58,7 @@ from creditline.domain.errors import (
     ConfigurationError,
     CreditlineError,
     InvalidAmount,
+    InvalidGrant,
     InvalidSetting,
     InvoiceNotFound,
     OrganizationNotFound,
@@ -86,6 +87,7 @@ from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.sales import SalesRequest, SalesRequestSource
+from creditline.domain.scopes import GrantScope, parse_scope
 from creditline.domain.time import Clock
 from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
@@ -111,7 +113,7 @@ from creditline.services import deliveries as outbox
 from creditline.services import invoices as invoicing
 from creditline.services import overview as overviews
 from creditline.services import portal as web
-from creditline.services.grants import GrantCredits, grant_credits
+from creditline.services.grants import GrantCredits, check_plan_scopes, grant_credits
 from creditline.services.key_cache import KeyCache
 from creditline.services.organizations import (
     AddMember,
@@ -129,7 +131,7 @@ from creditline.services.queries import VerifyReport
 from creditline.services.reservations import Reserve, Settle, Settlement
 from creditline.services.spending import Debit, DebitResult, SpendCredits
 from creditline.services.unit_of_work import UnitOfWork
-from creditline.services.usage import AmendEvent, RecordUsage
+from creditline.services.usage import AmendEvent, CreditBack, RecordUsage
 
 __all__ = [
     "ANSWER_BEFORE_COMMIT_ENV",
@@ -215,6 +217,18 @@ def _source(value: str) -> SalesRequestSource:
         return SalesRequestSource(value)
     except ValueError:
         raise InvalidSetting("source", value, "portal or api") from None
+
+
+def _scope(
+    value: GrantScope | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None,
+) -> GrantScope | None:
+    """A grant's scope from its document form; a bad one is an :class:`InvalidGrant`."""
+    if value is None or isinstance(value, GrantScope):
+        return value
+    try:
+        return parse_scope(value)
+    except InvalidSetting as exc:
+        raise InvalidGrant(exc.reason.split("; ")) from None
 
 
 def _kind(value: GrantKind | str) -> GrantKind:
@@ -570,8 +584,15 @@ class Creditline:
         cost_basis: CostBasis | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        scope: GrantScope | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
     ) -> Grant:
-        """Grant ``amount`` micro-credits to an organization as a new lot (B1)."""
+        """Grant ``amount`` micro-credits to an organization as a new lot (B1).
+
+        ``scope`` makes it a scoped grant (B7): it pays only for what the scope covers,
+        given as a :class:`~creditline.domain.scopes.GrantScope` or in document form
+        (``[{"operation": "train", "dimensions": {"mode": "any"}}]``), checked against
+        the organization's rate card (an unknown operation raises :class:`InvalidGrant`).
+        """
         cmd = GrantCredits(
             org_id=org_id,
             amount=amount,
@@ -582,6 +603,7 @@ class Creditline:
             cost_basis=cost_basis,
             metadata=metadata or {},
             idempotency_key=idempotency_key,
+            scope=_scope(scope),
         )
         return self._run(lambda: grant_credits(cmd, self._uow(), self.clock))
 
@@ -595,14 +617,22 @@ class Creditline:
         member_id: str | None = None,
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
+        operation: str | None = None,
+        dimensions: Mapping[str, str] | None = None,
     ) -> DebitResult:
         """Spend ``amount`` micro-credits, drawn from grants in the consumption order (B2).
+
+        ``operation`` (and ``dimensions``) say what the credits pay for: the scoped
+        grants covering it pay first (B7); without one only general grants pay.
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover it; nothing was written.
             ValidationError, NotFound, IdempotencyKeyReused: bad input; nothing was written.
         """
-        debit = Debit(amount, cause, project_id, member_id, idempotency_key, metadata)
+        debit = Debit(
+            amount, cause, project_id, member_id, idempotency_key, metadata, operation,
+            None if dimensions is None else dict(dimensions),
+        )  # fmt: skip
         (result,) = self.spend_many(org_id, [debit])
         if result.error is not None:
             raise result.error
@@ -669,15 +699,21 @@ class Creditline:
         member_id: str | None = None,
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
+        operation: str | None = None,
+        dimensions: Mapping[str, str] | None = None,
     ) -> Reservation:
         """Hold ``amount`` micro-credits for a running operation (released after ``ttl``).
+
+        ``operation`` (and ``dimensions``) say what the hold is for: the scoped grants
+        covering it are held first, and pay first for a commit beyond the hold (B7).
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover the hold; nothing written.
         """
         cmd = Reserve(
-            org_id, amount, ttl, cause, project_id, member_id, idempotency_key, metadata or {}
-        )
+            org_id, amount, ttl, cause, project_id, member_id, idempotency_key, metadata or {},
+            operation, None if dimensions is None else dict(dimensions),
+        )  # fmt: skip
         return self._write(cmd)  # type: ignore[no-any-return]
 
     def commit(
@@ -763,6 +799,20 @@ class Creditline:
                          else dict(dimensions))  # fmt: skip
         return self._run(lambda: usage.amend_event(cmd, self._uow(), self.clock))
 
+    def credit_back(
+        self, org_id: str, event_id: str, reason: str = "acceptance criteria not met"
+    ) -> Grant:
+        """Credit back an accepted event's fee (seed 003: a training run whose acceptance
+        criteria were not met): a new general ``refund`` grant of the event's cost, its
+        ``grant`` entry caused by the event (``usage_event:<id>``). The event stays
+        accepted. At most once per event: a second call answers the first grant.
+
+        Raises:
+            UsageEventNotFound: no such event; InvalidUsage: not accepted, or free.
+        """
+        cmd = CreditBack(org_id, event_id, reason)
+        return self._run(lambda: usage.credit_back_event(cmd, self._uow(), self.clock))
+
     def usage_event(self, org_id: str, event_id: str) -> StoredUsage:
         return self._find(lambda uow: uow.usage.get(org_id, event_id), UsageEventNotFound(event_id))
 
@@ -783,6 +833,7 @@ class Creditline:
 
         def call() -> Plan:
             with self._uow() as uow:
+                check_plan_scopes(uow, [stored])
                 uow.plans.put(stored, self.clock.now())
                 uow.commit()
             return stored
@@ -800,6 +851,7 @@ class Creditline:
 
         def call() -> list[Plan]:
             with self._uow() as uow:
+                check_plan_scopes(uow, plans)
                 now = self.clock.now()
                 for plan in plans:
                     uow.plans.put(plan, now)
@@ -875,6 +927,7 @@ class Creditline:
             with self._uow() as uow:
                 if not replace and uow.plans.get(stored.name) is not None:
                     raise AlreadyExists("plan", stored.name)
+                check_plan_scopes(uow, [stored])
                 uow.plans.put(stored, self.clock.now())
                 uow.commit()
             return stored

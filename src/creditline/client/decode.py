@@ -35,7 +35,7 @@ from creditline.domain.alerts import (
 )
 from creditline.domain.amounts import CostBasis, parse_credits
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
-from creditline.domain.balances import Balance
+from creditline.domain.balances import Balance, ScopedCredits
 from creditline.domain.cycles import AnchorKind, BillingInterval, Cycle, ExpiryRule
 from creditline.domain.deliveries import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import CreditlineError
@@ -62,6 +62,7 @@ from creditline.domain.ratecard_format import parse_ratecard
 from creditline.domain.reports import UsageReport, UsageRow
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.sales import SalesRequest, SalesRequestSource
+from creditline.domain.scopes import GrantScope, parse_scope
 from creditline.domain.spending import Allocation
 from creditline.domain.topups import AutoTopup, BuyKind, RecurringTopup, Trigger
 from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
@@ -147,10 +148,23 @@ def grant(d: Doc) -> Grant:
         else CostBasis(basis["unit_price_minor"], basis["currency"]),
         created_at=when(d["created_at"]),
         metadata=dict(d["metadata"]),
+        scope=scope(d.get("scope")),
     )
 
 
+def scope(d: Any) -> GrantScope | None:
+    """A grant's scope (``null``, or absent from an older server: a general grant)."""
+    return None if not d else parse_scope(d)
+
+
 def balance(d: Doc) -> Balance:
+    scoped = tuple(
+        ScopedCredits(
+            s["grant_id"], GrantKind(s["kind"]), s["remaining_micros"], parse_scope(s["scope"]),
+            maybe_when(s["expires_at"]),
+        )
+        for s in d.get("scoped_grants", ())
+    )  # fmt: skip
     return Balance(
         org_id=d["org_id"],
         as_of=when(d["as_of"]),
@@ -160,6 +174,8 @@ def balance(d: Doc) -> Balance:
         expired_unswept=d["expired_unswept_micros"],
         by_kind={GrantKind(k): v for k, v in d["by_kind_micros"].items()},
         held=d["held_micros"],
+        scoped=d.get("scoped_micros", 0),
+        scoped_grants=scoped,
     )
 
 
@@ -324,6 +340,8 @@ def reservation(d: Doc) -> Reservation:
         created_at=when(d["created_at"]),
         settled_at=maybe_when(d["settled_at"]),
         metadata=dict(d["metadata"]),
+        operation=d.get("operation"),
+        dimensions=dict(d.get("dimensions") or {}),
     )
 
 

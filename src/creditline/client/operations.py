@@ -39,6 +39,7 @@ from creditline.domain.countries import parse_country
 from creditline.domain.deliveries import Delivery, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import (
     CreditlineError,
+    InvalidGrant,
     InvalidRateCard,
     InvalidSetting,
     PackNotFound,
@@ -58,6 +59,7 @@ from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.sales import SalesRequest
+from creditline.domain.scopes import GrantScope, parse_scope
 from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
 from creditline.services.alerts import AlertRun
@@ -158,6 +160,19 @@ def _country(value: str | None) -> str | None:
     """A country as the service takes it, upper case, checked as the library checks it
     (any case; :class:`InvalidSetting` for a code that is not one)."""
     return None if value is None else parse_country(value)
+
+
+def _scope(
+    value: GrantScope | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None,
+) -> list[dict[str, Any]] | None:
+    """A grant's scope in document form, checked here as the library checks it."""
+    if value is None:
+        return None
+    try:
+        scope = value if isinstance(value, GrantScope) else parse_scope(value)
+    except InvalidSetting as exc:
+        raise InvalidGrant(exc.reason.split("; ")) from None
+    return scope.to_document()
 
 
 def _kind(value: GrantKind | str) -> GrantKind:
@@ -359,10 +374,11 @@ class Operations:
         cost_basis: CostBasis | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        scope: GrantScope | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
     ) -> Flow[Grant]:
         """Grant ``amount`` micro-credits as a new lot (operator). The service grants
         operator credits only: ``source`` is ``GrantSource(SourceType.OPERATOR, reason)``
-        (default reason ``manual``, as the library's)."""
+        (default reason ``manual``, as the library's). ``scope``: a scoped grant (B7)."""
         chosen = _kind(kind)
         if source is not None and source.type is not SourceType.OPERATOR:
             raise InvalidSetting(
@@ -382,6 +398,7 @@ class Operations:
             cost_basis=basis,
             reason="manual" if source is None else source.ref,
             metadata=metadata,
+            scope=_scope(scope),
         )
         reply = yield post(f"{_org(org_id)}/grants", body, key=idempotency_key, org_id=org_id)
         return decode.grant(reply.json())
@@ -397,8 +414,11 @@ class Operations:
         member_id: str | None = None,
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
+        operation: str | None = None,
+        dimensions: Mapping[str, str] | None = None,
     ) -> Flow[DebitResult]:
-        """Spend ``amount`` micro-credits in the consumption order (B2).
+        """Spend ``amount`` micro-credits in the consumption order (B2); for
+        ``operation``, the scoped grants covering it first (B7).
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover it; nothing was written.
@@ -409,6 +429,8 @@ class Operations:
             member_id=member_id,
             cause=_cause(cause),
             metadata=metadata,
+            operation=operation,
+            dimensions=None if dimensions is None else dict(dimensions),
         )
         reply = yield post(f"{_org(org_id)}/spend", body, key=idempotency_key, org_id=org_id)
         return decode.debit(reply.json(), reply.replayed and idempotency_key is not None)
@@ -439,8 +461,11 @@ class Operations:
         member_id: str | None = None,
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
+        operation: str | None = None,
+        dimensions: Mapping[str, str] | None = None,
     ) -> Flow[Reservation]:
-        """Hold ``amount`` micro-credits for a running operation (``ttl`` in whole seconds).
+        """Hold ``amount`` micro-credits for a running operation (``ttl`` in whole seconds);
+        for ``operation``, from the scoped grants covering it first (B7).
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover the hold.
@@ -452,6 +477,8 @@ class Operations:
             member_id=member_id,
             cause=_cause(cause),
             metadata=metadata,
+            operation=operation,
+            dimensions=None if dimensions is None else dict(dimensions),
         )
         path = f"{_org(org_id)}/reservations"
         reply = yield post(path, body, key=idempotency_key, org_id=org_id)
@@ -565,6 +592,16 @@ class Operations:
         )
         reply = yield post(f"{_org(org_id)}/usage/{seg(event_id)}/amend", body, org_id=org_id)
         return decode.stored_usage(reply.json())
+
+    @op
+    def credit_back(
+        self, org_id: str, event_id: str, reason: str = "acceptance criteria not met"
+    ) -> Flow[Grant]:
+        """Credit back an event's fee (operator): a refund grant caused by the event,
+        once per event."""
+        path = f"{_org(org_id)}/usage/{seg(event_id)}/credit-back"
+        reply = yield post(path, {"reason": reason}, org_id=org_id)
+        return decode.grant(reply.json())
 
     @op
     def usage_event(self, org_id: str, event_id: str) -> Flow[StoredUsage]:

@@ -18,10 +18,11 @@ from creditline.domain.purchases import Purchase
 from creditline.domain.reports import BalanceDay, UsageGroup, UsageRow
 from creditline.domain.reservations import Reservation
 from creditline.domain.sales import SalesRequest
+from creditline.domain.scopes import GrantScope
 from creditline.domain.subscriptions import CycleRenewal, Subscription
 from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.domain.usage import Metering, StoredUsage
-from creditline.domain.verification import GrantFacts, ReservationFacts
+from creditline.domain.verification import GrantFacts, ReservationFacts, ScopedUse
 from creditline.services.alert_stores import AlertStore, WebhookStore
 from creditline.services.billing_stores import (
     InvoiceStore,
@@ -67,6 +68,7 @@ class GrantStore(Protocol):
     def orgs_with_due(self, now: datetime, limit: int = 1000) -> list[str]: ...
     def facts(self) -> list[GrantFacts]: ...
     def active_many(self, org_ids: Sequence[str]) -> dict[str, list[Grant]]: ...
+    def scoped_uses(self) -> tuple[dict[str, GrantScope], list[ScopedUse]]: ...
 
 
 class LedgerStore(Protocol):

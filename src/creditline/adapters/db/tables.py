@@ -155,6 +155,9 @@ grants = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # The organization's ledger entry count when the grant was made (orders same-instant grants).
     Column("seq", BigInteger, nullable=False),
+    # What a scoped grant pays for (GrantScope.to_document(): a list of rules, each an
+    # operation and the dimension values it covers); NULL: a general grant (migration 0015).
+    Column("scope", Json, nullable=True),
     CheckConstraint("amount_micros > 0", name="amount_positive"),
     CheckConstraint(
         "remaining_micros >= 0 AND remaining_micros <= amount_micros", name="remaining_in_range"
@@ -232,6 +235,9 @@ reservations = Table(
     # The outcome of the settlement, replayed to a duplicate commit or release.
     Column("outcome", Json, nullable=True),
     Column("metadata", Json, nullable=False),
+    # What the hold is for, {"operation": ..., "dimensions": {...}} (the scoped grants that
+    # cover it may pay); NULL: no operation, general grants only (migration 0015).
+    Column("target", Json, nullable=True),
     CheckConstraint("amount_micros > 0", name="amount_positive"),
     CheckConstraint("held_micros >= 0 AND held_micros <= amount_micros", name="held_in_range"),
 )

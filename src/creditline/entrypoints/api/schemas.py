@@ -57,6 +57,7 @@ from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation
 from creditline.domain.sales import MAX_MESSAGE, SalesRequest, SalesRequestSource
+from creditline.domain.scopes import GrantScope
 from creditline.domain.usage import EventResult, Metering, StoredUsage
 from creditline.entrypoints.api.schema_rules import (
     Ruled,
@@ -81,11 +82,13 @@ CreditsText = Annotated[
     ),
 ]
 _ABOVE_ZERO = (
-    r"(?:[1-9][0-9]{0,12}(?:\.[0-9]{1,6})?"
+    r"(?:[1-9][0-9]{0,11}(?:\.[0-9]{1,6})?"
     r"|0\.(?:[1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}"
     r"|0000[1-9][0-9]?|00000[1-9]))"
 )
-"""Credits above zero: up to 13 digits (no leading zero) and up to 6 decimals."""
+"""Credits above zero: up to 12 digits (no leading zero) and up to 6 decimals: below a
+trillion credits, so that any amount it allows is one the engine takes (REQUEST_MAX_MICROS
+below; 13 digits would allow 9.9e18 micro-credits, past the store's 2**63 - 1)."""
 
 PositiveCreditsText = Annotated[
     StrictStr,
@@ -339,19 +342,82 @@ class CostBasisIn(BaseModel):
     currency: Currency
 
 
+ScopeValue = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+ScopeValues = ScopeValue | Annotated[list[ScopeValue], Field(min_length=1, max_length=100)]
+
+
+class ScopeRuleIn(BaseModel):
+    """One use a scoped grant pays for: an operation, and the values some of its
+    dimensions may take (``"any"``, a value, or a list of values)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"operation": "train", "dimensions": {"mode": "any"}}]},
+    )
+    operation: Name
+    dimensions: (
+        Annotated[
+            dict[Annotated[str, Field(min_length=1, max_length=100)], ScopeValues],
+            Field(max_length=100),
+        ]
+        | None
+    ) = None
+
+    def document(self) -> dict[str, Any]:
+        rule: dict[str, Any] = {"operation": self.operation}
+        if self.dimensions:
+            rule["dimensions"] = dict(self.dimensions)
+        return rule
+
+
+ScopeIn = Annotated[
+    list[ScopeRuleIn],
+    Field(
+        min_length=1,
+        max_length=50,
+        description="A scoped grant: it pays only for these operations (and dimension "
+        "values), before any general grant; without it the grant pays for anything.",
+    ),
+]
+
+
+class ScopeRuleOut(BaseModel):
+    operation: str
+    dimensions: dict[str, str | list[str]] = Field(
+        default_factory=dict, description='Each limited dimension: "any" or its values.'
+    )
+
+
+def _scope_out(scope: GrantScope | None) -> list[ScopeRuleOut] | None:
+    if scope is None:
+        return None
+    return [
+        ScopeRuleOut(operation=rule["operation"], dimensions=rule.get("dimensions", {}))
+        for rule in scope.to_document()
+    ]
+
+
 class GrantCreate(_Amount):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"amount": "100", "kind": "prepaid", "expires_at": "2099-01-01T00:00:00Z"}]
+            "examples": [
+                {"amount": "100", "kind": "prepaid", "expires_at": "2099-01-01T00:00:00Z"},
+                {"amount": "4", "kind": "promotional",
+                 "scope": [{"operation": "train", "dimensions": {"mode": "any"}}]},
+            ]
         },
-    )
+    )  # fmt: skip
     kind: GrantKind = GrantKind.PREPAID
     effective_at: TimeIn | None = None
     expires_at: TimeIn | None = None
     cost_basis: CostBasisIn | None = None
     reason: Name | None = Field(None, description="Why: the grant's source reference.")
     metadata: Metadata | None = None
+    scope: ScopeIn | None = None
+
+    def scope_document(self) -> list[dict[str, Any]] | None:
+        return None if self.scope is None else [rule.document() for rule in self.scope]
 
 
 class GrantOut(BaseModel):
@@ -368,6 +434,9 @@ class GrantOut(BaseModel):
     cost_basis: CostBasisIn | None
     metadata: dict[str, Any]
     created_at: datetime
+    scope: list[ScopeRuleOut] | None = Field(
+        None, description="What a scoped grant pays for; null: anything (a general grant)."
+    )
 
     @classmethod
     def of(cls, g: Grant) -> GrantOut:
@@ -386,6 +455,7 @@ class GrantOut(BaseModel):
             else CostBasisIn(unit_price_minor=basis.unit_price_minor, currency=basis.currency),
             metadata=dict(g.metadata),
             created_at=g.created_at,
+            scope=_scope_out(g.scope),
         )
 
 
@@ -428,7 +498,21 @@ class AdjustmentCreate(Ruled, BaseModel):
         return -micros if negative else micros
 
 
+class ScopedCreditsOut(BaseModel):
+    grant_id: str
+    kind: str
+    remaining: str
+    remaining_micros: int
+    scope: list[ScopeRuleOut]
+    expires_at: datetime | None
+
+
 class BalanceOut(BaseModel):
+    """``available`` is everything spendable now: ``general`` (on anything) plus
+    ``scoped`` (only on what each of ``scoped_grants`` covers); ``by_kind`` splits
+    ``general``. What one operation may take is ``general`` plus the scoped grants
+    that cover it."""
+
     org_id: str
     as_of: datetime
     total: str
@@ -443,6 +527,11 @@ class BalanceOut(BaseModel):
     held_micros: int
     by_kind: dict[str, str]
     by_kind_micros: dict[str, int]
+    general: str = Field(description="Of available: what any charge may spend.")
+    general_micros: int
+    scoped: str = Field(description="Of available: what only some operations may spend.")
+    scoped_micros: int
+    scoped_grants: list[ScopedCreditsOut]
 
     @classmethod
     def of(cls, b: Balance) -> BalanceOut:
@@ -456,6 +545,18 @@ class BalanceOut(BaseModel):
             **_credits("held", b.held),
             by_kind={k.value: format_credits(v) for k, v in b.by_kind.items()},
             by_kind_micros={k.value: v for k, v in b.by_kind.items()},
+            **_credits("general", b.general),
+            **_credits("scoped", b.scoped),
+            scoped_grants=[
+                ScopedCreditsOut(
+                    grant_id=s.grant_id,
+                    kind=s.kind.value,
+                    **_credits("remaining", s.remaining),
+                    scope=_scope_out(s.scope) or [],
+                    expires_at=_iso(s.expires_at),
+                )
+                for s in b.scoped_grants
+            ],
         )
 
 
@@ -493,15 +594,31 @@ class EntryOut(BaseModel):
 LedgerType = EntryType
 
 
+_DIMENSIONS_NEED_OPERATION = {
+    "not": {
+        "required": ["dimensions"],
+        "properties": {"dimensions": {"not": {"type": "null"}}, "operation": {"type": "null"}},
+    }
+}
+"""Dimensions say more about an operation: given without one, the request is refused."""
+
+
 class SpendCreate(_Amount):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"amount": "2.5", "project_id": "prj_..."}]},
     )
+    schema_rules: ClassVar[dict[str, Any]] = {
+        **exactly_one("amount", "amount_micros"), **_DIMENSIONS_NEED_OPERATION,
+    }  # fmt: skip
     project_id: Ident | None = None
     member_id: Ident | None = None
     cause: CauseIn | None = None
     metadata: Metadata | None = None
+    operation: Name | None = Field(
+        None, description="What the credits pay for: scoped grants covering it pay first."
+    )
+    dimensions: Dimensions | None = Field(None, description="Only with operation.")
 
 
 class AllocationOut(BaseModel):
@@ -687,6 +804,16 @@ class AmendIn(BaseModel):
     dimensions: Dimensions | None = None
 
 
+class CreditBackIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "acceptance criteria not met"}]},
+    )
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=r"\S")] = (
+        "acceptance criteria not met"
+    )
+
+
 class QuoteIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -736,6 +863,9 @@ class ReservationCreate(_Amount):
         extra="forbid",
         json_schema_extra={"examples": [{"amount": "12", "ttl_seconds": 7200}]},
     )
+    schema_rules: ClassVar[dict[str, Any]] = {
+        **exactly_one("amount", "amount_micros"), **_DIMENSIONS_NEED_OPERATION,
+    }  # fmt: skip
     ttl_seconds: Annotated[
         Annotated[StrictInt, Field(ge=1, le=int(MAX_TTL.total_seconds()))],
         BeforeValidator(whole),
@@ -744,6 +874,10 @@ class ReservationCreate(_Amount):
     member_id: Ident | None = None
     cause: CauseIn | None = None
     metadata: Metadata | None = None
+    operation: Name | None = Field(
+        None, description="What the hold is for: scoped grants covering it are held first."
+    )
+    dimensions: Dimensions | None = Field(None, description="Only with operation.")
 
 
 class CommitIn(_Amount):
@@ -770,6 +904,8 @@ class ReservationOut(BaseModel):
     created_at: datetime
     settled_at: datetime | None
     metadata: dict[str, Any]
+    operation: str | None = None
+    dimensions: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, r: Reservation) -> ReservationOut:
@@ -788,6 +924,8 @@ class ReservationOut(BaseModel):
             created_at=r.created_at,
             settled_at=_iso(r.settled_at),
             metadata=dict(r.metadata),
+            operation=r.operation,
+            dimensions=dict(r.dimensions),
         )
 
 
