@@ -18,6 +18,7 @@ from creditline.domain.errors import InvalidSetting, PackNotFound
 from creditline.domain.purchases import PurchaseStatus
 from creditline.domain.topups import BuyKind, Trigger
 from tests.billing import Shop, open_shop
+from tests.metering import card_doc
 from tests.topups import CARD, CATALOGUE, charges, customer_with_card, topups_of
 
 T = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
@@ -71,6 +72,21 @@ def test_a_crossing_buys_once_charged_off_session_and_rearms_above(shop: Shop) -
     autos = topups_of(cl, org, Trigger.AUTOMATIC)
     assert [p.status for p in autos] == [PurchaseStatus.PAID, PurchaseStatus.PAID]
     assert cl.balance(org).available == credits(45 + 100)
+
+
+def test_scoped_credits_keep_no_one_above_the_threshold(shop: Shop) -> None:
+    cl, org = shop.cl, customer_with_card(shop.cl, shop.fake)
+    cl.load_rate_card(card_doc())
+    cl.set_rate_card(org, "default")
+    cl.grant(org, credits(500), "promotional", scope=[{"operation": "ping"}])
+    cl.set_auto_topup(org, threshold=credits(50), pack="refill", currency="EUR")
+    assert cl.balance(org).available == credits(600)
+
+    _spend(shop, org, 55)  # general credits 45: below, though 545 are available
+
+    (pending,) = topups_of(cl, org, Trigger.AUTOMATIC)
+    assert pending.status is PurchaseStatus.PENDING
+    assert cl.balance(org).scoped == credits(500)
 
 
 def test_a_top_up_that_does_not_lift_the_credits_waits_for_them_to_go_above(shop: Shop) -> None:

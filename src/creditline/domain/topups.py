@@ -6,7 +6,9 @@ Every purchase records its :class:`Trigger`: ``manual`` (a buyer at the checkout
 ``automatic`` or ``recurring``.
 
 **Automatic** (:class:`AutoTopup`, one per organization): when the available credits
-fall *below* ``threshold``, buy one of
+fall *below* ``threshold``, buy one of (the credits watched are the *general* ones, which
+any charge may spend: :attr:`~creditline.domain.balances.Balance.general`; scoped grants
+pay only for what they cover and keep no one above the threshold)
 
 * ``pack``: a pack of the catalogue,
 * ``amount``: ``credits`` micro-credits at the catalogue's any-amount rate,

@@ -285,7 +285,10 @@ class Watch:
 
 
 def _available(org_id: str, grants: Sequence[object], now: datetime) -> int:
-    return summarize(org_id, 0, grants, now).available  # type: ignore[arg-type]
+    """The credits a top-up watches: the general ones, which any charge may spend (scoped
+    credits pay only for what their scope covers, so they keep no one above the
+    threshold)."""
+    return summarize(org_id, 0, grants, now).general  # type: ignore[arg-type]
 
 
 def watch(
