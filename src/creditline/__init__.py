@@ -16,13 +16,14 @@ from creditline.domain.amounts import (
     format_credits,
     parse_credits,
 )
-from creditline.domain.balances import Balance
+from creditline.domain.balances import Balance, ScopedCredits
 from creditline.domain.errors import CreditlineError, InsufficientCredits
 from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
 from creditline.domain.pricing import Quote, RateCard, RateCardHistory, Step
 from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.scopes import GrantScope, ScopeRule, parse_scope
 from creditline.domain.time import Clock, ManualClock
 from creditline.services.queries import VerifyReport
 from creditline.services.spending import Debit, DebitResult, DebitStatus
@@ -48,6 +49,7 @@ __all__ = [
     "ExpiryReport",
     "Grant",
     "GrantKind",
+    "GrantScope",
     "GrantSource",
     "InsufficientCredits",
     "LedgerEntry",
@@ -58,6 +60,8 @@ __all__ = [
     "Quote",
     "RateCard",
     "RateCardHistory",
+    "ScopeRule",
+    "ScopedCredits",
     "SourceType",
     "Step",
     "VerifyReport",
@@ -66,6 +70,7 @@ __all__ = [
     "format_credits",
     "parse_credits",
     "parse_ratecard",
+    "parse_scope",
 ]
 
 __version__ = "0.1.0"

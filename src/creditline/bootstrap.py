@@ -50,6 +50,7 @@ from creditline.domain.alerts import AlertRule
 from creditline.domain.amounts import CostBasis
 from creditline.domain.api_keys import ApiKey, IdempotentRequest, IssuedKey, Role
 from creditline.domain.balances import Balance
+from creditline.domain.countries import SelfServeCountries, parse_self_serve_countries
 from creditline.domain.deliveries import Delivery, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import (
     AlreadyExists,
@@ -57,6 +58,7 @@ from creditline.domain.errors import (
     ConfigurationError,
     CreditlineError,
     InvalidAmount,
+    InvalidGrant,
     InvalidSetting,
     InvoiceNotFound,
     OrganizationNotFound,
@@ -91,7 +93,10 @@ from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation, ReservationStatus
+from creditline.domain.sales import SalesRequest, SalesRequestSource
+from creditline.domain.scopes import GrantScope, parse_scope
 from creditline.domain.time import Clock
+from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
 from creditline.domain.webhook_urls import Resolver, UrlPolicy
 from creditline.services import alerts as alerting
@@ -105,7 +110,9 @@ from creditline.services import (
     queries,
     ratecards,
     reports,
+    sales,
     scheduler,
+    topups,
     usage,
     webhooks,
 )
@@ -113,15 +120,17 @@ from creditline.services import deliveries as outbox
 from creditline.services import invoices as invoicing
 from creditline.services import overview as overviews
 from creditline.services import portal as web
-from creditline.services.grants import GrantCredits, grant_credits
+from creditline.services.grants import GrantCredits, check_plan_scopes, grant_credits
 from creditline.services.key_cache import KeyCache
 from creditline.services.organizations import (
     AddMember,
     CreateOrganization,
     CreateProject,
+    UpdateOrganization,
     add_member,
     create_organization,
     create_project,
+    update_organization,
 )
 from creditline.services.payments import PaymentProvider, ReceiptSender
 from creditline.services.purchases import CANCEL_URL, SUCCESS_URL
@@ -129,7 +138,7 @@ from creditline.services.queries import VerifyReport
 from creditline.services.reservations import Reserve, Settle, Settlement
 from creditline.services.spending import Debit, DebitResult, SpendCredits
 from creditline.services.unit_of_work import UnitOfWork
-from creditline.services.usage import AmendEvent, RecordUsage
+from creditline.services.usage import AmendEvent, CreditBack, RecordUsage
 
 __all__ = [
     "ANSWER_BEFORE_COMMIT_ENV",
@@ -190,6 +199,45 @@ class RenewalReport:
         return sum(r.amount for r in self.organizations)
 
 
+SELF_SERVE_COUNTRIES_ENV = "CREDITLINE_SELF_SERVE_COUNTRIES"
+"""The countries where credits can be bought self-serve (``US,CA``; unset: everywhere)."""
+SALES_EMAIL_ENV = "CREDITLINE_SALES_EMAIL"
+"""Where contact-sales requests are e-mailed (unset: not e-mailed)."""
+
+
+def _sales_email(value: str | None) -> str | None:
+    """The sales address, checked (blank: none).
+
+    Raises:
+        InvalidSetting: not an e-mail address.
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    if "@" not in text or len(text) > 320 or any(c.isspace() for c in text):
+        raise InvalidSetting("sales e-mail", text, "not an e-mail address")
+    return text
+
+
+def _source(value: str) -> SalesRequestSource:
+    try:
+        return SalesRequestSource(value)
+    except ValueError:
+        raise InvalidSetting("source", value, "portal or api") from None
+
+
+def _scope(
+    value: GrantScope | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None,
+) -> GrantScope | None:
+    """A grant's scope from its document form; a bad one is an :class:`InvalidGrant`."""
+    if value is None or isinstance(value, GrantScope):
+        return value
+    try:
+        return parse_scope(value)
+    except InvalidSetting as exc:
+        raise InvalidGrant(exc.reason.split("; ")) from None
+
+
 def _kind(value: GrantKind | str) -> GrantKind:
     try:
         return GrantKind(value)
@@ -212,7 +260,21 @@ class Creditline:
         alert_mailer: outbox.AlertMailer | None = None,
         webhook_allow_networks: str | Sequence[str] | None = None,
         webhook_resolver: Resolver | None = None,
+        background_topups: bool = True,
+        self_serve_countries: str | Sequence[str] | None = None,
+        sales_email: str | None = None,
     ) -> None:
+        # Country gating (D8): where credits can be bought self-serve (None:
+        # CREDITLINE_SELF_SERVE_COUNTRIES; unset: everywhere), and where contact-sales
+        # requests are e-mailed (None: CREDITLINE_SALES_EMAIL; unset: not e-mailed).
+        self._self_serve = parse_self_serve_countries(
+            os.environ.get(SELF_SERVE_COUNTRIES_ENV)
+            if self_serve_countries is None
+            else self_serve_countries
+        )
+        self._sales_email = _sales_email(
+            os.environ.get(SALES_EMAIL_ENV) if sales_email is None else sales_email
+        )
         self._engine = engine
         self.clock: Clock = clock or SystemClock()
         self._max_attempts = max_attempts
@@ -226,6 +288,11 @@ class Creditline:
         self._mailer = mailer
         self.add_tick_job("monthly_invoices", self._invoices_job)
         self.add_tick_job("payment_retries", self._payment_retries_job)
+        # Automatic top-ups claimed by charging groups are charged on a thread of their own
+        # (background_topups), or by the next tick / run_topups() (False: tests, scripts).
+        self._background_topups = background_topups
+        self._topups = topups.TopupRunner(self._charge_claimed, "creditline-topups")
+        self.add_tick_job("topups", self._topups_job)
         # Alerts (E2): the webhook sender (default: httpx, made when first needed) and the
         # alert mailer (default: the receipt mailer, when it can send alerts).
         # Webhook URLs reach public addresses only, beyond the networks allowed here
@@ -259,16 +326,27 @@ class Creditline:
         alert_mailer: outbox.AlertMailer | None = None,
         webhook_allow_networks: str | Sequence[str] | None = None,
         webhook_resolver: Resolver | None = None,
+        background_topups: bool = True,
+        self_serve_countries: str | Sequence[str] | None = None,
+        sales_email: str | None = None,
     ) -> Creditline:
         """Open the engine on a database URL (``sqlite:///file.db``, ``postgresql://...``)
         or a plain file path (SQLite). With ``migrate`` the schema is brought up to date.
         ``payments`` is the payment provider credits are bought through (default: none,
         operator grants only) and ``mailer`` sends receipts (default: none).
-        ``webhook_allow_networks`` names networks (CIDR text, ``"127.0.0.0/8,::1/128"``,
-        or a sequence) webhooks may reach beyond public addresses (default ``None``:
+        ``background_topups`` (default) charges automatic top-ups on a thread of the
+        engine's as soon as a crossing claims one; ``False`` leaves them to
+        :meth:`run_topups` and the scheduler's tick. ``webhook_allow_networks`` names
+        networks (CIDR text, ``"127.0.0.0/8,::1/128"``, or a sequence) webhooks may
+        reach beyond public addresses (default ``None``:
         ``CREDITLINE_WEBHOOK_ALLOW_NETWORKS``, unset: none; ``()``: none whatever the
         environment says); ``webhook_resolver`` resolves their names (default: the
-        system's resolver).
+        system's resolver). ``self_serve_countries`` lists the countries where credits
+        can be bought self-serve (``"US,CA"`` or a sequence of ISO 3166-1 alpha-2 codes;
+        default ``None``: ``CREDITLINE_SELF_SERVE_COUNTRIES``, unset or ``"*"``:
+        everywhere; see :mod:`creditline.domain.countries`); ``sales_email`` is where
+        contact-sales requests are e-mailed (default ``None``:
+        ``CREDITLINE_SALES_EMAIL``; unset: not e-mailed).
 
         Raises:
             InvalidDatabaseUrl: the URL is malformed or names an unsupported database.
@@ -292,19 +370,28 @@ class Creditline:
         except CreditlineError:
             engine.dispose()
             raise
-        return cls(
-            engine, clock, payments=payments, mailer=mailer, webhook_sender=webhook_sender,
-            alert_mailer=alert_mailer, webhook_allow_networks=webhook_allow_networks,
-            webhook_resolver=webhook_resolver,
-        )  # fmt: skip
+        try:
+            return cls(
+                engine, clock, payments=payments, mailer=mailer, webhook_sender=webhook_sender,
+                alert_mailer=alert_mailer, webhook_allow_networks=webhook_allow_networks,
+                webhook_resolver=webhook_resolver, background_topups=background_topups,
+                self_serve_countries=self_serve_countries, sales_email=sales_email,
+            )  # fmt: skip
+        except CreditlineError:
+            engine.dispose()
+            raise
 
     def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
+        """Close the engine: the writer's queue is answered and the top-ups claimed in
+        this process are charged first."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        self._topups.drain()
+        self._topups.close()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self._keys.close()
         self._engine.dispose()
 
@@ -382,12 +469,22 @@ class Creditline:
         commands: Sequence[WriteCommand],
         before_commit: Callable[[Sequence[charging.Answer]], None] | None = None,
     ) -> list[charging.Answer]:
-        """Apply a group in one transaction, retried whole on transient conflicts."""
-        return self._run(
-            lambda: charging.apply_group(
-                commands, self._uow(), self.clock, before_commit=before_commit
-            )
-        )
+        """Apply a group in one transaction, retried whole on transient conflicts; then
+        hand the automatic top-ups it claimed to the top-up runner."""
+        claimed: list[Purchase] = []
+        provider = self.payments.name if self.payments.enabled else None
+
+        def call() -> list[charging.Answer]:
+            claimed.clear()  # a retried transaction claims anew
+            return charging.apply_group(
+                commands, self._uow(), self.clock, before_commit=before_commit,
+                provider=provider, claimed=claimed,
+            )  # fmt: skip
+
+        answers = self._run(call)
+        if claimed and self._background_topups:
+            self._topups.submit(claimed)
+        return answers
 
     def _write(self, command: WriteCommand) -> Any:
         """Submit a command and wait for its answer (raising its error)."""
@@ -408,15 +505,34 @@ class Creditline:
         external_ref: str | None = None,
         consumption_order: str | Sequence[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        country: str | None = None,
     ) -> Organization:
-        """Create an organization with a zero balance."""
+        """Create an organization with a zero balance; ``country`` (an ISO 3166-1 alpha-2
+        code) decides whether it can buy credits self-serve (:meth:`self_serve`)."""
         order: str | list[str] | tuple[GrantKind, ...] = DEFAULT_CONSUMPTION_ORDER
         if isinstance(consumption_order, str):
             order = consumption_order
         elif consumption_order is not None:
             order = list(consumption_order)
-        cmd = CreateOrganization(name, external_ref, order, metadata or {})
+        cmd = CreateOrganization(name, external_ref, order, metadata or {}, country)
         return self._run(lambda: create_organization(cmd, self._uow(), self.clock))
+
+    def update_org(
+        self,
+        org_id: str,
+        *,
+        name: str | None = None,
+        country: str | None = None,
+        clear_country: bool = False,
+    ) -> Organization:
+        """Change an organization's name or country (``None``: unchanged;
+        ``clear_country``: no country any more).
+
+        Raises:
+            InvalidSetting: a bad name or country code. OrganizationNotFound.
+        """
+        cmd = UpdateOrganization(org_id, name, country, clear_country)
+        return self._run(lambda: update_organization(cmd, self._uow()))
 
     def get_org(self, org_id: str) -> Organization:
         return self._find(lambda uow: uow.orgs.get(org_id), OrganizationNotFound(org_id))
@@ -476,8 +592,15 @@ class Creditline:
         cost_basis: CostBasis | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        scope: GrantScope | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
     ) -> Grant:
-        """Grant ``amount`` micro-credits to an organization as a new lot (B1)."""
+        """Grant ``amount`` micro-credits to an organization as a new lot (B1).
+
+        ``scope`` makes it a scoped grant (B7): it pays only for what the scope covers,
+        given as a :class:`~creditline.domain.scopes.GrantScope` or in document form
+        (``[{"operation": "train", "dimensions": {"mode": "any"}}]``), checked against
+        the organization's rate card (an unknown operation raises :class:`InvalidGrant`).
+        """
         cmd = GrantCredits(
             org_id=org_id,
             amount=amount,
@@ -488,6 +611,7 @@ class Creditline:
             cost_basis=cost_basis,
             metadata=metadata or {},
             idempotency_key=idempotency_key,
+            scope=_scope(scope),
         )
         return self._run(lambda: grant_credits(cmd, self._uow(), self.clock))
 
@@ -501,14 +625,22 @@ class Creditline:
         member_id: str | None = None,
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
+        operation: str | None = None,
+        dimensions: Mapping[str, str] | None = None,
     ) -> DebitResult:
         """Spend ``amount`` micro-credits, drawn from grants in the consumption order (B2).
+
+        ``operation`` (and ``dimensions``) say what the credits pay for: the scoped
+        grants covering it pay first (B7); without one only general grants pay.
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover it; nothing was written.
             ValidationError, NotFound, IdempotencyKeyReused: bad input; nothing was written.
         """
-        debit = Debit(amount, cause, project_id, member_id, idempotency_key, metadata)
+        debit = Debit(
+            amount, cause, project_id, member_id, idempotency_key, metadata, operation,
+            None if dimensions is None else dict(dimensions),
+        )  # fmt: skip
         (result,) = self.spend_many(org_id, [debit])
         if result.error is not None:
             raise result.error
@@ -575,15 +707,21 @@ class Creditline:
         member_id: str | None = None,
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
+        operation: str | None = None,
+        dimensions: Mapping[str, str] | None = None,
     ) -> Reservation:
         """Hold ``amount`` micro-credits for a running operation (released after ``ttl``).
+
+        ``operation`` (and ``dimensions``) say what the hold is for: the scoped grants
+        covering it are held first, and pay first for a commit beyond the hold (B7).
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover the hold; nothing written.
         """
         cmd = Reserve(
-            org_id, amount, ttl, cause, project_id, member_id, idempotency_key, metadata or {}
-        )
+            org_id, amount, ttl, cause, project_id, member_id, idempotency_key, metadata or {},
+            operation, None if dimensions is None else dict(dimensions),
+        )  # fmt: skip
         return self._write(cmd)  # type: ignore[no-any-return]
 
     def commit(
@@ -669,6 +807,20 @@ class Creditline:
                          else dict(dimensions))  # fmt: skip
         return self._run(lambda: usage.amend_event(cmd, self._uow(), self.clock))
 
+    def credit_back(
+        self, org_id: str, event_id: str, reason: str = "acceptance criteria not met"
+    ) -> Grant:
+        """Credit back an accepted event's fee (seed 003: a training run whose acceptance
+        criteria were not met): a new general ``refund`` grant of the event's cost, its
+        ``grant`` entry caused by the event (``usage_event:<id>``). The event stays
+        accepted. At most once per event: a second call answers the first grant.
+
+        Raises:
+            UsageEventNotFound: no such event; InvalidUsage: not accepted, or free.
+        """
+        cmd = CreditBack(org_id, event_id, reason)
+        return self._run(lambda: usage.credit_back_event(cmd, self._uow(), self.clock))
+
     def usage_event(self, org_id: str, event_id: str) -> StoredUsage:
         return self._find(lambda uow: uow.usage.get(org_id, event_id), UsageEventNotFound(event_id))
 
@@ -689,6 +841,7 @@ class Creditline:
 
         def call() -> Plan:
             with self._uow() as uow:
+                check_plan_scopes(uow, [stored])
                 uow.plans.put(stored, self.clock.now())
                 uow.commit()
             return stored
@@ -706,6 +859,7 @@ class Creditline:
 
         def call() -> list[Plan]:
             with self._uow() as uow:
+                check_plan_scopes(uow, plans)
                 now = self.clock.now()
                 for plan in plans:
                     uow.plans.put(plan, now)
@@ -789,6 +943,7 @@ class Creditline:
             with self._uow() as uow:
                 if not replace and uow.plans.get(stored.name) is not None:
                     raise AlreadyExists("plan", stored.name)
+                check_plan_scopes(uow, [stored])
                 uow.plans.put(stored, self.clock.now())
                 uow.commit()
             return stored
@@ -1078,6 +1233,9 @@ class Creditline:
         :meth:`refresh_purchase`), exactly once.
 
         Raises:
+            SelfServeUnavailable: self-serve buying is not available in the organization's
+                country (:meth:`self_serve`): nothing is asked of the payment provider;
+                the organization contacts sales instead (:meth:`contact_sales`).
             PaymentsUnavailable: no payment provider (operator grants only).
             PackNotFound, InvalidSetting, InvalidAmount: not something the catalogue sells.
             PaymentProviderError: the provider failed; the purchase is ``failed``.
@@ -1085,7 +1243,9 @@ class Creditline:
         cmd = purchases.CreatePurchase(
             org_id, currency, pack, credits, success_url, cancel_url, email, idempotency_key
         )
-        return purchases.create_purchase(cmd, self._tx, self.payments, self.clock)
+        return purchases.create_purchase(
+            cmd, self._tx, self.payments, self.clock, self_serve=self._self_serve
+        )
 
     def buy_on_account(
         self,
@@ -1264,6 +1424,97 @@ class Creditline:
         return self._run(
             lambda: invoicing.billing_history(org_id, self._uow(read_only=True), limit)
         )
+
+    # -- automatic and recurring top-ups (D9) ---------------------------------------------
+
+    def set_auto_topup(
+        self,
+        org_id: str,
+        *,
+        threshold: int,
+        currency: str,
+        pack: str | None = None,
+        credits: int | None = None,
+        target: int | None = None,
+        monthly_cap: int | None = None,
+        max_failures: int = 3,
+    ) -> AutoTopup:
+        """Buy automatically when the available credits fall below ``threshold``
+        micro-credits: ``pack``, ``credits`` micro-credits at the any-amount rate, or
+        enough to reach ``target`` micro-credits (exactly one of the three), charged
+        off-session to the saved payment method in ``currency``. ``monthly_cap``: the
+        most automatic top-ups may spend in a calendar month, in minor units (``None``:
+        no cap). After ``max_failures`` declined charges in a row they are disabled and
+        the ``payment_failed`` alerts fire. Exactly one top-up per crossing of the
+        threshold (:mod:`creditline.domain.topups`). Replaces any setting, armed.
+
+        Raises:
+            OrganizationNotFound; InvalidSetting, PackNotFound, InvalidAmount: a setting
+            the catalogue cannot sell.
+        """
+        cmd = topups.SetAutoTopup(
+            org_id, threshold, currency, pack, credits, target, monthly_cap, max_failures
+        )
+        return topups.set_auto(cmd, self._tx, self.clock)
+
+    def auto_topup(self, org_id: str) -> AutoTopup | None:
+        """The organization's automatic top-up setting and its state (``None``: none)."""
+        self.get_org(org_id)
+        return self._tx(lambda uow: uow.topups.setting(org_id), read_only=True)
+
+    def disable_auto_topup(self, org_id: str) -> AutoTopup:
+        """Turn automatic top-ups off (:meth:`set_auto_topup` turns them on again)."""
+        return topups.disable_auto(org_id, self._tx, self.clock)
+
+    def set_recurring_topup(
+        self,
+        org_id: str,
+        pack: str,
+        *,
+        currency: str,
+        day: int,
+        starts_at: datetime | None = None,
+    ) -> RecurringTopup:
+        """Buy ``pack`` every month on ``day`` (1-28, 00:00 UTC) from ``starts_at``
+        (default now), charged off-session; the tick buys it, once per month, and once
+        only after a downtime of any length. Replaces any recurring top-up."""
+        cmd = topups.SetRecurringTopup(org_id, pack, currency, day, starts_at)
+        return topups.set_recurring(cmd, self._tx, self.clock)
+
+    def recurring_topup(self, org_id: str) -> RecurringTopup | None:
+        self.get_org(org_id)
+        return self._tx(lambda uow: uow.topups.schedule(org_id), read_only=True)
+
+    def cancel_recurring_topup(self, org_id: str) -> RecurringTopup:
+        return topups.cancel_recurring(org_id, self._tx, self.clock)
+
+    def run_topups(self) -> topups.TopupRun:
+        """Do the top-up work due now (the tick's ``topups`` job): charge the top-ups
+        this process claimed and those left pending, buy the recurring ones due, and
+        claim the crossings no charging group saw (expiry, refunds)."""
+        self._topups.drain()
+        return topups.run_topups(self._tx, self.payments, self.clock, stale=self._stale())
+
+    def wait_topups(self) -> None:
+        """Wait until the automatic top-ups claimed so far in this process are charged."""
+        self._topups.drain()
+
+    def _stale(self) -> timedelta:
+        # without the background runner, nobody else charges what this process claimed
+        return topups.STALE_AFTER if self._background_topups else timedelta(0)
+
+    def _charge_claimed(self, purchase: Purchase) -> None:
+        charged = topups.charge_topup(
+            purchase.org_id, purchase.id, self._tx, self.payments, self.clock
+        )
+        if charged.receipt is not None:
+            purchases.send_receipt(charged.receipt, self._tx, self._mailer, self.clock)
+
+    def _topups_job(self, now: datetime) -> scheduler.JobOutcome:
+        run = self.run_topups()
+        summary = {**run.summary(),
+                   "errors": [{"org_id": o, "error": str(e)} for o, e in run.errors]}  # fmt: skip
+        return scheduler.JobOutcome(summary, tuple(e for _, e in run.errors))
 
     # -- the HTTP API: API keys, idempotent requests, reports ---------------------------
 
@@ -1613,6 +1864,68 @@ class Creditline:
             "retrying": run.retrying,
             "failed": run.failed,
         }
+
+    # -- country gating and contact sales (D8) -------------------------------------------
+
+    @property
+    def self_serve_countries(self) -> SelfServeCountries:
+        """Where credits can be bought self-serve (``countries`` ``None``: everywhere)."""
+        return self._self_serve
+
+    def self_serve(self, org_id: str) -> sales.SelfServe:
+        """Whether the organization can buy credits self-serve now (its country is in the
+        platform's list, or there is no list), or is to contact sales instead.
+
+        Raises:
+            OrganizationNotFound: no such organization.
+        """
+        return self._run(
+            lambda: sales.self_serve(org_id, self._uow(read_only=True), self._self_serve)
+        )
+
+    def contact_sales(
+        self,
+        org_id: str,
+        pack: str | None = None,
+        *,
+        credits: int | None = None,
+        message: str | None = None,
+        member_id: str | None = None,
+        email: str | None = None,
+        source: str = "api",
+    ) -> SalesRequest:
+        """Ask sales about buying ``pack`` (or ``credits`` micro-credits, or neither):
+        the request is recorded with the organization's country, listed for the
+        operator (:meth:`sales_requests`), signed to the operator's webhook endpoints
+        (``sales.contact_requested``) and e-mailed to the sales address (when set and
+        the engine has a mail server). Nothing is bought. Any organization may ask,
+        whether or not it could buy self-serve.
+
+        Raises:
+            InvalidSetting, InvalidAmount: a bad request (nothing recorded).
+            OrganizationNotFound, MemberNotFound, PackNotFound: nothing recorded.
+        """
+        cmd = sales.ContactSales(org_id, pack, credits, message, member_id, email, _source(source))
+        mail_to = self._sales_email if self._alert_mailer is not None else None
+        return self._run(
+            lambda: sales.contact_sales(cmd, self._uow(), self.clock, sales_email=mail_to)
+        )
+
+    def sales_requests(self, org_id: str | None = None, limit: int = 100) -> list[SalesRequest]:
+        """Contact-sales requests, newest first: an organization's, or every one.
+
+        Raises:
+            InvalidSetting: a limit outside 1 to 10000. OrganizationNotFound.
+        """
+        return self._run(lambda: sales.list_requests(self._uow(read_only=True), org_id, limit))
+
+    def sales_request(self, request_id: str, org_id: str | None = None) -> SalesRequest:
+        """One contact-sales request (``org_id``: only if it is that organization's).
+
+        Raises:
+            SalesRequestNotFound: no such request (or not ``org_id``'s).
+        """
+        return self._run(lambda: sales.get_request(request_id, org_id, self._uow(read_only=True)))
 
     # -- the web dashboard: portal sessions (issue 6) -----------------------------------
 

@@ -59,6 +59,7 @@ class World:
         ids["purchase_id"] = cl.create_purchase(org, "10-credits", currency="EUR").id
         ids["key_id"] = cl.api_keys(org)[0].id
         ids["invoice_id"] = "inv_missing"
+        ids["request_id"] = cl.contact_sales(org, message=f"{name} asks").id
         return tenant
 
     def get(self, path: str, key: str | None = None, **options: Any) -> Any:

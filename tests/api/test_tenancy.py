@@ -77,6 +77,8 @@ def _snapshot(world: World, b: Tenant) -> dict[str, Any]:
         "keys": [(k.id, k.revoked_at) for k in cl.api_keys(org)],
         "projects": cl.projects(org),
         "members": cl.members(org),
+        "sales_requests": cl.sales_requests(org),
+        "org": cl.get_org(org),
         "metering": cl.metering(org),
         "alert rules": cl.alert_rules(org, include_disabled=True),
         "webhook endpoints": cl.webhook_endpoints(org, include_disabled=True),

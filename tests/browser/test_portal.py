@@ -248,3 +248,27 @@ def test_a_read_only_session_sees_the_pages_and_cannot_post(page: Any, site: Sit
     assert page.get_by_test_id("add-rule-panel").count() == 0
     with site.engine() as cl:
         assert [r.kind.value for r in cl.alert_rules(acme.id)].count("depleted") == 0
+
+
+def test_automatic_and_recurring_top_ups_are_set_on_the_buy_page(page: Any, site: Site) -> None:
+    acme = site.story.acme
+    sign_in(page, site, acme.id)
+    page.get_by_test_id("nav-buy").click()
+    page.get_by_test_id("auto-threshold").fill("250")
+    page.get_by_test_id("auto-buy").select_option(index=0)
+    page.get_by_test_id("auto-cap").fill("300.00")
+    page.get_by_test_id("auto-save").click()
+    assert page.get_by_test_id("flash").get_attribute("data-kind") != "error"
+    page.get_by_test_id("recurring-day").fill("3")
+    page.get_by_test_id("recurring-save").click()
+    assert page.get_by_test_id("flash").get_attribute("data-kind") != "error"
+    assert "On: when fewer than" in page.get_by_test_id("auto-state").inner_text()
+    assert "day 3 of every month" in page.get_by_test_id("recurring-state").inner_text()
+    page.get_by_test_id("auto-topup").scroll_into_view_if_needed()
+    shoot(page, "portal-buy-topups")
+    with site.engine() as cl:
+        auto, recurring = cl.auto_topup(acme.id), cl.recurring_topup(acme.id)
+        assert auto is not None and auto.threshold == credits(250) and auto.enabled
+        assert recurring is not None and recurring.day == 3 and recurring.active
+        cl.disable_auto_topup(acme.id)
+        cl.cancel_recurring_topup(acme.id)

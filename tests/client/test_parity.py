@@ -136,6 +136,27 @@ def script(cl: Any) -> list[tuple[str, Any]]:
     step("two organizations", cl.record_usage, two)
     step("poor balance", cl.balance, poor.id)
     step("spend poor", cl.spend, poor.id, credits(2))
+    # Scoped grants (B7): credits for some operations only, spent first by those.
+    scoped = step("scoped org", cl.create_org, "Scoped")
+    step("grant general", cl.grant, scoped.id, credits(2))
+    render = [{"operation": "render", "dimensions": {"mode": ["basic", "pro"]}}]
+    step("grant scoped", cl.grant, scoped.id, credits(3), "promotional", scope=render)
+    step("grant bad scope", cl.grant, scoped.id, credits(1), scope=[{"operation": "paint"}])
+    step("scoped balance", cl.balance, scoped.id)
+    pro = {"dimensions": {"mode": "pro"}, "occurred_at": now}
+    step("scoped record", cl.record, scoped.id, "s-1", "render", **pro)
+    step("spend another operation", cl.spend, scoped.id, credits(3), operation="ping")
+    basic_render = {"operation": "render", "dimensions": {"mode": "basic"}}
+    step("spend scoped", cl.spend, scoped.id, credits("0.5"), **basic_render,
+         cause=Cause(CauseType.DEBIT, "s-2"))  # fmt: skip
+    held = step("reserve scoped", cl.reserve, scoped.id, credits(1), **basic_render)
+    step("scoped reservation", cl.reservation, scoped.id, held.id)
+    step("release scoped", cl.release, scoped.id, held.id)
+    step("credit back", cl.credit_back, scoped.id, "s-1", "acceptance criteria not met")
+    step("credit back again", cl.credit_back, scoped.id, "s-1")
+    step("credit back refused", cl.credit_back, scoped.id, "missing")
+    step("scoped grants", cl.grants, scoped.id)
+    step("scoped balance at the end", cl.balance, scoped.id)
     return done
 
 
@@ -151,7 +172,7 @@ def test_the_client_answers_as_the_library_does(embedded: Creditline, client: Cl
     assert errors == {
         "InsufficientCredits", "InvalidAmount", "AlreadyExists", "RateCardVersionConflict",
         "PaymentsUnavailable", "InvalidSetting", "OrganizationNotFound", "ReservationNotFound",
-        "UsageEventNotFound", "PlanNotFound", "RateCardNotFound",
+        "UsageEventNotFound", "PlanNotFound", "RateCardNotFound", "InvalidGrant",
     }  # fmt: skip
 
 

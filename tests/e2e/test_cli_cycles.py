@@ -48,7 +48,9 @@ def refused(result: Result, code: int) -> str:
 
 
 def available(db: str, org: str, now: str = SIGN_UP) -> str:
-    found: str = ok(cli(db, "balance", org, "-f", "json", now=now))["available"]
+    """The general credits (OTAI's onboarding guarantee, a scoped grant made at sign-up
+    besides the plan's credits, is shown apart)."""
+    found: str = ok(cli(db, "balance", org, "-f", "json", now=now))["general"]
     return found
 
 

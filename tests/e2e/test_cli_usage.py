@@ -553,7 +553,11 @@ def test_plans_gate_usage_and_org_status_shows_metering(db: str, org: str) -> No
         "signup_grant": {"credits": "100", "kind": "included"},
         "cycle_grant": {"credits": "50", "kind": "included"},
         "grant_expiry": "never",
-    }
+        "extra_signup_grants": [  # the onboarding guarantee: training runs only
+            {"credits": "10", "kind": "included",
+             "scope": [{"operation": "train", "dimensions": {"mode": "any"}}]},
+        ],
+    }  # fmt: skip
     status = ok(cli(db, "org", "status", org, "-f", "json"))
     assert {k: status[k] for k in ("plan", "rate_card", "depletion", "flex_enabled")} == {
         "plan": "default", "rate_card": "otai", "depletion": "pause", "flex_enabled": True,

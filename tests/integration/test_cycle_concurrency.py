@@ -2,8 +2,9 @@
 
 Four workers, each its own :class:`Creditline` (its own engine and connections) on the
 same database, are released together on 60 organizations whose last three months of
-renewals and expiries are due: half on OTAI Pro (100, then 50 a month, never
-expiring), half on AI Engine Standard (1,000 a calendar month, expiring at its end).
+renewals and expiries are due: half on OTAI Pro (100 and the onboarding guarantee's
+10, then 50 a month, never expiring), half on AI Engine Standard (1,000 a calendar
+month, expiring at its end).
 Every cycle must be granted exactly once and every lapsed grant expired exactly once,
 on SQLite and on PostgreSQL. The same checker runs a deliberately broken renewal
 (check in one transaction, grant in another, no lock, no key) and must catch its
@@ -30,7 +31,7 @@ WORKERS = 4
 ORGS = 60
 SIGNED_UP = datetime(2026, 1, 1, tzinfo=UTC)
 CATCH_UP = datetime(2026, 4, 15, tzinfo=UTC)  # cycles 1, 2 and 3 of every org are due
-PLANS = {"pro": credits(100 + 3 * 50), "standard": credits(1000)}
+PLANS = {"pro": credits(100 + 10 + 3 * 50), "standard": credits(1000)}
 """What each org holds once every renewal and expiry is done, by plan."""
 
 
@@ -80,10 +81,14 @@ def check_renewal_promises(cl: Creditline, orgs: dict[str, str]) -> None:
     problems = [f"verify: {p}" for p in cl.verify().problems]
     for org, plan in orgs.items():
         grants = [g for g in cl.grants(org) if g.source.type is SourceType.PLAN]
-        times = Counter(g.metadata.get("cycle") for g in grants)
+        times = Counter(g.metadata.get("cycle") for g in grants if "extra" not in g.metadata)
         problems += [
             f"{org}: cycle {cycle} granted {n} times" for cycle, n in times.items() if n != 1
         ]
+        extras = Counter((g.metadata["cycle"], g.metadata["extra"]) for g in grants
+                         if "extra" in g.metadata)  # fmt: skip
+        if list(extras.values()) != ([1] if plan == "pro" else []):  # the onboarding grant
+            problems.append(f"{org}: extra sign-up grants {dict(extras)}")
         if sorted(times) != [0, 1, 2, 3]:
             problems.append(f"{org}: cycles granted {sorted(times)}, expected 0 to 3")
         entries = cl.history(org, limit=1000, types=[EntryType.EXPIRE])
@@ -158,4 +163,4 @@ def test_the_checker_catches_a_check_then_grant_renewal(db_url: str) -> None:
         cl.expire_due()
         with pytest.raises(AssertionError, match="cycle 1 granted 4 times") as caught:
             check_renewal_promises(cl, orgs)
-    assert f"({'pro'}): balance {credits(100 + 3 * 4 * 50)}" in str(caught.value)
+    assert f"({'pro'}): balance {credits(100 + 10 + 3 * 4 * 50)}" in str(caught.value)

@@ -57,7 +57,14 @@ def engine(cl: Creditline) -> Iterator[Creditline]:
 
 
 def available(cl: Creditline, org: str) -> int:
-    return cl.balance(org).available
+    """The general credits: OTAI's onboarding guarantee, a scoped grant made at sign-up
+    besides the initial credits (training only), is shown apart."""
+    return cl.balance(org).general
+
+
+def onboarding(cl: Creditline, org: str) -> int:
+    """What is left of the scoped onboarding grant."""
+    return cl.balance(org).scoped
 
 
 def ledger(cl: Creditline, org: str) -> list[LedgerEntry]:
@@ -88,8 +95,10 @@ def test_otai_a_year_of_sign_up_and_monthly_credits_that_never_expire(
     pro = subscribed(engine, "pro", "Pro")
     community = subscribed(engine, "community", "Community")
     engine.set_rate_card(community, "otai")
-    # Seed: "Every subscription tier receives credits on sign-up": Pro 100, Community 6.
+    # Seed: "Every subscription tier receives credits on sign-up": Pro 100, Community 6;
+    # and the onboarding guarantee (ILLUSTRATIVE amounts): training only, spent first.
     assert (available(engine, pro), available(engine, community)) == (credits(100), credits(6))
+    assert (onboarding(engine, pro), onboarding(engine, community)) == (credits(10), credits(4))
 
     def train(run: str) -> None:  # Basic/Standard, 10 attributes: 1 credit
         result = engine.record(community, run, "train", {"attributes": 10},
@@ -101,24 +110,34 @@ def test_otai_a_year_of_sign_up_and_monthly_credits_that_never_expire(
         tick(engine, clock, month(utc(2026, 1, 1), m))
         assert available(engine, pro) == credits(100 + 50 * m)
         train(f"month-{m}")
-        assert available(engine, community) == credits(6 + 2 * m - (m + 1))
+        # the first four runs are paid by the onboarding grant, the rest by the credits
+        assert onboarding(engine, community) == credits(max(0, 4 - (m + 1)))
+        assert available(engine, community) == credits(6 + 2 * m - max(0, m + 1 - 4))
 
     # The last day of the year: twelve grants, nothing expired ("Credits do not expire").
     tick(engine, clock, utc(2026, 12, 31, 23, 59))
-    assert available(engine, pro) == credits(100 + 11 * 50)
-    assert available(engine, community) == credits(16)
+    assert available(engine, pro) == credits(100 + 11 * 50) and onboarding(engine, pro) == (
+        credits(10)
+    )
+    assert available(engine, community) == credits(20)
     entries = ledger(engine, pro)
-    assert [(e.type, e.amount) for e in entries] == [(EntryType.GRANT, credits(100))] + [
-        (EntryType.GRANT, credits(50))
-    ] * 11
-    assert [e.cause.ref for e in entries] == [f"pro:2026-{m:02d}-01" for m in range(1, 13)]
+    assert [(e.type, e.amount) for e in entries] == [
+        (EntryType.GRANT, credits(100)), (EntryType.GRANT, credits(10)),
+    ] + [(EntryType.GRANT, credits(50))] * 11  # fmt: skip
+    assert [e.cause.ref for e in entries] == ["pro:2026-01-01"] + [
+        f"pro:2026-{m:02d}-01" for m in range(1, 13)
+    ]
     assert {e.cause.type for e in entries} == {CauseType.PLAN_CYCLE}
-    assert [e.occurred_at for e in entries] == [utc(2026, m, 1) for m in range(1, 13)]
+    assert [e.occurred_at for e in entries] == [utc(2026, 1, 1)] + [
+        utc(2026, m, 1) for m in range(1, 13)
+    ]
     grants = engine.grants(pro)
     assert {(g.kind, g.source.type, g.expires_at) for g in grants} == {
         (GrantKind.INCLUDED, SourceType.PLAN, None)
     }
-    assert [g.metadata["cycle"] for g in grants] == list(range(12))
+    assert [g.metadata["cycle"] for g in grants] == [0, *range(12)]
+    assert [g.metadata.get("extra") for g in grants] == [None, 0] + [None] * 11
+    assert [g.scope is not None for g in grants] == [False, True] + [False] * 11
     # The thirteenth month begins: the year's first renewal of 2027.
     tick(engine, clock, utc(2027, 1, 1))
     assert available(engine, pro) == credits(100 + 12 * 50)
@@ -338,7 +357,7 @@ def test_monthly_anchors_on_the_31st_never_drift_over_a_year_of_daily_ticks(
         clock.set(day)
         assert engine.renew_due().failed == ()
         day += timedelta(days=1)
-    grants = engine.grants(org)
+    grants = [g for g in engine.grants(org) if g.scope is None]  # not the onboarding grant
     starts = [utc(2026, 1, 31, 9)] + [
         utc(y, m, d, 9)
         for y, m, d in [

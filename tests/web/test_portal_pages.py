@@ -36,6 +36,9 @@ def test_the_overview_shows_the_counter_by_kind_the_cycle_and_the_burn_down(
     site: Site,
 ) -> None:
     a = site.a
+    # The OTAI plans' onboarding grant pays for OTAI's training runs: its card is loaded
+    # for them (the organization's own usage is priced by the site's card).
+    site.cl.load_rate_card((EXAMPLES / "otai" / "ratecard.toml").read_text(encoding="utf-8"))
     site.cl.load_plans((EXAMPLES / "otai" / "plans.toml").read_text(encoding="utf-8"))
     site.cl.subscribe(a.org, "pro")  # 100 included credits now, 50 each month
     for i in range(7):  # a credit a day, this week
@@ -63,8 +66,15 @@ def test_the_overview_shows_the_counter_by_kind_the_cycle_and_the_burn_down(
     assert isinstance(labels, list) and labels[0] == "2026-01-05" and labels[29] == "2026-02-03"
     assert labels[-1] == (date(2026, 2, 3) + timedelta(days=views.FORECAST_DAYS)).isoformat()
     forecast = chart["forecast"]
-    assert isinstance(forecast, list) and forecast[29:31] == ["197", "196"]  # 197 left, 1 a day
-    assert balance.available == credits(197)
+    # 207 left (197 and the onboarding guarantee's 10), 1 a day
+    assert isinstance(forecast, list) and forecast[29:31] == ["207", "206"]
+    assert balance.available == credits(207) and balance.general == credits(197)
+    # the onboarding guarantee is shown apart: it pays for training runs only
+    assert f'data-testid="general" data-micros="{credits(197)}"' in page
+    assert f'data-testid="scoped-total" data-micros="{credits(10)}"' in page
+    assert re.search(r'data-testid="scoped-grant"><th scope="row">train \(mode: any\)</th>'
+                     r'<td>included</td><td class="num"><span class="credits" '
+                     r'title="10 credits">10.00</span></td>', page)  # fmt: skip
     assert 'data-testid="burn-table"' in page
     assert 'data-testid="state-banner"' not in page
 
@@ -312,12 +322,19 @@ def test_the_plan_page_shows_what_the_plan_includes_gates_and_when_it_renews(sit
         "of the month, at €4.00 a credit<"
     ) in flexy
     assert 'data-testid="no-gates"' in flexy and 'data-testid="not-subscribed"' in flexy
+    site.cl.load_rate_card((EXAMPLES / "otai" / "ratecard.toml").read_text(encoding="utf-8"))
     site.cl.load_plans((EXAMPLES / "otai" / "plans.toml").read_text(encoding="utf-8"))
     site.cl.subscribe(a.org, "pro")
     pro = browser.get("/portal/plan").text
     shown = '<span class="credits" title="{0} credits">{0}.00</span> included credits<'
     assert 'data-testid="signup-grant">' + shown.format(100) in pro
     assert 'data-testid="cycle-grant">' + shown.format(50) in pro
+    assert (
+        'data-testid="extra-signup-grant">'
+        + shown.format(10)[:-1]
+        + (" for train (mode: any) only, spent first by it<")
+        in pro
+    )
     assert "<strong>mode</strong>: only Basic, Business." in pro
     assert 'data-testid="plan-next-renewal"><time datetime="2026-03-03' in pro
 

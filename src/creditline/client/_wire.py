@@ -28,7 +28,20 @@ from urllib.parse import quote
 if TYPE_CHECKING:
     from creditline.client.clients import AsyncClient, Client
 
-__all__ = ["Call", "Flow", "Op", "Reply", "dumps", "get", "loads", "op", "post", "put", "seg"]
+__all__ = [
+    "Call",
+    "Flow",
+    "Op",
+    "Reply",
+    "dumps",
+    "get",
+    "loads",
+    "op",
+    "patch",
+    "post",
+    "put",
+    "seg",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -106,6 +119,10 @@ def post(
 
 def put(path: str, body: Any, *, org_id: str | None = None) -> Call:
     return Call("PUT", path, (), body, org_id=org_id)
+
+
+def patch(path: str, body: Any, *, org_id: str | None = None) -> Call:
+    return Call("PATCH", path, (), body, org_id=org_id)
 
 
 def seg(value: str) -> str:

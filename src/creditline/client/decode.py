@@ -35,7 +35,7 @@ from creditline.domain.alerts import (
 )
 from creditline.domain.amounts import CostBasis, parse_credits
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
-from creditline.domain.balances import Balance
+from creditline.domain.balances import Balance, ScopedCredits
 from creditline.domain.cycles import AnchorKind, BillingInterval, Cycle, ExpiryRule
 from creditline.domain.deliveries import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import CreditlineError
@@ -70,7 +70,10 @@ from creditline.domain.purchases import Purchase, PurchaseStatus, Receipt
 from creditline.domain.ratecard_format import parse_ratecard
 from creditline.domain.reports import UsageReport, UsageRow
 from creditline.domain.reservations import Reservation, ReservationStatus
+from creditline.domain.sales import SalesRequest, SalesRequestSource
+from creditline.domain.scopes import GrantScope, parse_scope
 from creditline.domain.spending import Allocation
+from creditline.domain.topups import AutoTopup, BuyKind, RecurringTopup, Trigger
 from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
 from creditline.domain.verification import Problem
 from creditline.services.alerts import AlertRun
@@ -79,6 +82,7 @@ from creditline.services.deliveries import DeliveryRun
 from creditline.services.invoices import FlexRun
 from creditline.services.queries import VerifyReport
 from creditline.services.reservations import Settlement
+from creditline.services.sales import SelfServe
 from creditline.services.scheduler import JobRun, TickReport
 from creditline.services.spending import DebitResult, DebitStatus
 
@@ -122,6 +126,7 @@ def organization(d: Doc) -> Organization:
         consumption_order=tuple(GrantKind(k) for k in d["consumption_order"]),
         created_at=when(d["created_at"]),
         metadata=dict(d["metadata"]),
+        country=d.get("country"),
     )
 
 
@@ -152,10 +157,23 @@ def grant(d: Doc) -> Grant:
         else CostBasis(basis["unit_price_minor"], basis["currency"]),
         created_at=when(d["created_at"]),
         metadata=dict(d["metadata"]),
+        scope=scope(d.get("scope")),
     )
 
 
+def scope(d: Any) -> GrantScope | None:
+    """A grant's scope (``null``, or absent from an older server: a general grant)."""
+    return None if not d else parse_scope(d)
+
+
 def balance(d: Doc) -> Balance:
+    scoped = tuple(
+        ScopedCredits(
+            s["grant_id"], GrantKind(s["kind"]), s["remaining_micros"], parse_scope(s["scope"]),
+            maybe_when(s["expires_at"]),
+        )
+        for s in d.get("scoped_grants", ())
+    )  # fmt: skip
     return Balance(
         org_id=d["org_id"],
         as_of=when(d["as_of"]),
@@ -165,6 +183,8 @@ def balance(d: Doc) -> Balance:
         expired_unswept=d["expired_unswept_micros"],
         by_kind={GrantKind(k): v for k, v in d["by_kind_micros"].items()},
         held=d["held_micros"],
+        scoped=d.get("scoped_micros", 0),
+        scoped_grants=scoped,
     )
 
 
@@ -329,6 +349,8 @@ def reservation(d: Doc) -> Reservation:
         created_at=when(d["created_at"]),
         settled_at=maybe_when(d["settled_at"]),
         metadata=dict(d["metadata"]),
+        operation=d.get("operation"),
+        dimensions=dict(d.get("dimensions") or {}),
     )
 
 
@@ -494,6 +516,43 @@ def purchase(d: Doc) -> Purchase:
         failure=d["failure"],
         paid_at=maybe_when(d["paid_at"]),
         refunded_at=maybe_when(d["refunded_at"]),
+        trigger=Trigger(d.get("trigger", "manual")),
+    )
+
+
+def auto_topup(d: Doc) -> AutoTopup:
+    cap = d["monthly_cap"]
+    return AutoTopup(
+        org_id=d["org_id"],
+        enabled=d["enabled"],
+        threshold=d["threshold_micros"],
+        buy=BuyKind(d["buy"]),
+        pack=d["pack"],
+        credits=d["credits_micros"],
+        currency=d["currency"],
+        monthly_cap=None if cap is None else money(cap),
+        max_failures=d["max_failures"],
+        armed=d["armed"],
+        crossings=d["crossings"],
+        pending_id=d["pending_id"],
+        failures=d["failures"],
+        retry_at=maybe_when(d["retry_at"]),
+        last_skip=d["last_skip"],
+        disabled_reason=d["disabled_reason"],
+        updated_at=maybe_when(d["updated_at"]),
+    )
+
+
+def recurring_topup(d: Doc) -> RecurringTopup:
+    return RecurringTopup(
+        org_id=d["org_id"],
+        pack=d["pack"],
+        currency=d["currency"],
+        day=d["day"],
+        starts_at=when(d["starts_at"]),
+        active=d["active"],
+        last_period=d["last_period"],
+        updated_at=maybe_when(d["updated_at"]),
     )
 
 
@@ -747,4 +806,29 @@ def tick_report(d: Doc) -> TickReport:
             )
             for j in d["jobs"]
         ),
+    )
+
+
+# -- country gating and contact sales (D8) ---------------------------------------------------
+
+
+def self_serve(d: Doc) -> SelfServe:
+    countries = d["countries"]
+    return SelfServe(
+        d["org_id"], d["country"], d["available"], None if countries is None else tuple(countries)
+    )
+
+
+def sales_request(d: Doc) -> SalesRequest:
+    return SalesRequest(
+        id=d["id"],
+        org_id=d["org_id"],
+        country=d["country"],
+        member_id=d["member_id"],
+        email=d["email"],
+        pack=d["pack"],
+        credits=d["credits_micros"],
+        message=d["message"],
+        source=SalesRequestSource(d["source"]),
+        created_at=when(d["created_at"]),
     )

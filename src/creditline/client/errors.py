@@ -70,6 +70,8 @@ from creditline.domain.errors import (
     RateCardVersionConflict,
     RefundRefused,
     ReservationNotFound,
+    SalesRequestNotFound,
+    SelfServeUnavailable,
     StorageError,
     UnknownOperation,
     UsageEventNotFound,
@@ -429,6 +431,15 @@ def _payments_unavailable(
     return bare(cls, detail, org_id=org, reason=detail)
 
 
+def _self_serve(
+    cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
+) -> CreditlineError:
+    country = body.get("country")
+    return SelfServeUnavailable(
+        str(body.get("org_id") or org or ""), country if isinstance(country, str) else None
+    )
+
+
 def _refund(
     cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
 ) -> CreditlineError:
@@ -522,6 +533,7 @@ _BUILDERS: dict[type[CreditlineError], Build] = {
     AlertRuleNotFound: _not_found,
     WebhookEndpointNotFound: _not_found,
     WebhookDeliveryNotFound: _not_found,
+    SalesRequestNotFound: _not_found,
     Conflict: _message,
     AlreadyExists: _exists,
     IdempotencyKeyReused: _key_reused,
@@ -531,6 +543,7 @@ _BUILDERS: dict[type[CreditlineError], Build] = {
     InsufficientCredits: _insufficient,
     PaymentError: _message,
     PaymentsUnavailable: _payments_unavailable,
+    SelfServeUnavailable: _self_serve,
     RefundRefused: _refund,
     PaymentProviderError: _provider,
     NotificationFailed: _notification,

@@ -17,16 +17,30 @@ from enum import Enum
 from typing import Any, Literal
 
 from creditline.client import decode
-from creditline.client._wire import Call, Flow, Params, Reply, get, loads, op, post, put, seg
+from creditline.client._wire import (
+    Call,
+    Flow,
+    Params,
+    Reply,
+    get,
+    loads,
+    op,
+    patch,
+    post,
+    put,
+    seg,
+)
 from creditline.client.decode import OrgPlan
 from creditline.client.errors import error_from_problem
 from creditline.domain.alerts import AlertRule
 from creditline.domain.amounts import CostBasis
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.balances import Balance
+from creditline.domain.countries import parse_country
 from creditline.domain.deliveries import Delivery, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import (
     CreditlineError,
+    InvalidGrant,
     InvalidRateCard,
     InvalidSetting,
     PackNotFound,
@@ -51,6 +65,9 @@ from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation, ReservationStatus
+from creditline.domain.sales import SalesRequest
+from creditline.domain.scopes import GrantScope, parse_scope
+from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.domain.usage import EventResult, Metering, StoredUsage, UsageEvent, UsageStep
 from creditline.services.alerts import AlertRun
 from creditline.services.deliveries import DeliveryRun
@@ -59,6 +76,7 @@ from creditline.services.purchases import CANCEL_URL, SUCCESS_URL
 from creditline.services.queries import VerifyReport
 from creditline.services.ratecards import DEFAULT_RATE_CARD
 from creditline.services.reservations import Settlement
+from creditline.services.sales import SelfServe
 from creditline.services.scheduler import TickReport
 from creditline.services.spending import DebitResult
 
@@ -143,6 +161,25 @@ def _event(event: UsageEvent) -> dict[str, Any]:
         steps=_steps(event.steps),
         metadata=dict(event.metadata) or None,
     )
+
+
+def _country(value: str | None) -> str | None:
+    """A country as the service takes it, upper case, checked as the library checks it
+    (any case; :class:`InvalidSetting` for a code that is not one)."""
+    return None if value is None else parse_country(value)
+
+
+def _scope(
+    value: GrantScope | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None,
+) -> list[dict[str, Any]] | None:
+    """A grant's scope in document form, checked here as the library checks it."""
+    if value is None:
+        return None
+    try:
+        scope = value if isinstance(value, GrantScope) else parse_scope(value)
+    except InvalidSetting as exc:
+        raise InvalidGrant(exc.reason.split("; ")) from None
+    return scope.to_document()
 
 
 def _kind(value: GrantKind | str) -> GrantKind:
@@ -260,6 +297,7 @@ class Operations:
         external_ref: str | None = None,
         consumption_order: str | Sequence[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        country: str | None = None,
     ) -> Flow[Organization]:
         """Create an organization with a zero balance (operator)."""
         order: list[str] | None = None
@@ -268,9 +306,31 @@ class Operations:
         elif consumption_order is not None:
             order = [str(k) for k in consumption_order]
         body = _compact(
-            name=name, external_ref=external_ref, consumption_order=order, metadata=metadata
+            name=name,
+            external_ref=external_ref,
+            consumption_order=order,
+            metadata=metadata,
+            country=_country(country),
         )
         reply = yield post("/v1/orgs", body)
+        return decode.organization(reply.json())
+
+    @op
+    def update_org(
+        self,
+        org_id: str,
+        *,
+        name: str | None = None,
+        country: str | None = None,
+        clear_country: bool = False,
+    ) -> Flow[Organization]:
+        """Change an organization's name or country (operator)."""
+        if clear_country and country is not None:
+            raise InvalidSetting("country", country, "give a country or clear it, not both")
+        body: dict[str, Any] = _compact(name=name, country=_country(country))
+        if clear_country:
+            body["country"] = None
+        reply = yield patch(_org(org_id), body, org_id=org_id)
         return decode.organization(reply.json())
 
     @op
@@ -329,10 +389,11 @@ class Operations:
         cost_basis: CostBasis | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        scope: GrantScope | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
     ) -> Flow[Grant]:
         """Grant ``amount`` micro-credits as a new lot (operator). The service grants
         operator credits only: ``source`` is ``GrantSource(SourceType.OPERATOR, reason)``
-        (default reason ``manual``, as the library's)."""
+        (default reason ``manual``, as the library's). ``scope``: a scoped grant (B7)."""
         chosen = _kind(kind)
         if source is not None and source.type is not SourceType.OPERATOR:
             raise InvalidSetting(
@@ -352,6 +413,7 @@ class Operations:
             cost_basis=basis,
             reason="manual" if source is None else source.ref,
             metadata=metadata,
+            scope=_scope(scope),
         )
         reply = yield post(f"{_org(org_id)}/grants", body, key=idempotency_key, org_id=org_id)
         return decode.grant(reply.json())
@@ -367,8 +429,11 @@ class Operations:
         member_id: str | None = None,
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
+        operation: str | None = None,
+        dimensions: Mapping[str, str] | None = None,
     ) -> Flow[DebitResult]:
-        """Spend ``amount`` micro-credits in the consumption order (B2).
+        """Spend ``amount`` micro-credits in the consumption order (B2); for
+        ``operation``, the scoped grants covering it first (B7).
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover it; nothing was written.
@@ -379,6 +444,8 @@ class Operations:
             member_id=member_id,
             cause=_cause(cause),
             metadata=metadata,
+            operation=operation,
+            dimensions=None if dimensions is None else dict(dimensions),
         )
         reply = yield post(f"{_org(org_id)}/spend", body, key=idempotency_key, org_id=org_id)
         return decode.debit(reply.json(), reply.replayed and idempotency_key is not None)
@@ -409,8 +476,11 @@ class Operations:
         member_id: str | None = None,
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
+        operation: str | None = None,
+        dimensions: Mapping[str, str] | None = None,
     ) -> Flow[Reservation]:
-        """Hold ``amount`` micro-credits for a running operation (``ttl`` in whole seconds).
+        """Hold ``amount`` micro-credits for a running operation (``ttl`` in whole seconds);
+        for ``operation``, from the scoped grants covering it first (B7).
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover the hold.
@@ -422,6 +492,8 @@ class Operations:
             member_id=member_id,
             cause=_cause(cause),
             metadata=metadata,
+            operation=operation,
+            dimensions=None if dimensions is None else dict(dimensions),
         )
         path = f"{_org(org_id)}/reservations"
         reply = yield post(path, body, key=idempotency_key, org_id=org_id)
@@ -535,6 +607,16 @@ class Operations:
         )
         reply = yield post(f"{_org(org_id)}/usage/{seg(event_id)}/amend", body, org_id=org_id)
         return decode.stored_usage(reply.json())
+
+    @op
+    def credit_back(
+        self, org_id: str, event_id: str, reason: str = "acceptance criteria not met"
+    ) -> Flow[Grant]:
+        """Credit back an event's fee (operator): a refund grant caused by the event,
+        once per event."""
+        path = f"{_org(org_id)}/usage/{seg(event_id)}/credit-back"
+        reply = yield post(path, {"reason": reason}, org_id=org_id)
+        return decode.grant(reply.json())
 
     @op
     def usage_event(self, org_id: str, event_id: str) -> Flow[StoredUsage]:
@@ -894,6 +976,69 @@ class Operations:
         reply = yield get(path, org_id=org_id)
         return decode.receipt(reply.json())
 
+    # -- automatic and recurring top-ups (D9) ---------------------------------------------
+
+    @op
+    def set_auto_topup(
+        self,
+        org_id: str,
+        *,
+        threshold: int,
+        currency: str,
+        pack: str | None = None,
+        credits: int | None = None,
+        target: int | None = None,
+        monthly_cap: int | None = None,
+        max_failures: int = 3,
+    ) -> Flow[AutoTopup]:
+        """Buy automatically below ``threshold`` micro-credits (see the library's)."""
+        body = _compact(
+            threshold_micros=threshold, currency=currency, pack=pack, credits_micros=credits,
+            target_micros=target, monthly_cap_minor=monthly_cap, max_failures=max_failures,
+        )  # fmt: skip
+        reply = yield put(f"{_org(org_id)}/topups/auto", body, org_id=org_id)
+        return decode.auto_topup(reply.json())
+
+    @op
+    def auto_topup(self, org_id: str) -> Flow[AutoTopup | None]:
+        reply = yield get(f"{_org(org_id)}/topups/auto", org_id=org_id)
+        found = reply.json()
+        return None if found is None else decode.auto_topup(found)
+
+    @op
+    def disable_auto_topup(self, org_id: str) -> Flow[AutoTopup]:
+        reply = yield post(f"{_org(org_id)}/topups/auto/disable", org_id=org_id)
+        return decode.auto_topup(reply.json())
+
+    @op
+    def set_recurring_topup(
+        self,
+        org_id: str,
+        pack: str,
+        *,
+        currency: str,
+        day: int,
+        starts_at: datetime | None = None,
+    ) -> Flow[RecurringTopup]:
+        """Buy ``pack`` every month on ``day`` (1-28, UTC)."""
+        body = _compact(
+            pack=pack, currency=currency, day=day,
+            starts_at=None if starts_at is None else starts_at.isoformat(),
+        )  # fmt: skip
+        reply = yield put(f"{_org(org_id)}/topups/recurring", body, org_id=org_id)
+        return decode.recurring_topup(reply.json())
+
+    @op
+    def recurring_topup(self, org_id: str) -> Flow[RecurringTopup | None]:
+        reply = yield get(f"{_org(org_id)}/topups/recurring", org_id=org_id)
+        found = reply.json()
+        return None if found is None else decode.recurring_topup(found)
+
+    @op
+    def cancel_recurring_topup(self, org_id: str) -> Flow[RecurringTopup]:
+        reply = yield post(f"{_org(org_id)}/topups/recurring/cancel", org_id=org_id)
+        return decode.recurring_topup(reply.json())
+
     @op
     def invoice_month(self, month: str | datetime | None = None) -> Flow[FlexRun]:
         """Issue the month's invoices (operator; default: the previous month)."""
@@ -1132,6 +1277,54 @@ class Operations:
         path = f"{_org(org_id)}/webhook-endpoints/{seg(endpoint_id)}/test"
         reply = yield post(path, org_id=org_id)
         return decode.delivery(reply.json())
+
+    # -- country gating and contact sales (D8) -----------------------------------------------
+
+    @op
+    def self_serve(self, org_id: str) -> Flow[SelfServe]:
+        """Whether the organization can buy credits self-serve now, or contacts sales."""
+        reply = yield get(f"{_org(org_id)}/self-serve", org_id=org_id)
+        return decode.self_serve(reply.json())
+
+    @op
+    def contact_sales(
+        self,
+        org_id: str,
+        pack: str | None = None,
+        *,
+        credits: int | None = None,
+        message: str | None = None,
+        member_id: str | None = None,
+        email: str | None = None,
+        source: str = "api",
+    ) -> Flow[SalesRequest]:
+        """Ask sales about buying a pack or an amount (see the library's)."""
+        body = _compact(
+            pack=pack,
+            amount_micros=credits,
+            message=message,
+            member_id=member_id,
+            email=email,
+            source=source,
+        )
+        reply = yield post(f"{_org(org_id)}/sales-requests", body, org_id=org_id)
+        return decode.sales_request(reply.json())
+
+    @op
+    def sales_requests(
+        self, org_id: str | None = None, limit: int = 100
+    ) -> Flow[list[SalesRequest]]:
+        """Contact-sales requests, newest first: an organization's, or every one."""
+        path = _scoped(org_id, "/sales-requests")
+        reply = yield get(path, _query(limit=limit), org_id=org_id)
+        return [decode.sales_request(d) for d in reply.json()]
+
+    @op
+    def sales_request(self, request_id: str, org_id: str | None = None) -> Flow[SalesRequest]:
+        """One contact-sales request (``org_id``: only if it is that organization's)."""
+        path = _scoped(org_id, f"/sales-requests/{seg(request_id)}")
+        reply = yield get(path, org_id=org_id)
+        return decode.sales_request(reply.json())
 
     # -- the web dashboard -----------------------------------------------------------------
 

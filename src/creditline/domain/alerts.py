@@ -24,11 +24,13 @@ kind                         the condition is true when...
                              decline is one signal; see below)
 ===========================  ===========================================================
 
-"Available" is :attr:`creditline.domain.balances.Balance.available`: spendable now,
-held credits excluded. "Consumed" is the net of the ``consume``, ``reserve``,
-``release`` and ``void`` ledger entries dated in the window (a hold counts as burnt
-until it is released), never below zero. All of it is integer arithmetic on
-micro-credits: no rate is ever rounded before it is compared.
+"Available" is :attr:`creditline.domain.balances.Balance.general`: spendable now on
+any operation, held credits excluded; scoped credits (B7: an onboarding guarantee that
+pays only for training runs) are not counted, as they cannot pay for everything and
+a cycle's grant, which the percent rules compare with, is general. "Consumed" is the
+net of the ``consume``, ``reserve``, ``release`` and ``void`` ledger entries dated in the
+window (a hold counts as burnt until it is released), never below zero. All of it is
+integer arithmetic on micro-credits: no rate is ever rounded before it is compared.
 
 **Crossings.** A rule is ``armed`` while its condition is false. When an evaluation
 finds it true, the rule *fires* (one event) and becomes ``fired``; it fires again

@@ -25,6 +25,12 @@ usage, debits and the excess of a commit:
   the rest as its shortfall.
 - ``unlimited``: the same, on an ``unlimited:YYYY-MM`` grant, never capped.
 
+**Scoped grants** (:mod:`creditline.domain.scopes`) pay first for what they cover:
+a usage event is a charge of its operation and dimensions, a hold or a debit of the
+``operation`` and ``dimensions`` it names (none: general grants only), and a commit's
+excess of what its hold was for. What a charge may take (and what a refusal reports
+as available) counts only the grants that may pay for it.
+
 Two movements never take flex: a **hold** (``reserve``) comes from the grants alone
 (a hold may be released, and flex is billed), and an operator's negative
 **adjustment** corrects the grants, it does not buy credits.
@@ -94,6 +100,7 @@ __all__ = [
     "Command",
     "check_event_gates",
     "check_reserve",
+    "check_target",
     "check_settle",
     "decide",
     "fingerprint",
@@ -131,6 +138,9 @@ class Reserve:
     member_id: str | None = None
     idempotency_key: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    operation: str | None = None
+    """What the hold is for: scoped grants covering it may pay (none: general only)."""
+    dimensions: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +164,8 @@ class Debit:
         project_id, member_id: attribution inside the organization (A1).
         idempotency_key: makes a retried debit return its first outcome.
         metadata: free-form data kept on the entries.
+        operation, dimensions: what the credits pay for: the scoped grants that cover
+            it pay first; without an operation only general grants pay.
     """
 
     amount: int
@@ -162,6 +174,8 @@ class Debit:
     member_id: str | None = None
     idempotency_key: str | None = None
     metadata: dict[str, Any] | None = None
+    operation: str | None = None
+    dimensions: dict[str, str] | None = None
 
 
 class Spend(NamedTuple):
@@ -228,12 +242,39 @@ def check_reserve(cmd: Reserve) -> None:
         raise InvalidSetting("time-to-live", cmd.ttl, f"must be above zero and at most {MAX_TTL}")
     if not isinstance(cmd.metadata, dict):
         raise InvalidSetting("metadata", cmd.metadata, "must be a mapping")
+    check_target(cmd.operation, cmd.dimensions)
+
+
+def check_target(operation: object, dimensions: object) -> None:
+    """Raise for a hold's or a debit's ``operation`` and ``dimensions`` that are not names."""
+    if operation is None:
+        if dimensions is not None:
+            raise InvalidSetting("dimensions", dimensions, "need an operation")
+        return
+    if not isinstance(operation, str) or not 0 < len(operation) <= 200 or operation.isspace():
+        raise InvalidSetting("operation", operation, "must be an operation name")
+    if dimensions is None:
+        return
+    if not isinstance(dimensions, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 200 and len(v) <= 200
+        for k, v in dimensions.items()
+    ):
+        raise InvalidSetting("dimensions", dimensions, "must map dimension names to values")
+
+
+def _target(operation: str | None, dimensions: Mapping[str, str] | None) -> dict[str, Any]:
+    """What a hold or a debit is for, in its fingerprint (nothing when it names nothing,
+    so the fingerprints of requests made before scopes existed are unchanged)."""
+    if operation is None:
+        return {}
+    return {"operation": operation, "dimensions": dict(sorted((dimensions or {}).items()))}
 
 
 def reserve_fingerprint(cmd: Reserve) -> str:
     return fingerprint(
         {"op": "reserve", "amount": cmd.amount, "ttl": cmd.ttl.total_seconds(),
-         "cause": str(cmd.cause) if cmd.cause else None}
+         "cause": str(cmd.cause) if cmd.cause else None,
+         **_target(cmd.operation, cmd.dimensions)}
     )  # fmt: skip
 
 
@@ -254,6 +295,8 @@ def prepare_debit(
         and 0 < amount <= MAX_MICROS
         and debit.idempotency_key is None
         and debit.metadata is None
+        and debit.operation is None
+        and debit.dimensions is None
     ):  # the common case, checked without building anything
         return Spend(org_id, debit, debit.cause or default, None, entry_type)
     try:
@@ -263,6 +306,7 @@ def prepare_debit(
             raise InvalidSetting("idempotency key", key, f"must be 1 to {MAX_KEY} characters")
         if debit.metadata is not None and not isinstance(debit.metadata, dict):
             raise InvalidSetting("metadata", debit.metadata, "must be a mapping")
+        check_target(debit.operation, debit.dimensions)
         cause = debit.cause or (Cause(CauseType.DEBIT, key) if key else default)
     except CreditlineError as exc:
         return DebitResult(DebitStatus.REJECTED, 0, debit.cause, error=exc)
@@ -275,6 +319,7 @@ def prepare_debit(
                 "cause": str(debit.cause) if debit.cause else None,
                 "project": debit.project_id,
                 "member": debit.member_id,
+                **_target(debit.operation, debit.dimensions),
             }
         )
     return Spend(org_id, debit, cause, request_hash, entry_type)
@@ -434,8 +479,7 @@ class Ledger:
             return None
         return max(0, limit - self.flex_used)
 
-    def refusal(self, cost: int) -> InsufficientCredits:
-        available = self.pool.available
+    def refusal(self, cost: int, available: int) -> InsufficientCredits:
         if self.m.hold is not None:
             return InsufficientCredits(self.org_id, cost, 0, overdue_invoice=self.m.hold)
         if self.ref is None or self.m.depletion is DepletionPolicy.UNLIMITED:
@@ -468,26 +512,38 @@ class Ledger:
         self.flex_used += amount
         return amount
 
-    def take(self, cost: int, *, flex: bool = True) -> tuple[Allocation, ...]:
-        """Take ``cost`` from the grants, the shortfall as the policy allows.
+    def take(
+        self,
+        cost: int,
+        operation: str | None = None,
+        dimensions: Mapping[str, str] | None = None,
+        *,
+        flex: bool = True,
+    ) -> tuple[Allocation, ...]:
+        """Take ``cost`` for ``operation`` (scoped grants covering it first, then the
+        general ones), the shortfall as the policy allows.
 
         Raises:
             InsufficientCredits: the grants and the policy cannot cover it whole (naming
                 the flex limit when that is what stops it); nothing changed.
         """
         pool = self.pool
-        if cost <= pool.available:
-            return pool.take(cost) if cost else ()
+        if pool.scoped is None or operation is None:
+            available = pool.available
+        else:
+            available = pool.available_for(operation, dimensions)
+        if cost <= available:
+            return pool.take(cost, operation, dimensions) if cost else ()
         if not flex:
             if self.m.hold is not None:
-                raise self.refusal(cost)
-            raise InsufficientCredits(self.org_id, cost, pool.available)
-        short = cost - pool.available
+                raise self.refusal(cost, available)
+            raise InsufficientCredits(self.org_id, cost, available)
+        short = cost - available
         room = self.room()
         if self.ref is None or (room is not None and room < short):
-            raise self.refusal(cost)
+            raise self.refusal(cost, available)
         self.cover(short)
-        return pool.take(cost)
+        return pool.take(cost, operation, dimensions)
 
     def check_attribution(self, project_id: str | None, member_id: str | None) -> None:
         if project_id is not None and project_id not in self.account.projects:
@@ -659,7 +715,7 @@ class _Usage:
     ) -> EventResult:
         """Take a priced event's cost (netted per grant, project, member), or refuse it."""
         try:
-            allocations = book.take(charge.total)
+            allocations = book.take(charge.total, event.operation, event.dimensions)
         except InsufficientCredits as exc:
             reason = str(exc)
             if book.m.depletion is DepletionPolicy.READ_ONLY:
@@ -791,7 +847,7 @@ def _reserve(book: Ledger, cmd: Reserve, out: Decision) -> Reservation:
             f"{book.open_holds} holds are open and the plan allows {limit} at once; "
             "commit or release one first",
         )  # fmt: skip
-    holds = book.take(cmd.amount, flex=False)
+    holds = book.take(cmd.amount, cmd.operation, cmd.dimensions, flex=False)
     now = book.now
     res_id = book._new_id("res")
     hold = Cause(CauseType.RESERVATION, res_id)
@@ -804,7 +860,8 @@ def _reserve(book: Ledger, cmd: Reserve, out: Decision) -> Reservation:
         id=res_id, org_id=book.org_id, status=ReservationStatus.OPEN, amount=cmd.amount,
         held=cmd.amount, consumed=0, shortfall=0, holds=holds, cause=cmd.cause or hold,
         project_id=cmd.project_id, member_id=cmd.member_id, expires_at=now + cmd.ttl,
-        created_at=now, metadata=dict(cmd.metadata),
+        created_at=now, metadata=dict(cmd.metadata), operation=cmd.operation,
+        dimensions=dict(cmd.dimensions or {}),
     )  # fmt: skip
     out.new_reservations.append(res)
     book.held += cmd.amount
@@ -867,11 +924,15 @@ def _settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
         released = sum(a.amount for a in plan.kept)
         for grant_id, amount in plan.kept:  # spendable again by the next command
             pool.give(grant_id, amount)
-    if plan.excess > pool.available:  # the policy may cover the rest with flex
-        book.cover(plan.excess - pool.available)
-    covered = min(plan.excess, pool.available)
+    operation, dimensions = res.operation, res.dimensions
+    available = pool.available_for(operation, dimensions)
+    if plan.excess > available:  # the policy may cover the rest with flex
+        book.cover(plan.excess - available)
+        available = pool.available_for(operation, dimensions)
+    covered = min(plan.excess, available)
     if covered:
-        entries += _entries(res, EntryType.CONSUME, pool.take(covered), res.cause, now)
+        taken = pool.take(covered, operation, dimensions)
+        entries += _entries(res, EntryType.CONSUME, taken, res.cause, now)
     consumed = sum(a.amount for a in plan.from_hold) + covered
     shortfall = plan.excess - covered
     unheld = sum(a.amount for a in plan.from_hold) + released
@@ -955,7 +1016,10 @@ def _spend(book: Ledger, cmd: Spend, out: Decision) -> DebitResult:
         except CreditlineError as exc:
             return DebitResult(DebitStatus.REJECTED, 0, cause, error=exc)
     try:
-        allocations = book.take(debit.amount, flex=cmd.entry_type is EntryType.CONSUME)
+        allocations = book.take(
+            debit.amount, debit.operation, debit.dimensions,
+            flex=cmd.entry_type is EntryType.CONSUME,
+        )  # fmt: skip
     except InsufficientCredits as exc:
         result = DebitResult(DebitStatus.REFUSED, debit.amount, cause, error=exc)
     else:

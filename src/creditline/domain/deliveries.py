@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 from creditline.domain.alerts import Channel, event_types
 from creditline.domain.errors import InvalidSetting
+from creditline.domain.sales import CONTACT_REQUESTED
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -41,6 +42,7 @@ __all__ = [
     "check_event_types",
     "event_type_problems",
     "next_attempt_at",
+    "subscribable_event_types",
 ]
 
 RETRY_SCHEDULE: tuple[timedelta, ...] = (
@@ -109,10 +111,17 @@ class WebhookEndpoint:
         )
 
 
+def subscribable_event_types() -> tuple[str, ...]:
+    """Every event type an endpoint can subscribe to, sorted: the alerts', and
+    ``sales.contact_requested`` (sent to the operator's endpoints only, those of no
+    organization; see :mod:`creditline.domain.sales`)."""
+    return tuple(sorted({*event_types(), CONTACT_REQUESTED}))
+
+
 def event_type_problems(types: Sequence[str]) -> list[str]:
     """Every problem of an endpoint's event types (its URL is
     :func:`creditline.domain.webhook_urls.check_url`'s)."""
-    known = event_types()
+    known = subscribable_event_types()
     return [f"event type: {t!r} is not one of {list(known)}" for t in types if t not in known]
 
 

@@ -32,7 +32,8 @@ map classes to statuses and exit codes in one table each)::
     │   ├── ApiKeyNotFound
     │   ├── AlertRuleNotFound
     │   ├── WebhookEndpointNotFound
-    │   └── WebhookDeliveryNotFound
+    │   ├── WebhookDeliveryNotFound
+    │   └── SalesRequestNotFound
     ├── Conflict                   the request contradicts the stored state
     │   ├── AlreadyExists
     │   ├── IdempotencyKeyReused
@@ -42,6 +43,7 @@ map classes to statuses and exit codes in one table each)::
     ├── InsufficientCredits        a debit that cannot be covered; refused whole
     ├── PaymentError               buying, refunding or charging cannot go ahead
     │   ├── PaymentsUnavailable    no payment provider: credits come from operator grants
+    │   │   └── SelfServeUnavailable  not in the organization's country: contact sales
     │   ├── RefundRefused          the refund policy or the purchase's state forbids it
     │   └── PaymentProviderError   the provider failed or declined; its error is the cause
     ├── NotificationFailed         a message (a receipt e-mail) was not accepted for delivery
@@ -101,6 +103,9 @@ __all__ = [
     "RefundRefused",
     "WebhookRejected",
     "WebhookUrlRefused",
+    # country gating and contact sales
+    "SalesRequestNotFound",
+    "SelfServeUnavailable",
     # the HTTP API: keys and their roles
     "ApiKeyNotFound",
     "AuthenticationFailed",
@@ -435,6 +440,29 @@ class PaymentsUnavailable(PaymentError):
         )
 
 
+class SelfServeUnavailable(PaymentsUnavailable):
+    """Self-serve buying is not available in the organization's country (D8): no
+    checkout is opened; the organization is to ask sales instead, with a contact-sales
+    request (``Creditline.contact_sales``, ``POST /v1/orgs/{org}/sales-requests``,
+    ``creditline sales request``, the portal's buy page).
+
+    Attributes:
+        org_id: the organization that asked to buy.
+        country: its country (``None``: not given, while the platform lists countries).
+    """
+
+    def __init__(self, org_id: str, country: str | None) -> None:
+        where = f"in {country}" if country else "without a country on record"
+        self.org_id = org_id
+        self.country = country
+        self.reason = f"self-serve buying is not available {where}"
+        CreditlineError.__init__(
+            self,
+            f"organization {org_id} cannot buy credits self-serve: {self.reason}; contact "
+            "sales instead (a contact-sales request)",
+        )
+
+
 class RefundRefused(PaymentError):
     """A refund the platform's policy or the purchase's state does not allow.
 
@@ -569,6 +597,10 @@ class WebhookDeliveryNotFound(NotFound):
     kind = "webhook delivery"
 
 
+class SalesRequestNotFound(NotFound):
+    kind = "contact-sales request"
+
+
 ERROR_CODES: dict[type[CreditlineError], str] = {
     CreditlineError: "creditline-error",
     ValidationError: "validation-error",
@@ -599,6 +631,7 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     AlertRuleNotFound: "alert-rule-not-found",
     WebhookEndpointNotFound: "webhook-endpoint-not-found",
     WebhookDeliveryNotFound: "webhook-delivery-not-found",
+    SalesRequestNotFound: "sales-request-not-found",
     Conflict: "conflict",
     AlreadyExists: "already-exists",
     IdempotencyKeyReused: "idempotency-key-reused",
@@ -608,6 +641,7 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     InsufficientCredits: "insufficient-credits",
     PaymentError: "payment-error",
     PaymentsUnavailable: "payments-unavailable",
+    SelfServeUnavailable: "self-serve-unavailable",
     RefundRefused: "refund-refused",
     PaymentProviderError: "payment-provider-error",
     NotificationFailed: "notification-failed",

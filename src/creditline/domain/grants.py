@@ -8,6 +8,10 @@ A grant is *spendable* at ``now`` when ``effective_at <= now < expires_at`` (no
 expiry means forever) and something remains. Expiry is enforced at spending time,
 so a grant past its expiry is never drawn from even before ``expire_due`` has
 written its expire entry.
+
+A grant may be *scoped* (``scope``): it then pays only for the operations its
+:class:`~creditline.domain.scopes.GrantScope` covers, and is drawn first by the charges
+it covers (:mod:`creditline.domain.scopes`). A grant without a scope is *general*.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from creditline.domain.amounts import MAX_MICROS, CostBasis
 from creditline.domain.errors import InvalidGrant, InvalidTime
+from creditline.domain.scopes import GrantScope
 from creditline.domain.time import require_aware
 
 __all__ = [
@@ -89,6 +94,8 @@ class NewGrant:
     source: GrantSource
     cost_basis: CostBasis | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    scope: GrantScope | None = None
+    """What the grant pays for; ``None``: anything (a general grant)."""
 
     def validate(self) -> NewGrant:
         """Return a normalized copy (times in UTC) or raise :class:`InvalidGrant`."""
@@ -105,6 +112,10 @@ class NewGrant:
             problems.append("source reference must not be empty")
         if not isinstance(self.metadata, dict):
             problems.append("metadata must be a mapping")
+        if self.scope is not None and (
+            not isinstance(self.scope, GrantScope) or not self.scope.rules
+        ):
+            problems.append("scope must list at least one operation (None for a general grant)")
         if problems or effective_at is None:
             raise InvalidGrant(problems)
         return NewGrant(
@@ -116,6 +127,7 @@ class NewGrant:
             source=self.source,
             cost_basis=self.cost_basis,
             metadata=dict(self.metadata),
+            scope=self.scope,
         )
 
 
@@ -155,6 +167,7 @@ class Grant:
         metadata: free-form data.
         seq: the organization's ledger entry count when the grant was made; orders
             grants created at the same instant (oldest first, exactly).
+        scope: what it pays for, or ``None`` for anything (a general grant).
     """
 
     id: str
@@ -169,6 +182,11 @@ class Grant:
     created_at: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
     seq: int = 0
+    scope: GrantScope | None = None
+
+    @property
+    def scoped(self) -> bool:
+        return self.scope is not None
 
     def is_spendable(self, now: datetime) -> bool:
         return self.remaining > 0 and self.effective_at <= now and not self.is_expired(now)

@@ -67,6 +67,8 @@ class Organization:
         consumption_order: grant kinds in the order a debit draws from them (B2).
         created_at: when it was created (UTC).
         metadata: free-form JSON-able data.
+        country: where it is, an ISO 3166-1 alpha-2 code (``None``: not given); decides
+            whether it can buy credits self-serve (:mod:`creditline.domain.countries`).
     """
 
     id: str
@@ -75,6 +77,7 @@ class Organization:
     consumption_order: tuple[GrantKind, ...]
     created_at: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
+    country: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,15 @@ the new plan's ``cycle_grant`` (not its sign-up grant: the organization signed u
 already); the included credits of the old plan end at that instant. Calendar plans
 keep their boundaries on the 1st, so only the included credits are reset.
 
+**Scoped plan grants** (B7, :mod:`creditline.domain.scopes`): any plan grant may carry
+a ``scope``, the operations (and dimension values) it pays for; and
+``extra_signup_grants`` lists grants made once at sign-up *besides* the sign-up grant
+(or cycle 0's cycle grant), each with its own kind and scope: OTAI's onboarding
+guarantee ("1 training run + 1 improvement iteration") is a scoped one. Like the
+sign-up grant, they are not made again at a plan change; they expire by the plan's
+``grant_expiry``. Their operations are checked against the organization's rate card
+when it subscribes.
+
 Document form of the billing fields (all optional; an absent grant is none)::
 
     interval = "monthly"                       # or "annual"
@@ -60,6 +69,9 @@ Document form of the billing fields (all optional; an absent grant is none)::
     cycle_grant = { credits = 50, kind = "included" }
     grant_expiry = "never"                     # "end_of_cycle", { after = "6 months" },
                                                # { rollover_cycles = 3 }
+    extra_signup_grants = [
+      { credits = 10, kind = "included", scope = [{ operation = "train" }] },
+    ]
 
 **Flex price** (D5): what one flex credit costs when the month's flex usage is
 invoiced (:mod:`creditline.domain.invoices`), in minor units of a currency::
@@ -124,6 +136,7 @@ from creditline.domain.cycles import (
 )
 from creditline.domain.errors import InvalidAmount, InvalidSetting, PlanGateRefused
 from creditline.domain.grants import GrantKind
+from creditline.domain.scopes import GrantScope, parse_scope
 from creditline.domain.time import require_aware
 
 __all__ = [
@@ -240,16 +253,23 @@ PLAN_GRANT_KINDS = (GrantKind.INCLUDED, GrantKind.PROMOTIONAL)
 
 @dataclass(frozen=True, slots=True)
 class PlanGrant:
-    """Credits a plan grants: ``amount`` micro-credits of ``kind``.
+    """Credits a plan grants: ``amount`` micro-credits of ``kind``, for what ``scope``
+    covers (``None``: anything).
 
-    Document form: ``{ credits = "2.5", kind = "included" }`` (credits, not micros).
+    Document form: ``{ credits = "2.5", kind = "included" }`` (credits, not micros),
+    with ``scope = [{ operation = "train", dimensions = { mode = "any" } }]`` for a
+    scoped grant.
     """
 
     amount: int
     kind: GrantKind = GrantKind.INCLUDED
+    scope: GrantScope | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"credits": format_credits(self.amount), "kind": self.kind.value}
+    def to_dict(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"credits": format_credits(self.amount), "kind": self.kind.value}
+        if self.scope is not None:
+            document["scope"] = self.scope.to_document()
+        return document
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +295,8 @@ class Plan:
         grant_expiry: when the plan's grants expire (never unless said).
         flex_price: the price of one flex credit (``unit_price_minor`` minor units of
             ``currency``) on the monthly flex invoice, or ``None``: flex not invoiced.
+        extra_signup_grants: granted once at sign-up besides cycle 0's grant (typically
+            scoped: an onboarding guarantee).
         fee: the plan's price per cycle, or ``None``: free.
         dunning: retries and suspension after a declined charge, or ``None``: none.
     """
@@ -292,11 +314,18 @@ class Plan:
     cycle_grant: PlanGrant | None = None
     grant_expiry: ExpiryRule = field(default_factory=ExpiryRule.never)
     flex_price: CostBasis | None = None
+    extra_signup_grants: tuple[PlanGrant, ...] = ()
     fee: PlanFee | None = None
     dunning: Dunning | None = None
 
+    @property
+    def scoped_grants(self) -> tuple[PlanGrant, ...]:
+        """Its grants with a scope (to check against a rate card)."""
+        grants = (self.signup_grant, self.cycle_grant, *self.extra_signup_grants)
+        return tuple(g for g in grants if g is not None and g.scope is not None)
+
     def to_dict(self) -> dict[str, Any]:
-        document = {
+        document: dict[str, Any] = {
             "name": self.name,
             "depletion": self.depletion.value,
             "flex_enabled": self.flex_enabled,
@@ -319,6 +348,8 @@ class Plan:
                 "currency": self.flex_price.currency,
                 "minor_per_credit": self.flex_price.unit_price_minor,
             }
+        if self.extra_signup_grants:  # likewise
+            document["extra_signup_grants"] = [g.to_dict() for g in self.extra_signup_grants]
         if self.fee is not None:
             document["fee"] = self.fee.to_dict()
         if self.dunning is not None:
@@ -334,6 +365,11 @@ class Plan:
         if index == 0 and signup and self.signup_grant is not None:
             return self.signup_grant
         return self.cycle_grant
+
+    def extras_for(self, index: int, *, signup: bool = True) -> tuple[PlanGrant, ...]:
+        """What cycle ``index`` grants besides :meth:`grant_for`: the extra sign-up
+        grants, for cycle 0 of a sign-up."""
+        return self.extra_signup_grants if index == 0 and signup else ()
 
 
 DEFAULT_PLAN = Plan("default")
@@ -382,17 +418,26 @@ class Renewal:
         grant: what to grant, or ``None`` when the plan grants nothing this cycle (the
             cycle still counts as processed).
         expires_at: the grant's expiry (exclusive), or ``None``.
+        extras: the extra sign-up grants (cycle 0 of a sign-up), expiring alike.
     """
 
     cycle: Cycle
     effective_at: datetime
     grant: PlanGrant | None
     expires_at: datetime | None
+    extras: tuple[PlanGrant, ...] = ()
 
     @property
     def amount(self) -> int:
-        """Micro-credits to grant (0 for none)."""
+        """Micro-credits of the cycle's grant (0 for none): the cycle's allowance, what
+        a renewal records and a percent alert compares with. The extra sign-up grants
+        are granted besides (:attr:`extra_amount`)."""
         return 0 if self.grant is None else self.grant.amount
+
+    @property
+    def extra_amount(self) -> int:
+        """Micro-credits of the extra sign-up grants."""
+        return sum(g.amount for g in self.extras)
 
 
 def due_renewals(
@@ -447,6 +492,7 @@ def due_renewals(
                 cycle=cycle,
                 effective_at=effective,
                 grant=plan.grant_for(index, signup=signup),
+                extras=plan.extras_for(index, signup=signup),
                 expires_at=expires_at(
                     plan.grant_expiry, effective, anchor=anchor, interval=plan.interval, cycle=cycle
                 ),
@@ -558,10 +604,36 @@ def _plan_grant(raw: Mapping[str, Any], key: str, problems: list[str]) -> PlanGr
     if kind not in PLAN_GRANT_KINDS:
         problems.append(f"{key}.kind: one of {', '.join(k.value for k in PLAN_GRANT_KINDS)}")
         return None
-    return None if amount is None else PlanGrant(amount, GrantKind(kind))
+    scope = None
+    if value.get("scope") is not None:
+        try:
+            scope = parse_scope(value["scope"], f"{key}.scope")
+        except InvalidSetting as exc:
+            problems.extend(exc.reason.split("; "))
+            return None
+    return None if amount is None else PlanGrant(amount, GrantKind(kind), scope)
 
 
-_GRANT_KEYS = {"credits", "kind"}
+_GRANT_KEYS = {"credits", "kind", "scope"}
+
+
+def _extra_grants(raw: Mapping[str, Any], problems: list[str]) -> tuple[PlanGrant, ...]:
+    """``extra_signup_grants = [{ credits = 4, scope = [...] }, ...]``."""
+    value = raw.get("extra_signup_grants")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append("extra_signup_grants: must be a list of grants such as "
+                        '[{ credits = 4, scope = [{ operation = "train" }] }]')  # fmt: skip
+        return ()
+    found = []
+    for i, item in enumerate(value):
+        sub: list[str] = []
+        grant = _plan_grant({"grant": item}, "grant", sub)
+        problems.extend(p.replace("grant", f"extra_signup_grants[{i}]", 1) for p in sub)
+        if grant is not None:
+            found.append(grant)
+    return tuple(found)
 
 
 def _grant_amount(value: object, where: str, problems: list[str]) -> int | None:
@@ -606,6 +678,7 @@ def _billing(raw: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
         "signup_grant": _plan_grant(raw, "signup_grant", problems),
         "cycle_grant": _plan_grant(raw, "cycle_grant", problems),
         "grant_expiry": _expiry(raw, problems),
+        "extra_signup_grants": _extra_grants(raw, problems),
     }
 
 
@@ -721,6 +794,7 @@ _KEYS = {
     "cycle_grant",
     "grant_expiry",
     "flex_price",
+    "extra_signup_grants",
     "fee",
     "dunning",
 }

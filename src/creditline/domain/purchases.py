@@ -37,6 +37,7 @@ from creditline.domain.cycles import ExpiryRule
 from creditline.domain.grants import Grant
 from creditline.domain.money import Money, round_half_up
 from creditline.domain.packs import RefundPolicy
+from creditline.domain.topups import Trigger
 
 __all__ = ["Purchase", "PurchaseStatus", "Receipt", "refund_money", "refundable_credits"]
 
@@ -74,6 +75,8 @@ class Purchase:
         refund_id: the provider's refund id, once the provider accepted the refund.
         failure: why it failed, when it did.
         created_at, paid_at, refunded_at: when it happened.
+        trigger: what made it: ``manual`` (a buyer at the checkout), ``automatic`` or
+            ``recurring`` (a top-up, :mod:`creditline.domain.topups`), charged off-session.
     """
 
     id: str
@@ -97,6 +100,7 @@ class Purchase:
     failure: str | None = None
     paid_at: datetime | None = None
     refunded_at: datetime | None = None
+    trigger: Trigger = Trigger.MANUAL
 
 
 @dataclass(frozen=True, slots=True)

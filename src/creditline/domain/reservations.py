@@ -67,6 +67,9 @@ class Reservation:
         expires_at: when an open hold is released by ``expire_due``.
         created_at, settled_at: when it was made and settled.
         metadata: free-form data.
+        operation, dimensions: what the hold is for (``None``: no operation): the
+            scoped grants covering it may pay for it, and for a commit's excess
+            (:mod:`creditline.domain.scopes`).
     """
 
     id: str
@@ -84,6 +87,8 @@ class Reservation:
     created_at: datetime
     settled_at: datetime | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    operation: str | None = None
+    dimensions: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:

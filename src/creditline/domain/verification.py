@@ -3,15 +3,26 @@
 The grants' ``remaining`` and the organizations' balances are caches kept for O(1)
 reads; the ledger entries are the truth. :func:`find_problems` compares the two and
 also checks the floors that sums alone would miss: no grant below zero or above its
-amount, no organization below zero.
+amount, no organization below zero. :func:`scope_problems` checks that scoped grants
+only ever paid for what they cover (B7).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
-__all__ = ["GrantFacts", "Problem", "ReservationFacts", "find_problems", "hold_problems"]
+from creditline.domain.scopes import GrantScope
+
+__all__ = [
+    "GrantFacts",
+    "Problem",
+    "ReservationFacts",
+    "ScopedUse",
+    "find_problems",
+    "hold_problems",
+    "scope_problems",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,4 +150,34 @@ def hold_problems(
             found.append(
                 Problem(f"organization {org_id}", f"held {cached}, reservations hold {actual}")
             )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedUse:
+    """Credits a scoped grant paid (or holds) for one use: an accepted usage event's
+    allocation on it, or a hold's reserve entry on it."""
+
+    grant_id: str
+    what: str
+    operation: str | None
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+
+
+def scope_problems(scopes: Mapping[str, GrantScope], uses: Iterable[ScopedUse]) -> list[Problem]:
+    """Every use of a scoped grant (by id in ``scopes``) its scope does not cover."""
+    found: list[Problem] = []
+    for use in uses:
+        scope = scopes.get(use.grant_id)
+        if scope is None or scope.covers(use.operation, use.dimensions):
+            continue
+        target = "no operation" if use.operation is None else repr(use.operation)
+        if use.dimensions:
+            target += " " + ", ".join(f"{k}={v}" for k, v in sorted(use.dimensions.items()))
+        found.append(
+            Problem(
+                f"grant {use.grant_id}",
+                f"is scoped to {scope.describe()} but paid for {use.what} ({target})",
+            )
+        )
     return found

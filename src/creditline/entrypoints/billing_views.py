@@ -133,11 +133,14 @@ def _purchase_data(p: Purchase) -> dict[str, Any]:
         "created_at": _iso(p.created_at),
         "paid_at": _iso(p.paid_at),
         "refunded_at": _iso(p.refunded_at),
+        "trigger": p.trigger.value,
     }
 
 
 def _purchases_table(found: Sequence[Purchase], title: str) -> Table:
-    table = _table(title, "id", "pack", "credits", "price", "status", "created (UTC)", "grant")
+    table = _table(
+        title, "id", "pack", "credits", "price", "status", "trigger", "created (UTC)", "grant"
+    )
     for p in found:
         table.add_row(
             p.id,
@@ -145,6 +148,7 @@ def _purchases_table(found: Sequence[Purchase], title: str) -> Table:
             format_credits(p.credits),
             str(p.price),
             p.status.value,
+            p.trigger.value,
             _when(p.created_at),
             p.grant_id or "",
         )

@@ -66,6 +66,7 @@ from creditline.domain.errors import (
     PaymentError,
     PlanGateRefused,
     RefundRefused,
+    SelfServeUnavailable,
     StorageError,
     ValidationError,
 )
@@ -115,11 +116,14 @@ EXIT_CODES: dict[type[Exception], int] = {
     VerificationFailed: 8,
     PaymentError: 9,
     RefundRefused: 5,
+    SelfServeUnavailable: 10,
 }
 """The one table from error class to exit code; a class not listed takes its nearest
 listed base class's code. Click's own usage errors also exit 2. Refused usage (no
 credits to cover it, the plan's gates) exits 5, like a refused spend, and so does a
-refused refund; a purchase the payment provider cannot make (or no provider) exits 9."""
+refused refund; a purchase the payment provider cannot make (or no provider) exits 9;
+a purchase refused because self-serve buying is not available in the organization's
+country exits 10 (contact sales: ``creditline sales request``)."""
 
 
 def _insufficient(exc: InsufficientCredits) -> str:
@@ -129,8 +133,13 @@ def _insufficient(exc: InsufficientCredits) -> str:
     )
 
 
+def _self_serve(exc: SelfServeUnavailable) -> str:
+    return f"{exc}: creditline sales request {exc.org_id} [--pack NAME | --amount CREDITS]"
+
+
 _MESSAGES: dict[type[Exception], Callable[[Any], str]] = {
     InsufficientCredits: _insufficient,
+    SelfServeUnavailable: _self_serve,
 }
 """Messages that read better in credits than the engine's micro-credits."""
 
@@ -349,6 +358,7 @@ def init(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
 def org_create(
     ctx: typer.Context,
     name: str,
+    *,
     external_ref: Annotated[
         str | None, typer.Option(help="Your platform's id for it; unique.")
     ] = None,
@@ -356,11 +366,17 @@ def org_create(
         str | None,
         typer.Option(help=f"Grant kinds, first spent first: {GrantKind.names()}."),
     ] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CC", help="Its country, ISO 3166-1 alpha-2 (DE); decides self-serve buying."
+        ),
+    ] = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Create an organization with a zero balance."""
     org = _open(ctx).create_org(
-        name, external_ref=external_ref, consumption_order=consumption_order
+        name, external_ref=external_ref, consumption_order=consumption_order, country=country
     )
     _emit(fmt, views.org_view(org))
 
@@ -396,6 +412,62 @@ def member_add(
     _emit(fmt, views.member_view(_open(ctx).add_member(org, name, email)))
 
 
+ScopeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--scope",
+        metavar="OPERATION[:DIM=V|V,...]",
+        help="A scoped grant: pays only for this operation (with these dimension values; "
+        '"any" for any value); repeat for more. Or JSON: [{"operation": "train"}].',
+    ),
+]
+ForOption = Annotated[
+    str | None,
+    typer.Option(
+        "--operation",
+        metavar="OPERATION",
+        help="What the credits pay for: scoped grants covering it pay first.",
+    ),
+]
+ForDimensionOption = Annotated[
+    list[str] | None,
+    typer.Option("--dimension", "-d", metavar="NAME=VALUE", help="With --operation: mode=Basic"),
+]
+
+
+def _scope_rules(items: Sequence[str] | None) -> list[dict[str, Any]] | None:
+    """``--scope`` options as a scope's rules: ``train``, ``train:mode=Basic|Business``,
+    ``train:mode=any,delivery=Fast``, or one JSON document."""
+    if not items:
+        return None
+    rules: list[dict[str, Any]] = []
+    for item in items:
+        text = item.strip()
+        if text.startswith(("[", "{")):
+            try:
+                document = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InvalidSetting("--scope", item, f"not JSON: {exc}") from None
+            rules += document if isinstance(document, list) else [document]
+            continue
+        operation, _, rest = text.partition(":")
+        rule: dict[str, Any] = {"operation": operation.strip()}
+        dims = _pairs([p for p in rest.split(",") if p.strip()], "--scope dimension")
+        if dims:
+            rule["dimensions"] = {
+                name: value if value == "any" else value.split("|") for name, value in dims.items()
+            }
+        rules.append(rule)
+    return rules
+
+
+def _target(operation: str | None, dimension: Sequence[str] | None) -> dict[str, Any]:
+    if dimension and operation is None:
+        raise InvalidSetting("--dimension", dimension[0], "needs --operation")
+    dims = _pairs(dimension, "--dimension") if dimension else None
+    return {"operation": operation, "dimensions": dims}
+
+
 @app.command(context_settings=_NUMBERS)
 def grant(
     ctx: typer.Context,
@@ -420,9 +492,11 @@ def grant(
     idempotency_key: Annotated[
         str | None, typer.Option(help="A retry with the same key returns the same grant.")
     ] = None,
+    scope: ScopeOption = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Grant credits to an organization as a new lot."""
+    """Grant credits to an organization as a new lot (with --scope: for some operations
+    only, spent first by them)."""
     new = _open(ctx).grant(
         org,
         _amount(amount),
@@ -432,6 +506,7 @@ def grant(
         source=GrantSource(source_type, source_ref),
         cost_basis=_cost_basis(unit_price_minor, currency),
         idempotency_key=idempotency_key,
+        scope=_scope_rules(scope),
     )
     _emit(fmt, views.grant_view(new))
 
@@ -450,6 +525,8 @@ def spend(
     cause_ref: Annotated[
         str | None, typer.Option(help="What spent it (a debit reference); [the key or new]")
     ] = None,
+    operation: ForOption = None,
+    dimension: ForDimensionOption = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Spend credits, drawn from the grants in the consumption order; all or nothing."""
@@ -460,13 +537,15 @@ def spend(
         project_id=project,
         member_id=member,
         idempotency_key=idempotency_key,
+        **_target(operation, dimension),
     )
     _emit(fmt, views.debit_view(result))
 
 
 @app.command()
 def balance(ctx: typer.Context, org: OrgArg, fmt: FormatOption = Format.TABLE) -> None:
-    """An organization's balance now: total, available, by kind."""
+    """An organization's balance now: total, available, by kind; scoped credits (for
+    some operations only) apart from the general ones."""
     _emit(fmt, views.balance_view(_open(ctx).balance(org)))
 
 
@@ -1038,6 +1117,22 @@ def usage_amend(
     _emit(fmt, views.usage_event_view(amended))
 
 
+@usage_app.command("credit-back")
+def usage_credit_back(
+    ctx: typer.Context,
+    org: OrgArg,
+    event_id: EventArg,
+    *,
+    reason: Annotated[
+        str, typer.Option(help="Why, kept on the ledger entry.")
+    ] = "acceptance criteria not met",
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Credit back an accepted event's fee (seed 003: a training run whose acceptance
+    criteria were not met): a refund grant whose entry names the event; once per event."""
+    _emit(fmt, views.grant_view(_open(ctx).credit_back(org, event_id, reason)))
+
+
 # -- reports ------------------------------------------------------------------------------
 
 report_app = typer.Typer(
@@ -1147,6 +1242,8 @@ def reserve(
     ] = None,
     project: ProjectOption = None,
     member: MemberOption = None,
+    operation: ForOption = None,
+    dimension: ForDimensionOption = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Hold credits for a running operation (exit 5 if they cannot be covered)."""
@@ -1157,6 +1254,7 @@ def reserve(
         project_id=project,
         member_id=member,
         idempotency_key=key,
+        **_target(operation, dimension),
     )
     _emit(fmt, views.reservation_view(held))
 
@@ -1568,8 +1666,15 @@ def portal_link(
 
 
 # The billing commands (pack, purchase, invoice, billing), the alert commands (alert,
-# webhook) and the HTTP API's (key, serve) register themselves on `app`.
-from creditline.entrypoints import alerts_cli, api_cli, billing_cli  # noqa: E402, F401
+# webhook), the HTTP API's (key, serve), top-ups' (topup) and country gating's (org update,
+# sales) register themselves on `app`.
+from creditline.entrypoints import (  # noqa: E402, F401
+    alerts_cli,
+    api_cli,
+    billing_cli,
+    sales_cli,
+    topup_cli,
+)
 
 
 def _plain_help(typer_app: typer.Typer) -> None:

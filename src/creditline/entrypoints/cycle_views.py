@@ -175,7 +175,10 @@ def billing_sentence(assigned: PlanAssigned) -> str:
 
 
 def _grant_text(grant: PlanGrant | None) -> str:
-    return "none" if grant is None else f"{format_credits(grant.amount)} {grant.kind.value}"
+    if grant is None:
+        return "none"
+    text = f"{format_credits(grant.amount)} {grant.kind.value}"
+    return text if grant.scope is None else f"{text}, for {grant.scope.describe()} only"
 
 
 def _expiry_text(document: str | Mapping[str, Any]) -> str:
@@ -192,6 +195,7 @@ def plan_billing_view(view: View, plan: Plan) -> View:
         ("time zone", plan.time_zone),
         ("sign-up grant", _grant_text(plan.signup_grant)),
         ("cycle grant", _grant_text(plan.cycle_grant)),
+        *(("also on sign-up", _grant_text(g)) for g in plan.extra_signup_grants),
         ("grant expiry", _expiry_text(plan.grant_expiry.to_document())),
     ]
     return View(view.data, (*view.parts, _key_values("Billing", rows)))

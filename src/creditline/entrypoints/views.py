@@ -123,6 +123,7 @@ def _org_data(org: Organization) -> dict[str, Any]:
         "external_ref": org.external_ref,
         "consumption_order": [k.value for k in org.consumption_order],
         "created_at": _iso(org.created_at),
+        "country": org.country,
     }
 
 
@@ -160,6 +161,7 @@ def _grant_data(grant: Grant) -> dict[str, Any]:
         if basis is None
         else {"unit_price_minor": basis.unit_price_minor, "currency": basis.currency},
         "created_at": _iso(grant.created_at),
+        "scope": None if grant.scope is None else grant.scope.to_document(),
     }
 
 
@@ -188,6 +190,18 @@ def _balance_data(balance: Balance) -> dict[str, Any]:
         **_credits("expired_unswept", balance.expired_unswept),
         "by_kind": {k.value: format_credits(v) for k, v in balance.by_kind.items()},
         "by_kind_micros": {k.value: v for k, v in balance.by_kind.items()},
+        **_credits("general", balance.general),
+        **_credits("scoped", balance.scoped),
+        "scoped_grants": [
+            {
+                "grant_id": c.grant_id,
+                "kind": c.kind.value,
+                **_credits("remaining", c.remaining),
+                "scope": c.scope.to_document(),
+                "expires_at": _iso(c.expires_at),
+            }
+            for c in balance.scoped_grants
+        ],
     }
 
 
@@ -239,23 +253,24 @@ def _key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
 
 
 def _orgs_table(orgs: Sequence[Organization]) -> Table:
-    table = _table("Organizations", "id", "name", "external ref", "consumption order")
+    table = _table("Organizations", "id", "name", "external ref", "consumption order", "country")
     for org in orgs:
         table.add_row(
             org.id,
             org.name,
             org.external_ref or "",
             ", ".join(k.value for k in org.consumption_order),
+            org.country or "",
         )
     return table
 
 
 def _grants_table(grants: Sequence[Grant], title: str = "Grants") -> Table:
-    table = _table(
-        title, "id", "kind", "amount", "remaining", "effective (UTC)", "expires (UTC)", "source"
-    )
+    scoped = any(g.scope is not None for g in grants)
+    columns = ["id", "kind", "amount", "remaining", "effective (UTC)", "expires (UTC)", "source"]
+    table = _table(title, *columns, *(["for (scoped)"] if scoped else []))
     for g in grants:
-        table.add_row(
+        row = [
             g.id,
             g.kind.value,
             format_credits(g.amount),
@@ -263,7 +278,10 @@ def _grants_table(grants: Sequence[Grant], title: str = "Grants") -> Table:
             _when(g.effective_at),
             _when(g.expires_at),
             f"{g.source.type.value}:{g.source.ref}",
-        )
+        ]
+        if scoped:
+            row.append("anything" if g.scope is None else g.scope.describe())
+        table.add_row(*row)
     return table
 
 
@@ -296,7 +314,17 @@ def _balance_table(balance: Balance) -> Table:
         ("pending", format_credits(balance.pending)),
         ("expired, not yet swept", format_credits(balance.expired_unswept)),
     ]
+    if not balance.scoped:
+        rows += [(f"  {k.value}", format_credits(v)) for k, v in balance.by_kind.items()]
+        return _key_values("Balance (credits)", rows)
+    # Scoped credits are shown apart: each pays only for what its scope covers.
+    rows.append(("available for anything", format_credits(balance.general)))
     rows += [(f"  {k.value}", format_credits(v)) for k, v in balance.by_kind.items()]
+    rows.append(("available for some operations", format_credits(balance.scoped)))
+    rows += [
+        (f"  {c.scope.describe()}", f"{format_credits(c.remaining)} ({c.kind.value})")
+        for c in balance.scoped_grants
+    ]
     return _key_values("Balance (credits)", rows)
 
 
@@ -750,6 +778,8 @@ def _reservation_data(res: Reservation) -> dict[str, Any]:
         "created_at": _iso(res.created_at),
         "settled_at": _iso(res.settled_at),
         "metadata": dict(res.metadata),
+        "operation": res.operation,
+        "dimensions": dict(res.dimensions),
     }
 
 

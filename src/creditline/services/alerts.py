@@ -181,7 +181,9 @@ def _reading(uow: UnitOfWork, org_id: str, rules: Sequence[AlertRule], now: date
     if cached is None:
         raise OrganizationNotFound(org_id)
     total, _, held = cached
-    available = summarize(org_id, total, uow.grants.active(org_id), now, held).available
+    # General credits: scoped ones (B7) pay only for some operations, and a cycle's
+    # grant, which the percent rules compare with, is general.
+    available = summarize(org_id, total, uow.grants.active(org_id), now, held).general
     metering = uow.usage.metering([org_id])[org_id]
     kinds = {r.kind for r in rules}
     percent_kinds = {AlertKind.REMAINING_BELOW_PERCENT, AlertKind.USED_PERCENT}

@@ -49,9 +49,11 @@ from creditline.domain.errors import (
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType
 from creditline.domain.pricing import RateCardHistory
+from creditline.domain.purchases import Purchase
 from creditline.domain.reservations import Reservation
 from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
+from creditline.services import topups
 from creditline.services.ids import new_id
 from creditline.services.unit_of_work import UnitOfWork
 
@@ -328,22 +330,34 @@ def apply_group(
     clock: Clock,
     *,
     before_commit: Callable[[list[Answer]], None] | None = None,
+    provider: str | None = None,
+    claimed: list[Purchase] | None = None,
 ) -> list[Answer]:
     """Apply ``commands`` in one transaction; an answer per command, in order.
 
     ``before_commit`` is given the answers once the group is written and before its
     commit: a test seam (a writer must never answer its callers there).
+
+    Automatic top-ups (:mod:`creditline.services.topups`): the crossings of the group's
+    organizations are claimed in its transaction, under its locks; the top-ups claimed
+    are added to ``claimed`` (to be charged with ``provider`` after the commit).
     """
     slots, flat = _flatten(commands, clock.now())
     if not flat:
         return _answers(slots, [])
     with uow:
         books, now = _load(uow, flat, clock)
+        seen = topups.watch(uow, books.accounts, now, provider)
         decision = decide(books, flat, now, new_id)
         answers = _answers(slots, decision.results)
         if decision.writes:
             _write(uow, decision, now)
-            if before_commit is not None:
+        if seen is not None:
+            made = topups.settle_watch(uow, seen, now)
+            if claimed is not None:
+                claimed.extend(made)
+        if decision.writes or seen is not None:
+            if before_commit is not None and decision.writes:
                 before_commit(answers)
             uow.commit()
     return answers

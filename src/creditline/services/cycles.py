@@ -43,6 +43,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from creditline.domain.amounts import MAX_MICROS
 from creditline.domain.cycles import Cycle
@@ -56,7 +57,7 @@ from creditline.domain.expiry import expiry_entries
 from creditline.domain.grants import GrantSource, NewGrant, SourceType
 from creditline.domain.invoices import change_fee, fee_item, fee_ref
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
-from creditline.domain.plans import DepletionPolicy, Plan, Renewal, due_renewals
+from creditline.domain.plans import DepletionPolicy, Plan, PlanGrant, Renewal, due_renewals
 from creditline.domain.subscriptions import (
     CycleRenewal,
     Subscription,
@@ -138,7 +139,8 @@ class PlanAssigned:
 
     @property
     def granted(self) -> int:
-        """Micro-credits granted by this call."""
+        """Micro-credits granted by this call's cycle grants (the plan's extra sign-up
+        grants, an onboarding guarantee, are their own grants besides)."""
         return sum(r.amount for r in self.renewals)
 
 
@@ -380,25 +382,49 @@ def _renew(
 def _grant(
     uow: UnitOfWork, sub: Subscription, plan: str, renewal: Renewal, now: datetime
 ) -> str | None:
-    """Grant one cycle's credits, dated at the cycle; the grant's id, or ``None``."""
-    if renewal.grant is None:
-        return None
+    """Grant one cycle's credits, dated at the cycle, then its extra sign-up grants
+    (same cause, ``extra`` in their metadata); the cycle grant's id (or the first extra
+    one's), or ``None``. The renewal records the cycle grant's amount only: the extra
+    grants are their own grants and entries."""
+    first = None
+    if renewal.grant is not None:
+        first = _grant_one(uow, sub, plan, renewal, renewal.grant, extra=None, now=now)
+    for i, grant in enumerate(renewal.extras):
+        made = _grant_one(uow, sub, plan, renewal, grant, extra=i, now=now)
+        first = first or made
+    return first
+
+
+def _grant_one(
+    uow: UnitOfWork,
+    sub: Subscription,
+    plan: str,
+    renewal: Renewal,
+    grant: PlanGrant,
+    *,
+    extra: int | None,
+    now: datetime,
+) -> str:
     ref = renewal_ref(plan, renewal)
     cycle = renewal.cycle
+    metadata: dict[str, Any] = {
+        "plan": plan,
+        "anchor_no": sub.anchor_no,
+        "cycle": cycle.index,
+        "cycle_start": cycle.start.isoformat(),
+        "cycle_end": cycle.end.isoformat(),
+    }
+    if extra is not None:
+        metadata["extra"] = extra  # its place in the plan's extra_signup_grants
     new = NewGrant(
         org_id=sub.org_id,
-        kind=renewal.grant.kind,
-        amount=renewal.grant.amount,
+        kind=grant.kind,
+        amount=grant.amount,
         effective_at=renewal.effective_at,
         expires_at=renewal.expires_at,
         source=GrantSource(SourceType.PLAN, ref),
-        metadata={
-            "plan": plan,
-            "anchor_no": sub.anchor_no,
-            "cycle": cycle.index,
-            "cycle_start": cycle.start.isoformat(),
-            "cycle_end": cycle.end.isoformat(),
-        },
+        metadata=metadata,
+        scope=grant.scope,
     ).validate()
     stored = uow.balances.get(sub.org_id)
     assert stored is not None, "the organization is locked, so it exists"
@@ -407,10 +433,10 @@ def _grant(
         raise InvalidAmount(
             new.amount, f"the organization's balance would exceed {MAX_MICROS} micro-credits"
         )
-    grant = uow.grants.add(new_id("grt"), new, now, seq=entry_count)
+    made = uow.grants.add(new_id("grt"), new, now, seq=entry_count)
     entry = NewEntry(
         sub.org_id,
-        grant.id,
+        made.id,
         EntryType.GRANT,
         new.amount,
         Cause(CauseType.PLAN_CYCLE, ref),
@@ -418,4 +444,4 @@ def _grant(
     )
     uow.ledger.append([entry], now)
     uow.balances.apply(sub.org_id, new.amount, 1, now)
-    return grant.id
+    return made.id

@@ -35,7 +35,8 @@ every attempt and connects to the address it checked.
 
 **The delivery log of an organization** holds the deliveries to its own endpoints and
 its alert e-mails; what the operator's all-organization endpoints received of its
-events is the operator's (``org_id=None``).
+events, and the e-mails to the platform's sales address about its contact-sales
+requests (:mod:`creditline.services.sales`), are the operator's (``org_id=None``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from creditline.domain import sales
 from creditline.domain.alerts import Channel, email_message
 from creditline.domain.deliveries import (
     RETRY_SCHEDULE,
@@ -231,7 +233,8 @@ def _visible(uow: UnitOfWork, delivery: Delivery | None, org_id: str | None) -> 
     if delivery.org_id != org_id:
         return False
     if delivery.endpoint_id is None:
-        return True  # an alert e-mail of the organization's rule
+        # an alert e-mail of the organization's rule (not the operator's sales e-mail)
+        return delivery.rule_id is not None
     endpoint = uow.webhooks.endpoint(delivery.endpoint_id)
     return endpoint is not None and endpoint.org_id == org_id
 
@@ -283,7 +286,10 @@ def _send_email(delivery: Delivery, mailer: AlertMailer | None, tx: Transactions
         return SendOutcome(None, "no mail server is configured")
     org_id = delivery.org_id
     org = None if org_id is None else tx(lambda uow: uow.orgs.get(org_id), read_only=True)
-    subject, text = email_message(json.loads(delivery.payload), org.name if org else "")
+    compose = (
+        sales.email_message if delivery.event_type == sales.CONTACT_REQUESTED else email_message
+    )
+    subject, text = compose(json.loads(delivery.payload), org.name if org else "")
     assert delivery.recipient is not None
     try:
         mailer.send_alert(delivery.recipient, subject, text)

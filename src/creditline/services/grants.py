@@ -1,21 +1,37 @@
-"""Granting credits (B1): one grant, one ``grant`` entry, one balance change."""
+"""Granting credits (B1): one grant, one ``grant`` entry, one balance change.
+
+A scoped grant (B7, :mod:`creditline.domain.scopes`) is checked against the
+organization's rate card when it is made: every operation it names must be priced by
+the card (any version), every dimension it limits used by that operation's price, and
+every value known to it; otherwise :class:`InvalidGrant` names each problem.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from creditline.domain.amounts import MAX_MICROS, CostBasis
-from creditline.domain.errors import IdempotencyKeyReused, InvalidAmount, OrganizationNotFound
+from creditline.domain.errors import (
+    IdempotencyKeyReused,
+    InvalidAmount,
+    InvalidGrant,
+    InvalidSetting,
+    OrganizationNotFound,
+)
 from creditline.domain.grants import Grant, GrantKind, GrantSource, NewGrant, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
+from creditline.domain.plans import Plan
+from creditline.domain.scopes import GrantScope, card_operations, scope_problems
 from creditline.domain.time import Clock
 from creditline.services.idempotency import fingerprint
 from creditline.services.ids import new_id
+from creditline.services.ratecards import DEFAULT_RATE_CARD
 from creditline.services.unit_of_work import UnitOfWork
 
-__all__ = ["GrantCredits", "grant_credits"]
+__all__ = ["GrantCredits", "check_plan_scopes", "check_scope", "grant_credits"]
 
 _CAUSE_OF_SOURCE = {
     SourceType.PLAN: CauseType.PLAN_CYCLE,
@@ -43,6 +59,7 @@ class GrantCredits:
     cost_basis: CostBasis | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
+    scope: GrantScope | None = None
 
 
 def grant_credits(cmd: GrantCredits, uow: UnitOfWork, clock: Clock) -> Grant:
@@ -55,6 +72,7 @@ def grant_credits(cmd: GrantCredits, uow: UnitOfWork, clock: Clock) -> Grant:
         source=cmd.source,
         cost_basis=cmd.cost_basis,
         metadata=cmd.metadata,
+        scope=cmd.scope,
     ).validate()
     request = {
         "op": "grant",
@@ -64,6 +82,8 @@ def grant_credits(cmd: GrantCredits, uow: UnitOfWork, clock: Clock) -> Grant:
         "effective_at": new.effective_at if cmd.effective_at else None,
         "expires_at": new.expires_at,
     }
+    if new.scope is not None:  # only then: the fingerprints of general grants are unchanged
+        request["scope"] = new.scope.to_document()
     with uow:
         held = uow.balances.lock(cmd.org_id)
         if held is None:
@@ -73,6 +93,8 @@ def grant_credits(cmd: GrantCredits, uow: UnitOfWork, clock: Clock) -> Grant:
             replay = _replay(uow, cmd.org_id, cmd.idempotency_key, fingerprint(request))
             if replay is not None:
                 return replay
+        if new.scope is not None:
+            check_scope(uow, cmd.org_id, new.scope)
         balance, entry_count = held
         if balance + new.amount > MAX_MICROS:
             # The balance column is a signed 64-bit integer: SQLite would silently turn an
@@ -104,3 +126,56 @@ def _replay(uow: UnitOfWork, org_id: str, key: str, request_hash: str) -> Grant 
     if stored_hash != request_hash or "grant_id" not in outcome:
         raise IdempotencyKeyReused(key)
     return uow.grants.get(org_id, outcome["grant_id"])
+
+
+def check_scope(uow: UnitOfWork, org_id: str, scope: GrantScope) -> None:
+    """Refuse a scope the organization's rate card does not know (see the module
+    docstring); the caller holds the unit of work open.
+
+    Raises:
+        InvalidGrant: every problem, or that the organization has no rate card loaded.
+    """
+    card = uow.rate_cards.org_card(org_id) or DEFAULT_RATE_CARD
+    history = uow.rate_cards.history(card)
+    if history is None:
+        raise InvalidGrant(
+            [f"scope: the organization's rate card {card!r} is not loaded, so its "
+             "operations are unknown; load it before granting scoped credits"]
+        )  # fmt: skip
+    problems = scope_problems(scope, f"rate card {card!r}", card_operations(history.versions))
+    if problems:
+        raise InvalidGrant(problems)
+
+
+def check_plan_scopes(uow: UnitOfWork, plans: Sequence[Plan]) -> None:
+    """Refuse plans whose scoped grants name what no loaded rate card prices (a plan is
+    not tied to one card: an organization on it may be given its card later). With no
+    rate card loaded yet there is nothing to check against, and nothing is refused.
+
+    Raises:
+        InvalidSetting: naming every problem of every plan.
+    """
+    scoped = [(plan, _plan_scopes(plan)) for plan in plans]
+    if not any(found for _, found in scoped):
+        return
+    cards = [card for history in uow.rate_cards.histories() for card in history.versions]
+    if not cards:
+        return
+    known = card_operations(cards)
+    label = "any loaded rate card"
+    for plan, found in scoped:
+        problems = [p for where, scope in found for p in scope_problems(scope, label, known, where)]
+        if problems:
+            raise InvalidSetting("plan", plan.name, "; ".join(problems))
+
+
+def _plan_scopes(plan: Plan) -> list[tuple[str, GrantScope]]:
+    """Each scoped grant of a plan, located as in its document."""
+    found = []
+    for key, grant in (("signup_grant", plan.signup_grant), ("cycle_grant", plan.cycle_grant)):
+        if grant is not None and grant.scope is not None:
+            found.append((f"{key}.scope", grant.scope))
+    for i, grant in enumerate(plan.extra_signup_grants):
+        if grant.scope is not None:
+            found.append((f"extra_signup_grants[{i}].scope", grant.scope))
+    return found

@@ -72,6 +72,7 @@ from creditline.domain.invoices import (
 from creditline.domain.money import Money
 from creditline.domain.purchases import PurchaseStatus
 from creditline.domain.time import Clock
+from creditline.domain.topups import Trigger
 from creditline.services.alerts import record_payment_failed
 from creditline.services.ids import new_id
 from creditline.services.payments import PaymentProvider, ProviderEvent, Transactions
@@ -550,6 +551,8 @@ def billing_history(org_id: str, uow: UnitOfWork, limit: int = 100) -> list[Bill
             status = p.status.value
             if p.paid_at is not None:
                 what = f"{p.pack}: {format_credits(p.credits)} credits"
+                if p.trigger is not Trigger.MANUAL:
+                    what += f" ({p.trigger.value} top-up)"
                 records.append((0, BillingRecord(p.paid_at, "purchase", p.id, what, p.price,
                                                  status)))  # fmt: skip
             if p.status is PurchaseStatus.REFUNDED and p.refunded_at is not None:

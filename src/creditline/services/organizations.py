@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from creditline.domain.countries import parse_country
 from creditline.domain.errors import AlreadyExists, InvalidSetting, OrganizationNotFound
 from creditline.domain.grants import DEFAULT_CONSUMPTION_ORDER, GrantKind
 from creditline.domain.organizations import (
@@ -22,9 +23,11 @@ __all__ = [
     "AddMember",
     "CreateOrganization",
     "CreateProject",
+    "UpdateOrganization",
     "add_member",
     "create_organization",
     "create_project",
+    "update_organization",
 ]
 
 
@@ -34,6 +37,18 @@ class CreateOrganization:
     external_ref: str | None = None
     consumption_order: str | list[str] | tuple[GrantKind, ...] = DEFAULT_CONSUMPTION_ORDER
     metadata: dict[str, Any] = field(default_factory=dict)
+    country: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOrganization:
+    """Change an organization's name and/or country; ``clear_country`` removes its
+    country (``country`` must then be ``None``). Fields left ``None`` keep their value."""
+
+    org_id: str
+    name: str | None = None
+    country: str | None = None
+    clear_country: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +71,7 @@ def create_organization(cmd: CreateOrganization, uow: UnitOfWork, clock: Clock) 
         require_name(cmd.external_ref, "external reference")
     if not isinstance(cmd.metadata, dict):
         raise InvalidSetting("metadata", cmd.metadata, "must be a mapping")
+    country = None if cmd.country is None else parse_country(cmd.country)
     org = Organization(
         id=new_id("org"),
         name=name,
@@ -63,6 +79,7 @@ def create_organization(cmd: CreateOrganization, uow: UnitOfWork, clock: Clock) 
         consumption_order=order,
         created_at=clock.now(),
         metadata=dict(cmd.metadata),
+        country=country,
     )
     with uow:
         if cmd.external_ref is not None and uow.orgs.get_by_external_ref(cmd.external_ref):
@@ -70,6 +87,33 @@ def create_organization(cmd: CreateOrganization, uow: UnitOfWork, clock: Clock) 
         uow.orgs.add(org)
         uow.commit()
     return org
+
+
+def update_organization(cmd: UpdateOrganization, uow: UnitOfWork) -> Organization:
+    """Change an organization's name or country (its country decides whether it can buy
+    credits self-serve: :mod:`creditline.domain.countries`).
+
+    Raises:
+        InvalidSetting: a bad name or country, or a country given with ``clear_country``.
+        OrganizationNotFound: no such organization.
+    """
+    if cmd.clear_country and cmd.country is not None:
+        raise InvalidSetting("country", cmd.country, "give a country or clear it, not both")
+    name = None if cmd.name is None else require_name(cmd.name, "organization name")
+    country = None if cmd.country is None else parse_country(cmd.country)
+    with uow:
+        org = uow.orgs.get(cmd.org_id)
+        if org is None:
+            raise OrganizationNotFound(cmd.org_id)
+        changed = replace(
+            org,
+            name=name if name is not None else org.name,
+            country=None if cmd.clear_country else (country or org.country),
+        )
+        if changed != org:
+            uow.orgs.update(changed)
+            uow.commit()
+    return changed
 
 
 def create_project(cmd: CreateProject, uow: UnitOfWork, clock: Clock) -> Project:

@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from creditline.domain.amounts import MAX_MICROS, format_credits
+from creditline.domain.countries import EVERYWHERE, SelfServeCountries
 from creditline.domain.cycles import expires_at
 from creditline.domain.errors import (
     IdempotencyKeyReused,
@@ -81,6 +82,7 @@ from creditline.services.payments import (
     Transactions,
 )
 from creditline.services.posting import post
+from creditline.services.sales import require_self_serve
 from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -92,6 +94,7 @@ __all__ = [
     "buy_on_account",
     "Settled",
     "create_purchase",
+    "grant_purchase",
     "refresh_purchase",
     "refund_purchase",
     "send_receipt",
@@ -171,7 +174,7 @@ _Opened = tuple[Purchase, str, "tuple[str, str | None] | None"]
 
 
 def _open_purchase(
-    cmd: CreatePurchase, provider: str, clock: Clock
+    cmd: CreatePurchase, provider: str, clock: Clock, self_serve: SelfServeCountries
 ) -> Callable[[UnitOfWork], _Opened]:
     """The first transaction of :func:`create_purchase`."""
 
@@ -179,6 +182,7 @@ def _open_purchase(
         org = uow.orgs.get(cmd.org_id)
         if org is None:
             raise OrganizationNotFound(cmd.org_id)
+        require_self_serve(org, self_serve)
         catalogue = uow.packs.get()
         if catalogue is None:
             raise PackNotFound(cmd.pack or ANY_AMOUNT)
@@ -210,20 +214,29 @@ def _open_purchase(
 
 
 def create_purchase(
-    cmd: CreatePurchase, tx: Transactions, payments: PaymentProvider, clock: Clock
+    cmd: CreatePurchase,
+    tx: Transactions,
+    payments: PaymentProvider,
+    clock: Clock,
+    *,
+    self_serve: SelfServeCountries = EVERYWHERE,
 ) -> Purchase:
     """Store a pending purchase and open its checkout; returns it with ``checkout_url``.
 
+    An organization that ``self_serve`` does not let buy (country gating, D8) is refused
+    before anything is stored or asked of the provider.
+
     Raises:
+        SelfServeUnavailable: not available in the organization's country: contact sales.
         PaymentsUnavailable: no payment provider (operator grants only).
         OrganizationNotFound, PackNotFound, InvalidSetting, InvalidAmount: bad request.
         IdempotencyKeyReused: the key was used for another purchase.
         PaymentProviderError: the provider refused or failed; the purchase is ``failed``.
     """
     if not payments.enabled:
-        tx(lambda uow: _require_org(uow, cmd.org_id), read_only=True)
+        tx(lambda uow: _require_org(uow, cmd.org_id, self_serve), read_only=True)
         raise PaymentsUnavailable(cmd.org_id)
-    purchase, org_name, known = tx(_open_purchase(cmd, payments.name, clock))
+    purchase, org_name, known = tx(_open_purchase(cmd, payments.name, clock, self_serve))
     if purchase.checkout_url is not None or purchase.status is not PurchaseStatus.PENDING:
         return purchase
     try:
@@ -262,9 +275,11 @@ def create_purchase(
     return tx(attach)
 
 
-def _require_org(uow: UnitOfWork, org_id: str) -> None:
-    if uow.orgs.get(org_id) is None:
+def _require_org(uow: UnitOfWork, org_id: str, self_serve: SelfServeCountries = EVERYWHERE) -> None:
+    org = uow.orgs.get(org_id)
+    if org is None:
         raise OrganizationNotFound(org_id)
+    require_self_serve(org, self_serve)
 
 
 def _store(
@@ -315,7 +330,7 @@ def buy_on_account(cmd: CreatePurchase, uow: UnitOfWork, clock: Clock) -> Purcha
             email=cmd.email,
         )  # fmt: skip
         uow.purchases.add(purchase, cmd.idempotency_key, now)
-        grant = _grant(uow, purchase, held, now)
+        grant = grant_purchase(uow, purchase, held, now)
         bought = replace(purchase, grant_id=grant.id, paid_at=now)
         uow.purchases.transition(bought, (PurchaseStatus.ON_ACCOUNT,), now)
         what = f"{_describe(bought)}, bought on account on {now:%Y-%m-%d}"
@@ -331,7 +346,9 @@ def buy_on_account(cmd: CreatePurchase, uow: UnitOfWork, clock: Clock) -> Purcha
 # -- confirming -------------------------------------------------------------------------
 
 
-def _grant(uow: UnitOfWork, purchase: Purchase, held: tuple[int, int], now: datetime) -> Grant:
+def grant_purchase(
+    uow: UnitOfWork, purchase: Purchase, held: tuple[int, int], now: datetime
+) -> Grant:
     """The purchase's prepaid grant, written like every grant: one ``grant`` entry."""
     balance, entry_count = held
     if balance + purchase.credits > MAX_MICROS:
@@ -359,7 +376,7 @@ def _grant(uow: UnitOfWork, purchase: Purchase, held: tuple[int, int], now: date
 def _paid(
     uow: UnitOfWork, purchase: Purchase, state: CheckoutState, held: tuple[int, int], now: datetime
 ) -> Settled | None:
-    grant = _grant(uow, purchase, held, now)
+    grant = grant_purchase(uow, purchase, held, now)
     paid = replace(
         purchase,
         status=PurchaseStatus.PAID,

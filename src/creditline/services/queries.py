@@ -9,7 +9,7 @@ from creditline.domain.errors import OrganizationNotFound
 from creditline.domain.grants import Grant
 from creditline.domain.ledger import LedgerEntry
 from creditline.domain.time import Clock
-from creditline.domain.verification import Problem, find_problems, hold_problems
+from creditline.domain.verification import Problem, find_problems, hold_problems, scope_problems
 from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["VerifyReport", "balance", "grants", "history", "verify"]
@@ -60,7 +60,8 @@ class VerifyReport:
 
 
 def verify(uow: UnitOfWork) -> VerifyReport:
-    """Recompute every grant and balance from the entries, in one consistent snapshot."""
+    """Recompute every grant and balance from the entries, in one consistent snapshot,
+    and check that scoped grants paid (and hold) only for what they cover."""
     with uow:
         facts = uow.grants.facts()
         cached = uow.balances.all()
@@ -68,5 +69,7 @@ def verify(uow: UnitOfWork) -> VerifyReport:
         orphans = uow.ledger.misattributed()
         holds = uow.reservations.facts()
         held = uow.balances.all_held()
+        scopes, uses = uow.grants.scoped_uses()
     problems = find_problems(facts, cached, folded, orphans) + hold_problems(holds, held)
+    problems += scope_problems(scopes, uses)
     return VerifyReport(len(cached), len(facts), tuple(problems))

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 
 from creditline.domain.alerts import (
     AlertKind,
@@ -410,9 +410,8 @@ class WebhookRepository:
         query = select(t.webhook_deliveries)
         if org_id is not None:
             own = select(t.webhook_endpoints.c.id).where(t.webhook_endpoints.c.org_id == org_id)
-            query = query.where(
-                d.org_id == org_id, or_(d.endpoint_id.is_(None), d.endpoint_id.in_(own))
-            )
+            alert_email = and_(d.endpoint_id.is_(None), d.rule_id.is_not(None))
+            query = query.where(d.org_id == org_id, or_(alert_email, d.endpoint_id.in_(own)))
         if endpoint_id is not None:
             query = query.where(d.endpoint_id == endpoint_id)
         if status is not None:

@@ -31,6 +31,7 @@ from creditline.domain.invoices import (
 from creditline.domain.money import Money
 from creditline.domain.packs import Catalogue, RefundPolicy, parse_catalogue
 from creditline.domain.purchases import Purchase, PurchaseStatus, Receipt
+from creditline.domain.topups import Trigger
 
 from . import tables as t
 
@@ -89,6 +90,7 @@ def _purchase(row: Row[Any]) -> Purchase:
         failure=row.failure,
         paid_at=row.paid_at,
         refunded_at=row.refunded_at,
+        trigger=Trigger(row.trigger),
     )
 
 
@@ -150,6 +152,7 @@ class PurchaseRepository:
                 refund_policy=purchase.refund_policy.value,
                 expiry=purchase.expiry.to_document(),
                 idempotency_key=idempotency_key,
+                trigger=purchase.trigger.value,
                 created_at=purchase.created_at,
                 updated_at=now,
                 **_mutable(purchase),

@@ -20,7 +20,13 @@ from creditline.domain.grants import Grant
 from creditline.domain.reservations import Reservation
 
 from .raw import IN_LIST, Raw, Sql
-from .repositories import _GRANT_COLUMNS, _RESERVATION_COLUMNS, _raw_grant, _raw_reservation
+from .repositories import (
+    _GRANT_COLUMNS,
+    _RESERVATION_COLUMNS,
+    _raw_grant,
+    _raw_reservation,
+    reservation_target,
+)
 
 __all__ = ["ChargingRepository"]
 
@@ -147,7 +153,8 @@ class ChargingRepository:
                 (r.id, r.org_id, r.status.value, r.amount, r.held, r.consumed, r.shortfall,
                  dumps([list(a) for a in r.holds]), r.cause.type.value, r.cause.ref,
                  r.project_id, r.member_id, when(r.expires_at), when(r.created_at),
-                 None if r.settled_at is None else when(r.settled_at), dumps(r.metadata), None)
+                 None if r.settled_at is None else when(r.settled_at), dumps(r.metadata), None,
+                 reservation_target(r, dumps))
                 for r in rows
             ],
         )  # fmt: skip

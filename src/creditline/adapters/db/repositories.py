@@ -23,6 +23,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    null,
     or_,
     select,
     update,
@@ -41,9 +42,10 @@ from creditline.domain.plans import DepletionPolicy, Plan, parse_plan, suspended
 from creditline.domain.pricing import RateCard, RateCardHistory
 from creditline.domain.ratecard_format import parse_ratecard
 from creditline.domain.reservations import Reservation, ReservationStatus
+from creditline.domain.scopes import GrantScope, parse_scope
 from creditline.domain.spending import Allocation
 from creditline.domain.usage import Metering, StoredUsage, UsageEvent, UsageStep
-from creditline.domain.verification import GrantFacts, ReservationFacts
+from creditline.domain.verification import GrantFacts, ReservationFacts, ScopedUse
 
 from . import tables as t
 from .raw import IN_LIST, Raw, Sql
@@ -75,7 +77,7 @@ _ORG = select(t.organizations).where(t.organizations.c.id == bindparam("org_id")
 _GRANT_COLUMNS = (
     "id", "org_id", "kind", "amount_micros", "remaining_micros", "effective_at", "expires_at",
     "source_type", "source_ref", "cost_unit_price_minor", "cost_currency", "metadata",
-    "created_at", "seq",
+    "created_at", "seq", "scope",
 )  # fmt: skip
 _ACTIVE_GRANTS = Sql(
     f"SELECT {', '.join(_GRANT_COLUMNS)} FROM grants "
@@ -180,6 +182,7 @@ class OrganizationRepository:
                 consumption_order=",".join(k.value for k in org.consumption_order),
                 metadata=org.metadata,
                 created_at=org.created_at,
+                country=org.country,
             )
         )
         self._conn.execute(
@@ -203,6 +206,13 @@ class OrganizationRepository:
             select(t.organizations.c.id).where(t.organizations.c.name == name)
         ).first()
         return found is not None
+
+    def update(self, org: Organization) -> None:
+        """Store an organization's changeable fields: its name and country."""
+        o = t.organizations
+        self._conn.execute(
+            update(o).where(o.c.id == org.id).values(name=org.name, country=org.country)
+        )
 
     def page(self, limit: int = 100, after_id: str | None = None) -> list[Organization]:
         query = select(t.organizations).order_by(t.organizations.c.id).limit(limit)
@@ -311,6 +321,7 @@ class GrantRepository:
                 metadata=new.metadata,
                 created_at=created_at,
                 seq=seq,
+                scope=null() if new.scope is None else new.scope.to_document(),
             )
         )
         return Grant(
@@ -326,6 +337,7 @@ class GrantRepository:
             created_at=created_at,
             metadata=dict(new.metadata),
             seq=seq,
+            scope=new.scope,
         )
 
     def get(self, org_id: str, grant_id: str) -> Grant | None:
@@ -379,6 +391,56 @@ class GrantRepository:
             .limit(limit)
         )
         return [r[0] for r in rows]
+
+    def scoped_uses(self) -> tuple[dict[str, GrantScope], list[ScopedUse]]:
+        """Every scoped grant's scope, and every use of one (for verification): the
+        allocations of accepted usage events on them, and the reserve entries on them
+        with what their hold was for. Reads only organizations with scoped grants."""
+        g, u, e, r = t.grants, t.usage_events, t.ledger_entries, t.reservations
+        rows = self._conn.execute(
+            select(g.c.id, g.c.org_id, g.c.scope).where(g.c.scope.is_not(None))
+        )
+        scopes: dict[str, GrantScope] = {}
+        orgs: set[str] = set()
+        for grant_id, org_id, stored in rows:
+            scope = _scope(stored)
+            if scope is not None:
+                scopes[grant_id] = scope
+                orgs.add(org_id)
+        if not scopes:
+            return scopes, []
+        uses: list[ScopedUse] = []
+        events = self._conn.execute(
+            select(u.c.event_id, u.c.operation, u.c.body).where(
+                u.c.org_id.in_(sorted(orgs)), u.c.status == "accepted"
+            )
+        )
+        for event_id, operation, body in events:
+            data = self._raw.read_json(body)
+            dims = data.get("dimensions") or {}
+            uses.extend(
+                ScopedUse(grant_id, f"usage event {event_id}", operation, dims)
+                for grant_id, _ in data.get("allocations") or ()
+                if grant_id in scopes
+            )
+        holds = self._conn.execute(
+            select(e.c.grant_id, r.c.id, r.c.target)
+            .select_from(e.join(r, r.c.id == e.c.cause_ref))
+            .where(
+                e.c.org_id.in_(sorted(orgs)),
+                e.c.entry_type == EntryType.RESERVE.value,
+                e.c.cause_type == CauseType.RESERVATION.value,
+            )
+        )
+        for grant_id, res_id, target in holds:
+            if grant_id in scopes:
+                what = self._raw.read_json(target) if target is not None else None
+                uses.append(
+                    ScopedUse(grant_id, f"reservation {res_id}",
+                              what["operation"] if what else None,
+                              (what or {}).get("dimensions") or {})
+                )  # fmt: skip
+        return scopes, uses
 
     def facts(self) -> list[GrantFacts]:
         """Every grant with the sums of its entries, for verification."""
@@ -593,6 +655,7 @@ def _org(row: Row[Any]) -> Organization:
         consumption_order=parse_consumption_order(m["consumption_order"]),
         created_at=m["created_at"],
         metadata=dict(m["metadata"] or {}),
+        country=m["country"],
     )
 
 
@@ -604,7 +667,7 @@ def _columns(table: Table, names: Sequence[str]) -> list[Column[Any]]:
 def _raw_grant(raw: Raw, row: Sequence[Any]) -> Grant:
     """A grant from a row of ``_GRANT_COLUMNS``."""
     (grant_id, org_id, kind, amount, remaining, effective_at, expires_at, source_type,
-     source_ref, unit_price, currency, metadata, created_at, seq) = row  # fmt: skip
+     source_ref, unit_price, currency, metadata, created_at, seq, scope) = row  # fmt: skip
     return Grant(
         id=grant_id,
         org_id=org_id,
@@ -618,7 +681,20 @@ def _raw_grant(raw: Raw, row: Sequence[Any]) -> Grant:
         created_at=raw.read_when(created_at),
         metadata=dict(raw.read_json(metadata)) if metadata not in (None, "{}") else {},
         seq=int(seq),
+        scope=None if scope is None else _scope(scope),
     )
+
+
+def _scope(stored: Any) -> GrantScope | None:
+    """A stored scope (a JSON 'null' is none; a stored scope was valid when written)."""
+    text = stored if isinstance(stored, str) else json.dumps(stored, sort_keys=True)
+    return _parsed_scope(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_scope(text: str) -> GrantScope | None:
+    value = json.loads(text)
+    return None if value is None else parse_scope(value)
 
 
 _KINDS = {kind.value: kind for kind in GrantKind}
@@ -645,7 +721,7 @@ def _entry(row: Row[Any]) -> LedgerEntry:
 _RESERVATION_COLUMNS = (
     "id", "org_id", "status", "amount_micros", "held_micros", "consumed_micros",
     "shortfall_micros", "holds", "cause_type", "cause_ref", "project_id", "member_id",
-    "expires_at", "created_at", "settled_at", "metadata", "outcome",
+    "expires_at", "created_at", "settled_at", "metadata", "outcome", "target",
 )  # fmt: skip
 _RESERVATION = Sql(
     f"SELECT {', '.join(_RESERVATION_COLUMNS)} FROM reservations WHERE id = ? AND org_id = ?"
@@ -670,7 +746,7 @@ class ReservationRepository:
             res.shortfall, dumps([list(a) for a in res.holds]), res.cause.type.value,
             res.cause.ref, res.project_id, res.member_id, when(res.expires_at),
             when(res.created_at), None if res.settled_at is None else when(res.settled_at),
-            dumps(res.metadata), None,
+            dumps(res.metadata), None, reservation_target(res, dumps),
         )  # fmt: skip
         raw.insert("reservations", _RESERVATION_COLUMNS, [row])
 
@@ -765,6 +841,7 @@ class ReservationRepository:
 def _raw_reservation(raw: Raw, row: Sequence[Any]) -> Reservation:
     """A reservation from a row of ``_RESERVATION_COLUMNS``."""
     settled_at = row[14]
+    target = raw.read_json(row[17]) if row[17] is not None else None
     return Reservation(
         id=row[0],
         org_id=row[1],
@@ -781,7 +858,16 @@ def _raw_reservation(raw: Raw, row: Sequence[Any]) -> Reservation:
         created_at=raw.read_when(row[13]),
         settled_at=None if settled_at is None else raw.read_when(settled_at),
         metadata=dict(raw.read_json(row[15]) or {}),
+        operation=None if not target else target["operation"],
+        dimensions=dict(target.get("dimensions") or {}) if target else {},
     )
+
+
+def reservation_target(res: Reservation, dumps: Any) -> str | None:
+    """What a hold is for, as stored (``None``: no operation)."""
+    if res.operation is None:
+        return None
+    return str(dumps({"operation": res.operation, "dimensions": res.dimensions}))
 
 
 # -- rate cards ---------------------------------------------------------------------------

@@ -102,6 +102,8 @@ organizations = Table(
     # The overdue invoice (its number, INV-000042) the organization is suspended for,
     # after its plan's last payment retry failed; NULL: not suspended (migration 0012).
     Column("billing_hold", String(40), nullable=True),
+    # Where it is: an ISO 3166-1 alpha-2 code (migration 0014); NULL: not given.
+    Column("country", String(2), nullable=True),
 )
 
 balances = Table(
@@ -156,6 +158,9 @@ grants = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # The organization's ledger entry count when the grant was made (orders same-instant grants).
     Column("seq", BigInteger, nullable=False),
+    # What a scoped grant pays for (GrantScope.to_document(): a list of rules, each an
+    # operation and the dimension values it covers); NULL: a general grant (migration 0015).
+    Column("scope", Json, nullable=True),
     CheckConstraint("amount_micros > 0", name="amount_positive"),
     CheckConstraint(
         "remaining_micros >= 0 AND remaining_micros <= amount_micros", name="remaining_in_range"
@@ -233,6 +238,9 @@ reservations = Table(
     # The outcome of the settlement, replayed to a duplicate commit or release.
     Column("outcome", Json, nullable=True),
     Column("metadata", Json, nullable=False),
+    # What the hold is for, {"operation": ..., "dimensions": {...}} (the scoped grants that
+    # cover it may pay); NULL: no operation, general grants only (migration 0015).
+    Column("target", Json, nullable=True),
     CheckConstraint("amount_micros > 0", name="amount_positive"),
     CheckConstraint("held_micros >= 0 AND held_micros <= amount_micros", name="held_in_range"),
 )
@@ -371,6 +379,8 @@ purchases = Table(
     Column("paid_at", UTCDateTime, nullable=True),
     Column("refunded_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # What made it: manual (a checkout), automatic or recurring (a top-up; migration 0013).
+    Column("trigger", String(20), nullable=False, server_default="manual"),
     CheckConstraint("credits_micros > 0", name="credits_positive"),
     CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
     CheckConstraint(
@@ -800,3 +810,72 @@ web_signing_keys = Table(
     Column("secret", String(128), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+
+# -- automatic and recurring top-ups (migration 0013) ---------------------------------------
+# Owned by services/topups.py through adapters/db/topups.py (domain/topups.py). A top-up
+# itself is a row of purchases (trigger automatic or recurring) under a unique key
+# (auto-<n>, recurring-YYYY-MM).
+
+# Each organization's automatic top-up setting and its state. armed is the guard of
+# "exactly one top-up per crossing": it is turned off in the transaction that stores the
+# crossing's pending top-up (pending_id), under the organization's lock.
+topup_settings = Table(
+    "topup_settings",
+    metadata,
+    Column("org_id", Id, ForeignKey("organizations.id"), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("threshold_micros", BigInteger, nullable=False),
+    Column("buy", String(20), nullable=False),
+    Column("pack", String(100), nullable=True),
+    Column("credits_micros", BigInteger, nullable=True),
+    Column("currency", String(3), nullable=False),
+    # The monthly cap on automatic top-up spend, in minor units of currency (NULL: none).
+    Column("monthly_cap_minor", BigInteger, nullable=True),
+    Column("max_failures", Integer, nullable=False),
+    Column("armed", Boolean, nullable=False),
+    Column("crossings", Integer, nullable=False),
+    Column("pending_id", Id, nullable=True),
+    Column("failures", Integer, nullable=False),
+    Column("retry_at", UTCDateTime, nullable=True),
+    Column("last_skip", Text, nullable=True),
+    Column("disabled_reason", Text, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Each organization's recurring top-up: a pack bought monthly on a day (1-28, UTC).
+topup_schedules = Table(
+    "topup_schedules",
+    metadata,
+    Column("org_id", Id, ForeignKey("organizations.id"), primary_key=True),
+    Column("pack", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("day_of_month", Integer, nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("last_period", String(7), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_topup_schedules_active", topup_schedules.c.active)
+# -- country gating and contact sales (migration 0014) ---------------------------------------
+# Owned by services/sales.py through adapters/db/sales.py (domain/sales.py).
+
+# Contact-sales requests of organizations that cannot buy self-serve. credits_micros: the
+# amount asked about, in micro-credits (NULL: a pack, or neither).
+sales_requests = Table(
+    "sales_requests",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("country", String(2), nullable=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("pack", String(100), nullable=True),
+    Column("credits_micros", BigInteger, nullable=True),
+    Column("message", Text, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("credits_micros IS NULL OR credits_micros > 0", name="credits_positive"),
+)
+Index("ix_sales_requests_created_at", sales_requests.c.created_at)
+Index("ix_sales_requests_org_id_created_at", sales_requests.c.org_id, sales_requests.c.created_at)

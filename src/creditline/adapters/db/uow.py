@@ -40,7 +40,9 @@ from .repositories import (
     ReservationRepository,
     UsageRepository,
 )
+from .sales import SalesRequestRepository  # contact-sales requests (country gating)
 from .subscriptions import SubscriptionRepository
+from .topups import TopupRepository  # automatic and recurring top-ups
 
 __all__ = ["SqlUnitOfWork", "TransientStorageError", "is_transient"]
 
@@ -90,6 +92,8 @@ class SqlUnitOfWork:
     alerts: AlertRepository
     webhooks: WebhookRepository
     charging: ChargingRepository
+    topups: TopupRepository
+    sales: SalesRequestRepository
 
     def __init__(self, engine: Engine, read_only: bool = False) -> None:
         self._engine = engine
@@ -156,6 +160,8 @@ class SqlUnitOfWork:
         self.signing_keys = SigningKeyRepository(conn)
         self.dashboard = DashboardRepository(conn)
         self.charging = ChargingRepository(conn)
+        self.topups = TopupRepository(conn)
+        self.sales = SalesRequestRepository(conn)
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"

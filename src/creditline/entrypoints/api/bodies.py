@@ -93,6 +93,8 @@ def reservation(r: Reservation) -> dict[str, Any]:
         "created_at": _iso(r.created_at),
         "settled_at": _utc(r.settled_at),
         "metadata": dict(r.metadata),
+        "operation": r.operation,
+        "dimensions": dict(r.dimensions),
     }
 
 

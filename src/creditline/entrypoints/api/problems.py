@@ -72,6 +72,8 @@ from creditline.domain.errors import (
     RateCardVersionConflict,
     RefundRefused,
     ReservationNotFound,
+    SalesRequestNotFound,
+    SelfServeUnavailable,
     StorageError,
     UnknownOperation,
     UsageEventNotFound,
@@ -161,6 +163,7 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
     AlertRuleNotFound: _e(404, "Alert rule not found"),
     WebhookEndpointNotFound: _e(404, "Webhook endpoint not found"),
     WebhookDeliveryNotFound: _e(404, "Webhook delivery not found"),
+    SalesRequestNotFound: _e(404, "Contact-sales request not found"),
     Conflict: _e(409, "Conflict"),
     AlreadyExists: _e(409, "Already exists"),
     IdempotencyKeyReused: _e(
@@ -191,6 +194,13 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
         "Payments unavailable",
         "Credits cannot be bought here (no payment provider, or self-serve buying is off): "
         "contact sales.",
+    ),
+    SelfServeUnavailable: _e(
+        403,
+        "Self-serve buying unavailable",
+        "Credits cannot be bought self-serve in the organization's country: nothing was "
+        "asked of the payment provider. Contact sales instead: POST the request to "
+        "`contact_sales` (`/v1/orgs/{org_id}/sales-requests`).",
     ),
     RefundRefused: _e(409, "Refund refused"),
     PaymentProviderError: _e(502, "Payment provider error"),
@@ -293,6 +303,12 @@ def _extensions(exc: CreditlineError) -> dict[str, Any]:
             "available_micros": exc.available,
             **_flex(exc),
             **({} if exc.overdue_invoice is None else {"overdue_invoice": exc.overdue_invoice}),
+        }
+    if isinstance(exc, SelfServeUnavailable):
+        return {
+            "org_id": exc.org_id,
+            "country": exc.country,
+            "contact_sales": f"/v1/orgs/{exc.org_id}/sales-requests",
         }
     if isinstance(exc, PlanGateRefused):
         return {"plan": exc.plan, "rule": exc.rule, "reason": exc.reason}

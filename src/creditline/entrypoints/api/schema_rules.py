@@ -14,7 +14,7 @@ from pydantic import GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-__all__ = ["Ruled", "at_most_one", "exactly_one"]
+__all__ = ["Ruled", "at_most_one", "at_most_one_of", "exactly_one"]
 
 _NULL = {"type": "null"}
 _SET = {"not": {"type": "null"}}
@@ -33,6 +33,15 @@ def exactly_one(first: str, second: str) -> dict[str, Any]:
 def at_most_one(first: str, second: str) -> dict[str, Any]:
     """Not both of two nullable fields are given."""
     return {"not": {"required": [first, second], "properties": {first: _SET, second: _SET}}}
+
+
+def at_most_one_of(*names: str) -> dict[str, Any]:
+    """No two of several nullable fields are given."""
+    return {
+        "allOf": [
+            at_most_one(first, second) for i, first in enumerate(names) for second in names[i + 1 :]
+        ]
+    }
 
 
 class Ruled:

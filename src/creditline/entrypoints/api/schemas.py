@@ -38,12 +38,13 @@ from pydantic import (
     model_validator,
 )
 
-from creditline.domain.alerts import AlertParams, AlertRule, AlertState, event_types
+from creditline.domain.alerts import AlertParams, AlertRule, AlertState
 from creditline.domain.amounts import format_credits, parse_credits
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.balances import Balance
 from creditline.domain.charging import MAX_TTL
-from creditline.domain.deliveries import Delivery, WebhookEndpoint
+from creditline.domain.countries import COUNTRY_CODES
+from creditline.domain.deliveries import Delivery, WebhookEndpoint, subscribable_event_types
 from creditline.domain.grants import Grant, GrantKind
 from creditline.domain.invoices import BillingEvent, BillingRecord, Invoice, InvoiceItem
 from creditline.domain.ledger import CauseType, EntryType, LedgerEntry
@@ -55,9 +56,17 @@ from creditline.domain.portal import PortalSession
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation
+from creditline.domain.sales import MAX_MESSAGE, SalesRequest, SalesRequestSource
+from creditline.domain.scopes import GrantScope
 from creditline.domain.usage import EventResult, Metering, StoredUsage
-from creditline.entrypoints.api.schema_rules import Ruled, at_most_one, exactly_one
+from creditline.entrypoints.api.schema_rules import (
+    Ruled,
+    at_most_one,
+    at_most_one_of,
+    exactly_one,
+)
 from creditline.entrypoints.usage_export import usage_rows
+from creditline.services.sales import SelfServe
 
 # -- shared pieces ----------------------------------------------------------------------
 
@@ -73,11 +82,13 @@ CreditsText = Annotated[
     ),
 ]
 _ABOVE_ZERO = (
-    r"(?:[1-9][0-9]{0,12}(?:\.[0-9]{1,6})?"
+    r"(?:[1-9][0-9]{0,11}(?:\.[0-9]{1,6})?"
     r"|0\.(?:[1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}"
     r"|0000[1-9][0-9]?|00000[1-9]))"
 )
-"""Credits above zero: up to 13 digits (no leading zero) and up to 6 decimals."""
+"""Credits above zero: up to 12 digits (no leading zero) and up to 6 decimals: below a
+trillion credits, so that any amount it allows is one the engine takes (REQUEST_MAX_MICROS
+below; 13 digits would allow 9.9e18 micro-credits, past the store's 2**63 - 1)."""
 
 PositiveCreditsText = Annotated[
     StrictStr,
@@ -227,6 +238,25 @@ def _money(money: Money) -> MoneyOut:
 # -- organizations, projects, members ----------------------------------------------------
 
 
+def _assigned_country(value: str) -> str:
+    if value not in COUNTRY_CODES:
+        raise ValueError("not an ISO 3166-1 alpha-2 country code (upper case: DE, US...)")
+    return value
+
+
+CountryCode = Annotated[
+    StrictStr,
+    Field(
+        min_length=2,
+        max_length=2,
+        json_schema_extra={"enum": sorted(COUNTRY_CODES)},
+        examples=["DE"],
+    ),
+    AfterValidator(_assigned_country),
+]
+"""An ISO 3166-1 alpha-2 code, upper case (the library also takes lower case)."""
+
+
 class OrgCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -239,6 +269,9 @@ class OrgCreate(BaseModel):
         | None
     ) = Field(None, description="Grant kinds in spending order (the rest follow), each once.")
     metadata: Metadata | None = None
+    country: CountryCode | None = Field(
+        None, description="ISO 3166-1 alpha-2; decides whether it can buy self-serve."
+    )
 
 
 class OrgOut(BaseModel):
@@ -248,6 +281,7 @@ class OrgOut(BaseModel):
     consumption_order: list[str]
     metadata: dict[str, Any]
     created_at: datetime
+    country: str | None
 
     @classmethod
     def of(cls, org: Organization) -> OrgOut:
@@ -258,6 +292,7 @@ class OrgOut(BaseModel):
             consumption_order=[k.value for k in org.consumption_order],
             metadata=dict(org.metadata),
             created_at=org.created_at,
+            country=org.country,
         )
 
 
@@ -307,19 +342,82 @@ class CostBasisIn(BaseModel):
     currency: Currency
 
 
+ScopeValue = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+ScopeValues = ScopeValue | Annotated[list[ScopeValue], Field(min_length=1, max_length=100)]
+
+
+class ScopeRuleIn(BaseModel):
+    """One use a scoped grant pays for: an operation, and the values some of its
+    dimensions may take (``"any"``, a value, or a list of values)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"operation": "train", "dimensions": {"mode": "any"}}]},
+    )
+    operation: Name
+    dimensions: (
+        Annotated[
+            dict[Annotated[str, Field(min_length=1, max_length=100)], ScopeValues],
+            Field(max_length=100),
+        ]
+        | None
+    ) = None
+
+    def document(self) -> dict[str, Any]:
+        rule: dict[str, Any] = {"operation": self.operation}
+        if self.dimensions:
+            rule["dimensions"] = dict(self.dimensions)
+        return rule
+
+
+ScopeIn = Annotated[
+    list[ScopeRuleIn],
+    Field(
+        min_length=1,
+        max_length=50,
+        description="A scoped grant: it pays only for these operations (and dimension "
+        "values), before any general grant; without it the grant pays for anything.",
+    ),
+]
+
+
+class ScopeRuleOut(BaseModel):
+    operation: str
+    dimensions: dict[str, str | list[str]] = Field(
+        default_factory=dict, description='Each limited dimension: "any" or its values.'
+    )
+
+
+def _scope_out(scope: GrantScope | None) -> list[ScopeRuleOut] | None:
+    if scope is None:
+        return None
+    return [
+        ScopeRuleOut(operation=rule["operation"], dimensions=rule.get("dimensions", {}))
+        for rule in scope.to_document()
+    ]
+
+
 class GrantCreate(_Amount):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"amount": "100", "kind": "prepaid", "expires_at": "2099-01-01T00:00:00Z"}]
+            "examples": [
+                {"amount": "100", "kind": "prepaid", "expires_at": "2099-01-01T00:00:00Z"},
+                {"amount": "4", "kind": "promotional",
+                 "scope": [{"operation": "train", "dimensions": {"mode": "any"}}]},
+            ]
         },
-    )
+    )  # fmt: skip
     kind: GrantKind = GrantKind.PREPAID
     effective_at: TimeIn | None = None
     expires_at: TimeIn | None = None
     cost_basis: CostBasisIn | None = None
     reason: Name | None = Field(None, description="Why: the grant's source reference.")
     metadata: Metadata | None = None
+    scope: ScopeIn | None = None
+
+    def scope_document(self) -> list[dict[str, Any]] | None:
+        return None if self.scope is None else [rule.document() for rule in self.scope]
 
 
 class GrantOut(BaseModel):
@@ -336,6 +434,9 @@ class GrantOut(BaseModel):
     cost_basis: CostBasisIn | None
     metadata: dict[str, Any]
     created_at: datetime
+    scope: list[ScopeRuleOut] | None = Field(
+        None, description="What a scoped grant pays for; null: anything (a general grant)."
+    )
 
     @classmethod
     def of(cls, g: Grant) -> GrantOut:
@@ -354,6 +455,7 @@ class GrantOut(BaseModel):
             else CostBasisIn(unit_price_minor=basis.unit_price_minor, currency=basis.currency),
             metadata=dict(g.metadata),
             created_at=g.created_at,
+            scope=_scope_out(g.scope),
         )
 
 
@@ -396,7 +498,21 @@ class AdjustmentCreate(Ruled, BaseModel):
         return -micros if negative else micros
 
 
+class ScopedCreditsOut(BaseModel):
+    grant_id: str
+    kind: str
+    remaining: str
+    remaining_micros: int
+    scope: list[ScopeRuleOut]
+    expires_at: datetime | None
+
+
 class BalanceOut(BaseModel):
+    """``available`` is everything spendable now: ``general`` (on anything) plus
+    ``scoped`` (only on what each of ``scoped_grants`` covers); ``by_kind`` splits
+    ``general``. What one operation may take is ``general`` plus the scoped grants
+    that cover it."""
+
     org_id: str
     as_of: datetime
     total: str
@@ -411,6 +527,11 @@ class BalanceOut(BaseModel):
     held_micros: int
     by_kind: dict[str, str]
     by_kind_micros: dict[str, int]
+    general: str = Field(description="Of available: what any charge may spend.")
+    general_micros: int
+    scoped: str = Field(description="Of available: what only some operations may spend.")
+    scoped_micros: int
+    scoped_grants: list[ScopedCreditsOut]
 
     @classmethod
     def of(cls, b: Balance) -> BalanceOut:
@@ -424,6 +545,18 @@ class BalanceOut(BaseModel):
             **_credits("held", b.held),
             by_kind={k.value: format_credits(v) for k, v in b.by_kind.items()},
             by_kind_micros={k.value: v for k, v in b.by_kind.items()},
+            **_credits("general", b.general),
+            **_credits("scoped", b.scoped),
+            scoped_grants=[
+                ScopedCreditsOut(
+                    grant_id=s.grant_id,
+                    kind=s.kind.value,
+                    **_credits("remaining", s.remaining),
+                    scope=_scope_out(s.scope) or [],
+                    expires_at=_iso(s.expires_at),
+                )
+                for s in b.scoped_grants
+            ],
         )
 
 
@@ -461,15 +594,31 @@ class EntryOut(BaseModel):
 LedgerType = EntryType
 
 
+_DIMENSIONS_NEED_OPERATION = {
+    "not": {
+        "required": ["dimensions"],
+        "properties": {"dimensions": {"not": {"type": "null"}}, "operation": {"type": "null"}},
+    }
+}
+"""Dimensions say more about an operation: given without one, the request is refused."""
+
+
 class SpendCreate(_Amount):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"amount": "2.5", "project_id": "prj_..."}]},
     )
+    schema_rules: ClassVar[dict[str, Any]] = {
+        **exactly_one("amount", "amount_micros"), **_DIMENSIONS_NEED_OPERATION,
+    }  # fmt: skip
     project_id: Ident | None = None
     member_id: Ident | None = None
     cause: CauseIn | None = None
     metadata: Metadata | None = None
+    operation: Name | None = Field(
+        None, description="What the credits pay for: scoped grants covering it pay first."
+    )
+    dimensions: Dimensions | None = Field(None, description="Only with operation.")
 
 
 class AllocationOut(BaseModel):
@@ -655,6 +804,16 @@ class AmendIn(BaseModel):
     dimensions: Dimensions | None = None
 
 
+class CreditBackIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "acceptance criteria not met"}]},
+    )
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=r"\S")] = (
+        "acceptance criteria not met"
+    )
+
+
 class QuoteIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -704,6 +863,9 @@ class ReservationCreate(_Amount):
         extra="forbid",
         json_schema_extra={"examples": [{"amount": "12", "ttl_seconds": 7200}]},
     )
+    schema_rules: ClassVar[dict[str, Any]] = {
+        **exactly_one("amount", "amount_micros"), **_DIMENSIONS_NEED_OPERATION,
+    }  # fmt: skip
     ttl_seconds: Annotated[
         Annotated[StrictInt, Field(ge=1, le=int(MAX_TTL.total_seconds()))],
         BeforeValidator(whole),
@@ -712,6 +874,10 @@ class ReservationCreate(_Amount):
     member_id: Ident | None = None
     cause: CauseIn | None = None
     metadata: Metadata | None = None
+    operation: Name | None = Field(
+        None, description="What the hold is for: scoped grants covering it are held first."
+    )
+    dimensions: Dimensions | None = Field(None, description="Only with operation.")
 
 
 class CommitIn(_Amount):
@@ -738,6 +904,8 @@ class ReservationOut(BaseModel):
     created_at: datetime
     settled_at: datetime | None
     metadata: dict[str, Any]
+    operation: str | None = None
+    dimensions: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, r: Reservation) -> ReservationOut:
@@ -756,6 +924,8 @@ class ReservationOut(BaseModel):
             created_at=r.created_at,
             settled_at=_iso(r.settled_at),
             metadata=dict(r.metadata),
+            operation=r.operation,
+            dimensions=dict(r.dimensions),
         )
 
 
@@ -985,6 +1155,7 @@ class PurchaseOut(BaseModel):
     created_at: datetime
     paid_at: datetime | None
     refunded_at: datetime | None
+    trigger: str = Field(description="manual, automatic or recurring (a top-up).")
 
     @classmethod
     def of(cls, p: Purchase) -> PurchaseOut:
@@ -1006,6 +1177,7 @@ class PurchaseOut(BaseModel):
             created_at=p.created_at,
             paid_at=_iso(p.paid_at),
             refunded_at=_iso(p.refunded_at),
+            trigger=p.trigger.value,
         )
 
 
@@ -1329,9 +1501,11 @@ class OverviewOut(BaseModel):
 
 Word = Annotated[StrictStr, Field(max_length=100)]
 EventTypeName = Annotated[
-    StrictStr, Field(max_length=100, json_schema_extra={"enum": list(event_types())})
+    StrictStr,
+    Field(max_length=100, json_schema_extra={"enum": list(subscribable_event_types())}),
 ]
-"""An event type a webhook endpoint can subscribe to (every one an alert fires). The
+"""An event type a webhook endpoint can subscribe to (every one an alert fires, and the
+operator's ``sales.contact_requested``). The
 document lists them; the engine checks them, so that the library, the client and the API
 refuse an unknown type with the same error (422 ``invalid-setting``)."""
 
@@ -1741,4 +1915,108 @@ class PortalSessionOut(BaseModel):
             org_id=session.org_id,
             member_id=session.member_id,
             read_only=session.read_only,
+        )
+
+
+# -- country gating and contact sales (D8) ---------------------------------------------------
+
+
+class OrgUpdate(BaseModel):
+    """Change an organization's name or country; a field left out is unchanged, a
+    ``country`` of ``null`` removes it."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"country": "DE"}, {"country": None}]}
+    )
+    name: Name | None = None
+    country: CountryCode | None = Field(
+        None, description="ISO 3166-1 alpha-2; null: no country any more."
+    )
+
+
+class SelfServeOut(BaseModel):
+    org_id: str
+    country: str | None
+    available: bool = Field(description="It can buy through the checkout; else contact sales.")
+    countries: list[str] | None = Field(description="The platform's list; null: everywhere.")
+    contact_sales: str = Field(description="Where to ask sales (POST).")
+
+    @classmethod
+    def of(cls, state: SelfServe) -> SelfServeOut:
+        return cls(
+            org_id=state.org_id,
+            country=state.country,
+            available=state.available,
+            countries=None if state.countries is None else list(state.countries),
+            contact_sales=f"/v1/orgs/{state.org_id}/sales-requests",
+        )
+
+
+SalesEmail = Annotated[
+    StrictStr, Field(min_length=5, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+
+
+class SalesRequestCreate(Ruled, BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"pack": "explorer", "message": "We would like to buy credits."}]
+        },
+    )
+    pack: Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"\S")] | None = Field(
+        None, description="A pack of the catalogue."
+    )
+    amount: PositiveCreditsText | None = Field(None, description="Or an amount of credits.")
+    amount_micros: MicrosIn | None = None
+    message: Annotated[StrictStr, Field(max_length=MAX_MESSAGE)] | None = None
+    member_id: Ident | None = Field(None, description="The member asking, if any.")
+    email: SalesEmail | None = Field(None, description="Where to answer (default: the member's).")
+    source: SalesRequestSource = Field(
+        SalesRequestSource.API, description="Where it was asked: api (default) or portal."
+    )
+
+    schema_rules: ClassVar[dict[str, Any]] = at_most_one_of("pack", "amount", "amount_micros")
+
+    @model_validator(mode="after")
+    def _what(self) -> Self:
+        given = [n for n in ("pack", "amount", "amount_micros") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ValueError("give at most one of pack, amount or amount_micros")
+        return self
+
+    @property
+    def micros(self) -> int | None:
+        if self.amount_micros is not None:
+            return self.amount_micros
+        return None if self.amount is None else parse_credits(self.amount)
+
+
+class SalesRequestOut(BaseModel):
+    id: str
+    org_id: str
+    country: str | None
+    member_id: str | None
+    email: str | None
+    pack: str | None
+    credits: str | None
+    credits_micros: int | None
+    message: str
+    source: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: SalesRequest) -> SalesRequestOut:
+        return cls(
+            id=r.id,
+            org_id=r.org_id,
+            country=r.country,
+            member_id=r.member_id,
+            email=r.email,
+            pack=r.pack,
+            credits=None if r.credits is None else format_credits(r.credits),
+            credits_micros=r.credits,
+            message=r.message,
+            source=r.source.value,
+            created_at=r.created_at,
         )

@@ -8,7 +8,8 @@ read-only or as the customer), and the grant and adjustment forms, each requirin
 reason that becomes the ledger entry's cause (``operator:<reason>``); plans, packs and
 rate cards (a rate card pasted as TOML or JSON is validated, showing every problem, or
 loaded as a new version); the webhook delivery log; the payment provider's events and
-the purchases.
+the purchases; the contact-sales requests of the organizations that cannot buy
+self-serve in their country (and an organization's country, on its page).
 """
 
 from __future__ import annotations
@@ -152,8 +153,25 @@ def org(org_id: str, request: Request, cl: Engine, who: Operator) -> HTMLRespons
             "names": names,
             "kinds": [k.value for k in GrantKind],
             "reason_length": REASON_LENGTH,
+            "self_serve": cl.self_serve(org_id),
         },
     )
+
+
+@router.post("/console/orgs/{org_id}/country")
+def set_country(
+    org_id: str, request: Request, cl: Engine, who: Operator, form: OperatorForm
+) -> Response:
+    """Set or remove an organization's country (it decides self-serve buying)."""
+    cl.get_org(org_id)
+
+    def work() -> str:
+        code = form.get("country").strip()
+        changed = cl.update_org(org_id, country=code or None, clear_country=not code)
+        state = "buys self-serve" if cl.self_serve(org_id).available else "contacts sales"
+        return f"Country: {changed.country or 'none'}; the organization {state}."
+
+    return act(request, cl, f"/console/orgs/{org_id}", work)
 
 
 def _reason(form: Form) -> str:
@@ -391,5 +409,28 @@ def payments(request: Request, cl: Engine, who: Operator) -> HTMLResponse:
             "purchases": cl.dashboard.recent_purchases(200),
             "provider": cl.payments.name,
             "enabled": cl.payments.enabled,
+        },
+    )
+
+
+# -- contact sales (country gating, D8) -----------------------------------------------------
+
+
+@router.get("/console/sales")
+def sales(request: Request, cl: Engine, who: Operator) -> HTMLResponse:
+    """Every organization's contact-sales requests, newest first."""
+    found = cl.sales_requests(None, 200)
+    owners = {r.org_id for r in found}
+    members = {m.id: m for o in owners for m in cl.members(o)}
+    return show(
+        request,
+        cl,
+        "console/sales.html",
+        {
+            **_context(who, "sales"),
+            "requests": found,
+            "org_names": {o: cl.get_org(o).name for o in owners},
+            "members": members,
+            "countries": cl.self_serve_countries,
         },
     )

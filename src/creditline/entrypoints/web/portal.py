@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -36,6 +37,7 @@ from creditline.domain.errors import (
     UsageEventNotFound,
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType
+from creditline.domain.money import Money, minor_digits
 from creditline.domain.portal import PortalLinkExpired, PortalLinkInvalid
 from creditline.domain.purchases import PurchaseStatus
 from creditline.domain.reports import GROUPS, PERIODS
@@ -105,7 +107,7 @@ def logout(request: Request, who: PortalUser, form: PortalForm) -> Response:
 @router.get("/portal/")
 def overview(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     overview = cl.overview(who.org_id, history_days=views.HISTORY_DAYS)
-    can_buy = cl.payments.enabled and cl.packs() is not None
+    can_buy = cl.payments.enabled and cl.packs() is not None and cl.self_serve(who.org_id).available
     return show(
         request,
         cl,
@@ -271,6 +273,7 @@ def buy(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     offered = views.catalogue_currencies(catalogue)
     org = cl.get_org(who.org_id)
     purchases = cl.purchases(who.org_id, 20)
+    auto = cl.auto_topup(who.org_id)
     asked = request.query_params.get("currency", "").upper()
     currency = (
         asked
@@ -291,8 +294,125 @@ def buy(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
             "payments": cl.payments.enabled,
             "purchase_key": secrets.token_urlsafe(18),
             "cancelled": request.query_params.get("cancelled") == "1",
+            "auto": auto,
+            "cap_text": _major(auto.monthly_cap) if auto and auto.monthly_cap else "",
+            "recurring": cl.recurring_topup(who.org_id),
+            "self_serve": cl.self_serve(who.org_id),
+            "sales_requests": cl.sales_requests(who.org_id, 10),
+            "member_email": _member_email(cl, who),
         },
     )
+
+
+def _major(money: Money) -> str:
+    """Minor units as the major-unit text a form takes back (``1234`` EUR -> ``12.34``)."""
+    digits = minor_digits(money.currency)
+    return str(Decimal(money.minor).scaleb(-digits)) if digits else str(money.minor)
+
+
+def _money_field(form: Form, name: str, currency: str) -> int | None:
+    """A money field in major units (``12.50``) as minor units of ``currency``."""
+    text = form.get(name)
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal(-1)
+    minor = value * 10 ** minor_digits(currency)
+    if not value.is_finite() or value < 0 or minor != minor.to_integral_value():
+        raise InvalidSetting(name.replace("_", " "), text, f"an amount of {currency}")
+    return int(minor)
+
+
+@router.post("/portal/topups/auto")
+def set_auto_topup(request: Request, cl: Engine, who: PortalUser, form: PortalWrite) -> Response:
+    """Automatic top-ups: the buy page's settings form."""
+
+    def action() -> str:
+        currency = form.get("currency").upper()
+        buy = form.get("buy")
+        amount = _credits_field(form, "credits")
+        pack = buy.removeprefix("pack:") if buy.startswith("pack:") else None
+        if pack is None and buy not in ("amount", "target"):
+            raise InvalidSetting("buy", buy, "a pack, an amount or a target")
+        threshold = _credits_field(form, "threshold")
+        if threshold is None:
+            raise InvalidSetting("threshold", "", "give the credits to stay above")
+        setting = cl.set_auto_topup(
+            who.org_id, threshold=threshold, currency=currency, pack=pack,
+            credits=amount if buy == "amount" else None,
+            target=amount if buy == "target" else None,
+            monthly_cap=_money_field(form, "monthly_cap", currency),
+            max_failures=_int_field(form, "max_failures") or 3,
+        )  # fmt: skip
+        return f"Automatic top-up saved: {setting.describe()} below the threshold."
+
+    return act(request, cl, "/portal/buy", action)
+
+
+@router.post("/portal/topups/auto/disable")
+def disable_auto_topup(
+    request: Request, cl: Engine, who: PortalUser, form: PortalWrite
+) -> Response:
+    def action() -> str:
+        cl.disable_auto_topup(who.org_id)
+        return "Automatic top-up off."
+
+    return act(request, cl, "/portal/buy", action)
+
+
+@router.post("/portal/topups/recurring")
+def set_recurring_topup(
+    request: Request, cl: Engine, who: PortalUser, form: PortalWrite
+) -> Response:
+    def action() -> str:
+        day = _int_field(form, "day")
+        if day is None:
+            raise InvalidSetting("day", "", "a day of the month from 1 to 28")
+        schedule = cl.set_recurring_topup(
+            who.org_id, form.get("pack"), currency=form.get("currency").upper(), day=day
+        )
+        return f"Recurring top-up saved: {schedule.pack} on day {schedule.day} of every month."
+
+    return act(request, cl, "/portal/buy", action)
+
+
+@router.post("/portal/topups/recurring/cancel")
+def cancel_recurring_topup(
+    request: Request, cl: Engine, who: PortalUser, form: PortalWrite
+) -> Response:
+    def action() -> str:
+        cl.cancel_recurring_topup(who.org_id)
+        return "Recurring top-up cancelled."
+
+    return act(request, cl, "/portal/buy", action)
+
+
+def _member_email(cl: Creditline, who: PortalSession) -> str | None:
+    """The signed-in member's address, if the session is a member's and it has one."""
+    if who.member_id is None:
+        return None
+    return next((m.email for m in cl.members(who.org_id) if m.id == who.member_id), None)
+
+
+@router.post("/portal/contact-sales")
+def contact_sales(request: Request, cl: Engine, who: PortalUser, form: PortalWrite) -> Response:
+    """Ask sales (the buy page's form when self-serve buying is not available)."""
+    amount = form.get("credits")
+    try:
+        made = cl.contact_sales(
+            who.org_id,
+            form.get("pack") or None,
+            credits=parse_credits(amount) if amount else None,
+            message=form.get("message") or None,
+            member_id=who.member_id,
+            email=form.get("email") or None,
+            source="portal",
+        )
+    except CreditlineError as exc:
+        return done(request, cl, "/portal/buy", str(exc), "error")
+    return done(request, cl, "/portal/buy", f"Sent to sales ({made.wants()}): we will be in touch.")
 
 
 @router.post("/portal/buy")
@@ -301,9 +421,7 @@ def start_purchase(request: Request, cl: Engine, who: PortalUser, form: PortalWr
     key = form.get("purchase_key") or secrets.token_urlsafe(18)
     base = str(request.base_url).rstrip("/")
     amount = form.get("credits")
-    email = None
-    if who.member_id is not None:
-        email = next((m.email for m in cl.members(who.org_id) if m.id == who.member_id), None)
+    email = _member_email(cl, who)
     try:
         purchase = cl.create_purchase(
             who.org_id,

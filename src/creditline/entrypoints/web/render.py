@@ -213,6 +213,7 @@ def _environment() -> Environment:
         seg=segment,
         json_data=json_data,
         expiry=expiry_words,
+        exact_credits=format_credits,  # a form field's value: the exact amount, plain
     )
     env.globals["qs"] = query
     return env

@@ -14,6 +14,8 @@ from creditline.entrypoints.api.routes import (
     orgs,
     portal,
     reservations,
+    sales,
+    topups,
     usage,
 )
 
@@ -28,6 +30,8 @@ ROUTERS = (
     reservations.router,
     catalogue.router,
     billing.router,
+    topups.router,
+    sales.router,
     alerts.router,
     portal.router,
     admin.router,

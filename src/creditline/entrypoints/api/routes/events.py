@@ -25,6 +25,7 @@ quantities: :mod:`creditline.entrypoints.jsonl`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -53,6 +54,7 @@ from creditline.entrypoints.api.problems import PROBLEM_JSON, http_problem, prob
 from creditline.entrypoints.api.routes.common import Engine, ExactRequest, Meter, make_router
 from creditline.entrypoints.api.schemas import BatchOut, EventResultOut, batch_out
 from creditline.entrypoints.api.security import AnyKey
+from creditline.services.usage import RecordUsage
 
 router = make_router("usage")
 
@@ -169,11 +171,15 @@ def _read(documents: list[Any], cl: Creditline, who: Principal) -> list[_Item]:
     return items
 
 
-def _record(cl: Creditline, items: list[_Item]) -> list[EventResult | None]:
-    """Record the good events in one batch; a result for each item (``None`` for one
+async def _record(cl: Creditline, items: list[_Item]) -> list[EventResult | None]:
+    """Record the good events in one batch, awaited (the engine's group commit: no
+    worker thread waits for the database); a result for each item (``None`` for one
     rejected before recording)."""
     good = [it for it in items if it.event is not None]
-    results = cl.record_usage([it.event for it in good if it.event is not None])
+    events = [it.event for it in good if it.event is not None]
+    results: list[EventResult] = (
+        await asyncio.wrap_future(cl.submit(RecordUsage(events))) if events else []
+    )
     answers: list[EventResult | None] = [None] * len(items)
     for item, result in zip(good, results, strict=True):
         answers[item.index] = result
@@ -294,7 +300,7 @@ async def ingest_cloudevents(
     if isinstance(read, Response):
         return read
     items, single = read
-    answers = await run_in_threadpool(_record, cl, items)
+    answers = await _record(cl, items)
     results = [a if a is not None else _rejected(it) for it, a in zip(items, answers, strict=True)]
     _count(meter, results)
     out = [EventResultOut.of(r, i, _problem_of(r)) for i, r in enumerate(results)]
@@ -319,7 +325,7 @@ async def ingest_openmeter(*, request: Request, cl: Engine, who: AnyKey, meter: 
     bad = [it for it in items if it.event is None]
     if bad:  # nothing recorded
         return _invalid_events(request, bad, recorded=0)
-    answers = await run_in_threadpool(_record, cl, items)
+    answers = await _record(cl, items)
     results = [a for a in answers if a is not None]
     _count(meter, results)
     for item, result in zip(items, answers, strict=True):

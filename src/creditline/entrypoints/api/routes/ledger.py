@@ -46,7 +46,11 @@ def _cause(cause: CauseIn | None) -> Cause | None:
     return None if cause is None else Cause(cause.type, cause.ref)
 
 
-@router.post("/v1/orgs/{org_id}/grants", status_code=201, summary="Grant credits (operator)")
+@router.post(
+    "/v1/orgs/{org_id}/grants",
+    status_code=201,
+    summary="Grant credits (operator); with a scope, credits for some operations only",
+)
 def create_grant(*, body: GrantCreate, scope: OrgOperator, cl: Engine, key: EngineKey) -> GrantOut:
     basis = body.cost_basis
     grant = cl.grant(
@@ -61,6 +65,7 @@ def create_grant(*, body: GrantCreate, scope: OrgOperator, cl: Engine, key: Engi
         else CostBasis(basis.unit_price_minor, basis.currency.upper()),
         metadata=body.metadata,
         idempotency_key=key,
+        scope=body.scope_document(),
     )
     return GrantOut.of(grant)
 
@@ -139,6 +144,8 @@ async def spend(
         member_id=body.member_id,
         idempotency_key=key,
         metadata=body.metadata,
+        operation=body.operation,
+        dimensions=None if body.dimensions is None else dict(body.dimensions),
     )
     results: list[DebitResult] = await asyncio.wrap_future(
         cl.submit(SpendCredits(scope.org_id, [debit]))

@@ -30,7 +30,9 @@ class OrgPage(BaseModel):
 
 @router.post("/v1/orgs", status_code=201, summary="Create an organization (operator)")
 def create_org(*, body: OrgCreate, cl: Engine, _: OperatorKey) -> OrgOut:
-    org = cl.create_org(body.name, body.external_ref, body.consumption_order, body.metadata)
+    org = cl.create_org(
+        body.name, body.external_ref, body.consumption_order, body.metadata, body.country
+    )
     return OrgOut.of(org)
 
 

@@ -52,6 +52,8 @@ async def reserve(*, body: ReservationCreate, scope: OrgWriter, cl: Engine, key:
         member_id=body.member_id,
         idempotency_key=key,
         metadata=body.metadata or {},
+        operation=body.operation,
+        dimensions=None if body.dimensions is None else dict(body.dimensions),
     )
     hold: Reservation = await asyncio.wrap_future(cl.submit(command))
     return JsonBytes(bodies.reservation(hold), status_code=201)

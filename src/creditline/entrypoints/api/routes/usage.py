@@ -25,7 +25,9 @@ from creditline.entrypoints.api.routes.common import Engine, Meter, make_router
 from creditline.entrypoints.api.schemas import (
     AmendIn,
     BatchOut,
+    CreditBackIn,
     EventResultOut,
+    GrantOut,
     OverviewOut,
     QuoteIn,
     QuoteOut,
@@ -179,6 +181,16 @@ def amend_event(*, body: AmendIn, scope: OrgOperator, event_id: str, cl: Engine)
         None if body.dimensions is None else dict(body.dimensions),
     )
     return StoredUsageOut.of(stored)
+
+
+@router.post(
+    "/v1/orgs/{org_id}/usage/{event_id}/credit-back",
+    status_code=201,
+    summary="Credit back an event's fee (operator): a refund grant caused by the event, "
+    "once per event",
+)
+def credit_back(*, body: CreditBackIn, scope: OrgOperator, event_id: str, cl: Engine) -> GrantOut:
+    return GrantOut.of(cl.credit_back(scope.org_id, event_id, body.reason))
 
 
 @router.post("/v1/orgs/{org_id}/quote", summary="What an operation would cost; spends nothing")

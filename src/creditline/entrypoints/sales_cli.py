@@ -1,0 +1,179 @@
+"""Country gating's commands of ``creditline`` (D8): ``org update`` (a name, a country)
+and ``sales`` (whether an organization buys self-serve; contact-sales requests).
+
+They follow :mod:`creditline.entrypoints.cli` (one engine call, a view, ``--format``,
+errors as one line and an exit code from its one table: a purchase refused because
+self-serve buying is not available in the organization's country exits 10) and are
+registered on its app when it is imported. The self-serve countries come from
+``CREDITLINE_SELF_SERVE_COUNTRIES`` (unset: everywhere), the sales address from
+``CREDITLINE_SALES_EMAIL``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from creditline import format_credits
+from creditline.domain.sales import SalesRequest
+from creditline.entrypoints.cli import (
+    _NUMBERS,
+    Format,
+    FormatOption,
+    OrgArg,
+    _amount,
+    _emit,
+    _open,
+    app,
+    org_app,
+)
+from creditline.entrypoints.views import View, org_view
+from creditline.services.sales import SelfServe
+
+__all__ = ["sales_app"]
+
+sales_app = typer.Typer(
+    help="Contact sales: where credits can be bought self-serve, and the requests of the "
+    "organizations that cannot.",
+    no_args_is_help=True,
+)
+app.add_typer(sales_app, name="sales")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _request_data(r: SalesRequest) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "org_id": r.org_id,
+        "country": r.country,
+        "member_id": r.member_id,
+        "email": r.email,
+        "pack": r.pack,
+        "credits": None if r.credits is None else format_credits(r.credits),
+        "credits_micros": r.credits,
+        "message": r.message,
+        "source": r.source.value,
+        "created_at": _iso(r.created_at),
+    }
+
+
+def _requests_table(found: Sequence[SalesRequest], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for name in ("id", "organization", "country", "asks about", "reply to", "message", "at"):
+        table.add_column(name, overflow="fold")
+    for r in found:
+        table.add_row(
+            r.id, r.org_id, r.country or "", r.wants(), r.email or "", r.message,
+            r.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        )  # fmt: skip
+    return table
+
+
+def _self_serve_view(state: SelfServe) -> View:
+    data = {
+        "org_id": state.org_id,
+        "country": state.country,
+        "available": state.available,
+        "countries": None if state.countries is None else list(state.countries),
+    }
+    table = Table(title="Self-serve buying", title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    table.add_row("organization", state.org_id)
+    table.add_row("country", state.country or "(none)")
+    where = "everywhere" if state.countries is None else ",".join(state.countries) or "nowhere"
+    table.add_row("self-serve countries", where)
+    table.add_row(
+        "buys", "self-serve (checkout)" if state.available else "through sales (contact sales)"
+    )
+    return View(data, (table,))
+
+
+@org_app.command("update")
+def org_update(
+    ctx: typer.Context,
+    org: OrgArg,
+    *,
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(metavar="CC", help="Its country, ISO 3166-1 alpha-2 (DE)."),
+    ] = None,
+    no_country: Annotated[bool, typer.Option("--no-country", help="Remove its country.")] = False,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Change an organization's name or country (its country decides whether it can buy
+    credits self-serve)."""
+    changed = _open(ctx).update_org(org, name=name, country=country, clear_country=no_country)
+    _emit(fmt, org_view(changed))
+
+
+@sales_app.command("check")
+def sales_check(ctx: typer.Context, org: OrgArg, fmt: FormatOption = Format.TABLE) -> None:
+    """Whether an organization can buy credits self-serve, or contacts sales."""
+    _emit(fmt, _self_serve_view(_open(ctx).self_serve(org)))
+
+
+@sales_app.command("request", context_settings=_NUMBERS)
+def sales_request(
+    ctx: typer.Context,
+    org: OrgArg,
+    *,
+    pack: Annotated[str | None, typer.Option(help="A pack of the catalogue.")] = None,
+    amount: Annotated[
+        str | None, typer.Option(metavar="CREDITS", help="Or an amount of credits: 750")
+    ] = None,
+    message: Annotated[str | None, typer.Option(help="What to tell sales.")] = None,
+    member: Annotated[
+        str | None, typer.Option(metavar="MEMBER", help="The member asking (mem_...).")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="Where to answer.")] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Contact sales: record a request (sent to the operator's webhook and e-mail)."""
+    made = _open(ctx).contact_sales(
+        org,
+        pack,
+        credits=None if amount is None else _amount(amount),
+        message=message,
+        member_id=member,
+        email=email,
+    )
+    _emit(fmt, View(_request_data(made), (_requests_table([made], "Contact-sales request"),)))
+
+
+@sales_app.command("list")
+def sales_list(
+    ctx: typer.Context,
+    org: Annotated[
+        str | None, typer.Argument(metavar="[ORG]", help="Only this organization's.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Contact-sales requests, newest first: every organization's, or one's."""
+    found = _open(ctx).sales_requests(org, limit)
+    _emit(
+        fmt,
+        View(
+            [_request_data(r) for r in found], (_requests_table(found, "Contact-sales requests"),)
+        ),
+    )
+
+
+@sales_app.command("show")
+def sales_show(
+    ctx: typer.Context,
+    request: Annotated[str, typer.Argument(metavar="REQUEST", help="The request's id (csr_...).")],
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """One contact-sales request."""
+    found = _open(ctx).sales_request(request)
+    _emit(fmt, View(_request_data(found), (_requests_table([found], "Contact-sales request"),)))
