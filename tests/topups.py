@@ -70,8 +70,10 @@ def charges(fake: FakeStripe) -> list[dict]:
 
 # -- racing processes (tests/integration/test_topup_concurrency.py) ------------------------
 
-RACE_WINDOW = 0.02
-"""Seconds :func:`broken_check_then_buy` sleeps between its check and its purchase."""
+RACE_WINDOW = 0.5
+"""Seconds :func:`broken_check_then_buy` sleeps between its check and its purchase: long
+enough that on a loaded machine every process checks again before the first one buys
+(it is slept once a crossing, so the test stays short)."""
 
 
 def broken_check_then_buy(cl: Creditline, org_id: str) -> None:

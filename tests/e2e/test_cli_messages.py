@@ -4,6 +4,7 @@ what a command did, also when it did nothing."""
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ def _commands() -> list[tuple[list[str], Any]]:
 
 
 def _flat(text: str) -> str:
-    return " ".join(text.split())
+    """Words joined by one space; a word wrapped at its hyphen ("top-" / "up") made whole."""
+    return " ".join(re.sub(r"(?<=\w-)\n\s*(?=\w)", "", text).split())
 
 
 def _cli(db: Path, *args: str, now: str | None = None) -> Result:

@@ -47,7 +47,12 @@ CONTACT_REQUESTED = "sales.contact_requested"
 MAX_MESSAGE = 4000
 """The longest message a request may carry, in characters."""
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = r"^[^@\x00-\x20\x7f-\xa0]+@[^@\x00-\x20\x7f-\xa0]+\.[^@\x00-\x20\x7f-\xa0]+$"
+"""A reply address: text, ``@``, a domain with a dot; no spaces or control characters.
+Spelled with explicit ranges (not ``\\s``), which every regular-expression engine reads
+alike: the API's schema states the same pattern, and clients generate from it."""
+
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 class SalesRequestSource(enum.StrEnum):

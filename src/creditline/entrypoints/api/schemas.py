@@ -56,7 +56,7 @@ from creditline.domain.portal import PortalSession
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation
-from creditline.domain.sales import MAX_MESSAGE, SalesRequest, SalesRequestSource
+from creditline.domain.sales import EMAIL_PATTERN, MAX_MESSAGE, SalesRequest, SalesRequestSource
 from creditline.domain.scopes import GrantScope
 from creditline.domain.usage import EventResult, Metering, StoredUsage
 from creditline.entrypoints.api.schema_rules import (
@@ -1952,9 +1952,7 @@ class SelfServeOut(BaseModel):
         )
 
 
-SalesEmail = Annotated[
-    StrictStr, Field(min_length=5, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-]
+SalesEmail = Annotated[StrictStr, Field(min_length=5, max_length=320, pattern=EMAIL_PATTERN)]
 
 
 class SalesRequestCreate(Ruled, BaseModel):
