@@ -75,7 +75,14 @@ from creditline.domain.grants import (
     GrantSource,
     SourceType,
 )
-from creditline.domain.invoices import BillingRecord, Invoice, parse_month
+from creditline.domain.invoices import (
+    BillingEvent,
+    BillingRecord,
+    Invoice,
+    InvoiceItem,
+    InvoiceStatus,
+    parse_month,
+)
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
 from creditline.domain.overview import Overview
@@ -279,7 +286,8 @@ class Creditline:
         # Billing: the payment provider (none: operator grants only) and the receipt mailer.
         self.payments: PaymentProvider = payments or NoPayments()
         self._mailer = mailer
-        self.add_tick_job("flex_invoices", self._flex_invoices_job)
+        self.add_tick_job("monthly_invoices", self._invoices_job)
+        self.add_tick_job("payment_retries", self._payment_retries_job)
         # Automatic top-ups claimed by charging groups are charged on a thread of their own
         # (background_topups), or by the next tick / run_topups() (False: tests, scripts).
         self._background_topups = background_topups
@@ -871,6 +879,7 @@ class Creditline:
         depletion: DepletionPolicy | str | None = None,
         flex_enabled: bool | None = None,
         subscribe: bool = False,
+        currency: str | None = None,
     ) -> Metering:
         """Put an organization on a plan, optionally with its own depletion policy and
         flex switch (``None``: the plan's).
@@ -880,7 +889,12 @@ class Creditline:
         plan change (B5), ``None`` ends the subscription.
         """
         return self.change_plan(
-            org_id, plan, depletion=depletion, flex_enabled=flex_enabled, subscribe=subscribe
+            org_id,
+            plan,
+            depletion=depletion,
+            flex_enabled=flex_enabled,
+            subscribe=subscribe,
+            currency=currency,
         ).metering
 
     def change_plan(
@@ -891,12 +905,13 @@ class Creditline:
         depletion: DepletionPolicy | str | None = None,
         flex_enabled: bool | None = None,
         subscribe: bool = False,
+        currency: str | None = None,
     ) -> cycles.PlanAssigned:
         """:meth:`assign_plan`, answering with what it did to the billing too: the
         subscription started, changed, ended or left as it was, the cycles renewed, the
         included credits reset (see :meth:`subscribe`)."""
         policy = None if depletion is None else DepletionPolicy(depletion)
-        cmd = cycles.AssignPlan(org_id, plan, policy, flex_enabled, subscribe)
+        cmd = cycles.AssignPlan(org_id, plan, policy, flex_enabled, subscribe, currency)
         return self._run(lambda: cycles.assign_plan(cmd, self._uow(), self.clock))
 
     def metering(self, org_id: str) -> Metering:
@@ -908,11 +923,12 @@ class Creditline:
 
     def is_read_only(self, org_id: str) -> bool:
         """Whether the platform should lock the organization's writes: its policy is
-        ``read_only`` and it has nothing left to spend (A3)."""
+        ``read_only`` and it has nothing left to spend (A3), or it is suspended for an
+        overdue invoice under a ``read_only`` dunning policy."""
         metering = self.metering(org_id)
-        return (
-            metering.depletion is DepletionPolicy.READ_ONLY and self.balance(org_id).available == 0
-        )
+        if metering.depletion is not DepletionPolicy.READ_ONLY:
+            return False
+        return metering.hold is not None or self.balance(org_id).available == 0
 
     def create_plan(self, plan: Plan | Mapping[str, Any], *, replace: bool = False) -> Plan:
         """Store a new plan (a :class:`Plan` or its document form).
@@ -943,6 +959,7 @@ class Creditline:
         *,
         depletion: DepletionPolicy | str | None = None,
         flex_enabled: bool | None = None,
+        currency: str | None = None,
     ) -> cycles.PlanAssigned:
         """Put an organization on a plan and start its billing, in one transaction.
 
@@ -954,11 +971,23 @@ class Creditline:
         the settings change. ``None``: the subscription ends (credits stay until their
         own expiry).
 
+        A plan with a ``fee`` bills every cycle on the monthly invoice, in ``currency``
+        (one the plan is priced in; unsaid: the one it was billed in, or the plan's only
+        one); a change or end mid-cycle applies the old plan's ``on_change`` (a prorated
+        credit line, or none).
+
         Raises:
             OrganizationNotFound, PlanNotFound: nothing was changed.
+            InvalidSetting: a currency the plan is not priced in (or none named among
+                several).
         """
         return self.change_plan(
-            org_id, plan, depletion=depletion, flex_enabled=flex_enabled, subscribe=True
+            org_id,
+            plan,
+            depletion=depletion,
+            flex_enabled=flex_enabled,
+            subscribe=True,
+            currency=currency,
         )
 
     def subscription(self, org_id: str) -> cycles.SubscriptionStatus | None:
@@ -1218,6 +1247,27 @@ class Creditline:
             cmd, self._tx, self.payments, self.clock, self_serve=self._self_serve
         )
 
+    def buy_on_account(
+        self,
+        org_id: str,
+        pack: str | None = None,
+        *,
+        credits: int | None = None,
+        currency: str,
+        idempotency_key: str | None = None,
+    ) -> Purchase:
+        """Buy ``pack`` (or ``credits`` at the any-amount rate) on account: the credits are
+        granted now and the price is a line of the next monthly invoice (no checkout).
+
+        Raises:
+            OrganizationNotFound, PackNotFound, InvalidSetting, InvalidAmount: bad request.
+            IdempotencyKeyReused: the key was used for another purchase.
+        """
+        cmd = purchases.CreatePurchase(
+            org_id, currency, pack, credits, idempotency_key=idempotency_key
+        )
+        return self._run(lambda: purchases.buy_on_account(cmd, self._uow(), self.clock))
+
     def handle_webhook(self, payload: bytes, signature: str | None) -> webhooks.WebhookOutcome:
         """Act on a payment provider's webhook delivery (raw body and signature header):
         verified, deduplicated by event id, applied from re-fetched state.
@@ -1265,19 +1315,24 @@ class Creditline:
             lambda uow: uow.purchases.receipt(org_id, purchase_id), PurchaseNotFound(purchase_id)
         )
 
-    def invoice_flex(self, month: str | datetime | None = None) -> invoicing.FlexRun:
-        """Issue the month's flex invoices (default: the previous month), one per
-        organization that used flex credits, numbered without gaps, each charged to the
-        saved payment method when there is one. Running it again issues nothing twice.
-        The scheduler runs it for every month not yet invoiced (:meth:`tick`).
+    def invoice_month(self, month: str | datetime | None = None) -> invoicing.MonthRun:
+        """Issue the month's invoices (default: the previous month), one per organization
+        with something to bill: its plan's fees due by the month's end, its flex credits
+        used in the month, its purchases on account. Numbered without gaps, each charged
+        to the saved payment method when there is one. Running it again issues nothing
+        twice. The scheduler runs it for every month not yet invoiced (:meth:`tick`).
 
         Raises:
             InvalidSetting: a malformed month, or one that is not over yet.
         """
         chosen = None if month is None else parse_month(month)
-        return invoicing.invoice_flex(chosen, self._tx, self.payments, self.clock)
+        return invoicing.invoice_month(chosen, self._tx, self.payments, self.clock)
 
-    def _flex_invoices_job(self, now: datetime) -> dict[str, Any]:
+    def invoice_flex(self, month: str | datetime | None = None) -> invoicing.MonthRun:
+        """:meth:`invoice_month`, by its name from when invoices billed flex only."""
+        return self.invoice_month(month)
+
+    def _invoices_job(self, now: datetime) -> dict[str, Any]:
         runs = invoicing.invoice_due(self._tx, self.payments, self.clock)
         return {
             "months": [r.month for r in runs],
@@ -1286,6 +1341,53 @@ class Creditline:
             "unpriced": sorted({org for r in runs for org in r.unpriced}),
             "failed_charges": [i for r in runs for i in r.failed_charges],
         }
+
+    def retry_payments(self) -> list[Invoice]:
+        """Charge again every open invoice whose next dunning try has come (the
+        scheduler's job); the invoices afterwards."""
+        return invoicing.retry_payments(self._tx, self.payments, self.clock)
+
+    def _payment_retries_job(self, now: datetime) -> dict[str, Any]:
+        done = self.retry_payments()
+        return {
+            "tried": len(done),
+            "paid": [i.id for i in done if i.status is InvoiceStatus.PAID],
+            "failed": [i.id for i in done if i.payment_error is not None],
+        }
+
+    def mark_invoice_paid(
+        self, org_id: str, invoice_id: str, reference: str | None = None
+    ) -> Invoice:
+        """An operator marks an open invoice paid (paid outside the provider: a transfer);
+        a suspension it caused is lifted. ``reference`` is recorded with the event.
+
+        Raises:
+            InvoiceNotFound, InvalidSetting: not an open invoice of the organization.
+        """
+        return self._run(
+            lambda: invoicing.settle_invoice(org_id, invoice_id, self._uow(), self.clock, reference)
+        )
+
+    def billing_events(
+        self, org_id: str, limit: int = 100, invoice_id: str | None = None
+    ) -> list[BillingEvent]:
+        """The steps of the organization's invoices' collection (issued, payment failed,
+        retry scheduled, suspended, paid, restored...), each with its cause, newest first."""
+        return self._run(
+            lambda: invoicing.billing_events(org_id, self._uow(read_only=True), limit, invoice_id)
+        )
+
+    def pending_items(self, org_id: str) -> list[InvoiceItem]:
+        """What waits for the organization's next invoice (fees, prorations, purchases on
+        account, credits carried), in the order they fall due."""
+        self.get_org(org_id)
+        return self._tx(lambda uow: uow.invoices.pending_items(org_id), read_only=True)
+
+    def billing_hold(self, org_id: str) -> str | None:
+        """The overdue invoice (``INV-000042``) the organization is suspended for, or
+        ``None``."""
+        self.get_org(org_id)
+        return self._tx(lambda uow: uow.invoices.hold(org_id), read_only=True)
 
     def invoices(self, org_id: str, limit: int = 100) -> list[Invoice]:
         """The organization's invoices, newest first."""

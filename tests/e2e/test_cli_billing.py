@@ -141,3 +141,33 @@ def test_invoices_run_list_show_render_and_void(
     assert "only an open invoice" in refused(cli(db, "invoice", "void", org, issued["id"]), 2)
     (record,) = ok(cli(db, "billing", "history", org, "-f", "json"))
     assert (record["kind"], record["amount"], record["status"]) == ("invoice", "USD 49.36", "void")
+
+
+def test_a_subscription_is_invoiced_and_an_operator_marks_it_paid(db: str) -> None:
+    ok(cli(db, "examples", "load", "ai-engine", "-f", "json"))
+    org = ok(cli(db, "org", "create", "Subscriber", "-f", "json", now=MARCH))["id"]
+    ok(cli(db, "plan", "assign", org, "standard", "--subscribe", "--currency", "EUR",
+           "-f", "json", now=MARCH))  # fmt: skip
+    (item,) = ok(cli(db, "invoice", "pending", org, "-f", "json", now=MARCH))
+    assert (item["kind"], item["amount_minor"], item["currency"]) == ("fee", 8900, "EUR")
+    table = cli(db, "invoice", "pending", org, now=MARCH).stdout
+    assert "standard plan (monthly), 2026-03-10 to 2026-03-31" in table and "EUR 89.00" in table
+    run = ok(cli(db, "invoice", "run", "-f", "json", now=APRIL))
+    (invoice,) = run["issued"]
+    assert invoice["lines"][0]["kind"] == "fee" and invoice["total_minor"] == 8900
+    shown = cli(db, "invoice", "show", org, invoice["id"], now=APRIL).stdout
+    assert "standard plan (monthly)" in shown and "EUR 89.00" in shown
+    assert ok(cli(db, "invoice", "retry", "-f", "json", now=APRIL)) == []
+    paid = ok(cli(db, "invoice", "mark-paid", org, invoice["id"], "--reference", "wire 9",
+                  "-f", "json", now=APRIL))  # fmt: skip
+    assert paid["status"] == "paid"
+    events = ok(cli(db, "invoice", "events", org, "-f", "json", now=APRIL))
+    assert [(e["type"], e["cause"]) for e in events] == [
+        ("payment_reference", "operator"), ("paid", "operator"), ("issued", "invoicing"),
+    ]  # fmt: skip
+    assert "wire 9" in cli(db, "invoice", "events", org, now=APRIL).stdout
+    bought = ok(cli(db, "purchase", "create", org, "standard", "--on-account", "--currency",
+                    "EUR", "-f", "json", now=APRIL))  # fmt: skip
+    assert bought["status"] == "on_account"
+    (item,) = ok(cli(db, "invoice", "pending", org, "-f", "json", now=APRIL))[:1]
+    assert item["kind"] in {"fee", "purchase"}

@@ -557,6 +557,9 @@ def test_plans_gate_usage_and_org_status_shows_metering(db: str, org: str) -> No
             {"credits": "10", "kind": "included",
              "scope": [{"operation": "train", "dimensions": {"mode": "any"}}]},
         ],
+        "fee": {"prices_minor": {"EUR": 49900}, "currency": "EUR", "billed": "in_advance",
+                "on_change": "none"},  # ILLUSTRATIVE
+        "dunning": {"retry_after_days": [1, 3, 7], "suspend": "pause"},
     }  # fmt: skip
     status = ok(cli(db, "org", "status", org, "-f", "json"))
     assert {k: status[k] for k in ("plan", "rate_card", "depletion", "flex_enabled")} == {

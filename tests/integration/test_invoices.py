@@ -169,13 +169,13 @@ def test_the_scheduler_invoices_every_month_it_missed(roboflow: Shop) -> None:
     flex(roboflow, org, 2, "april")
     roboflow.clock.set(datetime(2026, 5, 3, tzinfo=UTC))  # the scheduler was down since March
     report = roboflow.cl.tick()
-    (job,) = [j for j in report.jobs if j.name == "flex_invoices"]
+    (job,) = [j for j in report.jobs if j.name == "monthly_invoices"]
     assert job.ok and job.summary["months"] == ["2026-03", "2026-04"]
     invoices = roboflow.cl.invoices(org)
     assert [(i.number, i.period, i.total.minor) for i in invoices] == [
         (2, "2026-04", 800), (1, "2026-03", 400),
     ]  # fmt: skip
-    assert roboflow.cl.tick().job("flex_invoices").summary["months"] == []
+    assert roboflow.cl.tick().job("monthly_invoices").summary["months"] == []
 
 
 def test_a_plan_without_a_flex_price_is_reported_not_invoiced(roboflow: Shop) -> None:

@@ -458,3 +458,50 @@ def test_a_scheduler_running_at_any_times_renews_each_cycle_exactly_once_in_orde
     assert [r.cycle.index for r in seen] == list(range(len(seen)))
     assert all(r.effective_at <= now and r.effective_at in r.cycle for r in seen)
     assert all(r.expires_at is None or r.expires_at > r.effective_at for r in seen)
+
+
+def test_a_fee_reads_its_prices_timing_change_and_default_currency() -> None:
+    (plan,) = load_plans(
+        b"""
+        [[plans]]
+        name = "pro"
+        dunning = { retry_after_days = [2, 5], suspend = "read_only" }
+        [plans.fee]
+        prices_minor = { USD = 4900, EUR = 4500 }
+        currency = "EUR"
+        billed = "in_arrears"
+        on_change = "prorate"
+        """
+    )
+    assert plan.fee is not None and plan.dunning is not None
+    assert (plan.fee.prices, plan.fee.default_currency) == ({"USD": 4900, "EUR": 4500}, "EUR")
+    assert (plan.fee.billed.value, plan.fee.on_change.value) == ("in_arrears", "prorate")
+    assert (plan.dunning.retry_after_days, plan.dunning.suspend) == (
+        (2, 5), DepletionPolicy.READ_ONLY,
+    )  # fmt: skip
+    assert parse_plan(plan.to_dict()) == plan
+
+
+def test_a_fee_and_dunning_list_every_problem() -> None:
+    with pytest.raises(InvalidSetting) as caught:
+        parse_plan({
+            "name": "bad", "depletion": "flex",
+            "fee": {"prices_minor": {"usd": -1, "EUR": 1, "USD": 2}, "billed": "later", "x": 1},
+            "dunning": {"retry_after_days": [0], "suspend": "stop"},
+        })  # fmt: skip
+    reason = caught.value.reason
+    for expected in (
+        "fee.x: unknown key", "'usd' is not a three-letter ISO 4217 code",
+        "fee.prices_minor.usd: a whole number", "fee.billed: one of in_advance, in_arrears",
+        "fee.currency: name the currency billed by default",
+        "dunning.retry_after_days: a list of whole numbers", "dunning.suspend: one of",
+    ):  # fmt: skip
+        assert expected in reason, expected
+
+
+def test_dunning_suspends_under_the_plans_own_blocking_policy_or_pause() -> None:
+    read_only = parse_plan({"name": "r", "depletion": "read_only", "dunning": {}})
+    flex = parse_plan({"name": "f", "depletion": "flex", "dunning": {"retry_after_days": []}})
+    assert read_only.dunning is not None and flex.dunning is not None
+    assert read_only.dunning.suspend is DepletionPolicy.READ_ONLY
+    assert (flex.dunning.suspend, flex.dunning.retry_after_days) == (DepletionPolicy.PAUSE, ())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import unescape
 
 from creditline import Creditline, credits
@@ -337,3 +337,41 @@ def test_the_plan_page_shows_what_the_plan_includes_gates_and_when_it_renews(sit
     )
     assert "<strong>mode</strong>: only Basic, Business." in pro
     assert 'data-testid="plan-next-renewal"><time datetime="2026-03-03' in pro
+
+
+def test_the_billing_page_shows_the_subscription_line_and_the_overdue_banner(site: Site) -> None:
+    cl, clock = site.cl, site.clock
+    cl.put_plan({
+        "name": "studio", "depletion": "pause", "interval": "monthly", "anchor": "calendar",
+        "cycle_grant": {"credits": 20}, "fee": {"prices_minor": {"EUR": 2900}},
+        "dunning": {"retry_after_days": [1]},
+    })  # fmt: skip
+    org = cl.create_org("Studio").id
+    cl.subscribe(org, "studio")  # February 3rd: February's fee, due now, billed March 1st
+    purchase = cl.create_purchase(org, "10-credits", currency="EUR")
+    assert purchase.session_id is not None
+    session = site.fake.pay(purchase.session_id, payment_method="pm_card_studio")
+    site.deliver(site.fake.event("checkout.session.completed", session))
+    browser = site.portal(org)
+    page = browser.get("/portal/billing").text
+    assert 'data-testid="pending-item"' in page and "studio plan (monthly)" in page
+    site.fake.decline_charges("pm_card_studio", "insufficient_funds")
+    clock.set(datetime(2026, 3, 1, 6, tzinfo=UTC))
+    cl.tick()
+    browser = site.portal(org)  # a new session: the first one's hour is long over
+    page = browser.get("/portal/billing").text
+    assert "studio plan (monthly), 2026-02-03 to 2026-02-28" in page  # the subscription line
+    assert 'data-testid="retry-notice"' in page and "insufficient_funds" in page
+    assert 'data-testid="overdue-banner"' not in page
+    clock.set(datetime(2026, 3, 2, 6, tzinfo=UTC))
+    cl.tick()  # the only retry fails: suspended
+    browser = site.portal(org)
+    (invoice,) = cl.invoices(org)
+    for path in ("/portal/", "/portal/billing"):
+        page = browser.get(path).text
+        assert 'data-testid="overdue-banner"' in page, path
+        assert f'data-invoice="{invoice.display_number}"' in page
+        assert "New operations are paused until it is paid" in page
+    assert "overdue, organization suspended" in browser.get("/portal/billing").text
+    cl.mark_invoice_paid(org, invoice.id, reference="wire")
+    assert 'data-testid="overdue-banner"' not in browser.get("/portal/").text

@@ -40,7 +40,16 @@ from creditline.domain.cycles import AnchorKind, BillingInterval, Cycle, ExpiryR
 from creditline.domain.deliveries import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import CreditlineError
 from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
-from creditline.domain.invoices import BillingRecord, Invoice, InvoiceLine, InvoiceStatus
+from creditline.domain.invoices import (
+    BillingEvent,
+    BillingRecord,
+    Collection,
+    Invoice,
+    InvoiceItem,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.money import Money
 from creditline.domain.organizations import Member, Organization, Project
@@ -470,6 +479,7 @@ def metering(d: Doc, org: Organization, stored: Plan) -> Metering:
         depletion=DepletionPolicy(d["depletion"]),
         flex_enabled=d["flex_enabled"],
         entry_count=0,
+        hold=d.get("billing_hold"),
     )
 
 
@@ -579,6 +589,7 @@ def invoice(d: Doc) -> Invoice:
                 line["credits_micros"],
                 line["unit_price_minor"],
                 line["amount_minor"],
+                LineKind(line.get("kind", "flex")),
             )
             for line in d["lines"]
         ),
@@ -587,6 +598,23 @@ def invoice(d: Doc) -> Invoice:
         paid_at=maybe_when(d["paid_at"]),
         voided_at=maybe_when(d["voided_at"]),
         payment_error=d["payment_error"],
+        payment_attempts=d.get("payment_attempts", 0),
+        collection=None if d.get("collection") is None else Collection(d["collection"]),
+        next_attempt_at=maybe_when(d.get("next_attempt_at")),
+    )
+
+
+def invoice_item(d: Doc) -> InvoiceItem:
+    return InvoiceItem(
+        id=d["id"], org_id="", kind=LineKind(d["kind"]), ref=d["ref"],
+        description=d["description"], currency=d["currency"], amount_minor=d["amount_minor"],
+        credits=d["credits_micros"], due_at=when(d["due_at"]),
+    )  # fmt: skip
+
+
+def billing_event(d: Doc, org_id: str) -> BillingEvent:
+    return BillingEvent(
+        d["id"], org_id, d["invoice_id"], d["type"], d["cause"], dict(d["data"]), when(d["at"])
     )
 
 

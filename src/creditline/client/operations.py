@@ -11,6 +11,7 @@ synchronously, :class:`~creditline.client.AsyncClient` as a coroutine.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Literal
@@ -47,7 +48,13 @@ from creditline.domain.errors import (
     StorageError,
 )
 from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
-from creditline.domain.invoices import BillingRecord, Invoice, parse_month
+from creditline.domain.invoices import (
+    BillingEvent,
+    BillingRecord,
+    Invoice,
+    InvoiceItem,
+    parse_month,
+)
 from creditline.domain.ledger import Cause, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
 from creditline.domain.overview import Overview
@@ -253,12 +260,20 @@ def _assign(
     depletion: DepletionPolicy | str | None,
     flex_enabled: bool | None,
     subscribe: bool,
+    *,
+    currency: str | None = None,
 ) -> Flow[OrgPlan]:
     policy = None if depletion is None else DepletionPolicy(depletion)
     body = {"plan": plan, "subscribe": subscribe}
-    body |= _compact(depletion=policy, flex_enabled=flex_enabled)
+    body |= _compact(depletion=policy, flex_enabled=flex_enabled, currency=currency)
     reply = yield put(f"{_org(org_id)}/plan", body, org_id=org_id)
     return (yield from _org_plan(reply))
+
+
+def _invoice_month(month: str | datetime | None) -> Flow[FlexRun]:
+    body = _compact(month=None if month is None else parse_month(month))
+    reply = yield post("/v1/invoices/run", body)
+    return decode.flex_run(reply.json())
 
 
 def _put_plan(plan: Plan | Mapping[str, Any], replace: bool) -> Flow[Plan]:
@@ -685,9 +700,12 @@ class Operations:
         depletion: DepletionPolicy | str | None = None,
         flex_enabled: bool | None = None,
         subscribe: bool = False,
+        currency: str | None = None,
     ) -> Flow[Metering]:
         """Put an organization on a plan (operator); see :meth:`Creditline.assign_plan`."""
-        assigned = yield from _assign(org_id, plan, depletion, flex_enabled, subscribe)
+        assigned = yield from _assign(
+            org_id, plan, depletion, flex_enabled, subscribe, currency=currency
+        )
         return assigned.metering
 
     @op
@@ -699,11 +717,14 @@ class Operations:
         depletion: DepletionPolicy | str | None = None,
         flex_enabled: bool | None = None,
         subscribe: bool = False,
+        currency: str | None = None,
     ) -> Flow[OrgPlan]:
         """:meth:`assign_plan`, answering with the plan, the subscription and the
         ``change`` it made to the billing (an :class:`OrgPlan`; the library's
         ``PlanAssigned`` also lists the renewals, which the service does not answer)."""
-        return (yield from _assign(org_id, plan, depletion, flex_enabled, subscribe))
+        return (
+            yield from _assign(org_id, plan, depletion, flex_enabled, subscribe, currency=currency)
+        )
 
     @op
     def subscribe(
@@ -713,10 +734,11 @@ class Operations:
         *,
         depletion: DepletionPolicy | str | None = None,
         flex_enabled: bool | None = None,
+        currency: str | None = None,
     ) -> Flow[OrgPlan]:
         """Put an organization on a plan and start its billing (operator); an
         :class:`OrgPlan` (see :meth:`change_plan`)."""
-        return (yield from _assign(org_id, plan, depletion, flex_enabled, True))
+        return (yield from _assign(org_id, plan, depletion, flex_enabled, True, currency=currency))
 
     @op
     def org_plan(self, org_id: str) -> Flow[OrgPlan]:
@@ -913,6 +935,22 @@ class Operations:
         return decode.purchase(reply.json())
 
     @op
+    def buy_on_account(
+        self,
+        org_id: str,
+        pack: str | None = None,
+        *,
+        credits: int | None = None,
+        currency: str,
+        idempotency_key: str | None = None,
+    ) -> Flow[Purchase]:
+        """Buy on account (operator): credited now, billed on the next monthly invoice."""
+        body = _compact(pack=pack, amount_micros=credits, currency=currency)
+        path = f"{_org(org_id)}/purchases/on-account"
+        reply = yield post(path, body, key=idempotency_key, org_id=org_id)
+        return decode.purchase(reply.json())
+
+    @op
     def refresh_purchase(self, org_id: str, purchase_id: str) -> Flow[Purchase]:
         reply = yield post(f"{_org(org_id)}/purchases/{seg(purchase_id)}/refresh", org_id=org_id)
         return decode.purchase(reply.json())
@@ -1002,11 +1040,50 @@ class Operations:
         return decode.recurring_topup(reply.json())
 
     @op
+    def invoice_month(self, month: str | datetime | None = None) -> Flow[FlexRun]:
+        """Issue the month's invoices (operator; default: the previous month)."""
+        return (yield from _invoice_month(month))
+
+    @op
     def invoice_flex(self, month: str | datetime | None = None) -> Flow[FlexRun]:
-        """Issue the month's flex invoices (operator; default: the previous month)."""
-        body = _compact(month=None if month is None else parse_month(month))
-        reply = yield post("/v1/invoices/run", body)
-        return decode.flex_run(reply.json())
+        """:meth:`invoice_month`, by its older name."""
+        return (yield from _invoice_month(month))
+
+    @op
+    def mark_invoice_paid(
+        self, org_id: str, invoice_id: str, reference: str | None = None
+    ) -> Flow[Invoice]:
+        """Mark an open invoice paid outside the provider (operator)."""
+        path = f"{_org(org_id)}/invoices/{seg(invoice_id)}/mark-paid"
+        reply = yield post(path, _compact(reference=reference), org_id=org_id)
+        return decode.invoice(reply.json())
+
+    @op
+    def retry_payments(self) -> Flow[list[Invoice]]:
+        """Charge again every invoice whose dunning try is due (operator)."""
+        reply = yield post("/v1/payments/retry", {})
+        return [decode.invoice(i) for i in reply.json()["invoices"]]
+
+    @op
+    def billing_events(
+        self, org_id: str, limit: int = 100, invoice_id: str | None = None
+    ) -> Flow[list[BillingEvent]]:
+        """The steps of the invoices' collection, with their causes, newest first."""
+        query = _query(limit=limit, invoice_id=invoice_id)
+        reply = yield get(f"{_org(org_id)}/billing-events", query, org_id=org_id)
+        return [decode.billing_event(e, org_id) for e in reply.json()]
+
+    @op
+    def pending_items(self, org_id: str) -> Flow[list[InvoiceItem]]:
+        """What waits for the organization's next invoice."""
+        reply = yield get(f"{_org(org_id)}/invoice-items", org_id=org_id)
+        return [replace(decode.invoice_item(i), org_id=org_id) for i in reply.json()]
+
+    @op
+    def billing_hold(self, org_id: str) -> Flow[str | None]:
+        """The overdue invoice the organization is suspended for, or ``None``."""
+        found = yield from _read_org_plan(org_id)
+        return found.metering.hold
 
     @op
     def invoices(self, org_id: str, limit: int = 100) -> Flow[list[Invoice]]:

@@ -449,8 +449,10 @@ class Ledger:
         self.m = m
         self.org_id = m.org_id
         self.now = now
-        self.pool = Pool(m.org_id, account.grants, now, m.order, empty=True)
-        self.ref = flex_ref(m, now)
+        # Suspended for an overdue invoice (dunning): nothing is spendable, no flex.
+        grants = () if m.hold is not None else account.grants
+        self.pool = Pool(m.org_id, grants, now, m.order, empty=True)
+        self.ref = None if m.hold is not None else flex_ref(m, now)
         self.flex_used = account.flex_used
         self.open_holds = account.open_holds
         self.held = 0
@@ -478,6 +480,8 @@ class Ledger:
         return max(0, limit - self.flex_used)
 
     def refusal(self, cost: int, available: int) -> InsufficientCredits:
+        if self.m.hold is not None:
+            return InsufficientCredits(self.org_id, cost, 0, overdue_invoice=self.m.hold)
         if self.ref is None or self.m.depletion is DepletionPolicy.UNLIMITED:
             return InsufficientCredits(self.org_id, cost, available)
         limit = self.m.plan.flex_limit
@@ -531,6 +535,8 @@ class Ledger:
         if cost <= available:
             return pool.take(cost, operation, dimensions) if cost else ()
         if not flex:
+            if self.m.hold is not None:
+                raise self.refusal(cost, available)
             raise InsufficientCredits(self.org_id, cost, available)
         short = cost - available
         room = self.room()
@@ -713,7 +719,8 @@ class _Usage:
         except InsufficientCredits as exc:
             reason = str(exc)
             if book.m.depletion is DepletionPolicy.READ_ONLY:
-                reason += "; the organization is read-only until credits are bought"
+                until = "credits are bought" if book.m.hold is None else "the invoice is paid"
+                reason += f"; the organization is read-only until {until}"
             return self._store(
                 book, event, request_hash, EventStatus.REFUSED, charge, error=exc, reason=reason
             )
@@ -969,6 +976,8 @@ def debit_outcome(result: DebitResult) -> dict[str, Any]:
         if error.flex_limit is not None:
             stored["flex_limit"] = error.flex_limit
             stored["flex_used"] = error.flex_used
+        if error.overdue_invoice is not None:
+            stored["overdue_invoice"] = error.overdue_invoice
     return stored
 
 
@@ -980,6 +989,7 @@ def debit_from_outcome(org_id: str, stored: Mapping[str, Any]) -> DebitResult:
         error = InsufficientCredits(
             org_id, stored["needed"], stored["available"],
             flex_limit=stored.get("flex_limit"), flex_used=stored.get("flex_used"),
+            overdue_invoice=stored.get("overdue_invoice"),
         )  # fmt: skip
     return DebitResult(
         status=status,

@@ -322,6 +322,8 @@ class InsufficientCredits(CreditlineError):
         flex_limit, flex_used: on a flex plan at its limit, the plan's monthly flex
             limit and the flex used this month (``flex_room`` is what is left); else
             ``None``.
+        overdue_invoice: the invoice (``INV-000042``) the organization is suspended for
+            after its last payment retry failed: nothing is spendable until it is paid.
     """
 
     def __init__(
@@ -332,16 +334,20 @@ class InsufficientCredits(CreditlineError):
         *,
         flex_limit: int | None = None,
         flex_used: int | None = None,
+        overdue_invoice: str | None = None,
     ) -> None:
         self.org_id = org_id
         self.needed = needed
         self.available = available
         self.flex_limit = flex_limit
         self.flex_used = flex_used
+        self.overdue_invoice = overdue_invoice
         message = (
             f"insufficient credits in {org_id}: needed {needed} micro-credits, "
             f"{available} available"
         )
+        if overdue_invoice is not None:
+            message += f"; suspended until invoice {overdue_invoice} is paid"
         if flex_limit is not None:
             message += (
                 f"; flex limit {flex_limit} micro-credits a month: {flex_used or 0} used "

@@ -79,6 +79,36 @@ invoiced (:mod:`creditline.domain.invoices`), in minor units of a currency::
     flex_price = { currency = "USD", minor_per_credit = 100 }
 
 A plan without one bills no flex (its flex usage is metered, never invoiced).
+
+**Fee** (D5): what the plan itself costs per cycle (a month or a year: ``interval``),
+in integer minor units of one or more currencies (an organization is billed in the
+currency it subscribed in: one it names, else the fee's ``currency``, which a fee of
+several prices must name), billed ``in_advance`` (the fee of a cycle falls due at its
+start) or ``in_arrears`` (at its end); ``on_change`` says what becomes of the old
+plan's fee when the organization changes plan (or ends it) mid-cycle (B5):
+``prorate`` (an in-advance fee gives back its unused part as a credit line; an
+in-arrears fee bills only the part used) or ``none`` (the cycle that started is billed
+whole: no credit line, the whole in-arrears fee). See :mod:`creditline.domain.invoices`
+for when a fee is invoiced::
+
+    fee = { prices_minor = { USD = 4900, EUR = 4500 }, currency = "USD",
+            billed = "in_advance", on_change = "prorate" }
+
+A plan without one is free (no subscription line).
+
+**Dunning** (failed payments): when the charge of an invoice is declined, it is tried
+again ``retry_after_days`` after each failure (``[1, 3, 7]``: one day after the first
+failure, three days after the second, seven after the third); after the last failure
+the organization is **suspended** until the invoice is paid: ``suspend`` is the
+depletion policy that takes effect, ``pause`` (every debit refused) or ``read_only``
+(refused, and reported read-only); ``none`` keeps it running. Unsaid, it is the plan's
+own policy when that is ``pause`` or ``read_only``, else ``pause`` (a flex plan does
+not run on credit while its invoice is unpaid)::
+
+    dunning = { retry_after_days = [1, 3, 7], suspend = "read_only" }
+
+A plan without one never retries on its own: a declined invoice stays open until it is
+paid (an operator's retry, a payment at the provider), and nothing is suspended.
 """
 
 from __future__ import annotations
@@ -112,6 +142,10 @@ from creditline.domain.time import require_aware
 __all__ = [
     "PLAN_GRANT_KINDS",
     "DepletionPolicy",
+    "Dunning",
+    "FeeChange",
+    "FeeTiming",
+    "PlanFee",
     "Gates",
     "Plan",
     "PlanGrant",
@@ -121,6 +155,7 @@ __all__ = [
     "due_renewals",
     "load_plans",
     "parse_plan",
+    "suspended_policy",
 ]
 
 
@@ -129,6 +164,78 @@ class DepletionPolicy(enum.StrEnum):
     READ_ONLY = "read_only"
     FLEX = "flex"
     UNLIMITED = "unlimited"
+
+
+class FeeTiming(enum.StrEnum):
+    """When a cycle's fee falls due: at its start or at its end."""
+
+    IN_ADVANCE = "in_advance"
+    IN_ARREARS = "in_arrears"
+
+
+class FeeChange(enum.StrEnum):
+    """What becomes of the old plan's fee at a change of plan mid-cycle."""
+
+    PRORATE = "prorate"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFee:
+    """A plan's price per cycle (see the module docstring).
+
+    Attributes:
+        prices: minor units per cycle by ISO 4217 currency.
+        billed: in advance or in arrears.
+        on_change: prorate or none.
+        currency: the currency billed when the subscriber names none (``None``: the
+            only one of ``prices``).
+    """
+
+    prices: Mapping[str, int]
+    billed: FeeTiming = FeeTiming.IN_ADVANCE
+    on_change: FeeChange = FeeChange.NONE
+    currency: str | None = None
+
+    @property
+    def default_currency(self) -> str:
+        return self.currency or sorted(self.prices)[0]
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        return tuple(sorted(self.prices))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prices_minor": dict(self.prices),
+            "currency": self.default_currency,
+            "billed": self.billed.value,
+            "on_change": self.on_change.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Dunning:
+    """What happens when an invoice's charge is declined (see the module docstring).
+
+    Attributes:
+        retry_after_days: days to wait after each failure before the next try.
+        suspend: the policy in force once the last try failed (``None``: none).
+    """
+
+    retry_after_days: tuple[int, ...] = (1, 3, 7)
+    suspend: DepletionPolicy | None = DepletionPolicy.PAUSE
+
+    @property
+    def attempts(self) -> int:
+        """How many charges are tried in all: the first and the retries."""
+        return 1 + len(self.retry_after_days)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "retry_after_days": list(self.retry_after_days),
+            "suspend": "none" if self.suspend is None else self.suspend.value,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +297,8 @@ class Plan:
             ``currency``) on the monthly flex invoice, or ``None``: flex not invoiced.
         extra_signup_grants: granted once at sign-up besides cycle 0's grant (typically
             scoped: an onboarding guarantee).
+        fee: the plan's price per cycle, or ``None``: free.
+        dunning: retries and suspension after a declined charge, or ``None``: none.
     """
 
     name: str
@@ -206,6 +315,8 @@ class Plan:
     grant_expiry: ExpiryRule = field(default_factory=ExpiryRule.never)
     flex_price: CostBasis | None = None
     extra_signup_grants: tuple[PlanGrant, ...] = ()
+    fee: PlanFee | None = None
+    dunning: Dunning | None = None
 
     @property
     def scoped_grants(self) -> tuple[PlanGrant, ...]:
@@ -239,6 +350,10 @@ class Plan:
             }
         if self.extra_signup_grants:  # likewise
             document["extra_signup_grants"] = [g.to_dict() for g in self.extra_signup_grants]
+        if self.fee is not None:
+            document["fee"] = self.fee.to_dict()
+        if self.dunning is not None:
+            document["dunning"] = self.dunning.to_dict()
         return document
 
     def cycle_anchor(self, started_at: datetime) -> CycleAnchor:
@@ -258,6 +373,13 @@ class Plan:
 
 
 DEFAULT_PLAN = Plan("default")
+
+
+def suspended_policy(plan: Plan) -> DepletionPolicy:
+    """The depletion policy in force while an organization on ``plan`` is suspended for
+    an overdue invoice: its dunning's ``suspend`` (``pause`` when it has none)."""
+    suspend = None if plan.dunning is None else plan.dunning.suspend
+    return suspend or DepletionPolicy.PAUSE
 
 
 def check_gates(
@@ -454,12 +576,14 @@ def _optional_int(raw: Mapping[str, Any], key: str, problems: list[str]) -> int 
 _E = TypeVar("_E", bound=enum.StrEnum)
 
 
-def _choice(raw: Mapping[str, Any], key: str, default: _E, problems: list[str]) -> _E:
+def _choice(
+    raw: Mapping[str, Any], key: str, default: _E, problems: list[str], where: str = ""
+) -> _E:
     kind = type(default)
     try:
         return kind(raw.get(key, default.value))
     except ValueError:
-        problems.append(f"{key}: one of {', '.join(k.value for k in kind)}")
+        problems.append(f"{where}{key}: one of {', '.join(k.value for k in kind)}")
         return default
 
 
@@ -583,6 +707,79 @@ def _flex_price(value: object, problems: list[str]) -> CostBasis | None:
 _PRICE_KEYS = {"currency", "minor_per_credit"}
 
 
+def _currency(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 3 and value.isalpha() and value.isupper()
+
+
+def _fee(value: object, problems: list[str]) -> PlanFee | None:
+    """``fee = { prices_minor = { USD = 4900 }, billed = "in_advance", on_change = "none" }``."""
+    if value is None:
+        return None
+    form = '{ prices_minor = { USD = 4900 }, billed = "in_advance" }'
+    if not isinstance(value, Mapping):
+        problems.append(f"fee: must be a table such as {form}")
+        return None
+    found = [f"fee.{k}: unknown key" for k in sorted(map(str, set(value) - _FEE_KEYS))]
+    prices = value.get("prices_minor")
+    if not isinstance(prices, Mapping) or not prices:
+        found.append(f"fee.prices_minor: a table of one or more prices, such as {form}")
+        prices = {}
+    for currency, minor in prices.items():
+        if not _currency(currency):
+            found.append(f"fee.prices_minor: {currency!r} is not a three-letter ISO 4217 code")
+        if isinstance(minor, bool) or not isinstance(minor, int) or not 0 <= minor <= MAX_MICROS:
+            found.append(
+                f"fee.prices_minor.{currency}: a whole number of minor units >= 0, got {minor!r}"
+            )
+    billed = _choice(value, "billed", FeeTiming.IN_ADVANCE, found, "fee.")
+    change = _choice(value, "on_change", FeeChange.NONE, found, "fee.")
+    default = value.get("currency")
+    if default is not None and default not in prices:
+        found.append(f"fee.currency: one of the prices' currencies, got {default!r}")
+    elif default is None and len(prices) > 1:
+        found.append(f"fee.currency: name the currency billed by default, one of "
+                     f"{', '.join(sorted(map(str, prices)))}")  # fmt: skip
+    problems.extend(found)
+    if found:
+        return None
+    chosen = str(default) if default is not None else str(next(iter(prices)))
+    return PlanFee({str(c): int(m) for c, m in prices.items()}, billed, change, chosen)
+
+
+_FEE_KEYS = {"prices_minor", "currency", "billed", "on_change"}
+_SUSPEND = {"pause": DepletionPolicy.PAUSE, "read_only": DepletionPolicy.READ_ONLY, "none": None}
+
+
+def _dunning(value: object, depletion: DepletionPolicy, problems: list[str]) -> Dunning | None:
+    """``dunning = { retry_after_days = [1, 3, 7], suspend = "pause" }``."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        problems.append("dunning: must be a table such as { retry_after_days = [1, 3, 7] }")
+        return None
+    found = [f"dunning.{k}: unknown key" for k in sorted(map(str, set(value) - _DUNNING_KEYS))]
+    days = value.get("retry_after_days", [1, 3, 7])
+    if not isinstance(days, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 366 for d in days
+    ):
+        found.append("dunning.retry_after_days: a list of whole numbers of days from 1 to 366")
+        days = []
+    default = depletion if depletion in (DepletionPolicy.PAUSE, DepletionPolicy.READ_ONLY) else (
+        DepletionPolicy.PAUSE
+    )  # fmt: skip
+    suspend_name = value.get("suspend")
+    if suspend_name is not None and suspend_name not in _SUSPEND:
+        found.append(f"dunning.suspend: one of {', '.join(_SUSPEND)}")
+    problems.extend(found)
+    if found:
+        return None
+    suspend = default if suspend_name is None else _SUSPEND[str(suspend_name)]
+    return Dunning(tuple(int(d) for d in days), suspend)
+
+
+_DUNNING_KEYS = {"retry_after_days", "suspend"}
+
+
 _KEYS = {
     "name",
     "depletion",
@@ -598,6 +795,8 @@ _KEYS = {
     "grant_expiry",
     "flex_price",
     "extra_signup_grants",
+    "fee",
+    "dunning",
 }
 
 
@@ -624,6 +823,8 @@ def parse_plan(raw: Mapping[str, Any]) -> Plan:
         max_open_reservations=_optional_int(raw, "max_open_reservations", problems),
         **_billing(raw, problems),
         flex_price=_flex_price(raw.get("flex_price"), problems),
+        fee=_fee(raw.get("fee"), problems),
+        dunning=_dunning(raw.get("dunning"), depletion, problems),
     )
     if problems:
         raise InvalidSetting("plan", raw.get("name"), "; ".join(problems))

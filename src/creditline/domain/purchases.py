@@ -47,6 +47,8 @@ class PurchaseStatus(enum.StrEnum):
     PAID = "paid"
     FAILED = "failed"
     REFUNDED = "refunded"
+    ON_ACCOUNT = "on_account"
+    """Credited at once, billed on the next monthly invoice (no checkout)."""
 
 
 @dataclass(frozen=True, slots=True)

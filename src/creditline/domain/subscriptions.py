@@ -81,6 +81,7 @@ class Subscription:
         updated_at: when the row last changed.
         ended_at: when the subscription ended (the organization left its plan), or
             ``None`` while it renews.
+        currency: the currency the plan's fee is billed in (``None``: a free plan).
     """
 
     org_id: str
@@ -96,6 +97,7 @@ class Subscription:
     next_renewal_at: datetime | None
     updated_at: datetime
     ended_at: datetime | None = None
+    currency: str | None = None
 
     @classmethod
     def start(cls, org_id: str, plan: Plan, at: datetime) -> Subscription:

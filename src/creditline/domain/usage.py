@@ -384,3 +384,6 @@ class Metering(NamedTuple):
     depletion: DepletionPolicy
     flex_enabled: bool
     entry_count: int
+    hold: str | None = None
+    """The overdue invoice (``INV-000042``) the organization is suspended for: every
+    debit is refused, under ``depletion`` (the plan's dunning policy), until it is paid."""

@@ -106,19 +106,33 @@ def purchase_create(
     key: Annotated[
         str | None, typer.Option(help="Idempotency key: a retry returns the same purchase.")
     ] = None,
+    on_account: Annotated[
+        bool,
+        typer.Option(
+            "--on-account", help="Credit now and bill on the next monthly invoice (no checkout)."
+        ),
+    ] = False,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Start buying a pack (or --credits at the fixed rate): prints the checkout URL.
 
     The credits are granted once the payment provider confirms the payment. Exit 9 when
-    no payment provider is configured (operator grants only).
+    no payment provider is configured (operator grants only). With --on-account the
+    credits are granted now and the price goes on the next monthly invoice.
     """
     cl = _open(ctx)
+    amount = None if credits is None else _amount(credits)
+    if on_account:
+        bought = cl.buy_on_account(
+            org, pack, credits=amount, currency=currency.upper(), idempotency_key=key
+        )
+        _emit(fmt, billing_views.purchase_view(bought))
+        return
     urls = {k: v for k, v in (("success_url", success_url), ("cancel_url", cancel_url)) if v}
     purchase = cl.create_purchase(
         org,
         pack,
-        credits=None if credits is None else _amount(credits),
+        credits=amount,
         currency=currency.upper(),
         email=email,
         idempotency_key=key,
@@ -215,8 +229,9 @@ def invoice_run(
     ] = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Issue a month's flex invoices (safe to run again: nothing is issued twice)."""
-    _emit(fmt, billing_views.flex_run_view(_open(ctx).invoice_flex(month)))
+    """Issue a month's invoices: plan fees, flex, purchases on account (safe to run again:
+    nothing is issued twice)."""
+    _emit(fmt, billing_views.flex_run_view(_open(ctx).invoice_month(month)))
 
 
 @invoice_app.command("pay")
@@ -233,6 +248,47 @@ def invoice_void(
 ) -> None:
     """Cancel an open invoice; it keeps its number."""
     _emit(fmt, billing_views.invoice_view(_open(ctx).void_invoice(org, invoice)))
+
+
+@invoice_app.command("mark-paid")
+def invoice_mark_paid(
+    ctx: typer.Context,
+    org: OrgArg,
+    invoice: InvoiceArg,
+    reference: Annotated[
+        str | None, typer.Option(help="How it was paid (a transfer's reference).")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Mark an open invoice paid outside the provider; lifts a suspension it caused."""
+    _emit(fmt, billing_views.invoice_view(_open(ctx).mark_invoice_paid(org, invoice, reference)))
+
+
+@invoice_app.command("retry")
+def invoice_retry(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+    """Charge again every invoice whose dunning try is due (the scheduler's job)."""
+    _emit(fmt, billing_views.invoices_view(_open(ctx).retry_payments()))
+
+
+@invoice_app.command("events")
+def invoice_events(
+    ctx: typer.Context,
+    org: OrgArg,
+    invoice: Annotated[
+        str | None, typer.Option(metavar="INVOICE", help="Only this invoice's events.")
+    ] = None,
+    limit: LimitOption = 100,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """The steps of the invoices' collection (issued, payment failed, retry scheduled,
+    suspended, paid, restored), each with its cause, newest first."""
+    _emit(fmt, billing_views.billing_events_view(_open(ctx).billing_events(org, limit, invoice)))
+
+
+@invoice_app.command("pending")
+def invoice_pending(ctx: typer.Context, org: OrgArg, fmt: FormatOption = Format.TABLE) -> None:
+    """What waits for the organization's next invoice: fees, prorations, credits."""
+    _emit(fmt, billing_views.pending_items_view(_open(ctx).pending_items(org)))
 
 
 @billing_app.command("history")

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from creditline import format_credits
-from creditline.domain.invoices import BillingRecord, Invoice
+from creditline.domain.invoices import BillingEvent, BillingRecord, Invoice, InvoiceItem, LineKind
 from creditline.domain.money import Money, format_money
 from creditline.domain.packs import Catalogue
 from creditline.domain.purchases import Purchase
@@ -188,6 +188,7 @@ def _invoice_data(i: Invoice) -> dict[str, Any]:
         **_money("total", i.total),
         "lines": [
             {
+                "kind": line.kind.value,
                 "description": line.description,
                 **_credits("credits", line.credits),
                 "unit_price_minor": line.unit_price_minor,
@@ -200,6 +201,9 @@ def _invoice_data(i: Invoice) -> dict[str, Any]:
         "voided_at": _iso(i.voided_at),
         "payment_id": i.payment_id,
         "payment_error": i.payment_error,
+        "payment_attempts": i.payment_attempts,
+        "collection": None if i.collection is None else i.collection.value,
+        "next_attempt_at": _iso(i.next_attempt_at),
     }
 
 
@@ -231,14 +235,18 @@ def invoice_view(invoice: Invoice) -> View:
             ("issued (UTC)", _when(invoice.issued_at)),
             ("paid (UTC)", _when(invoice.paid_at)),
             ("payment error", invoice.payment_error or ""),
+            ("payment attempts", str(invoice.payment_attempts)),
+            ("collection", "" if invoice.collection is None else invoice.collection.value),
+            ("next attempt (UTC)", _when(invoice.next_attempt_at)),
         ],
     )
     lines = _table("Lines", "description", "credits", "price", "amount")
     for line in invoice.lines:
+        money_only = line.kind in (LineKind.FEE, LineKind.PRORATION, LineKind.CREDIT)
         lines.add_row(
             line.description,
-            format_credits(line.credits),
-            invoice.money(line.unit_price_minor),
+            format_credits(line.credits) if line.credits else "",
+            "" if money_only else invoice.money(line.unit_price_minor),
             invoice.money(line.amount_minor),
         )
     lines.add_row("total", "", "", str(invoice.total))
@@ -259,7 +267,7 @@ def flex_run_view(run: FlexRun) -> View:
         "failed_charges": list(run.failed_charges),
     }
     summary = Text(
-        f"flex of {run.month}: {len(run.issued)} invoices issued ({run.paid} paid), "
+        f"invoices of {run.month}: {len(run.issued)} issued ({run.paid} paid), "
         f"{run.existing} already invoiced, {len(run.unpriced)} without a flex price"
     )
     return View(data, (_invoices_table(run.issued, f"Flex invoices of {run.month}"), summary))
@@ -282,4 +290,37 @@ def billing_history_view(records: Sequence[BillingRecord]) -> View:
     )
     for r in records:
         table.add_row(_when(r.at), r.kind, r.ref, r.description, str(r.amount), r.status)
+    return View(data, (table,))
+
+
+def billing_events_view(found: Sequence[BillingEvent]) -> View:
+    data = [
+        {
+            "id": e.id,
+            "invoice_id": e.invoice_id,
+            "type": e.type,
+            "cause": e.cause,
+            "data": e.data,
+            "at": _iso(e.at),
+        }
+        for e in found
+    ]
+    table = _table("Billing events", "at (UTC)", "invoice", "event", "cause", "detail")
+    for e in found:
+        detail = ", ".join(f"{k}={v}" for k, v in e.data.items()
+                           if k not in {"invoice", "amount_minor", "currency"})  # fmt: skip
+        table.add_row(_when(e.at), str(e.data.get("invoice", "")), e.type, e.cause, detail)
+    return View(data, (table,))
+
+
+def pending_items_view(found: Sequence[InvoiceItem]) -> View:
+    data = [
+        {"id": i.id, "kind": i.kind.value, "ref": i.ref, "description": i.description,
+         "amount_minor": i.amount_minor, "currency": i.currency, "due_at": _iso(i.due_at)}
+        for i in found
+    ]  # fmt: skip
+    table = _table("Waiting for the next invoice", "due (UTC)", "kind", "description", "amount")
+    for i in found:
+        table.add_row(_when(i.due_at), i.kind.value, i.description,
+                      format_money(i.amount_minor, i.currency))  # fmt: skip
     return View(data, (table,))

@@ -1358,6 +1358,9 @@ def plan_assign(
             "each renewal (tick).",
         ),
     ] = False,
+    currency: Annotated[
+        str | None, typer.Option(help="The currency the plan's fee is billed in [the plan's].")
+    ] = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Put an organization on a plan, optionally with its own depletion policy and flex.
@@ -1368,7 +1371,7 @@ def plan_assign(
     """
     cl = _open(ctx)
     assigned = cl.change_plan(
-        org, plan, depletion=depletion, flex_enabled=flex, subscribe=subscribe
+        org, plan, depletion=depletion, flex_enabled=flex, subscribe=subscribe, currency=currency
     )
     view = views.metering_view(assigned.metering)
     _emit(fmt, cycle_views.assigned_view(view, assigned, cl.subscription(org)))

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from creditline import format_credits
 from creditline.domain.cycles import Cycle
+from creditline.domain.money import format_money
 from creditline.domain.plans import Plan, PlanGrant
 from creditline.domain.subscriptions import CycleRenewal
 from creditline.entrypoints.views import View
@@ -197,8 +198,30 @@ def plan_billing_view(view: View, plan: Plan) -> View:
         ("cycle grant", _grant_text(plan.cycle_grant)),
         *(("also on sign-up", _grant_text(g)) for g in plan.extra_signup_grants),
         ("grant expiry", _expiry_text(plan.grant_expiry.to_document())),
+        ("fee", _fee_text(plan)),
+        ("failed payments", _dunning_text(plan)),
     ]
     return View(view.data, (*view.parts, _key_values("Billing", rows)))
+
+
+def _fee_text(plan: Plan) -> str:
+    """``EUR 499.00, USD 549.00 a cycle, in advance; a change mid-cycle: prorate``."""
+    fee = plan.fee
+    if fee is None:
+        return "none"
+    prices = ", ".join(format_money(fee.prices[c], c) for c in fee.currencies)
+    timing = fee.billed.value.replace("_", " ")
+    return f"{prices} a cycle, {timing}; a change mid-cycle: {fee.on_change.value}"
+
+
+def _dunning_text(plan: Plan) -> str:
+    """``retried after 1, 3, 7 days, then pause``."""
+    dunning = plan.dunning
+    if dunning is None:
+        return "left open (no retries)"
+    days = ", ".join(str(d) for d in dunning.retry_after_days) or "no"
+    then = "nothing" if dunning.suspend is None else dunning.suspend.value
+    return f"retried after {days} days, then {then}"
 
 
 def _summary_text(summary: Mapping[str, Any]) -> str:

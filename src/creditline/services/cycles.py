@@ -23,6 +23,16 @@ the same transaction as each grant, records the cycle under the unique key
 the lock, then finds nothing due; were it ever to get past the lock, its insert of the
 same key would fail and roll its grant back.
 
+**Fees** (D5). A plan with a ``fee`` bills each cycle: the renewal of a cycle records
+the cycle's fee as an :class:`~creditline.domain.invoices.InvoiceItem` (key
+``fee:<anchor>:<cycle>``, unique, in the renewal's transaction, so a fee is recorded
+exactly once like the grant), due at the cycle's start or end; the monthly invoice bills
+it (:mod:`creditline.services.invoices`). A plan change or end mid-cycle applies the
+old plan's ``on_change`` to the running cycle's fee
+(:func:`~creditline.domain.invoices.change_fee`): a prorated credit line, or none. The
+fee is billed in the currency the organization subscribed in (``currency``; the plan's
+only one needs no saying).
+
 Grants made by renewals have source ``plan`` with reference ``"<plan>:<cycle start
 date>"`` (:func:`~creditline.domain.subscriptions.renewal_ref`), their ledger entry the
 cause ``plan_cycle`` with the same reference, and the exact cycle in their metadata.
@@ -31,15 +41,21 @@ cause ``plan_cycle`` with the same reference, and the exact cycle in their metad
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from creditline.domain.amounts import MAX_MICROS
 from creditline.domain.cycles import Cycle
-from creditline.domain.errors import InvalidAmount, OrganizationNotFound, PlanNotFound
+from creditline.domain.errors import (
+    InvalidAmount,
+    InvalidSetting,
+    OrganizationNotFound,
+    PlanNotFound,
+)
 from creditline.domain.expiry import expiry_entries
 from creditline.domain.grants import GrantSource, NewGrant, SourceType
+from creditline.domain.invoices import change_fee, fee_item, fee_ref
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.plans import DepletionPolicy, Plan, PlanGrant, Renewal, due_renewals
 from creditline.domain.subscriptions import (
@@ -95,6 +111,9 @@ class AssignPlan:
     depletion: DepletionPolicy | None = None
     flex_enabled: bool | None = None
     subscribe: bool = False
+    currency: str | None = None
+    """The currency the plan's fee is billed in (``None``: the one it had, or the plan's
+    only one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,11 +266,12 @@ def _bill(
     if current is None or not current.active:
         if plan is None or not cmd.subscribe:
             return BillingChange.NONE, current, (), 0, 0
+        currency = _currency(plan, cmd.currency, None if current is None else current.currency)
         if current is None:
-            started = Subscription.start(cmd.org_id, plan, now)
+            started = replace(Subscription.start(cmd.org_id, plan, now), currency=currency)
             uow.subscriptions.add(started)
         else:  # subscribing again after it ended: a new anchor, no second sign-up grant
-            started = current.changed_to(plan, now)
+            started = replace(current.changed_to(plan, now), currency=currency)
             uow.subscriptions.save(started)
         sub, renewals = _renew(uow, started, plan, now)
         return BillingChange.STARTED, sub, tuple(renewals), 0, 0
@@ -260,15 +280,57 @@ def _bill(
     # The cycles of the old plan that started before the change are owed: renew them.
     old_plan = _plan(uow, current.plan)
     current, owed = _renew(uow, current, old_plan, now)
+    _change_fee(uow, current, old_plan, now)
     if plan is None:
         ended = current.ended(now)
         uow.subscriptions.save(ended)
         return BillingChange.ENDED, ended, tuple(owed), 0, 0
+    currency = _currency(plan, cmd.currency, current.currency)
     expired, reset = _reset(uow, cmd.org_id, old_plan, plan, now)
-    changed = current.changed_to(plan, now)
+    changed = replace(current.changed_to(plan, now), currency=currency)
     uow.subscriptions.save(changed)
     changed, first = _renew(uow, changed, plan, now)
     return BillingChange.CHANGED, changed, (*owed, *first), reset, expired
+
+
+def _currency(plan: Plan, wanted: str | None, had: str | None) -> str | None:
+    """The currency ``plan``'s fee is billed in: the one asked for, else the one the
+    subscription had when the plan is priced in it, else the fee's default currency.
+
+    Raises:
+        InvalidSetting: the plan has no price in the currency asked for.
+    """
+    fee = plan.fee
+    if fee is None:
+        return None
+    priced = ", ".join(fee.currencies)
+    if wanted is not None:
+        if wanted not in fee.prices:
+            raise InvalidSetting("currency", wanted, f"plan {plan.name!r} is priced in {priced}")
+        return wanted
+    if had is not None and had in fee.prices:
+        return had
+    return fee.default_currency
+
+
+def _change_fee(uow: UnitOfWork, sub: Subscription, plan: Plan, now: datetime) -> None:
+    """Apply the old plan's ``on_change`` to the fee of the cycle running at ``now``."""
+    if sub.last_cycle is None or plan.fee is None:
+        return
+    fee = uow.invoices.item(sub.org_id, fee_ref(sub.anchor_no, sub.last_cycle))
+    if fee is None:
+        return
+    cycle = sub.cycle_at(now)
+    if cycle.index != sub.last_cycle:
+        return
+    effective = max(cycle.start, sub.anchored_at)
+    changed, credit = change_fee(
+        sub.billing_plan(plan), fee, cycle, effective_at=effective, at=now, credit_id=new_id("itm")
+    )
+    if changed is not None:
+        uow.invoices.save_item(changed, now)
+    if credit is not None:
+        uow.invoices.add_item(credit, now)
 
 
 def _reset(
@@ -296,12 +358,21 @@ def _renew(
     if not due:
         return sub, []
     done = []
+    billing = sub.billing_plan(plan)
     for renewal in due:
         grant_id = _grant(uow, sub, plan.name, renewal, now)
         record = CycleRenewal(
             sub.org_id, sub.anchor_no, renewal.cycle, plan.name, grant_id, renewal.amount, now
         )
         uow.subscriptions.add_renewal(record)
+        if sub.currency is not None:
+            fee = fee_item(
+                new_id("itm"), sub.org_id, anchor_no=sub.anchor_no, plan=billing,
+                cycle=renewal.cycle, effective_at=renewal.effective_at, currency=sub.currency,
+                granted=renewal.amount,
+            )  # fmt: skip
+            if fee is not None:
+                uow.invoices.add_item(fee, now)
         done.append(record)
     renewed = sub.renewed_through(due[-1].cycle.index, now)
     uow.subscriptions.save(renewed)

@@ -60,6 +60,7 @@ from creditline.domain.errors import (
     RefundRefused,
 )
 from creditline.domain.grants import Grant, GrantKind, GrantSource, NewGrant, SourceType
+from creditline.domain.invoices import InvoiceItem, LineKind
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.money import Money
 from creditline.domain.packs import ANY_AMOUNT, Offer, RefundPolicy
@@ -85,10 +86,12 @@ from creditline.services.sales import require_self_serve
 from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = [
+    "ACCOUNT",
     "CANCEL_URL",
     "CHECKOUT_EVENTS",
     "SUCCESS_URL",
     "CreatePurchase",
+    "buy_on_account",
     "Settled",
     "create_purchase",
     "grant_purchase",
@@ -290,6 +293,54 @@ def _store(
 def _describe(purchase: Purchase) -> str:
     what = "credits" if purchase.pack == ANY_AMOUNT else f"credits ({purchase.pack})"
     return f"{format_credits(purchase.credits)} {what}"
+
+
+ACCOUNT = "account"
+"""The provider a purchase on account records: it is paid through the invoice."""
+
+
+def buy_on_account(cmd: CreatePurchase, uow: UnitOfWork, clock: Clock) -> Purchase:
+    """Buy on account: the credits are granted at once (``prepaid``, like a paid
+    purchase) and the price waits for the next monthly invoice as a purchase line
+    (:class:`~creditline.domain.invoices.InvoiceItem`), in one transaction under the
+    organization's lock. No checkout; no payment provider needed. A retry with the same
+    ``idempotency_key`` returns the same purchase.
+
+    Raises:
+        OrganizationNotFound, PackNotFound, InvalidSetting, InvalidAmount: bad request.
+        IdempotencyKeyReused: the key was used for another purchase.
+    """
+    with uow:
+        held = uow.balances.lock(cmd.org_id)
+        if held is None:
+            raise OrganizationNotFound(cmd.org_id)
+        catalogue = uow.packs.get()
+        if catalogue is None:
+            raise PackNotFound(cmd.pack or ANY_AMOUNT)
+        offer = catalogue.offer(cmd.currency, cmd.pack, cmd.credits)
+        if cmd.idempotency_key is not None:
+            existing = uow.purchases.by_key(cmd.org_id, cmd.idempotency_key)
+            if existing is not None:
+                return _check_replay(existing, offer, cmd.idempotency_key)
+        now = clock.now()
+        purchase = Purchase(
+            id=new_id("pur"), org_id=cmd.org_id, pack=offer.pack, credits=offer.credits,
+            price=offer.price, status=PurchaseStatus.ON_ACCOUNT, provider=ACCOUNT,
+            refund_policy=catalogue.refund_policy, expiry=offer.expiry, created_at=now,
+            email=cmd.email,
+        )  # fmt: skip
+        uow.purchases.add(purchase, cmd.idempotency_key, now)
+        grant = grant_purchase(uow, purchase, held, now)
+        bought = replace(purchase, grant_id=grant.id, paid_at=now)
+        uow.purchases.transition(bought, (PurchaseStatus.ON_ACCOUNT,), now)
+        what = f"{_describe(bought)}, bought on account on {now:%Y-%m-%d}"
+        item = InvoiceItem(
+            new_id("itm"), cmd.org_id, LineKind.PURCHASE, f"purchase:{bought.id}", what,
+            bought.price.currency, bought.price.minor, bought.credits, now,
+        )  # fmt: skip
+        uow.invoices.add_item(item, now)
+        uow.commit()
+    return bought
 
 
 # -- confirming -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from creditline.domain.purchases import Purchase
 from creditline.domain.time import Clock
-from creditline.services.invoices import mark_invoice_paid
+from creditline.services.invoices import mark_invoice_paid, retry_open_invoices
 from creditline.services.payments import (
     PaymentProvider,
     ProviderEvent,
@@ -105,6 +105,8 @@ def handle_event(
     settled = confirm_from_event(event, purchase, tx, payments, clock)
     if settled.receipt is not None:
         send_receipt(settled.receipt, tx, mailer, clock)
+    if settled.outcome == "granted":  # a card saved at the checkout pays what is overdue
+        retry_open_invoices(purchase.org_id, tx, payments, clock, "new_card")
     return WebhookOutcome(event.id, event.type, settled.outcome, purchase.id)
 
 

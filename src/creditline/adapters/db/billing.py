@@ -18,7 +18,16 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from creditline.domain.cycles import parse_expiry
-from creditline.domain.invoices import Invoice, InvoiceLine, InvoiceStatus
+from creditline.domain.invoices import (
+    MONTHLY,
+    BillingEvent,
+    Collection,
+    Invoice,
+    InvoiceItem,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
 from creditline.domain.money import Money
 from creditline.domain.packs import Catalogue, RefundPolicy, parse_catalogue
 from creditline.domain.purchases import Purchase, PurchaseStatus, Receipt
@@ -352,6 +361,7 @@ class InvoiceRepository:
                         "credits_micros": line.credits,
                         "unit_price_minor": line.unit_price_minor,
                         "amount_minor": line.amount_minor,
+                        "kind": line.kind.value,
                     }
                     for i, line in enumerate(invoice.lines)
                 ],
@@ -373,7 +383,7 @@ class InvoiceRepository:
             lines[line.invoice_id].append(
                 InvoiceLine(
                     line.description, line.credits_micros, line.unit_price_minor,
-                    line.amount_minor,
+                    line.amount_minor, LineKind(line.kind),
                 )
             )  # fmt: skip
         return [_invoice(row, lines[row.id]) for row in rows]
@@ -433,7 +443,7 @@ class InvoiceRepository:
         period = func.substr(g.c.source_ref, 6, 7)
         invoiced = (
             select(i.c.id)
-            .where(i.c.org_id == g.c.org_id, i.c.kind == "flex", i.c.period == period)
+            .where(i.c.org_id == g.c.org_id, i.c.kind == MONTHLY, i.c.period == period)
             .exists()
         )
         rows = self._conn.execute(
@@ -444,6 +454,172 @@ class InvoiceRepository:
         )
         return [row.month for row in rows]
 
+    # -- items waiting for an invoice ---------------------------------------------------
+
+    def add_item(self, item: InvoiceItem, now: datetime) -> None:
+        self._conn.execute(
+            insert(t.invoice_items).values(
+                id=item.id, org_id=item.org_id, ref=item.ref, created_at=now, updated_at=now,
+                **_item_mutable(item),
+            )
+        )  # fmt: skip
+
+    def save_item(self, item: InvoiceItem, now: datetime) -> None:
+        ii = t.invoice_items
+        self._conn.execute(
+            update(ii).where(ii.c.id == item.id).values(updated_at=now, **_item_mutable(item))
+        )
+
+    def item(self, org_id: str, ref: str) -> InvoiceItem | None:
+        ii = t.invoice_items
+        row = self._conn.execute(select(ii).where(ii.c.org_id == org_id, ii.c.ref == ref)).first()
+        return None if row is None else _item(row)
+
+    def pending_items(self, org_id: str, due_by: datetime | None = None) -> list[InvoiceItem]:
+        """The organization's items no invoice holds, due by ``due_by`` (inclusive; ``None``:
+        all), in the order they fall due."""
+        ii = t.invoice_items
+        where = [ii.c.org_id == org_id, ii.c.invoice_id.is_(None)]
+        if due_by is not None:
+            where.append(ii.c.due_at <= due_by)
+        rows = self._conn.execute(select(ii).where(*where).order_by(ii.c.due_at, ii.c.id))
+        return [_item(row) for row in rows]
+
+    def items_of(self, invoice_id: str) -> list[InvoiceItem]:
+        ii = t.invoice_items
+        rows = self._conn.execute(
+            select(ii).where(ii.c.invoice_id == invoice_id).order_by(ii.c.due_at, ii.c.id)
+        )
+        return [_item(row) for row in rows]
+
+    def bill_items(self, item_ids: Sequence[str], invoice_id: str, now: datetime) -> int:
+        """Mark items as billed by ``invoice_id`` (those no invoice holds yet); how many."""
+        if not item_ids:
+            return 0
+        ii = t.invoice_items
+        return int(
+            self._conn.execute(
+                update(ii)
+                .where(ii.c.id.in_(list(item_ids)), ii.c.invoice_id.is_(None))
+                .values(invoice_id=invoice_id, updated_at=now)
+            ).rowcount
+        )
+
+    def item_orgs(self, due_by: datetime) -> list[str]:
+        """Organizations with charges (items above zero) due by ``due_by`` that no invoice
+        holds, by id: a credit alone waits for something to bill."""
+        ii = t.invoice_items
+        rows = self._conn.execute(
+            select(ii.c.org_id)
+            .where(ii.c.invoice_id.is_(None), ii.c.due_at <= due_by, ii.c.amount_minor > 0)
+            .group_by(ii.c.org_id).order_by(ii.c.org_id)
+        )  # fmt: skip
+        return [row.org_id for row in rows]
+
+    def oldest_pending_due(self) -> datetime | None:
+        """When the oldest charge no invoice holds fell (or falls) due."""
+        ii = t.invoice_items
+        found: datetime | None = self._conn.execute(
+            select(func.min(ii.c.due_at)).where(ii.c.invoice_id.is_(None), ii.c.amount_minor > 0)
+        ).scalar()
+        return found
+
+    # -- dunning -----------------------------------------------------------------------
+
+    def retries_due(self, now: datetime, limit: int = 1000) -> list[tuple[str, str]]:
+        """(organization, invoice) of open invoices whose next try is due, oldest first."""
+        i = t.invoices
+        rows = self._conn.execute(
+            select(i.c.org_id, i.c.id)
+            .where(i.c.next_attempt_at <= now, i.c.status == InvoiceStatus.OPEN.value)
+            .order_by(i.c.next_attempt_at, i.c.id)
+            .limit(limit)
+        )
+        return [(row.org_id, row.id) for row in rows]
+
+    def overdue(self, org_id: str) -> list[Invoice]:
+        """The organization's open invoices whose last try failed, newest first."""
+        i = t.invoices
+        return self._many(
+            i.c.org_id == org_id, i.c.status == InvoiceStatus.OPEN.value,
+            i.c.collection == Collection.OVERDUE.value,
+        )  # fmt: skip
+
+    def hold(self, org_id: str) -> str | None:
+        o = t.organizations
+        found: str | None = self._conn.execute(
+            select(o.c.billing_hold).where(o.c.id == org_id)
+        ).scalar()
+        return found
+
+    def set_hold(self, org_id: str, hold: str | None) -> None:
+        o = t.organizations
+        self._conn.execute(update(o).where(o.c.id == org_id).values(billing_hold=hold))
+
+    def add_event(
+        self, org_id: str, invoice_id: str | None, *, type_: str, cause: str, ref: str,
+        data: dict[str, Any], at: datetime,
+    ) -> bool:  # fmt: skip
+        """Record a billing event once (``False``: its ref was recorded already)."""
+        make = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
+        statement = (
+            make(t.billing_events)
+            .values(
+                org_id=org_id,
+                invoice_id=invoice_id,
+                type=type_,
+                cause=cause,
+                ref=ref,
+                data=data,
+                at=at,
+            )
+            .on_conflict_do_nothing()
+        )
+        return bool(self._conn.execute(statement).rowcount)
+
+    def events(
+        self, org_id: str, limit: int = 100, invoice_id: str | None = None
+    ) -> list[BillingEvent]:
+        """The organization's billing events (of one invoice), newest first."""
+        e = t.billing_events
+        where = [e.c.org_id == org_id]
+        if invoice_id is not None:
+            where.append(e.c.invoice_id == invoice_id)
+        rows = self._conn.execute(select(e).where(*where).order_by(e.c.id.desc()).limit(limit))
+        return [
+            BillingEvent(
+                row.id, row.org_id, row.invoice_id, row.type, row.cause, dict(row.data), row.at
+            )
+            for row in rows
+        ]
+
+
+def _item_mutable(item: InvoiceItem) -> dict[str, Any]:
+    return {
+        "kind": item.kind.value,
+        "description": item.description,
+        "currency": item.currency,
+        "amount_minor": item.amount_minor,
+        "credits_micros": item.credits,
+        "due_at": item.due_at,
+        "invoice_id": item.invoice_id,
+    }
+
+
+def _item(row: Row[Any]) -> InvoiceItem:
+    return InvoiceItem(
+        id=row.id,
+        org_id=row.org_id,
+        kind=LineKind(row.kind),
+        ref=row.ref,
+        description=row.description,
+        currency=row.currency,
+        amount_minor=row.amount_minor,
+        credits=row.credits_micros,
+        due_at=row.due_at,
+        invoice_id=row.invoice_id,
+    )
+
 
 def _invoice_mutable(invoice: Invoice) -> dict[str, Any]:
     return {
@@ -453,6 +629,8 @@ def _invoice_mutable(invoice: Invoice) -> dict[str, Any]:
         "provider_payment_id": invoice.payment_id,
         "payment_error": invoice.payment_error,
         "payment_attempts": invoice.payment_attempts,
+        "collection": None if invoice.collection is None else invoice.collection.value,
+        "next_attempt_at": invoice.next_attempt_at,
     }
 
 
@@ -472,4 +650,6 @@ def _invoice(row: Row[Any], lines: list[InvoiceLine]) -> Invoice:
         payment_id=row.provider_payment_id,
         payment_error=row.payment_error,
         payment_attempts=row.payment_attempts,
+        collection=None if row.collection is None else Collection(row.collection),
+        next_attempt_at=row.next_attempt_at,
     )

@@ -38,7 +38,7 @@ from creditline.domain.organizations import (
     Project,
     parse_consumption_order,
 )
-from creditline.domain.plans import DepletionPolicy, Plan, parse_plan
+from creditline.domain.plans import DepletionPolicy, Plan, parse_plan, suspended_policy
 from creditline.domain.pricing import RateCard, RateCardHistory
 from creditline.domain.ratecard_format import parse_ratecard
 from creditline.domain.reservations import Reservation, ReservationStatus
@@ -1078,7 +1078,8 @@ _USAGE_COLUMNS = (
 _USAGE_SELECT = ", ".join(_USAGE_COLUMNS)
 _METERING_TEXT = (
     "SELECT o.id, o.consumption_order, o.rate_card, o.plan, o.depletion, o.flex_enabled, "
-    "p.document, b.entry_count FROM balances b JOIN organizations o ON o.id = b.org_id "
+    "p.document, b.entry_count, o.billing_hold "
+    "FROM balances b JOIN organizations o ON o.id = b.org_id "
     f"LEFT JOIN plans p ON p.name = o.plan WHERE b.org_id {IN_LIST} ORDER BY b.org_id"
 )
 _METERING = Sql(_METERING_TEXT)
@@ -1153,17 +1154,21 @@ class UsageRepository:
         raw = self._raw
         rows = raw.rows(_LOCK_METERING if lock else _METERING, (raw.in_list(sorted(org_ids)),))
         found = {}
-        for org_id, order, card, plan_name, depletion, flex, document, count in rows:
+        for org_id, order, card, plan_name, depletion, flex, document, count, hold in rows:
             plan = _plan(raw.read_json(document)) if document is not None else None
             plan = plan or _unstored_plan(plan_name or "default")
+            policy = DepletionPolicy(depletion) if depletion else plan.depletion
+            if hold is not None:  # suspended for an overdue invoice: the dunning policy
+                policy = suspended_policy(plan)
             found[org_id] = Metering(
                 org_id=org_id,
                 order=_order(order),
                 rate_card=card or "default",
                 plan=plan,
-                depletion=DepletionPolicy(depletion) if depletion else plan.depletion,
+                depletion=policy,
                 flex_enabled=plan.flex_enabled if flex is None else bool(flex),
                 entry_count=int(count),
+                hold=hold,
             )
         return found
 

@@ -37,6 +37,7 @@ def _row(sub: Subscription) -> dict[str, Any]:
         "next_renewal_at": sub.next_renewal_at,
         "ended_at": sub.ended_at,
         "updated_at": sub.updated_at,
+        "currency": sub.currency,
     }
 
 
@@ -56,6 +57,7 @@ def _subscription(row: Row[Any]) -> Subscription:
         next_renewal_at=m["next_renewal_at"],
         updated_at=m["updated_at"],
         ended_at=m["ended_at"],
+        currency=m["currency"],
     )
 
 

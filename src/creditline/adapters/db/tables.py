@@ -99,6 +99,9 @@ organizations = Table(
     Column("plan", String(200), nullable=True),
     Column("depletion", String(20), nullable=True),
     Column("flex_enabled", Boolean, nullable=True),
+    # The overdue invoice (its number, INV-000042) the organization is suspended for,
+    # after its plan's last payment retry failed; NULL: not suspended (migration 0012).
+    Column("billing_hold", String(40), nullable=True),
     # Where it is: an ISO 3166-1 alpha-2 code (migration 0014); NULL: not given.
     Column("country", String(2), nullable=True),
 )
@@ -439,9 +442,14 @@ invoices = Table(
     # idempotency key (a retry after a crash reuses it, one after a decline does not).
     Column("payment_attempts", Integer, nullable=False, server_default="0"),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Dunning (migration 0012): "retrying" or "overdue" (NULL: not in dunning), and when
+    # the scheduler tries the charge again.
+    Column("collection", String(20), nullable=True),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
     CheckConstraint("total_minor >= 0", name="total_not_negative"),
     UniqueConstraint("org_id", "kind", "period"),
 )
+Index("ix_invoices_next_attempt_at", invoices.c.next_attempt_at)
 
 invoice_lines = Table(
     "invoice_lines",
@@ -453,7 +461,53 @@ invoice_lines = Table(
     # The price of one credit and the line's amount, in minor units of the currency.
     Column("unit_price_minor", BigInteger, nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
+    # fee, proration, flex, purchase or credit (domain/invoices.py LineKind); 0012.
+    Column("kind", String(20), nullable=False, server_default="flex"),
 )
+
+# Amounts waiting for the next invoice (domain/invoices.py InvoiceItem, migration 0012):
+# a plan's fee of a cycle, a proration at a plan change, a purchase on account, a credit
+# carried. ref is unique per organization (a cycle's fee is recorded once, in the
+# transaction of its renewal); invoice_id is set, under the organization's lock, by the
+# transaction that stores the invoice billing it. amount_minor is in minor units of
+# currency, negative for a credit.
+invoice_items = Table(
+    "invoice_items",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("ref", String(200), nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("credits_micros", BigInteger, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("org_id", "ref"),
+)
+Index("ix_invoice_items_due_at", invoice_items.c.due_at)
+
+# The collection of invoices, step by step (domain/invoices.py BillingEvent, migration
+# 0012): issued, payment_failed, retry_scheduled, suspended, paid, restored..., each with
+# its cause. ref is unique per organization, so a step replayed (two workers, a retried
+# transaction) is recorded once.
+billing_events = Table(
+    "billing_events",
+    metadata,
+    Column("id", EntryId, primary_key=True, autoincrement=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("invoice_id", Id, nullable=True),
+    Column("type", String(40), nullable=False),
+    Column("cause", String(40), nullable=False),
+    Column("ref", String(200), nullable=False),
+    Column("data", Json, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("org_id", "ref"),
+)
+Index("ix_billing_events_org_id_id", billing_events.c.org_id, billing_events.c.id)
 
 # The gapless invoice sequence: one row per series, locked (FOR UPDATE on PostgreSQL,
 # the database write lock on SQLite) by the transaction that stores the next invoice.
@@ -496,6 +550,8 @@ subscriptions = Table(
     Column("next_renewal_at", UTCDateTime, nullable=True),
     Column("ended_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The currency its plan's fee is billed in (NULL: a free plan), migration 0012.
+    Column("currency", String(3), nullable=True),
 )
 Index("ix_subscriptions_next_renewal_at", subscriptions.c.next_renewal_at)
 

@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from creditline.domain.amounts import format_credits
-from creditline.domain.invoices import Invoice
+from creditline.domain.invoices import Invoice, LineKind
 from creditline.domain.money import format_money
 from creditline.domain.purchases import Receipt
 
@@ -35,12 +35,19 @@ def _when(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+_MONEY_ONLY = (LineKind.FEE, LineKind.PRORATION, LineKind.CREDIT)
+"""Lines that bill money, not credits at a price: their credits (what a cycle granted)
+are shown when there are any, their price per credit never."""
+
+
 def _lines(invoice: Invoice) -> list[dict[str, str]]:
     return [
         {
             "description": line.description,
-            "credits": format_credits(line.credits),
-            "unit_price": invoice.money(line.unit_price_minor),
+            "credits": format_credits(line.credits) if line.credits else "",
+            "unit_price": (
+                "" if line.kind in _MONEY_ONLY else invoice.money(line.unit_price_minor)
+            ),
             "amount": invoice.money(line.amount_minor),
         }
         for line in invoice.lines
@@ -88,9 +95,9 @@ def invoice_pdf(invoice: Invoice, org_name: str) -> bytes:
     ):
         pdf.cell(0, 7, _latin1(f"{label}: {value}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
-    widths = (80, 30, 40, 40)
+    widths = (100, 25, 30, 35)
     pdf.set_font("Helvetica", "B", 10)
-    headers = ("Description", "Credits", "Price per credit", "Amount")
+    headers = ("Description", "Credits", "Per credit", "Amount")
     for width, header, align in zip(widths, headers, "LRRR", strict=True):
         pdf.cell(width, 8, header, border="B", align=align)
     pdf.ln()

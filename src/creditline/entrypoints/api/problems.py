@@ -302,6 +302,7 @@ def _extensions(exc: CreditlineError) -> dict[str, Any]:
             "available": format_credits(exc.available),
             "available_micros": exc.available,
             **_flex(exc),
+            **({} if exc.overdue_invoice is None else {"overdue_invoice": exc.overdue_invoice}),
         }
     if isinstance(exc, SelfServeUnavailable):
         return {

@@ -46,7 +46,7 @@ from creditline.domain.charging import MAX_TTL
 from creditline.domain.countries import COUNTRY_CODES
 from creditline.domain.deliveries import Delivery, WebhookEndpoint, subscribable_event_types
 from creditline.domain.grants import Grant, GrantKind
-from creditline.domain.invoices import BillingRecord, Invoice
+from creditline.domain.invoices import BillingEvent, BillingRecord, Invoice, InvoiceItem
 from creditline.domain.ledger import CauseType, EntryType, LedgerEntry
 from creditline.domain.money import Money
 from creditline.domain.organizations import Member, Organization, Project
@@ -1018,6 +1018,9 @@ class PlanAssign(BaseModel):
     depletion: DepletionPolicy | None = None
     flex_enabled: StrictBool | None = None
     subscribe: StrictBool = False
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] | None = Field(
+        None, description="The currency the plan's fee is billed in (default: the plan's)."
+    )
 
 
 class CycleOut(BaseModel):
@@ -1027,6 +1030,7 @@ class CycleOut(BaseModel):
 
 
 class SubscriptionOut(BaseModel):
+    currency: str | None = Field(None, description="The currency its plan's fee is billed in.")
     plan: str
     interval: str
     anchor: str
@@ -1049,6 +1053,9 @@ class OrgPlanOut(BaseModel):
     read_only: bool
     subscription: SubscriptionOut | None
     change: str | None = Field(None, description="What assigning did to the billing.")
+    billing_hold: str | None = Field(
+        None, description="The overdue invoice the organization is suspended for, if any."
+    )
 
     @classmethod
     def of(cls, m: Metering, status: Any, read_only: bool, change: str | None = None) -> OrgPlanOut:
@@ -1070,6 +1077,7 @@ class OrgPlanOut(BaseModel):
                 else CycleOut(index=cycle.index, start=cycle.start, end=cycle.end),
                 next_renewal_at=_iso(s.next_renewal_at),
                 ended_at=_iso(s.ended_at),
+                currency=s.currency,
             )
         return cls(
             org_id=m.org_id,
@@ -1080,6 +1088,7 @@ class OrgPlanOut(BaseModel):
             read_only=read_only,
             subscription=sub,
             change=change,
+            billing_hold=m.hold,
         )
 
 
@@ -1200,11 +1209,12 @@ class ReceiptOut(BaseModel):
 
 
 class InvoiceLineOut(BaseModel):
+    kind: str = Field(description="fee, proration, flex, purchase or credit.")
     description: str
     credits: str
     credits_micros: int
     unit_price_minor: int
-    amount_minor: int
+    amount_minor: int = Field(description="Minor units; negative for a credit.")
 
 
 class InvoiceOut(BaseModel):
@@ -1220,6 +1230,11 @@ class InvoiceOut(BaseModel):
     paid_at: datetime | None
     voided_at: datetime | None
     payment_error: str | None
+    payment_attempts: int = 0
+    collection: str | None = Field(
+        None, description="Dunning: retrying, overdue, or null (not in dunning)."
+    )
+    next_attempt_at: datetime | None = Field(None, description="When the charge is retried.")
 
     @classmethod
     def of(cls, i: Invoice) -> InvoiceOut:
@@ -1233,6 +1248,7 @@ class InvoiceOut(BaseModel):
             total=_money(i.total),
             lines=[
                 InvoiceLineOut(
+                    kind=line.kind.value,
                     description=line.description,
                     **_credits("credits", line.credits),
                     unit_price_minor=line.unit_price_minor,
@@ -1244,7 +1260,58 @@ class InvoiceOut(BaseModel):
             paid_at=_iso(i.paid_at),
             voided_at=_iso(i.voided_at),
             payment_error=i.payment_error,
+            payment_attempts=i.payment_attempts,
+            collection=None if i.collection is None else i.collection.value,
+            next_attempt_at=_iso(i.next_attempt_at),
         )
+
+
+class InvoiceItemOut(BaseModel):
+    """An amount waiting for the next invoice."""
+
+    id: str
+    kind: str
+    ref: str
+    description: str
+    currency: str
+    amount_minor: int = Field(description="Minor units; negative for a credit.")
+    credits_micros: int
+    due_at: datetime
+
+    @classmethod
+    def of(cls, i: InvoiceItem) -> InvoiceItemOut:
+        return cls(
+            id=i.id, kind=i.kind.value, ref=i.ref, description=i.description,
+            currency=i.currency, amount_minor=i.amount_minor, credits_micros=i.credits,
+            due_at=i.due_at,
+        )  # fmt: skip
+
+
+class BillingEventOut(BaseModel):
+    """A step of an invoice's collection, with its cause."""
+
+    id: int
+    invoice_id: str | None
+    type: str
+    cause: str
+    data: dict[str, Any]
+    at: datetime
+
+    @classmethod
+    def of(cls, e: BillingEvent) -> BillingEventOut:
+        return cls(id=e.id, invoice_id=e.invoice_id, type=e.type, cause=e.cause, data=e.data,
+                   at=e.at)  # fmt: skip
+
+
+class InvoiceMarkPaid(BaseModel):
+    model_config = _FORBID
+    reference: Annotated[StrictStr, Field(max_length=200)] | None = Field(
+        None, description="How it was paid (a transfer's reference), recorded with it."
+    )
+
+
+class PaymentRetryOut(BaseModel):
+    invoices: list[InvoiceOut]
 
 
 class InvoiceRunIn(BaseModel):

@@ -39,7 +39,16 @@ def portal_context(cl: Creditline, who: PortalSession, active: str) -> dict[str,
         "csrf": who.csrf,
         "active": active,
         "can_write": not who.read_only,
+        "billing_hold": _hold(cl, org.id),
     }
+
+
+def _hold(cl: Creditline, org_id: str) -> dict[str, Any] | None:
+    """The overdue invoice the organization is suspended for (dunning), or ``None``."""
+    metering = cl.metering(org_id)
+    if metering.hold is None:
+        return None
+    return {"number": metering.hold, "read_only": metering.depletion.value == "read_only"}
 
 
 def names(cl: Creditline, org_id: str) -> dict[str, str]:

@@ -514,6 +514,7 @@ def billing(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
             "by_id": {p.id: p for p in purchases},
             "invoices": cl.invoices(who.org_id, 100),
             "history": cl.billing_history(who.org_id, 100),
+            "pending": cl.pending_items(who.org_id),
         },
     )
 

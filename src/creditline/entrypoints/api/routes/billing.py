@@ -11,10 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from creditline.domain.errors import PaymentProviderError, WebhookRejected
 from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
 from creditline.entrypoints.api.schemas import (
+    BillingEventOut,
     BillingRecordOut,
+    InvoiceItemOut,
+    InvoiceMarkPaid,
     InvoiceOut,
     InvoiceRunIn,
     InvoiceRunOut,
+    PaymentRetryOut,
     PurchaseCreate,
     PurchaseOut,
     ReceiptOut,
@@ -46,6 +50,23 @@ def create_purchase(
         success_url=body.success_url or SUCCESS_URL,
         cancel_url=body.cancel_url or CANCEL_URL,
         email=body.email,
+        idempotency_key=key,
+    )
+    return PurchaseOut.of(purchase)
+
+
+@router.post(
+    "/v1/orgs/{org_id}/purchases/on-account",
+    summary="Buy on account (operator): credited now, billed on the next monthly invoice",
+)
+def buy_on_account(
+    *, body: PurchaseCreate, scope: OrgOperator, cl: Engine, key: EngineKey
+) -> PurchaseOut:
+    purchase = cl.buy_on_account(
+        scope.org_id,
+        body.pack,
+        credits=body.micros,
+        currency=body.currency.upper(),
         idempotency_key=key,
     )
     return PurchaseOut.of(purchase)
@@ -129,9 +150,42 @@ def void_invoice(*, scope: OrgOperator, invoice_id: str, cl: Engine) -> InvoiceO
     return InvoiceOut.of(cl.void_invoice(scope.org_id, invoice_id))
 
 
-@router.post("/v1/invoices/run", summary="Issue a month's flex invoices (operator)")
+@router.post(
+    "/v1/orgs/{org_id}/invoices/{invoice_id}/mark-paid",
+    summary="Mark an open invoice paid outside the provider (operator); lifts a suspension",
+)
+def mark_invoice_paid(
+    *, body: InvoiceMarkPaid, scope: OrgOperator, invoice_id: str, cl: Engine
+) -> InvoiceOut:
+    return InvoiceOut.of(cl.mark_invoice_paid(scope.org_id, invoice_id, body.reference))
+
+
+@router.get(
+    "/v1/orgs/{org_id}/invoice-items",
+    summary="What waits for the next invoice: fees, prorations, purchases on account",
+)
+def pending_items(*, scope: OrgReader, cl: Engine) -> list[InvoiceItemOut]:
+    return [InvoiceItemOut.of(i) for i in cl.pending_items(scope.org_id)]
+
+
+@router.get(
+    "/v1/orgs/{org_id}/billing-events",
+    summary="The steps of the invoices' collection (dunning), with their causes, newest first",
+)
+def billing_events(
+    *, scope: OrgReader, cl: Engine, limit: Limit = 100, invoice_id: str | None = None
+) -> list[BillingEventOut]:
+    return [BillingEventOut.of(e) for e in cl.billing_events(scope.org_id, limit, invoice_id)]
+
+
+@router.post("/v1/payments/retry", summary="Retry the charges whose dunning try is due (operator)")
+def retry_payments(*, cl: Engine, _: OperatorKey) -> PaymentRetryOut:
+    return PaymentRetryOut(invoices=[InvoiceOut.of(i) for i in cl.retry_payments()])
+
+
+@router.post("/v1/invoices/run", summary="Issue a month's invoices (operator)")
 def run_invoices(*, body: InvoiceRunIn, cl: Engine, _: OperatorKey) -> InvoiceRunOut:
-    run = cl.invoice_flex(body.month)
+    run = cl.invoice_month(body.month)
     return InvoiceRunOut(
         month=run.month,
         issued=[InvoiceOut.of(i) for i in run.issued],

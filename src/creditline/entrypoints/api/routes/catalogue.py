@@ -142,6 +142,7 @@ def assign_plan(*, body: PlanAssign, scope: OrgOperator, cl: Engine) -> OrgPlanO
         depletion=body.depletion,
         flex_enabled=body.flex_enabled,
         subscribe=body.subscribe,
+        currency=body.currency,
     )
     return _org_plan(cl, scope.org_id, assigned.change.value)
 
