@@ -14,7 +14,13 @@ from pydantic import GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-__all__ = ["Ruled", "at_most_one", "at_most_one_of", "exactly_one"]
+__all__ = ["NOT_BLANK", "Ruled", "at_most_one", "at_most_one_of", "exactly_one"]
+
+NOT_BLANK = r"[^\t-\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""A text's pattern: it holds a character that is not a space. Spelled out, not ``\\S``:
+Python's, Rust's (the server's validation) and Hypothesis' (clients generating from the
+document) regular expressions disagree on which characters ``\\s`` takes (``\\x85``,
+``\\x1c``-``\\x1f``); these are spaces to all of them."""
 
 _NULL = {"type": "null"}
 _SET = {"not": {"type": "null"}}

@@ -60,6 +60,7 @@ from creditline.domain.sales import EMAIL_PATTERN, MAX_MESSAGE, SalesRequest, Sa
 from creditline.domain.scopes import GrantScope
 from creditline.domain.usage import EventResult, Metering, StoredUsage
 from creditline.entrypoints.api.schema_rules import (
+    NOT_BLANK,
     Ruled,
     at_most_one,
     at_most_one_of,
@@ -70,7 +71,7 @@ from creditline.services.sales import SelfServe
 
 # -- shared pieces ----------------------------------------------------------------------
 
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=r"\S")]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
 Ident = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 CreditsText = Annotated[
     StrictStr,
@@ -809,7 +810,7 @@ class CreditBackIn(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"reason": "acceptance criteria not met"}]},
     )
-    reason: Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=r"\S")] = (
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=NOT_BLANK)] = (
         "acceptance criteria not met"
     )
 
@@ -1962,8 +1963,8 @@ class SalesRequestCreate(Ruled, BaseModel):
             "examples": [{"pack": "explorer", "message": "We would like to buy credits."}]
         },
     )
-    pack: Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"\S")] | None = Field(
-        None, description="A pack of the catalogue."
+    pack: Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=NOT_BLANK)] | None = (
+        Field(None, description="A pack of the catalogue.")
     )
     amount: PositiveCreditsText | None = Field(None, description="Or an amount of credits.")
     amount_micros: MicrosIn | None = None

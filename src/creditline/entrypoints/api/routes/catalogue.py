@@ -11,6 +11,7 @@ from creditline.domain.errors import PackNotFound
 from creditline.domain.plans import Plan
 from creditline.domain.pricing import RateCard, RateCardHistory
 from creditline.entrypoints.api.routes.common import Engine, make_router
+from creditline.entrypoints.api.schema_rules import NOT_BLANK
 from creditline.entrypoints.api.schemas import (
     CatalogueOut,
     OrgPlanOut,
@@ -101,7 +102,7 @@ def create_plan(
             examples=[{"name": "pro", "depletion": "flex", "flex_limit_micros": 500000000}],
             json_schema_extra={
                 "required": ["name"],
-                "properties": {"name": {"type": "string", "minLength": 1, "pattern": r"\S"}},
+                "properties": {"name": {"type": "string", "minLength": 1, "pattern": NOT_BLANK}},
             },
         ),
     ],

@@ -52,6 +52,7 @@ from creditline.entrypoints import bodies, jsonl
 from creditline.entrypoints.api.observability import Metrics
 from creditline.entrypoints.api.problems import PROBLEM_JSON, http_problem, problem, problem_type
 from creditline.entrypoints.api.routes.common import Engine, ExactRequest, Meter, make_router
+from creditline.entrypoints.api.schema_rules import NOT_BLANK
 from creditline.entrypoints.api.schemas import BatchOut, EventResultOut, batch_out
 from creditline.entrypoints.api.security import AnyKey
 from creditline.services.usage import RecordUsage
@@ -220,7 +221,11 @@ _CE_EXAMPLE = {
     "time": "2026-01-05T10:00:00Z",
     "data": {"quantities": {"attributes": 3}, "dimensions": {"mode": "Business"}},
 }
-_TEXT = {"type": "string", "minLength": 1, "pattern": r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"}
+_TEXT = {
+    "type": "string",
+    "minLength": 1,
+    "pattern": rf"^[^\x00-\x1f\x7f]*{NOT_BLANK}[^\x00-\x1f\x7f]*$",
+}
 _CE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "A CloudEvent 1.0 (structured mode). Extension attributes (strings, "
