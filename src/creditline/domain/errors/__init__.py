@@ -58,7 +58,7 @@ Each family is a module of this package: ``base`` (the four roots), ``validation
 ``not_found`` (the engine's records), ``conflicts``, ``credits`` (gates, insufficient
 credits), ``billing`` (packs, purchases, payments, invoices, sales), ``api`` (keys, roles),
 ``alerts`` (alert rules, outgoing webhooks) and ``system`` (configuration, storage);
-``codes`` gives each class its stable code (:data:`ERROR_CODES`).
+:data:`ERROR_CODES`, below, gives each class its stable code.
 """
 
 from __future__ import annotations
@@ -90,7 +90,6 @@ from creditline.domain.errors.billing import (
     SelfServeUnavailable,
     WebhookRejected,
 )
-from creditline.domain.errors.codes import ERROR_CODES
 from creditline.domain.errors.conflicts import (
     AlreadyExists,
     IdempotencyKeyReused,
@@ -180,3 +179,56 @@ __all__ = [
     "WebhookDeliveryNotFound",
     "WebhookEndpointNotFound",
 ]
+
+ERROR_CODES: dict[type[CreditlineError], str] = {
+    CreditlineError: "creditline-error",
+    ValidationError: "validation-error",
+    InvalidAmount: "invalid-amount",
+    InvalidTime: "invalid-time",
+    InvalidSetting: "invalid-setting",
+    InvalidGrant: "invalid-grant",
+    InvalidRateCard: "invalid-rate-card",
+    InvalidUsage: "invalid-usage",
+    UnknownOperation: "unknown-operation",
+    InvalidAlertRule: "invalid-alert-rule",
+    WebhookUrlRefused: "webhook-url-refused",
+    WebhookRejected: "webhook-rejected",
+    NotFound: "not-found",
+    OrganizationNotFound: "organization-not-found",
+    ProjectNotFound: "project-not-found",
+    MemberNotFound: "member-not-found",
+    GrantNotFound: "grant-not-found",
+    ReservationNotFound: "reservation-not-found",
+    UsageEventNotFound: "usage-event-not-found",
+    PlanNotFound: "plan-not-found",
+    NoRateCardInForce: "no-rate-card-in-force",
+    RateCardNotFound: "rate-card-not-found",
+    PackNotFound: "pack-not-found",
+    PurchaseNotFound: "purchase-not-found",
+    InvoiceNotFound: "invoice-not-found",
+    ApiKeyNotFound: "api-key-not-found",
+    AlertRuleNotFound: "alert-rule-not-found",
+    WebhookEndpointNotFound: "webhook-endpoint-not-found",
+    WebhookDeliveryNotFound: "webhook-delivery-not-found",
+    SalesRequestNotFound: "sales-request-not-found",
+    Conflict: "conflict",
+    AlreadyExists: "already-exists",
+    IdempotencyKeyReused: "idempotency-key-reused",
+    IdempotencyKeyInUse: "idempotency-key-in-use",
+    RateCardVersionConflict: "rate-card-version-conflict",
+    PlanGateRefused: "plan-gate-refused",
+    InsufficientCredits: "insufficient-credits",
+    PaymentError: "payment-error",
+    PaymentsUnavailable: "payments-unavailable",
+    SelfServeUnavailable: "self-serve-unavailable",
+    RefundRefused: "refund-refused",
+    PaymentProviderError: "payment-provider-error",
+    NotificationFailed: "notification-failed",
+    AuthenticationFailed: "authentication-failed",
+    PermissionDenied: "permission-denied",
+    ConfigurationError: "configuration-error",
+    StorageError: "storage-error",
+}
+"""Each error class's stable code: the API answers it as the problem type
+``urn:creditline:problem:<code>``, and the HTTP client turns the code back into the class.
+A class not listed answers as its nearest listed base class."""
