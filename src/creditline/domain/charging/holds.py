@@ -1,0 +1,144 @@
+"""Holds: a reservation made from the grants alone (``reserve``), and its settlement
+(commit, release), whose excess over the hold the depletion policy may cover."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from creditline.domain.charging.checks import reserve_fingerprint
+from creditline.domain.charging.commands import Reserve, Settle, Settlement
+from creditline.domain.charging.ledger import Ledger, key_replay
+from creditline.domain.charging.outcome import Decision
+from creditline.domain.errors import PlanGateRefused, ReservationNotFound
+from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
+from creditline.domain.reservations import CommitPlan, Reservation, ReservationStatus, plan_commit
+from creditline.domain.spending import Allocation
+
+__all__ = ["reserve", "settle"]
+
+
+def reserve(book: Ledger, cmd: Reserve, out: Decision) -> Reservation:
+    request_hash = None
+    if cmd.idempotency_key is not None:
+        request_hash = reserve_fingerprint(cmd)
+        stored = key_replay(book, cmd.idempotency_key, request_hash)
+        if stored is not None:
+            if isinstance(stored, Reservation):
+                return book.reservations.get(stored.id, stored)
+            return _reservation(book, stored["reservation_id"])[0]
+    book.check_attribution(cmd.project_id, cmd.member_id)
+    limit = book.m.plan.max_open_reservations
+    if limit is not None and book.open_holds >= limit:
+        raise PlanGateRefused(
+            book.m.plan.name, "max_open_reservations",
+            f"{book.open_holds} holds are open and the plan allows {limit} at once; "
+            "commit or release one first",
+        )  # fmt: skip
+    holds = book.take(cmd.amount, cmd.operation, cmd.dimensions, flex=False)
+    now = book.now
+    res_id = book._new_id("res")
+    hold = Cause(CauseType.RESERVATION, res_id)
+    out.entries.extend(
+        NewEntry(book.org_id, a.grant_id, EntryType.RESERVE, -a.amount, hold, now,
+                 cmd.project_id, cmd.member_id)
+        for a in holds
+    )  # fmt: skip
+    res = Reservation(
+        id=res_id, org_id=book.org_id, status=ReservationStatus.OPEN, amount=cmd.amount,
+        held=cmd.amount, consumed=0, shortfall=0, holds=holds, cause=cmd.cause or hold,
+        project_id=cmd.project_id, member_id=cmd.member_id, expires_at=now + cmd.ttl,
+        created_at=now, metadata=dict(cmd.metadata), operation=cmd.operation,
+        dimensions=dict(cmd.dimensions or {}),
+    )  # fmt: skip
+    out.new_reservations.append(res)
+    book.held += cmd.amount
+    book.open_holds += 1
+    if cmd.idempotency_key is not None and request_hash is not None:
+        book.keys[cmd.idempotency_key] = (request_hash, res)
+        out.keys.append(
+            (book.org_id, cmd.idempotency_key, request_hash, {"reservation_id": res_id})
+        )
+    return res
+
+
+def _reservation(book: Ledger, res_id: str) -> tuple[Reservation, dict[str, Any] | None]:
+    """A reservation as this group left it (or as loaded), with its stored outcome."""
+    found = book.reservations.get(res_id)
+    if found is not None:
+        return found, book.outcomes.get(res_id)
+    stored = book.books.reservations.get((book.org_id, res_id))
+    if stored is None:
+        raise ReservationNotFound(res_id)
+    return stored
+
+
+def _entries(
+    res: Reservation, kind: EntryType, parts: Iterable[Allocation], cause: Cause, now: datetime
+) -> list[NewEntry]:
+    sign = -1 if kind is EntryType.CONSUME else 1
+    return [
+        NewEntry(res.org_id, g, kind, sign * a, cause, now, res.project_id, res.member_id)
+        for g, a in parts
+    ]
+
+
+def _replay_settlement(res: Reservation, outcome: dict[str, Any] | None) -> Settlement:
+    stored = outcome or {}
+    return Settlement(
+        res, stored.get("consumed", 0), stored.get("released", 0), stored.get("shortfall", 0),
+        replayed=True,
+    )  # fmt: skip
+
+
+def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
+    res, outcome = _reservation(book, cmd.reservation_id)
+    if not res.is_open:
+        return _replay_settlement(res, outcome)
+    now = book.now
+    releasing = cmd.amount is None
+    final = cmd.final or releasing
+    plan: CommitPlan = plan_commit(res.holds, 0 if cmd.amount is None else cmd.amount)
+    hold = Cause(CauseType.RESERVATION, res.id)
+    entries = _entries(res, EntryType.RELEASE, plan.from_hold, hold, now)
+    entries += _entries(res, EntryType.CONSUME, plan.from_hold, res.cause, now)
+    released = 0
+    pool = book.pool
+    if final:
+        entries += _entries(res, EntryType.RELEASE, plan.kept, hold, now)
+        released = sum(a.amount for a in plan.kept)
+        for grant_id, amount in plan.kept:  # spendable again by the next command
+            pool.give(grant_id, amount)
+    operation, dimensions = res.operation, res.dimensions
+    available = pool.available_for(operation, dimensions)
+    if plan.excess > available:  # the policy may cover the rest with flex
+        book.cover(plan.excess - available)
+        available = pool.available_for(operation, dimensions)
+    covered = min(plan.excess, available)
+    if covered:
+        taken = pool.take(covered, operation, dimensions)
+        entries += _entries(res, EntryType.CONSUME, taken, res.cause, now)
+    consumed = sum(a.amount for a in plan.from_hold) + covered
+    shortfall = plan.excess - covered
+    unheld = sum(a.amount for a in plan.from_hold) + released
+    status = ReservationStatus.OPEN
+    if final:
+        status = ReservationStatus.RELEASED if releasing else ReservationStatus.COMMITTED
+    res = replace(
+        res, status=status, held=res.held - unheld, holds=() if final else plan.kept,
+        consumed=res.consumed + consumed, shortfall=res.shortfall + shortfall,
+        settled_at=now if final else None,
+    )  # fmt: skip
+    stored_outcome = (
+        {"consumed": consumed, "released": released, "shortfall": shortfall} if final else None
+    )
+    book.reservations[res.id] = res
+    book.outcomes[res.id] = stored_outcome
+    out.settled.append((res, stored_outcome))
+    out.entries.extend(entries)
+    book.held -= unheld
+    if final:
+        book.open_holds -= 1
+    return Settlement(res, consumed, released, shortfall)

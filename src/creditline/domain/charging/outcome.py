@@ -1,0 +1,54 @@
+"""What a group's decision comes to: a result per command, and the rows to write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from creditline.domain.grants import NewGrant
+from creditline.domain.ledger import NewEntry
+from creditline.domain.reservations import Reservation
+from creditline.domain.usage import StoredUsage
+
+__all__ = ["Decision", "NewFlexGrant"]
+
+
+class NewFlexGrant(NamedTuple):
+    grant_id: str
+    grant: NewGrant
+    seq: int
+
+
+@dataclass(slots=True)
+class Decision:
+    """What a group decided: a result per command, and what to write.
+
+    Attributes:
+        results: per command, in order: an :class:`EventResult`, :class:`Reservation`,
+            :class:`Settlement` or :class:`DebitResult`, or the error that refused it.
+        usage_rows: events to store with their outcomes (accepted and refused).
+        new_reservations: holds made.
+        settled: reservations whose state changed, with the outcome to store (final
+            settlements) or ``None``.
+        keys: idempotency records to store (organization, key, hash, outcome).
+        grants: flex grants to create (before the entries that name them).
+        entries: ledger entries, in order.
+        grant_moves: each grant's net change.
+        balances: per organization: (balance change, entries written, held change).
+    """
+
+    results: list[Any] = field(default_factory=list)
+    usage_rows: list[StoredUsage] = field(default_factory=list)
+    new_reservations: list[Reservation] = field(default_factory=list)
+    settled: list[tuple[Reservation, dict[str, Any] | None]] = field(default_factory=list)
+    keys: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+    grants: list[NewFlexGrant] = field(default_factory=list)
+    entries: list[NewEntry] = field(default_factory=list)
+    grant_moves: dict[str, int] = field(default_factory=dict)
+    balances: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        return bool(
+            self.usage_rows or self.new_reservations or self.settled or self.keys or self.entries
+        )

@@ -1,0 +1,100 @@
+"""Debits: a spend or a negative adjustment taken from the grants, and its outcome as
+stored under an idempotency key (and replayed from there)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from creditline.domain.charging.commands import DebitResult, DebitStatus, Spend
+from creditline.domain.charging.ledger import Ledger, key_replay
+from creditline.domain.charging.outcome import Decision
+from creditline.domain.errors import CreditlineError, InsufficientCredits
+from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
+from creditline.domain.spending import Allocation
+
+__all__ = ["debit_from_outcome", "debit_outcome", "spend"]
+
+
+_ACCEPTED = DebitStatus.ACCEPTED
+
+
+def debit_outcome(result: DebitResult) -> dict[str, Any]:
+    """A debit's outcome as stored under its idempotency key."""
+    assert result.cause is not None
+    stored: dict[str, Any] = {
+        "status": result.status.value,
+        "amount": result.amount,
+        "cause": [result.cause.type.value, result.cause.ref],
+        "allocations": [[a.grant_id, a.amount] for a in result.allocations],
+    }
+    error = result.error
+    if isinstance(error, InsufficientCredits):
+        stored["needed"] = error.needed
+        stored["available"] = error.available
+        if error.flex_limit is not None:
+            stored["flex_limit"] = error.flex_limit
+            stored["flex_used"] = error.flex_used
+        if error.overdue_invoice is not None:
+            stored["overdue_invoice"] = error.overdue_invoice
+    return stored
+
+
+def debit_from_outcome(org_id: str, stored: Mapping[str, Any]) -> DebitResult:
+    """A debit's stored outcome, replayed."""
+    status = DebitStatus(stored["status"])
+    error = None
+    if status is DebitStatus.REFUSED:
+        error = InsufficientCredits(
+            org_id, stored["needed"], stored["available"],
+            flex_limit=stored.get("flex_limit"), flex_used=stored.get("flex_used"),
+            overdue_invoice=stored.get("overdue_invoice"),
+        )  # fmt: skip
+    return DebitResult(
+        status=status,
+        amount=stored["amount"],
+        cause=Cause(CauseType(stored["cause"][0]), stored["cause"][1]),
+        allocations=tuple(Allocation(g, a) for g, a in stored["allocations"]),
+        replayed=True,
+        error=error,
+    )
+
+
+def spend(book: Ledger, cmd: Spend, out: Decision) -> DebitResult:
+    debit, key, cause = cmd.debit, cmd.debit.idempotency_key, cmd.cause
+    if key is not None or debit.project_id is not None or debit.member_id is not None:
+        try:
+            if key is not None and cmd.request_hash is not None:
+                seen = key_replay(book, key, cmd.request_hash)
+                if seen is not None:
+                    first = seen if isinstance(seen, DebitResult) else None
+                    if first is None:
+                        first = debit_from_outcome(book.org_id, seen)
+                    return first._replace(replayed=True)
+            book.check_attribution(debit.project_id, debit.member_id)
+        except CreditlineError as exc:
+            return DebitResult(DebitStatus.REJECTED, 0, cause, error=exc)
+    try:
+        allocations = book.take(
+            debit.amount, debit.operation, debit.dimensions,
+            flex=cmd.entry_type is EntryType.CONSUME,
+        )  # fmt: skip
+    except InsufficientCredits as exc:
+        result = DebitResult(DebitStatus.REFUSED, debit.amount, cause, error=exc)
+    else:
+        # tuple.__new__ skips the named tuples' generated __new__: this runs per debit.
+        append, org_id, kind, now = out.entries.append, book.org_id, cmd.entry_type, book.now
+        project, member, meta = debit.project_id, debit.member_id, debit.metadata
+        for grant_id, amount in allocations:
+            append(
+                tuple.__new__(
+                    NewEntry, (org_id, grant_id, kind, -amount, cause, now, project, member, meta)
+                )
+            )
+        result = tuple.__new__(
+            DebitResult, (_ACCEPTED, debit.amount, cause, allocations, False, None)
+        )
+    if key is not None and cmd.request_hash is not None:
+        book.keys[key] = (cmd.request_hash, result)
+        out.keys.append((book.org_id, key, cmd.request_hash, debit_outcome(result)))
+    return result

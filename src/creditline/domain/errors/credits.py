@@ -1,0 +1,75 @@
+"""Charges refused: by the plan's gates, or for want of credits."""
+
+from __future__ import annotations
+
+from creditline.domain.errors.base import CreditlineError
+
+__all__ = ["InsufficientCredits", "PlanGateRefused"]
+
+
+class PlanGateRefused(CreditlineError):
+    """The organization's plan does not allow this usage; nothing was charged.
+
+    Attributes:
+        plan: the plan's name.
+        rule: the rule that refused it (``dimensions.mode``).
+        reason: why, in words.
+    """
+
+    def __init__(self, plan: str, rule: str, reason: str) -> None:
+        self.plan = plan
+        self.rule = rule
+        self.reason = reason
+        super().__init__(f"refused by plan {plan!r}, rule {rule}: {reason}")
+
+
+class InsufficientCredits(CreditlineError):
+    """A debit needs more than the organization can spend; nothing was written.
+
+    Attributes:
+        org_id: the organization.
+        needed: micro-credits the debit needed.
+        available: micro-credits that were spendable at that moment (with the flex
+            room left, on a flex plan).
+        flex_limit, flex_used: on a flex plan at its limit, the plan's monthly flex
+            limit and the flex used this month (``flex_room`` is what is left); else
+            ``None``.
+        overdue_invoice: the invoice (``INV-000042``) the organization is suspended for
+            after its last payment retry failed: nothing is spendable until it is paid.
+    """
+
+    def __init__(
+        self,
+        org_id: str,
+        needed: int,
+        available: int,
+        *,
+        flex_limit: int | None = None,
+        flex_used: int | None = None,
+        overdue_invoice: str | None = None,
+    ) -> None:
+        self.org_id = org_id
+        self.needed = needed
+        self.available = available
+        self.flex_limit = flex_limit
+        self.flex_used = flex_used
+        self.overdue_invoice = overdue_invoice
+        message = (
+            f"insufficient credits in {org_id}: needed {needed} micro-credits, "
+            f"{available} available"
+        )
+        if overdue_invoice is not None:
+            message += f"; suspended until invoice {overdue_invoice} is paid"
+        if flex_limit is not None:
+            message += (
+                f"; flex limit {flex_limit} micro-credits a month: {flex_used or 0} used "
+                f"this month, {self.flex_room} left"
+            )
+        super().__init__(message)
+
+    @property
+    def flex_room(self) -> int | None:
+        """Flex micro-credits left this month under the limit (``None``: no flex limit)."""
+        if self.flex_limit is None:
+            return None
+        return max(0, self.flex_limit - (self.flex_used or 0))
