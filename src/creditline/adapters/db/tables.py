@@ -620,7 +620,7 @@ Index("ix_http_idempotency_created_at", http_idempotency.c.created_at)
 
 # -- alerts and outgoing webhooks (migration 0009) ------------------------------------------
 # Owned by services/alerts.py and services/deliveries.py through adapters/db/alerts.py
-# (domain/alerts.py, domain/deliveries.py).
+# (domain/alerts/, domain/deliveries.py).
 
 # Alert rules of an organization (E2). params holds the kind's settings (credit amounts
 # in micro-credits), channels the list of "webhook" and "email". A removed rule keeps its
