@@ -32,6 +32,7 @@ PARTS = (
     ("engine: services", "creditline/services/"),
     ("engine: storage", "creditline/adapters/"),
     ("engine: facade", "creditline/bootstrap.py"),
+    ("engine: facade", "creditline/facade/"),
     ("database driver", "sqlalchemy/"),
     ("database driver", "psycopg/"),
     ("database driver", "sqlite3/"),

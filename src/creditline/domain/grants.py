@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from creditline.domain.amounts import MAX_MICROS, CostBasis
-from creditline.domain.errors import InvalidGrant, InvalidTime
+from creditline.domain.errors import InvalidGrant, InvalidSetting, InvalidTime
 from creditline.domain.scopes import GrantScope
 from creditline.domain.time import require_aware
 
@@ -33,6 +33,7 @@ __all__ = [
     "GrantSource",
     "NewGrant",
     "SourceType",
+    "parse_kind",
 ]
 
 
@@ -62,6 +63,18 @@ DEFAULT_CONSUMPTION_ORDER: tuple[GrantKind, ...] = (
 """Included first, then prepaid, then promotional, then flex (B2). Refund and
 adjustment credits, which the seeds do not place, are spent after promotional and
 before flex, since flex is the overage of last resort."""
+
+
+def parse_kind(value: GrantKind | str) -> GrantKind:
+    """A grant kind from its name (``"prepaid"``).
+
+    Raises:
+        InvalidSetting: not a grant kind.
+    """
+    try:
+        return GrantKind(value)
+    except ValueError:
+        raise InvalidSetting("grant kind", value, f"one of {GrantKind.names()}") from None
 
 
 class SourceType(enum.StrEnum):

@@ -39,6 +39,8 @@ __all__ = [
     "SalesRequestSource",
     "check_request",
     "email_message",
+    "parse_sales_email",
+    "parse_source",
 ]
 
 CONTACT_REQUESTED = "sales.contact_requested"
@@ -60,6 +62,32 @@ class SalesRequestSource(enum.StrEnum):
 
     PORTAL = "portal"
     API = "api"
+
+
+def parse_source(value: str) -> SalesRequestSource:
+    """Where a request was made, from its name (``"portal"`` or ``"api"``).
+
+    Raises:
+        InvalidSetting: neither.
+    """
+    try:
+        return SalesRequestSource(value)
+    except ValueError:
+        raise InvalidSetting("source", value, "portal or api") from None
+
+
+def parse_sales_email(value: str | None) -> str | None:
+    """The sales address, checked (blank: none).
+
+    Raises:
+        InvalidSetting: not an e-mail address.
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    if "@" not in text or len(text) > 320 or any(c.isspace() for c in text):
+        raise InvalidSetting("sales e-mail", text, "not an e-mail address")
+    return text
 
 
 @dataclass(frozen=True, slots=True)

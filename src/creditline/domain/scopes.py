@@ -37,11 +37,11 @@ not use, or a value it does not know is refused with every problem named.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from creditline.domain.errors import InvalidSetting
+from creditline.domain.errors import InvalidGrant, InvalidSetting
 from creditline.domain.pricing import Matrix, RateCard, SupplierPrices
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "GrantScope",
     "ScopeRule",
     "card_operations",
+    "grant_scope",
     "parse_scope",
     "scope_problems",
 ]
@@ -160,6 +161,22 @@ def parse_scope(value: object, where: str = "scope") -> GrantScope:
     if problems:
         raise InvalidSetting(where, _shown(value), "; ".join(problems))
     return GrantScope(tuple(rules))
+
+
+def grant_scope(
+    value: GrantScope | Sequence[Mapping[str, Any]] | Mapping[str, Any] | None,
+) -> GrantScope | None:
+    """A grant's scope from its document form (``None``: unscoped).
+
+    Raises:
+        InvalidGrant: naming every problem of the document.
+    """
+    if value is None or isinstance(value, GrantScope):
+        return value
+    try:
+        return parse_scope(value)
+    except InvalidSetting as exc:
+        raise InvalidGrant(exc.reason.split("; ")) from None
 
 
 def _rule(item: object, at: str, problems: list[str]) -> ScopeRule | None:

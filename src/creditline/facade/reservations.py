@@ -1,0 +1,72 @@
+"""Two-phase holds (C6): reserve credits, then commit or release them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from creditline.domain.errors import ReservationNotFound
+from creditline.domain.ledger import Cause
+from creditline.domain.reservations import Reservation, ReservationStatus
+from creditline.facade.organizations import Organizations
+from creditline.services.reservations import Reserve, Settle, Settlement
+
+__all__ = ["Reservations"]
+
+
+class Reservations(Organizations):
+    """Reservations: holds for running operations."""
+
+    def reserve(
+        self,
+        org_id: str,
+        amount: int,
+        *,
+        ttl: timedelta = timedelta(hours=1),
+        cause: Cause | None = None,
+        project_id: str | None = None,
+        member_id: str | None = None,
+        idempotency_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        operation: str | None = None,
+        dimensions: Mapping[str, str] | None = None,
+    ) -> Reservation:
+        """Hold ``amount`` micro-credits for a running operation (released after ``ttl``).
+
+        ``operation`` (and ``dimensions``) say what the hold is for: the scoped grants
+        covering it are held first, and pay first for a commit beyond the hold (B7).
+
+        Raises:
+            InsufficientCredits: the spendable grants cannot cover the hold; nothing written.
+        """
+        cmd = Reserve(
+            org_id, amount, ttl, cause, project_id, member_id, idempotency_key, metadata or {},
+            operation, None if dimensions is None else dict(dimensions),
+        )  # fmt: skip
+        return self._write(cmd)  # type: ignore[no-any-return]
+
+    def commit(
+        self, org_id: str, reservation_id: str, amount: int, *, final: bool = True
+    ) -> Settlement:
+        """Charge the actual cost of a held operation: from the hold first, then from
+        the spendable grants; ``final=False`` commits one step and keeps the rest held."""
+        return self._write(Settle(org_id, reservation_id, amount, final))  # type: ignore[no-any-return]
+
+    def release(self, org_id: str, reservation_id: str) -> Settlement:
+        """Give the whole hold back (the operation failed through a system error)."""
+        return self._write(Settle(org_id, reservation_id, None))  # type: ignore[no-any-return]
+
+    def reservation(self, org_id: str, reservation_id: str) -> Reservation:
+        found = self._find(
+            lambda uow: uow.reservations.get(org_id, reservation_id),
+            ReservationNotFound(reservation_id),
+        )
+        return found[0]
+
+    def reservations(
+        self, org_id: str, status: ReservationStatus | str | None = None, limit: int = 100
+    ) -> list[Reservation]:
+        self.get_org(org_id)
+        state = None if status is None else ReservationStatus(status).value
+        return self._tx(lambda uow: uow.reservations.of_org(org_id, state, limit), read_only=True)
