@@ -35,7 +35,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from creditline.client._wire import Call, Flow, Op, Reply, dumps, loads
+from creditline.client._wire import AsyncRunner, Call, Flow, Op, Reply, SyncRunner, dumps, loads
 from creditline.client.errors import (
     TYPE_BASE,
     RateLimited,
@@ -217,7 +217,7 @@ def _finish(final: _Retry) -> NoReturn:
     raise final.error from final.__cause__
 
 
-class Client(_Base):
+class Client(_Base, SyncRunner):
     """The credits engine of a ``creditline serve`` service, with the methods of
     :class:`~creditline.Creditline` (see :mod:`creditline.client`)::
 
@@ -300,7 +300,7 @@ class Client(_Base):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-class AsyncClient(_Base):
+class AsyncClient(_Base, AsyncRunner):
     """:class:`Client` for ``asyncio`` (or trio): the same methods, each a coroutine::
 
         async with AsyncClient("https://credits.internal", "cl_live_...") as cl:
