@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from creditline.client import decode
@@ -74,7 +73,7 @@ class InvoiceOperations:
     def pending_items(self, org_id: str) -> Flow[list[InvoiceItem]]:
         """What waits for the organization's next invoice."""
         reply = yield org_get(org_id, "/invoice-items")
-        return [replace(decode.invoice_item(i), org_id=org_id) for i in reply.json()]
+        return [decode.invoice_item(i, org_id) for i in reply.json()]
 
     @op
     def billing_hold(self, org_id: str) -> Flow[str | None]:

@@ -8,7 +8,6 @@ from typing import Any
 
 from creditline.client import decode
 from creditline.client._wire import Flow, op, seg
-from creditline.client.errors import error_from_problem
 from creditline.client.operations._requests import (
     compact,
     event_doc,
@@ -42,11 +41,7 @@ class UsageOperations:
             body = {"events": [event_doc(events[i]) for i in indexes]}
             reply = yield org_post(org_id, "/usage/batch", body)
             for out in reply.json()["results"]:
-                error = None
-                if out["problem"] is not None:
-                    problem = {"type": out["problem"], "detail": out["reason"] or ""}
-                    error = error_from_problem(problem, None, org_id)
-                results[indexes[out["index"]]] = decode.event_result(out, error)
+                results[indexes[out["index"]]] = decode.batch_result(out, org_id)
         return [r for r in results if r is not None]
 
     @op
