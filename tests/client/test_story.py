@@ -100,7 +100,7 @@ def test_history_and_org_lists_page_past_the_service_page_size(client: Client) -
         client.spend(org.id, credits(1), idempotency_key=f"pager-{i}")
     every = client.history(org.id, 10_000)
     assert len(every) == 31
-    from creditline.client import operations
+    from creditline.client.operations import reading as operations
 
     page, operations.HISTORY_PAGE = operations.HISTORY_PAGE, 7
     try:

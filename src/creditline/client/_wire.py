@@ -22,17 +22,16 @@ from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from urllib.parse import quote
 
-if TYPE_CHECKING:
-    from creditline.client.clients import AsyncClient, Client
-
 __all__ = [
+    "AsyncRunner",
     "Call",
     "Flow",
     "Op",
     "Reply",
+    "SyncRunner",
     "dumps",
     "get",
     "loads",
@@ -189,6 +188,17 @@ def loads(content: bytes | str) -> Any:
 # -- operations as methods of both clients -----------------------------------------------
 
 
+class SyncRunner:
+    """What runs each operation to its result (:class:`~creditline.client.Client`): an
+    :class:`Op` read on it is a plain method. The clients depend on this module, never
+    the other way round."""
+
+
+class AsyncRunner:
+    """What runs each operation as a coroutine (:class:`~creditline.client.AsyncClient`):
+    an :class:`Op` read on it is a coroutine method."""
+
+
 class Op(Generic[P, T]):
     """An operation (a :data:`Flow` generator function) as a method: on a
     :class:`~creditline.client.Client` it runs the calls and returns the result; on an
@@ -208,11 +218,11 @@ class Op(Generic[P, T]):
     def __get__(self, obj: None, owner: type[Any]) -> Op[P, T]: ...
 
     @overload
-    def __get__(self, obj: Client, owner: type[Any]) -> Callable[P, T]: ...
+    def __get__(self, obj: SyncRunner, owner: type[Any]) -> Callable[P, T]: ...
 
     @overload
     def __get__(
-        self, obj: AsyncClient, owner: type[Any]
+        self, obj: AsyncRunner, owner: type[Any]
     ) -> Callable[P, Coroutine[Any, Any, T]]: ...
 
     def __get__(self, obj: Any, owner: type[Any]) -> Any:

@@ -35,7 +35,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from creditline.client._wire import Call, Flow, Op, Reply, dumps, loads
+from creditline.client._wire import AsyncRunner, Call, Flow, Op, Reply, SyncRunner, dumps, loads
 from creditline.client.errors import (
     TYPE_BASE,
     RateLimited,
@@ -217,7 +217,15 @@ def _finish(final: _Retry) -> NoReturn:
     raise final.error from final.__cause__
 
 
-class Client(_Base):
+def _advance(flow: Flow[Any], outcome: Reply | CreditlineError) -> Call:
+    """The operation's next call, once it is sent its reply or has its error thrown in
+    (``StopIteration`` when it is done)."""
+    if isinstance(outcome, CreditlineError):
+        return flow.throw(outcome)
+    return flow.send(outcome)
+
+
+class Client(_Base, SyncRunner):
     """The credits engine of a ``creditline serve`` service, with the methods of
     :class:`~creditline.Creditline` (see :mod:`creditline.client`)::
 
@@ -275,11 +283,10 @@ class Client(_Base):
             call = next(flow)
             while True:
                 try:
-                    reply = self._exchange(call)
+                    outcome: Reply | CreditlineError = self._exchange(call)
                 except CreditlineError as error:
-                    call = flow.throw(error)
-                else:
-                    call = flow.send(reply)
+                    outcome = error
+                call = _advance(flow, outcome)
         except StopIteration as done:
             return cast(T, done.value)
         finally:
@@ -300,7 +307,7 @@ class Client(_Base):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-class AsyncClient(_Base):
+class AsyncClient(_Base, AsyncRunner):
     """:class:`Client` for ``asyncio`` (or trio): the same methods, each a coroutine::
 
         async with AsyncClient("https://credits.internal", "cl_live_...") as cl:
@@ -352,11 +359,10 @@ class AsyncClient(_Base):
             call = next(flow)
             while True:
                 try:
-                    reply = await self._exchange(call)
+                    outcome: Reply | CreditlineError = await self._exchange(call)
                 except CreditlineError as error:
-                    call = flow.throw(error)
-                else:
-                    call = flow.send(reply)
+                    outcome = error
+                call = _advance(flow, outcome)
         except StopIteration as done:
             return cast(T, done.value)
         finally:

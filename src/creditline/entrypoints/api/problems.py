@@ -14,7 +14,13 @@ Every error answer is ``application/problem+json``::
   occurrence's one-line message, ``instance`` the request's id.
 - Extension members carry the objects involved: ``needed``/``available`` (402),
   ``plan``/``rule``/``reason`` (403 plan gate), ``errors`` (every problem of a 422, each
-  ``{"field", "message"}``), ``retry_after`` (429).
+  ``{"field", "message"}``), ``retry_after`` (429). Besides, every engine error's own
+  attributes are members under their names (:data:`MEMBERS`: ``ident`` of a
+  ``*-not-found``, ``name``/``value``/``reason`` of an ``invalid-setting``,
+  ``problems`` of a validation error...), so a client rebuilds the error from them, never
+  from ``detail``. A ``value`` that JSON has no type for says which it is in
+  ``value_type`` (``decimal``: exact text; ``float``; ``datetime``: ISO 8601;
+  ``tuple``: an array; ``repr``: its ``repr``).
 
 A class not listed in :data:`PROBLEMS` takes its nearest listed base class's entry.
 """
@@ -24,6 +30,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from fastapi import Request
@@ -86,6 +94,7 @@ from creditline.domain.errors import (
 
 __all__ = [
     "HTTP_PROBLEMS",
+    "MEMBERS",
     "PROBLEMS",
     "PROBLEM_JSON",
     "STATUS",
@@ -293,7 +302,82 @@ def _flex(exc: InsufficientCredits) -> dict[str, Any]:
     }  # fmt: skip
 
 
+MEMBERS: dict[type[CreditlineError], tuple[str, ...]] = {
+    InvalidAmount: ("value", "reason"),
+    InvalidTime: ("reason",),
+    InvalidSetting: ("name", "value", "reason"),
+    InvalidGrant: ("problems",),
+    InvalidRateCard: ("problems",),
+    InvalidUsage: ("operation", "problems"),
+    UnknownOperation: ("operation", "card", "known"),
+    InvalidAlertRule: ("problems",),
+    WebhookRejected: ("provider", "reason"),
+    WebhookUrlRefused: ("url", "problems"),
+    NotFound: ("ident",),
+    # An unknown organization and another tenant's answer alike: no member names it.
+    OrganizationNotFound: (),
+    NoRateCardInForce: ("name", "at"),
+    AlreadyExists: ("kind", "ident"),
+    IdempotencyKeyReused: ("key",),
+    IdempotencyKeyInUse: ("key",),
+    RateCardVersionConflict: ("name", "version"),
+    PlanGateRefused: ("plan", "rule", "reason"),
+    InsufficientCredits: ("org_id", "overdue_invoice"),
+    PaymentsUnavailable: ("org_id", "reason"),
+    SelfServeUnavailable: ("org_id", "country"),
+    RefundRefused: ("purchase_id", "reason"),
+    PaymentProviderError: ("provider", "reason", "code"),
+    NotificationFailed: ("channel", "reason"),
+    AuthenticationFailed: ("reason",),
+    PermissionDenied: ("role", "needed"),
+}
+"""The attributes of each error class sent as members of its problem, by name: its
+constructor's arguments (a class not listed takes its nearest listed base class's; an
+amount keeps its existing members, ``needed_micros``, ``available_micros``...)."""
+
+_VALUE_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, ""), (int, ""), (str, ""), (Decimal, "decimal"), (float, "float"),
+    (datetime, "datetime"),
+)  # fmt: skip
+
+
+def _plain(value: Any) -> tuple[Any, str]:
+    """A member's value as JSON carries it, and the type it stands for when JSON has
+    none (``""``: the JSON value is the value)."""
+    if value is None:
+        return None, ""
+    if isinstance(value, list | tuple):
+        items = [_plain(v) for v in value]
+        if any(kind for _, kind in items):
+            return repr(value), "repr"
+        return [v for v, _ in items], "tuple" if isinstance(value, tuple) else ""
+    kind = next((k for t, k in _VALUE_TYPES if isinstance(value, t)), "repr")
+    if kind == "decimal":
+        return str(value), kind
+    if kind == "datetime":
+        return value.isoformat(), kind
+    if kind == "repr":
+        return repr(value), kind
+    return value, kind
+
+
+def _members(exc: CreditlineError) -> dict[str, Any]:
+    """The error's own attributes (:data:`MEMBERS`), as JSON."""
+    names = next((MEMBERS[c] for c in type(exc).__mro__ if c in MEMBERS), ())
+    found: dict[str, Any] = {}
+    for name in names:
+        found[name], kind = _plain(getattr(exc, name, None))
+        if kind:
+            found[f"{name}_type"] = kind
+    return found
+
+
 def _extensions(exc: CreditlineError) -> dict[str, Any]:
+    return {**_members(exc), **_described(exc)}
+
+
+def _described(exc: CreditlineError) -> dict[str, Any]:
+    """The members problems have always had (their names, meaning and shape stay)."""
     if isinstance(exc, InsufficientCredits):
         return {
             "org_id": exc.org_id,
@@ -336,8 +420,12 @@ def problem_body(
 
 
 def problem(exc: CreditlineError, instance: str | None = None) -> dict[str, Any]:
-    """The problem details of an engine error."""
-    return problem_body(problem_type(exc), str(exc), instance, **_extensions(exc))
+    """The problem details of an engine error (its members never replace the standard
+    ones: ``AlreadyExists.kind`` is a member, the problem ``type`` stays)."""
+    body = problem_body(problem_type(exc), str(exc), instance)
+    for name, value in _extensions(exc).items():
+        body.setdefault(name, value)
+    return body
 
 
 def http_problem(

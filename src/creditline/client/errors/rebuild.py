@@ -1,0 +1,195 @@
+"""The engine's errors rebuilt from their problems' extension members.
+
+The service sends each error's own attributes as members of its problem, under their
+names (``ident``, ``name``/``value``/``reason``, ``problems``...; see
+:data:`creditline.entrypoints.api.problems.MEMBERS`): :data:`ARGUMENTS` lists them per
+class, in the order of the class's constructor, which is called with them, so the error
+has the message and the attributes the engine's had. A value JSON has no type for comes
+with ``<name>_type`` (``decimal``, ``float``, ``datetime``, ``tuple``; ``repr``: a value
+the client cannot rebuild, kept as its text).
+
+A problem without its members (a usage batch's result: a type and a reason) is read
+from its message (:mod:`creditline.client.errors.reasons`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from creditline.client.errors.reasons import bare, from_reason
+from creditline.client.errors.service import InvalidRequest, RateLimited, ServiceError
+from creditline.domain.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    CreditlineError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InsufficientCredits,
+    InvalidAlertRule,
+    InvalidAmount,
+    InvalidGrant,
+    InvalidRateCard,
+    InvalidSetting,
+    InvalidTime,
+    InvalidUsage,
+    NoRateCardInForce,
+    NotFound,
+    NotificationFailed,
+    PaymentProviderError,
+    PaymentsUnavailable,
+    PermissionDenied,
+    PlanGateRefused,
+    RateCardVersionConflict,
+    RefundRefused,
+    SelfServeUnavailable,
+    UnknownOperation,
+    WebhookRejected,
+    WebhookUrlRefused,
+)
+
+__all__ = [
+    "ARGUMENTS",
+    "Build",
+    "insufficient",
+    "invalid_request",
+    "message",
+    "rate_limited",
+    "rebuilt",
+    "service",
+]
+
+Build = Callable[[type[CreditlineError], str, Mapping[str, Any], str | None], CreditlineError]
+"""``(class, detail, problem members, the call's organization) -> the error``."""
+
+ARGUMENTS: dict[type[CreditlineError], tuple[str, ...]] = {
+    InvalidAmount: ("value", "reason"),
+    InvalidTime: ("reason",),
+    InvalidSetting: ("name", "value", "reason"),
+    InvalidGrant: ("problems",),
+    InvalidRateCard: ("problems",),
+    InvalidUsage: ("operation", "problems"),
+    UnknownOperation: ("operation", "card", "known"),
+    InvalidAlertRule: ("problems",),
+    WebhookRejected: ("provider", "reason"),
+    WebhookUrlRefused: ("url", "problems"),
+    NotFound: ("ident",),
+    NoRateCardInForce: ("name", "at"),
+    AlreadyExists: ("kind", "ident"),
+    IdempotencyKeyReused: ("key",),
+    IdempotencyKeyInUse: ("key",),
+    RateCardVersionConflict: ("name", "version"),
+    PlanGateRefused: ("plan", "rule", "reason"),
+    PaymentsUnavailable: ("org_id", "reason"),
+    SelfServeUnavailable: ("org_id", "country"),
+    RefundRefused: ("purchase_id", "reason"),
+    PaymentProviderError: ("provider", "reason", "code"),
+    NotificationFailed: ("channel", "reason"),
+    AuthenticationFailed: ("reason",),
+    PermissionDenied: ("role", "needed"),
+}
+"""Each error class's constructor arguments, as the members of its problem (a class not
+listed takes its nearest listed base class's)."""
+
+
+class _Unknown:
+    """A member value the client cannot rebuild (``<name>_type`` is ``repr``)."""
+
+
+_TYPES: dict[str, Callable[[Any], Any]] = {
+    "decimal": lambda v: Decimal(str(v)),
+    "float": float,
+    "datetime": lambda v: datetime.fromisoformat(str(v)),
+    "tuple": tuple,
+}
+
+
+def _value(body: Mapping[str, Any], name: str) -> Any:
+    value, kind = body[name], body.get(f"{name}_type")
+    if not kind:
+        return value
+    return _TYPES[kind](value) if kind in _TYPES else _Unknown
+
+
+def _arguments(cls: type[CreditlineError]) -> tuple[str, ...]:
+    return next((ARGUMENTS[c] for c in cls.__mro__ if c in ARGUMENTS), ())
+
+
+def rebuilt(
+    cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
+) -> CreditlineError:
+    """The error of class ``cls`` made again from its members (:data:`ARGUMENTS`)."""
+    names = _arguments(cls)
+    if not all(name in body for name in names):
+        return from_reason(cls, detail, names)
+    values = {name: _value(body, name) for name in names}
+    if any(value is _Unknown for value in values.values()):
+        kept = {n: body[n] if v is _Unknown else v for n, v in values.items()}
+        return bare(cls, detail, **kept)
+    return cls(*values.values())
+
+
+def message(
+    cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
+) -> CreditlineError:
+    """An error whose only attribute is its message (``detail``)."""
+    return bare(cls, detail)
+
+
+def _micros(body: Mapping[str, Any], name: str) -> int | None:
+    value = body.get(f"{name}_micros")
+    return value if isinstance(value, int) else None
+
+
+def insufficient(
+    cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
+) -> CreditlineError:
+    """``InsufficientCredits`` from its ``*_micros`` members (the call's organization
+    when the problem does not say it)."""
+    needed, available = _micros(body, "needed"), _micros(body, "available")
+    if needed is None or available is None:
+        return from_reason(cls, detail, ("org_id", "needed", "available"))
+    overdue = body.get("overdue_invoice")
+    return InsufficientCredits(
+        str(body.get("org_id") or org or ""), needed, available,
+        flex_limit=_micros(body, "flex_limit"), flex_used=_micros(body, "flex_used"),
+        overdue_invoice=overdue if isinstance(overdue, str) else None,
+    )  # fmt: skip
+
+
+def service(
+    cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
+) -> CreditlineError:
+    return ServiceError(
+        int(body.get("status") or 500),
+        detail,
+        type=body.get("type"),
+        title=body.get("title"),
+        instance=body.get("instance"),
+        problem=body,
+    )
+
+
+def invalid_request(
+    cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
+) -> CreditlineError:
+    errors = body.get("errors")
+    listed = [dict(e) for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
+    return InvalidRequest(detail, listed, int(body.get("status") or 422))
+
+
+def rate_limited(
+    cls: type[CreditlineError], detail: str, body: Mapping[str, Any], org: str | None
+) -> CreditlineError:
+    after = body.get("retry_after")
+    return RateLimited(
+        429,
+        detail,
+        retry_after=None if after is None else float(after),
+        type=body.get("type"),
+        title=body.get("title"),
+        instance=body.get("instance"),
+        problem=body,
+    )
