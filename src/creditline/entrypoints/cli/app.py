@@ -2,7 +2,7 @@
 
 Each command parses its arguments, makes one call on the engine and renders the
 result as a table (``--format table``, the default) or as JSON (``--format json``,
-for scripts; see :mod:`creditline.entrypoints.views`). Amounts on the command line
+for scripts; see :mod:`creditline.entrypoints.cli.views`). Amounts on the command line
 are decimal credits (``2.5``); the engine counts in micro-credits.
 
 Every error the engine raises on purpose becomes one line on stderr, ``error: ...``,
@@ -23,16 +23,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from creditline import (
-    Creditline,
-    ManualClock,
-)
+from creditline import Creditline, ManualClock
 from creditline.adapters.db.engine import normalize_url
 from creditline.bootstrap import mailer_from_env, payments_from_env
-from creditline.domain.errors import (
-    ConfigurationError,
-    CreditlineError,
-)
+from creditline.domain.errors import ConfigurationError, CreditlineError
 from creditline.domain.time import Clock
 from creditline.entrypoints.cli.errors import describe, exit_code
 from creditline.entrypoints.cli.options import parse_time

@@ -17,7 +17,13 @@ import typer
 
 from creditline.domain.errors import InvalidSetting
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.options import NUMBERS, OrgArg, parse_amount
+from creditline.entrypoints.cli.options import (
+    NUMBERS,
+    OrgArg,
+    file_argument,
+    parse_amount,
+    read_file,
+)
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.billing import (
     billing_events_view,
@@ -57,23 +63,11 @@ LimitOption = Annotated[int, typer.Option(min=1, max=10_000, help="At most this 
 @pack_app.command("load")
 def pack_load(
     ctx: typer.Context,
-    file: Annotated[
-        Path,
-        typer.Argument(
-            metavar="FILE",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            help="A catalogue in TOML (examples/PLATFORM/packs.toml).",
-        ),
-    ],
+    file: Annotated[Path, file_argument("A catalogue in TOML (examples/PLATFORM/packs.toml).")],
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Store the credit pack catalogue of a file, replacing the stored one; all or nothing."""
-    try:
-        source = file.read_bytes()
-    except OSError as exc:
-        raise InvalidSetting("packs file", str(file), exc.strerror or str(exc)) from None
+    source = read_file(file, "packs file")
     emit(fmt, catalogue_view(open_engine(ctx).load_packs(source)))
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from creditline import (
-    ManualClock,
-)
+from creditline import ManualClock
 from creditline.adapters.clock import SystemClock
 from creditline.entrypoints.cli.app import Session, open_engine
 from creditline.entrypoints.cli.output import Format, FormatOption, emit

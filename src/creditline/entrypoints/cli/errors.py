@@ -1,7 +1,14 @@
 """The CLI's own errors, and the one table from error class to exit code.
 
 They join the engine's tree (:mod:`creditline.domain.errors`), so the root command turns
-every one of them into one line and an exit code.
+every one of them into one line and an exit code::
+
+    CreditlineError
+    ├── VerificationFailed     ``verify`` found problems (exit 8)
+    ├── UsageRefused           usage the engine refused: a replayed refusal, an import's (exit 5)
+    └── ValidationError
+        ├── UsageRejected      bad lines or rejected events in an import (exit 2)
+        └── RateCardRejected   ``ratecard validate`` found problems (exit 2)
 """
 
 from __future__ import annotations
@@ -9,9 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from creditline import (
-    format_credits,
-)
+from creditline import format_credits
 from creditline.domain.errors import (
     ConfigurationError,
     Conflict,

@@ -10,21 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from creditline import (
-    Cause,
-    CauseType,
-    EntryType,
-    GrantKind,
-    GrantSource,
-    SourceType,
-)
-from creditline.domain.errors import (
-    InvalidSetting,
-)
+from creditline import Cause, CauseType, EntryType, GrantKind, GrantSource, SourceType
+from creditline.domain.errors import InvalidSetting
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.errors import (
-    VerificationFailed,
-)
+from creditline.entrypoints.cli.errors import VerificationFailed
 from creditline.entrypoints.cli.options import (
     NUMBERS,
     AmountArg,

@@ -10,19 +10,13 @@ import enum
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from creditline import (
-    CostBasis,
-    parse_credits,
-)
-from creditline.domain.errors import (
-    InvalidAmount,
-    InvalidSetting,
-    InvalidTime,
-)
+from creditline import CostBasis, parse_credits
+from creditline.domain.errors import InvalidAmount, InvalidSetting, InvalidTime
 from creditline.domain.pricing import Step
 from creditline.domain.time import require_aware
 
@@ -38,13 +32,16 @@ __all__ = [
     "ProjectOption",
     "QuantityOption",
     "Syntax",
+    "StepOption",
     "SyntaxOption",
+    "file_argument",
     "parse_amount",
     "parse_cost_basis",
     "parse_pairs",
     "parse_step",
     "parse_time",
     "parse_ttl",
+    "read_file",
     "spend_target",
 ]
 
@@ -184,3 +181,25 @@ def parse_ttl(text: str) -> timedelta:
     if found is None:
         raise InvalidSetting("--ttl", text, "a whole number and a unit: 90s, 30m, 1h, 2d")
     return timedelta(seconds=int(found.group(1)) * _TTL_UNITS[found.group(2)])
+
+
+StepOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        metavar="SPEC",
+        help="A pipeline step, in order: 'OPERATION;q=NAME=VALUE,...;d=NAME=VALUE,...'",
+    ),
+]
+
+
+def file_argument(help: str) -> Any:
+    """FILE: an existing, readable file (not a folder), described by ``help``."""
+    return typer.Argument(metavar="FILE", exists=True, dir_okay=False, readable=True, help=help)
+
+
+def read_file(file: Path, what: str) -> bytes:
+    """FILE's bytes; a file that cannot be read is refused as ``what`` (exit 2)."""
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise InvalidSetting(what, str(file), exc.strerror or str(exc)) from None

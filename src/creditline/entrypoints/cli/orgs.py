@@ -8,13 +8,9 @@ from typing import Annotated
 
 import typer
 
-from creditline import (
-    GrantKind,
-)
+from creditline import GrantKind
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.options import (
-    OrgArg,
-)
+from creditline.entrypoints.cli.options import OrgArg
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.cycles import with_subscription
 from creditline.entrypoints.cli.views.ledger import member_view, org_view, orgs_view, project_view

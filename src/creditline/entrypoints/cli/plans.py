@@ -12,13 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from creditline import (
-    GrantKind,
-)
+from creditline import GrantKind
 from creditline.domain.cycles import AnchorKind, BillingInterval
-from creditline.domain.errors import (
-    InvalidSetting,
-)
+from creditline.domain.errors import InvalidSetting
 from creditline.domain.plans import PLAN_GRANT_KINDS, DepletionPolicy
 from creditline.entrypoints.cli.app import open_engine
 from creditline.entrypoints.cli.options import (
@@ -26,7 +22,9 @@ from creditline.entrypoints.cli.options import (
     OrgArg,
     Syntax,
     SyntaxOption,
+    file_argument,
     parse_pairs,
+    read_file,
 )
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.cycles import assigned_view, plan_billing_view
@@ -38,24 +36,14 @@ plan_app = typer.Typer(help="Plans: gates and depletion policies.", no_args_is_h
 
 
 PlanFileArg = Annotated[
-    Path,
-    typer.Argument(
-        metavar="FILE",
-        exists=True,
-        dir_okay=False,
-        readable=True,
-        help="A TOML file of [[plans]] tables (examples/PLATFORM/plans.toml).",
-    ),
+    Path, file_argument("A TOML file of [[plans]] tables (examples/PLATFORM/plans.toml).")
 ]
 
 
 @plan_app.command("load")
 def plan_load(ctx: typer.Context, file: PlanFileArg, fmt: FormatOption = Format.TABLE) -> None:
     """Store every plan of a TOML file, each replacing one of its name; all or nothing."""
-    try:
-        source = file.read_bytes()
-    except OSError as exc:
-        raise InvalidSetting("plans file", str(file), exc.strerror or str(exc)) from None
+    source = read_file(file, "plans file")
     emit(fmt, plans_view(open_engine(ctx).load_plans(source)))
 
 

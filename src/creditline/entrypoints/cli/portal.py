@@ -9,10 +9,7 @@ import typer
 from rich.text import Text
 
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.options import (
-    OrgArg,
-    parse_ttl,
-)
+from creditline.entrypoints.cli.options import OrgArg, parse_ttl
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.base import View, Whole
 

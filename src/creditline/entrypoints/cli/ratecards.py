@@ -9,22 +9,19 @@ from typing import Annotated, Literal
 
 import typer
 
-from creditline.domain.errors import (
-    ConfigurationError,
-    InvalidRateCard,
-    InvalidSetting,
-)
+from creditline.domain.errors import ConfigurationError, InvalidRateCard, InvalidSetting
 from creditline.domain.ratecard_format import parse_ratecard
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.errors import (
-    RateCardRejected,
-)
+from creditline.entrypoints.cli.errors import RateCardRejected
 from creditline.entrypoints.cli.options import (
+    StepOption,
     Syntax,
     SyntaxOption,
+    file_argument,
     parse_pairs,
     parse_step,
     parse_time,
+    read_file,
 )
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.pricing import (
@@ -56,14 +53,7 @@ _SYNTAX: dict[Syntax, Literal["toml", "json"]] = {Syntax.TOML: "toml", Syntax.JS
 
 
 CardFileArg = Annotated[
-    Path,
-    typer.Argument(
-        metavar="FILE",
-        exists=True,
-        dir_okay=False,
-        readable=True,
-        help="A rate card document: TOML, or JSON (by a .json suffix or --syntax).",
-    ),
+    Path, file_argument("A rate card document: TOML, or JSON (by a .json suffix or --syntax).")
 ]
 
 
@@ -87,10 +77,7 @@ ExamplesDirOption = Annotated[
 def _card_file(file: Path, syntax: Syntax | None) -> tuple[bytes, Literal["toml", "json"]]:
     """FILE's bytes (the parser reports bad UTF-8 like any other problem) and its syntax."""
     chosen = syntax or (Syntax.JSON if file.suffix.lower() == ".json" else Syntax.TOML)
-    try:
-        return file.read_bytes(), _SYNTAX[chosen]
-    except OSError as exc:
-        raise InvalidSetting("rate card file", str(file), exc.strerror or str(exc)) from None
+    return read_file(file, "rate card file"), _SYNTAX[chosen]
 
 
 def _examples_dir(folder: Path | None) -> Path:
@@ -174,13 +161,7 @@ def quote_command(
         list[str] | None,
         typer.Option("--dimension", "-d", metavar="NAME=VALUE", help="Choice: -d mode=Basic"),
     ] = None,
-    step: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="SPEC",
-            help="A pipeline step, in order: 'OPERATION;q=NAME=VALUE,...;d=NAME=VALUE,...'",
-        ),
-    ] = None,
+    step: StepOption = None,
     at: AtOption = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:

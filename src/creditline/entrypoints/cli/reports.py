@@ -10,10 +10,7 @@ from typing import Annotated
 import typer
 
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.options import (
-    OrgArg,
-    parse_time,
-)
+from creditline.entrypoints.cli.options import OrgArg, parse_time
 from creditline.entrypoints.cli.output import Format, emit
 from creditline.entrypoints.cli.views.usage import usage_report_view
 from creditline.entrypoints.usage_export import usage_report_csv

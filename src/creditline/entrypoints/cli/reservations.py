@@ -8,12 +8,8 @@ from typing import Annotated
 
 import typer
 
-from creditline import (
-    parse_credits,
-)
-from creditline.domain.errors import (
-    InvalidAmount,
-)
+from creditline import parse_credits
+from creditline.domain.errors import InvalidAmount
 from creditline.domain.reservations import ReservationStatus
 from creditline.entrypoints.cli.app import open_engine
 from creditline.entrypoints.cli.options import (

@@ -14,13 +14,9 @@ from typing import Annotated
 
 import typer
 
-from creditline.domain.errors import (
-    CreditlineError,
-)
+from creditline.domain.errors import CreditlineError
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.errors import (
-    describe,
-)
+from creditline.entrypoints.cli.errors import describe
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.cycles import tick_line, tick_view
 from creditline.services.scheduler import TickReport, run_worker

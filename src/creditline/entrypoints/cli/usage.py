@@ -14,19 +14,12 @@ import typer
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 
-from creditline import (
-    Creditline,
-)
-from creditline.domain.errors import (
-    InvalidSetting,
-)
+from creditline import Creditline
+from creditline.domain.errors import InvalidSetting
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent, UsageStep
 from creditline.entrypoints import jsonl
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.errors import (
-    UsageRefused,
-    UsageRejected,
-)
+from creditline.entrypoints.cli.errors import UsageRefused, UsageRejected
 from creditline.entrypoints.cli.options import (
     DimensionOption,
     EventArg,
@@ -34,6 +27,7 @@ from creditline.entrypoints.cli.options import (
     OrgArg,
     ProjectOption,
     QuantityOption,
+    StepOption,
     parse_pairs,
     parse_step,
     parse_time,
@@ -81,13 +75,7 @@ def usage_record(
     *,
     quantity: QuantityOption = None,
     dimension: DimensionOption = None,
-    step: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="SPEC",
-            help="A pipeline step, in order: 'OPERATION;q=NAME=VALUE,...;d=NAME=VALUE,...'",
-        ),
-    ] = None,
+    step: StepOption = None,
     at: Annotated[
         str | None, typer.Option("--at", metavar="ISO", help="When it happened [now].")
     ] = None,

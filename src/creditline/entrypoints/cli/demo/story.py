@@ -10,15 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from creditline import (
-    Creditline,
-    EntryType,
-    ManualClock,
-    Member,
-    Organization,
-    Project,
-    SourceType,
-)
+from creditline import Creditline, EntryType, ManualClock, Member, Organization, Project, SourceType
 from creditline.domain.errors import ConfigurationError
 from creditline.domain.purchases import Purchase, PurchaseStatus
 from creditline.domain.usage import UsageEvent, UsageStep

@@ -4,10 +4,7 @@ One module per area (:mod:`.base` holds :class:`View` and the shared pieces); th
 package re-exports the views of the ledger, prices and usage.
 """
 
-from creditline.entrypoints.cli.views.base import (
-    View,
-    Whole,
-)
+from creditline.entrypoints.cli.views.base import View, Whole
 from creditline.entrypoints.cli.views.ledger import (
     balance_view,
     database_view,

@@ -7,7 +7,7 @@ in UTC). Money appears as integer minor units with its currency, and as text
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
@@ -18,7 +18,7 @@ from creditline.domain.invoices import BillingEvent, BillingRecord, Invoice, Inv
 from creditline.domain.money import Money, format_money
 from creditline.domain.packs import Catalogue
 from creditline.domain.purchases import Purchase
-from creditline.entrypoints.cli.views.base import View, Whole, credit_fields, iso, when
+from creditline.entrypoints.cli.views.base import View, Whole, credit_fields, iso, key_values, when
 from creditline.services.invoices import FlexRun
 
 __all__ = [
@@ -41,15 +41,6 @@ def _table(title: str, *columns: str) -> Table:
     for name in columns:
         right = name in ("credits", "price", "amount", "total", "number")
         table.add_column(name, justify="right" if right else "left", overflow="fold")
-    return table
-
-
-def _key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False, show_edge=False)
-    table.add_column("field", style="bold")
-    table.add_column("value", overflow="fold")
-    for key, value in rows:
-        table.add_row(key, value)
     return table
 
 
@@ -212,7 +203,7 @@ def _invoices_table(found: Sequence[Invoice], title: str) -> Table:
 
 
 def invoice_view(invoice: Invoice) -> View:
-    header = _key_values(
+    header = key_values(
         f"Invoice {invoice.display_number}",
         [
             ("id", invoice.id),

@@ -11,10 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from creditline import (
-    Balance,
-    format_credits,
-)
+from creditline import Balance, format_credits
 from creditline.domain.plans import Plan
 from creditline.domain.pricing import Quote, RateCard, RateCardHistory
 from creditline.domain.usage import Metering

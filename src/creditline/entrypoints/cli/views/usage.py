@@ -11,9 +11,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from creditline import (
-    format_credits,
-)
+from creditline import format_credits
 from creditline.domain.reports import UsageReport
 from creditline.domain.reservations import Reservation
 from creditline.domain.usage import EventResult, StoredUsage
