@@ -1,16 +1,8 @@
-"""The ``creditline`` command's shell: a thin one over :class:`creditline.Creditline`.
+"""The ``creditline`` command's shell: the Typer app (whose root command turns the
+engine's errors into one line and an exit code, :mod:`.errors`), its global options
+(``--db``, ``--now``), opening the engine on the session's database, and ``init``.
 
-Each command parses its arguments, makes one call on the engine and renders the
-result as a table (``--format table``, the default) or as JSON (``--format json``,
-for scripts; see :mod:`creditline.entrypoints.cli.views`). Amounts on the command line
-are decimal credits (``2.5``); the engine counts in micro-credits.
-
-Every error the engine raises on purpose becomes one line on stderr, ``error: ...``,
-and the exit code that :data:`EXIT_CODES` gives its class; nothing else decides an
-exit code. Usage mistakes (an unknown option, a bad choice) are click's and exit 2.
-
-This module makes the app, its global options (``--db``, ``--now``) and ``init``; the
-command groups live one module each and are registered on the app in
+The command groups live one module each and are registered on the app in
 :mod:`creditline.entrypoints.cli.program`.
 """
 
