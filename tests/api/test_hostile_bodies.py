@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from creditline.adapters.payments import sign
-from creditline.entrypoints.bodies import MAX_DEPTH
+from creditline.entrypoints.exact_json import MAX_DEPTH
 from tests.api.conftest import Tenant, World, bearer
 from tests.billing import SECRET
 

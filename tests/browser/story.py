@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 
 from creditline import Creditline, GrantKind, ManualClock, credits
 from creditline.adapters.payments import FakeStripe, StripeProvider, sign
-from creditline.demo import PACKS, PLANS, RATE_CARD
 from creditline.domain.ledger import CauseType
 from creditline.domain.usage import UsageEvent, UsageStep
+from creditline.entrypoints.cli.demo import PACKS, PLANS, RATE_CARD
 
 __all__ = ["PIPELINE", "PIPELINE_STEPS", "SECRET", "THRESHOLD", "OrgWorld", "Story", "seed"]
 

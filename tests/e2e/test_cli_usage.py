@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from creditline.entrypoints import cli as cli_module
 from creditline.entrypoints.cli import app
+from creditline.entrypoints.cli import usage as cli_module
 
 NOW = "2026-01-02T00:00:00+00:00"
 EARLIER = "2026-01-01T10:00:00+00:00"

@@ -65,7 +65,7 @@ from typing import Any
 from creditline.domain import event_limits as limits
 from creditline.domain.event_limits import shown
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent, UsageStep
-from creditline.entrypoints import bodies
+from creditline.entrypoints import exact_json
 
 __all__ = [
     "JSON_TYPE",
@@ -143,8 +143,8 @@ def _decode(raw: bytes) -> tuple[Any, str | None]:
     except UnicodeDecodeError as exc:
         return None, f"not UTF-8 text (byte {exc.start + 1})"
     try:
-        return bodies.loads(text), None
-    except bodies.BodyTooDeep as exc:
+        return exact_json.loads(text), None
+    except exact_json.BodyTooDeep as exc:
         return None, str(exc)
     except json.JSONDecodeError as exc:
         return None, f"not JSON: {exc.msg} (column {exc.colno})"
@@ -255,7 +255,7 @@ def _cloud_data(fields: _Fields) -> dict[str, Any]:
     try:
         if not isinstance(encoded, str):
             raise ValueError("not a string")
-        document = bodies.loads(base64.b64decode(encoded, validate=True))
+        document = exact_json.loads(base64.b64decode(encoded, validate=True))
     except (ValueError, binascii.Error):
         fields.problems.append("data_base64: must be a JSON object, base64-encoded")
         return {}

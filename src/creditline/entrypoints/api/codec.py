@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from starlette.responses import Response
 
-from creditline.entrypoints.bodies import loads
+from creditline.entrypoints.exact_json import loads
 
 __all__ = ["JsonBytes", "decode", "encode"]
 

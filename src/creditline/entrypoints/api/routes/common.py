@@ -19,7 +19,7 @@ from creditline.bootstrap import Creditline
 from creditline.entrypoints.api.codec import decode
 from creditline.entrypoints.api.idempotency import engine_key
 from creditline.entrypoints.api.observability import Metrics
-from creditline.entrypoints.bodies import BodyTooDeep
+from creditline.entrypoints.exact_json import BodyTooDeep
 
 __all__ = ["Engine", "EngineKey", "ExactRequest", "ExactRoute", "Meter", "make_router"]
 

@@ -48,7 +48,8 @@ from creditline.domain.errors import (
 )
 from creditline.domain.event_limits import shown
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
-from creditline.entrypoints import bodies, jsonl
+from creditline.entrypoints import exact_json as bodies
+from creditline.entrypoints import jsonl
 from creditline.entrypoints.api.observability import Metrics
 from creditline.entrypoints.api.problems import PROBLEM_JSON, http_problem, problem, problem_type
 from creditline.entrypoints.api.routes.common import Engine, ExactRequest, Meter, make_router

@@ -17,18 +17,10 @@ import typer
 from creditline.domain.amounts import format_credits
 from creditline.domain.money import format_money
 from creditline.domain.topups import AutoTopup, RecurringTopup
-from creditline.entrypoints.cli import (
-    _NUMBERS,
-    Format,
-    FormatOption,
-    OrgArg,
-    _amount,
-    _emit,
-    _open,
-    _time,
-    app,
-)
-from creditline.entrypoints.views import View, _iso, _key_values, _when
+from creditline.entrypoints.cli.app import open_engine
+from creditline.entrypoints.cli.options import NUMBERS, OrgArg, parse_amount, parse_time
+from creditline.entrypoints.cli.output import Format, FormatOption, emit
+from creditline.entrypoints.cli.views.base import NEVER, View, iso, key_values, when
 from creditline.services.topups import TopupRun
 
 __all__ = ["recurring_app", "topup_app"]
@@ -39,7 +31,6 @@ topup_app = typer.Typer(
 )
 recurring_app = typer.Typer(help="Buy a pack every month on a day.", no_args_is_help=True)
 topup_app.add_typer(recurring_app, name="recurring")
-app.add_typer(topup_app, name="topup")
 
 CurrencyOption = Annotated[str, typer.Option(help="ISO 4217 code to pay in: EUR, USD.")]
 
@@ -54,7 +45,7 @@ def _auto_data(s: AutoTopup | None) -> dict[str, Any] | None:
         "credits_micros": s.credits, "currency": s.currency,
         "monthly_cap_minor": None if cap is None else cap.minor, "max_failures": s.max_failures,
         "armed": s.armed, "crossings": s.crossings, "pending_id": s.pending_id,
-        "failures": s.failures, "retry_at": _iso(s.retry_at), "last_skip": s.last_skip,
+        "failures": s.failures, "retry_at": iso(s.retry_at), "last_skip": s.last_skip,
         "disabled_reason": s.disabled_reason,
     }  # fmt: skip
 
@@ -63,7 +54,7 @@ def _recurring_data(r: RecurringTopup | None) -> dict[str, Any] | None:
     if r is None:
         return None
     return {"org_id": r.org_id, "pack": r.pack, "currency": r.currency, "day": r.day,
-            "starts_at": _iso(r.starts_at), "active": r.active,
+            "starts_at": iso(r.starts_at), "active": r.active,
             "last_period": r.last_period}  # fmt: skip
 
 
@@ -81,12 +72,12 @@ def auto_view(s: AutoTopup | None, r: RecurringTopup | None = None) -> View:
             ("in flight", s.pending_id or "-"), ("top-ups so far", str(s.crossings)),
         ]  # fmt: skip
         if s.retry_at is not None:
-            rows.append(("retry after", _when(s.retry_at)))
+            rows.append(("retry after", when(s.retry_at, NEVER)))
         if s.last_skip:
             rows.append(("last skipped", s.last_skip))
         if s.disabled_reason:
             rows.append(("disabled", s.disabled_reason))
-        parts.append(_key_values("Automatic top-up", rows))
+        parts.append(key_values("Automatic top-up", rows))
     if r is not None:
         parts.append(recurring_view(r).parts[0])
     return View({"auto": _auto_data(s), "recurring": _recurring_data(r)}, tuple(parts))
@@ -94,19 +85,19 @@ def auto_view(s: AutoTopup | None, r: RecurringTopup | None = None) -> View:
 
 def recurring_view(r: RecurringTopup) -> View:
     rows = [("pack", r.pack), ("pays in", r.currency), ("day", f"{r.day} of every month"),
-            ("from", _when(r.starts_at)), ("active", "yes" if r.active else "cancelled"),
+            ("from", when(r.starts_at, NEVER)), ("active", "yes" if r.active else "cancelled"),
             ("last bought", r.last_period or "-")]  # fmt: skip
-    return View(_recurring_data(r), (_key_values("Recurring top-up", rows),))
+    return View(_recurring_data(r), (key_values("Recurring top-up", rows),))
 
 
 @topup_app.command("show")
 def topup_show(ctx: typer.Context, org: OrgArg, fmt: FormatOption = Format.TABLE) -> None:
     """An organization's automatic top-up (its state) and recurring top-up."""
-    cl = _open(ctx)
-    _emit(fmt, auto_view(cl.auto_topup(org), cl.recurring_topup(org)))
+    cl = open_engine(ctx)
+    emit(fmt, auto_view(cl.auto_topup(org), cl.recurring_topup(org)))
 
 
-@topup_app.command("set", context_settings=_NUMBERS)
+@topup_app.command("set", context_settings=NUMBERS)
 def topup_set(
     ctx: typer.Context,
     org: OrgArg,
@@ -131,31 +122,31 @@ def topup_set(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Buy automatically (off-session, with the saved card) when credits run low."""
-    setting = _open(ctx).set_auto_topup(
-        org, threshold=_amount(threshold), currency=currency.upper(), pack=pack,
-        credits=None if credits is None else _amount(credits),
-        target=None if target is None else _amount(target), monthly_cap=monthly_cap,
+    setting = open_engine(ctx).set_auto_topup(
+        org, threshold=parse_amount(threshold), currency=currency.upper(), pack=pack,
+        credits=None if credits is None else parse_amount(credits),
+        target=None if target is None else parse_amount(target), monthly_cap=monthly_cap,
         max_failures=max_failures,
     )  # fmt: skip
-    _emit(fmt, auto_view(setting))
+    emit(fmt, auto_view(setting))
 
 
 @topup_app.command("disable")
 def topup_disable(ctx: typer.Context, org: OrgArg, fmt: FormatOption = Format.TABLE) -> None:
     """Turn automatic top-ups off (``topup set`` turns them on again)."""
-    _emit(fmt, auto_view(_open(ctx).disable_auto_topup(org)))
+    emit(fmt, auto_view(open_engine(ctx).disable_auto_topup(org)))
 
 
 @topup_app.command("run")
 def topup_run(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
     """Do the top-up work due now, as the tick does: retry, buy recurring, claim."""
-    run: TopupRun = _open(ctx).run_topups()
+    run: TopupRun = open_engine(ctx).run_topups()
     data = run.summary()
     rows = [(k, str(v)) for k, v in data.items()]
-    _emit(fmt, View(data, (_key_values("Top-ups", rows),)))
+    emit(fmt, View(data, (key_values("Top-ups", rows),)))
 
 
-@recurring_app.command("set", context_settings=_NUMBERS)
+@recurring_app.command("set", context_settings=NUMBERS)
 def recurring_set(
     ctx: typer.Context,
     org: OrgArg,
@@ -169,13 +160,17 @@ def recurring_set(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Buy PACK every month on --day with the saved card (replacing any schedule)."""
-    schedule = _open(ctx).set_recurring_topup(
-        org, pack, currency=currency.upper(), day=day, starts_at=_time(starts_at, "--starts-at")
+    schedule = open_engine(ctx).set_recurring_topup(
+        org,
+        pack,
+        currency=currency.upper(),
+        day=day,
+        starts_at=parse_time(starts_at, "--starts-at"),
     )
-    _emit(fmt, recurring_view(schedule))
+    emit(fmt, recurring_view(schedule))
 
 
 @recurring_app.command("cancel")
 def recurring_cancel(ctx: typer.Context, org: OrgArg, fmt: FormatOption = Format.TABLE) -> None:
     """Stop buying every month."""
-    _emit(fmt, recurring_view(_open(ctx).cancel_recurring_topup(org)))
+    emit(fmt, recurring_view(open_engine(ctx).cancel_recurring_topup(org)))

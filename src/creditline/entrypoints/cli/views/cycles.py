@@ -1,5 +1,5 @@
 """How billing cycles, subscriptions and scheduler ticks look (see
-:mod:`creditline.entrypoints.views` for the conventions: ``data`` for JSON, ``parts``
+:mod:`creditline.entrypoints.cli.views.base` for the conventions: ``data`` for JSON, ``parts``
 for a terminal, every credit amount as decimal credits and as micro-credits, times
 ISO 8601 in UTC). These views only present what the engine returned.
 """
@@ -7,7 +7,6 @@ ISO 8601 in UTC). These views only present what the engine returned.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from rich.markup import escape
@@ -19,7 +18,7 @@ from creditline.domain.cycles import Cycle
 from creditline.domain.money import format_money
 from creditline.domain.plans import Plan, PlanGrant
 from creditline.domain.subscriptions import CycleRenewal
-from creditline.entrypoints.views import View
+from creditline.entrypoints.cli.views.base import View, credit_fields, iso, when
 from creditline.services.cycles import BillingChange, PlanAssigned, SubscriptionStatus
 from creditline.services.scheduler import TickReport
 
@@ -31,18 +30,6 @@ __all__ = [
     "tick_view",
     "with_subscription",
 ]
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
-
-
-def _when(moment: datetime | None, empty: str = "") -> str:
-    return empty if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _credits(name: str, micros: int) -> dict[str, Any]:
-    return {name: format_credits(micros), f"{name}_micros": micros}
 
 
 def _key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
@@ -57,7 +44,7 @@ def _key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
 def _cycle_data(cycle: Cycle | None) -> dict[str, Any] | None:
     if cycle is None:
         return None
-    return {"index": cycle.index, "start": _iso(cycle.start), "end": _iso(cycle.end)}
+    return {"index": cycle.index, "start": iso(cycle.start), "end": iso(cycle.end)}
 
 
 def _renewal_data(renewal: CycleRenewal) -> dict[str, Any]:
@@ -66,8 +53,8 @@ def _renewal_data(renewal: CycleRenewal) -> dict[str, Any]:
         "anchor_no": renewal.anchor_no,
         "cycle": _cycle_data(renewal.cycle),
         "grant_id": renewal.grant_id,
-        **_credits("amount", renewal.amount),
-        "renewed_at": _iso(renewal.renewed_at),
+        **credit_fields("amount", renewal.amount),
+        "renewed_at": iso(renewal.renewed_at),
     }
 
 
@@ -79,8 +66,8 @@ def _renewals_table(renewals: Iterable[CycleRenewal], title: str) -> Table:
         table.add_row(
             Text(r.plan),
             str(r.cycle.index),
-            _when(r.cycle.start),
-            _when(r.cycle.end),
+            when(r.cycle.start),
+            when(r.cycle.end),
             format_credits(r.amount),
             r.grant_id or "",
         )
@@ -97,13 +84,13 @@ def subscription_data(status: SubscriptionStatus | None) -> dict[str, Any] | Non
         "interval": sub.interval.value,
         "anchor": sub.anchor_kind.value,
         "time_zone": sub.time_zone,
-        "started_at": _iso(sub.started_at),
-        "anchored_at": _iso(sub.anchored_at),
+        "started_at": iso(sub.started_at),
+        "anchored_at": iso(sub.anchored_at),
         "anchor_no": sub.anchor_no,
         "last_cycle": sub.last_cycle,
         "cycle": _cycle_data(status.cycle),
-        "next_renewal_at": _iso(sub.next_renewal_at),
-        "ended_at": _iso(sub.ended_at),
+        "next_renewal_at": iso(sub.next_renewal_at),
+        "ended_at": iso(sub.ended_at),
         "renewals": [_renewal_data(r) for r in status.renewals],
     }
 
@@ -115,14 +102,14 @@ def _subscription_rows(status: SubscriptionStatus | None) -> list[tuple[str, str
     rows = [
         ("plan", sub.plan),
         ("billing", f"{sub.interval.value}, {sub.anchor_kind.value} anchor, {sub.time_zone}"),
-        ("subscribed (UTC)", _when(sub.started_at)),
-        ("anchored (UTC)", _when(sub.anchored_at)),
+        ("subscribed (UTC)", when(sub.started_at)),
+        ("anchored (UTC)", when(sub.anchored_at)),
     ]
     if cycle is not None:
-        rows.append(("cycle", f"{cycle.index}: {_when(cycle.start)} to {_when(cycle.end)} UTC"))
-    rows.append(("next renewal (UTC)", _when(sub.next_renewal_at, "none")))
+        rows.append(("cycle", f"{cycle.index}: {when(cycle.start)} to {when(cycle.end)} UTC"))
+    rows.append(("next renewal (UTC)", when(sub.next_renewal_at, "none")))
     if sub.ended_at is not None:
-        rows.append(("ended (UTC)", _when(sub.ended_at)))
+        rows.append(("ended (UTC)", when(sub.ended_at)))
     return rows
 
 
@@ -136,9 +123,9 @@ def assigned_view(view: View, assigned: PlanAssigned, status: SubscriptionStatus
     """The metering view of a plan assignment, with what it did to the billing."""
     billing = {
         "change": assigned.change.value,
-        **_credits("granted", assigned.granted),
-        **_credits("reset", assigned.reset),
-        **_credits("expired", assigned.expired),
+        **credit_fields("granted", assigned.granted),
+        **credit_fields("reset", assigned.reset),
+        **credit_fields("expired", assigned.expired),
         "renewals": [_renewal_data(r) for r in assigned.renewals],
         "subscription": subscription_data(status),
     }
@@ -243,13 +230,13 @@ def tick_line(report: TickReport) -> str:
         + "".join(f" [error: {e}]" for e in job.errors)
         for job in report.jobs
     )
-    return f"tick at {_iso(report.at)}: {jobs}"
+    return f"tick at {iso(report.at)}: {jobs}"
 
 
 def tick_view(report: TickReport) -> View:
     """What a tick did, job by job, in the order they ran."""
     data = {
-        "at": _iso(report.at),
+        "at": iso(report.at),
         "ok": report.ok,
         "jobs": [
             {
@@ -261,7 +248,7 @@ def tick_view(report: TickReport) -> View:
             for job in report.jobs
         ],
     }
-    table = Table(title=f"Tick at {_when(report.at)} UTC", title_justify="left", show_edge=False)
+    table = Table(title=f"Tick at {when(report.at)} UTC", title_justify="left", show_edge=False)
     for name in ("job", "result", "errors"):
         table.add_column(name, overflow="fold")
     for job in report.jobs:

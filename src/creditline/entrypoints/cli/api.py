@@ -17,23 +17,19 @@ from rich.text import Text
 
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.errors import InvalidSetting
-from creditline.entrypoints.cli import (
-    Format,
-    FormatOption,
-    _emit,
-    _open,
-    _Session,
-    _time,
-    app,
-)
-from creditline.entrypoints.views import View, Whole
+from creditline.entrypoints.cli.app import Session, open_engine
+from creditline.entrypoints.cli.options import parse_time
+from creditline.entrypoints.cli.output import Format, FormatOption, emit
+from creditline.entrypoints.cli.views.base import View, Whole
 
-__all__ = ["key_app"]
+__all__ = ["commands", "key_app"]
+
+commands = typer.Typer()
+"""``serve``."""
 
 key_app = typer.Typer(
     help="API keys of the HTTP service: operator, org and org_read keys.", no_args_is_help=True
 )
-app.add_typer(key_app, name="key")
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -46,7 +42,7 @@ def _expiry(text: str | None, now: datetime) -> datetime | None:
     found = _DURATION.fullmatch(text.strip())
     if found is not None:
         return now + timedelta(seconds=int(found.group(1)) * _UNITS[found.group(2)])
-    return _time(text, "--expires")
+    return parse_time(text, "--expires")
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -121,9 +117,9 @@ def key_create(
     if operator and read_only:
         raise InvalidSetting("key", "--read-only", "an operator key cannot be read-only")
     role = Role.OPERATOR if operator else (Role.ORG_READ if read_only else Role.ORG)
-    cl = _open(ctx, migrate=True)
+    cl = open_engine(ctx, migrate=True)
     issued = cl.create_api_key(role, org, name=name, expires_at=_expiry(expires, cl.clock.now()))
-    _emit(fmt, _issued_view(issued))
+    emit(fmt, _issued_view(issued))
 
 
 @key_app.command("list")
@@ -135,8 +131,8 @@ def key_list(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """API keys (never their secrets), oldest first."""
-    keys = _open(ctx).api_keys(org, include_revoked=not active)
-    _emit(fmt, View([_key_data(k) for k in keys], (_keys_table(keys, "API keys"),)))
+    keys = open_engine(ctx).api_keys(org, include_revoked=not active)
+    emit(fmt, View([_key_data(k) for k in keys], (_keys_table(keys, "API keys"),)))
 
 
 @key_app.command("revoke")
@@ -146,11 +142,11 @@ def key_revoke(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Revoke an API key: it stops working at once."""
-    key = _open(ctx).revoke_api_key(key_id)
-    _emit(fmt, View(_key_data(key), (_keys_table([key], "Revoked"),)))
+    key = open_engine(ctx).revoke_api_key(key_id)
+    emit(fmt, View(_key_data(key), (_keys_table([key], "Revoked"),)))
 
 
-@app.command("serve")
+@commands.command("serve")
 def serve_command(
     ctx: typer.Context,
     *,
@@ -179,7 +175,7 @@ def serve_command(
     """
     from creditline.entrypoints.api.server import serve
 
-    session = ctx.find_object(_Session)
+    session = ctx.find_object(Session)
     assert session is not None
     serve(
         session.url,

@@ -1,5 +1,5 @@
 """How alert rules, webhook endpoints and deliveries look (see
-:mod:`creditline.entrypoints.views` for the conventions: ``data`` for JSON, ``parts``
+:mod:`creditline.entrypoints.cli.views.base` for the conventions: ``data`` for JSON, ``parts``
 for a terminal, credit amounts as decimal credits and as micro-credits, times ISO 8601
 in UTC). These views only present what the engine returned.
 """
@@ -7,7 +7,6 @@ in UTC). These views only present what the engine returned.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from rich.table import Table
@@ -16,7 +15,7 @@ from rich.text import Text
 from creditline import format_credits
 from creditline.domain.alerts import AlertRule
 from creditline.domain.deliveries import Delivery, WebhookEndpoint
-from creditline.entrypoints.views import View, Whole
+from creditline.entrypoints.cli.views.base import View, Whole, iso, when
 
 __all__ = [
     "delivery_view",
@@ -28,14 +27,6 @@ __all__ = [
 ]
 
 _CREDIT_PARAMS = ("threshold", "rearm_above")
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
-
-
-def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -71,10 +62,10 @@ def _rule_data(rule: AlertRule) -> dict[str, Any]:
         "channels": [c.value for c in rule.channels],
         "email": rule.email,
         "state": None if state is None else state.state.value,
-        "last_fired_at": None if state is None else _iso(state.last_fired_at),
+        "last_fired_at": None if state is None else iso(state.last_fired_at),
         "fired_count": 0 if state is None else state.fired_count,
-        "created_at": _iso(rule.created_at),
-        "disabled_at": _iso(rule.disabled_at),
+        "created_at": iso(rule.created_at),
+        "disabled_at": iso(rule.disabled_at),
     }
 
 
@@ -91,7 +82,7 @@ def _rules_table(rules: Sequence[AlertRule], title: str) -> Table:
             channels,
             "removed" if not rule.active else ("" if state is None else state.state.value),
             str(0 if state is None else state.fired_count),
-            "" if state is None else _when(state.last_fired_at),
+            "" if state is None else when(state.last_fired_at),
         )
     return table
 
@@ -116,8 +107,8 @@ def _endpoint_data(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "org_id": endpoint.org_id,
         "event_types": list(endpoint.event_types),
         "description": endpoint.description,
-        "created_at": _iso(endpoint.created_at),
-        "disabled_at": _iso(endpoint.disabled_at),
+        "created_at": iso(endpoint.created_at),
+        "disabled_at": iso(endpoint.disabled_at),
     }
     if endpoint.secret is not None:
         data["secret"] = endpoint.secret
@@ -166,16 +157,16 @@ def _delivery_data(d: Delivery) -> dict[str, Any]:
         "event_type": d.event_type,
         "status": d.status.value,
         "attempts": d.attempts,
-        "next_attempt_at": _iso(d.next_attempt_at),
+        "next_attempt_at": iso(d.next_attempt_at),
         "last_status_code": d.last_status_code,
         "last_error": d.last_error,
-        "created_at": _iso(d.created_at),
-        "delivered_at": _iso(d.delivered_at),
+        "created_at": iso(d.created_at),
+        "delivered_at": iso(d.delivered_at),
         "payload": d.payload,
         "attempt_log": [
             {
                 "number": a.number,
-                "at": _iso(a.at),
+                "at": iso(a.at),
                 "ok": a.ok,
                 "status_code": a.status_code,
                 "error": a.error,
@@ -199,7 +190,7 @@ def _deliveries_table(found: Sequence[Delivery], title: str) -> Table:
             d.status.value,
             str(d.attempts),
             answer,
-            _when(d.next_attempt_at),
+            when(d.next_attempt_at),
         )
     return table
 

@@ -16,16 +16,25 @@ from typing import Annotated
 import typer
 
 from creditline.domain.errors import InvalidSetting
-from creditline.entrypoints import billing_views
-from creditline.entrypoints.cli import (
-    _NUMBERS,
-    Format,
-    FormatOption,
+from creditline.entrypoints.cli.app import open_engine
+from creditline.entrypoints.cli.options import (
+    NUMBERS,
     OrgArg,
-    _amount,
-    _emit,
-    _open,
-    app,
+    file_argument,
+    parse_amount,
+    read_file,
+)
+from creditline.entrypoints.cli.output import Format, FormatOption, emit
+from creditline.entrypoints.cli.views.billing import (
+    billing_events_view,
+    billing_history_view,
+    catalogue_view,
+    flex_run_view,
+    invoice_view,
+    invoices_view,
+    pending_items_view,
+    purchase_view,
+    purchases_view,
 )
 
 __all__ = ["billing_app", "invoice_app", "pack_app", "purchase_app"]
@@ -40,10 +49,6 @@ invoice_app = typer.Typer(help="Invoices: flex usage billed monthly.", no_args_i
 billing_app = typer.Typer(
     help="Billing history: purchases, refunds, invoices.", no_args_is_help=True
 )
-app.add_typer(pack_app, name="pack")
-app.add_typer(purchase_app, name="purchase")
-app.add_typer(invoice_app, name="invoice")
-app.add_typer(billing_app, name="billing")
 
 PurchaseArg = Annotated[
     str, typer.Argument(metavar="PURCHASE", help="The purchase's id (pur_...).")
@@ -58,36 +63,24 @@ LimitOption = Annotated[int, typer.Option(min=1, max=10_000, help="At most this 
 @pack_app.command("load")
 def pack_load(
     ctx: typer.Context,
-    file: Annotated[
-        Path,
-        typer.Argument(
-            metavar="FILE",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            help="A catalogue in TOML (examples/PLATFORM/packs.toml).",
-        ),
-    ],
+    file: Annotated[Path, file_argument("A catalogue in TOML (examples/PLATFORM/packs.toml).")],
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Store the credit pack catalogue of a file, replacing the stored one; all or nothing."""
-    try:
-        source = file.read_bytes()
-    except OSError as exc:
-        raise InvalidSetting("packs file", str(file), exc.strerror or str(exc)) from None
-    _emit(fmt, billing_views.catalogue_view(_open(ctx).load_packs(source)))
+    source = read_file(file, "packs file")
+    emit(fmt, catalogue_view(open_engine(ctx).load_packs(source)))
 
 
 @pack_app.command("list")
 def pack_list(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
     """The packs on sale, their prices and expiry, any-amount rate and refund policy."""
-    _emit(fmt, billing_views.catalogue_view(_open(ctx).packs()))
+    emit(fmt, catalogue_view(open_engine(ctx).packs()))
 
 
 # -- purchases --------------------------------------------------------------------------
 
 
-@purchase_app.command("create", context_settings=_NUMBERS)
+@purchase_app.command("create", context_settings=NUMBERS)
 def purchase_create(
     ctx: typer.Context,
     org: OrgArg,
@@ -120,13 +113,13 @@ def purchase_create(
     no payment provider is configured (operator grants only). With --on-account the
     credits are granted now and the price goes on the next monthly invoice.
     """
-    cl = _open(ctx)
-    amount = None if credits is None else _amount(credits)
+    cl = open_engine(ctx)
+    amount = None if credits is None else parse_amount(credits)
     if on_account:
         bought = cl.buy_on_account(
             org, pack, credits=amount, currency=currency.upper(), idempotency_key=key
         )
-        _emit(fmt, billing_views.purchase_view(bought))
+        emit(fmt, purchase_view(bought))
         return
     urls = {k: v for k, v in (("success_url", success_url), ("cancel_url", cancel_url)) if v}
     purchase = cl.create_purchase(
@@ -138,7 +131,7 @@ def purchase_create(
         idempotency_key=key,
         **urls,
     )
-    _emit(fmt, billing_views.purchase_view(purchase))
+    emit(fmt, purchase_view(purchase))
 
 
 @purchase_app.command("list")
@@ -146,7 +139,7 @@ def purchase_list(
     ctx: typer.Context, org: OrgArg, limit: LimitOption = 100, fmt: FormatOption = Format.TABLE
 ) -> None:
     """An organization's purchases, newest first (its purchase history)."""
-    _emit(fmt, billing_views.purchases_view(_open(ctx).purchases(org, limit)))
+    emit(fmt, purchases_view(open_engine(ctx).purchases(org, limit)))
 
 
 @purchase_app.command("show")
@@ -154,7 +147,7 @@ def purchase_show(
     ctx: typer.Context, org: OrgArg, purchase: PurchaseArg, fmt: FormatOption = Format.TABLE
 ) -> None:
     """One purchase: its terms, status, checkout, grant and refund."""
-    _emit(fmt, billing_views.purchase_view(_open(ctx).purchase(org, purchase)))
+    emit(fmt, purchase_view(open_engine(ctx).purchase(org, purchase)))
 
 
 @purchase_app.command("refresh")
@@ -162,7 +155,7 @@ def purchase_refresh(
     ctx: typer.Context, org: OrgArg, purchase: PurchaseArg, fmt: FormatOption = Format.TABLE
 ) -> None:
     """Ask the payment provider about a pending purchase; grant it if it is paid."""
-    _emit(fmt, billing_views.purchase_view(_open(ctx).refresh_purchase(org, purchase)))
+    emit(fmt, purchase_view(open_engine(ctx).refresh_purchase(org, purchase)))
 
 
 @purchase_app.command("refund")
@@ -173,7 +166,7 @@ def purchase_refund(
 
     Exit 5 when the refund is refused (a final, non-refundable purchase; nothing left).
     """
-    _emit(fmt, billing_views.purchase_view(_open(ctx).refund_purchase(org, purchase)))
+    emit(fmt, purchase_view(open_engine(ctx).refund_purchase(org, purchase)))
 
 
 # -- invoices ---------------------------------------------------------------------------
@@ -184,7 +177,7 @@ def invoice_list(
     ctx: typer.Context, org: OrgArg, limit: LimitOption = 100, fmt: FormatOption = Format.TABLE
 ) -> None:
     """An organization's invoices, newest first."""
-    _emit(fmt, billing_views.invoices_view(_open(ctx).invoices(org, limit)))
+    emit(fmt, invoices_view(open_engine(ctx).invoices(org, limit)))
 
 
 @invoice_app.command("show")
@@ -196,11 +189,11 @@ def invoice_show(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """One invoice: its number, period, lines and status (or its HTML with --html)."""
-    cl = _open(ctx)
+    cl = open_engine(ctx)
     if html:
         typer.echo(cl.invoice_html(org, invoice), nl=False)
         return
-    _emit(fmt, billing_views.invoice_view(cl.invoice(org, invoice)))
+    emit(fmt, invoice_view(cl.invoice(org, invoice)))
 
 
 @invoice_app.command("pdf")
@@ -213,7 +206,7 @@ def invoice_pdf(
     ],
 ) -> None:
     """Write an invoice as a PDF file."""
-    document = _open(ctx).invoice_pdf(org, invoice)
+    document = open_engine(ctx).invoice_pdf(org, invoice)
     try:
         output.write_bytes(document)
     except OSError as exc:
@@ -231,7 +224,7 @@ def invoice_run(
 ) -> None:
     """Issue a month's invoices: plan fees, flex, purchases on account (safe to run again:
     nothing is issued twice)."""
-    _emit(fmt, billing_views.flex_run_view(_open(ctx).invoice_month(month)))
+    emit(fmt, flex_run_view(open_engine(ctx).invoice_month(month)))
 
 
 @invoice_app.command("pay")
@@ -239,7 +232,7 @@ def invoice_pay(
     ctx: typer.Context, org: OrgArg, invoice: InvoiceArg, fmt: FormatOption = Format.TABLE
 ) -> None:
     """Charge an open invoice to the organization's saved payment method."""
-    _emit(fmt, billing_views.invoice_view(_open(ctx).pay_invoice(org, invoice)))
+    emit(fmt, invoice_view(open_engine(ctx).pay_invoice(org, invoice)))
 
 
 @invoice_app.command("void")
@@ -247,7 +240,7 @@ def invoice_void(
     ctx: typer.Context, org: OrgArg, invoice: InvoiceArg, fmt: FormatOption = Format.TABLE
 ) -> None:
     """Cancel an open invoice; it keeps its number."""
-    _emit(fmt, billing_views.invoice_view(_open(ctx).void_invoice(org, invoice)))
+    emit(fmt, invoice_view(open_engine(ctx).void_invoice(org, invoice)))
 
 
 @invoice_app.command("mark-paid")
@@ -261,13 +254,13 @@ def invoice_mark_paid(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Mark an open invoice paid outside the provider; lifts a suspension it caused."""
-    _emit(fmt, billing_views.invoice_view(_open(ctx).mark_invoice_paid(org, invoice, reference)))
+    emit(fmt, invoice_view(open_engine(ctx).mark_invoice_paid(org, invoice, reference)))
 
 
 @invoice_app.command("retry")
 def invoice_retry(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
     """Charge again every invoice whose dunning try is due (the scheduler's job)."""
-    _emit(fmt, billing_views.invoices_view(_open(ctx).retry_payments()))
+    emit(fmt, invoices_view(open_engine(ctx).retry_payments()))
 
 
 @invoice_app.command("events")
@@ -282,13 +275,13 @@ def invoice_events(
 ) -> None:
     """The steps of the invoices' collection (issued, payment failed, retry scheduled,
     suspended, paid, restored), each with its cause, newest first."""
-    _emit(fmt, billing_views.billing_events_view(_open(ctx).billing_events(org, limit, invoice)))
+    emit(fmt, billing_events_view(open_engine(ctx).billing_events(org, limit, invoice)))
 
 
 @invoice_app.command("pending")
 def invoice_pending(ctx: typer.Context, org: OrgArg, fmt: FormatOption = Format.TABLE) -> None:
     """What waits for the organization's next invoice: fees, prorations, credits."""
-    _emit(fmt, billing_views.pending_items_view(_open(ctx).pending_items(org)))
+    emit(fmt, pending_items_view(open_engine(ctx).pending_items(org)))
 
 
 @billing_app.command("history")
@@ -296,4 +289,4 @@ def billing_history(
     ctx: typer.Context, org: OrgArg, limit: LimitOption = 100, fmt: FormatOption = Format.TABLE
 ) -> None:
     """An organization's purchases, refunds and invoices, newest first."""
-    _emit(fmt, billing_views.billing_history_view(_open(ctx).billing_history(org, limit)))
+    emit(fmt, billing_history_view(open_engine(ctx).billing_history(org, limit)))

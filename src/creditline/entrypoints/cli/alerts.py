@@ -16,8 +16,17 @@ import typer
 
 from creditline.domain.alerts import AlertKind
 from creditline.domain.deliveries import DeliveryStatus
-from creditline.entrypoints import alert_views
-from creditline.entrypoints.cli import Format, FormatOption, OrgArg, _amount, _emit, _open, app
+from creditline.entrypoints.cli.app import open_engine
+from creditline.entrypoints.cli.options import OrgArg, parse_amount
+from creditline.entrypoints.cli.output import Format, FormatOption, emit
+from creditline.entrypoints.cli.views.alerts import (
+    deliveries_view,
+    delivery_view,
+    endpoint_view,
+    endpoints_view,
+    rule_view,
+    rules_view,
+)
 
 __all__ = ["alert_app", "webhook_app"]
 
@@ -30,8 +39,6 @@ webhook_app = typer.Typer(
     help="Webhook endpoints that receive alerts, signed per Standard Webhooks; the delivery log.",
     no_args_is_help=True,
 )
-app.add_typer(alert_app, name="alert")
-app.add_typer(webhook_app, name="webhook")
 
 KINDS = ", ".join(k.value for k in AlertKind)
 LimitOption = Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")]
@@ -86,11 +93,11 @@ def alert_add(
 ) -> None:
     """Add an alert rule to an organization; it fires once per crossing (exit 2 listing
     every problem of the rule)."""
-    rule = _open(ctx).add_alert(
+    rule = open_engine(ctx).add_alert(
         org,
         kind,
-        threshold=None if threshold is None else _amount(threshold),
-        rearm_above=None if rearm_above is None else _amount(rearm_above),
+        threshold=None if threshold is None else parse_amount(threshold),
+        rearm_above=None if rearm_above is None else parse_amount(rearm_above),
         percent=percent,
         rearm_percent=rearm_percent,
         days=days,
@@ -99,7 +106,7 @@ def alert_add(
         channels=channel or None,
         email=email,
     )
-    _emit(fmt, alert_views.rule_view(rule))
+    emit(fmt, rule_view(rule))
 
 
 @alert_app.command("list")
@@ -110,7 +117,7 @@ def alert_list(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """An organization's alert rules and where each stands (armed or fired)."""
-    _emit(fmt, alert_views.rules_view(_open(ctx).alert_rules(org, include_disabled=all_)))
+    emit(fmt, rules_view(open_engine(ctx).alert_rules(org, include_disabled=all_)))
 
 
 @alert_app.command("remove")
@@ -120,7 +127,7 @@ def alert_remove(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Remove an alert rule (it stops firing; its deliveries stay in the log)."""
-    _emit(fmt, alert_views.rule_view(_open(ctx).disable_alert(rule)))
+    emit(fmt, rule_view(open_engine(ctx).disable_alert(rule)))
 
 
 # -- webhooks ------------------------------------------------------------------------------
@@ -145,10 +152,10 @@ def webhook_add(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Add a webhook endpoint; prints its signing secret, the only time it is shown."""
-    endpoint = _open(ctx).add_webhook(
+    endpoint = open_engine(ctx).add_webhook(
         url, org_id=org, event_types=event or (), description=description
     )
-    _emit(fmt, alert_views.endpoint_view(endpoint))
+    emit(fmt, endpoint_view(endpoint))
 
 
 @webhook_app.command("list")
@@ -161,8 +168,8 @@ def webhook_list(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Webhook endpoints (never their secrets)."""
-    found = _open(ctx).webhook_endpoints(org, include_disabled=all_)
-    _emit(fmt, alert_views.endpoints_view(found))
+    found = open_engine(ctx).webhook_endpoints(org, include_disabled=all_)
+    emit(fmt, endpoints_view(found))
 
 
 @webhook_app.command("remove")
@@ -174,7 +181,7 @@ def webhook_remove(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Remove a webhook endpoint: nothing more is sent to it."""
-    _emit(fmt, alert_views.endpoint_view(_open(ctx).disable_webhook(endpoint)))
+    emit(fmt, endpoint_view(open_engine(ctx).disable_webhook(endpoint)))
 
 
 @webhook_app.command("deliveries")
@@ -195,8 +202,10 @@ def webhook_deliveries(
 ) -> None:
     """The delivery log, newest first: webhooks and alert e-mails, their attempts and
     last answers."""
-    found = _open(ctx).webhook_deliveries(org, endpoint_id=endpoint, status=status, limit=limit)
-    _emit(fmt, alert_views.deliveries_view(found))
+    found = open_engine(ctx).webhook_deliveries(
+        org, endpoint_id=endpoint, status=status, limit=limit
+    )
+    emit(fmt, deliveries_view(found))
 
 
 @webhook_app.command("show")
@@ -208,7 +217,7 @@ def webhook_show(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """One delivery, its payload and every attempt."""
-    _emit(fmt, alert_views.delivery_view(_open(ctx).webhook_delivery(delivery)))
+    emit(fmt, delivery_view(open_engine(ctx).webhook_delivery(delivery)))
 
 
 @webhook_app.command("resend")
@@ -220,4 +229,4 @@ def webhook_resend(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Queue a delivery again, due now (the next tick sends it, same webhook-id)."""
-    _emit(fmt, alert_views.delivery_view(_open(ctx).redeliver_webhook(delivery)))
+    emit(fmt, delivery_view(open_engine(ctx).redeliver_webhook(delivery)))

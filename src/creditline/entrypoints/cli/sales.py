@@ -20,18 +20,10 @@ from rich.table import Table
 
 from creditline import format_credits
 from creditline.domain.sales import SalesRequest
-from creditline.entrypoints.cli import (
-    _NUMBERS,
-    Format,
-    FormatOption,
-    OrgArg,
-    _amount,
-    _emit,
-    _open,
-    app,
-    org_app,
-)
-from creditline.entrypoints.views import View, org_view
+from creditline.entrypoints.cli.app import open_engine
+from creditline.entrypoints.cli.options import NUMBERS, OrgArg, parse_amount
+from creditline.entrypoints.cli.output import Format, FormatOption, emit
+from creditline.entrypoints.cli.views.base import View
 from creditline.services.sales import SelfServe
 
 __all__ = ["sales_app"]
@@ -41,7 +33,6 @@ sales_app = typer.Typer(
     "organizations that cannot.",
     no_args_is_help=True,
 )
-app.add_typer(sales_app, name="sales")
 
 
 def _iso(moment: datetime) -> str:
@@ -96,32 +87,13 @@ def _self_serve_view(state: SelfServe) -> View:
     return View(data, (table,))
 
 
-@org_app.command("update")
-def org_update(
-    ctx: typer.Context,
-    org: OrgArg,
-    *,
-    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
-    country: Annotated[
-        str | None,
-        typer.Option(metavar="CC", help="Its country, ISO 3166-1 alpha-2 (DE)."),
-    ] = None,
-    no_country: Annotated[bool, typer.Option("--no-country", help="Remove its country.")] = False,
-    fmt: FormatOption = Format.TABLE,
-) -> None:
-    """Change an organization's name or country (its country decides whether it can buy
-    credits self-serve)."""
-    changed = _open(ctx).update_org(org, name=name, country=country, clear_country=no_country)
-    _emit(fmt, org_view(changed))
-
-
 @sales_app.command("check")
 def sales_check(ctx: typer.Context, org: OrgArg, fmt: FormatOption = Format.TABLE) -> None:
     """Whether an organization can buy credits self-serve, or contacts sales."""
-    _emit(fmt, _self_serve_view(_open(ctx).self_serve(org)))
+    emit(fmt, _self_serve_view(open_engine(ctx).self_serve(org)))
 
 
-@sales_app.command("request", context_settings=_NUMBERS)
+@sales_app.command("request", context_settings=NUMBERS)
 def sales_request(
     ctx: typer.Context,
     org: OrgArg,
@@ -138,15 +110,15 @@ def sales_request(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Contact sales: record a request (sent to the operator's webhook and e-mail)."""
-    made = _open(ctx).contact_sales(
+    made = open_engine(ctx).contact_sales(
         org,
         pack,
-        credits=None if amount is None else _amount(amount),
+        credits=None if amount is None else parse_amount(amount),
         message=message,
         member_id=member,
         email=email,
     )
-    _emit(fmt, View(_request_data(made), (_requests_table([made], "Contact-sales request"),)))
+    emit(fmt, View(_request_data(made), (_requests_table([made], "Contact-sales request"),)))
 
 
 @sales_app.command("list")
@@ -159,8 +131,8 @@ def sales_list(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Contact-sales requests, newest first: every organization's, or one's."""
-    found = _open(ctx).sales_requests(org, limit)
-    _emit(
+    found = open_engine(ctx).sales_requests(org, limit)
+    emit(
         fmt,
         View(
             [_request_data(r) for r in found], (_requests_table(found, "Contact-sales requests"),)
@@ -175,5 +147,5 @@ def sales_show(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """One contact-sales request."""
-    found = _open(ctx).sales_request(request)
-    _emit(fmt, View(_request_data(found), (_requests_table([found], "Contact-sales request"),)))
+    found = open_engine(ctx).sales_request(request)
+    emit(fmt, View(_request_data(found), (_requests_table([found], "Contact-sales request"),)))

@@ -1,5 +1,5 @@
 """How packs, purchases, invoices and the billing history look (see
-:mod:`creditline.entrypoints.views` for the conventions: ``data`` for JSON, ``parts`` for
+:mod:`creditline.entrypoints.cli.views.base` for the conventions: ``data`` for JSON, ``parts`` for
 a terminal, every credit amount as decimal credits and as micro-credits, times ISO 8601
 in UTC). Money appears as integer minor units with its currency, and as text
 (``"EUR 450.00"``). These views only present what the engine returned.
@@ -7,8 +7,7 @@ in UTC). Money appears as integer minor units with its currency, and as text
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
@@ -19,7 +18,7 @@ from creditline.domain.invoices import BillingEvent, BillingRecord, Invoice, Inv
 from creditline.domain.money import Money, format_money
 from creditline.domain.packs import Catalogue
 from creditline.domain.purchases import Purchase
-from creditline.entrypoints.views import View, Whole
+from creditline.entrypoints.cli.views.base import View, Whole, credit_fields, iso, key_values, when
 from creditline.services.invoices import FlexRun
 
 __all__ = [
@@ -33,18 +32,6 @@ __all__ = [
 ]
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
-
-
-def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _credits(name: str, micros: int) -> dict[str, Any]:
-    return {name: format_credits(micros), f"{name}_micros": micros}
-
-
 def _money(name: str, money: Money) -> dict[str, Any]:
     return {f"{name}_minor": money.minor, "currency": money.currency, name: str(money)}
 
@@ -54,15 +41,6 @@ def _table(title: str, *columns: str) -> Table:
     for name in columns:
         right = name in ("credits", "price", "amount", "total", "number")
         table.add_column(name, justify="right" if right else "left", overflow="fold")
-    return table
-
-
-def _key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False, show_edge=False)
-    table.add_column("field", style="bold")
-    table.add_column("value", overflow="fold")
-    for key, value in rows:
-        table.add_row(key, value)
     return table
 
 
@@ -115,7 +93,7 @@ def _purchase_data(p: Purchase) -> dict[str, Any]:
         "id": p.id,
         "org_id": p.org_id,
         "pack": p.pack,
-        **_credits("credits", p.credits),
+        **credit_fields("credits", p.credits),
         **_money("price", p.price),
         "status": p.status.value,
         "provider": p.provider,
@@ -126,13 +104,13 @@ def _purchase_data(p: Purchase) -> dict[str, Any]:
         "payment_id": p.payment_id,
         "grant_id": p.grant_id,
         "email": p.email,
-        **_credits("refunded_credits", p.refunded_credits),
+        **credit_fields("refunded_credits", p.refunded_credits),
         "refunded_minor": p.refunded_minor,
         "refund_id": p.refund_id,
         "failure": p.failure,
-        "created_at": _iso(p.created_at),
-        "paid_at": _iso(p.paid_at),
-        "refunded_at": _iso(p.refunded_at),
+        "created_at": iso(p.created_at),
+        "paid_at": iso(p.paid_at),
+        "refunded_at": iso(p.refunded_at),
         "trigger": p.trigger.value,
     }
 
@@ -149,7 +127,7 @@ def _purchases_table(found: Sequence[Purchase], title: str) -> Table:
             str(p.price),
             p.status.value,
             p.trigger.value,
-            _when(p.created_at),
+            when(p.created_at),
             p.grant_id or "",
         )
     return table
@@ -190,20 +168,20 @@ def _invoice_data(i: Invoice) -> dict[str, Any]:
             {
                 "kind": line.kind.value,
                 "description": line.description,
-                **_credits("credits", line.credits),
+                **credit_fields("credits", line.credits),
                 "unit_price_minor": line.unit_price_minor,
                 "amount_minor": line.amount_minor,
             }
             for line in i.lines
         ],
-        "issued_at": _iso(i.issued_at),
-        "paid_at": _iso(i.paid_at),
-        "voided_at": _iso(i.voided_at),
+        "issued_at": iso(i.issued_at),
+        "paid_at": iso(i.paid_at),
+        "voided_at": iso(i.voided_at),
         "payment_id": i.payment_id,
         "payment_error": i.payment_error,
         "payment_attempts": i.payment_attempts,
         "collection": None if i.collection is None else i.collection.value,
-        "next_attempt_at": _iso(i.next_attempt_at),
+        "next_attempt_at": iso(i.next_attempt_at),
     }
 
 
@@ -219,25 +197,25 @@ def _invoices_table(found: Sequence[Invoice], title: str) -> Table:
             i.period,
             str(i.total),
             i.status.value,
-            _when(i.issued_at),
+            when(i.issued_at),
         )
     return table
 
 
 def invoice_view(invoice: Invoice) -> View:
-    header = _key_values(
+    header = key_values(
         f"Invoice {invoice.display_number}",
         [
             ("id", invoice.id),
             ("organization", invoice.org_id),
             ("period", invoice.period),
             ("status", invoice.status.value),
-            ("issued (UTC)", _when(invoice.issued_at)),
-            ("paid (UTC)", _when(invoice.paid_at)),
+            ("issued (UTC)", when(invoice.issued_at)),
+            ("paid (UTC)", when(invoice.paid_at)),
             ("payment error", invoice.payment_error or ""),
             ("payment attempts", str(invoice.payment_attempts)),
             ("collection", "" if invoice.collection is None else invoice.collection.value),
-            ("next attempt (UTC)", _when(invoice.next_attempt_at)),
+            ("next attempt (UTC)", when(invoice.next_attempt_at)),
         ],
     )
     lines = _table("Lines", "description", "credits", "price", "amount")
@@ -276,7 +254,7 @@ def flex_run_view(run: FlexRun) -> View:
 def billing_history_view(records: Sequence[BillingRecord]) -> View:
     data = [
         {
-            "at": _iso(r.at),
+            "at": iso(r.at),
             "kind": r.kind,
             "ref": r.ref,
             "description": r.description,
@@ -289,7 +267,7 @@ def billing_history_view(records: Sequence[BillingRecord]) -> View:
         "Billing history", "when (UTC)", "kind", "ref", "description", "amount", "status"
     )
     for r in records:
-        table.add_row(_when(r.at), r.kind, r.ref, r.description, str(r.amount), r.status)
+        table.add_row(when(r.at), r.kind, r.ref, r.description, str(r.amount), r.status)
     return View(data, (table,))
 
 
@@ -301,7 +279,7 @@ def billing_events_view(found: Sequence[BillingEvent]) -> View:
             "type": e.type,
             "cause": e.cause,
             "data": e.data,
-            "at": _iso(e.at),
+            "at": iso(e.at),
         }
         for e in found
     ]
@@ -309,18 +287,18 @@ def billing_events_view(found: Sequence[BillingEvent]) -> View:
     for e in found:
         detail = ", ".join(f"{k}={v}" for k, v in e.data.items()
                            if k not in {"invoice", "amount_minor", "currency"})  # fmt: skip
-        table.add_row(_when(e.at), str(e.data.get("invoice", "")), e.type, e.cause, detail)
+        table.add_row(when(e.at), str(e.data.get("invoice", "")), e.type, e.cause, detail)
     return View(data, (table,))
 
 
 def pending_items_view(found: Sequence[InvoiceItem]) -> View:
     data = [
         {"id": i.id, "kind": i.kind.value, "ref": i.ref, "description": i.description,
-         "amount_minor": i.amount_minor, "currency": i.currency, "due_at": _iso(i.due_at)}
+         "amount_minor": i.amount_minor, "currency": i.currency, "due_at": iso(i.due_at)}
         for i in found
     ]  # fmt: skip
     table = _table("Waiting for the next invoice", "due (UTC)", "kind", "description", "amount")
     for i in found:
-        table.add_row(_when(i.due_at), i.kind.value, i.description,
+        table.add_row(when(i.due_at), i.kind.value, i.description,
                       format_money(i.amount_minor, i.currency))  # fmt: skip
     return View(data, (table,))

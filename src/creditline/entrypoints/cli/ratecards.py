@@ -1,0 +1,208 @@
+"""``creditline ratecard``, ``quote`` and ``examples``: rate cards loaded from TOML or JSON,
+prices quoted without spending, and the seed platforms' example sets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from creditline.domain.errors import ConfigurationError, InvalidRateCard, InvalidSetting
+from creditline.domain.ratecard_format import parse_ratecard
+from creditline.entrypoints.cli.app import open_engine
+from creditline.entrypoints.cli.errors import RateCardRejected
+from creditline.entrypoints.cli.options import (
+    StepOption,
+    Syntax,
+    SyntaxOption,
+    file_argument,
+    parse_pairs,
+    parse_step,
+    parse_time,
+    read_file,
+)
+from creditline.entrypoints.cli.output import Format, FormatOption, emit
+from creditline.entrypoints.cli.views.pricing import (
+    examples_view,
+    quote_view,
+    ratecard_check_view,
+    ratecard_view,
+    ratecards_view,
+    with_plans,
+)
+from creditline.services.ratecards import DEFAULT_RATE_CARD
+
+commands = typer.Typer()
+"""``quote``."""
+
+
+__all__ = ["commands", "examples_app", "ratecard_app"]
+
+ratecard_app = typer.Typer(
+    help="Rate cards: versioned price lists, loaded from TOML or JSON files.",
+    no_args_is_help=True,
+)
+examples_app = typer.Typer(
+    help="The example sets of the seed platforms (examples/PLATFORM/).", no_args_is_help=True
+)
+
+
+_SYNTAX: dict[Syntax, Literal["toml", "json"]] = {Syntax.TOML: "toml", Syntax.JSON: "json"}
+
+
+CardFileArg = Annotated[
+    Path, file_argument("A rate card document: TOML, or JSON (by a .json suffix or --syntax).")
+]
+
+
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", metavar="ISO", help="At this time (2026-02-01T00:00:00Z) [now]."),
+]
+EXAMPLES_ENV = "CREDITLINE_EXAMPLES"
+ExamplesDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        envvar=EXAMPLES_ENV,
+        metavar="FOLDER",
+        file_okay=False,
+        help="The examples folder [examples/ of the creditline source tree].",
+    ),
+]
+
+
+def _card_file(file: Path, syntax: Syntax | None) -> tuple[bytes, Literal["toml", "json"]]:
+    """FILE's bytes (the parser reports bad UTF-8 like any other problem) and its syntax."""
+    chosen = syntax or (Syntax.JSON if file.suffix.lower() == ".json" else Syntax.TOML)
+    return read_file(file, "rate card file"), _SYNTAX[chosen]
+
+
+def _examples_dir(folder: Path | None) -> Path:
+    """The examples folder: --dir / $CREDITLINE_EXAMPLES, else the source tree's."""
+    # src/creditline/entrypoints/cli/ratecards.py -> the checkout's root holds examples/.
+    found = folder or Path(__file__).resolve().parents[4] / "examples"
+    if not found.is_dir():
+        raise ConfigurationError(
+            f"no examples folder at {found}: pass --dir FOLDER or set {EXAMPLES_ENV}"
+        )
+    return found
+
+
+def _platforms(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if (p / "ratecard.toml").is_file())
+
+
+@ratecard_app.command("validate")
+def ratecard_validate(
+    file: CardFileArg, syntax: SyntaxOption = None, fmt: FormatOption = Format.TABLE
+) -> None:
+    """Check a rate card file without loading it: OK, or every problem (exit 2)."""
+    source, chosen = _card_file(file, syntax)
+    try:
+        card = parse_ratecard(source, syntax=chosen)
+    except InvalidRateCard as exc:
+        emit(fmt, ratecard_check_view(str(file), None, exc.problems))
+        raise RateCardRejected(str(file), exc.problems) from None
+    emit(fmt, ratecard_check_view(str(file), card, ()))
+
+
+@ratecard_app.command("load")
+def ratecard_load(
+    ctx: typer.Context,
+    file: CardFileArg,
+    syntax: SyntaxOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Load a rate card version from a file; loading the same version again changes nothing.
+
+    A card's first version may take effect at any time; later versions take effect now
+    or later, so usage already priced keeps its price.
+    """
+    source, chosen = _card_file(file, syntax)
+    emit(fmt, ratecard_view(open_engine(ctx).load_rate_card(source, chosen)))
+
+
+@ratecard_app.command("show")
+def ratecard_show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The card's name.")] = DEFAULT_RATE_CARD,
+    at: AtOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """A rate card's version in force now (or at --at): its prices, operation by operation."""
+    emit(fmt, ratecard_view(open_engine(ctx).rate_card(name, parse_time(at, "--at"))))
+
+
+@ratecard_app.command("list")
+def ratecard_list(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+    """Every loaded rate card and its versions."""
+    emit(fmt, ratecards_view(open_engine(ctx).rate_cards()))
+
+
+@commands.command("quote")
+def quote_command(
+    ctx: typer.Context,
+    operation: Annotated[str, typer.Argument(metavar="OPERATION", help="train, translate, ...")],
+    *,
+    org: Annotated[
+        str | None, typer.Option(metavar="ORG", help="Price by this organization's rate card.")
+    ] = None,
+    rate_card: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Price by this rate card [default].")
+    ] = None,
+    quantity: Annotated[
+        list[str] | None,
+        typer.Option("--quantity", "-q", metavar="NAME=VALUE", help="Usage: -q minutes=12.5"),
+    ] = None,
+    dimension: Annotated[
+        list[str] | None,
+        typer.Option("--dimension", "-d", metavar="NAME=VALUE", help="Choice: -d mode=Basic"),
+    ] = None,
+    step: StepOption = None,
+    at: AtOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Price an operation without spending: the total and its breakdown."""
+    quote = open_engine(ctx).quote(
+        org,
+        operation,
+        parse_pairs(quantity, "--quantity"),
+        parse_pairs(dimension, "--dimension"),
+        steps=[parse_step(spec) for spec in step or ()],
+        at=parse_time(at, "--at"),
+        rate_card=rate_card,
+    )
+    emit(fmt, quote_view(quote))
+
+
+@examples_app.command("list")
+def examples_list(folder: ExamplesDirOption = None, fmt: FormatOption = Format.TABLE) -> None:
+    """The platforms that have an example set."""
+    where = _examples_dir(folder)
+    emit(fmt, examples_view(str(where), _platforms(where)))
+
+
+@examples_app.command("load")
+def examples_load(
+    ctx: typer.Context,
+    platform: Annotated[str, typer.Argument(metavar="PLATFORM", help="otai, aixplain, ...")],
+    folder: ExamplesDirOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Load a platform's example set: its rate card (FOLDER/PLATFORM/ratecard.toml) and
+    its plans (plans.toml, when there is one). Loading it again changes nothing."""
+    where = _examples_dir(folder)
+    platforms = _platforms(where)
+    if platform not in platforms:
+        raise InvalidSetting("platform", platform, f"one of {', '.join(platforms)}")
+    cl = open_engine(ctx)
+    card = cl.load_rate_card((where / platform / "ratecard.toml").read_bytes())
+    plans_file = where / platform / "plans.toml"
+    plans = cl.load_plans(plans_file.read_text(encoding="utf-8")) if plans_file.is_file() else []
+    packs_file = where / platform / "packs.toml"  # its credit packs, when it sells any
+    if packs_file.is_file():
+        cl.load_packs(packs_file.read_bytes())
+    emit(fmt, with_plans(ratecard_view(card), [p.name for p in plans]))

@@ -1,0 +1,99 @@
+"""What every CLI view is made of: a :class:`View` (``data`` for ``--format json``,
+``parts`` for a terminal) and the small pieces the views share (ISO times, credit pairs,
+tables).
+
+In JSON every credit amount appears twice, exactly: as a decimal string of credits
+(``"amount": "2.5"``) and as an integer of micro-credits (``"amount_micros": 2500000``).
+Times are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import RenderableType
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from creditline import format_credits
+
+__all__ = [
+    "NEVER",
+    "View",
+    "Whole",
+    "count",
+    "escaped",
+    "credit_fields",
+    "iso",
+    "key_values",
+    "new_table",
+    "when",
+]
+
+NEVER = "never"
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One result ready to print: ``data`` for JSON, ``parts`` for a terminal."""
+
+    data: Any
+    parts: tuple[RenderableType, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Whole:
+    """A line a terminal must print whole, never wrapped or cut at the terminal's width
+    (a link, a key: copied from the terminal, it must stay one piece)."""
+
+    text: str
+    style: str = ""
+
+    def __rich__(self) -> Text:
+        return Text(self.text, style=self.style)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def credit_fields(name: str, micros: int) -> dict[str, Any]:
+    return {name: format_credits(micros), f"{name}_micros": micros}
+
+
+def when(moment: datetime | None, empty: str = "") -> str:
+    """A time in UTC for a table, to the second; ``empty`` when there is none."""
+    return empty if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def new_table(title: str, *columns: str) -> Table:
+    """A table whose ``id``-like columns fold rather than lose characters."""
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for name in columns:
+        numeric = name.startswith(
+            ("credits", "amount", "remaining", "grants", "held", "consumed", "shortfall")
+        )
+        table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+    return table
+
+
+def key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, show_edge=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def escaped(rows: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Free text from events and errors: "[...]" in it is not rich markup."""
+    return [(escape(key), escape(value)) for key, value in rows]
