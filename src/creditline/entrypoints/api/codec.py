@@ -4,7 +4,7 @@
 (of any size), the others as ``Decimal`` (``0.5`` is ``Decimal("0.5")``, ``1e3`` is
 ``Decimal("1E+3")``), never through a float. ``NaN`` and ``Infinity`` are not JSON and are
 refused, and so is text that is not UTF-8 or nests too deep: each raises ``ValueError``
-(the routes answer 400). It is :func:`creditline.entrypoints.bodies.loads`, the one
+(the routes answer 400). It is :func:`creditline.entrypoints.exact_json.loads`, the one
 decoder of every way in.
 
 **Writing.** :func:`encode` writes ``Decimal`` as its exact text (a string) and datetimes
