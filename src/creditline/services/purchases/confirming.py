@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from creditline.domain.errors import OrganizationNotFound, PurchaseNotFound
 from creditline.domain.purchases import Purchase, PurchaseStatus, Receipt
 from creditline.domain.time import Clock
 from creditline.services.payments import (
@@ -37,7 +36,7 @@ from creditline.services.payments import (
     Transactions,
 )
 from creditline.services.purchases.receipts import issue_receipt
-from creditline.services.purchases.records import find_purchase, grant_purchase
+from creditline.services.purchases.records import find_purchase, grant_purchase, lock_purchase
 from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -116,13 +115,8 @@ def settle_checkout(
     Runs in ``uow`` (entered): locks the organization, deduplicates ``event`` by its id,
     grants on the first confirmation of payment, and commits.
     """
-    held = uow.balances.lock(org_id)
-    if held is None:
-        raise OrganizationNotFound(org_id)
+    held, purchase = lock_purchase(uow, org_id, purchase_id)
     now = clock.now()
-    purchase = uow.purchases.get(org_id, purchase_id, lock=True)
-    if purchase is None:
-        raise PurchaseNotFound(purchase_id)
     if event is not None and uow.payments.event_outcome(purchase.provider, event.id):
         return Settled(purchase, "duplicate")
     settled: Settled | None = Settled(purchase, "unchanged")

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from creditline.domain.amounts import MAX_MICROS, format_credits
 from creditline.domain.cycles import expires_at
-from creditline.domain.errors import InvalidAmount, PurchaseNotFound
+from creditline.domain.errors import InvalidAmount, OrganizationNotFound, PurchaseNotFound
 from creditline.domain.grants import Grant, GrantKind, GrantSource, NewGrant, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.packs import ANY_AMOUNT, Catalogue, Offer
@@ -18,7 +18,14 @@ from creditline.domain.topups import Trigger
 from creditline.services.ids import new_id
 from creditline.services.unit_of_work import UnitOfWork
 
-__all__ = ["describe", "find_purchase", "grant_purchase", "new_purchase", "store"]
+__all__ = [
+    "describe",
+    "find_purchase",
+    "grant_purchase",
+    "lock_purchase",
+    "new_purchase",
+    "store",
+]
 
 
 def new_purchase(
@@ -45,6 +52,25 @@ def find_purchase(uow: UnitOfWork, org_id: str, purchase_id: str) -> Purchase:
     if found is None:
         raise PurchaseNotFound(purchase_id)
     return found
+
+
+def lock_purchase(
+    uow: UnitOfWork, org_id: str, purchase_id: str
+) -> tuple[tuple[int, int], Purchase]:
+    """Take the organization's lock (the lock every grant takes), then read its purchase
+    ``purchase_id`` row-locked; the organization's balance and entry count as the lock
+    returns them, and the purchase.
+
+    Raises:
+        OrganizationNotFound; PurchaseNotFound: not a purchase of this organization.
+    """
+    held = uow.balances.lock(org_id)
+    if held is None:
+        raise OrganizationNotFound(org_id)
+    purchase = uow.purchases.get(org_id, purchase_id, lock=True)
+    if purchase is None:
+        raise PurchaseNotFound(purchase_id)
+    return held, purchase
 
 
 def store(

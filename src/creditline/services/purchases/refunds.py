@@ -17,12 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from creditline.domain.errors import (
-    OrganizationNotFound,
-    PaymentProviderError,
-    PurchaseNotFound,
-    RefundRefused,
-)
+from creditline.domain.errors import PaymentProviderError, RefundRefused
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.money import Money
 from creditline.domain.packs import RefundPolicy
@@ -35,7 +30,7 @@ from creditline.domain.purchases import (
 from creditline.domain.time import Clock
 from creditline.services.payments import PaymentProvider, Transactions
 from creditline.services.posting import post
-from creditline.services.purchases.records import store
+from creditline.services.purchases.records import lock_purchase, store
 from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["refund_purchase"]
@@ -43,12 +38,8 @@ __all__ = ["refund_purchase"]
 
 def _reverse(org_id: str, purchase_id: str, clock: Clock) -> Callable[[UnitOfWork], Purchase]:
     def work(uow: UnitOfWork) -> Purchase:
-        if uow.balances.lock(org_id) is None:
-            raise OrganizationNotFound(org_id)
+        _, purchase = lock_purchase(uow, org_id, purchase_id)
         now = clock.now()
-        purchase = uow.purchases.get(org_id, purchase_id, lock=True)
-        if purchase is None:
-            raise PurchaseNotFound(purchase_id)
         if purchase.refund_policy is RefundPolicy.FINAL:
             raise RefundRefused(purchase_id, "purchases are final and non-refundable")
         if purchase.status is PurchaseStatus.REFUNDED:

@@ -20,18 +20,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from creditline.domain.errors import (
-    OrganizationNotFound,
-    PaymentProviderError,
-    PurchaseNotFound,
-)
+from creditline.domain.errors import PaymentProviderError
 from creditline.domain.purchases import Purchase, PurchaseStatus, Receipt
 from creditline.domain.time import Clock
 from creditline.domain.topups import RETRY_AFTER, Trigger
 from creditline.services.alerts import record_payment_failed
 from creditline.services.payments import Charge, PaymentProvider, Transactions
 from creditline.services.purchases.receipts import issue_receipt
-from creditline.services.purchases.records import find_purchase, grant_purchase
+from creditline.services.purchases.records import (
+    find_purchase,
+    grant_purchase,
+    lock_purchase,
+)
 from creditline.services.topups.claims import available_credits
 from creditline.services.unit_of_work import UnitOfWork
 
@@ -88,21 +88,23 @@ def charge_topup(
     return tx(_failed(purchase, f"payment {charge.status}", clock))
 
 
-def _locked(uow: UnitOfWork, purchase: Purchase) -> tuple[tuple[int, int], Purchase]:
-    held = uow.balances.lock(purchase.org_id)
-    if held is None:
-        raise OrganizationNotFound(purchase.org_id)
-    stored = uow.purchases.get(purchase.org_id, purchase.id, lock=True)
-    if stored is None:
-        raise PurchaseNotFound(purchase.id)
-    return held, stored
+def _if_pending(
+    purchase: Purchase, step: Callable[[UnitOfWork, tuple[int, int], Purchase], Charged]
+) -> Callable[[UnitOfWork], Charged]:
+    """The transaction that settles ``purchase`` by ``step`` under the organization's lock,
+    if it is still pending; else the purchase as another charger settled it."""
+
+    def work(uow: UnitOfWork) -> Charged:
+        held, stored = lock_purchase(uow, purchase.org_id, purchase.id)
+        if stored.status is not PurchaseStatus.PENDING:
+            return Charged(stored)  # settled by another charger
+        return step(uow, held, stored)
+
+    return work
 
 
 def _paid(purchase: Purchase, charge: Charge, clock: Clock) -> Callable[[UnitOfWork], Charged]:
-    def work(uow: UnitOfWork) -> Charged:
-        held, stored = _locked(uow, purchase)
-        if stored.status is not PurchaseStatus.PENDING:
-            return Charged(stored)  # settled by another charger
+    def step(uow: UnitOfWork, held: tuple[int, int], stored: Purchase) -> Charged:
         now = clock.now()
         grant = grant_purchase(uow, stored, held, now)
         paid = replace(stored, status=PurchaseStatus.PAID, grant_id=grant.id,
@@ -118,27 +120,21 @@ def _paid(purchase: Purchase, charge: Charge, clock: Clock) -> Callable[[UnitOfW
         uow.commit()
         return Charged(paid, receipt)
 
-    return work
+    return _if_pending(purchase, step)
 
 
 def _waiting(purchase: Purchase, charge: Charge, clock: Clock) -> Callable[[UnitOfWork], Charged]:
-    def work(uow: UnitOfWork) -> Charged:
-        _, stored = _locked(uow, purchase)
-        if stored.status is not PurchaseStatus.PENDING:
-            return Charged(stored)
+    def step(uow: UnitOfWork, _: tuple[int, int], stored: Purchase) -> Charged:
         waiting = replace(stored, payment_id=charge.id, failure=f"payment {charge.status}")
         uow.purchases.transition(waiting, (PurchaseStatus.PENDING,), clock.now())
         uow.commit()
         return Charged(waiting)
 
-    return work
+    return _if_pending(purchase, step)
 
 
 def _failed(purchase: Purchase, reason: str, clock: Clock) -> Callable[[UnitOfWork], Charged]:
-    def work(uow: UnitOfWork) -> Charged:
-        _, stored = _locked(uow, purchase)
-        if stored.status is not PurchaseStatus.PENDING:
-            return Charged(stored)
+    def step(uow: UnitOfWork, _: tuple[int, int], stored: Purchase) -> Charged:
         now = clock.now()
         failed = replace(stored, status=PurchaseStatus.FAILED, failure=reason)
         uow.purchases.transition(failed, (PurchaseStatus.PENDING,), now)
@@ -160,4 +156,4 @@ def _failed(purchase: Purchase, reason: str, clock: Clock) -> Callable[[UnitOfWo
         uow.commit()
         return Charged(failed)
 
-    return work
+    return _if_pending(purchase, step)
