@@ -25,8 +25,6 @@ __all__ = [
     "set_recurring",
 ]
 
-S = TypeVar("S")
-
 
 @dataclass(frozen=True, slots=True)
 class SetAutoTopup:
@@ -74,16 +72,12 @@ def set_auto(cmd: SetAutoTopup, tx: Transactions, clock: Clock) -> AutoTopup:
         catalogue cannot sell (checked now, against the catalogue of now).
     """
 
-    def work(uow: UnitOfWork) -> AutoTopup:
-        _lock(uow, cmd.org_id)
-        now = clock.now()
+    def change(uow: UnitOfWork, now: datetime) -> AutoTopup:
         setting = _setting(cmd, uow.topups.setting(cmd.org_id), now)
         offer_for(uow.packs.get(), setting, 0)  # sellable now, or refused
-        uow.topups.put_setting(setting, now)
-        uow.commit()
         return setting
 
-    return tx(work)
+    return tx(_write(cmd.org_id, clock, change, _put_setting))
 
 
 def disable_auto(org_id: str, tx: Transactions, clock: Clock) -> AutoTopup:
@@ -92,16 +86,12 @@ def disable_auto(org_id: str, tx: Transactions, clock: Clock) -> AutoTopup:
     Raises:
         InvalidSetting: the organization has no automatic top-up setting.
     """
-    return tx(
-        _turn_off(
-            org_id, "automatic top-up", clock,
-            read=lambda uow: uow.topups.setting(org_id),
-            off=lambda found, now: replace(
-                found, enabled=False, disabled_reason="turned off", updated_at=now
-            ),
-            put=lambda uow, off, now: uow.topups.put_setting(off, now),
-        )
-    )  # fmt: skip
+
+    def change(uow: UnitOfWork, now: datetime) -> AutoTopup:
+        found = _existing(uow.topups.setting(org_id), "automatic top-up", org_id)
+        return replace(found, enabled=False, disabled_reason="turned off", updated_at=now)
+
+    return tx(_write(org_id, clock, change, _put_setting))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +113,7 @@ def set_recurring(cmd: SetRecurringTopup, tx: Transactions, clock: Clock) -> Rec
         OrganizationNotFound; InvalidSetting, PackNotFound: not a pack sold in ``currency``.
     """
 
-    def work(uow: UnitOfWork) -> RecurringTopup:
-        _lock(uow, cmd.org_id)
-        now = clock.now()
+    def change(uow: UnitOfWork, now: datetime) -> RecurringTopup:
         old = uow.topups.schedule(cmd.org_id)
         schedule = RecurringTopup(
             cmd.org_id, cmd.pack, require_currency(cmd.currency), cmd.day,
@@ -136,11 +124,9 @@ def set_recurring(cmd: SetRecurringTopup, tx: Transactions, clock: Clock) -> Rec
         if catalogue is None:
             raise PackNotFound(cmd.pack)
         catalogue.offer(schedule.currency, schedule.pack)
-        uow.topups.put_schedule(schedule, now)
-        uow.commit()
         return schedule
 
-    return tx(work)
+    return tx(_write(cmd.org_id, clock, change, _put_schedule))
 
 
 def cancel_recurring(org_id: str, tx: Transactions, clock: Clock) -> RecurringTopup:
@@ -149,42 +135,55 @@ def cancel_recurring(org_id: str, tx: Transactions, clock: Clock) -> RecurringTo
     Raises:
         InvalidSetting: it has none.
     """
-    return tx(
-        _turn_off(
-            org_id, "recurring top-up", clock,
-            read=lambda uow: uow.topups.schedule(org_id),
-            off=lambda found, now: replace(found, active=False, updated_at=now),
-            put=lambda uow, off, now: uow.topups.put_schedule(off, now),
-        )
-    )  # fmt: skip
+
+    def change(uow: UnitOfWork, now: datetime) -> RecurringTopup:
+        found = _existing(uow.topups.schedule(org_id), "recurring top-up", org_id)
+        return replace(found, active=False, updated_at=now)
+
+    return tx(_write(org_id, clock, change, _put_schedule))
 
 
-def _turn_off(
-    org_id: str, what: str, clock: Clock, *, read: Callable[[UnitOfWork], S | None],
-    off: Callable[[S, datetime], S], put: Callable[[UnitOfWork, S, datetime], None],
+S = TypeVar("S")
+"""A setting or a schedule."""
+
+
+def _write(
+    org_id: str, clock: Clock, change: Callable[[UnitOfWork, datetime], S],
+    put: Callable[[UnitOfWork, S, datetime], None],
 ) -> Callable[[UnitOfWork], S]:  # fmt: skip
-    """The transaction that turns off the organization's ``what``: ``read`` it under the
-    organization's lock, store it changed by ``off`` with ``put``.
+    """The transaction that writes one of the organization's settings under its lock:
+    ``change`` makes it (from what is stored, at ``now``), ``put`` stores it.
 
     Raises:
-        OrganizationNotFound; InvalidSetting: the organization has none.
+        OrganizationNotFound; what ``change`` raises.
     """
 
     def work(uow: UnitOfWork) -> S:
-        _lock(uow, org_id)
-        found = read(uow)
-        if found is None:
-            raise InvalidSetting(what, org_id, "the organization has none")
+        if uow.balances.lock(org_id) is None:
+            raise OrganizationNotFound(org_id)
         now = clock.now()
-        changed = off(found, now)
-        put(uow, changed, now)
+        written = change(uow, now)
+        put(uow, written, now)
         uow.commit()
-        return changed
+        return written
 
     return work
 
 
-def _lock(uow: UnitOfWork, org_id: str) -> None:
-    """Take the organization's lock, which every write of its settings holds."""
-    if uow.balances.lock(org_id) is None:
-        raise OrganizationNotFound(org_id)
+def _existing(found: S | None, what: str, org_id: str) -> S:
+    """The organization's ``what``, found.
+
+    Raises:
+        InvalidSetting: the organization has none.
+    """
+    if found is None:
+        raise InvalidSetting(what, org_id, "the organization has none")
+    return found
+
+
+def _put_setting(uow: UnitOfWork, setting: AutoTopup, now: datetime) -> None:
+    uow.topups.put_setting(setting, now)
+
+
+def _put_schedule(uow: UnitOfWork, schedule: RecurringTopup, now: datetime) -> None:
+    uow.topups.put_schedule(schedule, now)
