@@ -316,7 +316,7 @@ Index("ix_usage_events_batch_id", usage_events.c.batch_id)
 
 
 # -- billing: packs, purchases, receipts, webhooks, invoices (migration 0007) -------------
-# Owned by the billing services (services/purchases.py, services/invoices.py) through the
+# Owned by the billing services (services/purchases/, services/invoices/) through the
 # repositories of adapters/db/billing.py.
 
 # The platform's credit pack catalogue (domain/packs.py, in document form), one row: a
@@ -813,7 +813,7 @@ web_signing_keys = Table(
 
 
 # -- automatic and recurring top-ups (migration 0013) ---------------------------------------
-# Owned by services/topups.py through adapters/db/topups.py (domain/topups.py). A top-up
+# Owned by services/topups/ through adapters/db/topups.py (domain/topups.py). A top-up
 # itself is a row of purchases (trigger automatic or recurring) under a unique key
 # (auto-<n>, recurring-YYYY-MM).
 
