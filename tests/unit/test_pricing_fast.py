@@ -52,7 +52,7 @@ from creditline.domain.pricing import (
     Term,
 )
 from creditline.domain.pricing.compiled import _compile_price
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CREDIT = MICROS_PER_CREDIT

@@ -66,8 +66,8 @@ from creditline.domain.pricing import (
     Rounding,
     RoundingMode,
 )
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.domain.purchases import Purchase, PurchaseStatus, Receipt
-from creditline.domain.ratecard_format import parse_ratecard
 from creditline.domain.reports import UsageReport, UsageRow
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.sales import SalesRequest, SalesRequestSource

@@ -72,7 +72,7 @@ from creditline.domain.errors import (
 )
 from creditline.domain.plans import PLAN_GRANT_KINDS, DepletionPolicy
 from creditline.domain.pricing import Step
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.domain.reservations import ReservationStatus
 from creditline.domain.time import Clock, require_aware
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent, UsageStep

@@ -68,7 +68,7 @@ else it hands to the full pricing, which also names every problem.
 Rate cards built in code are validated when constructed; every problem is reported at
 once in one :class:`~creditline.domain.errors.InvalidRateCard`, each located by a path
 into the card's document form (``operations.train.matrix.Maximum.Fast: must not be
-negative``) so the library and files (:mod:`creditline.domain.ratecard_format`) speak
+negative``) so the library and files (:mod:`creditline.domain.pricing.ratecard_format`) speak
 the same language. Bad usage raises :class:`~creditline.domain.errors.InvalidUsage`
 naming every bad field (``quantities.minutes: missing``).
 
@@ -87,6 +87,7 @@ Where each rule lives:
 - :mod:`~creditline.domain.pricing.versions`: a card's history, the version in force,
   :meth:`RateCardHistory.charge`.
 - :mod:`~creditline.domain.pricing.compiled`: the integer fast path of ``charge``.
+- :mod:`~creditline.domain.pricing.ratecard_format`: the rate card document (TOML, JSON).
 - :mod:`~creditline.domain.pricing.quote`: steps, quotes and their breakdown, charges.
 - :mod:`~creditline.domain.pricing.validation`: how a problem is found and located.
 - :mod:`~creditline.domain.pricing.values`: exact numbers and their bounds, times, zones.
@@ -114,7 +115,7 @@ from creditline.domain.pricing.rounding import (
     RoundingMode,
     round_to_increment,
 )
-from creditline.domain.pricing.validation import brief_repr, path
+from creditline.domain.pricing.validation import path
 from creditline.domain.pricing.values import Quantity
 from creditline.domain.pricing.versions import RateCardHistory
 
@@ -144,7 +145,6 @@ __all__ = [
     "Step",
     "SupplierPrices",
     "Term",
-    "brief_repr",
     "path",
     "price",
     "ratecard_problems",

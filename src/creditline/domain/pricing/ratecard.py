@@ -176,7 +176,7 @@ class RateCard:
     def to_dict(self) -> dict[str, Any]:
         """The card in document form, JSON-ready (numbers as exact text).
 
-        :func:`creditline.domain.ratecard_format.parse_ratecard` reads it back into an
+        :func:`creditline.domain.pricing.ratecard_format.parse_ratecard` reads it back into an
         equal card.
         """
         out: dict[str, Any] = {

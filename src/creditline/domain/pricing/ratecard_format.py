@@ -94,28 +94,23 @@ from typing import Any, Literal
 
 from creditline.domain.amounts import parse_credits
 from creditline.domain.errors import InvalidAmount, InvalidRateCard
-from creditline.domain.pricing import (
-    DEFAULT_ROUNDING,
-    Band,
+from creditline.domain.pricing.forms import (
     Flat,
     Formula,
     Matrix,
     ModelPrice,
-    MultiplierBands,
-    OffPeak,
-    OperationPrice,
     PerUnit,
     Pipeline,
     PriceForm,
-    RateCard,
-    Rounding,
     SimplePrice,
     SupplierPrices,
     Term,
-    brief_repr,
-    path,
-    ratecard_problems,
 )
+from creditline.domain.pricing.multipliers import Band, MultiplierBands, OffPeak
+from creditline.domain.pricing.operation import OperationPrice
+from creditline.domain.pricing.ratecard import RateCard, ratecard_problems
+from creditline.domain.pricing.rounding import DEFAULT_ROUNDING, Rounding
+from creditline.domain.pricing.validation import brief_repr, path
 
 __all__ = ["FORMAT", "FORMS", "parse_ratecard"]
 
