@@ -23,7 +23,9 @@ from creditline.domain.pricing.quote import Component
 from creditline.domain.pricing.validation import (
     _MAX_LABEL,
     _OPERATION,
+    _each_problems,
     _label_problems,
+    _must_be,
     _name_problems,
     _names_problems,
     _number_problems,
@@ -195,13 +197,7 @@ class Formula:
         base = path(where, "formula")
         if not isinstance(self.terms, tuple) or not self.terms:
             return [f"{base}: must have at least one term"]
-        found = []
-        for index, term in enumerate(self.terms):
-            if isinstance(term, Term):
-                found += term.problems(path(base, index))
-            else:
-                found.append(f"{path(base, index)}: must be a term, got {brief_repr(term)}")
-        return found
+        return _each_problems(self.terms, Term, base, "a term")
 
     def quantity_names(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(name for term in self.terms for name in term.quantities))
@@ -363,7 +359,7 @@ class SupplierPrices:
             at = path(where, "models", str(name))
             found += _label_problems(name, at)
             if not isinstance(model, ModelPrice):
-                found.append(f"{at}: must be a model price, got {brief_repr(model)}")
+                found.append(_must_be(at, "a model price", model))
                 continue
             found += _label_problems(model.supplier, path(at, "supplier"))
             if isinstance(model.price, SimplePrice):
@@ -415,7 +411,7 @@ class Pipeline:
         if not isinstance(self.allow, tuple):
             return [f"{at}: must be a list of operation names"]
         return [
-            f"{path(at, index)}: must be an operation name, got {brief_repr(name)}"
+            _must_be(path(at, index), "an operation name", name)
             for index, name in enumerate(self.allow)
             if not isinstance(name, str) or not _OPERATION.match(name)
         ]

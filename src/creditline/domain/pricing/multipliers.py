@@ -13,9 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from creditline.domain.pricing.validation import (
+    _each_problems,
+    _must_be,
     _name_problems,
     _number_problems,
-    brief_repr,
     path,
 )
 from creditline.domain.pricing.values import _clock, _plain, _to_decimal, _to_time, _to_tuple, _zone
@@ -82,7 +83,7 @@ class MultiplierBands:
             return [*found, f"{at}: must have at least one band"]
         if not all(isinstance(band, Band) for band in self.bands):
             return [*found, f"{at}: every band must be a Band"]
-        bands = [p for i, band in enumerate(self.bands) for p in band.problems(path(at, i))]
+        bands = _each_problems(self.bands, Band, at, "a Band")
         return found + (bands or _order_problems(self.bands, at))
 
     def find(self, value: Decimal) -> Band | None:
@@ -138,17 +139,15 @@ class OffPeak:
 
     def problems(self, where: str) -> list[str]:
         found = [
-            f'{path(where, name)}: must be a time of day such as "22:00", got {brief_repr(value)}'
+            _must_be(path(where, name), 'a time of day such as "22:00"', value)
             for name, value in (("start", self.start), ("end", self.end))
             if not isinstance(value, time) or value.tzinfo is not None
         ]
         if not found and self.start == self.end:
             found.append(f"{path(where, 'end')}: must differ from start")
         if _zone(self.zone) is None:
-            found.append(
-                f"{path(where, 'zone')}: must be UTC, an offset such as +02:00 or an IANA "
-                f"time zone such as Europe/Berlin, got {brief_repr(self.zone)}"
-            )
+            what = "UTC, an offset such as +02:00 or an IANA time zone such as Europe/Berlin"
+            found.append(_must_be(path(where, "zone"), what, self.zone))
         return found + _number_problems(self.multiplier, path(where, "multiplier"))
 
     def applies(self, at: datetime) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 from creditline.domain.pricing.forms import Pipeline, PriceForm
 from creditline.domain.pricing.multipliers import MultiplierBands, OffPeak
 from creditline.domain.pricing.rounding import Rounding
-from creditline.domain.pricing.validation import brief_repr, path
+from creditline.domain.pricing.validation import _each_problems, _problems_of, brief_repr, path
 from creditline.domain.pricing.values import _to_tuple
 
 
@@ -62,16 +62,12 @@ class OperationPrice:
         if not isinstance(self.multipliers, tuple):
             found.append(f"{path(where, 'multipliers')}: must be a list of multiplier bands")
         else:
-            for index, bands in enumerate(self.multipliers):
-                at = path(where, "multipliers", index)
-                if isinstance(bands, MultiplierBands):
-                    found += bands.problems(at)
-                else:
-                    found.append(f"{at}: must be multiplier bands, got {brief_repr(bands)}")
+            at = path(where, "multipliers")
+            found += _each_problems(self.multipliers, MultiplierBands, at, "multiplier bands")
         if self.rounding is not None:
-            found += _typed_problems(self.rounding, Rounding, path(where, "rounding"))
+            found += _problems_of(self.rounding, Rounding, path(where, "rounding"))
         if self.off_peak is not None:
-            found += _typed_problems(self.off_peak, OffPeak, path(where, "off_peak"))
+            found += _problems_of(self.off_peak, OffPeak, path(where, "off_peak"))
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,9 +80,3 @@ class OperationPrice:
         if self.off_peak is not None:
             out["off_peak"] = self.off_peak.to_dict()
         return out
-
-
-def _typed_problems(value: object, kind: type[Rounding] | type[OffPeak], where: str) -> list[str]:
-    if isinstance(value, kind):
-        return value.problems(where)
-    return [f"{where}: must be a {kind.__name__}, got {brief_repr(value)}"]

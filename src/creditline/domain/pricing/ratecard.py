@@ -28,10 +28,17 @@ from creditline.domain.pricing.evaluate import (
 )
 from creditline.domain.pricing.forms import Flat, Formula, Matrix, PerUnit, Pipeline, SupplierPrices
 from creditline.domain.pricing.multipliers import OffPeak
-from creditline.domain.pricing.operation import OperationPrice, _typed_problems
+from creditline.domain.pricing.operation import OperationPrice
 from creditline.domain.pricing.quote import AppliedMultiplier, Component, Quote, Step
 from creditline.domain.pricing.rounding import DEFAULT_ROUNDING, Rounding, round_to_increment
-from creditline.domain.pricing.validation import _OPERATION, _label_problems, brief_repr, path
+from creditline.domain.pricing.validation import (
+    _OPERATION,
+    _label_problems,
+    _must_be,
+    _problems_of,
+    brief_repr,
+    path,
+)
 from creditline.domain.pricing.values import _EMPTY, Quantity
 from creditline.domain.time import require_aware
 
@@ -54,15 +61,13 @@ def ratecard_problems(
     """
     found = _label_problems(name, "name") + _label_problems(version, "version")
     if not isinstance(effective_from, datetime) or effective_from.utcoffset() is None:
-        found.append(
-            "effective_from: must be a date and time with a time zone "
-            f"(2026-01-01T00:00:00Z), got {brief_repr(effective_from)}"
-        )
+        what = "a date and time with a time zone (2026-01-01T00:00:00Z)"
+        found.append(_must_be("effective_from", what, effective_from))
     if not isinstance(description, str):
         found.append("description: must be a string")
-    found += _typed_problems(rounding, Rounding, "rounding")
+    found += _problems_of(rounding, Rounding, "rounding")
     if off_peak is not None:
-        found += _typed_problems(off_peak, OffPeak, "off_peak")
+        found += _problems_of(off_peak, OffPeak, "off_peak")
     return found + _operations_problems(operations)
 
 
@@ -79,10 +84,9 @@ def _operations_problems(operations: Mapping[str, OperationPrice | None]) -> lis
             )
         if offer is None:
             continue
+        found += _problems_of(offer, OperationPrice, where, "an OperationPrice")
         if not isinstance(offer, OperationPrice):
-            found.append(f"{where}: must be an OperationPrice, got {brief_repr(offer)}")
             continue
-        found += offer.problems(where)
         if isinstance(offer.form, Pipeline) and isinstance(offer.form.allow, tuple):
             found += _allow_problems(where, offer.form.allow, operations)
     return found

@@ -110,7 +110,7 @@ from creditline.domain.pricing.multipliers import Band, MultiplierBands, OffPeak
 from creditline.domain.pricing.operation import OperationPrice
 from creditline.domain.pricing.ratecard import RateCard, ratecard_problems
 from creditline.domain.pricing.rounding import DEFAULT_ROUNDING, Rounding
-from creditline.domain.pricing.validation import brief_repr, path
+from creditline.domain.pricing.validation import _must_be, brief_repr, path
 
 __all__ = ["FORMAT", "FORMS", "parse_ratecard"]
 
@@ -209,13 +209,13 @@ class _Reader:
     def table(self, value: object, where: str) -> Mapping[str, Any] | None:
         if isinstance(value, Mapping):
             return value
-        self.note(f"{where}: must be a table, got {brief_repr(value)}")
+        self.note(_must_be(where, "a table", value))
         return None
 
     def array(self, value: object, where: str) -> list[Any] | None:
         if isinstance(value, list):
             return value
-        self.note(f"{where}: must be an array, got {brief_repr(value)}")
+        self.note(_must_be(where, "an array", value))
         return None
 
     def keys(
@@ -241,7 +241,7 @@ class _Reader:
         # A missing "operations" is left to the pricing check ("prices at least one").
         self.keys(document, "", _CARD_KEYS, ("name", "version", "effective_from"))
         if document.get("format", FORMAT) != FORMAT:
-            self.note(f"format: must be {FORMAT}, got {brief_repr(document['format'])}")
+            self.note(_must_be("format", str(FORMAT), document["format"]))
         rounding = document.get("rounding")
         off_peak = document.get("off_peak")
         # A missing name, version or time is noted above; a valid stand-in keeps the

@@ -16,7 +16,7 @@ from typing import Any
 
 from creditline.domain.amounts import MAX_MICROS, format_credits
 from creditline.domain.errors import InvalidAmount
-from creditline.domain.pricing.validation import brief_repr, path
+from creditline.domain.pricing.validation import _must_be, path
 
 
 class RoundingMode(enum.StrEnum):
@@ -105,16 +105,11 @@ class Rounding:
         """Every problem of this rule, located under ``where``."""
         found = []
         if not isinstance(self.mode, RoundingMode):
-            found.append(
-                f"{path(where, 'mode')}: must be one of {RoundingMode.names()}, "
-                f"got {brief_repr(self.mode)}"
-            )
+            found.append(_must_be(path(where, "mode"), f"one of {RoundingMode.names()}", self.mode))
         inc = self.increment
         if isinstance(inc, bool) or not isinstance(inc, int) or not 0 < inc <= MAX_MICROS:
-            found.append(
-                f"{path(where, 'increment')}: must be a positive amount of credits "
-                f"(at least 0.000001), got {brief_repr(inc)}"
-            )
+            what = "a positive amount of credits (at least 0.000001)"
+            found.append(_must_be(path(where, "increment"), what, inc))
         return found
 
     def describe(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Protocol
 
 from creditline.domain.pricing.values import (
     MAX_DECIMAL_PLACES,
@@ -25,9 +26,13 @@ from creditline.domain.pricing.values import (
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _OPERATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
 _MAX_LABEL = 200
+
+
+class _Checked(Protocol):
+    """A part of a rate card that checks itself."""
+
+    def problems(self, where: str) -> list[str]: ...
 
 
 def path(base: str, *keys: str | int) -> str:
@@ -49,11 +54,37 @@ def brief_repr(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _must_be(where: str, what: str, value: object) -> str:
+    """The problem of a value that is not what it must be: ``where: must be what, got value``."""
+    return f"{where}: must be {what}, got {brief_repr(value)}"
+
+
+def _problems_of(
+    value: object, kind: type[_Checked], where: str, what: str | None = None
+) -> list[str]:
+    """The problems of ``value`` if it is a ``kind`` (it checks itself), else that it is
+    not one (``what``: what it must be, by default ``a`` and the kind's name)."""
+    if isinstance(value, kind):
+        return value.problems(where)
+    return [_must_be(where, what or f"a {kind.__name__}", value)]
+
+
+def _each_problems(
+    items: tuple[object, ...], kind: type[_Checked], where: str, what: str
+) -> list[str]:
+    """:func:`_problems_of` each item, located by its index under ``where``."""
+    return [
+        problem
+        for index, item in enumerate(items)
+        for problem in _problems_of(item, kind, path(where, index), what)
+    ]
+
+
 def _number_problems(value: object, where: str) -> list[str]:
     if isinstance(value, float):
         return [f"{where}: must be exact: write {value!r} as text or a Decimal, not a float"]
     if isinstance(value, bool) or not isinstance(value, Decimal) or not value.is_finite():
-        return [f"{where}: must be a non-negative number, got {brief_repr(value)}"]
+        return [_must_be(where, "a non-negative number", value)]
     if value < 0:
         return [f"{where}: must not be negative, got {_plain(value)}"]
     if value >= MAX_RATE:
@@ -66,16 +97,14 @@ def _number_problems(value: object, where: str) -> list[str]:
 def _name_problems(value: object, where: str) -> list[str]:
     if isinstance(value, str) and _NAME.match(value):
         return []
-    return [
-        f"{where}: must be a name of lower-case letters, digits and _ starting with a "
-        f"letter (like 'characters'), got {brief_repr(value)}"
-    ]
+    what = "a name of lower-case letters, digits and _ starting with a letter (like 'characters')"
+    return [_must_be(where, what, value)]
 
 
 def _names_problems(value: object, where: str, most: int, *, dimensions: bool = False) -> list[str]:
     """Problems of a list of names; dimensions need at least one, and distinct names."""
     if not isinstance(value, tuple):
-        return [f"{where}: must be a list of names, got {brief_repr(value)}"]
+        return [_must_be(where, "a list of names", value)]
     if dimensions and not value:
         return [f"{where}: must name at least one dimension"]
     found = [p for i, name in enumerate(value) for p in _name_problems(name, path(where, i))]
@@ -89,15 +118,13 @@ def _names_problems(value: object, where: str, most: int, *, dimensions: bool = 
 def _label_problems(value: object, where: str) -> list[str]:
     if isinstance(value, str) and value and value == value.strip() and len(value) <= _MAX_LABEL:
         return []
-    return [
-        f"{where}: must be a non-empty text without surrounding spaces (at most "
-        f"{_MAX_LABEL} characters), got {brief_repr(value)}"
-    ]
+    what = f"a non-empty text without surrounding spaces (at most {_MAX_LABEL} characters)"
+    return [_must_be(where, what, value)]
 
 
 def _per_problems(value: object, where: str) -> list[str]:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PER:
-        return [f"{where}: must be a whole number from 1 to 10^18, got {brief_repr(value)}"]
+        return [_must_be(where, "a whole number from 1 to 10^18", value)]
     if not _divides_exactly(value):
         return [
             f"{where}: {value} has a prime factor other than 2 and 5, so a price per unit "
