@@ -19,7 +19,14 @@ from creditline.domain.pricing.validation import (
     _number_problems,
     path,
 )
-from creditline.domain.pricing.values import _clock, _plain, _to_decimal, _to_time, _to_tuple, _zone
+from creditline.domain.pricing.values import (
+    _clock,
+    _from_iso,
+    _plain,
+    _to_decimal,
+    _to_tuple,
+    _zone,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +140,8 @@ class OffPeak:
     zone: str = "UTC"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "start", _to_time(self.start))
-        object.__setattr__(self, "end", _to_time(self.end))
+        object.__setattr__(self, "start", _from_iso(self.start, time))
+        object.__setattr__(self, "end", _from_iso(self.end, time))
         object.__setattr__(self, "multiplier", _to_decimal(self.multiplier))
 
     def problems(self, where: str) -> list[str]:

@@ -111,6 +111,7 @@ from creditline.domain.pricing.operation import OperationPrice
 from creditline.domain.pricing.ratecard import RateCard, ratecard_problems
 from creditline.domain.pricing.rounding import DEFAULT_ROUNDING, Rounding
 from creditline.domain.pricing.validation import _must_be, brief_repr, path
+from creditline.domain.pricing.values import _from_iso
 
 __all__ = ["FORMAT", "FORMS", "parse_ratecard"]
 
@@ -249,7 +250,7 @@ class _Reader:
         return {
             "name": document.get("name", "?"),
             "version": document.get("version", "?"),
-            "effective_from": _datetime(document.get("effective_from", _STAND_IN_TIME)),
+            "effective_from": _from_iso(document.get("effective_from", _STAND_IN_TIME), datetime),
             "description": document.get("description", ""),
             "rounding": DEFAULT_ROUNDING
             if rounding is None
@@ -472,13 +473,3 @@ class _Reader:
         if table is None or not self.keys(table, where, allowed, ("start", "end", "multiplier")):
             return None
         return OffPeak(table["start"], table["end"], table["multiplier"], table.get("zone", "UTC"))
-
-
-def _datetime(value: object) -> object:
-    """ISO 8601 text as a datetime (TOML gives one already); anything else as it is."""
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.strip())
-        except ValueError:
-            return value
-    return value

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Mapping
-from datetime import UTC, time, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from decimal import (
     MAX_EMAX,
     MIN_EMIN,
@@ -84,10 +84,12 @@ def _to_tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _to_time(value: Any) -> Any:
+def _from_iso(value: Any, kind: type[time] | type[datetime]) -> Any:
+    """ISO 8601 text as a ``kind``, a time of day or a datetime (TOML gives one already);
+    anything else as it is, for validation to name."""
     if isinstance(value, str):
         try:
-            return time.fromisoformat(value.strip())
+            return kind.fromisoformat(value.strip())
         except ValueError:
             return value
     return value
