@@ -48,10 +48,7 @@ MAX_PER = 10**18
 MAX_TERM_QUANTITIES = 4
 """A formula term multiplies at most this many quantities."""
 
-
 _OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
-
-
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 # Every sum and product of pricing is taken in this context. Its precision is far above
