@@ -22,7 +22,7 @@ from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
 from creditline.domain.pricing import Quote, RateCard, RateCardHistory, Step
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.domain.scopes import GrantScope, ScopeRule, parse_scope
 from creditline.domain.time import Clock, ManualClock
 from creditline.services.queries import VerifyReport

@@ -26,7 +26,7 @@ from creditline.domain.errors import (
     UnknownOperation,
 )
 from creditline.domain.pricing import RateCard, Step
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 from tests.conftest import T0
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -46,7 +46,7 @@ from creditline.domain.grants import DEFAULT_CONSUMPTION_ORDER, Grant, GrantKind
 from creditline.domain.ledger import Cause, CauseType, EntryType
 from creditline.domain.plans import DepletionPolicy, Gates, Plan
 from creditline.domain.pricing import RateCardHistory
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
 from tests.integration.test_ledger_model import ORDER, Model, ModelGrant

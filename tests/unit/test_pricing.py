@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from creditline.domain import ratecard_format
 from creditline.domain.amounts import MICROS_PER_CREDIT
 from creditline.domain.errors import (
     InvalidAmount,
@@ -44,9 +43,10 @@ from creditline.domain.pricing import (
     SupplierPrices,
     Term,
     price,
+    ratecard_format,
     round_to_increment,
 )
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 CREDIT = MICROS_PER_CREDIT

@@ -50,9 +50,9 @@ from creditline.domain.pricing import (
     Step,
     SupplierPrices,
     Term,
-    _compile_price,
 )
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.compiled import _compile_price
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CREDIT = MICROS_PER_CREDIT

@@ -31,7 +31,7 @@ from creditline.domain.grants import DEFAULT_CONSUMPTION_ORDER, Grant, GrantKind
 from creditline.domain.ledger import Cause, CauseType, EntryType
 from creditline.domain.plans import DepletionPolicy, Plan, due_renewals, load_plans, parse_plan
 from creditline.domain.pricing import RateCardHistory
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.domain.reservations import Reservation
 from creditline.domain.scopes import (
     GrantScope,

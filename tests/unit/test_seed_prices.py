@@ -15,7 +15,7 @@ import pytest
 from creditline.domain.amounts import parse_credits
 from creditline.domain.errors import InvalidUsage
 from creditline.domain.pricing import RateCard, RoundingMode, Step, price
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

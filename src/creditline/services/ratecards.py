@@ -1,7 +1,7 @@
 """Rate cards (C2, C3): loading versions, reading them back, and quotes.
 
 A rate card is loaded one version at a time, from a document (TOML, JSON or a mapping:
-:mod:`creditline.domain.ratecard_format`) or a :class:`RateCard` built in code. Loading
+:mod:`creditline.domain.pricing.ratecard_format`) or a :class:`RateCard` built in code. Loading
 keeps these rules:
 
 - **A loaded version never changes.** Loading the same (name, version) again is a no-op
@@ -37,7 +37,7 @@ from creditline.domain.errors import (
     RateCardVersionConflict,
 )
 from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory, Step, price
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.domain.time import Clock, require_aware
 from creditline.services.unit_of_work import UnitOfWork
 

@@ -40,7 +40,7 @@ from creditline.domain.organizations import (
 )
 from creditline.domain.plans import DepletionPolicy, Plan, parse_plan, suspended_policy
 from creditline.domain.pricing import RateCard, RateCardHistory
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.scopes import GrantScope, parse_scope
 from creditline.domain.spending import Allocation

@@ -18,7 +18,7 @@ from creditline.domain.pricing import (
     Rounding,
     RoundingMode,
 )
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 
 
 def _micros(credits_text: str) -> Decimal:

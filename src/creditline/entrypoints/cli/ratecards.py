@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import typer
 
 from creditline.domain.errors import ConfigurationError, InvalidRateCard, InvalidSetting
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.entrypoints.cli.app import open_engine
 from creditline.entrypoints.cli.errors import RateCardRejected
 from creditline.entrypoints.cli.options import (

@@ -34,7 +34,7 @@ from creditline.domain.errors import (
 )
 from creditline.domain.grants import GrantKind, GrantSource, SourceType
 from creditline.domain.pricing import RateCard
-from creditline.domain.ratecard_format import parse_ratecard
+from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.entrypoints.web import views
 from creditline.entrypoints.web.render import WebRoute, credits_text, redirect, signed_credits
 from creditline.entrypoints.web.sessions import (

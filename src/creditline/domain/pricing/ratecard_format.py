@@ -94,28 +94,24 @@ from typing import Any, Literal
 
 from creditline.domain.amounts import parse_credits
 from creditline.domain.errors import InvalidAmount, InvalidRateCard
-from creditline.domain.pricing import (
-    DEFAULT_ROUNDING,
-    Band,
+from creditline.domain.pricing.forms import (
     Flat,
     Formula,
     Matrix,
     ModelPrice,
-    MultiplierBands,
-    OffPeak,
-    OperationPrice,
     PerUnit,
     Pipeline,
     PriceForm,
-    RateCard,
-    Rounding,
     SimplePrice,
     SupplierPrices,
     Term,
-    brief_repr,
-    path,
-    ratecard_problems,
 )
+from creditline.domain.pricing.multipliers import Band, MultiplierBands, OffPeak
+from creditline.domain.pricing.operation import OperationPrice
+from creditline.domain.pricing.ratecard import RateCard, ratecard_problems
+from creditline.domain.pricing.rounding import DEFAULT_ROUNDING, Rounding
+from creditline.domain.pricing.validation import _must_be, brief_repr, path
+from creditline.domain.pricing.values import _from_iso
 
 __all__ = ["FORMAT", "FORMS", "parse_ratecard"]
 
@@ -214,13 +210,13 @@ class _Reader:
     def table(self, value: object, where: str) -> Mapping[str, Any] | None:
         if isinstance(value, Mapping):
             return value
-        self.note(f"{where}: must be a table, got {brief_repr(value)}")
+        self.note(_must_be(where, "a table", value))
         return None
 
     def array(self, value: object, where: str) -> list[Any] | None:
         if isinstance(value, list):
             return value
-        self.note(f"{where}: must be an array, got {brief_repr(value)}")
+        self.note(_must_be(where, "an array", value))
         return None
 
     def keys(
@@ -246,7 +242,7 @@ class _Reader:
         # A missing "operations" is left to the pricing check ("prices at least one").
         self.keys(document, "", _CARD_KEYS, ("name", "version", "effective_from"))
         if document.get("format", FORMAT) != FORMAT:
-            self.note(f"format: must be {FORMAT}, got {brief_repr(document['format'])}")
+            self.note(_must_be("format", str(FORMAT), document["format"]))
         rounding = document.get("rounding")
         off_peak = document.get("off_peak")
         # A missing name, version or time is noted above; a valid stand-in keeps the
@@ -254,7 +250,7 @@ class _Reader:
         return {
             "name": document.get("name", "?"),
             "version": document.get("version", "?"),
-            "effective_from": _datetime(document.get("effective_from", _STAND_IN_TIME)),
+            "effective_from": _from_iso(document.get("effective_from", _STAND_IN_TIME), datetime),
             "description": document.get("description", ""),
             "rounding": DEFAULT_ROUNDING
             if rounding is None
@@ -477,13 +473,3 @@ class _Reader:
         if table is None or not self.keys(table, where, allowed, ("start", "end", "multiplier")):
             return None
         return OffPeak(table["start"], table["end"], table["multiplier"], table.get("zone", "UTC"))
-
-
-def _datetime(value: object) -> object:
-    """ISO 8601 text as a datetime (TOML gives one already); anything else as it is."""
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.strip())
-        except ValueError:
-            return value
-    return value
