@@ -8,9 +8,17 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 from creditline.domain.alerts import AlertParams, AlertRule, AlertState
-from creditline.domain.amounts import format_credits, parse_credits
+from creditline.domain.amounts import format_credits
 from creditline.domain.deliveries import Delivery, WebhookEndpoint, subscribable_event_types
-from creditline.entrypoints.api.schemas.common import CreditsText, Name, ProblemOut, _credits, _iso
+from creditline.entrypoints.api.schemas.common import (
+    CreditsText,
+    Name,
+    ProblemOut,
+    _credits,
+    _iso,
+    at_most_one_given,
+    micros_of,
+)
 
 Word = Annotated[StrictStr, Field(max_length=100)]
 EventTypeName = Annotated[
@@ -75,15 +83,12 @@ class AlertRuleCreate(BaseModel):
     @model_validator(mode="after")
     def _one_form(self) -> Self:
         for name in ("threshold", "rearm_above"):
-            if getattr(self, name) is not None and getattr(self, f"{name}_micros") is not None:
-                raise ValueError(f"give at most one of {name} or {name}_micros")
+            at_most_one_given(self, name, f"{name}_micros")
         return self
 
     def micros(self, name: str) -> int | None:
         """``threshold`` or ``rearm_above`` in micro-credits, from either form."""
-        given: int | None = getattr(self, f"{name}_micros")
-        text: str | None = getattr(self, name)
-        return parse_credits(text) if text is not None else given
+        return micros_of(getattr(self, name), getattr(self, f"{name}_micros"))
 
 
 class AlertParamsOut(BaseModel):

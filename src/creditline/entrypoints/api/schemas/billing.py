@@ -3,53 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from creditline.domain.amounts import parse_credits
 from creditline.domain.invoices import BillingEvent, BillingRecord, Invoice, InvoiceItem
 from creditline.domain.purchases import Purchase, Receipt
-from creditline.entrypoints.api.schema_rules import Ruled, at_most_one
+from creditline.entrypoints.api.schema_rules import at_most_one
 from creditline.entrypoints.api.schemas.common import (
     _FORBID,
     Currency,
-    MicrosIn,
     MoneyOut,
     Name,
     PositiveCreditsText,
     _credits,
     _iso,
     _money,
+    _PackOrAmount,
 )
 
 
-class PurchaseCreate(Ruled, BaseModel):
+class PurchaseCreate(_PackOrAmount):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"pack": "50-credits", "currency": "EUR"}]},
     )
     pack: Name | None = Field(None, description="A pack of the catalogue.")
     amount: PositiveCreditsText | None = Field(None, description="Any amount, at the fixed rate.")
-    amount_micros: MicrosIn | None = None
+    # amount_micros: the base's, after amount
     currency: Currency
     success_url: Annotated[StrictStr, Field(max_length=2000)] | None = None
     cancel_url: Annotated[StrictStr, Field(max_length=2000)] | None = None
     email: Annotated[StrictStr, Field(min_length=3, max_length=320)] | None = None
 
     schema_rules: ClassVar[dict[str, Any]] = at_most_one("amount", "amount_micros")
-
-    @model_validator(mode="after")
-    def _what(self) -> Self:
-        if self.amount is not None and self.amount_micros is not None:
-            raise ValueError("give at most one of amount or amount_micros")
-        return self
-
-    @property
-    def micros(self) -> int | None:
-        if self.amount_micros is not None:
-            return self.amount_micros
-        return None if self.amount is None else parse_credits(self.amount)
 
 
 class PurchaseOut(BaseModel):

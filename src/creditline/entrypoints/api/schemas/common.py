@@ -149,8 +149,24 @@ def _credits(name: str, micros: int) -> dict[str, Any]:
     return {name: format_credits(micros), f"{name}_micros": micros}
 
 
+def micros_of(text: str | None, micros: int | None) -> int | None:
+    """An amount given as decimal credits (``text``) or in micro-credits, in micro-credits
+    (``None``: neither is given)."""
+    if micros is not None:
+        return micros
+    return None if text is None else parse_credits(text)
+
+
+def at_most_one_given(model: BaseModel, *names: str) -> None:
+    """Refuse ``model`` (a 422) when more than one of the fields ``names`` is given."""
+    if sum(getattr(model, name) is not None for name in names) > 1:
+        *first, last = names
+        raise ValueError(f"give at most one of {', '.join(first)} or {last}")
+
+
 class _Amount(Ruled, BaseModel):
-    """A request amount: ``amount`` (decimal credits) or ``amount_micros``, exactly one."""
+    """A request amount: ``amount`` (decimal credits) or ``amount_micros``, exactly one (a
+    subclass may type them otherwise: an adjustment's may be negative)."""
 
     model_config = _FORBID
     schema_rules: ClassVar[dict[str, Any]] = exactly_one("amount", "amount_micros")
@@ -166,10 +182,31 @@ class _Amount(Ruled, BaseModel):
 
     @property
     def micros(self) -> int:
-        if self.amount_micros is not None:
-            return self.amount_micros
-        assert self.amount is not None
-        return parse_credits(self.amount)
+        micros = micros_of(self.amount, self.amount_micros)
+        assert micros is not None
+        return micros
+
+
+class _PackOrAmount(Ruled, BaseModel):
+    """Credits to buy or to ask sales for: a pack of the catalogue, or an amount given as
+    ``amount`` (decimal credits) or ``amount_micros``. A subclass types and describes
+    ``pack`` and ``amount`` (they keep their places, first) and names in ``exclusive`` the
+    fields of which at most one may be given."""
+
+    exclusive: ClassVar[tuple[str, ...]] = ("amount", "amount_micros")
+
+    pack: str | None = None
+    amount: PositiveCreditsText | None = None
+    amount_micros: MicrosIn | None = None
+
+    @model_validator(mode="after")
+    def _what(self) -> Self:
+        at_most_one_given(self, *self.exclusive)
+        return self
+
+    @property
+    def micros(self) -> int | None:
+        return micros_of(self.amount, self.amount_micros)
 
 
 class CauseIn(BaseModel):

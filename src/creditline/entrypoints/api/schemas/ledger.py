@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -12,7 +12,6 @@ from pydantic import (
     Field,
     StrictInt,
     StrictStr,
-    model_validator,
 )
 
 from creditline.domain.amounts import format_credits, parse_credits
@@ -20,7 +19,7 @@ from creditline.domain.balances import Balance
 from creditline.domain.grants import Grant, GrantKind
 from creditline.domain.ledger import EntryType, LedgerEntry
 from creditline.domain.scopes import GrantScope
-from creditline.entrypoints.api.schema_rules import Ruled, exactly_one
+from creditline.entrypoints.api.schema_rules import exactly_one
 from creditline.entrypoints.api.schemas.common import (
     _DIMENSIONS_NEED_OPERATION,
     _FORBID,
@@ -164,12 +163,11 @@ class GrantOut(BaseModel):
         )
 
 
-class AdjustmentCreate(Ruled, BaseModel):
+class AdjustmentCreate(_Amount):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"amount": "-5", "reason": "double-charged run 42"}]},
     )
-    schema_rules: ClassVar[dict[str, Any]] = exactly_one("amount", "amount_micros")
     amount: SignedCreditsText | None = None
     amount_micros: (
         Annotated[
@@ -186,12 +184,6 @@ class AdjustmentCreate(Ruled, BaseModel):
         | None
     ) = None
     reason: Name
-
-    @model_validator(mode="after")
-    def _one_amount(self) -> Self:
-        if (self.amount is None) == (self.amount_micros is None):
-            raise ValueError("give exactly one of amount (decimal credits) or amount_micros")
-        return self
 
     @property
     def micros(self) -> int:

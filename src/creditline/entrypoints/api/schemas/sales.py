@@ -4,14 +4,19 @@ self-serve, and requests to sales."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from creditline.domain.amounts import format_credits, parse_credits
+from creditline.domain.amounts import format_credits
 from creditline.domain.sales import EMAIL_PATTERN, MAX_MESSAGE, SalesRequest, SalesRequestSource
-from creditline.entrypoints.api.schema_rules import NOT_BLANK, Ruled, at_most_one_of
-from creditline.entrypoints.api.schemas.common import Ident, MicrosIn, Name, PositiveCreditsText
+from creditline.entrypoints.api.schema_rules import NOT_BLANK, at_most_one_of
+from creditline.entrypoints.api.schemas.common import (
+    Ident,
+    Name,
+    PositiveCreditsText,
+    _PackOrAmount,
+)
 from creditline.entrypoints.api.schemas.orgs import CountryCode
 from creditline.services.sales import SelfServe
 
@@ -50,7 +55,7 @@ class SelfServeOut(BaseModel):
 SalesEmail = Annotated[StrictStr, Field(min_length=5, max_length=320, pattern=EMAIL_PATTERN)]
 
 
-class SalesRequestCreate(Ruled, BaseModel):
+class SalesRequestCreate(_PackOrAmount):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -61,7 +66,7 @@ class SalesRequestCreate(Ruled, BaseModel):
         Field(None, description="A pack of the catalogue.")
     )
     amount: PositiveCreditsText | None = Field(None, description="Or an amount of credits.")
-    amount_micros: MicrosIn | None = None
+    # amount_micros: the base's, after amount
     message: Annotated[StrictStr, Field(max_length=MAX_MESSAGE)] | None = None
     member_id: Ident | None = Field(None, description="The member asking, if any.")
     email: SalesEmail | None = Field(None, description="Where to answer (default: the member's).")
@@ -69,20 +74,8 @@ class SalesRequestCreate(Ruled, BaseModel):
         SalesRequestSource.API, description="Where it was asked: api (default) or portal."
     )
 
-    schema_rules: ClassVar[dict[str, Any]] = at_most_one_of("pack", "amount", "amount_micros")
-
-    @model_validator(mode="after")
-    def _what(self) -> Self:
-        given = [n for n in ("pack", "amount", "amount_micros") if getattr(self, n) is not None]
-        if len(given) > 1:
-            raise ValueError("give at most one of pack, amount or amount_micros")
-        return self
-
-    @property
-    def micros(self) -> int | None:
-        if self.amount_micros is not None:
-            return self.amount_micros
-        return None if self.amount is None else parse_credits(self.amount)
+    exclusive: ClassVar[tuple[str, ...]] = ("pack", "amount", "amount_micros")
+    schema_rules: ClassVar[dict[str, Any]] = at_most_one_of(*exclusive)
 
 
 class SalesRequestOut(BaseModel):
