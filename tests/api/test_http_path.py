@@ -21,8 +21,7 @@ from fastapi.testclient import TestClient
 from creditline import ManualClock, credits
 from creditline.domain.ledger import Cause, CauseType
 from creditline.domain.usage import UsageEvent
-from creditline.entrypoints.api import ApiSettings
-from creditline.entrypoints.api import bodies as answers
+from creditline.entrypoints.api import ApiSettings, answers
 from creditline.entrypoints.api.observability import JsonFormatter, RequestLog, _chunks, redact
 from creditline.entrypoints.api.schemas import (
     DebitOut,

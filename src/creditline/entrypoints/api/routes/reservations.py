@@ -14,7 +14,7 @@ from fastapi import Query
 from creditline.bootstrap import Creditline
 from creditline.domain.ledger import Cause
 from creditline.domain.reservations import Reservation, ReservationStatus
-from creditline.entrypoints.api import bodies
+from creditline.entrypoints.api import answers as bodies
 from creditline.entrypoints.api.codec import JsonBytes
 from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
 from creditline.entrypoints.api.schemas import (

@@ -16,7 +16,7 @@ from creditline.bootstrap import Creditline
 from creditline.domain.errors import InvalidSetting
 from creditline.domain.pricing import Step
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
-from creditline.entrypoints.api import bodies
+from creditline.entrypoints.api import answers as bodies
 from creditline.entrypoints.api.batch import event_of, missing_body, read_batch
 from creditline.entrypoints.api.codec import JsonBytes, decode
 from creditline.entrypoints.api.observability import Metrics

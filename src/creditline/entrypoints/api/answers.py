@@ -3,7 +3,7 @@
 Each function makes exactly what the matching model of :mod:`.schemas` dumps (same
 fields, same order, same values: ``Model.of(x).model_dump(mode="json")``), for a
 fraction of its cost: a batch of 1,000 events answers 1,000 results. The models stay
-the routes' documented ``response_model``; ``tests/api/test_bodies.py`` holds the two
+the routes' documented ``response_model``; ``tests/api/test_http_path.py`` holds the two
 equal.
 """
 
@@ -18,7 +18,7 @@ from creditline.domain.reservations import Reservation
 from creditline.domain.usage import EventResult, EventStatus
 from creditline.entrypoints.api.problems import problem_type
 
-__all__ = ["batch", "debit", "event_result", "reservation", "settlement"]
+__all__ = ["accepted", "batch", "debit", "event_result", "reservation", "settlement"]
 
 
 def _iso(moment: datetime | None) -> str | None:

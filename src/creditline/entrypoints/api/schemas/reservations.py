@@ -1,0 +1,117 @@
+"""Reservations: holding credits, committing and releasing them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+
+from creditline.domain.charging import MAX_TTL
+from creditline.domain.reservations import Reservation
+from creditline.entrypoints.api.schema_rules import exactly_one
+from creditline.entrypoints.api.schemas.common import (
+    _DIMENSIONS_NEED_OPERATION,
+    CauseIn,
+    CauseOut,
+    Dimensions,
+    Ident,
+    Metadata,
+    Name,
+    _Amount,
+    _credits,
+    _iso,
+    whole,
+)
+
+
+class ReservationCreate(_Amount):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": "12", "ttl_seconds": 7200}]},
+    )
+    schema_rules: ClassVar[dict[str, Any]] = {
+        **exactly_one("amount", "amount_micros"), **_DIMENSIONS_NEED_OPERATION,
+    }  # fmt: skip
+    ttl_seconds: Annotated[
+        Annotated[StrictInt, Field(ge=1, le=int(MAX_TTL.total_seconds()))],
+        BeforeValidator(whole),
+    ] = 3600
+    project_id: Ident | None = None
+    member_id: Ident | None = None
+    cause: CauseIn | None = None
+    metadata: Metadata | None = None
+    operation: Name | None = Field(
+        None, description="What the hold is for: scoped grants covering it are held first."
+    )
+    dimensions: Dimensions | None = Field(None, description="Only with operation.")
+
+
+class CommitIn(_Amount):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount": "10"}]})
+    final: StrictBool = Field(True, description="false: commit one step, keep the rest held.")
+
+
+class ReservationOut(BaseModel):
+    id: str
+    org_id: str
+    status: str
+    amount: str
+    amount_micros: int
+    held: str
+    held_micros: int
+    consumed: str
+    consumed_micros: int
+    shortfall: str
+    shortfall_micros: int
+    cause: CauseOut
+    project_id: str | None
+    member_id: str | None
+    expires_at: datetime
+    created_at: datetime
+    settled_at: datetime | None
+    metadata: dict[str, Any]
+    operation: str | None = None
+    dimensions: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, r: Reservation) -> ReservationOut:
+        return cls(
+            id=r.id,
+            org_id=r.org_id,
+            status=r.status.value,
+            **_credits("amount", r.amount),
+            **_credits("held", r.held),
+            **_credits("consumed", r.consumed),
+            **_credits("shortfall", r.shortfall),
+            cause=CauseOut(type=r.cause.type.value, ref=r.cause.ref),
+            project_id=r.project_id,
+            member_id=r.member_id,
+            expires_at=r.expires_at,
+            created_at=r.created_at,
+            settled_at=_iso(r.settled_at),
+            metadata=dict(r.metadata),
+            operation=r.operation,
+            dimensions=dict(r.dimensions),
+        )
+
+
+class SettlementOut(BaseModel):
+    reservation: ReservationOut
+    consumed: str
+    consumed_micros: int
+    released: str
+    released_micros: int
+    shortfall: str
+    shortfall_micros: int
+    replayed: bool
+
+    @classmethod
+    def of(cls, s: Any) -> SettlementOut:
+        return cls(
+            reservation=ReservationOut.of(s.reservation),
+            **_credits("consumed", s.consumed),
+            **_credits("released", s.released),
+            **_credits("shortfall", s.shortfall),
+            replayed=bool(s.replayed),
+        )
