@@ -93,7 +93,9 @@ def broken_check_then_buy(cl: Creditline, org_id: str) -> None:
     Every process that checked before the first write buys: several top-ups for one
     crossing, and more than the monthly cap.
     """
-    from creditline.services import topups as engine
+    from creditline.services.purchases.records import new_purchase
+    from creditline.services.topups.charges import charge_topup
+    from creditline.services.topups.claims import offer_for
 
     setting = cl.auto_topup(org_id)
     if setting is None or not setting.armed or setting.pending_id is not None:
@@ -102,7 +104,7 @@ def broken_check_then_buy(cl: Creditline, org_id: str) -> None:
         return
     catalogue = cl.packs()
     assert catalogue is not None
-    offer = engine._offer(catalogue, setting, 0)
+    offer = offer_for(catalogue, setting, 0)
     now = cl.clock.now()
     spent = cl._tx(
         lambda uow: uow.topups.automatic_spend(org_id, "EUR", month_start(now)), read_only=True
@@ -110,7 +112,7 @@ def broken_check_then_buy(cl: Creditline, org_id: str) -> None:
     if setting.monthly_cap is not None and spent + offer.price.minor > setting.monthly_cap.minor:
         return
     time.sleep(RACE_WINDOW)
-    purchase = engine._purchase(org_id, offer, catalogue, cl.payments.name, now,
+    purchase = new_purchase(org_id, offer, catalogue, cl.payments.name, now,
                                 trigger=Trigger.AUTOMATIC)  # fmt: skip
 
     def buy(uow: Any) -> None:
@@ -119,7 +121,7 @@ def broken_check_then_buy(cl: Creditline, org_id: str) -> None:
         uow.commit()
 
     cl._tx(buy)
-    engine.charge_topup(org_id, purchase.id, cl._tx, cl.payments, cl.clock)
+    charge_topup(org_id, purchase.id, cl._tx, cl.payments, cl.clock)
 
 
 def _no_guard(*_: object) -> None:

@@ -15,13 +15,11 @@ step:
   their own.
 """
 
-from creditline.services.purchases.records import new_purchase
 from creditline.services.topups.charges import Charged, charge_topup, topup_key
 from creditline.services.topups.claims import (
     Watch,
     claim,
     observe_org,
-    offer_for,
     settle_watch,
     watch,
 )
@@ -56,7 +54,3 @@ __all__ = [
     "topup_key",
     "watch",
 ]
-
-# The steps the top-up race tests re-enact (tests/topups.py), under the names they call.
-_offer = offer_for
-_purchase = new_purchase

@@ -48,8 +48,7 @@ from creditline.domain.errors import (
 )
 from creditline.domain.event_limits import shown
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
-from creditline.entrypoints import exact_json as bodies
-from creditline.entrypoints import jsonl
+from creditline.entrypoints import exact_json, jsonl
 from creditline.entrypoints.api.observability import Metrics
 from creditline.entrypoints.api.problems import PROBLEM_JSON, http_problem, problem, problem_type
 from creditline.entrypoints.api.routes.common import Engine, ExactRequest, Meter, make_router
@@ -121,7 +120,7 @@ async def _binary(request: Request) -> dict[str, Any]:
         return event
     if kind is None or jsonl.JSON_TYPE.match(kind):
         try:
-            event["data"] = bodies.loads(body)
+            event["data"] = exact_json.loads(body)
         except ValueError as exc:
             raise _Malformed(f"the body (the event's data) is not JSON: {exc}") from exc
     else:

@@ -13,7 +13,7 @@ from creditline.domain.amounts import CostBasis
 from creditline.domain.errors import InvalidSetting
 from creditline.domain.grants import Grant, GrantSource, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType
-from creditline.entrypoints.api import answers as bodies
+from creditline.entrypoints.api import answers
 from creditline.entrypoints.api.codec import JsonBytes
 from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
 from creditline.entrypoints.api.schemas import (
@@ -155,4 +155,4 @@ async def spend(
         raise result.error
     if not result.replayed:
         meter.consumed.inc(result.amount)
-    return JsonBytes(bodies.debit(result), status_code=201)
+    return JsonBytes(answers.debit(result), status_code=201)

@@ -14,7 +14,7 @@ from fastapi import Query
 from creditline.bootstrap import Creditline
 from creditline.domain.ledger import Cause
 from creditline.domain.reservations import Reservation, ReservationStatus
-from creditline.entrypoints.api import answers as bodies
+from creditline.entrypoints.api import answers
 from creditline.entrypoints.api.codec import JsonBytes
 from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
 from creditline.entrypoints.api.schemas import (
@@ -56,7 +56,7 @@ async def reserve(*, body: ReservationCreate, scope: OrgWriter, cl: Engine, key:
         dimensions=None if body.dimensions is None else dict(body.dimensions),
     )
     hold: Reservation = await asyncio.wrap_future(cl.submit(command))
-    return JsonBytes(bodies.reservation(hold), status_code=201)
+    return JsonBytes(answers.reservation(hold), status_code=201)
 
 
 @router.get("/v1/orgs/{org_id}/reservations", summary="The organization's reservations")
@@ -86,7 +86,7 @@ async def commit(
     settled = await _settle(cl, Settle(scope.org_id, reservation_id, body.micros, body.final))
     if not settled.replayed:
         meter.consumed.inc(settled.consumed)
-    return JsonBytes(bodies.settlement(settled))
+    return JsonBytes(answers.settlement(settled))
 
 
 @router.post(
@@ -96,4 +96,4 @@ async def commit(
 )
 async def release(*, scope: OrgWriter, reservation_id: str, cl: Engine) -> Any:
     settled = await _settle(cl, Settle(scope.org_id, reservation_id, None))
-    return JsonBytes(bodies.settlement(settled))
+    return JsonBytes(answers.settlement(settled))

@@ -16,7 +16,7 @@ from creditline.bootstrap import Creditline
 from creditline.domain.errors import InvalidSetting
 from creditline.domain.pricing import Step
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
-from creditline.entrypoints.api import answers as bodies
+from creditline.entrypoints.api import answers
 from creditline.entrypoints.api.batch import event_of, missing_body, read_batch
 from creditline.entrypoints.api.codec import JsonBytes, decode
 from creditline.entrypoints.api.observability import Metrics
@@ -58,7 +58,7 @@ def _problem_of(result: EventResult) -> str | None:
 def _count(meter: Metrics, results: Sequence[EventResult]) -> None:
     for status, count in Counter(r.status.value for r in results).items():
         meter.events.labels(status).inc(count)
-    charged = bodies.accepted(results)
+    charged = answers.accepted(results)
     if charged:
         meter.consumed.inc(charged)
 
@@ -87,7 +87,7 @@ async def record_event(
 ) -> Any:
     (result,) = await _record(cl, [event_of(scope.org_id, body)])
     _count(meter, [result])
-    out = bodies.event_result(result)
+    out = answers.event_result(result)
     if result.error is not None:  # refused (402, 403; stored) or rejected (422, 404)
         detail = problem(result.error, request.state.request_id)
         detail["event"] = out
@@ -139,7 +139,7 @@ async def record_batch(*, scope: OrgWriter, cl: Engine, meter: Meter, request: R
     _check_size(request, len(events))
     results = await _record(cl, events)
     _count(meter, results)
-    return JsonBytes(bodies.batch([bodies.event_result(r, i) for i, r in enumerate(results)]))
+    return JsonBytes(answers.batch([answers.event_result(r, i) for i, r in enumerate(results)]))
 
 
 def _check_size(request: Request, count: int) -> None:
