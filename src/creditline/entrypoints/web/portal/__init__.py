@@ -8,29 +8,32 @@ and its components, a batch's events, a purchase), buying credits (packs and any
 amount, through the payment provider's checkout; the purchase page waits for the
 payment's webhook), purchases and invoices (receipts, invoice HTML and PDF), alerts
 (rules, webhook endpoints, the delivery log, a test send) and the plan: a module a group
-of pages, each with its routes, gathered here in one ``router`` (the plan's and the price
-list's come from :mod:`..portal_plan`).
+of pages, each with its routes, gathered here in one ``router``.
 
 **Tenancy.** Every page takes the organization from the session cookie (see
-:mod:`.sessions`), never from the URL: an id of another organization's thing in a URL is
-not found (404), exactly like one that does not exist. **Read-only** sessions see every
-page without its forms; their posts are refused (403).
+:mod:`creditline.entrypoints.web.sessions`), never from the URL: an id of another
+organization's thing in a URL is not found (404), exactly like one that does not exist.
+**Read-only** sessions see every page without its forms; their posts are refused (403).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from creditline.entrypoints.web import portal_plan
-from creditline.entrypoints.web.portal import alerts, billing, buy, link, overview, transactions
+from creditline.entrypoints.web.portal import (
+    alerts,
+    billing,
+    buy,
+    link,
+    overview,
+    plan,
+    transactions,
+)  # fmt: skip
 from creditline.entrypoints.web.render import WebRoute
 
 __all__ = ["router"]
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 # in this order: /portal/purchases/return (buy) comes before /portal/purchases/{purchase_id}
-for _pages in (link, overview, transactions, buy, billing, alerts):
+for _pages in (link, overview, transactions, buy, billing, alerts, plan):
     _pages.add_routes(router)
-
-# the plan and the price list: their own module's routes, under this router
-portal_plan.add_routes(router)
