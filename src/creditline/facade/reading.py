@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from creditline.adapters.db.repositories import HistoryFilter
 from creditline.domain.balances import Balance
 from creditline.domain.errors import InvalidSetting
 from creditline.domain.grants import Grant
@@ -13,6 +12,7 @@ from creditline.domain.paging import check_limit
 from creditline.facade.core import Core
 from creditline.services import queries
 from creditline.services.queries import VerifyReport
+from creditline.services.unit_of_work import HistoryFilter
 
 __all__ = ["Reading"]
 

@@ -10,7 +10,7 @@ from creditline.domain.grants import Grant
 from creditline.domain.ledger import LedgerEntry
 from creditline.domain.time import Clock
 from creditline.domain.verification import Problem, find_problems, hold_problems, scope_problems
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.unit_of_work import HistoryFilter, UnitOfWork
 
 __all__ = ["VerifyReport", "balance", "grants", "history", "verify"]
 
@@ -38,7 +38,7 @@ def history(
     uow: UnitOfWork,
     limit: int = 50,
     before_id: int | None = None,
-    where: object = None,
+    where: HistoryFilter | None = None,
 ) -> list[LedgerEntry]:
     with uow:
         if uow.balances.get(org_id) is None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from creditline.domain.api_keys import ApiKey, IdempotentRequest
 from creditline.domain.grants import Grant, NewGrant
-from creditline.domain.ledger import LedgerEntry, NewEntry
+from creditline.domain.ledger import Cause, EntryType, LedgerEntry, NewEntry
 from creditline.domain.organizations import Member, Organization, Project
 from creditline.domain.plans import Plan
 from creditline.domain.pricing import RateCard, RateCardHistory
@@ -31,7 +32,7 @@ from creditline.services.billing_stores import (
     PurchaseStore,
 )
 
-__all__ = ["UnitOfWork"]
+__all__ = ["HistoryFilter", "UnitOfWork"]
 
 
 class OrganizationStore(Protocol):
@@ -71,10 +72,25 @@ class GrantStore(Protocol):
     def scoped_uses(self) -> tuple[dict[str, GrantScope], list[ScopedUse]]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    """Which entries of an organization to list (every field left empty: all of them)."""
+
+    types: Sequence[EntryType] = ()
+    grant_id: str | None = None
+    cause: Cause | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 class LedgerStore(Protocol):
     def append(self, entries: Sequence[NewEntry], recorded_at: datetime) -> None: ...
     def history(
-        self, org_id: str, limit: int = 50, before_id: int | None = None, where: Any = None
+        self,
+        org_id: str,
+        limit: int = 50,
+        before_id: int | None = None,
+        where: HistoryFilter | None = None,
     ) -> list[LedgerEntry]: ...
     def sums_by_org(self) -> dict[str, int]: ...
     def misattributed(self) -> int: ...

@@ -128,7 +128,7 @@ class AlertRepository:
         if after is not None:
             query = query.where(r.org_id > after)
         rows = self._conn.execute(query.distinct().order_by(r.org_id).limit(limit))
-        return [row[0] for row in rows]
+        return [row.org_id for row in rows]
 
     def save_state(self, state: AlertState) -> None:
         s = t.alert_states

@@ -20,54 +20,51 @@ from creditline.domain.grants import Grant
 from creditline.domain.reservations import Reservation
 
 from .raw import IN_LIST, Raw, Sql
-from .repositories import (
-    _GRANT_COLUMNS,
-    _RESERVATION_COLUMNS,
-    _raw_grant,
-    _raw_reservation,
-    reservation_target,
+from .repositories.grants import grant_from_row
+from .repositories.reservations import reservation_from_row, reservation_row, settlement_row
+from .repositories.statements import (
+    GRANT_COLUMNS,
+    MOVE_BALANCE,
+    RESERVATION_COLUMNS,
+    SAVE_RESERVATION,
+    qualified,
 )
 
 __all__ = ["ChargingRepository"]
 
+_KEY_COLUMNS = ("org_id", "key", "request_hash", "outcome", "created_at")
+_KEY_RECORD = ("org_id", "key", "request_hash", "outcome")
 _KEYS = Sql(
-    "SELECT k.org_id, k.key, k.request_hash, k.outcome FROM json_each(?) p "
+    f"SELECT {qualified('k', _KEY_RECORD)} FROM json_each(?) p "
     "JOIN idempotency_keys k ON k.org_id = json_extract(p.value, '$[0]') "
     "AND k.key = json_extract(p.value, '$[1]')",
-    "SELECT k.org_id, k.key, k.request_hash, k.outcome FROM unnest(?::text[], ?::text[]) "
+    f"SELECT {qualified('k', _KEY_RECORD)} FROM unnest(?::text[], ?::text[]) "
     "AS p(org_id, key) JOIN idempotency_keys k ON k.org_id = p.org_id AND k.key = p.key",
 )
 _RESERVATIONS = Sql(
-    f"SELECT {', '.join('r.' + c for c in _RESERVATION_COLUMNS)} FROM json_each(?) p "
+    f"SELECT {qualified('r', RESERVATION_COLUMNS)} FROM json_each(?) p "
     "JOIN reservations r ON r.org_id = json_extract(p.value, '$[0]') "
     "AND r.id = json_extract(p.value, '$[1]')",
-    f"SELECT {', '.join('r.' + c for c in _RESERVATION_COLUMNS)} FROM "
+    f"SELECT {qualified('r', RESERVATION_COLUMNS)} FROM "
     "unnest(?::text[], ?::text[]) AS p(org_id, id) JOIN reservations r "
     "ON r.org_id = p.org_id AND r.id = p.id",
 )
 _FLEX_USED = Sql(
-    "SELECT g.org_id, COALESCE(SUM(g.amount_micros), 0) FROM json_each(?) p "
+    "SELECT g.org_id AS org_id, COALESCE(SUM(g.amount_micros), 0) AS used FROM json_each(?) p "
     "JOIN grants g ON g.org_id = json_extract(p.value, '$[0]') AND g.kind = 'flex' "
     "AND g.source_ref = json_extract(p.value, '$[1]') GROUP BY g.org_id",
-    "SELECT g.org_id, COALESCE(SUM(g.amount_micros), 0) FROM unnest(?::text[], ?::text[]) "
+    "SELECT g.org_id AS org_id, COALESCE(SUM(g.amount_micros), 0) AS used "
+    "FROM unnest(?::text[], ?::text[]) "
     "AS p(org_id, ref) JOIN grants g ON g.org_id = p.org_id AND g.kind = 'flex' "
     "AND g.source_ref = p.ref GROUP BY g.org_id",
 )
-_GRANTS = Sql(f"SELECT {', '.join(_GRANT_COLUMNS)} FROM grants WHERE id {IN_LIST}")
+_GRANTS = Sql(f"SELECT {', '.join(GRANT_COLUMNS)} FROM grants WHERE id {IN_LIST}")
 _OPEN_COUNTS = Sql(
-    f"SELECT org_id, COUNT(*) FROM reservations WHERE org_id {IN_LIST} AND status = 'open' "
-    "GROUP BY org_id"
+    f"SELECT org_id, COUNT(*) AS open_count FROM reservations WHERE org_id {IN_LIST} "
+    "AND status = 'open' GROUP BY org_id"
 )
 _PROJECTS = Sql(f"SELECT org_id, id FROM projects WHERE id {IN_LIST}")
 _MEMBERS = Sql(f"SELECT org_id, id FROM members WHERE id {IN_LIST}")
-_SAVE_RESERVATION = Sql(
-    "UPDATE reservations SET status = ?, held_micros = ?, consumed_micros = ?, "
-    "shortfall_micros = ?, holds = ?, settled_at = ?, outcome = ? WHERE id = ?"
-)
-_MOVE_BALANCE = Sql(
-    "UPDATE balances SET balance_micros = balance_micros + ?, entry_count = entry_count + ?, "
-    "held_micros = held_micros + ?, updated_at = ? WHERE org_id = ?"
-)
 _MOVE_BALANCES_PG = Sql(
     "",
     "UPDATE balances b SET balance_micros = b.balance_micros + d.delta, "
@@ -75,7 +72,6 @@ _MOVE_BALANCES_PG = Sql(
     "updated_at = ? FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[]) "
     "AS d(org_id, delta, entries, held) WHERE b.org_id = d.org_id",
 )
-_KEY_COLUMNS = ("org_id", "key", "request_hash", "outcome", "created_at")
 
 Pairs = Sequence[tuple[str, str]]
 
@@ -87,18 +83,21 @@ class ChargingRepository:
     def __init__(self, conn: Connection) -> None:
         self._raw = Raw(conn)
 
-    def _pairs(self, sql: Sql, pairs: Pairs) -> list[tuple[Any, ...]]:
+    def _pairs(self, sql: Sql, pairs: Pairs) -> list[dict[str, Any]]:
         raw = self._raw
         if raw.postgres:
-            return raw.rows(sql, ([a for a, _ in pairs], [b for _, b in pairs]))
-        return raw.rows(sql, (json.dumps(list(pairs)),))
+            return raw.records(sql, ([a for a, _ in pairs], [b for _, b in pairs]))
+        return raw.records(sql, (json.dumps(list(pairs)),))
 
     def keys(self, pairs: Pairs) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         """Stored idempotency records under (organization, key) pairs."""
         if not pairs:
             return {}
         read = self._raw.read_json
-        return {(o, k): (h, dict(read(out))) for o, k, h, out in self._pairs(_KEYS, pairs)}
+        return {
+            (row["org_id"], row["key"]): (row["request_hash"], dict(read(row["outcome"])))
+            for row in self._pairs(_KEYS, pairs)
+        }
 
     def reservations(
         self, pairs: Pairs
@@ -109,55 +108,47 @@ class ChargingRepository:
         raw = self._raw
         found = {}
         for row in self._pairs(_RESERVATIONS, pairs):
-            found[(row[1], row[0])] = (_raw_reservation(raw, row), raw.read_json(row[16]))
+            found[(row["org_id"], row["id"])] = (
+                reservation_from_row(raw, row),
+                raw.read_json(row["outcome"]),
+            )
         return found
 
     def flex_used(self, pairs: Pairs) -> dict[str, int]:
         """Micro-credits of flex granted to each organization under its (month's) ref."""
         if not pairs:
             return {}
-        return {org: int(total) for org, total in self._pairs(_FLEX_USED, pairs)}
+        return {row["org_id"]: int(row["used"]) for row in self._pairs(_FLEX_USED, pairs)}
 
     def grants(self, ids: Sequence[str]) -> list[Grant]:
         """Grants by id (those a settled hold gives back to, spent or not)."""
         if not ids:
             return []
         raw = self._raw
-        return [_raw_grant(raw, row) for row in raw.rows(_GRANTS, (raw.in_list(ids),))]
+        return [grant_from_row(raw, row) for row in raw.records(_GRANTS, (raw.in_list(ids),))]
 
     def open_holds(self, org_ids: Sequence[str]) -> dict[str, int]:
         if not org_ids:
             return {}
         raw = self._raw
-        return {o: int(n) for o, n in raw.rows(_OPEN_COUNTS, (raw.in_list(org_ids),))}
+        rows = raw.records(_OPEN_COUNTS, (raw.in_list(org_ids),))
+        return {row["org_id"]: int(row["open_count"]) for row in rows}
 
     def owners(self, projects: Sequence[str], members: Sequence[str]) -> set[tuple[str, str, str]]:
         """(``project`` or ``member``, organization, id) of those ids that exist."""
         raw = self._raw
         found: set[tuple[str, str, str]] = set()
         if projects:
-            found.update(
-                ("project", o, i) for o, i in raw.rows(_PROJECTS, (raw.in_list(projects),))
-            )
+            rows = raw.records(_PROJECTS, (raw.in_list(projects),))
+            found.update(("project", row["org_id"], row["id"]) for row in rows)
         if members:
-            found.update(("member", o, i) for o, i in raw.rows(_MEMBERS, (raw.in_list(members),)))
+            rows = raw.records(_MEMBERS, (raw.in_list(members),))
+            found.update(("member", row["org_id"], row["id"]) for row in rows)
         return found
 
     def add_reservations(self, rows: Sequence[Reservation]) -> None:
         raw = self._raw
-        when, dumps = raw.when, raw.json
-        raw.insert(
-            "reservations",
-            _RESERVATION_COLUMNS,
-            [
-                (r.id, r.org_id, r.status.value, r.amount, r.held, r.consumed, r.shortfall,
-                 dumps([list(a) for a in r.holds]), r.cause.type.value, r.cause.ref,
-                 r.project_id, r.member_id, when(r.expires_at), when(r.created_at),
-                 None if r.settled_at is None else when(r.settled_at), dumps(r.metadata), None,
-                 reservation_target(r, dumps))
-                for r in rows
-            ],
-        )  # fmt: skip
+        raw.insert("reservations", RESERVATION_COLUMNS, [reservation_row(raw, r) for r in rows])
 
     def save_reservations(self, rows: Sequence[tuple[Reservation, dict[str, Any] | None]]) -> None:
         """Store each reservation's last state in the group (one update each)."""
@@ -165,16 +156,7 @@ class ChargingRepository:
         last: dict[str, tuple[Reservation, dict[str, Any] | None]] = {}
         for res, outcome in rows:
             last[res.id] = (res, outcome)
-        raw.many(
-            _SAVE_RESERVATION,
-            [
-                (r.status.value, r.held, r.consumed, r.shortfall,
-                 raw.json([list(a) for a in r.holds]),
-                 None if r.settled_at is None else raw.when(r.settled_at),
-                 None if o is None else raw.json(o), r.id)
-                for r, o in last.values()
-            ],
-        )  # fmt: skip
+        raw.many(SAVE_RESERVATION, [settlement_row(raw, r, o) for r, o in last.values()])
 
     def add_keys(self, rows: Sequence[tuple[str, str, str, dict[str, Any]]], now: datetime) -> None:
         """Store (organization, key, request hash, outcome) records; the primary key
@@ -206,4 +188,4 @@ class ChargingRepository:
                  [moves[o][2] for o in orgs]),
             )  # fmt: skip
         else:
-            raw.many(_MOVE_BALANCE, [(*moves[o], when, o) for o in orgs])
+            raw.many(MOVE_BALANCE, [(*moves[o], when, o) for o in orgs])

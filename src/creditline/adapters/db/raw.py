@@ -55,9 +55,12 @@ class Raw:
         self.postgres = conn.dialect.name == "postgresql"
         self._times: dict[datetime, Any] = {}
 
-    def rows(self, sql: Sql, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def records(self, sql: Sql, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """The rows of a query, each a mapping of its result columns' names (a statement
+        names a column it computes or takes through a join with ``AS``)."""
         cursor = self._dbapi.execute(sql.pg if self.postgres else sql.lite, params)
-        found: list[tuple[Any, ...]] = cursor.fetchall()
+        names = [column[0] for column in cursor.description]
+        found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         cursor.close()
         return found
 
