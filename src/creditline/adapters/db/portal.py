@@ -19,14 +19,14 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Connection, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from creditline.domain.organizations import Organization
 from creditline.domain.purchases import Purchase
 from creditline.domain.usage import StoredUsage
 
 from . import tables as t
-from .billing import PurchaseRepository
+from .billing.purchases import PurchaseRepository
+from .inserts import insert_once
 from .repositories import OrganizationRepository, UsageRepository
 
 __all__ = [
@@ -54,12 +54,7 @@ class SigningKeyRepository:
     def add(self, name: str, key: bytes, now: datetime) -> None:
         """Store ``key`` as ``name`` unless a key of that name is stored already (which
         then stays: read it back with :meth:`get`)."""
-        make = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
-        self._conn.execute(
-            make(t.web_signing_keys)
-            .values(name=name, secret=key.hex(), created_at=now)
-            .on_conflict_do_nothing()
-        )
+        insert_once(self._conn, t.web_signing_keys, name=name, secret=key.hex(), created_at=now)
 
 
 PaymentEventRow = tuple[str, str, str, str, str | None, datetime]

@@ -20,7 +20,7 @@ from creditline.domain.purchases import Purchase, PurchaseStatus
 from creditline.domain.topups import AutoTopup, BuyKind, RecurringTopup, Trigger
 
 from . import tables as t
-from .billing import _purchase
+from .billing.purchases import _purchase
 
 __all__ = ["TopupRepository"]
 

@@ -1,12 +1,5 @@
-"""Repositories of billing: the pack catalogue, purchases and receipts, payment records
-(customers and processed webhook events), and invoices. SQLAlchemy Core, in the unit
-of work's transaction; every query of these tables lives here.
-
-Locks: :meth:`PurchaseRepository.get` with ``lock=True`` and
-:meth:`InvoiceRepository.next_number` take a row lock on PostgreSQL (``FOR UPDATE``);
-on SQLite every write transaction already holds the database's write lock
-(``BEGIN IMMEDIATE``), so the same code is serialized there too.
-"""
+"""Invoices: numbered invoices with their lines, the items waiting for one, and dunning
+(retries of failed payments, billing holds and the billing events)."""
 
 from __future__ import annotations
 
@@ -15,9 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from creditline.domain.cycles import parse_expiry
 from creditline.domain.invoices import (
     MONTHLY,
     BillingEvent,
@@ -28,293 +19,13 @@ from creditline.domain.invoices import (
     InvoiceStatus,
     LineKind,
 )
-from creditline.domain.money import Money
-from creditline.domain.packs import Catalogue, RefundPolicy, parse_catalogue
-from creditline.domain.purchases import Purchase, PurchaseStatus, Receipt
-from creditline.domain.topups import Trigger
 
-from . import tables as t
+from .. import tables as t
+from ..inserts import insert_once
 
-__all__ = [
-    "InvoiceRepository",
-    "PackRepository",
-    "PaymentRecordRepository",
-    "PurchaseRepository",
-]
+__all__ = ["InvoiceRepository"]
 
 _SERIES = "invoice"
-
-
-class PackRepository:
-    """The one pack catalogue of the database."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def put(self, catalogue: Catalogue, now: datetime) -> None:
-        c = t.pack_catalogue
-        values = {"name": catalogue.name, "document": catalogue.to_document(), "updated_at": now}
-        changed = self._conn.execute(update(c).where(c.c.id == 1).values(**values)).rowcount
-        if not changed:
-            self._conn.execute(insert(c).values(id=1, **values))
-
-    def get(self) -> Catalogue | None:
-        c = t.pack_catalogue
-        document = self._conn.execute(select(c.c.document).where(c.c.id == 1)).scalar()
-        return None if document is None else parse_catalogue(document)
-
-
-# -- purchases and receipts -------------------------------------------------------------
-
-
-def _purchase(row: Row[Any]) -> Purchase:
-    return Purchase(
-        id=row.id,
-        org_id=row.org_id,
-        pack=row.pack,
-        credits=row.credits_micros,
-        price=Money(row.amount_minor, row.currency),
-        status=PurchaseStatus(row.status),
-        provider=row.provider,
-        refund_policy=RefundPolicy(row.refund_policy),
-        expiry=parse_expiry(row.expiry),
-        created_at=row.created_at,
-        checkout_url=row.checkout_url,
-        session_id=row.provider_session_id,
-        payment_id=row.provider_payment_id,
-        grant_id=row.grant_id,
-        email=row.email,
-        refunded_credits=row.refunded_credits_micros,
-        refunded_minor=row.refunded_minor,
-        refund_id=row.provider_refund_id,
-        failure=row.failure,
-        paid_at=row.paid_at,
-        refunded_at=row.refunded_at,
-        trigger=Trigger(row.trigger),
-    )
-
-
-def _mutable(purchase: Purchase) -> dict[str, Any]:
-    """The columns a purchase's life changes."""
-    return {
-        "status": purchase.status.value,
-        "checkout_url": purchase.checkout_url,
-        "provider_session_id": purchase.session_id,
-        "provider_payment_id": purchase.payment_id,
-        "grant_id": purchase.grant_id,
-        "email": purchase.email,
-        "refunded_credits_micros": purchase.refunded_credits,
-        "refunded_minor": purchase.refunded_minor,
-        "provider_refund_id": purchase.refund_id,
-        "failure": purchase.failure,
-        "paid_at": purchase.paid_at,
-        "refunded_at": purchase.refunded_at,
-    }
-
-
-def _receipt_query() -> Any:
-    r, p = t.receipts, t.purchases
-    return select(
-        r.c.id, r.c.purchase_id, r.c.org_id, r.c.email, r.c.issued_at, r.c.emailed_at,
-        r.c.email_error, p.c.pack, p.c.credits_micros, p.c.amount_minor, p.c.currency,
-    ).join(p, p.c.id == r.c.purchase_id)  # fmt: skip
-
-
-def _receipt(row: Row[Any]) -> Receipt:
-    return Receipt(
-        id=row.id,
-        purchase_id=row.purchase_id,
-        org_id=row.org_id,
-        pack=row.pack,
-        credits=row.credits_micros,
-        amount=Money(row.amount_minor, row.currency),
-        email=row.email,
-        issued_at=row.issued_at,
-        emailed_at=row.emailed_at,
-        email_error=row.email_error,
-    )
-
-
-class PurchaseRepository:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def add(self, purchase: Purchase, idempotency_key: str | None, now: datetime) -> None:
-        self._conn.execute(
-            insert(t.purchases).values(
-                id=purchase.id,
-                org_id=purchase.org_id,
-                pack=purchase.pack,
-                credits_micros=purchase.credits,
-                amount_minor=purchase.price.minor,
-                currency=purchase.price.currency,
-                provider=purchase.provider,
-                refund_policy=purchase.refund_policy.value,
-                expiry=purchase.expiry.to_document(),
-                idempotency_key=idempotency_key,
-                trigger=purchase.trigger.value,
-                created_at=purchase.created_at,
-                updated_at=now,
-                **_mutable(purchase),
-            )
-        )
-
-    def _one(self, *where: Any, lock: bool = False) -> Purchase | None:
-        query = select(t.purchases).where(*where)
-        if lock:
-            query = query.with_for_update()
-        row = self._conn.execute(query).first()
-        return None if row is None else _purchase(row)
-
-    def get(self, org_id: str, purchase_id: str, lock: bool = False) -> Purchase | None:
-        p = t.purchases
-        return self._one(p.c.id == purchase_id, p.c.org_id == org_id, lock=lock)
-
-    def by_id(self, purchase_id: str) -> Purchase | None:
-        return self._one(t.purchases.c.id == purchase_id)
-
-    def by_key(self, org_id: str, key: str) -> Purchase | None:
-        p = t.purchases
-        return self._one(p.c.org_id == org_id, p.c.idempotency_key == key)
-
-    def by_session(self, provider: str, session_id: str) -> Purchase | None:
-        p = t.purchases
-        return self._one(p.c.provider == provider, p.c.provider_session_id == session_id)
-
-    def of_org(self, org_id: str, limit: int = 100) -> list[Purchase]:
-        p = t.purchases
-        rows = self._conn.execute(
-            select(p).where(p.c.org_id == org_id).order_by(p.c.created_at.desc(), p.c.id.desc())
-            .limit(limit)
-        )  # fmt: skip
-        return [_purchase(row) for row in rows]
-
-    def transition(self, purchase: Purchase, when: Sequence[PurchaseStatus], now: datetime) -> bool:
-        """Store ``purchase``'s new state if the stored one's status is in ``when``;
-        whether it was (the compare-and-set that makes a state change happen once)."""
-        p = t.purchases
-        changed = self._conn.execute(
-            update(p)
-            .where(p.c.id == purchase.id, p.c.status.in_([s.value for s in when]))
-            .values(updated_at=now, **_mutable(purchase))
-        ).rowcount
-        return bool(changed)
-
-    def add_receipt(self, receipt: Receipt) -> None:
-        self._conn.execute(
-            insert(t.receipts).values(
-                id=receipt.id,
-                purchase_id=receipt.purchase_id,
-                org_id=receipt.org_id,
-                email=receipt.email,
-                issued_at=receipt.issued_at,
-                emailed_at=receipt.emailed_at,
-                email_error=receipt.email_error,
-            )
-        )
-
-    def receipt(self, org_id: str, purchase_id: str) -> Receipt | None:
-        r = t.receipts
-        row = self._conn.execute(
-            _receipt_query().where(r.c.purchase_id == purchase_id, r.c.org_id == org_id)
-        ).first()
-        return None if row is None else _receipt(row)
-
-    def receipts(self, org_id: str, limit: int = 100) -> list[Receipt]:
-        r = t.receipts
-        rows = self._conn.execute(
-            _receipt_query().where(r.c.org_id == org_id)
-            .order_by(r.c.issued_at.desc(), r.c.id.desc()).limit(limit)
-        )  # fmt: skip
-        return [_receipt(row) for row in rows]
-
-    def mark_emailed(self, receipt_id: str, emailed_at: datetime | None, error: str | None) -> None:
-        r = t.receipts
-        self._conn.execute(
-            update(r).where(r.c.id == receipt_id).values(emailed_at=emailed_at, email_error=error)
-        )
-
-
-# -- customers and webhook events ---------------------------------------------------------
-
-
-class PaymentRecordRepository:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def customer(self, org_id: str, provider: str) -> tuple[str, str | None] | None:
-        c = t.billing_customers
-        row = self._conn.execute(
-            select(c.c.customer_id, c.c.payment_method_id).where(
-                c.c.org_id == org_id, c.c.provider == provider
-            )
-        ).first()
-        return None if row is None else (row.customer_id, row.payment_method_id)
-
-    def put_customer(self, org_id: str, provider: str, customer_id: str, now: datetime) -> None:
-        c = t.billing_customers
-        changed = self._conn.execute(
-            update(c)
-            .where(c.c.org_id == org_id, c.c.provider == provider)
-            .values(customer_id=customer_id, updated_at=now)
-        ).rowcount
-        if not changed:
-            self._conn.execute(
-                insert(c).values(
-                    org_id=org_id, provider=provider, customer_id=customer_id, updated_at=now
-                )
-            )
-
-    def set_payment_method(
-        self, org_id: str, provider: str, payment_method_id: str, now: datetime
-    ) -> None:
-        c = t.billing_customers
-        self._conn.execute(
-            update(c)
-            .where(c.c.org_id == org_id, c.c.provider == provider)
-            .values(payment_method_id=payment_method_id, updated_at=now)
-        )
-
-    def record_event(
-        self,
-        provider: str,
-        event_id: str,
-        *,
-        event_type: str,
-        outcome: str,
-        ref: str | None,
-        now: datetime,
-    ) -> bool:
-        """Store an event as processed; ``False`` when its id was stored already.
-
-        ``INSERT ... ON CONFLICT DO NOTHING``: on PostgreSQL a second transaction
-        inserting the same id waits for the first and then inserts nothing (or inserts,
-        if the first rolled back), so exactly one of them records it.
-        """
-        make = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
-        statement = (
-            make(t.webhook_events)
-            .values(
-                provider=provider,
-                event_id=event_id,
-                event_type=event_type,
-                outcome=outcome,
-                ref=ref,
-                received_at=now,
-            )
-            .on_conflict_do_nothing()
-        )
-        return bool(self._conn.execute(statement).rowcount)
-
-    def event_outcome(self, provider: str, event_id: str) -> str | None:
-        w = t.webhook_events
-        outcome: str | None = self._conn.execute(
-            select(w.c.outcome).where(w.c.provider == provider, w.c.event_id == event_id)
-        ).scalar()
-        return outcome
-
-
-# -- invoices -----------------------------------------------------------------------------
 
 
 class InvoiceRepository:
@@ -561,21 +272,17 @@ class InvoiceRepository:
         data: dict[str, Any], at: datetime,
     ) -> bool:  # fmt: skip
         """Record a billing event once (``False``: its ref was recorded already)."""
-        make = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
-        statement = (
-            make(t.billing_events)
-            .values(
-                org_id=org_id,
-                invoice_id=invoice_id,
-                type=type_,
-                cause=cause,
-                ref=ref,
-                data=data,
-                at=at,
-            )
-            .on_conflict_do_nothing()
+        return insert_once(
+            self._conn,
+            t.billing_events,
+            org_id=org_id,
+            invoice_id=invoice_id,
+            type=type_,
+            cause=cause,
+            ref=ref,
+            data=data,
+            at=at,
         )
-        return bool(self._conn.execute(statement).rowcount)
 
     def events(
         self, org_id: str, limit: int = 100, invoice_id: str | None = None
