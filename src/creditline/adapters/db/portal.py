@@ -94,7 +94,9 @@ class DashboardRepository:
             .order_by(_W.received_at.desc(), _W.event_id)
             .limit(limit)
         )
-        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return [
+            (r.provider, r.event_id, r.event_type, r.outcome, r.ref, r.received_at) for r in rows
+        ]
 
     def recent_purchases(self, limit: int = 100) -> list[Purchase]:
         """Every organization's purchases, newest first."""

@@ -172,7 +172,13 @@ class ReportRepository:
             .where(_D.org_id == org_id, _D.day >= first, _D.day <= last)
             .order_by(_D.day)
         )
-        return [BalanceDay(_as_date(r[0]), *(int(v) for v in r[1:])) for r in rows]
+        return [
+            BalanceDay(
+                _as_date(r.day), int(r.credited_micros), int(r.debited_micros),
+                int(r.net_micros), int(r.burnt_micros),
+            )
+            for r in rows
+        ]  # fmt: skip
 
 
 def _keys(values: Sequence[Any]) -> _Key:

@@ -101,7 +101,7 @@ class SubscriptionRepository:
         )
         if after is not None:
             query = query.where(_S.org_id > after)
-        return [r[0] for r in self._conn.execute(query)]
+        return [r.org_id for r in self._conn.execute(query)]
 
     def add_renewal(self, renewal: CycleRenewal) -> None:
         """Record a cycle as renewed; a second record of it violates the primary key."""
