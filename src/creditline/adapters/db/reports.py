@@ -119,7 +119,9 @@ class ReportRepository:
             else:  # UTC timestamps as ISO text: the day is their first ten characters
                 keys.append(_lite_period(func.substr(_U.occurred_at, 1, 10), period))
         query = (
-            select(*keys, func.count(), func.sum(_U.cost_micros))
+            select(
+                *keys, func.count().label("event_count"), func.sum(_U.cost_micros).label("cost_sum")
+            )
             .where(
                 _U.org_id == org_id,
                 _U.status == "accepted",
@@ -129,7 +131,7 @@ class ReportRepository:
             .group_by(*keys)
         )
         for row in self._conn.execute(query):
-            yield _keys(row[: len(keys)]), int(row[-2]), int(row[-1] or 0)
+            yield _keys(row[: len(keys)]), int(row.event_count), int(row.cost_sum or 0)
 
     def _rolled(
         self,
@@ -153,13 +155,13 @@ class ReportRepository:
                 keys.append(_lite_period(_R.day, period))
         events = func.sum(_R.events)
         query = (
-            select(*keys, events, func.sum(_R.cost_micros))
+            select(*keys, events.label("event_count"), func.sum(_R.cost_micros).label("cost_sum"))
             .where(_R.org_id == org_id, _R.day >= first, _R.day < last)
             .group_by(*keys)
             .having(events != 0)  # every event of the group was voided
         )
         for row in self._conn.execute(query):
-            yield _keys(row[: len(keys)]), int(row[-2]), int(row[-1])
+            yield _keys(row[: len(keys)]), int(row.event_count), int(row.cost_sum)
 
     # -- the balance, day by day -----------------------------------------------------------
 
