@@ -317,7 +317,7 @@ Index("ix_usage_events_batch_id", usage_events.c.batch_id)
 
 # -- billing: packs, purchases, receipts, webhooks, invoices (migration 0007) -------------
 # Owned by the billing services (services/purchases/, services/invoices/) through the
-# repositories of adapters/db/billing.py.
+# repositories of adapters/db/billing/.
 
 # The platform's credit pack catalogue (domain/packs.py, in document form), one row: a
 # database runs one platform's catalogue, and loading one replaces it. A purchase copies
@@ -756,7 +756,7 @@ webhook_attempts = Table(
 
 # -- rollups: reports and the overview without scanning history (migration 0010) ----------
 # Caches like ``balances``: kept exact in the transaction that writes what they sum
-# (repositories.py), rebuilt from their sources by ``reports.rebuild_rollups``.
+# (adapters/db/repositories/rollups.py), rebuilt from their sources by ``reports.rebuild_rollups``.
 
 # Accepted usage per organization, UTC day of the events' own time, project, operation and
 # member: how many events and what they cost now (voids and amends included). An event

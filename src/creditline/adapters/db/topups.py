@@ -20,7 +20,7 @@ from creditline.domain.purchases import Purchase, PurchaseStatus
 from creditline.domain.topups import AutoTopup, BuyKind, RecurringTopup, Trigger
 
 from . import tables as t
-from .billing.purchases import _purchase
+from .billing.purchases import purchase_from_row
 
 __all__ = ["TopupRepository"]
 
@@ -157,7 +157,7 @@ class TopupRepository:
             .order_by(p.c.created_at, p.c.id)
             .limit(limit)
         )
-        return [_purchase(row) for row in rows]
+        return [purchase_from_row(row) for row in rows]
 
     # -- recurring ------------------------------------------------------------------------
 

@@ -16,10 +16,10 @@ from creditline.domain.topups import Trigger
 
 from .. import tables as t
 
-__all__ = ["PurchaseRepository"]
+__all__ = ["PurchaseRepository", "purchase_from_row"]
 
 
-def _purchase(row: Row[Any]) -> Purchase:
+def purchase_from_row(row: Row[Any]) -> Purchase:
     return Purchase(
         id=row.id,
         org_id=row.org_id,
@@ -116,7 +116,7 @@ class PurchaseRepository:
         if lock:
             query = query.with_for_update()
         row = self._conn.execute(query).first()
-        return None if row is None else _purchase(row)
+        return None if row is None else purchase_from_row(row)
 
     def get(self, org_id: str, purchase_id: str, lock: bool = False) -> Purchase | None:
         p = t.purchases
@@ -139,7 +139,7 @@ class PurchaseRepository:
             select(p).where(p.c.org_id == org_id).order_by(p.c.created_at.desc(), p.c.id.desc())
             .limit(limit)
         )  # fmt: skip
-        return [_purchase(row) for row in rows]
+        return [purchase_from_row(row) for row in rows]
 
     def transition(self, purchase: Purchase, when: Sequence[PurchaseStatus], now: datetime) -> bool:
         """Store ``purchase``'s new state if the stored one's status is in ``when``;
