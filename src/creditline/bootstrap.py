@@ -68,8 +68,8 @@ from creditline.facade.topups import Topups
 from creditline.facade.usage import Usage
 from creditline.services import charging, deliveries, portal, scheduler, topups
 from creditline.services.key_cache import KeyCache
-from creditline.services.payments import PaymentProvider, ReceiptSender
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.payments import PaymentProvider, ReceiptSender
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = [
     "ANSWER_BEFORE_COMMIT_ENV",

@@ -23,7 +23,7 @@ from creditline.adapters.payments import FakeStripe, StripeProvider
 from creditline.adapters.payments.fake_checkout import CheckoutServer
 from creditline.domain.errors import PaymentProviderError
 from creditline.domain.money import Money
-from creditline.services.payments import CheckoutRequest
+from creditline.services.ports.payments import CheckoutRequest
 
 SECRET = "whsec_creditline_checkout_test"
 SUCCESS = "http://127.0.0.1:9/portal/purchases/return?key=k1"

@@ -18,8 +18,8 @@ from creditline.domain.packs import Catalogue, load_catalogue
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.facade.organizations import Organizations
 from creditline.services import invoices, purchases, webhooks
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.purchases import CANCEL_URL, SUCCESS_URL
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["Billing"]
 

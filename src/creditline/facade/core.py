@@ -27,8 +27,8 @@ from creditline.domain.webhook_urls import Resolver, UrlPolicy
 from creditline.services import deliveries, portal, scheduler, topups
 from creditline.services.charging import WriteCommand
 from creditline.services.key_cache import KeyCache
-from creditline.services.payments import PaymentProvider, ReceiptSender
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.payments import PaymentProvider, ReceiptSender
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["Core", "T", "WriteCommand"]
 

@@ -19,7 +19,7 @@ from creditline.services.organizations import (
     create_project,
     update_organization,
 )
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["Organizations"]
 

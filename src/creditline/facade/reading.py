@@ -11,8 +11,8 @@ from creditline.domain.ledger import Cause, EntryType, LedgerEntry
 from creditline.domain.paging import check_limit
 from creditline.facade.core import Core
 from creditline.services import queries
+from creditline.services.ports.unit_of_work import HistoryFilter
 from creditline.services.queries import VerifyReport
-from creditline.services.unit_of_work import HistoryFilter
 
 __all__ = ["Reading"]
 

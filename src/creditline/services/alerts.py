@@ -55,8 +55,8 @@ from creditline.domain.money import Money
 from creditline.domain.plans import DepletionPolicy
 from creditline.domain.time import Clock
 from creditline.services.ids import new_id
-from creditline.services.payments import Transactions
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.payments import Transactions
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = [
     "AddAlertRule",

@@ -24,7 +24,7 @@ from creditline.domain.errors import (
 )
 from creditline.domain.organizations import require_name
 from creditline.domain.time import Clock, require_aware
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = [
     "TOUCH_EVERY",

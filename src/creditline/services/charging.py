@@ -55,7 +55,7 @@ from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
 from creditline.services import topups
 from creditline.services.ids import new_id
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = [
     "Answer",

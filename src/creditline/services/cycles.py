@@ -68,9 +68,9 @@ from creditline.domain.subscriptions import (
 from creditline.domain.time import Clock
 from creditline.domain.usage import Metering
 from creditline.services.ids import new_id
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.posting import post
 from creditline.services.reservations import expire_reservations
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = [
     "AssignPlan",

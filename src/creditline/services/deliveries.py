@@ -73,8 +73,8 @@ from creditline.domain.errors import (
 from creditline.domain.time import Clock
 from creditline.domain.webhook_urls import Resolver, UrlPolicy, check_url
 from creditline.services.ids import new_id
-from creditline.services.payments import Transactions
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.payments import Transactions
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = [
     "AddWebhookEndpoint",

@@ -15,9 +15,9 @@ from datetime import datetime
 
 from creditline.domain.expiry import expiry_entries
 from creditline.domain.time import Clock
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.posting import post
 from creditline.services.reservations import expire_reservations
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["Expired", "due_organizations", "expire_organization"]
 

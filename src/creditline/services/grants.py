@@ -28,8 +28,8 @@ from creditline.domain.scopes import GrantScope, card_operations, scope_problems
 from creditline.domain.time import Clock
 from creditline.services.idempotency import fingerprint
 from creditline.services.ids import new_id
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.ratecards import DEFAULT_RATE_CARD
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["GrantCredits", "check_plan_scopes", "check_scope", "grant_credits"]
 

@@ -28,7 +28,7 @@ from datetime import timedelta
 from creditline.domain.api_keys import IdempotentRequest
 from creditline.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from creditline.domain.time import Clock
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["KEEP_FOR", "STALE_AFTER", "abandon", "begin", "finish", "prune"]
 

@@ -21,7 +21,7 @@ from creditline.domain.overview import (
     flex_ref,
 )
 from creditline.domain.time import Clock
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["overview"]
 

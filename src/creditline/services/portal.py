@@ -45,7 +45,7 @@ from creditline.domain.purchases import Purchase
 from creditline.domain.time import Clock
 from creditline.domain.usage import Metering, StoredUsage
 from creditline.services.ids import new_id
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = [
     "KEY_NAME",

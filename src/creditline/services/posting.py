@@ -13,7 +13,7 @@ from datetime import datetime
 
 from creditline.domain.errors import MemberNotFound, ProjectNotFound
 from creditline.domain.ledger import EntryType, NewEntry
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["Attribution", "post"]
 

@@ -10,7 +10,7 @@ from creditline.domain.grants import Grant
 from creditline.domain.ledger import LedgerEntry
 from creditline.domain.time import Clock
 from creditline.domain.verification import Problem, find_problems, hold_problems, scope_problems
-from creditline.services.unit_of_work import HistoryFilter, UnitOfWork
+from creditline.services.ports.unit_of_work import HistoryFilter, UnitOfWork
 
 __all__ = ["VerifyReport", "balance", "grants", "history", "verify"]
 

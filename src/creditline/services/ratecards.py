@@ -39,7 +39,7 @@ from creditline.domain.errors import (
 from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory, Step, price
 from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.domain.time import Clock, require_aware
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = [
     "DEFAULT_RATE_CARD",

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from creditline.domain.errors import OrganizationNotFound
 from creditline.domain.reports import UsageReport, check_report
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["ReportUsage", "usage_report"]
 

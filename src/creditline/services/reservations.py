@@ -20,8 +20,8 @@ from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.time import Clock
 from creditline.services.charging import apply_group
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.posting import post
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = [
     "MAX_TTL",

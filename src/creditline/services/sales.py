@@ -42,7 +42,7 @@ from creditline.domain.sales import (
 )
 from creditline.domain.time import Clock
 from creditline.services.ids import new_id
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = [
     "ContactSales",

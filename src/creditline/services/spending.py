@@ -17,7 +17,7 @@ from __future__ import annotations
 from creditline.domain.charging import MAX_KEY, Debit, DebitResult, DebitStatus
 from creditline.domain.time import Clock
 from creditline.services.charging import SpendCredits, apply_group
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["MAX_KEY", "Debit", "DebitResult", "DebitStatus", "SpendCredits", "spend_credits"]
 

@@ -54,8 +54,8 @@ from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, EventStatus, StoredUsage, UsageEvent
 from creditline.services.charging import RecordUsage, apply_group
 from creditline.services.ids import new_id
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.posting import post
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = [
     "AmendEvent",

@@ -27,18 +27,18 @@ from dataclasses import dataclass
 from creditline.domain.purchases import Purchase
 from creditline.domain.time import Clock
 from creditline.services.invoices import mark_invoice_paid, retry_open_invoices
-from creditline.services.payments import (
+from creditline.services.ports.payments import (
     PaymentProvider,
     ProviderEvent,
     ReceiptSender,
     Transactions,
 )
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.purchases import (
     CHECKOUT_EVENTS,
     confirm_from_event,
     send_receipt,
 )
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["PAYMENT_EVENTS", "WebhookOutcome", "handle_event", "handle_webhook"]
 

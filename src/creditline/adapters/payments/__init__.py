@@ -3,7 +3,7 @@
 as a program, so not imported here).
 
 The :class:`PaymentProvider` protocol they implement is the services' (defined in
-:mod:`creditline.services.payments`, re-exported here): services never import adapters.
+:mod:`creditline.services.ports.payments`, re-exported here): services never import adapters.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from creditline.adapters.payments.none import NoPayments
-from creditline.services.payments import PaymentProvider
+from creditline.services.ports.payments import PaymentProvider
 
 if TYPE_CHECKING:
     from creditline.adapters.payments.fake_stripe import FakeStripe, FakeStripeServer, sign

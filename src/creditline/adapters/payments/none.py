@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from creditline.domain.errors import PaymentProviderError, PaymentsUnavailable, WebhookRejected
 from creditline.domain.money import Money
-from creditline.services.payments import (
+from creditline.services.ports.payments import (
     Charge,
     CheckoutRequest,
     CheckoutSession,

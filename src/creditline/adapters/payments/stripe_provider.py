@@ -38,7 +38,7 @@ import stripe
 
 from creditline.domain.errors import PaymentProviderError, WebhookRejected
 from creditline.domain.money import Money
-from creditline.services.payments import (
+from creditline.services.ports.payments import (
     Charge,
     CheckoutRequest,
     CheckoutSession,

@@ -20,8 +20,8 @@ from creditline.domain.invoices import Collection, Invoice, InvoiceStatus
 from creditline.domain.time import Clock
 from creditline.services.invoices.dunning import after_paid, save_declined
 from creditline.services.invoices.records import find_invoice, paid_invoice
-from creditline.services.payments import PaymentProvider, Transactions
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.payments import PaymentProvider, Transactions
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = [
     "ATTEMPT_LEASE",

@@ -11,8 +11,8 @@ from creditline.domain.invoices import Invoice, InvoiceStatus
 from creditline.domain.time import Clock
 from creditline.services.invoices.dunning import after_paid
 from creditline.services.invoices.records import find_invoice, paid_invoice, record_event
-from creditline.services.payments import ProviderEvent
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.payments import ProviderEvent
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["mark_invoice_paid", "settle_invoice", "void_invoice"]
 

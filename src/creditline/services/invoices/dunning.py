@@ -31,7 +31,7 @@ from creditline.domain.invoices import (
 from creditline.domain.time import Clock
 from creditline.services.alerts import record_payment_failed
 from creditline.services.invoices.records import record_event
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["after_paid", "save_declined"]
 

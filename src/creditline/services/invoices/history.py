@@ -9,7 +9,7 @@ from creditline.domain.invoices import BillingEvent, BillingRecord, Invoice, Lin
 from creditline.domain.money import Money
 from creditline.domain.purchases import PurchaseStatus
 from creditline.domain.topups import Trigger
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["billing_events", "billing_history"]
 

@@ -44,8 +44,8 @@ from creditline.domain.time import Clock
 from creditline.services.ids import new_id
 from creditline.services.invoices.charges import charge_invoice
 from creditline.services.invoices.records import record_event
-from creditline.services.payments import PaymentProvider, Transactions
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.payments import PaymentProvider, Transactions
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["FlexRun", "MonthRun", "invoice_due", "invoice_flex", "invoice_month"]
 

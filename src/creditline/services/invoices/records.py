@@ -9,7 +9,7 @@ from typing import Any
 
 from creditline.domain.errors import InvoiceNotFound
 from creditline.domain.invoices import Invoice, InvoiceStatus
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["find_invoice", "paid_invoice", "record_event"]
 

@@ -25,10 +25,10 @@ from creditline.domain.errors import (
 from creditline.domain.packs import ANY_AMOUNT, Catalogue, Offer
 from creditline.domain.purchases import Purchase, PurchaseStatus
 from creditline.domain.time import Clock
-from creditline.services.payments import CheckoutRequest, PaymentProvider, Transactions
+from creditline.services.ports.payments import CheckoutRequest, PaymentProvider, Transactions
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.purchases.records import describe, new_purchase, store
 from creditline.services.sales import require_self_serve
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["CANCEL_URL", "SUCCESS_URL", "CreatePurchase", "offer_or_replay", "create_purchase"]
 

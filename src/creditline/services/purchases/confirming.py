@@ -29,15 +29,15 @@ from datetime import datetime
 
 from creditline.domain.purchases import Purchase, PurchaseStatus, Receipt
 from creditline.domain.time import Clock
-from creditline.services.payments import (
+from creditline.services.ports.payments import (
     CheckoutState,
     PaymentProvider,
     ProviderEvent,
     Transactions,
 )
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.purchases.receipts import issue_receipt
 from creditline.services.purchases.records import find_purchase, grant_purchase, lock_purchase
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = [
     "CHECKOUT_EVENTS",

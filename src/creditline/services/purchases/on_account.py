@@ -9,9 +9,9 @@ from creditline.domain.invoices import InvoiceItem, LineKind
 from creditline.domain.purchases import Purchase, PurchaseStatus
 from creditline.domain.time import Clock
 from creditline.services.ids import new_id
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.purchases.checkout import CreatePurchase, offer_or_replay
 from creditline.services.purchases.records import describe, grant_purchase, new_purchase
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["ACCOUNT", "buy_on_account"]
 

@@ -12,8 +12,8 @@ from creditline.domain.errors import NotificationFailed
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.domain.time import Clock
 from creditline.services.ids import new_id
-from creditline.services.payments import ReceiptSender, Transactions
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.payments import ReceiptSender, Transactions
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["issue_receipt", "send_receipt"]
 

@@ -16,7 +16,7 @@ from creditline.domain.purchases import Purchase, PurchaseStatus
 from creditline.domain.time import Clock
 from creditline.domain.topups import Trigger
 from creditline.services.ids import new_id
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = [
     "describe",

@@ -28,10 +28,10 @@ from creditline.domain.purchases import (
     refundable_credits,
 )
 from creditline.domain.time import Clock
-from creditline.services.payments import PaymentProvider, Transactions
+from creditline.services.ports.payments import PaymentProvider, Transactions
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.posting import post
 from creditline.services.purchases.records import lock_purchase, store
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["refund_purchase"]
 

@@ -25,7 +25,8 @@ from creditline.domain.purchases import Purchase, PurchaseStatus, Receipt
 from creditline.domain.time import Clock
 from creditline.domain.topups import RETRY_AFTER, Trigger
 from creditline.services.alerts import record_payment_failed
-from creditline.services.payments import Charge, PaymentProvider, Transactions
+from creditline.services.ports.payments import Charge, PaymentProvider, Transactions
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.purchases.receipts import issue_receipt
 from creditline.services.purchases.records import (
     find_purchase,
@@ -33,7 +34,6 @@ from creditline.services.purchases.records import (
     lock_purchase,
 )
 from creditline.services.topups.claims import available_credits
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["Charged", "charge_topup", "topup_key"]
 

@@ -44,9 +44,9 @@ from creditline.domain.topups import (
     month_start,
     observe,
 )
-from creditline.services.payments import Transactions
+from creditline.services.ports.payments import Transactions
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.purchases.records import new_purchase
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = [
     "Watch",

@@ -21,11 +21,11 @@ from creditline.domain.errors import CreditlineError, PackNotFound
 from creditline.domain.purchases import Purchase, PurchaseStatus
 from creditline.domain.time import Clock
 from creditline.domain.topups import RecurringTopup, Trigger, due_period, recurring_key
-from creditline.services.payments import PaymentProvider, Transactions
+from creditline.services.ports.payments import PaymentProvider, Transactions
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.purchases.records import new_purchase
 from creditline.services.topups.charges import charge_topup
 from creditline.services.topups.claims import observe_org
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = ["STALE_AFTER", "TopupRun", "run_topups"]
 

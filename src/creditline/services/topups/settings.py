@@ -12,9 +12,9 @@ from creditline.domain.errors import InvalidSetting, OrganizationNotFound, PackN
 from creditline.domain.money import Money, require_currency
 from creditline.domain.time import Clock
 from creditline.domain.topups import AutoTopup, BuyKind, RecurringTopup
-from creditline.services.payments import Transactions
+from creditline.services.ports.payments import Transactions
+from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.topups.claims import offer_for
-from creditline.services.unit_of_work import UnitOfWork
 
 __all__ = [
     "SetAutoTopup",

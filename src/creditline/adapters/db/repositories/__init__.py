@@ -8,7 +8,7 @@ column name, through one decoder per record (``grant_from_row``,
 ``reservation_from_row``, ...) that every query returning that record uses.
 """
 
-from creditline.services.unit_of_work import HistoryFilter
+from creditline.services.ports.unit_of_work import HistoryFilter
 
 from .balances import BalanceRepository
 from .grants import GrantRepository

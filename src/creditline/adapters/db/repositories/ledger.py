@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, or_, select
 
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry, NewEntry
-from creditline.services.unit_of_work import HistoryFilter
+from creditline.services.ports.unit_of_work import HistoryFilter
 
 from .. import tables as t
 from ..raw import Raw

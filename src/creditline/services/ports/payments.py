@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 
 from creditline.domain.money import Money
 from creditline.domain.purchases import Receipt
-from creditline.services.unit_of_work import UnitOfWork
+from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = [
     "Charge",

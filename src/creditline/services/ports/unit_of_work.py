@@ -1,4 +1,4 @@
-"""What a service needs from storage: the protocol the SQL unit of work implements."""
+"""Storage as the services see it: the unit of work and one store per aggregate."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from creditline.domain.subscriptions import CycleRenewal, Subscription
 from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.domain.usage import Metering, StoredUsage
 from creditline.domain.verification import GrantFacts, ReservationFacts, ScopedUse
-from creditline.services.alert_stores import AlertStore, WebhookStore
-from creditline.services.billing_stores import (
+from creditline.services.ports.alerts import AlertStore, WebhookStore
+from creditline.services.ports.billing import (
     InvoiceStore,
     PackStore,
     PaymentRecordStore,
@@ -145,7 +145,7 @@ class UsageStore(Protocol):
 
 
 class ChargingStore(Protocol):
-    """Set-based reads and writes of a charging group (services/charging.py)."""
+    """Set-based reads and writes of a charging group (:mod:`creditline.services.charging`)."""
 
     def keys(
         self, pairs: Sequence[tuple[str, str]]
@@ -242,7 +242,7 @@ class TopupStore(Protocol):
 
 
 class SalesRequestStore(Protocol):
-    """Contact-sales requests (services/sales.py)."""
+    """Contact-sales requests (:mod:`creditline.services.sales`)."""
 
     def add(self, request: SalesRequest) -> None: ...
     def get(self, request_id: str) -> SalesRequest | None: ...

@@ -2,7 +2,7 @@
 signals; webhook endpoints, deliveries and attempts.
 
 The SQL implementations are in :mod:`creditline.adapters.db.alerts`; the unit of work
-(:mod:`creditline.services.unit_of_work`) carries one of each, in its transaction.
+(:mod:`creditline.services.ports.unit_of_work`) carries one of each, in its transaction.
 """
 
 from __future__ import annotations

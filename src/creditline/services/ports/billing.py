@@ -1,7 +1,7 @@
 """What the billing services need from storage: packs, purchases, payments, invoices.
 
 The SQL implementations are in :mod:`creditline.adapters.db.billing`; the unit of work
-(:mod:`creditline.services.unit_of_work`) carries one of each, in its transaction.
+(:mod:`creditline.services.ports.unit_of_work`) carries one of each, in its transaction.
 """
 
 from __future__ import annotations
