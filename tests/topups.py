@@ -11,7 +11,7 @@ from creditline import Creditline, credits
 from creditline.adapters.payments import FakeStripe, StripeProvider
 from creditline.domain.purchases import Purchase, PurchaseStatus
 from creditline.domain.topups import Trigger, disarmed, month_start
-from creditline.domain.usage import EventStatus
+from creditline.domain.usage import EventResult, EventStatus
 from tests.billing import SECRET
 from tests.concurrency import Report, Worker
 
@@ -129,6 +129,11 @@ def _no_guard(*_: object) -> None:
     return None
 
 
+REFUSED_PATIENCE = 30.0
+"""Seconds a worker of :class:`UsageJob` keeps resending an event refused for want of
+credits."""
+
+
 @dataclass(frozen=True)
 class UsageJob:
     """``events`` ping events recorded one at a time by each worker,
@@ -153,9 +158,7 @@ class UsageJob:
         try:
             for n in range(self.events):
                 try:
-                    result = cl.record(self.org_id, f"w{worker.index}-{n}", "ping")
-                    if self.broken:
-                        broken_check_then_buy(cl, self.org_id)
+                    result = self._record(cl, f"w{worker.index}-{n}")
                 except Exception as exc:
                     report.error(exc)
                     continue
@@ -166,6 +169,23 @@ class UsageJob:
                     report.refused += 1
         finally:
             cl.close()  # charges what this process claimed
+
+    def _record(self, cl: Creditline, event_id: str) -> EventResult:
+        """Record one event; refused for want of credits (the top-up is charged in the
+        background, and a loaded machine can spend the rest before it lands), it is sent
+        again under a new id, as a client waiting for its top-up would, for up to
+        :data:`REFUSED_PATIENCE` seconds."""
+        deadline = time.monotonic() + REFUSED_PATIENCE
+        attempt = 0
+        while True:
+            result = cl.record(self.org_id, event_id if not attempt else f"{event_id}-{attempt}",
+                               "ping")  # fmt: skip
+            if self.broken:
+                broken_check_then_buy(cl, self.org_id)
+            if result.status is not EventStatus.REFUSED or time.monotonic() > deadline:
+                return result
+            attempt += 1
+            time.sleep(0.05)
 
 
 def check_topup_promises(

@@ -5,9 +5,11 @@ once, on SQLite and on PostgreSQL, each through its own engine charging a shared
 Stripe over HTTP. The organization holds 500 credits, buys the 500-credit pack below
 450, and may spend one pack's price a month: the first crossing buys exactly once
 (one purchase, one charge at Stripe), the second is refused by the cap, and the
-ledger accounts for every credit. The same harness and checker run a deliberately
-broken check-then-buy without the guard and must catch its double top-up
-(RELIABILITY.md rule 8), which shows the race is exercised.
+ledger accounts for every credit. The top-up is charged in the background: an event
+refused because the rest was spent before it landed is sent again (tests.topups.UsageJob),
+so every worker's 30 events are accepted however loaded the machine is. The same harness
+and checker run a deliberately broken check-then-buy without the guard and must catch its
+double top-up (RELIABILITY.md rule 8), which shows the race is exercised.
 """
 
 from __future__ import annotations
