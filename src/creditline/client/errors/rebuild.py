@@ -2,7 +2,7 @@
 
 The service sends each error's own attributes as members of its problem, under their
 names (``ident``, ``name``/``value``/``reason``, ``problems``...; see
-:data:`creditline.entrypoints.api.problems.MEMBERS`): :data:`ARGUMENTS` lists them per
+:data:`creditline.domain.errors.ERROR_MEMBERS`): :data:`ARGUMENTS` lists them per
 class, in the order of the class's constructor, which is called with them, so the error
 has the message and the attributes the engine's had. A value JSON has no type for comes
 with ``<name>_type`` (``decimal``, ``float``, ``datetime``, ``tuple``; ``repr``: a value
@@ -22,32 +22,9 @@ from typing import Any
 from creditline.client.errors.reasons import bare, from_reason
 from creditline.client.errors.service import InvalidRequest, RateLimited, ServiceError
 from creditline.domain.errors import (
-    AlreadyExists,
-    AuthenticationFailed,
+    ERROR_MEMBERS,
     CreditlineError,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
     InsufficientCredits,
-    InvalidAlertRule,
-    InvalidAmount,
-    InvalidGrant,
-    InvalidRateCard,
-    InvalidSetting,
-    InvalidTime,
-    InvalidUsage,
-    NoRateCardInForce,
-    NotFound,
-    NotificationFailed,
-    PaymentProviderError,
-    PaymentsUnavailable,
-    PermissionDenied,
-    PlanGateRefused,
-    RateCardVersionConflict,
-    RefundRefused,
-    SelfServeUnavailable,
-    UnknownOperation,
-    WebhookRejected,
-    WebhookUrlRefused,
 )
 
 __all__ = [
@@ -64,34 +41,10 @@ __all__ = [
 Build = Callable[[type[CreditlineError], str, Mapping[str, Any], str | None], CreditlineError]
 """``(class, detail, problem members, the call's organization) -> the error``."""
 
-ARGUMENTS: dict[type[CreditlineError], tuple[str, ...]] = {
-    InvalidAmount: ("value", "reason"),
-    InvalidTime: ("reason",),
-    InvalidSetting: ("name", "value", "reason"),
-    InvalidGrant: ("problems",),
-    InvalidRateCard: ("problems",),
-    InvalidUsage: ("operation", "problems"),
-    UnknownOperation: ("operation", "card", "known"),
-    InvalidAlertRule: ("problems",),
-    WebhookRejected: ("provider", "reason"),
-    WebhookUrlRefused: ("url", "problems"),
-    NotFound: ("ident",),
-    NoRateCardInForce: ("name", "at"),
-    AlreadyExists: ("kind", "ident"),
-    IdempotencyKeyReused: ("key",),
-    IdempotencyKeyInUse: ("key",),
-    RateCardVersionConflict: ("name", "version"),
-    PlanGateRefused: ("plan", "rule", "reason"),
-    PaymentsUnavailable: ("org_id", "reason"),
-    SelfServeUnavailable: ("org_id", "country"),
-    RefundRefused: ("purchase_id", "reason"),
-    PaymentProviderError: ("provider", "reason", "code"),
-    NotificationFailed: ("channel", "reason"),
-    AuthenticationFailed: ("reason",),
-    PermissionDenied: ("role", "needed"),
-}
-"""Each error class's constructor arguments, as the members of its problem (a class not
-listed takes its nearest listed base class's)."""
+ARGUMENTS = ERROR_MEMBERS
+"""Each error class's constructor arguments, as the members of its problem (the
+domain's table, :data:`creditline.domain.errors.ERROR_MEMBERS`; a class not listed
+takes its nearest listed base class's)."""
 
 
 class _Unknown:
@@ -114,7 +67,10 @@ def _value(body: Mapping[str, Any], name: str) -> Any:
 
 
 def _arguments(cls: type[CreditlineError]) -> tuple[str, ...]:
-    return next((ARGUMENTS[c] for c in cls.__mro__ if c in ARGUMENTS), ())
+    """The arguments of the constructor of ``cls``: its members, or its nearest base
+    class's when its problem sends none (``OrganizationNotFound``: read from its
+    message)."""
+    return next((ERROR_MEMBERS[c] for c in cls.__mro__ if ERROR_MEMBERS.get(c)), ())
 
 
 def rebuilt(

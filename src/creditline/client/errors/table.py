@@ -1,5 +1,5 @@
 """The service's problem types back into error classes: :data:`PROBLEM_CLASSES`, the
-inverse of the service's table (:data:`creditline.entrypoints.api.problems.PROBLEMS`),
+inverse of the engine's error codes (:data:`creditline.domain.errors.ERROR_CODES`),
 and :func:`error_from_problem`."""
 
 from __future__ import annotations
@@ -25,81 +25,25 @@ from creditline.client.errors.service import (
 )
 from creditline.domain.errors import (
     ERROR_CODES,
-    AlertRuleNotFound,
-    AlreadyExists,
-    ApiKeyNotFound,
-    AuthenticationFailed,
-    ConfigurationError,
-    Conflict,
     CreditlineError,
-    GrantNotFound,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
     InsufficientCredits,
-    InvalidAlertRule,
-    InvalidAmount,
-    InvalidGrant,
-    InvalidRateCard,
-    InvalidSetting,
-    InvalidTime,
-    InvalidUsage,
-    InvoiceNotFound,
-    MemberNotFound,
-    NoRateCardInForce,
-    NotFound,
-    NotificationFailed,
-    OrganizationNotFound,
-    PackNotFound,
-    PaymentError,
-    PaymentProviderError,
-    PaymentsUnavailable,
-    PermissionDenied,
-    PlanGateRefused,
-    PlanNotFound,
-    ProjectNotFound,
-    PurchaseNotFound,
-    RateCardNotFound,
-    RateCardVersionConflict,
-    RefundRefused,
-    ReservationNotFound,
-    SalesRequestNotFound,
-    SelfServeUnavailable,
-    StorageError,
-    UnknownOperation,
-    UsageEventNotFound,
-    ValidationError,
-    WebhookDeliveryNotFound,
-    WebhookEndpointNotFound,
-    WebhookRejected,
-    WebhookUrlRefused,
+    error_members,
 )
 
 __all__ = ["PROBLEM_CLASSES", "error_class", "error_from_problem"]
 
-_ENGINE: tuple[type[CreditlineError], ...] = (
-    # the engine's errors; their codes are domain.errors.ERROR_CODES
-    InvalidAmount, InvalidTime, InvalidSetting, InvalidGrant, InvalidRateCard,
-    InvalidUsage, UnknownOperation, InvalidAlertRule, WebhookRejected, WebhookUrlRefused,
-    NotFound, OrganizationNotFound, ProjectNotFound, MemberNotFound, GrantNotFound,
-    ReservationNotFound, UsageEventNotFound, PlanNotFound, NoRateCardInForce,
-    RateCardNotFound, PackNotFound, PurchaseNotFound, InvoiceNotFound, ApiKeyNotFound,
-    AlertRuleNotFound, WebhookEndpointNotFound, WebhookDeliveryNotFound,
-    SalesRequestNotFound, AlreadyExists, IdempotencyKeyReused, IdempotencyKeyInUse,
-    RateCardVersionConflict, PlanGateRefused, PaymentsUnavailable, SelfServeUnavailable,
-    RefundRefused, PaymentProviderError, NotificationFailed, AuthenticationFailed,
-    PermissionDenied,
-)  # fmt: skip
-_MESSAGE_ONLY = (ValidationError, Conflict, PaymentError, ConfigurationError, StorageError)
-"""Errors whose only attribute is their message."""
 
-_BUILDERS: dict[type[CreditlineError], Build] = {
-    **dict.fromkeys(_ENGINE, rebuilt),
-    **dict.fromkeys(_MESSAGE_ONLY, message),
-    InsufficientCredits: insufficient,
-}
+def _build(cls: type[CreditlineError]) -> Build:
+    """How to build an engine error from its problem: from its members, or from its
+    message alone when it has none."""
+    if cls is InsufficientCredits:
+        return insufficient
+    return message if error_members(cls) is None else rebuilt
+
 
 PROBLEM_CLASSES: dict[str, tuple[type[CreditlineError], Build]] = {
-    **{ERROR_CODES[cls]: (cls, build) for cls, build in _BUILDERS.items()},
+    # the engine's errors, by their codes
+    **{code: (cls, _build(cls)) for cls, code in ERROR_CODES.items()},
     # the root: an unexpected failure of the service
     ERROR_CODES[CreditlineError]: (ServiceError, service),
     # the HTTP layer's own problems

@@ -125,6 +125,7 @@ from creditline.domain.errors.validation import (
 
 __all__ = [
     "ERROR_CODES",
+    "ERROR_MEMBERS",
     "AlreadyExists",
     "ConfigurationError",
     "Conflict",
@@ -178,6 +179,7 @@ __all__ = [
     "InvalidAlertRule",
     "WebhookDeliveryNotFound",
     "WebhookEndpointNotFound",
+    "error_members",
 ]
 
 ERROR_CODES: dict[type[CreditlineError], str] = {
@@ -232,3 +234,45 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
 """Each error class's stable code: the API answers it as the problem type
 ``urn:creditline:problem:<code>``, and the HTTP client turns the code back into the class.
 A class not listed answers as its nearest listed base class."""
+
+ERROR_MEMBERS: dict[type[CreditlineError], tuple[str, ...]] = {
+    InvalidAmount: ("value", "reason"),
+    InvalidTime: ("reason",),
+    InvalidSetting: ("name", "value", "reason"),
+    InvalidGrant: ("problems",),
+    InvalidRateCard: ("problems",),
+    InvalidUsage: ("operation", "problems"),
+    UnknownOperation: ("operation", "card", "known"),
+    InvalidAlertRule: ("problems",),
+    WebhookRejected: ("provider", "reason"),
+    WebhookUrlRefused: ("url", "problems"),
+    NotFound: ("ident",),
+    # An unknown organization and another tenant's answer alike: no member names it.
+    OrganizationNotFound: (),
+    NoRateCardInForce: ("name", "at"),
+    AlreadyExists: ("kind", "ident"),
+    IdempotencyKeyReused: ("key",),
+    IdempotencyKeyInUse: ("key",),
+    RateCardVersionConflict: ("name", "version"),
+    PlanGateRefused: ("plan", "rule", "reason"),
+    InsufficientCredits: ("org_id", "overdue_invoice"),
+    PaymentsUnavailable: ("org_id", "reason"),
+    SelfServeUnavailable: ("org_id", "country"),
+    RefundRefused: ("purchase_id", "reason"),
+    PaymentProviderError: ("provider", "reason", "code"),
+    NotificationFailed: ("channel", "reason"),
+    AuthenticationFailed: ("reason",),
+    PermissionDenied: ("role", "needed"),
+}
+"""The attributes of each error class sent as members of its problem, by name: its
+constructor's arguments, in their order, which the HTTP client calls it with again (a
+class not listed takes its nearest listed base class's, :func:`error_members`). But
+``OrganizationNotFound`` sends none (the client reads it from its message), and the
+amounts of ``InsufficientCredits`` keep the members they have always had
+(``needed_micros``, ``available_micros``...), which the client reads on their own."""
+
+
+def error_members(cls: type[CreditlineError]) -> tuple[str, ...] | None:
+    """The attributes of ``cls`` that travel with it (:data:`ERROR_MEMBERS`), ``None``
+    for an error that carries only its message."""
+    return next((ERROR_MEMBERS[c] for c in cls.__mro__ if c in ERROR_MEMBERS), None)

@@ -43,6 +43,7 @@ from starlette.routing import Match, Route
 from creditline.domain.amounts import format_credits
 from creditline.domain.errors import (
     ERROR_CODES,
+    ERROR_MEMBERS,
     AlertRuleNotFound,
     AlreadyExists,
     ApiKeyNotFound,
@@ -90,6 +91,7 @@ from creditline.domain.errors import (
     WebhookEndpointNotFound,
     WebhookRejected,
     WebhookUrlRefused,
+    error_members,
 )
 
 __all__ = [
@@ -302,38 +304,9 @@ def _flex(exc: InsufficientCredits) -> dict[str, Any]:
     }  # fmt: skip
 
 
-MEMBERS: dict[type[CreditlineError], tuple[str, ...]] = {
-    InvalidAmount: ("value", "reason"),
-    InvalidTime: ("reason",),
-    InvalidSetting: ("name", "value", "reason"),
-    InvalidGrant: ("problems",),
-    InvalidRateCard: ("problems",),
-    InvalidUsage: ("operation", "problems"),
-    UnknownOperation: ("operation", "card", "known"),
-    InvalidAlertRule: ("problems",),
-    WebhookRejected: ("provider", "reason"),
-    WebhookUrlRefused: ("url", "problems"),
-    NotFound: ("ident",),
-    # An unknown organization and another tenant's answer alike: no member names it.
-    OrganizationNotFound: (),
-    NoRateCardInForce: ("name", "at"),
-    AlreadyExists: ("kind", "ident"),
-    IdempotencyKeyReused: ("key",),
-    IdempotencyKeyInUse: ("key",),
-    RateCardVersionConflict: ("name", "version"),
-    PlanGateRefused: ("plan", "rule", "reason"),
-    InsufficientCredits: ("org_id", "overdue_invoice"),
-    PaymentsUnavailable: ("org_id", "reason"),
-    SelfServeUnavailable: ("org_id", "country"),
-    RefundRefused: ("purchase_id", "reason"),
-    PaymentProviderError: ("provider", "reason", "code"),
-    NotificationFailed: ("channel", "reason"),
-    AuthenticationFailed: ("reason",),
-    PermissionDenied: ("role", "needed"),
-}
-"""The attributes of each error class sent as members of its problem, by name: its
-constructor's arguments (a class not listed takes its nearest listed base class's; an
-amount keeps its existing members, ``needed_micros``, ``available_micros``...)."""
+MEMBERS = ERROR_MEMBERS
+"""The attributes of each error class sent as members of its problem (the domain's
+table, :data:`creditline.domain.errors.ERROR_MEMBERS`)."""
 
 _VALUE_TYPES: tuple[tuple[type, str], ...] = (
     (bool, ""), (int, ""), (str, ""), (Decimal, "decimal"), (float, "float"),
@@ -363,9 +336,8 @@ def _plain(value: Any) -> tuple[Any, str]:
 
 def _members(exc: CreditlineError) -> dict[str, Any]:
     """The error's own attributes (:data:`MEMBERS`), as JSON."""
-    names = next((MEMBERS[c] for c in type(exc).__mro__ if c in MEMBERS), ())
     found: dict[str, Any] = {}
-    for name in names:
+    for name in error_members(type(exc)) or ():
         found[name], kind = _plain(getattr(exc, name, None))
         if kind:
             found[f"{name}_type"] = kind
