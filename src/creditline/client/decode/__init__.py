@@ -1,8 +1,10 @@
 """The service's JSON answers back into the library's own result types.
 
-Amounts come from the ``*_micros`` members (exact integers), never from the decimal
-text. What an answer does not carry gets the value a fresh object has, and is listed
-here (and in the client's docstring):
+Every record is read by one function, :func:`~creditline.client.decode._common.record`,
+from its class's fields and their type hints; a decoder here gives only the fields whose
+answer differs from the record. Amounts come from the ``*_micros`` members (exact
+integers), never from the decimal text. What an answer does not carry gets the value a
+fresh object has, and is listed here (and in the client's docstring):
 
 - ``Grant.seq`` (an ordering detail of grants made at the same instant): 0;
 - ``Reservation.holds`` (what each grant holds): empty;

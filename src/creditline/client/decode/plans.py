@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from creditline.client.decode._common import Doc, maybe_when, when
+from creditline.client.decode._common import Doc, decodes, record
 from creditline.domain.cycles import AnchorKind, BillingInterval, Cycle
 from creditline.domain.organizations import Organization
-from creditline.domain.plans import DepletionPolicy, Plan
+from creditline.domain.plans import Plan
 from creditline.domain.usage import Metering
 from creditline.services.cycles import BillingChange
 
@@ -53,45 +53,26 @@ class OrgPlan:
 
 
 def cycle(d: Doc | None) -> Cycle | None:
-    return None if d is None else Cycle(d["index"], when(d["start"]), when(d["end"]))
+    return None if d is None else record(Cycle, d)
+
+
+@decodes(SubscriptionInfo)
+def _subscription(d: Doc) -> SubscriptionInfo:
+    return record(SubscriptionInfo, d, anchor_kind=AnchorKind(d["anchor"]))
 
 
 def subscription(d: Doc | None) -> SubscriptionInfo | None:
-    if d is None:
-        return None
-    return SubscriptionInfo(
-        plan=d["plan"],
-        interval=BillingInterval(d["interval"]),
-        anchor_kind=AnchorKind(d["anchor"]),
-        time_zone=d["time_zone"],
-        started_at=when(d["started_at"]),
-        anchored_at=when(d["anchored_at"]),
-        anchor_no=d["anchor_no"],
-        last_cycle=d["last_cycle"],
-        cycle=cycle(d["cycle"]),
-        next_renewal_at=maybe_when(d["next_renewal_at"]),
-        ended_at=maybe_when(d["ended_at"]),
-    )
+    return None if d is None else _subscription(d)
 
 
 def metering(d: Doc, org: Organization, stored: Plan) -> Metering:
-    return Metering(
-        org_id=d["org_id"],
-        order=org.consumption_order,
-        rate_card=d["rate_card"],
-        plan=stored,
-        depletion=DepletionPolicy(d["depletion"]),
-        flex_enabled=d["flex_enabled"],
-        entry_count=0,
+    """What the organization is metered by (the plan and the consumption order are the
+    library's; an internal counter is not in the answer: 0)."""
+    return record(
+        Metering, d, order=org.consumption_order, plan=stored, entry_count=0,
         hold=d.get("billing_hold"),
-    )
+    )  # fmt: skip
 
 
 def org_plan(d: Doc, org: Organization, stored: Plan) -> OrgPlan:
-    change = d.get("change")
-    return OrgPlan(
-        metering=metering(d, org, stored),
-        read_only=d["read_only"],
-        subscription=subscription(d["subscription"]),
-        change=None if change is None else BillingChange(change),
-    )
+    return record(OrgPlan, d, metering=metering(d, org, stored))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from creditline.client.decode._common import Doc
+from creditline.client.decode._common import Doc, decodes, record
 from creditline.domain.amounts import parse_credits
 from creditline.domain.packs import Catalogue, parse_catalogue
 from creditline.domain.plans import Plan, parse_plan
@@ -27,34 +27,27 @@ def _micros(credits_text: str) -> Decimal:
 
 
 def applied_multiplier(d: Doc) -> AppliedMultiplier:
-    return AppliedMultiplier(d["reason"], Decimal(d["factor"]))
+    return record(AppliedMultiplier, d)
 
 
-def rounding(d: Doc | None) -> Rounding | None:
-    if d is None:
-        return None
+@decodes(Rounding)
+def _rounding(d: Doc) -> Rounding:
     return Rounding(RoundingMode(d["mode"]), parse_credits(d["increment"]))
 
 
+def rounding(d: Doc | None) -> Rounding | None:
+    return None if d is None else _rounding(d)
+
+
+@decodes(Component)
 def component(d: Doc) -> Component:
     return Component(d["label"], _micros(d["credits"]))
 
 
+@decodes(Quote)
 def quote(d: Doc) -> Quote:
-    return Quote(
-        operation=d["operation"],
-        card=d["card"],
-        version=d["version"],
-        total=d["total_micros"],
-        base=_micros(d["base"]),
-        multipliers=tuple(applied_multiplier(m) for m in d["multipliers"]),
-        exact=_micros(d["exact"]),
-        rounding=rounding(d["rounding"]),
-        components=tuple(component(c) for c in d["components"]),
-        steps=tuple(quote(s) for s in d["steps"]),
-        selection=dict(d["selection"]),
-        supplier=d["supplier"],
-    )
+    """A quote (its exact amounts, credits text in the answer, in micro-credits)."""
+    return record(Quote, d, base=_micros(d["base"]), exact=_micros(d["exact"]))
 
 
 def rate_card(d: Doc) -> RateCard:

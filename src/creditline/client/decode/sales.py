@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from creditline.client.decode._common import Doc, when
-from creditline.domain.sales import SalesRequest, SalesRequestSource
+from creditline.client.decode._common import Doc, record
+from creditline.domain.sales import SalesRequest
 from creditline.services.sales import SelfServe
 
 
 def self_serve(d: Doc) -> SelfServe:
-    countries = d["countries"]
-    return SelfServe(
-        d["org_id"], d["country"], d["available"], None if countries is None else tuple(countries)
-    )
+    return record(SelfServe, d)
 
 
 def sales_request(d: Doc) -> SalesRequest:
-    return SalesRequest(
-        id=d["id"],
-        org_id=d["org_id"],
-        country=d["country"],
-        member_id=d["member_id"],
-        email=d["email"],
-        pack=d["pack"],
-        credits=d["credits_micros"],
-        message=d["message"],
-        source=SalesRequestSource(d["source"]),
-        created_at=when(d["created_at"]),
-    )
+    return record(SalesRequest, d)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from creditline.client.decode._common import Doc, when
+from creditline.client.decode._common import Doc, decodes, record
 from creditline.domain.errors import CreditlineError
 from creditline.domain.verification import Problem
 from creditline.services.queries import VerifyReport
@@ -18,7 +18,7 @@ def _problem(text: str) -> Problem:
 
 
 def verify_report(d: Doc) -> VerifyReport:
-    return VerifyReport(d["organizations"], d["grants"], tuple(_problem(p) for p in d["problems"]))
+    return record(VerifyReport, d, problems=tuple(_problem(p) for p in d["problems"]))
 
 
 def _plain(value: Any) -> Any:
@@ -32,15 +32,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@decodes(JobRun)
 def job_run(d: Doc) -> JobRun:
     """A scheduler job's run; its errors are rebuilt from their text."""
-    return JobRun(
-        name=d["name"],
-        summary=_plain(d["summary"]),
-        seconds=float(d["seconds"]),
-        errors=tuple(CreditlineError(e) for e in d["errors"]),
-    )
+    errors = tuple(CreditlineError(e) for e in d["errors"])
+    return record(JobRun, d, summary=_plain(d["summary"]), errors=errors)
 
 
 def tick_report(d: Doc) -> TickReport:
-    return TickReport(at=when(d["at"]), jobs=tuple(job_run(j) for j in d["jobs"]))
+    return record(TickReport, d)

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from creditline.client.decode._common import Doc, allocations, components, when
+from creditline.client.decode._common import Doc, components, record, when
 from creditline.client.errors import error_from_problem
 from creditline.domain.errors import CreditlineError
 from creditline.domain.reports import UsageReport, UsageRow
-from creditline.domain.usage import EventResult, EventStatus, StoredUsage, UsageEvent
+from creditline.domain.usage import EventResult, StoredUsage, UsageEvent
 
 _INT = re.compile(r"^-?[0-9]+$")
 
@@ -31,31 +31,13 @@ def quantity(text: Any) -> int | Decimal | str:
 
 
 def event_result(d: Doc, error: CreditlineError | None = None) -> EventResult:
-    return EventResult(
-        event_id=d["event_id"],
-        status=EventStatus(d["status"]),
-        cost=d["cost_micros"],
-        reason=d["reason"],
-        error=error,
-        rate_card=d["rate_card"],
-        components=components(d["components"]),
-    )
+    return record(EventResult, d, error=error, components=components(d["components"]))
 
 
 def usage_event(d: Doc) -> UsageEvent:
     """A stored event's request (its ``steps`` are not in the answer: empty)."""
-    return UsageEvent(
-        event_id=d["event_id"],
-        org_id=d["org_id"],
-        operation=d["operation"],
-        occurred_at=when(d["occurred_at"]),
-        quantities={k: quantity(v) for k, v in d["quantities"].items()},
-        dimensions=dict(d["dimensions"]),
-        project_id=d["project_id"],
-        member_id=d["member_id"],
-        parent_id=d["parent_id"],
-        metadata=dict(d["metadata"]),
-    )
+    quantities = {k: quantity(v) for k, v in d["quantities"].items()}
+    return record(UsageEvent, d, quantities=quantities)
 
 
 def batch_result(d: Doc, org_id: str) -> EventResult:
@@ -68,17 +50,10 @@ def batch_result(d: Doc, org_id: str) -> EventResult:
 
 
 def stored_usage(d: Doc) -> StoredUsage:
-    return StoredUsage(
-        event=usage_event(d),
-        request_hash="",
-        status=d["status"],
-        cost=d["cost_micros"],
-        reason=d["reason"],
-        rate_card=d["rate_card"],
+    return record(
+        StoredUsage, d, event=usage_event(d), request_hash="",
         components=components(d["components"]),
-        allocations=allocations(d["allocations"]),
-        batch_id=d["batch_id"],
-    )
+    )  # fmt: skip
 
 
 _ID_COLUMNS = {"project": "project_id", "member": "member_id"}
