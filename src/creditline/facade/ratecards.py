@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory, Step
+from creditline.domain.whatif import WhatIf
 from creditline.facade.core import Core
-from creditline.services import ratecards
+from creditline.services import ratecards, whatif
 
 __all__ = ["RateCards"]
 
@@ -94,3 +95,32 @@ class RateCards(Core):
             operation, quantities, dimensions, tuple(steps), org_id, rate_card, at
         )
         return self._run(lambda: ratecards.quote(cmd, self._uow(read_only=True), self.clock))
+
+    def what_if(
+        self,
+        draft: str | bytes | Mapping[str, Any] | RateCard,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        org_id: str | None = None,
+        syntax: Literal["toml", "json"] = "toml",
+    ) -> WhatIf:
+        """What a draft version of a rate card would have charged for past usage.
+
+        Re-prices the accepted usage that happened in ``[since, until)`` (``until``:
+        now) by ``draft`` (a document as :meth:`load_rate_card` takes, or a card; it is
+        validated, never loaded, and nothing is written), for the organization
+        ``org_id``, or else for every organization priced by the draft's card. Per
+        organization and operation: what the events were charged and what the draft
+        would have charged; and the organizations that would have run out of credits
+        earlier, and when (:mod:`creditline.domain.whatif`)::
+
+            report = cl.what_if(open("draft.toml").read(), since=month_start)
+            report.difference                # micro-credits the draft earns more
+
+        Raises:
+            InvalidRateCard: the draft breaks a rule. InvalidSetting: the period is
+                empty or longer than 3,700 days. OrganizationNotFound.
+        """
+        cmd = whatif.PriceDraft(draft, since, until, org_id, syntax)
+        return self._run(lambda: whatif.what_if(cmd, self._uow(read_only=True), self.clock))

@@ -17,7 +17,7 @@ cache. Timestamps go in and come out in the columns' own storage forms (see
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +63,27 @@ class Raw:
         found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         cursor.close()
         return found
+
+    def rows(self, sql: Sql, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a query, as tuples in the order of its columns."""
+        cursor = self._dbapi.execute(sql.pg if self.postgres else sql.lite, params)
+        found = [tuple(row) for row in cursor.fetchall()]
+        cursor.close()
+        return found
+
+    def stream(self, sql: Sql, params: Sequence[Any], size: int) -> Iterator[tuple[Any, ...]]:
+        """The rows of a query, ``size`` at a time, for results too large to hold: a
+        server-side cursor on PostgreSQL (inside the transaction), SQLite's own on SQLite."""
+        if self.postgres:
+            cursor = self._dbapi.cursor(name="creditline_stream")
+            cursor.execute(sql.pg, params)
+        else:
+            cursor = self._dbapi.execute(sql.lite, params)
+        try:
+            while batch := cursor.fetchmany(size):
+                yield from batch
+        finally:
+            cursor.close()
 
     def run(self, sql: Sql, params: Sequence[Any] = ()) -> int:
         """Run a statement; the number of rows it changed."""

@@ -43,6 +43,7 @@ from .repositories import (
 from .sales import SalesRequestRepository  # contact-sales requests (country gating)
 from .subscriptions import SubscriptionRepository
 from .topups import TopupRepository  # automatic and recurring top-ups
+from .whatif import WhatIfRepository  # what-if pricing's reads
 
 __all__ = ["SqlUnitOfWork", "TransientStorageError", "is_transient"]
 
@@ -88,6 +89,7 @@ class SqlUnitOfWork:
     api_keys: ApiKeyRepository
     http_requests: HttpRequestRepository
     reports: ReportRepository
+    whatif: WhatIfRepository
 
     alerts: AlertRepository
     webhooks: WebhookRepository
@@ -155,6 +157,7 @@ class SqlUnitOfWork:
         self.api_keys = ApiKeyRepository(conn)
         self.http_requests = HttpRequestRepository(conn)
         self.reports = ReportRepository(conn)
+        self.whatif = WhatIfRepository(conn)
         self.alerts = AlertRepository(conn)
         self.webhooks = WebhookRepository(conn)
         self.signing_keys = SigningKeyRepository(conn)

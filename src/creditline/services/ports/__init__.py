@@ -56,6 +56,7 @@ from creditline.services.ports.unit_of_work import (
     TopupStore,
     UnitOfWork,
     UsageStore,
+    WhatIfStore,
 )
 
 __all__ = [
@@ -91,4 +92,5 @@ __all__ = [
     "UnitOfWork",
     "UsageStore",
     "WebhookStore",
+    "WhatIfStore",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +24,7 @@ from creditline.domain.subscriptions import CycleRenewal, Subscription
 from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.domain.usage import Metering, StoredUsage
 from creditline.domain.verification import GrantFacts, ReservationFacts, ScopedUse
+from creditline.domain.whatif import BalanceMove, PastEvent
 from creditline.services.ports.alerts import AlertStore, WebhookStore
 from creditline.services.ports.billing import (
     InvoiceStore,
@@ -208,6 +209,18 @@ class HttpRequestStore(Protocol):
     def prune(self, before: datetime) -> int: ...
 
 
+class WhatIfStore(Protocol):
+    """What-if pricing's reads; ``scope`` is ``("org", id)`` or ``("card", name)``."""
+
+    def events(
+        self, scope: tuple[str, str], start: datetime, end: datetime
+    ) -> Iterator[PastEvent]: ...
+    def opening(self, scope: tuple[str, str], start: datetime) -> dict[str, int]: ...
+    def moves(
+        self, scope: tuple[str, str], start: datetime, end: datetime
+    ) -> list[BalanceMove]: ...
+
+
 class ReportStore(Protocol):
     def usage(
         self,
@@ -286,6 +299,8 @@ class UnitOfWork(Protocol):
     def http_requests(self) -> HttpRequestStore: ...
     @property
     def reports(self) -> ReportStore: ...
+    @property
+    def whatif(self) -> WhatIfStore: ...
     @property
     def alerts(self) -> AlertStore: ...
     @property
