@@ -11,7 +11,7 @@ APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-r
 WRK := /usr/bin/wrk
 APT_WRK := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk
 
-.PHONY: run test check bench bench-ingest bench-http bench-reports clean install chromium wrk
+.PHONY: run test check bench bench-ingest bench-http bench-reports bench-whatif clean install chromium wrk
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ bench-http: $(STAMP) $(WRK)
 
 bench-reports: $(STAMP)
 	$(BIN)/python bench/reports.py
+
+bench-whatif: $(STAMP)
+	$(BIN)/python bench/whatif.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
