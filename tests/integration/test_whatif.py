@@ -64,9 +64,7 @@ def test_a_draft_reprices_every_organization_on_its_card(
     impacts = {(i.org_id, i.operation): i for i in report.impacts}
     assert other not in {org for org, _ in impacts}  # priced by another card
     assert impacts[(rich, "ping")] == OperationImpact(rich, "ping", 10, credits(10), credits(20))
-    assert impacts[(rich, "render")] == OperationImpact(
-        rich, "render", 5, credits(15), credits(15)
-    )
+    assert impacts[(rich, "render")] == OperationImpact(rich, "render", 5, credits(15), credits(15))
     dropped = impacts[(rich, "translate")]
     assert (dropped.events, dropped.charged, dropped.repriced) == (5, credits(10), 0)
     assert dropped.unpriced == 5 and "translate" in (dropped.unpriced_reason or "")

@@ -24,6 +24,7 @@ from creditline.entrypoints.cli.options import (
     read_file,
 )
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
+from creditline.entrypoints.cli.reports import ReportFormat, report_time
 from creditline.entrypoints.cli.views.pricing import (
     examples_view,
     quote_view,
@@ -32,6 +33,7 @@ from creditline.entrypoints.cli.views.pricing import (
     ratecards_view,
     with_plans,
 )
+from creditline.entrypoints.cli.views.whatif import whatif_csv, whatif_view
 from creditline.services.ratecards import DEFAULT_RATE_CARD
 
 commands = typer.Typer()
@@ -140,6 +142,53 @@ def ratecard_show(
 def ratecard_list(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
     """Every loaded rate card and its versions."""
     emit(fmt, ratecards_view(open_engine(ctx).rate_cards()))
+
+
+@ratecard_app.command("whatif")
+def ratecard_whatif(
+    ctx: typer.Context,
+    file: CardFileArg,
+    *,
+    since: Annotated[
+        str,
+        typer.Option("--from", metavar="WHEN", help="From (inclusive): 2026-11-01 or a timestamp."),
+    ],
+    until: Annotated[
+        str | None,
+        typer.Option("--to", metavar="WHEN", help="To (exclusive): a date or a timestamp [now]."),
+    ] = None,
+    org: Annotated[
+        str | None,
+        typer.Option(metavar="ORG", help="Only this organization [every one priced by the card]."),
+    ] = None,
+    syntax: SyntaxOption = None,
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="table for people, csv or json for other tools."),
+    ] = ReportFormat.TABLE,
+) -> None:
+    """What a draft rate card would have charged for past usage; nothing is loaded or written.
+
+    Re-prices the accepted usage that happened from --from to --to by the draft FILE,
+    for --org or for every organization priced by the draft's card: per organization
+    and operation, what was charged and what the draft would have charged, and who
+    would have run out of credits earlier, and when.
+    """
+    source, chosen = _card_file(file, syntax)
+    start = report_time(since, "--from")
+    if start is None:  # --from is required: never None
+        raise typer.BadParameter("required", param_hint="--from")
+    report = open_engine(ctx).what_if(
+        source,
+        since=start,
+        until=report_time(until, "--to"),
+        org_id=org,
+        syntax=chosen,
+    )
+    if fmt is ReportFormat.CSV:
+        typer.echo(whatif_csv(report), nl=False)
+    else:
+        emit(Format(fmt.value), whatif_view(report))
 
 
 @commands.command("quote")

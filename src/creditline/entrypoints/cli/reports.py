@@ -15,7 +15,7 @@ from creditline.entrypoints.cli.output import Format, emit
 from creditline.entrypoints.cli.views.usage import usage_report_view
 from creditline.entrypoints.usage_export import usage_report_csv
 
-__all__ = ["report_app"]
+__all__ = ["ReportFormat", "report_app", "report_time"]
 
 report_app = typer.Typer(
     help="Reports: usage by project, operation, member and period.", no_args_is_help=True
@@ -34,7 +34,7 @@ class Period(enum.StrEnum):
     MONTH = "month"
 
 
-def _report_time(text: str | None, what: str) -> datetime | None:
+def report_time(text: str | None, what: str) -> datetime | None:
     """A report bound: an ISO 8601 timestamp with a zone, or a date (midnight UTC)."""
     if text is not None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return parse_time(f"{text}T00:00:00+00:00", what)
@@ -74,7 +74,7 @@ def report_usage(
     groups = [g.strip() for g in by.split(",") if g.strip()]
     name = None if period is None else period.value
     report = open_engine(ctx).usage_report(
-        org, groups, _report_time(since, "--since"), _report_time(until, "--until"), period=name
+        org, groups, report_time(since, "--since"), report_time(until, "--until"), period=name
     )
     if fmt is ReportFormat.CSV:
         typer.echo(usage_report_csv(report), nl=False)
