@@ -19,7 +19,12 @@ def require_aware(moment: datetime, what: str) -> datetime:
         raise InvalidTime(f"{what} must be a datetime, got {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidTime(f"{what} must carry a time zone (got a naive datetime)")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant in UTC
+        raise InvalidTime(
+            f"{what} {moment.isoformat()} is outside the years 1 to 9999 in UTC"
+        ) from None
 
 
 def to_utc(moment: datetime) -> datetime:

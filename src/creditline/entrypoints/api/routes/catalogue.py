@@ -3,7 +3,7 @@ operators), and which card and plan an organization is on."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Body, Query
 
@@ -25,6 +25,7 @@ from creditline.entrypoints.api.schemas import (
     RateCardVersionOut,
     TimeQuery,
 )
+from creditline.entrypoints.api.schemas.whatif import WhatIfOut, WhatIfRequest
 from creditline.entrypoints.api.security import AnyKey, OperatorKey, OrgOperator, OrgReader
 
 router = make_router("catalogue")
@@ -60,6 +61,24 @@ def load_rate_card(*, body: RateCardLoad, cl: Engine, _: OperatorKey) -> RateCar
         return _version(cl.load_rate_card(body.document))
     assert body.toml is not None
     return _version(cl.load_rate_card(body.toml, "toml"))
+
+
+@router.post(
+    "/v1/rate-cards/what-if",
+    summary="Re-price past usage by a draft rate card (operator); nothing is loaded or written",
+)
+def what_if(*, body: WhatIfRequest, cl: Engine, _: OperatorKey) -> WhatIfOut:
+    """What the draft would have charged for the accepted usage that happened from
+    ``since`` to ``until``: per organization and operation, the events, what they were
+    charged and what the draft would have charged; and the organizations that would have
+    run out of credits earlier, and when. The draft re-prices ``org_id`` or every
+    organization priced by its card; it is validated like a loaded card (422 lists every
+    problem) but never loaded."""
+    draft: Any = body.document if body.document is not None else body.toml
+    syntax: Literal["toml", "json"] = "toml"
+    report = cl.what_if(draft, since=body.since, until=body.until, org_id=body.org_id,
+                        syntax=syntax)  # fmt: skip
+    return WhatIfOut.of(report)
 
 
 @router.get("/v1/rate-cards", summary="Every rate card and its versions")
