@@ -91,6 +91,7 @@ from creditline.client.decode.webhooks import (
     delivery_run,
     webhook_endpoint,
 )
+from creditline.client.decode.whatif import what_if
 
 __all__ = [
     "OrgPlan",
@@ -164,5 +165,6 @@ __all__ = [
     "usage_row",
     "verify_report",
     "webhook_endpoint",
+    "what_if",
     "when",
 ]

@@ -21,6 +21,7 @@ from creditline.client.operations._requests import (
     steps_doc,
 )
 from creditline.domain.pricing import Quantity, Quote, RateCard, RateCardHistory, Step
+from creditline.domain.whatif import WhatIf
 from creditline.services.ratecards import DEFAULT_RATE_CARD
 
 
@@ -97,3 +98,22 @@ class RateCardOperations:
             rate_card=rate_card,
         )
         return (yield from fetch(decode.quote, org_post(org_id, "/quote", body)))
+
+    @op
+    def what_if(
+        self,
+        draft: str | bytes | Mapping[str, Any] | RateCard,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        org_id: str | None = None,
+        syntax: Literal["toml", "json"] = "toml",
+    ) -> Flow[WhatIf]:
+        """What a draft version of a rate card would have charged for past usage
+        (operator); nothing is loaded or written."""
+        body = card_doc(draft, syntax) | compact(
+            since=since.isoformat(),
+            until=None if until is None else until.isoformat(),
+            org_id=org_id,
+        )
+        return (yield from fetch(decode.what_if, post("/v1/rate-cards/what-if", body)))
