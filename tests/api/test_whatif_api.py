@@ -46,9 +46,7 @@ def test_the_operator_sees_what_the_draft_would_have_charged(world: World) -> No
     (out,) = body["run_outs"]
     assert out["org_id"] == org and out["short"] == "2" and out["ran_out_at"] is None
     assert out["at"] == (T0 + timedelta(hours=9)).isoformat().replace("+00:00", "Z")
-    assert [v["version"] for v in world.get("/v1/rate-cards/default").json()["versions"]] == [
-        "v1"
-    ]
+    assert [v["version"] for v in world.get("/v1/rate-cards/default").json()["versions"]] == ["v1"]
 
 
 def test_a_toml_draft_for_one_organization(world: World) -> None:

@@ -115,3 +115,22 @@ def test_bad_input_is_refused_with_a_clear_error(
         cl.what_if(_draft(), since=T0 - 4000 * DAY, until=T0)
     with pytest.raises(OrganizationNotFound):
         cl.what_if(_draft(), since=T0, org_id="org_missing")
+
+
+def test_an_organization_with_flex_would_have_gone_onto_flex_earlier(
+    cl: Creditline, clock: ManualClock
+) -> None:
+    cl.load_rate_card(card_doc())
+    cl.put_plan({"name": "flexy", "depletion": "flex", "flex_limit_micros": credits(50)})
+    org = cl.create_org("Flexy").id
+    cl.subscribe(org, "flexy")
+    cl.grant(org, credits(4))
+    times = []
+    for n in range(5):  # at 1 credit a ping, the 5th goes onto flex
+        clock.advance(DAY)
+        times.append(clock.now())
+        cl.record(org, f"f{n}", "ping")
+    clock.advance(DAY)
+    report = cl.what_if(_draft(ping="2"), since=T0, org_id=org)
+    (out,) = report.run_outs  # at 2 a ping: 4 - 2 - 2 = 0, so the 3rd is 2 short
+    assert (out.at, out.short, out.ran_out_at) == (times[2], credits(2), times[4])

@@ -16,9 +16,11 @@ organization and operation:
 
 **Running out earlier.** An organization's balance over the period is its ledger: the
 balance at the start, every entry that is not a usage charge (grants, purchases,
-expiry, holds, refunds, adjustments), and the usage charges. Under the draft, the
-usage charges are the repriced ones; the first moment the balance would have gone below
-zero (and the real one did not, then) is when the organization would have run out. The
+expiry, holds, refunds, adjustments; not the flex grants, which only covered what the
+usage overdrew), and the usage charges. Under the draft, the usage charges are the
+repriced ones; the first moment the balance would have gone below zero (and the real one
+did not, then) is when the organization would have run out (for an organization with
+flex: gone onto flex; ``ran_out_at`` says when it really did). The
 events after that moment are still repriced as if they had been accepted: the report
 says what the draft would have charged, not what a refusal would have left unsold.
 

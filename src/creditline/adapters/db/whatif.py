@@ -30,7 +30,9 @@ _ROWS = 5_000
 _DECODE = msgspec.json.Decoder().decode
 
 _USAGE = (CauseType.USAGE_EVENT.value, CauseType.USAGE_BATCH.value)
-"""The causes of usage charges: the balance's other moves are every other entry."""
+"""The causes of usage charges: the balance's other moves are every other entry but the
+flex grants, which only covered what the real usage overdrew (without them, the balance
+of a flex organization goes below zero when it went onto flex)."""
 
 # The scope, after the table's own conditions: one organization, or the organizations
 # priced by a card (``default``: also those that name none).
@@ -63,6 +65,8 @@ def _moves_sql(scope: str) -> Sql:
     return Sql(
         "SELECT x.org_id, x.recorded_at, x.amount_micros FROM ledger_entries x"
         " WHERE x.recorded_at >= ? AND x.recorded_at < ? AND x.cause_type NOT IN (?, ?)"
+        " AND NOT (x.entry_type = 'grant'"
+        " AND x.grant_id IN (SELECT id FROM grants WHERE kind = 'flex'))"
         f" AND {scope} ORDER BY x.id"
     )
 
@@ -113,7 +117,8 @@ class WhatIfRepository:
         return {org_id: int(total) for org_id, total in rows}
 
     def moves(self, scope: tuple[str, str], start: datetime, end: datetime) -> list[BalanceMove]:
-        """The ledger entries recorded in ``[start, end)`` that are not usage charges."""
+        """The ledger entries recorded in ``[start, end)`` that are not usage charges nor
+        flex grants."""
         raw = self._raw
         kind, value = scope
         params = [raw.when(start), raw.when(end), *_USAGE, *self._scope(kind, value)]

@@ -7,7 +7,8 @@ detail (its balance by kind, state, plan, recent ledger) with its portal (opened
 read-only or as the customer), and the grant and adjustment forms, each requiring a
 reason that becomes the ledger entry's cause (``operator:<reason>``); plans, packs and
 rate cards (a rate card pasted as TOML or JSON is validated, showing every problem, or
-loaded as a new version); the webhook delivery log; the payment provider's events and
+loaded as a new version); what if (a pasted draft card re-prices a past period's usage,
+nothing loaded); the webhook delivery log; the payment provider's events and
 the purchases; the contact-sales requests of the organizations that cannot buy
 self-serve in their country (and an organization's country, on its page).
 """
@@ -35,6 +36,7 @@ from creditline.domain.errors import (
 from creditline.domain.grants import GrantKind, GrantSource, SourceType
 from creditline.domain.pricing import RateCard
 from creditline.domain.pricing.ratecard_format import parse_ratecard
+from creditline.domain.whatif import WhatIf
 from creditline.entrypoints.web import views
 from creditline.entrypoints.web.render import WebRoute, credits_text, redirect, signed_credits
 from creditline.entrypoints.web.sessions import (
@@ -352,6 +354,75 @@ def load_ratecard(request: Request, cl: Engine, who: Operator, form: OperatorFor
             request, cl, who, source=source, syntax=syntax, problems=[str(exc)], status=409
         )
     return _ratecards_page(request, cl, who, loaded=card)
+
+
+# -- what if ------------------------------------------------------------------------------------
+
+
+def _day(form: Form, name: str) -> datetime | None:
+    """A date field as midnight UTC (``None`` when empty)."""
+    text = form.get(name)
+    if not text:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+    except ValueError:
+        raise InvalidSetting(name, text, "a date, YYYY-MM-DD") from None
+
+
+def _whatif_page(
+    request: Request, cl: Creditline, who: OperatorSession, form: Form | None = None,
+    *, report: WhatIf | None = None, problems: list[str] | None = None, status: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    fields = {k: form.get(k) if form else "" for k in ("document", "since", "until", "org")}
+    return show(
+        request,
+        cl,
+        "console/whatif.html",
+        {
+            **_context(who, "ratecards"),
+            **fields,
+            "syntax": _syntax(form) if form else "toml",
+            "report": report,
+            "names": {} if report is None else _names(cl, report),
+            "problems": problems or [],
+        },
+        status=status,
+    )
+
+
+NAMED_ORGS = 200
+"""Up to this many organizations in a what-if report are shown by name (else by id)."""
+
+
+def _names(cl: Creditline, report: WhatIf) -> dict[str, str]:
+    """The name of each organization in the report, by id."""
+    ids = sorted({i.org_id for i in report.impacts})
+    return {} if len(ids) > NAMED_ORGS else {org: cl.get_org(org).name for org in ids}
+
+
+@router.get("/console/whatif")
+def whatif(request: Request, cl: Engine, who: Operator) -> HTMLResponse:
+    return _whatif_page(request, cl, who)
+
+
+@router.post("/console/whatif")
+def run_whatif(request: Request, cl: Engine, who: Operator, form: OperatorForm) -> HTMLResponse:
+    """Re-price past usage by a pasted draft: the table, or every problem. Nothing is
+    loaded or written."""
+    try:
+        since = _day(form, "since")
+        if since is None:
+            raise InvalidSetting("since", "", "a date, YYYY-MM-DD: where the period starts")
+        report = cl.what_if(
+            form.get("document"), since=since, until=_day(form, "until"),
+            org_id=form.get("org") or None, syntax=_syntax(form),
+        )  # fmt: skip
+    except InvalidRateCard as exc:
+        return _whatif_page(request, cl, who, form, problems=exc.problems, status=422)
+    except CreditlineError as exc:
+        return _whatif_page(request, cl, who, form, problems=[str(exc)], status=422)
+    return _whatif_page(request, cl, who, form, report=report)
 
 
 # -- webhooks and payments -----------------------------------------------------------------------
