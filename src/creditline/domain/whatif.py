@@ -25,7 +25,10 @@ events after that moment are still repriced as if they had been accepted: the re
 says what the draft would have charged, not what a refusal would have left unsold.
 
 Everything is in integers (micro-credits); the pricing is
-:meth:`~creditline.domain.pricing.RateCardHistory.charge`, the ingest path's own.
+:meth:`~creditline.domain.pricing.RateCardHistory.charge`, the ingest path's own. A draft
+without off-peak rates prices alike whatever the time, so events of the same operation,
+quantities and dimensions (per-call prices, fixed sizes, a model's common lengths) are
+priced once (:data:`MEMO_SIZE` prices kept at a time).
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ __all__ = [
     "RunOut",
     "WhatIf",
 ]
+
+MEMO_SIZE = 200_000
+"""How many prices :class:`Repricer` keeps for reuse before it starts again."""
 
 _SINCE_EVER = datetime(1970, 1, 1, tzinfo=UTC)
 """The draft prices every event, whatever its time: it is taken as in force from here."""
@@ -181,6 +187,10 @@ class Repricer:
         self._history = RateCardHistory((replace(draft, effective_from=_SINCE_EVER),))
         self._tallies: dict[tuple[str, str], _Tally] = {}
         self._timelines: dict[str, _Timeline] = {}
+        timeless = draft.off_peak is None and all(
+            o.off_peak is None for o in draft.operations.values()
+        )
+        self._memo: dict[Any, int | str] | None = {} if timeless else None
 
     def add(self, event: PastEvent) -> None:
         """Price one event by the draft and count it."""
@@ -202,6 +212,31 @@ class Repricer:
             self.add(event)
 
     def _price(self, event: PastEvent, tally: _Tally) -> int:
+        """The draft's price of ``event``; 0 and counted as unpriced when it has none."""
+        memo = self._memo
+        found: int | str | None = None
+        key: Any = None
+        if memo is not None and not event.steps:
+            key = (event.operation, *event.quantities.items(), None, *event.dimensions.items())
+            try:
+                found = memo.get(key)
+            except TypeError:  # a value that cannot be a key: priced as it is
+                key = None
+        if found is None:
+            found = self._charge(event)
+            if key is not None and memo is not None:
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                memo[key] = found
+        if isinstance(found, str):
+            tally.unpriced += 1
+            if tally.reason is None:
+                tally.reason = found
+            return 0
+        return found
+
+    def _charge(self, event: PastEvent) -> int | str:
+        """The draft's price of ``event``, or why it has none."""
         try:
             if event.steps:
                 steps = tuple(Step(op, q, d) for op, q, d in event.steps)
@@ -214,10 +249,7 @@ class Repricer:
                     event.operation, event.quantities, event.dimensions, at=event.at
                 )
         except CreditlineError as exc:
-            tally.unpriced += 1
-            if tally.reason is None:
-                tally.reason = str(exc)
-            return 0
+            return str(exc)
         return charge.total
 
     @property
