@@ -17,7 +17,7 @@ import typer
 from creditline.domain.alerts import AlertKind
 from creditline.domain.deliveries import DeliveryStatus
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.options import OrgArg, parse_amount
+from creditline.entrypoints.cli.options import LimitOption, OrgArg, parse_amount
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.alerts import (
     deliveries_view,
@@ -41,7 +41,9 @@ webhook_app = typer.Typer(
 )
 
 KINDS = ", ".join(k.value for k in AlertKind)
-LimitOption = Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")]
+DeliveryArg = Annotated[
+    str, typer.Argument(metavar="DELIVERY", help="The delivery's id (msg_...).")
+]
 
 
 @alert_app.command("add")
@@ -211,9 +213,7 @@ def webhook_deliveries(
 @webhook_app.command("show")
 def webhook_show(
     ctx: typer.Context,
-    delivery: Annotated[
-        str, typer.Argument(metavar="DELIVERY", help="The delivery's id (msg_...).")
-    ],
+    delivery: DeliveryArg,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """One delivery, its payload and every attempt."""
@@ -223,9 +223,7 @@ def webhook_show(
 @webhook_app.command("resend")
 def webhook_resend(
     ctx: typer.Context,
-    delivery: Annotated[
-        str, typer.Argument(metavar="DELIVERY", help="The delivery's id (msg_...).")
-    ],
+    delivery: DeliveryArg,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Queue a delivery again, due now (the next tick sends it, same webhook-id)."""

@@ -19,6 +19,8 @@ from creditline.domain.errors import InvalidSetting
 from creditline.entrypoints.cli.app import open_engine
 from creditline.entrypoints.cli.options import (
     NUMBERS,
+    CurrencyOption,
+    LimitOption,
     OrgArg,
     file_argument,
     parse_amount,
@@ -54,7 +56,6 @@ PurchaseArg = Annotated[
     str, typer.Argument(metavar="PURCHASE", help="The purchase's id (pur_...).")
 ]
 InvoiceArg = Annotated[str, typer.Argument(metavar="INVOICE", help="The invoice's id (inv_...).")]
-LimitOption = Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")]
 
 
 # -- packs ------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ def purchase_create(
         str | None,
         typer.Option(metavar="AMOUNT", help="Buy this many credits at the any-amount rate."),
     ] = None,
-    currency: Annotated[str, typer.Option(help="ISO 4217 code to pay in: EUR, USD.")] = "USD",
+    currency: CurrencyOption = "USD",
     email: Annotated[str | None, typer.Option(help="Where the receipt goes.")] = None,
     success_url: Annotated[str | None, typer.Option(help="Back here after paying.")] = None,
     cancel_url: Annotated[str | None, typer.Option(help="Back here on giving up.")] = None,

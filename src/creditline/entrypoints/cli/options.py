@@ -22,12 +22,15 @@ from creditline.domain.time import require_aware
 
 __all__ = [
     "AmountArg",
+    "CurrencyOption",
     "DimensionOption",
     "EventArg",
     "ForDimensionOption",
     "ForOption",
+    "LimitOption",
     "MemberOption",
     "NUMBERS",
+    "OperationArg",
     "OrgArg",
     "ProjectOption",
     "QuantityOption",
@@ -50,6 +53,9 @@ OrgArg = Annotated[str, typer.Argument(metavar="ORG", help="Organization id (org
 AmountArg = Annotated[
     str, typer.Argument(metavar="AMOUNT", help="Credits, a decimal number above zero: 2.5")
 ]
+OperationArg = Annotated[str, typer.Argument(metavar="OPERATION", help="train, translate, ...")]
+LimitOption = Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")]
+CurrencyOption = Annotated[str, typer.Option(help="ISO 4217 code to pay in: EUR, USD.")]
 # A negative AMOUNT ("-5") then reaches _amount and its one-line refusal, rather than
 # click taking it for an unknown option.
 NUMBERS = {"ignore_unknown_options": True}

@@ -14,6 +14,9 @@ from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.entrypoints.cli.app import open_engine
 from creditline.entrypoints.cli.errors import RateCardRejected
 from creditline.entrypoints.cli.options import (
+    DimensionOption,
+    OperationArg,
+    QuantityOption,
     StepOption,
     Syntax,
     SyntaxOption,
@@ -194,7 +197,7 @@ def ratecard_whatif(
 @commands.command("quote")
 def quote_command(
     ctx: typer.Context,
-    operation: Annotated[str, typer.Argument(metavar="OPERATION", help="train, translate, ...")],
+    operation: OperationArg,
     *,
     org: Annotated[
         str | None, typer.Option(metavar="ORG", help="Price by this organization's rate card.")
@@ -202,14 +205,8 @@ def quote_command(
     rate_card: Annotated[
         str | None, typer.Option(metavar="NAME", help="Price by this rate card [default].")
     ] = None,
-    quantity: Annotated[
-        list[str] | None,
-        typer.Option("--quantity", "-q", metavar="NAME=VALUE", help="Usage: -q minutes=12.5"),
-    ] = None,
-    dimension: Annotated[
-        list[str] | None,
-        typer.Option("--dimension", "-d", metavar="NAME=VALUE", help="Choice: -d mode=Basic"),
-    ] = None,
+    quantity: QuantityOption = None,
+    dimension: DimensionOption = None,
     step: StepOption = None,
     at: AtOption = None,
     fmt: FormatOption = Format.TABLE,

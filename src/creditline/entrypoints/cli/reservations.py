@@ -17,6 +17,7 @@ from creditline.entrypoints.cli.options import (
     AmountArg,
     ForDimensionOption,
     ForOption,
+    LimitOption,
     MemberOption,
     OrgArg,
     ProjectOption,
@@ -118,7 +119,7 @@ def reservations(
     org: OrgArg,
     *,
     status: Annotated[ReservationStatus | None, typer.Option(help="Only these.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
+    limit: LimitOption = 100,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """An organization's reservations, newest first."""

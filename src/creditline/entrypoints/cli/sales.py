@@ -21,7 +21,7 @@ from rich.table import Table
 from creditline import format_credits
 from creditline.domain.sales import SalesRequest
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.options import NUMBERS, OrgArg, parse_amount
+from creditline.entrypoints.cli.options import NUMBERS, LimitOption, OrgArg, parse_amount
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.base import View
 from creditline.services.sales import SelfServe
@@ -127,7 +127,7 @@ def sales_list(
     org: Annotated[
         str | None, typer.Argument(metavar="[ORG]", help="Only this organization's.")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
+    limit: LimitOption = 100,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Contact-sales requests, newest first: every organization's, or one's."""

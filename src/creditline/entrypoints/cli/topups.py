@@ -18,7 +18,13 @@ from creditline.domain.amounts import format_credits
 from creditline.domain.money import format_money
 from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.options import NUMBERS, OrgArg, parse_amount, parse_time
+from creditline.entrypoints.cli.options import (
+    NUMBERS,
+    CurrencyOption,
+    OrgArg,
+    parse_amount,
+    parse_time,
+)
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.base import NEVER, View, iso, key_values, when
 from creditline.services.topups import TopupRun
@@ -31,8 +37,6 @@ topup_app = typer.Typer(
 )
 recurring_app = typer.Typer(help="Buy a pack every month on a day.", no_args_is_help=True)
 topup_app.add_typer(recurring_app, name="recurring")
-
-CurrencyOption = Annotated[str, typer.Option(help="ISO 4217 code to pay in: EUR, USD.")]
 
 
 def _auto_data(s: AutoTopup | None) -> dict[str, Any] | None:

@@ -23,7 +23,9 @@ from creditline.entrypoints.cli.errors import UsageRefused, UsageRejected
 from creditline.entrypoints.cli.options import (
     DimensionOption,
     EventArg,
+    LimitOption,
     MemberOption,
+    OperationArg,
     OrgArg,
     ProjectOption,
     QuantityOption,
@@ -71,7 +73,7 @@ def usage_record(
     ctx: typer.Context,
     org: OrgArg,
     event_id: EventArg,
-    operation: Annotated[str, typer.Argument(metavar="OPERATION", help="train, translate, ...")],
+    operation: OperationArg,
     *,
     quantity: QuantityOption = None,
     dimension: DimensionOption = None,
@@ -223,7 +225,7 @@ def usage_import(
 def usage_list(
     ctx: typer.Context,
     org: OrgArg,
-    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
+    limit: LimitOption = 100,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """An organization's usage events, newest first (accepted, refused and voided)."""
