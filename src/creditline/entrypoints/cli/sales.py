@@ -12,7 +12,6 @@ registered on its app when it is imported. The self-serve countries come from
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -23,7 +22,7 @@ from creditline.domain.sales import SalesRequest
 from creditline.entrypoints.cli.app import open_engine
 from creditline.entrypoints.cli.options import NUMBERS, LimitOption, OrgArg, parse_amount
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
-from creditline.entrypoints.cli.views.base import View
+from creditline.entrypoints.cli.views.base import View, iso, new_table, when
 from creditline.services.sales import SelfServe
 
 __all__ = ["sales_app"]
@@ -33,10 +32,6 @@ sales_app = typer.Typer(
     "organizations that cannot.",
     no_args_is_help=True,
 )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
 
 
 def _request_data(r: SalesRequest) -> dict[str, Any]:
@@ -51,18 +46,17 @@ def _request_data(r: SalesRequest) -> dict[str, Any]:
         "credits_micros": r.credits,
         "message": r.message,
         "source": r.source.value,
-        "created_at": _iso(r.created_at),
+        "created_at": iso(r.created_at),
     }
 
 
 def _requests_table(found: Sequence[SalesRequest], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for name in ("id", "organization", "country", "asks about", "reply to", "message", "at"):
-        table.add_column(name, overflow="fold")
+    table = new_table(
+        title, "id", "organization", "country", "asks about", "reply to", "message", "at"
+    )
     for r in found:
         table.add_row(
-            r.id, r.org_id, r.country or "", r.wants(), r.email or "", r.message,
-            r.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            r.id, r.org_id, r.country or "", r.wants(), r.email or "", r.message, when(r.created_at)
         )  # fmt: skip
     return table
 

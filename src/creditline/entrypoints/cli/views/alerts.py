@@ -15,7 +15,7 @@ from rich.text import Text
 from creditline import format_credits
 from creditline.domain.alerts import AlertRule
 from creditline.domain.deliveries import Delivery, WebhookEndpoint
-from creditline.entrypoints.cli.views.base import View, Whole, iso, when
+from creditline.entrypoints.cli.views.base import View, Whole, iso, new_table, when
 
 __all__ = [
     "delivery_view",
@@ -27,13 +27,6 @@ __all__ = [
 ]
 
 _CREDIT_PARAMS = ("threshold", "rearm_above")
-
-
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    return table
 
 
 # -- rules ---------------------------------------------------------------------------------
@@ -70,7 +63,7 @@ def _rule_data(rule: AlertRule) -> dict[str, Any]:
 
 
 def _rules_table(rules: Sequence[AlertRule], title: str) -> Table:
-    table = _table(title, "id", "rule", "channels", "state", "fired", "last fired (UTC)")
+    table = new_table(title, "id", "rule", "channels", "state", "fired", "last fired (UTC)")
     for rule in rules:
         state = rule.state
         channels = ", ".join(c.value for c in rule.channels)
@@ -116,7 +109,7 @@ def _endpoint_data(endpoint: WebhookEndpoint) -> dict[str, Any]:
 
 
 def _endpoints_table(endpoints: Sequence[WebhookEndpoint], title: str) -> Table:
-    table = _table(title, "id", "url", "org", "event types", "status")
+    table = new_table(title, "id", "url", "org", "event types", "status")
     for e in endpoints:
         table.add_row(
             e.id,
@@ -178,7 +171,7 @@ def _delivery_data(d: Delivery) -> dict[str, Any]:
 
 
 def _deliveries_table(found: Sequence[Delivery], title: str) -> Table:
-    table = _table(
+    table = new_table(
         title, "id", "event", "to", "status", "attempts", "last answer", "next try (UTC)"
     )
     for d in found:

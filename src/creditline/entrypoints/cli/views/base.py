@@ -9,7 +9,7 @@ Times are ISO 8601 in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,13 +70,15 @@ def when(moment: datetime | None, empty: str = "") -> str:
     return empty if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def new_table(title: str, *columns: str) -> Table:
-    """A table whose ``id``-like columns fold rather than lose characters."""
+_NUMERIC = ("credits", "amount", "remaining", "grants", "held", "consumed", "shortfall")
+
+
+def new_table(title: str, *columns: str, right: Collection[str] | None = None) -> Table:
+    """A table whose ``id``-like columns fold rather than lose characters; the columns
+    named in ``right`` are right-aligned (by default those of credits and counts)."""
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for name in columns:
-        numeric = name.startswith(
-            ("credits", "amount", "remaining", "grants", "held", "consumed", "shortfall")
-        )
+        numeric = name.startswith(_NUMERIC) if right is None else name in right
         table.add_column(name, justify="right" if numeric else "left", overflow="fold")
     return table
 

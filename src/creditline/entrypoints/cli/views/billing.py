@@ -18,7 +18,15 @@ from creditline.domain.invoices import BillingEvent, BillingRecord, Invoice, Inv
 from creditline.domain.money import Money, format_money
 from creditline.domain.packs import Catalogue
 from creditline.domain.purchases import Purchase
-from creditline.entrypoints.cli.views.base import View, Whole, credit_fields, iso, key_values, when
+from creditline.entrypoints.cli.views.base import (
+    View,
+    Whole,
+    credit_fields,
+    iso,
+    key_values,
+    new_table,
+    when,
+)
 from creditline.services.invoices import FlexRun
 
 __all__ = [
@@ -36,12 +44,11 @@ def _money(name: str, money: Money) -> dict[str, Any]:
     return {f"{name}_minor": money.minor, "currency": money.currency, name: str(money)}
 
 
+_RIGHT = ("credits", "price", "amount", "total", "number")
+
+
 def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for name in columns:
-        right = name in ("credits", "price", "amount", "total", "number")
-        table.add_column(name, justify="right" if right else "left", overflow="fold")
-    return table
+    return new_table(title, *columns, right=_RIGHT)
 
 
 # -- packs ------------------------------------------------------------------------------

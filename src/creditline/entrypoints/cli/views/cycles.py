@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -18,7 +17,15 @@ from creditline.domain.cycles import Cycle
 from creditline.domain.money import format_money
 from creditline.domain.plans import Plan, PlanGrant
 from creditline.domain.subscriptions import CycleRenewal
-from creditline.entrypoints.cli.views.base import View, credit_fields, iso, when
+from creditline.entrypoints.cli.views.base import (
+    View,
+    credit_fields,
+    escaped,
+    iso,
+    key_values,
+    new_table,
+    when,
+)
 from creditline.services.cycles import BillingChange, PlanAssigned, SubscriptionStatus
 from creditline.services.scheduler import TickReport
 
@@ -30,15 +37,6 @@ __all__ = [
     "tick_view",
     "with_subscription",
 ]
-
-
-def _key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False, show_edge=False)
-    table.add_column("field", style="bold")
-    table.add_column("value", overflow="fold")
-    for key, value in rows:
-        table.add_row(escape(key), escape(value))
-    return table
 
 
 def _cycle_data(cycle: Cycle | None) -> dict[str, Any] | None:
@@ -59,9 +57,7 @@ def _renewal_data(renewal: CycleRenewal) -> dict[str, Any]:
 
 
 def _renewals_table(renewals: Iterable[CycleRenewal], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for name in ("plan", "cycle", "start (UTC)", "end (UTC)", "credits", "grant"):
-        table.add_column(name, justify="right" if name == "credits" else "left", overflow="fold")
+    table = new_table(title, "plan", "cycle", "start (UTC)", "end (UTC)", "credits", "grant")
     for r in renewals:
         table.add_row(
             Text(r.plan),
@@ -116,7 +112,9 @@ def _subscription_rows(status: SubscriptionStatus | None) -> list[tuple[str, str
 def with_subscription(view: View, status: SubscriptionStatus | None) -> View:
     """An organization's status with its subscription: plan, cycle, next renewal."""
     data = {**view.data, "subscription": subscription_data(status)}
-    return View(data, (*view.parts, _key_values("Subscription", _subscription_rows(status))))
+    return View(
+        data, (*view.parts, key_values("Subscription", escaped(_subscription_rows(status))))
+    )
 
 
 def assigned_view(view: View, assigned: PlanAssigned, status: SubscriptionStatus | None) -> View:
@@ -133,7 +131,7 @@ def assigned_view(view: View, assigned: PlanAssigned, status: SubscriptionStatus
     if assigned.renewals:
         parts.append(_renewals_table(assigned.renewals, "Cycles renewed"))
     if status is not None:
-        parts.append(_key_values("Subscription", _subscription_rows(status)))
+        parts.append(key_values("Subscription", escaped(_subscription_rows(status))))
     return View({**view.data, "billing": billing}, tuple(parts))
 
 
@@ -188,7 +186,7 @@ def plan_billing_view(view: View, plan: Plan) -> View:
         ("fee", _fee_text(plan)),
         ("failed payments", _dunning_text(plan)),
     ]
-    return View(view.data, (*view.parts, _key_values("Billing", rows)))
+    return View(view.data, (*view.parts, key_values("Billing", escaped(rows))))
 
 
 def _fee_text(plan: Plan) -> str:
