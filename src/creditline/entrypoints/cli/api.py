@@ -8,7 +8,7 @@ when it is imported.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +20,7 @@ from creditline.domain.errors import InvalidSetting
 from creditline.entrypoints.cli.app import Session, open_engine
 from creditline.entrypoints.cli.options import parse_time
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
-from creditline.entrypoints.cli.views.base import View, Whole
+from creditline.entrypoints.cli.views.base import View, Whole, iso, new_table
 
 __all__ = ["commands", "key_app"]
 
@@ -45,10 +45,6 @@ def _expiry(text: str | None, now: datetime) -> datetime | None:
     return parse_time(text, "--expires")
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
-
-
 def _key_data(key: ApiKey) -> dict[str, Any]:
     return {
         "id": key.id,
@@ -56,25 +52,23 @@ def _key_data(key: ApiKey) -> dict[str, Any]:
         "role": key.role.value,
         "name": key.name,
         "prefix": key.prefix,
-        "created_at": _iso(key.created_at),
-        "expires_at": _iso(key.expires_at),
-        "revoked_at": _iso(key.revoked_at),
-        "last_used_at": _iso(key.last_used_at),
+        "created_at": iso(key.created_at),
+        "expires_at": iso(key.expires_at),
+        "revoked_at": iso(key.revoked_at),
+        "last_used_at": iso(key.last_used_at),
     }
 
 
 def _keys_table(keys: list[ApiKey], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for column in ("id", "role", "organization", "name", "expires (UTC)", "revoked (UTC)"):
-        table.add_column(column, overflow="fold")
+    table = new_table(title, "id", "role", "organization", "name", "expires (UTC)", "revoked (UTC)")
     for k in keys:
         table.add_row(
             k.id,
             k.role.value,
             k.org_id or "(all)",
             Text(k.name),
-            _iso(k.expires_at) or "never",
-            _iso(k.revoked_at) or "",
+            iso(k.expires_at) or "never",
+            iso(k.revoked_at) or "",
         )
     return table
 
@@ -175,8 +169,7 @@ def serve_command(
     """
     from creditline.entrypoints.api.server import serve
 
-    session = ctx.find_object(Session)
-    assert session is not None
+    session = Session.of(ctx)
     serve(
         session.url,
         host=host,

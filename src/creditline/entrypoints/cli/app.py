@@ -62,6 +62,17 @@ class Session:
     url: str
     clock: Clock | None
 
+    @classmethod
+    def of(cls, ctx: typer.Context) -> Session:
+        """The global options of the command running in ``ctx``."""
+        session = ctx.find_object(cls)
+        assert session is not None
+        return session
+
+    def shown_url(self) -> str:
+        """The database's URL as it may be printed: its password hidden."""
+        return normalize_url(self.url).render_as_string(hide_password=True)
+
 
 def open_engine(
     ctx: typer.Context,
@@ -74,8 +85,7 @@ def open_engine(
     payment provider and mailer the environment configures (so ``tick`` and ``worker``
     charge invoices and send receipts as the API does), or the demo's world in memory
     (``outside``: Stripe and a webhook receiver, no mailer)."""
-    session = ctx.find_object(Session)
-    assert session is not None
+    session = Session.of(ctx)
     try:
         if outside is not None:
             cl = Creditline.open(
@@ -91,7 +101,7 @@ def open_engine(
                 mailer=mailer_from_env(os.environ),
             )
     except OSError as exc:  # a SQLite directory that cannot be made; the engine lets it out
-        where = normalize_url(session.url).render_as_string(hide_password=True)
+        where = session.shown_url()
         raise ConfigurationError(f"cannot open {where}: {exc.strerror or exc}") from exc
     ctx.call_on_close(cl.close)
     return cl
@@ -127,8 +137,5 @@ def _global(
 @app.command()
 def init(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
     """Create the database schema, or bring it up to date."""
-    session = ctx.find_object(Session)
-    assert session is not None
     cl = open_engine(ctx, migrate=True)
-    url = normalize_url(session.url).render_as_string(hide_password=True)
-    emit(fmt, database_view(url, cl.dialect))
+    emit(fmt, database_view(Session.of(ctx).shown_url(), cl.dialect))

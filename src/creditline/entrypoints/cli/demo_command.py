@@ -28,8 +28,7 @@ def demo_command(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
     same organization: at the same moment (--now) it adds nothing. Payments and alert
     webhooks stay in memory. Refuses a database holding other organizations.
     """
-    session = ctx.find_object(Session)
-    assert session is not None
+    session = Session.of(ctx)
     now = (session.clock or SystemClock()).now()
     clock = ManualClock(now)
     # the demo's world (Stripe in memory): this command only
