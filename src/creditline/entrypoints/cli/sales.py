@@ -17,12 +17,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from creditline import format_credits
 from creditline.domain.sales import SalesRequest
 from creditline.entrypoints.cli.app import open_engine
 from creditline.entrypoints.cli.options import NUMBERS, LimitOption, OrgArg, parse_amount
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
-from creditline.entrypoints.cli.views.base import View, iso, new_table, when
+from creditline.entrypoints.cli.views.base import View, credit_fields, iso, new_table, when
 from creditline.services.sales import SelfServe
 
 __all__ = ["sales_app"]
@@ -42,8 +41,7 @@ def _request_data(r: SalesRequest) -> dict[str, Any]:
         "member_id": r.member_id,
         "email": r.email,
         "pack": r.pack,
-        "credits": None if r.credits is None else format_credits(r.credits),
-        "credits_micros": r.credits,
+        **credit_fields("credits", r.credits),
         "message": r.message,
         "source": r.source.value,
         "created_at": iso(r.created_at),

@@ -26,7 +26,7 @@ from creditline.entrypoints.cli.options import (
     parse_time,
 )
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
-from creditline.entrypoints.cli.views.base import NEVER, View, iso, key_values, when
+from creditline.entrypoints.cli.views.base import NEVER, View, credit_fields, iso, key_values, when
 from creditline.services.topups import TopupRun
 
 __all__ = ["recurring_app", "topup_app"]
@@ -44,8 +44,8 @@ def _auto_data(s: AutoTopup | None) -> dict[str, Any] | None:
         return None
     cap = s.monthly_cap
     return {
-        "org_id": s.org_id, "enabled": s.enabled, "threshold": format_credits(s.threshold),
-        "threshold_micros": s.threshold, "buy": s.buy.value, "pack": s.pack,
+        "org_id": s.org_id, "enabled": s.enabled, **credit_fields("threshold", s.threshold),
+        "buy": s.buy.value, "pack": s.pack,
         "credits_micros": s.credits, "currency": s.currency,
         "monthly_cap_minor": None if cap is None else cap.minor, "max_failures": s.max_failures,
         "armed": s.armed, "crossings": s.crossings, "pending_id": s.pending_id,

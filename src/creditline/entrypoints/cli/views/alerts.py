@@ -12,10 +12,9 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from creditline import format_credits
 from creditline.domain.alerts import AlertRule
 from creditline.domain.deliveries import Delivery, WebhookEndpoint
-from creditline.entrypoints.cli.views.base import View, Whole, iso, new_table, when
+from creditline.entrypoints.cli.views.base import View, Whole, credit_fields, iso, new_table, when
 
 __all__ = [
     "delivery_view",
@@ -36,8 +35,7 @@ def _params(rule: AlertRule) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in rule.params.to_document().items():
         if name in _CREDIT_PARAMS:
-            out[name] = format_credits(value)
-            out[f"{name}_micros"] = value
+            out.update(credit_fields(name, value))
         else:
             out[name] = value
     return out

@@ -61,8 +61,9 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
-def credit_fields(name: str, micros: int) -> dict[str, Any]:
-    return {name: format_credits(micros), f"{name}_micros": micros}
+def credit_fields(name: str, micros: int | None) -> dict[str, Any]:
+    """An amount as ``name`` (decimal credits) and ``name_micros``; both null when none."""
+    return {name: None if micros is None else format_credits(micros), f"{name}_micros": micros}
 
 
 def when(moment: datetime | None, empty: str = "") -> str:
