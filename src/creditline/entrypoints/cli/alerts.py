@@ -17,7 +17,7 @@ import typer
 from creditline.domain.alerts import AlertKind
 from creditline.domain.deliveries import DeliveryStatus
 from creditline.entrypoints.cli.app import open_engine
-from creditline.entrypoints.cli.options import LimitOption, OrgArg, parse_amount
+from creditline.entrypoints.cli.options import LimitOption, OrgArg, org_option, parse_amount
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.alerts import (
     deliveries_view,
@@ -140,10 +140,7 @@ def webhook_add(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(metavar="URL", help="Where to POST (http or https).")],
     *,
-    org: Annotated[
-        str | None,
-        typer.Option(metavar="ORG", help="Only this organization's events [every one's]."),
-    ] = None,
+    org: Annotated[str | None, org_option("Only this organization's events [every one's].")] = None,
     event: Annotated[
         list[str] | None,
         typer.Option(
@@ -163,9 +160,7 @@ def webhook_add(
 @webhook_app.command("list")
 def webhook_list(
     ctx: typer.Context,
-    org: Annotated[
-        str | None, typer.Option(metavar="ORG", help="Only this organization's [all].")
-    ] = None,
+    org: Annotated[str | None, org_option("Only this organization's [all].")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include removed endpoints.")] = False,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
@@ -190,9 +185,7 @@ def webhook_remove(
 def webhook_deliveries(
     ctx: typer.Context,
     *,
-    org: Annotated[
-        str | None, typer.Option(metavar="ORG", help="Only this organization's events.")
-    ] = None,
+    org: Annotated[str | None, org_option("Only this organization's events.")] = None,
     endpoint: Annotated[
         str | None, typer.Option(metavar="ENDPOINT", help="Only to this endpoint.")
     ] = None,

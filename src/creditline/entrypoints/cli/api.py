@@ -7,8 +7,7 @@ when it is imported.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -18,7 +17,7 @@ from rich.text import Text
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
 from creditline.domain.errors import InvalidSetting
 from creditline.entrypoints.cli.app import Session, open_engine
-from creditline.entrypoints.cli.options import parse_time
+from creditline.entrypoints.cli.options import org_option, parse_duration, parse_time
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.base import View, Whole, iso, new_table
 
@@ -31,17 +30,14 @@ key_app = typer.Typer(
     help="API keys of the HTTP service: operator, org and org_read keys.", no_args_is_help=True
 )
 
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
 
 def _expiry(text: str | None, now: datetime) -> datetime | None:
     """``--expires``: an ISO time with a zone, or a duration from now (``90d``, ``12h``)."""
     if text is None:
         return None
-    found = _DURATION.fullmatch(text.strip())
-    if found is not None:
-        return now + timedelta(seconds=int(found.group(1)) * _UNITS[found.group(2)])
+    span = parse_duration(text)
+    if span is not None:
+        return now + span
     return parse_time(text, "--expires")
 
 
@@ -92,9 +88,7 @@ def key_create(
     operator: Annotated[
         bool, typer.Option("--operator", help="A key for everything, on every organization.")
     ] = False,
-    org: Annotated[
-        str | None, typer.Option("--org", metavar="ORG", help="A key for this organization.")
-    ] = None,
+    org: Annotated[str | None, org_option("A key for this organization.")] = None,
     read_only: Annotated[
         bool, typer.Option("--read-only", help="With --org: a key that only reads.")
     ] = False,
@@ -120,7 +114,7 @@ def key_create(
 def key_list(
     ctx: typer.Context,
     *,
-    org: Annotated[str | None, typer.Option("--org", metavar="ORG", help="Only its keys.")] = None,
+    org: Annotated[str | None, org_option("Only its keys.")] = None,
     active: Annotated[bool, typer.Option("--active", help="Leave revoked keys out.")] = False,
     fmt: FormatOption = Format.TABLE,
 ) -> None:

@@ -38,8 +38,10 @@ __all__ = [
     "StepOption",
     "SyntaxOption",
     "file_argument",
+    "org_option",
     "parse_amount",
     "parse_cost_basis",
+    "parse_duration",
     "parse_pairs",
     "parse_step",
     "parse_time",
@@ -53,6 +55,13 @@ OrgArg = Annotated[str, typer.Argument(metavar="ORG", help="Organization id (org
 AmountArg = Annotated[
     str, typer.Argument(metavar="AMOUNT", help="Credits, a decimal number above zero: 2.5")
 ]
+
+
+def org_option(help: str) -> Any:
+    """--org ORG: an organization id (optional), described by ``help``."""
+    return typer.Option("--org", metavar="ORG", help=help)
+
+
 OperationArg = Annotated[str, typer.Argument(metavar="OPERATION", help="train, translate, ...")]
 LimitOption = Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")]
 CurrencyOption = Annotated[str, typer.Option(help="ISO 4217 code to pay in: EUR, USD.")]
@@ -177,16 +186,25 @@ MemberOption = Annotated[
 ]
 
 
-_TTL = re.compile(r"(\d+)([smhd]?)")
-_TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"(\d+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """A span of time written ``90s``, ``30m``, ``1h`` or ``2d``; None for other text."""
+    found = _DURATION.fullmatch(text.strip())
+    if found is None:
+        return None
+    return timedelta(seconds=int(found.group(1)) * _UNIT_SECONDS[found.group(2)])
 
 
 def parse_ttl(text: str) -> timedelta:
     """A time-to-live: ``90s``, ``30m``, ``1h``, ``2d`` (a bare number is seconds)."""
-    found = _TTL.fullmatch(text.strip())
-    if found is None:
+    bare = text.strip()
+    span = parse_duration(f"{bare}s" if bare.isdigit() else bare)
+    if span is None:
         raise InvalidSetting("--ttl", text, "a whole number and a unit: 90s, 30m, 1h, 2d")
-    return timedelta(seconds=int(found.group(1)) * _TTL_UNITS[found.group(2)])
+    return span
 
 
 StepOption = Annotated[

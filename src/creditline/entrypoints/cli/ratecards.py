@@ -21,6 +21,7 @@ from creditline.entrypoints.cli.options import (
     Syntax,
     SyntaxOption,
     file_argument,
+    org_option,
     parse_pairs,
     parse_step,
     parse_time,
@@ -199,9 +200,7 @@ def quote_command(
     ctx: typer.Context,
     operation: OperationArg,
     *,
-    org: Annotated[
-        str | None, typer.Option(metavar="ORG", help="Price by this organization's rate card.")
-    ] = None,
+    org: Annotated[str | None, org_option("Price by this organization's rate card.")] = None,
     rate_card: Annotated[
         str | None, typer.Option(metavar="NAME", help="Price by this rate card [default].")
     ] = None,
