@@ -1,13 +1,14 @@
-"""The CLI's shared helpers: durations and credit fields."""
+"""The CLI's shared helpers: durations, a file's syntax, credit fields, tables."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from creditline.domain.errors import InvalidSetting
-from creditline.entrypoints.cli.options import parse_duration, parse_ttl
+from creditline.entrypoints.cli.options import Syntax, file_syntax, parse_duration, parse_ttl
 from creditline.entrypoints.cli.views.base import credit_fields, new_table
 
 
@@ -42,3 +43,10 @@ def test_a_table_right_aligns_credits_by_default_or_the_columns_named() -> None:
     assert [c.justify for c in default.columns] == ["left", "right", "right"]
     chosen = new_table("t", "id", "credits", "price", right=("price",))
     assert [c.justify for c in chosen.columns] == ["left", "left", "right"]
+
+
+def test_a_files_syntax_is_the_option_or_else_its_suffix() -> None:
+    assert file_syntax(Path("card.JSON"), None) is Syntax.JSON
+    assert file_syntax(Path("card.toml"), None) is Syntax.TOML
+    assert file_syntax(Path("card"), None) is Syntax.TOML
+    assert file_syntax(Path("card.json"), Syntax.TOML) is Syntax.TOML

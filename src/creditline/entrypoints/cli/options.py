@@ -38,6 +38,7 @@ __all__ = [
     "StepOption",
     "SyntaxOption",
     "file_argument",
+    "file_syntax",
     "org_option",
     "parse_amount",
     "parse_cost_basis",
@@ -132,6 +133,11 @@ SyntaxOption = Annotated[
     Syntax | None,
     typer.Option(help="How to read FILE [by its suffix: .json is JSON, anything else TOML]."),
 ]
+
+
+def file_syntax(file: Path, syntax: Syntax | None) -> Syntax:
+    """--syntax, or else FILE's by its suffix: .json is JSON, anything else TOML."""
+    return syntax or (Syntax.JSON if file.suffix.lower() == ".json" else Syntax.TOML)
 
 
 def parse_pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from creditline.entrypoints.cli.options import (
     Syntax,
     SyntaxOption,
     file_argument,
+    file_syntax,
     parse_pairs,
     read_file,
 )
@@ -117,7 +118,7 @@ def _plan_document(file: Path | None, syntax: Syntax | None) -> dict[str, Any]:
     """The plan document in FILE (a plan's table, or a file of exactly one [[plans]])."""
     if file is None:
         return {}
-    chosen = syntax or (Syntax.JSON if file.suffix.lower() == ".json" else Syntax.TOML)
+    chosen = file_syntax(file, syntax)
     try:
         text = file.read_text(encoding="utf-8")
         document = (

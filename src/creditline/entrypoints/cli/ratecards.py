@@ -21,6 +21,7 @@ from creditline.entrypoints.cli.options import (
     Syntax,
     SyntaxOption,
     file_argument,
+    file_syntax,
     org_option,
     parse_pairs,
     parse_step,
@@ -82,7 +83,7 @@ ExamplesDirOption = Annotated[
 
 def _card_file(file: Path, syntax: Syntax | None) -> tuple[bytes, Literal["toml", "json"]]:
     """FILE's bytes (the parser reports bad UTF-8 like any other problem) and its syntax."""
-    chosen = syntax or (Syntax.JSON if file.suffix.lower() == ".json" else Syntax.TOML)
+    chosen = file_syntax(file, syntax)
     return read_file(file, "rate card file"), _SYNTAX[chosen]
 
 

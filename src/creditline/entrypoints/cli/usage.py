@@ -35,6 +35,7 @@ from creditline.entrypoints.cli.options import (
     parse_time,
 )
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
+from creditline.entrypoints.cli.views.base import count
 from creditline.entrypoints.cli.views.ledger import grant_view
 from creditline.entrypoints.cli.views.usage import (
     bad_lines_view,
@@ -124,19 +125,15 @@ def _read_events(source: str) -> bytes:
         raise InvalidSetting("events file", source, exc.strerror or str(exc)) from None
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
 def _import_error(report: jsonl.ImportReport) -> Exception | None:
     """What decides an import's exit code: bad lines or rejected events 2, refusals 5."""
     rejected = report.counts[EventStatus.REJECTED]
     refused = len(report.not_accepted) - rejected
     found = [
-        f"{_count(count, noun)} {what}"
-        for count, noun, what in ((len(report.bad), "bad line", "skipped"),
-                                  (rejected, "event", "rejected"), (refused, "event", "refused"))
-        if count
+        f"{count(n, noun)} {what}"
+        for n, noun, what in ((len(report.bad), "bad line", "skipped"),
+                              (rejected, "event", "rejected"), (refused, "event", "refused"))
+        if n
     ]  # fmt: skip
     message = f"{report.source}: {', '.join(found)}"
     if report.bad or rejected:
@@ -208,7 +205,7 @@ def usage_import(
     if parsed.bad and not skip_bad:
         emit(fmt, bad_lines_view(source, parsed.bad, parsed.lines))
         raise UsageRejected(
-            f"{source}: {_count(len(parsed.bad), 'bad line')}; nothing was recorded "
+            f"{source}: {count(len(parsed.bad), 'bad line')}; nothing was recorded "
             "(--skip-bad records the good lines)"
         )
     report = jsonl.ImportReport(source, parsed.lines, parsed.bad)
