@@ -7,9 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from creditline import Cause, CauseType, GrantSource, SourceType
 from creditline.domain.errors import InvalidSetting
+from creditline.domain.spending import Allocation
 from creditline.entrypoints.cli.options import Syntax, file_syntax, parse_duration, parse_ttl
-from creditline.entrypoints.cli.views.base import credit_fields, new_table
+from creditline.entrypoints.cli.views.base import (
+    allocations_data,
+    allocations_table,
+    cause_data,
+    credit_fields,
+    new_table,
+)
 
 
 @pytest.mark.parametrize(
@@ -50,3 +58,22 @@ def test_a_files_syntax_is_the_option_or_else_its_suffix() -> None:
     assert file_syntax(Path("card.toml"), None) is Syntax.TOML
     assert file_syntax(Path("card"), None) is Syntax.TOML
     assert file_syntax(Path("card.json"), Syntax.TOML) is Syntax.TOML
+
+
+def test_allocations_read_as_grant_and_amount_in_json_and_in_a_table() -> None:
+    paid = [Allocation("grt_a", 1_500_000), Allocation("grt_b", 2_000_000)]
+    assert allocations_data(paid) == [
+        {"grant_id": "grt_a", "amount": "1.5", "amount_micros": 1_500_000},
+        {"grant_id": "grt_b", "amount": "2", "amount_micros": 2_000_000},
+    ]
+    table = allocations_table("Paid by", paid)
+    assert [c.header for c in table.columns] == ["grant", "credits"]
+    assert table.row_count == 2
+
+
+def test_a_cause_and_a_grants_source_read_as_type_and_ref() -> None:
+    assert cause_data(Cause(CauseType.OPERATOR, "manual")) == {"type": "operator", "ref": "manual"}
+    assert cause_data(GrantSource(SourceType.PURCHASE, "pur_1")) == {
+        "type": "purchase",
+        "ref": "pur_1",
+    }

@@ -19,12 +19,16 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from creditline import format_credits
+from creditline import Cause, GrantSource, format_credits
+from creditline.domain.spending import Allocation
 
 __all__ = [
     "NEVER",
     "View",
     "Whole",
+    "allocations_data",
+    "allocations_table",
+    "cause_data",
     "count",
     "escaped",
     "credit_fields",
@@ -66,6 +70,16 @@ def credit_fields(name: str, micros: int | None) -> dict[str, Any]:
     return {name: None if micros is None else format_credits(micros), f"{name}_micros": micros}
 
 
+def cause_data(cause: Cause | GrantSource) -> dict[str, str]:
+    """What caused an entry, a hold or a grant: its type and reference."""
+    return {"type": cause.type.value, "ref": cause.ref}
+
+
+def allocations_data(allocations: Iterable[Allocation]) -> list[dict[str, Any]]:
+    """Which grant paid (or holds) how much."""
+    return [{"grant_id": a.grant_id, **credit_fields("amount", a.amount)} for a in allocations]
+
+
 def when(moment: datetime | None, empty: str = "") -> str:
     """A time in UTC for a table, to the second; ``empty`` when there is none."""
     return empty if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -90,6 +104,14 @@ def key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
     table.add_column("value", overflow="fold")
     for key, value in rows:
         table.add_row(key, value)
+    return table
+
+
+def allocations_table(title: str, allocations: Iterable[Allocation]) -> Table:
+    """Which grant paid (or holds) how much, a row a grant."""
+    table = new_table(title, "grant", "credits")
+    for a in allocations:
+        table.add_row(a.grant_id, format_credits(a.amount))
     return table
 
 

@@ -25,6 +25,9 @@ from creditline import (
 from creditline.entrypoints.cli.views.base import (
     NEVER,
     View,
+    allocations_data,
+    allocations_table,
+    cause_data,
     count,
     credit_fields,
     iso,
@@ -79,7 +82,7 @@ def _grant_data(grant: Grant) -> dict[str, Any]:
         **credit_fields("remaining", grant.remaining),
         "effective_at": iso(grant.effective_at),
         "expires_at": iso(grant.expires_at),
-        "source": {"type": grant.source.type.value, "ref": grant.source.ref},
+        "source": cause_data(grant.source),
         "cost_basis": None
         if basis is None
         else {"unit_price_minor": basis.unit_price_minor, "currency": basis.currency},
@@ -95,7 +98,7 @@ def _entry_data(entry: LedgerEntry) -> dict[str, Any]:
         "grant_id": entry.grant_id,
         "type": entry.type.value,
         **credit_fields("amount", entry.amount),
-        "cause": {"type": entry.cause.type.value, "ref": entry.cause.ref},
+        "cause": cause_data(entry.cause),
         "project_id": entry.project_id,
         "member_id": entry.member_id,
         "occurred_at": iso(entry.occurred_at),
@@ -278,18 +281,11 @@ def debit_view(result: DebitResult) -> View:
     data = {
         "status": result.status.value,
         **credit_fields("amount", result.amount),
-        "cause": None
-        if result.cause is None
-        else {"type": result.cause.type.value, "ref": result.cause.ref},
+        "cause": None if result.cause is None else cause_data(result.cause),
         "replayed": result.replayed,
-        "allocations": [
-            {"grant_id": a.grant_id, **credit_fields("amount", a.amount)}
-            for a in result.allocations
-        ],
+        "allocations": allocations_data(result.allocations),
     }
-    table = new_table("Debit", "grant", "credits")
-    for a in result.allocations:
-        table.add_row(a.grant_id, format_credits(a.amount))
+    table = allocations_table("Debit", result.allocations)
     replay = " (replayed: this idempotency key was already used)" if result.replayed else ""
     summary = Text(
         f"{result.status.value}: {format_credits(result.amount)} credits, cause {result.cause}"

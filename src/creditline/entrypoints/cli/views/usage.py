@@ -18,6 +18,9 @@ from creditline.domain.usage import EventResult, StoredUsage
 from creditline.entrypoints.cli.views.base import (
     NEVER,
     View,
+    allocations_data,
+    allocations_table,
+    cause_data,
     credit_fields,
     escaped,
     iso,
@@ -82,10 +85,7 @@ def _stored_data(stored: StoredUsage) -> dict[str, Any]:
         "reason": stored.reason,
         "rate_card": stored.rate_card,
         "components": _components_data(stored.components),
-        "allocations": [
-            {"grant_id": a.grant_id, **credit_fields("amount", a.amount)}
-            for a in stored.allocations
-        ],
+        "allocations": allocations_data(stored.allocations),
     }
 
 
@@ -127,9 +127,7 @@ def usage_event_view(stored: StoredUsage) -> View:
     components = new_table("Components", "operation", "credits")
     for op, cost in stored.components:
         components.add_row(Text(op), format_credits(cost))
-    allocations = new_table("Paid by", "grant", "credits")
-    for a in stored.allocations:
-        allocations.add_row(a.grant_id, format_credits(a.amount))
+    allocations = allocations_table("Paid by", stored.allocations)
     parts: tuple[RenderableType, ...] = (key_values("Usage event", escaped(rows)),)
     parts += (components,) if stored.components else ()
     parts += (allocations,) if stored.allocations else ()
@@ -208,8 +206,8 @@ def _reservation_data(res: Reservation) -> dict[str, Any]:
         **credit_fields("held", res.held),
         **credit_fields("consumed", res.consumed),
         **credit_fields("shortfall", res.shortfall),
-        "holds": [{"grant_id": a.grant_id, **credit_fields("amount", a.amount)} for a in res.holds],
-        "cause": {"type": res.cause.type.value, "ref": res.cause.ref},
+        "holds": allocations_data(res.holds),
+        "cause": cause_data(res.cause),
         "project_id": res.project_id,
         "member_id": res.member_id,
         "expires_at": iso(res.expires_at),
