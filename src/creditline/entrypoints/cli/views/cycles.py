@@ -91,6 +91,11 @@ def subscription_data(status: SubscriptionStatus | None) -> dict[str, Any] | Non
     }
 
 
+def _subscription_table(status: SubscriptionStatus | None) -> Table:
+    """The subscription's plan, cycle and next renewal (or that there is none)."""
+    return key_values("Subscription", escaped(_subscription_rows(status)))
+
+
 def _subscription_rows(status: SubscriptionStatus | None) -> list[tuple[str, str]]:
     if status is None:
         return [("subscription", "none (no plan with billing)")]
@@ -112,9 +117,7 @@ def _subscription_rows(status: SubscriptionStatus | None) -> list[tuple[str, str
 def with_subscription(view: View, status: SubscriptionStatus | None) -> View:
     """An organization's status with its subscription: plan, cycle, next renewal."""
     data = {**view.data, "subscription": subscription_data(status)}
-    return View(
-        data, (*view.parts, key_values("Subscription", escaped(_subscription_rows(status))))
-    )
+    return View(data, (*view.parts, _subscription_table(status)))
 
 
 def assigned_view(view: View, assigned: PlanAssigned, status: SubscriptionStatus | None) -> View:
@@ -131,7 +134,7 @@ def assigned_view(view: View, assigned: PlanAssigned, status: SubscriptionStatus
     if assigned.renewals:
         parts.append(_renewals_table(assigned.renewals, "Cycles renewed"))
     if status is not None:
-        parts.append(key_values("Subscription", escaped(_subscription_rows(status))))
+        parts.append(_subscription_table(status))
     return View({**view.data, "billing": billing}, tuple(parts))
 
 
