@@ -9,14 +9,14 @@ error that would abort the transaction.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from creditline.domain.api_keys import ApiKey, IdempotentRequest, Role
+from creditline.domain.api_keys import ApiKey, IdempotentRequest
 
 from . import tables as t
+from .records import Codec
 
 __all__ = ["ApiKeyRepository", "HttpRequestRepository"]
 
@@ -24,20 +24,7 @@ _K = t.api_keys.c
 _H = t.http_idempotency.c
 
 
-def _key(row: Any) -> ApiKey:
-    m = row._mapping
-    return ApiKey(
-        id=m["id"],
-        org_id=m["org_id"],
-        role=Role(m["role"]),
-        name=m["name"],
-        prefix=m["prefix"],
-        created_at=m["created_at"],
-        expires_at=m["expires_at"],
-        revoked_at=m["revoked_at"],
-        last_used_at=m["last_used_at"],
-    )
-
+_KEY = Codec(ApiKey)
 
 _KEY_COLUMNS = (
     _K.id, _K.org_id, _K.role, _K.name, _K.prefix, _K.created_at, _K.expires_at,
@@ -50,31 +37,18 @@ class ApiKeyRepository:
         self._conn = conn
 
     def add(self, key: ApiKey, secret_hash: str) -> None:
-        self._conn.execute(
-            t.api_keys.insert().values(
-                id=key.id,
-                org_id=key.org_id,
-                role=key.role.value,
-                name=key.name,
-                prefix=key.prefix,
-                secret_hash=secret_hash,
-                created_at=key.created_at,
-                expires_at=key.expires_at,
-                revoked_at=key.revoked_at,
-                last_used_at=key.last_used_at,
-            )
-        )
+        self._conn.execute(t.api_keys.insert().values(secret_hash=secret_hash, **_KEY.encode(key)))
 
     def by_prefix(self, prefix: str) -> tuple[ApiKey, str] | None:
         """The key of ``prefix`` and its secret's stored hash."""
         row = self._conn.execute(
             select(*_KEY_COLUMNS, _K.secret_hash).where(_K.prefix == prefix)
         ).first()
-        return None if row is None else (_key(row), row.secret_hash)
+        return None if row is None else (_KEY.decode(row), row.secret_hash)
 
     def get(self, key_id: str) -> ApiKey | None:
         row = self._conn.execute(select(*_KEY_COLUMNS).where(_K.id == key_id)).first()
-        return None if row is None else _key(row)
+        return None if row is None else _KEY.decode(row)
 
     def of(self, org_id: str | None = None, include_revoked: bool = True) -> list[ApiKey]:
         """Keys, oldest first: of one organization, or all (``org_id`` ``None``)."""
@@ -83,7 +57,7 @@ class ApiKeyRepository:
             query = query.where(_K.org_id == org_id)
         if not include_revoked:
             query = query.where(_K.revoked_at.is_(None))
-        return [_key(row) for row in self._conn.execute(query)]
+        return [_KEY.decode(row) for row in self._conn.execute(query)]
 
     def revoke(self, key_id: str, now: datetime) -> None:
         self._conn.execute(
@@ -96,18 +70,9 @@ class ApiKeyRepository:
         self._conn.execute(update(t.api_keys).where(_K.id == key_id).values(last_used_at=now))
 
 
-def _request(row: Row[Any]) -> IdempotentRequest:
-    m = row._mapping
-    return IdempotentRequest(
-        key_id=m["key_id"],
-        idempotency_key=m["idempotency_key"],
-        request=m["request"],
-        request_hash=m["request_hash"],
-        created_at=m["created_at"],
-        status_code=m["status_code"],
-        content_type=m["content_type"],
-        body=m["response_body"],
-    )
+_REQUEST = Codec(IdempotentRequest, columns={"body": "response_body"})
+_CLAIMED = ("key_id", "idempotency_key", "request", "request_hash", "created_at")
+"""The fields of a request stored when it is claimed (the others come with its answer)."""
 
 
 class HttpRequestRepository:
@@ -118,13 +83,7 @@ class HttpRequestRepository:
 
     def claim(self, request: IdempotentRequest) -> bool:
         """Store ``request`` as in progress; ``False`` when its key is stored already."""
-        values = {
-            "key_id": request.key_id,
-            "idempotency_key": request.idempotency_key,
-            "request": request.request,
-            "request_hash": request.request_hash,
-            "created_at": request.created_at,
-        }
+        values = _REQUEST.encode(request, *_CLAIMED)
         dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
         statement = (
             dialect.insert(t.http_idempotency)
@@ -141,7 +100,7 @@ class HttpRequestRepository:
                 _H.key_id == key_id, _H.idempotency_key == idempotency_key
             )
         ).first()
-        return None if row is None else _request(row)
+        return None if row is None else _REQUEST.decode(row)
 
     def take_over(self, stale: IdempotentRequest, now: datetime) -> bool:
         """Restart a request left in progress (its process died); ``False`` when another
@@ -164,10 +123,8 @@ class HttpRequestRepository:
             update(t.http_idempotency)
             .where(_H.key_id == answered.key_id, _H.idempotency_key == answered.idempotency_key)
             .values(
-                status_code=answered.status_code,
-                content_type=answered.content_type,
-                response_body=answered.body,
                 completed_at=now,
+                **_REQUEST.encode(answered, "status_code", "content_type", "body"),
             )
         )
 

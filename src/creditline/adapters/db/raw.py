@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from .records import aware, stored_json
+
 __all__ = ["IN_LIST", "Raw", "Sql"]
 
 IN_LIST = "{in_list}"
@@ -164,15 +166,11 @@ class Raw:
             stored = self._times[moment] = naive.isoformat(" ", "microseconds")
         return stored
 
-    def read_when(self, value: Any) -> datetime:
-        """A stored timestamp, back as an aware UTC datetime."""
-        if isinstance(value, datetime):
-            return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    read_when = staticmethod(aware)
+    """A stored timestamp, back as an aware UTC datetime."""
 
-    def read_json(self, value: Any) -> Any:
-        """A stored JSON value (SQLite keeps the text, psycopg parses it)."""
-        return json.loads(value) if isinstance(value, str | bytes) else value
+    read_json = staticmethod(stored_json)
+    """A stored JSON value (SQLite keeps the text, psycopg parses it)."""
 
     def json(self, value: Any) -> str:
         return json.dumps(value, separators=(",", ":"))

@@ -12,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, insert, select, update
 
-from creditline.domain.cycles import AnchorKind, BillingInterval, Cycle
+from creditline.domain.cycles import Cycle
 from creditline.domain.subscriptions import CycleRenewal, Subscription
 
 from . import tables as t
+from .records import Codec
 
 __all__ = ["SubscriptionRepository"]
 
@@ -23,55 +24,14 @@ _S = t.subscriptions.c
 _R = t.cycle_renewals.c
 
 
-def _row(sub: Subscription) -> dict[str, Any]:
-    return {
-        "plan": sub.plan,
-        "billing_interval": sub.interval.value,
-        "anchor_kind": sub.anchor_kind.value,
-        "time_zone": sub.time_zone,
-        "started_at": sub.started_at,
-        "anchored_at": sub.anchored_at,
-        "anchor_no": sub.anchor_no,
-        "signup": sub.signup,
-        "last_cycle": sub.last_cycle,
-        "next_renewal_at": sub.next_renewal_at,
-        "ended_at": sub.ended_at,
-        "updated_at": sub.updated_at,
-        "currency": sub.currency,
-    }
-
-
-def _subscription(row: Row[Any]) -> Subscription:
-    m = row._mapping
-    return Subscription(
-        org_id=m["org_id"],
-        plan=m["plan"],
-        interval=BillingInterval(m["billing_interval"]),
-        anchor_kind=AnchorKind(m["anchor_kind"]),
-        time_zone=m["time_zone"],
-        started_at=m["started_at"],
-        anchored_at=m["anchored_at"],
-        anchor_no=int(m["anchor_no"]),
-        signup=bool(m["signup"]),
-        last_cycle=None if m["last_cycle"] is None else int(m["last_cycle"]),
-        next_renewal_at=m["next_renewal_at"],
-        updated_at=m["updated_at"],
-        ended_at=m["ended_at"],
-        currency=m["currency"],
-    )
+_SUBSCRIPTION = Codec(Subscription, columns={"interval": "billing_interval"})
+_RENEWAL = Codec(CycleRenewal, columns={"amount": "amount_micros"}, skip={"cycle"})
 
 
 def _renewal(row: Row[Any]) -> CycleRenewal:
     m = row._mapping
-    return CycleRenewal(
-        org_id=m["org_id"],
-        anchor_no=int(m["anchor_no"]),
-        cycle=Cycle(int(m["cycle_index"]), m["cycle_start"], m["cycle_end"]),
-        plan=m["plan"],
-        grant_id=m["grant_id"],
-        amount=int(m["amount_micros"]),
-        renewed_at=m["renewed_at"],
-    )
+    cycle = Cycle(int(m["cycle_index"]), m["cycle_start"], m["cycle_end"])
+    return _RENEWAL.decode(row, cycle=cycle)
 
 
 class SubscriptionRepository:
@@ -80,15 +40,17 @@ class SubscriptionRepository:
 
     def get(self, org_id: str) -> Subscription | None:
         row = self._conn.execute(select(t.subscriptions).where(_S.org_id == org_id)).first()
-        return None if row is None else _subscription(row)
+        return None if row is None else _SUBSCRIPTION.decode(row)
 
     def add(self, sub: Subscription) -> None:
-        self._conn.execute(insert(t.subscriptions).values(org_id=sub.org_id, **_row(sub)))
+        self._conn.execute(insert(t.subscriptions).values(**_SUBSCRIPTION.encode(sub)))
 
     def save(self, sub: Subscription) -> None:
         """Write a subscription that exists already (the caller holds its org's lock)."""
         self._conn.execute(
-            update(t.subscriptions).where(_S.org_id == sub.org_id).values(**_row(sub))
+            update(t.subscriptions)
+            .where(_S.org_id == sub.org_id)
+            .values(**_SUBSCRIPTION.encode(sub, without={"org_id"}))
         )
 
     def due(self, now: datetime, limit: int = 1000, after: str | None = None) -> list[str]:
@@ -107,15 +69,10 @@ class SubscriptionRepository:
         """Record a cycle as renewed; a second record of it violates the primary key."""
         self._conn.execute(
             insert(t.cycle_renewals).values(
-                org_id=renewal.org_id,
-                anchor_no=renewal.anchor_no,
                 cycle_index=renewal.cycle.index,
-                plan=renewal.plan,
                 cycle_start=renewal.cycle.start,
                 cycle_end=renewal.cycle.end,
-                grant_id=renewal.grant_id,
-                amount_micros=renewal.amount,
-                renewed_at=renewal.renewed_at,
+                **_RENEWAL.encode(renewal),
             )
         )
 

@@ -13,75 +13,34 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
-from creditline.domain.money import Money
 from creditline.domain.purchases import Purchase, PurchaseStatus
-from creditline.domain.topups import AutoTopup, BuyKind, RecurringTopup, Trigger
+from creditline.domain.topups import AutoTopup, RecurringTopup, Trigger
 
 from . import tables as t
 from .billing.purchases import purchase_from_row
+from .records import Codec
 
 __all__ = ["TopupRepository"]
 
 _TOPUPS = (Trigger.AUTOMATIC.value, Trigger.RECURRING.value)
 
 
-def _setting(row: Row[Any]) -> AutoTopup:
-    cap = row.monthly_cap_minor
-    return AutoTopup(
-        org_id=row.org_id,
-        enabled=bool(row.enabled),
-        threshold=row.threshold_micros,
-        buy=BuyKind(row.buy),
-        pack=row.pack,
-        credits=row.credits_micros,
-        currency=row.currency,
-        monthly_cap=None if cap is None else Money(cap, row.currency),
-        max_failures=row.max_failures,
-        armed=bool(row.armed),
-        crossings=row.crossings,
-        pending_id=row.pending_id,
-        failures=row.failures,
-        retry_at=row.retry_at,
-        last_skip=row.last_skip,
-        disabled_reason=row.disabled_reason,
-        updated_at=row.updated_at,
-    )
+_SETTING = Codec(
+    AutoTopup,
+    columns={
+        "threshold": "threshold_micros",
+        "credits": "credits_micros",
+        "monthly_cap": "monthly_cap_minor",
+    },
+)
+_SCHEDULE = Codec(RecurringTopup, columns={"day": "day_of_month"})
 
 
-def _setting_values(s: AutoTopup, now: datetime) -> dict[str, Any]:
-    return {
-        "enabled": s.enabled,
-        "threshold_micros": s.threshold,
-        "buy": s.buy.value,
-        "pack": s.pack,
-        "credits_micros": s.credits,
-        "currency": s.currency,
-        "monthly_cap_minor": None if s.monthly_cap is None else s.monthly_cap.minor,
-        "max_failures": s.max_failures,
-        "armed": s.armed,
-        "crossings": s.crossings,
-        "pending_id": s.pending_id,
-        "failures": s.failures,
-        "retry_at": s.retry_at,
-        "last_skip": s.last_skip,
-        "disabled_reason": s.disabled_reason,
-        "updated_at": now,
-    }
-
-
-def _schedule(row: Row[Any]) -> RecurringTopup:
-    return RecurringTopup(
-        org_id=row.org_id,
-        pack=row.pack,
-        currency=row.currency,
-        day=row.day_of_month,
-        starts_at=row.starts_at,
-        active=bool(row.active),
-        last_period=row.last_period,
-        updated_at=row.updated_at,
-    )
+def _values(codec: Codec[Any], record: Any, now: datetime) -> dict[str, Any]:
+    """The columns of a setting or a schedule but its organization, changed ``now``."""
+    return {**codec.encode(record, without={"org_id"}), "updated_at": now}
 
 
 class TopupRepository:
@@ -93,7 +52,7 @@ class TopupRepository:
     def setting(self, org_id: str) -> AutoTopup | None:
         s = t.topup_settings
         row = self._conn.execute(select(s).where(s.c.org_id == org_id)).first()
-        return None if row is None else _setting(row)
+        return None if row is None else _SETTING.decode(row)
 
     def enabled_for(self, org_ids: Sequence[str]) -> dict[str, AutoTopup]:
         """The enabled settings of ``org_ids`` (one indexed query: the charging group's)."""
@@ -101,11 +60,11 @@ class TopupRepository:
         rows = self._conn.execute(
             select(s).where(s.c.org_id.in_(list(org_ids)), s.c.enabled.is_(True))
         )
-        return {row.org_id: _setting(row) for row in rows}
+        return {row.org_id: _SETTING.decode(row) for row in rows}
 
     def put_setting(self, setting: AutoTopup, now: datetime) -> None:
         s = t.topup_settings
-        values = _setting_values(setting, now)
+        values = _values(_SETTING, setting, now)
         changed = self._conn.execute(
             update(s).where(s.c.org_id == setting.org_id).values(**values)
         ).rowcount
@@ -119,7 +78,7 @@ class TopupRepository:
         changed = self._conn.execute(
             update(s)
             .where(s.c.org_id == setting.org_id, s.c.armed.is_(True), s.c.pending_id.is_(None))
-            .values(**_setting_values(setting, now))
+            .values(**_values(_SETTING, setting, now))
         ).rowcount
         return bool(changed)
 
@@ -164,19 +123,11 @@ class TopupRepository:
     def schedule(self, org_id: str) -> RecurringTopup | None:
         s = t.topup_schedules
         row = self._conn.execute(select(s).where(s.c.org_id == org_id)).first()
-        return None if row is None else _schedule(row)
+        return None if row is None else _SCHEDULE.decode(row)
 
     def put_schedule(self, schedule: RecurringTopup, now: datetime) -> None:
         s = t.topup_schedules
-        values = {
-            "pack": schedule.pack,
-            "currency": schedule.currency,
-            "day_of_month": schedule.day,
-            "starts_at": schedule.starts_at,
-            "active": schedule.active,
-            "last_period": schedule.last_period,
-            "updated_at": now,
-        }
+        values = _values(_SCHEDULE, schedule, now)
         changed = self._conn.execute(
             update(s).where(s.c.org_id == schedule.org_id).values(**values)
         ).rowcount
@@ -189,4 +140,4 @@ class TopupRepository:
         if after is not None:
             query = query.where(s.c.org_id > after)
         rows = self._conn.execute(query.order_by(s.c.org_id).limit(limit))
-        return [_schedule(row) for row in rows]
+        return [_SCHEDULE.decode(row) for row in rows]

@@ -16,8 +16,13 @@ from creditline.domain.organizations import (
 )
 
 from .. import tables as t
+from ..records import Codec
 
 __all__ = ["OrganizationRepository", "stored_order"]
+
+_ORGANIZATION = Codec(Organization, skip={"consumption_order"})
+_PROJECT = Codec(Project)
+_MEMBER = Codec(Member)
 
 _ORG = select(t.organizations).where(t.organizations.c.id == bindparam("org_id"))
 
@@ -29,13 +34,8 @@ class OrganizationRepository:
     def add(self, org: Organization) -> None:
         self._conn.execute(
             insert(t.organizations).values(
-                id=org.id,
-                name=org.name,
-                external_ref=org.external_ref,
                 consumption_order=",".join(k.value for k in org.consumption_order),
-                metadata=org.metadata,
-                created_at=org.created_at,
-                country=org.country,
+                **_ORGANIZATION.encode(org, without={"consumption_order"}),
             )
         )
         self._conn.execute(
@@ -74,51 +74,39 @@ class OrganizationRepository:
         return [_org(r) for r in self._conn.execute(query)]
 
     def add_project(self, project: Project) -> None:
-        self._conn.execute(insert(t.projects).values(**_fields(project)))
+        self._conn.execute(insert(t.projects).values(**_PROJECT.encode(project)))
 
     def add_member(self, member: Member) -> None:
-        self._conn.execute(insert(t.members).values(**_fields(member)))
+        self._conn.execute(insert(t.members).values(**_MEMBER.encode(member)))
 
     def project(self, org_id: str, project_id: str) -> Project | None:
         row = self._conn.execute(
             select(t.projects).where(t.projects.c.id == project_id, t.projects.c.org_id == org_id)
         ).first()
-        return Project(**row._mapping) if row else None
+        return _PROJECT.decode(row) if row else None
 
     def member(self, org_id: str, member_id: str) -> Member | None:
         row = self._conn.execute(
             select(t.members).where(t.members.c.id == member_id, t.members.c.org_id == org_id)
         ).first()
-        return Member(**row._mapping) if row else None
+        return _MEMBER.decode(row) if row else None
 
     def projects(self, org_id: str) -> list[Project]:
         rows = self._conn.execute(
             select(t.projects).where(t.projects.c.org_id == org_id).order_by(t.projects.c.name)
         )
-        return [Project(**r._mapping) for r in rows]
+        return [_PROJECT.decode(r) for r in rows]
 
     def members(self, org_id: str) -> list[Member]:
         rows = self._conn.execute(
             select(t.members).where(t.members.c.org_id == org_id).order_by(t.members.c.name)
         )
-        return [Member(**r._mapping) for r in rows]
-
-
-def _fields(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__slots__}
+        return [_MEMBER.decode(r) for r in rows]
 
 
 def _org(row: Row[Any]) -> Organization:
-    m = row._mapping
-    return Organization(
-        id=m["id"],
-        name=m["name"],
-        external_ref=m["external_ref"],
-        consumption_order=parse_consumption_order(m["consumption_order"]),
-        created_at=m["created_at"],
-        metadata=dict(m["metadata"] or {}),
-        country=m["country"],
-    )
+    order = parse_consumption_order(row.consumption_order)
+    return _ORGANIZATION.decode(row, consumption_order=order)
 
 
 @functools.lru_cache(maxsize=256)
