@@ -20,12 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 
 from creditline.domain.alerts import (
-    AlertKind,
     AlertRule,
     AlertState,
-    Channel,
     PaymentFailure,
-    RuleState,
     parse_params,
 )
 from creditline.domain.deliveries import (
@@ -37,6 +34,7 @@ from creditline.domain.deliveries import (
 from creditline.domain.ledger import EntryType
 
 from . import tables as t
+from .records import Codec
 
 __all__ = ["AlertRepository", "WebhookRepository"]
 
@@ -46,30 +44,8 @@ _BURN_TYPES = [e.value for e in (EntryType.CONSUME, EntryType.RESERVE, EntryType
                                  EntryType.VOID)]  # fmt: skip
 
 
-def _state(row: Row[Any]) -> AlertState:
-    return AlertState(
-        rule_id=row.rule_id,
-        state=RuleState(row.state),
-        last_fired_at=row.last_fired_at,
-        last_value=row.last_value_micros,
-        signal_cursor=int(row.signal_cursor),
-        fired_count=int(row.fired_count),
-        updated_at=row.updated_at,
-    )
-
-
-def _rule(row: Row[Any], state: AlertState | None = None) -> AlertRule:
-    return AlertRule(
-        id=row.id,
-        org_id=row.org_id,
-        kind=AlertKind(row.kind),
-        params=parse_params(row.params),
-        channels=tuple(Channel(c) for c in row.channels),
-        email=row.email,
-        created_at=row.created_at,
-        disabled_at=row.disabled_at,
-        state=state,
-    )
+_STATE = Codec(AlertState, columns={"last_value": "last_value_micros"})
+_RULE = Codec(AlertRule, skip={"params", "state"})
 
 
 class AlertRepository:
@@ -80,19 +56,10 @@ class AlertRepository:
 
     def add_rule(self, rule: AlertRule, state: AlertState) -> None:
         self._conn.execute(
-            insert(t.alert_rules).values(
-                id=rule.id,
-                org_id=rule.org_id,
-                kind=rule.kind.value,
-                params=rule.params.to_document(),
-                channels=[c.value for c in rule.channels],
-                email=rule.email,
-                created_at=rule.created_at,
-                disabled_at=rule.disabled_at,
-            )
+            insert(t.alert_rules).values(params=rule.params.to_document(), **_RULE.encode(rule))
         )
         self._conn.execute(
-            insert(t.alert_states).values(org_id=rule.org_id, **_state_values(state))
+            insert(t.alert_states).values(org_id=rule.org_id, **_STATE.encode(state))
         )
 
     def _rules(self, *where: Any) -> list[AlertRule]:
@@ -102,7 +69,10 @@ class AlertRepository:
                    s.c.signal_cursor, s.c.fired_count, s.c.updated_at)
             .join(s, s.c.rule_id == r.c.id).where(*where).order_by(r.c.created_at, r.c.id)
         )  # fmt: skip
-        return [_rule(row, _state(row)) for row in rows]
+        return [
+            _RULE.decode(row, params=parse_params(row.params), state=_STATE.decode(row))
+            for row in rows
+        ]
 
     def rule(self, rule_id: str) -> AlertRule | None:
         found = self._rules(t.alert_rules.c.id == rule_id)
@@ -132,8 +102,7 @@ class AlertRepository:
 
     def save_state(self, state: AlertState) -> None:
         s = t.alert_states
-        values = _state_values(state)
-        del values["rule_id"]
+        values = _STATE.encode(state, without={"rule_id"})
         self._conn.execute(update(s).where(s.c.rule_id == state.rule_id).values(**values))
 
     # -- what the rules look at ------------------------------------------------------------
@@ -193,53 +162,25 @@ class AlertRepository:
         ]
 
 
-def _state_values(state: AlertState) -> dict[str, Any]:
-    return {
-        "rule_id": state.rule_id,
-        "state": state.state.value,
-        "last_fired_at": state.last_fired_at,
-        "last_value_micros": state.last_value,
-        "signal_cursor": state.signal_cursor,
-        "fired_count": state.fired_count,
-        "updated_at": state.updated_at,
-    }
-
-
 # -- webhook endpoints, deliveries, attempts -------------------------------------------------
 
 
+_ENDPOINT = Codec(WebhookEndpoint, skip={"secret"})
+_DELIVERY = Codec(Delivery, skip={"attempt_log"})
+_NEW_DELIVERY = (
+    "id", "channel", "endpoint_id", "recipient", "org_id", "rule_id", "event_type",
+    "payload", "status", "attempts", "next_attempt_at", "created_at",
+)  # fmt: skip
+"""The fields stored with a new delivery (the others come with its attempts)."""
+_ATTEMPT = Codec(DeliveryAttempt, columns={"number": "attempt_no"})
+
+
 def _endpoint(row: Row[Any], with_secret: bool = False) -> WebhookEndpoint:
-    return WebhookEndpoint(
-        id=row.id,
-        url=row.url,
-        org_id=row.org_id,
-        event_types=tuple(row.event_types),
-        description=row.description,
-        created_at=row.created_at,
-        disabled_at=row.disabled_at,
-        secret=row.secret if with_secret else None,
-    )
+    return _ENDPOINT.decode(row, secret=row.secret if with_secret else None)
 
 
 def _delivery(row: Row[Any], attempts: Sequence[DeliveryAttempt] = ()) -> Delivery:
-    return Delivery(
-        id=row.id,
-        channel=Channel(row.channel),
-        endpoint_id=row.endpoint_id,
-        recipient=row.recipient,
-        org_id=row.org_id,
-        rule_id=row.rule_id,
-        event_type=row.event_type,
-        payload=row.payload,
-        status=DeliveryStatus(row.status),
-        attempts=int(row.attempts),
-        next_attempt_at=row.next_attempt_at,
-        created_at=row.created_at,
-        last_status_code=row.last_status_code,
-        last_error=row.last_error,
-        delivered_at=row.delivered_at,
-        attempt_log=tuple(attempts),
-    )
+    return _DELIVERY.decode(row, attempt_log=tuple(attempts))
 
 
 class WebhookRepository:
@@ -251,13 +192,7 @@ class WebhookRepository:
     def add_endpoint(self, endpoint: WebhookEndpoint, secret: str) -> None:
         self._conn.execute(
             insert(t.webhook_endpoints).values(
-                id=endpoint.id,
-                org_id=endpoint.org_id,
-                url=endpoint.url,
-                secret=secret,
-                event_types=list(endpoint.event_types),
-                description=endpoint.description,
-                created_at=endpoint.created_at,
+                secret=secret, **_ENDPOINT.encode(endpoint, without={"disabled_at"})
             )
         )
 
@@ -304,17 +239,8 @@ class WebhookRepository:
             return
         self._conn.execute(
             insert(t.webhook_deliveries),
-            [
-                {
-                    "id": d.id, "channel": d.channel.value, "endpoint_id": d.endpoint_id,
-                    "recipient": d.recipient, "org_id": d.org_id, "rule_id": d.rule_id,
-                    "event_type": d.event_type, "payload": d.payload, "status": d.status.value,
-                    "attempts": d.attempts, "next_attempt_at": d.next_attempt_at,
-                    "created_at": d.created_at, "updated_at": now,
-                }
-                for d in deliveries
-            ],
-        )  # fmt: skip
+            [{**_DELIVERY.encode(d, *_NEW_DELIVERY), "updated_at": now} for d in deliveries],
+        )
 
     def claim_due(
         self, now: datetime, limit: int, lease_until: datetime
@@ -365,11 +291,8 @@ class WebhookRepository:
         worker whose lease ran out and was overtaken changes nothing but the log)."""
         d = t.webhook_deliveries
         self._conn.execute(
-            insert(t.webhook_attempts).values(
-                delivery_id=delivery_id, attempt_no=log.number, at=log.at, ok=log.ok,
-                status_code=log.status_code, error=log.error, duration_ms=log.duration_ms,
-            )
-        )  # fmt: skip
+            insert(t.webhook_attempts).values(delivery_id=delivery_id, **_ATTEMPT.encode(log))
+        )
         changed = self._conn.execute(
             update(d)
             .where(d.c.id == delivery_id, d.c.attempts == attempt,
@@ -390,10 +313,7 @@ class WebhookRepository:
         attempts = self._conn.execute(
             select(a).where(a.c.delivery_id == delivery_id).order_by(a.c.attempt_no)
         )
-        log = [
-            DeliveryAttempt(r.attempt_no, r.at, r.ok, r.status_code, r.error, r.duration_ms)
-            for r in attempts
-        ]
+        log = [_ATTEMPT.decode(r) for r in attempts]
         return _delivery(row, log)
 
     def deliveries(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from creditline.domain.invoices import (
     MONTHLY,
@@ -17,15 +17,27 @@ from creditline.domain.invoices import (
     InvoiceItem,
     InvoiceLine,
     InvoiceStatus,
-    LineKind,
 )
 
 from .. import tables as t
 from ..inserts import insert_once
+from ..records import Codec
 
 __all__ = ["InvoiceRepository"]
 
 _SERIES = "invoice"
+
+_INVOICE = Codec(Invoice, columns={"payment_id": "provider_payment_id"}, skip={"lines"})
+_INVOICE_MUTABLE = (
+    "status", "paid_at", "voided_at", "payment_id", "payment_error", "payment_attempts",
+    "collection", "next_attempt_at",
+)  # fmt: skip
+"""The fields an invoice's life changes."""
+_LINE = Codec(InvoiceLine, columns={"credits": "credits_micros"})
+_ITEM = Codec(InvoiceItem, columns={"credits": "credits_micros"})
+_ITEM_KEY = ("id", "org_id", "ref")
+"""The fields an item keeps from its creation."""
+_EVENT = Codec(BillingEvent)
 
 
 class InvoiceRepository:
@@ -49,31 +61,14 @@ class InvoiceRepository:
         assert invoice.number is not None, "only issued invoices are stored"
         self._conn.execute(
             insert(t.invoices).values(
-                id=invoice.id,
-                number=invoice.number,
-                org_id=invoice.org_id,
-                kind=invoice.kind,
-                period=invoice.period,
-                currency=invoice.currency,
-                total_minor=invoice.total_minor,
-                issued_at=invoice.issued_at,
-                updated_at=now,
-                **_invoice_mutable(invoice),
+                total_minor=invoice.total_minor, updated_at=now, **_INVOICE.encode(invoice)
             )
         )
         if invoice.lines:
             self._conn.execute(
                 insert(t.invoice_lines),
                 [
-                    {
-                        "invoice_id": invoice.id,
-                        "position": i,
-                        "description": line.description,
-                        "credits_micros": line.credits,
-                        "unit_price_minor": line.unit_price_minor,
-                        "amount_minor": line.amount_minor,
-                        "kind": line.kind.value,
-                    }
+                    {"invoice_id": invoice.id, "position": i, **_LINE.encode(line)}
                     for i, line in enumerate(invoice.lines)
                 ],
             )
@@ -91,13 +86,8 @@ class InvoiceRepository:
         for line in self._conn.execute(
             select(li).where(li.c.invoice_id.in_(list(lines))).order_by(li.c.position)
         ):
-            lines[line.invoice_id].append(
-                InvoiceLine(
-                    line.description, line.credits_micros, line.unit_price_minor,
-                    line.amount_minor, LineKind(line.kind),
-                )
-            )  # fmt: skip
-        return [_invoice(row, lines[row.id]) for row in rows]
+            lines[line.invoice_id].append(_LINE.decode(line))
+        return [_INVOICE.decode(row, lines=tuple(lines[row.id])) for row in rows]
 
     def get(self, org_id: str, invoice_id: str) -> Invoice | None:
         i = t.invoices
@@ -122,7 +112,7 @@ class InvoiceRepository:
         changed = self._conn.execute(
             update(i)
             .where(i.c.id == invoice.id, i.c.status.in_([s.value for s in when]))
-            .values(updated_at=now, **_invoice_mutable(invoice))
+            .values(updated_at=now, **_INVOICE.encode(invoice, *_INVOICE_MUTABLE))
         ).rowcount
         return bool(changed)
 
@@ -169,22 +159,21 @@ class InvoiceRepository:
 
     def add_item(self, item: InvoiceItem, now: datetime) -> None:
         self._conn.execute(
-            insert(t.invoice_items).values(
-                id=item.id, org_id=item.org_id, ref=item.ref, created_at=now, updated_at=now,
-                **_item_mutable(item),
-            )
-        )  # fmt: skip
+            insert(t.invoice_items).values(created_at=now, updated_at=now, **_ITEM.encode(item))
+        )
 
     def save_item(self, item: InvoiceItem, now: datetime) -> None:
         ii = t.invoice_items
         self._conn.execute(
-            update(ii).where(ii.c.id == item.id).values(updated_at=now, **_item_mutable(item))
+            update(ii)
+            .where(ii.c.id == item.id)
+            .values(updated_at=now, **_ITEM.encode(item, without=_ITEM_KEY))
         )
 
     def item(self, org_id: str, ref: str) -> InvoiceItem | None:
         ii = t.invoice_items
         row = self._conn.execute(select(ii).where(ii.c.org_id == org_id, ii.c.ref == ref)).first()
-        return None if row is None else _item(row)
+        return None if row is None else _ITEM.decode(row)
 
     def pending_items(self, org_id: str, due_by: datetime | None = None) -> list[InvoiceItem]:
         """The organization's items no invoice holds, due by ``due_by`` (inclusive; ``None``:
@@ -194,14 +183,14 @@ class InvoiceRepository:
         if due_by is not None:
             where.append(ii.c.due_at <= due_by)
         rows = self._conn.execute(select(ii).where(*where).order_by(ii.c.due_at, ii.c.id))
-        return [_item(row) for row in rows]
+        return [_ITEM.decode(row) for row in rows]
 
     def items_of(self, invoice_id: str) -> list[InvoiceItem]:
         ii = t.invoice_items
         rows = self._conn.execute(
             select(ii).where(ii.c.invoice_id == invoice_id).order_by(ii.c.due_at, ii.c.id)
         )
-        return [_item(row) for row in rows]
+        return [_ITEM.decode(row) for row in rows]
 
     def bill_items(self, item_ids: Sequence[str], invoice_id: str, now: datetime) -> int:
         """Mark items as billed by ``invoice_id`` (those no invoice holds yet); how many."""
@@ -293,70 +282,4 @@ class InvoiceRepository:
         if invoice_id is not None:
             where.append(e.c.invoice_id == invoice_id)
         rows = self._conn.execute(select(e).where(*where).order_by(e.c.id.desc()).limit(limit))
-        return [
-            BillingEvent(
-                row.id, row.org_id, row.invoice_id, row.type, row.cause, dict(row.data), row.at
-            )
-            for row in rows
-        ]
-
-
-def _item_mutable(item: InvoiceItem) -> dict[str, Any]:
-    return {
-        "kind": item.kind.value,
-        "description": item.description,
-        "currency": item.currency,
-        "amount_minor": item.amount_minor,
-        "credits_micros": item.credits,
-        "due_at": item.due_at,
-        "invoice_id": item.invoice_id,
-    }
-
-
-def _item(row: Row[Any]) -> InvoiceItem:
-    return InvoiceItem(
-        id=row.id,
-        org_id=row.org_id,
-        kind=LineKind(row.kind),
-        ref=row.ref,
-        description=row.description,
-        currency=row.currency,
-        amount_minor=row.amount_minor,
-        credits=row.credits_micros,
-        due_at=row.due_at,
-        invoice_id=row.invoice_id,
-    )
-
-
-def _invoice_mutable(invoice: Invoice) -> dict[str, Any]:
-    return {
-        "status": invoice.status.value,
-        "paid_at": invoice.paid_at,
-        "voided_at": invoice.voided_at,
-        "provider_payment_id": invoice.payment_id,
-        "payment_error": invoice.payment_error,
-        "payment_attempts": invoice.payment_attempts,
-        "collection": None if invoice.collection is None else invoice.collection.value,
-        "next_attempt_at": invoice.next_attempt_at,
-    }
-
-
-def _invoice(row: Row[Any], lines: list[InvoiceLine]) -> Invoice:
-    return Invoice(
-        id=row.id,
-        number=row.number,
-        org_id=row.org_id,
-        kind=row.kind,
-        period=row.period,
-        currency=row.currency,
-        lines=tuple(lines),
-        status=InvoiceStatus(row.status),
-        issued_at=row.issued_at,
-        paid_at=row.paid_at,
-        voided_at=row.voided_at,
-        payment_id=row.provider_payment_id,
-        payment_error=row.payment_error,
-        payment_attempts=row.payment_attempts,
-        collection=None if row.collection is None else Collection(row.collection),
-        next_attempt_at=row.next_attempt_at,
-    )
+        return [_EVENT.decode(row) for row in rows]

@@ -14,6 +14,7 @@ from creditline.services.ports.unit_of_work import HistoryFilter
 
 from .. import tables as t
 from ..raw import Raw
+from ..records import Codec
 from .rollups import bounded, upsert, utc_day
 from .statements import ENTRY_COLUMNS, ROLL_DAYS
 
@@ -152,18 +153,11 @@ def _history_conditions(where: HistoryFilter) -> Iterable[Any]:
         yield e.c.occurred_at < where.until
 
 
+_ENTRY = Codec(
+    LedgerEntry, columns={"type": "entry_type", "amount": "amount_micros"}, skip={"cause"}
+)
+
+
 def _entry(row: Row[Any]) -> LedgerEntry:
-    m = row._mapping
-    return LedgerEntry(
-        id=int(m["id"]),
-        org_id=m["org_id"],
-        grant_id=m["grant_id"],
-        type=EntryType(m["entry_type"]),
-        amount=int(m["amount_micros"]),
-        cause=Cause(CauseType(m["cause_type"]), m["cause_ref"]),
-        occurred_at=m["occurred_at"],
-        recorded_at=m["recorded_at"],
-        project_id=m["project_id"],
-        member_id=m["member_id"],
-        metadata=dict(m["metadata"] or {}),
-    )
+    cause = Cause(CauseType(row.cause_type), row.cause_ref)
+    return _ENTRY.decode(row, cause=cause)
