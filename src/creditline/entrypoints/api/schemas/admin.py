@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from creditline.domain.api_keys import ApiKey, IssuedKey, Role
-from creditline.entrypoints.api.schemas.common import Ident, Name, TimeIn, _iso
+from creditline.entrypoints.api.schemas.common import Ident, Name, TimeIn, _iso, answer
 
 
 class ApiKeyCreate(BaseModel):
@@ -35,13 +35,9 @@ class ApiKeyOut(BaseModel):
 
     @classmethod
     def of(cls, k: ApiKey) -> ApiKeyOut:
-        return cls(
-            id=k.id,
-            org_id=k.org_id,
-            role=k.role.value,
-            name=k.name,
-            prefix=k.prefix,
-            created_at=k.created_at,
+        return answer(
+            cls,
+            k,
             expires_at=_iso(k.expires_at),
             revoked_at=_iso(k.revoked_at),
             last_used_at=_iso(k.last_used_at),

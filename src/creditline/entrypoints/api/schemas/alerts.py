@@ -16,6 +16,7 @@ from creditline.entrypoints.api.schemas.common import (
     ProblemOut,
     _credits,
     _iso,
+    answer,
     at_most_one_given,
     micros_of,
 )
@@ -131,13 +132,12 @@ class AlertStateOut(BaseModel):
 
     @classmethod
     def of(cls, s: AlertState) -> AlertStateOut:
-        return cls(
-            state=s.state.value,
+        return answer(
+            cls,
+            s,
             last_fired_at=_iso(s.last_fired_at),
             last_value=None if s.last_value is None else format_credits(s.last_value),
             last_value_micros=s.last_value,
-            signal_cursor=s.signal_cursor,
-            fired_count=s.fired_count,
             updated_at=_iso(s.updated_at),
         )
 
@@ -157,16 +157,11 @@ class AlertRuleOut(BaseModel):
 
     @classmethod
     def of(cls, r: AlertRule) -> AlertRuleOut:
-        return cls(
-            id=r.id,
-            org_id=r.org_id,
-            kind=r.kind.value,
-            event_type=r.event_type,
+        return answer(
+            cls,
+            r,
             description=r.describe(),
             params=AlertParamsOut.of(r.params),
-            channels=[c.value for c in r.channels],
-            email=r.email,
-            created_at=r.created_at,
             disabled_at=_iso(r.disabled_at),
             state=None if r.state is None else AlertStateOut.of(r.state),
         )
@@ -230,15 +225,7 @@ class WebhookEndpointOut(BaseModel):
 
     @classmethod
     def of(cls, e: WebhookEndpoint) -> WebhookEndpointOut:
-        return cls(
-            id=e.id,
-            url=e.url,
-            org_id=e.org_id,
-            event_types=list(e.event_types),
-            description=e.description,
-            created_at=e.created_at,
-            disabled_at=_iso(e.disabled_at),
-        )
+        return answer(cls, e, disabled_at=_iso(e.disabled_at))
 
 
 class WebhookEndpointCreated(WebhookEndpointOut):
@@ -282,21 +269,10 @@ class DeliveryOut(BaseModel):
 
     @classmethod
     def of(cls, d: Delivery) -> DeliveryOut:
-        return cls(
-            id=d.id,
-            channel=d.channel.value,
-            endpoint_id=d.endpoint_id,
-            recipient=d.recipient,
-            org_id=d.org_id,
-            rule_id=d.rule_id,
-            event_type=d.event_type,
-            payload=d.payload,
-            status=d.status.value,
-            attempts=d.attempts,
+        return answer(
+            cls,
+            d,
             next_attempt_at=_iso(d.next_attempt_at),
-            last_status_code=d.last_status_code,
-            last_error=d.last_error,
-            created_at=d.created_at,
             delivered_at=_iso(d.delivered_at),
             attempt_log=[DeliveryAttemptOut.model_validate(a) for a in d.attempt_log],
         )

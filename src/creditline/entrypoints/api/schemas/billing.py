@@ -20,6 +20,7 @@ from creditline.entrypoints.api.schemas.common import (
     _iso,
     _money,
     _PackOrAmount,
+    answer,
 )
 
 
@@ -63,25 +64,14 @@ class PurchaseOut(BaseModel):
 
     @classmethod
     def of(cls, p: Purchase) -> PurchaseOut:
-        return cls(
-            id=p.id,
-            org_id=p.org_id,
-            pack=p.pack,
+        return answer(
+            cls,
+            p,
             **_credits("credits", p.credits),
             price=_money(p.price),
-            status=p.status.value,
-            provider=p.provider,
-            refund_policy=p.refund_policy.value,
-            checkout_url=p.checkout_url,
-            grant_id=p.grant_id,
-            email=p.email,
             **_credits("refunded_credits", p.refunded_credits),
-            refunded_minor=p.refunded_minor,
-            failure=p.failure,
-            created_at=p.created_at,
             paid_at=_iso(p.paid_at),
             refunded_at=_iso(p.refunded_at),
-            trigger=p.trigger.value,
         )
 
 
@@ -99,15 +89,11 @@ class ReceiptOut(BaseModel):
 
     @classmethod
     def of(cls, r: Receipt) -> ReceiptOut:
-        return cls(
-            id=r.id,
-            purchase_id=r.purchase_id,
-            org_id=r.org_id,
-            pack=r.pack,
+        return answer(
+            cls,
+            r,
             **_credits("credits", r.credits),
             amount=_money(r.amount),
-            email=r.email,
-            issued_at=r.issued_at,
             emailed_at=_iso(r.emailed_at),
         )
 
@@ -142,30 +128,17 @@ class InvoiceOut(BaseModel):
 
     @classmethod
     def of(cls, i: Invoice) -> InvoiceOut:
-        return cls(
-            id=i.id,
+        return answer(
+            cls,
+            i,
             number=i.display_number,
-            org_id=i.org_id,
-            kind=i.kind,
-            period=i.period,
-            status=i.status.value,
             total=_money(i.total),
             lines=[
-                InvoiceLineOut(
-                    kind=line.kind.value,
-                    description=line.description,
-                    **_credits("credits", line.credits),
-                    unit_price_minor=line.unit_price_minor,
-                    amount_minor=line.amount_minor,
-                )
+                answer(InvoiceLineOut, line, **_credits("credits", line.credits))
                 for line in i.lines
             ],
-            issued_at=i.issued_at,
             paid_at=_iso(i.paid_at),
             voided_at=_iso(i.voided_at),
-            payment_error=i.payment_error,
-            payment_attempts=i.payment_attempts,
-            collection=None if i.collection is None else i.collection.value,
             next_attempt_at=_iso(i.next_attempt_at),
         )
 
@@ -184,11 +157,7 @@ class InvoiceItemOut(BaseModel):
 
     @classmethod
     def of(cls, i: InvoiceItem) -> InvoiceItemOut:
-        return cls(
-            id=i.id, kind=i.kind.value, ref=i.ref, description=i.description,
-            currency=i.currency, amount_minor=i.amount_minor, credits_micros=i.credits,
-            due_at=i.due_at,
-        )  # fmt: skip
+        return answer(cls, i, credits_micros=i.credits)
 
 
 class BillingEventOut(BaseModel):
@@ -203,8 +172,7 @@ class BillingEventOut(BaseModel):
 
     @classmethod
     def of(cls, e: BillingEvent) -> BillingEventOut:
-        return cls(id=e.id, invoice_id=e.invoice_id, type=e.type, cause=e.cause, data=e.data,
-                   at=e.at)  # fmt: skip
+        return answer(cls, e)
 
 
 class InvoiceMarkPaid(BaseModel):
@@ -243,14 +211,7 @@ class BillingRecordOut(BaseModel):
 
     @classmethod
     def of(cls, r: BillingRecord) -> BillingRecordOut:
-        return cls(
-            at=r.at,
-            kind=r.kind,
-            ref=r.ref,
-            description=r.description,
-            amount=_money(r.amount),
-            status=r.status,
-        )
+        return answer(cls, r, amount=_money(r.amount))
 
 
 class WebhookOut(BaseModel):

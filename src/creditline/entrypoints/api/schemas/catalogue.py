@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_
 from creditline.domain.plans import DepletionPolicy
 from creditline.domain.usage import Metering
 from creditline.entrypoints.api.schema_rules import Ruled, exactly_one
-from creditline.entrypoints.api.schemas.common import _FORBID, Name, _iso
+from creditline.entrypoints.api.schemas.common import _FORBID, Name, _iso, answer
 
 
 class RateCardLoad(Ruled, BaseModel):
@@ -123,21 +123,13 @@ class OrgPlanOut(BaseModel):
         if status is not None:
             s = status.subscription
             cycle = status.cycle
-            sub = SubscriptionOut(
-                plan=s.plan,
-                interval=s.interval.value,
+            sub = answer(
+                SubscriptionOut,
+                s,
                 anchor=s.anchor_kind.value,
-                time_zone=s.time_zone,
-                started_at=s.started_at,
-                anchored_at=s.anchored_at,
-                anchor_no=s.anchor_no,
-                last_cycle=s.last_cycle,
-                cycle=None
-                if cycle is None
-                else CycleOut(index=cycle.index, start=cycle.start, end=cycle.end),
+                cycle=None if cycle is None else answer(CycleOut, cycle),
                 next_renewal_at=_iso(s.next_renewal_at),
                 ended_at=_iso(s.ended_at),
-                currency=s.currency,
             )
         return cls(
             org_id=m.org_id,

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Self
+from enum import Enum
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -143,6 +144,24 @@ _FORBID = ConfigDict(extra="forbid")
 
 def _iso(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
+
+
+Answer = TypeVar("Answer", bound=BaseModel)
+
+
+def answer(model: type[Answer], record: object, **given: Any) -> Answer:
+    """``model`` answering ``record``: each field the value ``given`` for it, or else the
+    record's attribute of the same name (an enum as its value, a tuple as a list)."""
+    fields = [name for name in model.model_fields if name not in given]
+    return model(**{name: _answered(getattr(record, name)) for name in fields}, **given)
+
+
+def _answered(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_answered(item) for item in value]
+    return value
 
 
 def _credits(name: str, micros: int) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,6 +65,11 @@ class ComponentOut(BaseModel):
     cost_micros: int
 
 
+def components_out(components: Iterable[tuple[str, int]]) -> list[ComponentOut]:
+    """What each operation of an event cost."""
+    return [ComponentOut(operation=op, **_credits("cost", cost)) for op, cost in components]
+
+
 class EventResultOut(BaseModel):
     event_id: str
     status: Literal["accepted", "refused", "rejected", "duplicate"]
@@ -87,9 +92,7 @@ class EventResultOut(BaseModel):
             reason=r.reason,
             problem=problem,
             rate_card=r.rate_card,
-            components=[
-                ComponentOut(operation=op, **_credits("cost", cost)) for op, cost in r.components
-            ],
+            components=components_out(r.components),
             index=index,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
@@ -19,6 +20,7 @@ from creditline.domain.balances import Balance
 from creditline.domain.grants import Grant, GrantKind
 from creditline.domain.ledger import EntryType, LedgerEntry
 from creditline.domain.scopes import GrantScope
+from creditline.domain.spending import Allocation
 from creditline.entrypoints.api.schema_rules import exactly_one
 from creditline.entrypoints.api.schemas.common import (
     _DIMENSIONS_NEED_OPERATION,
@@ -36,6 +38,7 @@ from creditline.entrypoints.api.schemas.common import (
     _Amount,
     _credits,
     _iso,
+    answer,
     whole,
 )
 
@@ -145,20 +148,14 @@ class GrantOut(BaseModel):
     @classmethod
     def of(cls, g: Grant) -> GrantOut:
         basis = g.cost_basis
-        return cls(
-            id=g.id,
-            org_id=g.org_id,
-            kind=g.kind.value,
+        return answer(
+            cls,
+            g,
             **_credits("amount", g.amount),
             **_credits("remaining", g.remaining),
-            effective_at=g.effective_at,
             expires_at=_iso(g.expires_at),
-            source=CauseOut(type=g.source.type.value, ref=g.source.ref),
-            cost_basis=None
-            if basis is None
-            else CostBasisIn(unit_price_minor=basis.unit_price_minor, currency=basis.currency),
-            metadata=dict(g.metadata),
-            created_at=g.created_at,
+            source=answer(CauseOut, g.source),
+            cost_basis=None if basis is None else answer(CostBasisIn, basis),
             scope=_scope_out(g.scope),
         )
 
@@ -273,17 +270,11 @@ class EntryOut(BaseModel):
 
     @classmethod
     def of(cls, e: LedgerEntry) -> EntryOut:
-        return cls(
-            id=e.id,
-            org_id=e.org_id,
-            grant_id=e.grant_id,
-            type=e.type.value,
+        return answer(
+            cls,
+            e,
             **_credits("amount", e.amount),
-            cause=CauseOut(type=e.cause.type.value, ref=e.cause.ref),
-            project_id=e.project_id,
-            member_id=e.member_id,
-            occurred_at=e.occurred_at,
-            recorded_at=e.recorded_at,
+            cause=answer(CauseOut, e.cause),
             metadata=dict(e.metadata or {}),
         )
 
@@ -315,6 +306,11 @@ class AllocationOut(BaseModel):
     amount_micros: int
 
 
+def allocations_out(allocations: Iterable[Allocation]) -> list[AllocationOut]:
+    """What each grant paid."""
+    return [answer(AllocationOut, a, **_credits("amount", a.amount)) for a in allocations]
+
+
 class DebitOut(BaseModel):
     status: str
     amount: str
@@ -325,15 +321,13 @@ class DebitOut(BaseModel):
 
     @classmethod
     def of(cls, r: Any) -> DebitOut:
-        return cls(
-            status=r.status.value,
+        return answer(
+            cls,
+            r,
             **_credits("amount", r.amount),
-            cause=None if r.cause is None else CauseOut(type=r.cause.type.value, ref=r.cause.ref),
+            cause=None if r.cause is None else answer(CauseOut, r.cause),
             replayed=bool(r.replayed),
-            allocations=[
-                AllocationOut(grant_id=a.grant_id, **_credits("amount", a.amount))
-                for a in r.allocations
-            ],
+            allocations=allocations_out(r.allocations),
         )
 
 

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from creditline.domain.countries import COUNTRY_CODES
 from creditline.domain.grants import GrantKind
 from creditline.domain.organizations import Member, Organization, Project
-from creditline.entrypoints.api.schemas.common import Metadata, Name
+from creditline.entrypoints.api.schemas.common import Metadata, Name, answer
 
 
 def _assigned_country(value: str) -> str:
@@ -60,15 +60,7 @@ class OrgOut(BaseModel):
 
     @classmethod
     def of(cls, org: Organization) -> OrgOut:
-        return cls(
-            id=org.id,
-            name=org.name,
-            external_ref=org.external_ref,
-            consumption_order=[k.value for k in org.consumption_order],
-            metadata=dict(org.metadata),
-            created_at=org.created_at,
-            country=org.country,
-        )
+        return answer(cls, org)
 
 
 class ProjectCreate(BaseModel):
@@ -84,7 +76,7 @@ class ProjectOut(BaseModel):
 
     @classmethod
     def of(cls, p: Project) -> ProjectOut:
-        return cls(id=p.id, org_id=p.org_id, name=p.name, created_at=p.created_at)
+        return answer(cls, p)
 
 
 class MemberCreate(BaseModel):
@@ -105,4 +97,4 @@ class MemberOut(BaseModel):
 
     @classmethod
     def of(cls, m: Member) -> MemberOut:
-        return cls(id=m.id, org_id=m.org_id, name=m.name, email=m.email, created_at=m.created_at)
+        return answer(cls, m)

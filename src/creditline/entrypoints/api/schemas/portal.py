@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt
 
 from creditline.domain.portal import PortalSession
-from creditline.entrypoints.api.schemas.common import _FORBID, Ident, whole
+from creditline.entrypoints.api.schemas.common import _FORBID, Ident, answer, whole
 
 
 class PortalSessionCreate(BaseModel):
@@ -37,12 +37,4 @@ class PortalSessionOut(BaseModel):
 
     @classmethod
     def of(cls, session: PortalSession, base_url: str) -> PortalSessionOut:
-        return cls(
-            url=base_url.rstrip("/") + session.url,
-            path=session.url,
-            token=session.token,
-            expires_at=session.expires_at,
-            org_id=session.org_id,
-            member_id=session.member_id,
-            read_only=session.read_only,
-        )
+        return answer(cls, session, url=base_url.rstrip("/") + session.url, path=session.url)

@@ -21,6 +21,7 @@ from creditline.entrypoints.api.schemas.common import (
     _Amount,
     _credits,
     _iso,
+    answer,
     whole,
 )
 
@@ -76,23 +77,15 @@ class ReservationOut(BaseModel):
 
     @classmethod
     def of(cls, r: Reservation) -> ReservationOut:
-        return cls(
-            id=r.id,
-            org_id=r.org_id,
-            status=r.status.value,
+        return answer(
+            cls,
+            r,
             **_credits("amount", r.amount),
             **_credits("held", r.held),
             **_credits("consumed", r.consumed),
             **_credits("shortfall", r.shortfall),
-            cause=CauseOut(type=r.cause.type.value, ref=r.cause.ref),
-            project_id=r.project_id,
-            member_id=r.member_id,
-            expires_at=r.expires_at,
-            created_at=r.created_at,
+            cause=answer(CauseOut, r.cause),
             settled_at=_iso(r.settled_at),
-            metadata=dict(r.metadata),
-            operation=r.operation,
-            dimensions=dict(r.dimensions),
         )
 
 

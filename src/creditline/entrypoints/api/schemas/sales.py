@@ -16,6 +16,7 @@ from creditline.entrypoints.api.schemas.common import (
     Name,
     PositiveCreditsText,
     _PackOrAmount,
+    answer,
 )
 from creditline.entrypoints.api.schemas.orgs import CountryCode
 from creditline.services.sales import SelfServe
@@ -93,16 +94,9 @@ class SalesRequestOut(BaseModel):
 
     @classmethod
     def of(cls, r: SalesRequest) -> SalesRequestOut:
-        return cls(
-            id=r.id,
-            org_id=r.org_id,
-            country=r.country,
-            member_id=r.member_id,
-            email=r.email,
-            pack=r.pack,
+        return answer(
+            cls,
+            r,
             credits=None if r.credits is None else format_credits(r.credits),
             credits_micros=r.credits,
-            message=r.message,
-            source=r.source.value,
-            created_at=r.created_at,
         )

@@ -21,8 +21,8 @@ from creditline.entrypoints.api.schemas.common import (
     _credits,
     _iso,
 )
-from creditline.entrypoints.api.schemas.events import ComponentOut, StepIn
-from creditline.entrypoints.api.schemas.ledger import AllocationOut, BalanceOut
+from creditline.entrypoints.api.schemas.events import ComponentOut, StepIn, components_out
+from creditline.entrypoints.api.schemas.ledger import AllocationOut, BalanceOut, allocations_out
 from creditline.entrypoints.usage_export import usage_rows
 
 
@@ -67,13 +67,8 @@ class StoredUsageOut(BaseModel):
             **_credits("cost", s.cost),
             reason=s.reason,
             rate_card=s.rate_card,
-            components=[
-                ComponentOut(operation=op, **_credits("cost", cost)) for op, cost in s.components
-            ],
-            allocations=[
-                AllocationOut(grant_id=a.grant_id, **_credits("amount", a.amount))
-                for a in s.allocations
-            ],
+            components=components_out(s.components),
+            allocations=allocations_out(s.allocations),
             metadata=dict(e.metadata),
             batch_id=s.batch_id,
         )
