@@ -109,10 +109,7 @@ class ReportRepository:
         until: datetime,
         period: str | None,
     ) -> Iterable[tuple[_Key, int, int]]:
-        keys: list[ColumnElement[Any]] = [
-            {"project": _U.project_id, "operation": _U.operation, "member": _U.member_id}[g]
-            for g in group_by
-        ]
+        keys = _grouped(_U, group_by)
         if period is not None:
             if self._postgres:
                 keys.append(_pg_period(func.timezone("UTC", _U.occurred_at), period))
@@ -130,8 +127,7 @@ class ReportRepository:
             )
             .group_by(*keys)
         )
-        for row in self._conn.execute(query):
-            yield _keys(row[: len(keys)]), int(row.event_count), int(row.cost_sum or 0)
+        return self._totals(query, len(keys))
 
     def _rolled(
         self,
@@ -142,10 +138,7 @@ class ReportRepository:
         period: str | None,
     ) -> Iterable[tuple[_Key, int, int]]:
         """The rollups of the days ``[first, last)``; '' keys read back as ``None``."""
-        keys: list[ColumnElement[Any]] = [
-            {"project": _R.project_id, "operation": _R.operation, "member": _R.member_id}[g]
-            for g in group_by
-        ]
+        keys = _grouped(_R, group_by)
         if period is not None:
             if period == "day":
                 keys.append(_R.day)
@@ -160,8 +153,12 @@ class ReportRepository:
             .group_by(*keys)
             .having(events != 0)  # every event of the group was voided
         )
+        return self._totals(query, len(keys))
+
+    def _totals(self, query: Any, keys: int) -> Iterable[tuple[_Key, int, int]]:
+        """A grouped query's rows: the group's ``keys`` first keys, its events and cost."""
         for row in self._conn.execute(query):
-            yield _keys(row[: len(keys)]), int(row.event_count), int(row.cost_sum)
+            yield _keys(row[:keys]), int(row.event_count), int(row.cost_sum or 0)
 
     # -- the balance, day by day -----------------------------------------------------------
 
@@ -181,6 +178,14 @@ class ReportRepository:
             )
             for r in rows
         ]  # fmt: skip
+
+
+_GROUP_COLUMNS = {"project": "project_id", "operation": "operation", "member": "member_id"}
+
+
+def _grouped(columns: Any, group_by: Sequence[UsageGroup]) -> list[ColumnElement[Any]]:
+    """The columns of ``group_by`` in a table of usage (the events or their rollups)."""
+    return [columns[_GROUP_COLUMNS[g]] for g in group_by]
 
 
 def _keys(values: Sequence[Any]) -> _Key:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 
 from creditline.domain.purchases import Purchase, PurchaseStatus
 from creditline.domain.topups import AutoTopup, RecurringTopup, Trigger
@@ -62,14 +62,17 @@ class TopupRepository:
         )
         return {row.org_id: _SETTING.decode(row) for row in rows}
 
-    def put_setting(self, setting: AutoTopup, now: datetime) -> None:
-        s = t.topup_settings
-        values = _values(_SETTING, setting, now)
+    def _put(self, table: Table, codec: Codec[Any], record: Any, now: datetime) -> None:
+        """Store an organization's setting or schedule (``record``), changed ``now``."""
+        values, org_id = _values(codec, record, now), record.org_id
         changed = self._conn.execute(
-            update(s).where(s.c.org_id == setting.org_id).values(**values)
+            update(table).where(table.c.org_id == org_id).values(**values)
         ).rowcount
         if not changed:
-            self._conn.execute(insert(s).values(org_id=setting.org_id, **values))
+            self._conn.execute(insert(table).values(org_id=org_id, **values))
+
+    def put_setting(self, setting: AutoTopup, now: datetime) -> None:
+        self._put(t.topup_settings, _SETTING, setting, now)
 
     def disarm(self, setting: AutoTopup, now: datetime) -> bool:
         """Store ``setting`` (disarmed, its top-up pending) if the stored one is still
@@ -126,13 +129,7 @@ class TopupRepository:
         return None if row is None else _SCHEDULE.decode(row)
 
     def put_schedule(self, schedule: RecurringTopup, now: datetime) -> None:
-        s = t.topup_schedules
-        values = _values(_SCHEDULE, schedule, now)
-        changed = self._conn.execute(
-            update(s).where(s.c.org_id == schedule.org_id).values(**values)
-        ).rowcount
-        if not changed:
-            self._conn.execute(insert(s).values(org_id=schedule.org_id, **values))
+        self._put(t.topup_schedules, _SCHEDULE, schedule, now)
 
     def active_schedules(self, limit: int, after: str | None) -> list[RecurringTopup]:
         s = t.topup_schedules
