@@ -22,6 +22,7 @@ from creditline.domain.invoices import (
 from .. import tables as t
 from ..inserts import insert_once
 from ..records import Codec
+from .states import change_state
 
 __all__ = ["InvoiceRepository"]
 
@@ -108,13 +109,8 @@ class InvoiceRepository:
 
     def transition(self, invoice: Invoice, when: Sequence[InvoiceStatus], now: datetime) -> bool:
         """Store ``invoice``'s new state if the stored status is in ``when`` (compare-and-set)."""
-        i = t.invoices
-        changed = self._conn.execute(
-            update(i)
-            .where(i.c.id == invoice.id, i.c.status.in_([s.value for s in when]))
-            .values(updated_at=now, **_INVOICE.encode(invoice, *_INVOICE_MUTABLE))
-        ).rowcount
-        return bool(changed)
+        values = {"updated_at": now, **_INVOICE.encode(invoice, *_INVOICE_MUTABLE)}
+        return change_state(self._conn, t.invoices, invoice.id, when, values)
 
     def flex_orgs(self, ref: str) -> list[str]:
         """The organizations that took flex credits under ``ref`` (one month), by id."""

@@ -13,6 +13,7 @@ from creditline.domain.purchases import Purchase, PurchaseStatus, Receipt
 
 from .. import tables as t
 from ..records import Codec
+from .states import change_state
 
 __all__ = ["PurchaseRepository", "purchase_from_row"]
 
@@ -107,13 +108,8 @@ class PurchaseRepository:
     def transition(self, purchase: Purchase, when: Sequence[PurchaseStatus], now: datetime) -> bool:
         """Store ``purchase``'s new state if the stored one's status is in ``when``;
         whether it was (the compare-and-set that makes a state change happen once)."""
-        p = t.purchases
-        changed = self._conn.execute(
-            update(p)
-            .where(p.c.id == purchase.id, p.c.status.in_([s.value for s in when]))
-            .values(updated_at=now, **_PURCHASE.encode(purchase, *_MUTABLE))
-        ).rowcount
-        return bool(changed)
+        values = {"updated_at": now, **_PURCHASE.encode(purchase, *_MUTABLE)}
+        return change_state(self._conn, t.purchases, purchase.id, when, values)
 
     def add_receipt(self, receipt: Receipt) -> None:
         self._conn.execute(insert(t.receipts).values(**_RECEIPT.encode(receipt, *_RECEIPT_COLUMNS)))
