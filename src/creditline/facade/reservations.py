@@ -1,4 +1,5 @@
-"""Two-phase holds (C6): reserve credits, then commit or release them."""
+"""Two-phase holds (C6): reserve credits, extend or increase them while the operation
+runs, then commit or release them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from creditline.domain.errors import ReservationNotFound
 from creditline.domain.ledger import Cause
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.facade.organizations import Organizations
-from creditline.services.reservations import Reserve, Settle, Settlement
+from creditline.services.reservations import Extend, Increase, Reserve, Settle, Settlement
 
 __all__ = ["Reservations"]
 
@@ -52,6 +53,29 @@ class Reservations(Organizations):
         """Charge the actual cost of a held operation: from the hold first, then from
         the spendable grants; ``final=False`` commits one step and keeps the rest held."""
         return self._write(Settle(org_id, reservation_id, amount, final))  # type: ignore[no-any-return]
+
+    def extend_reservation(self, org_id: str, reservation_id: str, ttl: timedelta) -> Reservation:
+        """A heartbeat: push an open hold's expiry to now + ``ttl``, while its operation
+        runs. An expiry earlier than the hold's own changes nothing (it never shortens).
+
+        Raises:
+            InvalidSetting: the new expiry passes the hold's creation + its plan's
+                longest hold (``max_hold_hours``; default 30 days); nothing changed.
+            Conflict: the hold is already settled, released or expired.
+            ReservationNotFound: no such hold in this organization.
+        """
+        return self._write(Extend(org_id, reservation_id, ttl))  # type: ignore[no-any-return]
+
+    def increase_reservation(self, org_id: str, reservation_id: str, amount: int) -> Reservation:
+        """Draw ``amount`` more micro-credits from the grants into an open hold (the
+        estimate grew), as :meth:`reserve` draws: consumption order, scoped grants, no flex.
+
+        Raises:
+            InsufficientCredits: the spendable grants cannot cover it; nothing changed.
+            Conflict: the hold is already settled, released or expired.
+            ReservationNotFound: no such hold in this organization.
+        """
+        return self._write(Increase(org_id, reservation_id, amount))  # type: ignore[no-any-return]
 
     def release(self, org_id: str, reservation_id: str) -> Settlement:
         """Give the whole hold back (the operation failed through a system error)."""

@@ -1,7 +1,7 @@
 """Applying a group of charging commands in one transaction (C1, C6, B2).
 
-Usage batches, reserves, commits and releases, and spends of many callers are applied
-together by :func:`apply_group`, in arrival order:
+Usage batches, reserves, commits, releases, extensions and increases, and spends of
+many callers are applied together by :func:`apply_group`, in arrival order:
 
 1. each command is checked on its own (bad input is answered at once, no lock taken);
 2. lock and load: the organizations involved are locked in the order of their ids (so
@@ -32,9 +32,13 @@ from creditline.domain.charging import (
     Debit,
     DebitResult,
     Decision,
+    Extend,
+    Increase,
     Reserve,
     Settle,
     Spend,
+    check_extend,
+    check_increase,
     check_reserve,
     check_settle,
     decide,
@@ -79,7 +83,7 @@ class SpendCredits:
     entry_type: EntryType = EntryType.CONSUME
 
 
-WriteCommand = RecordUsage | Reserve | Settle | SpendCredits
+WriteCommand = RecordUsage | Reserve | Settle | Extend | Increase | SpendCredits
 """A command that moves credits: what a group is made of."""
 
 
@@ -136,15 +140,22 @@ def _flatten(
     return slots, flat
 
 
+_CHECKS: dict[type, Callable[[Any], None]] = {
+    Reserve: check_reserve,
+    Settle: check_settle,
+    Extend: check_extend,
+    Increase: check_increase,
+}
+"""The commands that are one domain command each, and their checks before any lock."""
+
+
 def _items(command: WriteCommand, checked_at: datetime, ready: list[Any]) -> list[Command]:
     """A command's domain commands; an event or debit refused at once goes to ``ready``
     (the others leave ``None`` there, their place)."""
-    if isinstance(command, Reserve):
-        check_reserve(command)
-        return [command]
-    if isinstance(command, Settle):
-        check_settle(command)
-        return [command]
+    check = _CHECKS.get(type(command))
+    if check is not None:
+        check(command)
+        return [command]  # type: ignore[list-item]
     items: list[Command] = []
     if isinstance(command, RecordUsage):
         for event in command.events:
@@ -215,7 +226,7 @@ class _Wanted:
                 self._add(c)
 
     def _add(self, c: Command) -> None:
-        if isinstance(c, Settle):
+        if isinstance(c, Settle | Extend | Increase):
             self.reservations.add((c.org_id, c.reservation_id))
             return
         if isinstance(c, UsageEvent):
@@ -315,6 +326,8 @@ def _write(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
             uow.usage.add_many(decision.usage_rows, now)
         if decision.new_reservations:
             charging.add_reservations(decision.new_reservations)
+        if decision.reshaped:  # first: an increase's amount before its held credits
+            charging.reshape_reservations(decision.reshaped)
         if decision.settled:
             charging.save_reservations(decision.settled)
         if decision.keys:

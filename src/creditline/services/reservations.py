@@ -1,4 +1,5 @@
-"""Reserving, committing and releasing holds (C6); see :mod:`creditline.domain.reservations`.
+"""Reserving, extending, increasing, committing and releasing holds (C6); see
+:mod:`creditline.domain.reservations`.
 
 A hold, a commit and a release are charging commands: decided by
 :func:`creditline.domain.charging.decide` under the organization's lock, alone
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from creditline.domain.charging import MAX_TTL, Reserve, Settle, Settlement
+from creditline.domain.charging import MAX_TTL, Extend, Increase, Reserve, Settle, Settlement
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.time import Clock
@@ -25,10 +26,14 @@ from creditline.services.posting import post
 
 __all__ = [
     "MAX_TTL",
+    "Extend",
+    "Increase",
     "Reserve",
     "Settle",
     "Settlement",
     "expire_reservations",
+    "extend",
+    "increase",
     "reserve",
     "settle",
 ]
@@ -45,6 +50,21 @@ def settle(cmd: Settle, uow: UnitOfWork, clock: Clock) -> Settlement:
     """Commit the actual cost of a held operation, or release its hold."""
     (answer,) = apply_group([cmd], uow, clock)
     result: Settlement = answer.unwrap()
+    return result
+
+
+def extend(cmd: Extend, uow: UnitOfWork, clock: Clock) -> Reservation:
+    """Push an open hold's expiry to now + ttl (never shortening it), within its plan's
+    longest hold."""
+    (answer,) = apply_group([cmd], uow, clock)
+    result: Reservation = answer.unwrap()
+    return result
+
+
+def increase(cmd: Increase, uow: UnitOfWork, clock: Clock) -> Reservation:
+    """Draw more into an open hold, or raise InsufficientCredits writing nothing."""
+    (answer,) = apply_group([cmd], uow, clock)
+    result: Reservation = answer.unwrap()
     return result
 
 

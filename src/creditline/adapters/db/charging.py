@@ -63,6 +63,7 @@ _OPEN_COUNTS = Sql(
     f"SELECT org_id, COUNT(*) AS open_count FROM reservations WHERE org_id {IN_LIST} "
     "AND status = 'open' GROUP BY org_id"
 )
+_RESHAPE_RESERVATION = Sql("UPDATE reservations SET amount_micros = ?, expires_at = ? WHERE id = ?")
 _PROJECTS = Sql(f"SELECT org_id, id FROM projects WHERE id {IN_LIST}")
 _MEMBERS = Sql(f"SELECT org_id, id FROM members WHERE id {IN_LIST}")
 _MOVE_BALANCES_PG = Sql(
@@ -157,6 +158,16 @@ class ChargingRepository:
         for res, outcome in rows:
             last[res.id] = (res, outcome)
         raw.many(SAVE_RESERVATION, [settlement_row(raw, r, o) for r, o in last.values()])
+
+    def reshape_reservations(self, rows: Sequence[Reservation]) -> None:
+        """Store each open hold's last amount and expiry in the group (extended or
+        increased; its held credits are stored by :meth:`save_reservations`)."""
+        raw = self._raw
+        last = {res.id: res for res in rows}
+        raw.many(
+            _RESHAPE_RESERVATION,
+            [(r.amount, raw.when(r.expires_at), r.id) for r in last.values()],
+        )
 
     def add_keys(self, rows: Sequence[tuple[str, str, str, dict[str, Any]]], now: datetime) -> None:
         """Store (organization, key, request hash, outcome) records; the primary key

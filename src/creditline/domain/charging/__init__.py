@@ -12,7 +12,8 @@ the organizations' locks (:class:`Books`), never touching storage. Where each pa
 - :mod:`~creditline.domain.charging.ledger`: an organization's running state; who pays
   (the depletion policy, flex, scoped grants).
 - :mod:`~creditline.domain.charging.usage`: usage events: priced, gated, paid.
-- :mod:`~creditline.domain.charging.holds`: holds and their settlements.
+- :mod:`~creditline.domain.charging.holds`: holds, their settlements, extensions and
+  increases.
 - :mod:`~creditline.domain.charging.spends`: debits, and their stored outcomes.
 - :mod:`~creditline.domain.charging.outcome`: what a decision writes.
 """
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 from creditline.domain.charging.books import Account, Books, flex_ref
 from creditline.domain.charging.checks import (
+    check_extend,
+    check_increase,
     check_reserve,
     check_settle,
     check_target,
@@ -34,6 +37,8 @@ from creditline.domain.charging.commands import (
     Debit,
     DebitResult,
     DebitStatus,
+    Extend,
+    Increase,
     Reserve,
     Settle,
     Settlement,
@@ -41,6 +46,7 @@ from creditline.domain.charging.commands import (
     fingerprint,
 )
 from creditline.domain.charging.group import decide
+from creditline.domain.charging.holds import longest_hold
 from creditline.domain.charging.ledger import Ledger
 from creditline.domain.charging.outcome import Decision
 from creditline.domain.charging.usage import check_event_gates, price_event
@@ -54,6 +60,8 @@ __all__ = [
     "DebitResult",
     "DebitStatus",
     "Decision",
+    "Extend",
+    "Increase",
     "Reserve",
     "Settle",
     "Settlement",
@@ -61,12 +69,15 @@ __all__ = [
     "Spend",
     "Command",
     "check_event_gates",
+    "check_extend",
+    "check_increase",
     "check_reserve",
     "check_target",
     "check_settle",
     "decide",
     "fingerprint",
     "flex_ref",
+    "longest_hold",
     "prepare_debit",
     "price_event",
     "reserve_fingerprint",

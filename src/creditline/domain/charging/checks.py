@@ -14,6 +14,8 @@ from creditline.domain.charging.commands import (
     Debit,
     DebitResult,
     DebitStatus,
+    Extend,
+    Increase,
     Reserve,
     Settle,
     Spend,
@@ -22,7 +24,15 @@ from creditline.domain.charging.commands import (
 from creditline.domain.errors import CreditlineError, InvalidAmount, InvalidSetting
 from creditline.domain.ledger import Cause, CauseType, EntryType
 
-__all__ = ["check_reserve", "check_settle", "check_target", "prepare_debit", "reserve_fingerprint"]
+__all__ = [
+    "check_extend",
+    "check_increase",
+    "check_reserve",
+    "check_settle",
+    "check_target",
+    "prepare_debit",
+    "reserve_fingerprint",
+]
 
 
 def check_reserve(cmd: Reserve) -> None:
@@ -73,6 +83,17 @@ def check_settle(cmd: Settle) -> None:
         isinstance(cmd.amount, bool) or not isinstance(cmd.amount, int) or cmd.amount < 0
     ):
         raise InvalidAmount(cmd.amount, "a committed cost is a whole number of micro-credits >= 0")
+
+
+def check_extend(cmd: Extend) -> None:
+    """Raise for a heartbeat that can never be made (its time-to-live)."""
+    if not isinstance(cmd.ttl, timedelta) or not timedelta(0) < cmd.ttl <= MAX_TTL:
+        raise InvalidSetting("time-to-live", cmd.ttl, f"must be above zero and at most {MAX_TTL}")
+
+
+def check_increase(cmd: Increase) -> None:
+    """Raise for an increase that can never be made (its amount)."""
+    require_positive_micros(cmd.amount)
 
 
 def prepare_debit(

@@ -24,6 +24,8 @@ __all__ = [
     "Debit",
     "DebitResult",
     "DebitStatus",
+    "Extend",
+    "Increase",
     "Reserve",
     "Settle",
     "Settlement",
@@ -74,6 +76,24 @@ class Settle:
 
 
 @dataclass(frozen=True, slots=True)
+class Extend:
+    """Push an open hold's expiry to now + ``ttl`` (a heartbeat); never shortens it."""
+
+    org_id: str
+    reservation_id: str
+    ttl: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Increase:
+    """Draw ``amount`` more micro-credits from the grants into an open hold."""
+
+    org_id: str
+    reservation_id: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
 class Debit:
     """One debit of ``amount`` micro-credits.
 
@@ -108,8 +128,9 @@ class Spend(NamedTuple):
     entry_type: EntryType
 
 
-Command = UsageEvent | Reserve | Settle | Spend
-"""What :func:`decide` decides: a usage event, a hold, its settlement or a debit."""
+Command = UsageEvent | Reserve | Settle | Extend | Increase | Spend
+"""What :func:`decide` decides: a usage event, a hold, its settlement, extension or
+increase, or a debit."""
 
 
 class Settlement(NamedTuple):

@@ -28,11 +28,13 @@ from creditline.domain.charging.commands import (
     Command,
     DebitResult,
     DebitStatus,
+    Extend,
+    Increase,
     Reserve,
     Settle,
     Spend,
 )
-from creditline.domain.charging.holds import reserve, settle
+from creditline.domain.charging.holds import extend, increase, reserve, settle
 from creditline.domain.charging.ledger import Ledger
 from creditline.domain.charging.outcome import Decision
 from creditline.domain.charging.spends import spend
@@ -90,13 +92,18 @@ def decide(
     return out
 
 
-def _one(book: Ledger, cmd: Reserve | Settle | Spend, out: Decision) -> Any:
-    """A hold, a settlement or a debit: its result, or the error that refused it."""
+def _one(book: Ledger, cmd: Reserve | Settle | Extend | Increase | Spend, out: Decision) -> Any:
+    """A hold, a settlement, an extension, an increase or a debit: its result, or the
+    error that refused it."""
     try:
         if isinstance(cmd, Reserve):
             return reserve(book, cmd, out)
         if isinstance(cmd, Settle):
             return settle(book, cmd, out)
+        if isinstance(cmd, Extend):
+            return extend(book, cmd, out)
+        if isinstance(cmd, Increase):
+            return increase(book, cmd, out)
         return spend(book, cmd, out)
     except CreditlineError as exc:
         return exc

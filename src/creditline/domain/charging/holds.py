@@ -1,23 +1,61 @@
-"""Holds: a reservation made from the grants alone (``reserve``), and its settlement
-(commit, release), whose excess over the hold the depletion policy may cover."""
+"""Holds: a reservation made from the grants alone (``reserve``), its settlement
+(commit, release), whose excess over the hold the depletion policy may cover, and,
+while its operation runs, its heartbeat (``extend``) and growth (``increase``).
+
+**Extend** pushes an open hold's expiry to now + ttl, never shortening it (a heartbeat
+arriving late or twice changes nothing), and never past ``created_at`` + the plan's
+longest hold (``max_hold_hours``; default :data:`MAX_TTL`), which also bounds a new
+hold's time-to-live. **Increase** draws more from the grants into the same hold,
+exactly as ``reserve`` draws (consumption order, scoped grants, never flex), with one
+``reserve`` entry per grant naming the reservation; refused whole otherwise. Only an
+open hold before its expiry may be extended or increased (:class:`Conflict`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from creditline.domain.charging.checks import reserve_fingerprint
-from creditline.domain.charging.commands import Reserve, Settle, Settlement
+from creditline.domain.charging.commands import (
+    MAX_TTL,
+    Extend,
+    Increase,
+    Reserve,
+    Settle,
+    Settlement,
+)
 from creditline.domain.charging.ledger import Ledger, key_replay
 from creditline.domain.charging.outcome import Decision
-from creditline.domain.errors import PlanGateRefused, ReservationNotFound
+from creditline.domain.errors import (
+    Conflict,
+    InvalidSetting,
+    PlanGateRefused,
+    ReservationNotFound,
+)
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
+from creditline.domain.plans import Plan
 from creditline.domain.reservations import CommitPlan, Reservation, ReservationStatus, plan_commit
 from creditline.domain.spending import Allocation
 
-__all__ = ["reserve", "settle"]
+__all__ = ["extend", "increase", "longest_hold", "reserve", "settle"]
+
+
+def longest_hold(plan: Plan) -> timedelta:
+    """How long a hold of this plan may live from its creation, extensions included."""
+    return MAX_TTL if plan.max_hold_hours is None else timedelta(hours=plan.max_hold_hours)
+
+
+def _too_long(plan: Plan, ttl: timedelta, until: datetime, limit: datetime) -> InvalidSetting:
+    longest = longest_hold(plan)
+    return InvalidSetting(
+        "time-to-live", ttl,
+        f"the hold would expire at {until.isoformat()}, past {limit.isoformat()}: plan "
+        f"{plan.name!r} holds credits at most {longest} from a hold's creation "
+        f"(max_hold_hours {plan.max_hold_hours or int(MAX_TTL.total_seconds()) // 3600})",
+    )  # fmt: skip
 
 
 def reserve(book: Ledger, cmd: Reserve, out: Decision) -> Reservation:
@@ -30,6 +68,9 @@ def reserve(book: Ledger, cmd: Reserve, out: Decision) -> Reservation:
                 return book.reservations.get(stored.id, stored)
             return _reservation(book, stored["reservation_id"])[0]
     book.check_attribution(cmd.project_id, cmd.member_id)
+    if cmd.ttl > longest_hold(book.m.plan):
+        until = book.now + cmd.ttl
+        raise _too_long(book.m.plan, cmd.ttl, until, book.now + longest_hold(book.m.plan))
     limit = book.m.plan.max_open_reservations
     if limit is not None and book.open_holds >= limit:
         raise PlanGateRefused(
@@ -142,3 +183,70 @@ def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
     if final:
         book.open_holds -= 1
     return Settlement(res, consumed, released, shortfall)
+
+
+def _open(book: Ledger, reservation_id: str, doing: str) -> Reservation:
+    """The reservation, if it is an open hold not yet due to expire; else refused."""
+    res = _reservation(book, reservation_id)[0]
+    if not res.is_open:
+        raise Conflict(
+            f"reservation {res.id!r} is {res.status.value}: only an open hold can be {doing}"
+        )
+    if res.expires_at <= book.now:
+        raise Conflict(
+            f"reservation {res.id!r} expired at {res.expires_at.isoformat()}: "
+            f"an expired hold cannot be {doing}"
+        )
+    return res
+
+
+def extend(book: Ledger, cmd: Extend, out: Decision) -> Reservation:
+    """Push the hold's expiry to now + ttl; an earlier expiry than its own changes nothing.
+
+    Raises:
+        InvalidSetting: past the plan's longest hold from the hold's creation.
+        Conflict: the hold is settled, or expired.
+    """
+    res = _open(book, cmd.reservation_id, "extended")
+    until = book.now + cmd.ttl
+    if until <= res.expires_at:  # never shortens: a late or repeated heartbeat
+        return res
+    limit = res.created_at + longest_hold(book.m.plan)
+    if until > limit:
+        raise _too_long(book.m.plan, cmd.ttl, until, limit)
+    res = replace(res, expires_at=until)
+    book.reservations[res.id] = res
+    book.outcomes[res.id] = None
+    out.reshaped.append(res)
+    return res
+
+
+def increase(book: Ledger, cmd: Increase, out: Decision) -> Reservation:
+    """Draw ``cmd.amount`` more into the hold, as a reserve draws.
+
+    Raises:
+        InsufficientCredits: the spendable grants cannot cover it; nothing changed.
+        Conflict: the hold is settled, or expired.
+    """
+    res = _open(book, cmd.reservation_id, "increased")
+    taken = book.take(cmd.amount, res.operation, res.dimensions, flex=False)
+    hold = Cause(CauseType.RESERVATION, res.id)
+    now = book.now
+    out.entries.extend(
+        NewEntry(book.org_id, a.grant_id, EntryType.RESERVE, -a.amount, hold, now,
+                 res.project_id, res.member_id)
+        for a in taken
+    )  # fmt: skip
+    holds = dict(res.holds)  # one allocation per grant, in the order first drawn
+    for grant_id, amount in taken:
+        holds[grant_id] = holds.get(grant_id, 0) + amount
+    res = replace(
+        res, amount=res.amount + cmd.amount, held=res.held + cmd.amount,
+        holds=tuple(Allocation(g, a) for g, a in holds.items()),
+    )  # fmt: skip
+    book.reservations[res.id] = res
+    book.outcomes[res.id] = None
+    out.settled.append((res, None))
+    out.reshaped.append(res)
+    book.held += cmd.amount
+    return res

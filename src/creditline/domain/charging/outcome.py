@@ -30,6 +30,7 @@ class Decision:
         new_reservations: holds made.
         settled: reservations whose state changed, with the outcome to store (final
             settlements) or ``None``.
+        reshaped: open holds whose amount or expiry changed (increased, extended).
         keys: idempotency records to store (organization, key, hash, outcome).
         grants: flex grants to create (before the entries that name them).
         entries: ledger entries, in order.
@@ -41,6 +42,7 @@ class Decision:
     usage_rows: list[StoredUsage] = field(default_factory=list)
     new_reservations: list[Reservation] = field(default_factory=list)
     settled: list[tuple[Reservation, dict[str, Any] | None]] = field(default_factory=list)
+    reshaped: list[Reservation] = field(default_factory=list)
     keys: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
     grants: list[NewFlexGrant] = field(default_factory=list)
     entries: list[NewEntry] = field(default_factory=list)
@@ -50,5 +52,10 @@ class Decision:
     @property
     def writes(self) -> bool:
         return bool(
-            self.usage_rows or self.new_reservations or self.settled or self.keys or self.entries
+            self.usage_rows
+            or self.new_reservations
+            or self.settled
+            or self.reshaped
+            or self.keys
+            or self.entries
         )

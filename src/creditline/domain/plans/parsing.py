@@ -338,7 +338,21 @@ _KEYS = {
     "extra_signup_grants",
     "fee",
     "dunning",
+    "max_hold_hours",
 }
+
+MAX_HOLD_HOURS = 366 * 24
+"""The longest hold a plan may allow, in hours (a year)."""
+
+
+def _max_hold_hours(raw: Mapping[str, Any], problems: list[str]) -> int | None:
+    value = raw.get("max_hold_hours")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_HOLD_HOURS:
+        problems.append(f"max_hold_hours: must be a whole number of hours, 1 to {MAX_HOLD_HOURS}")
+        return None
+    return value
 
 
 def parse_plan(raw: Mapping[str, Any]) -> Plan:
@@ -366,6 +380,7 @@ def parse_plan(raw: Mapping[str, Any]) -> Plan:
         flex_price=_flex_price(raw.get("flex_price"), problems),
         fee=_fee(raw.get("fee"), problems),
         dunning=_dunning(raw.get("dunning"), depletion, problems),
+        max_hold_hours=_max_hold_hours(raw, problems),
     )
     if problems:
         raise InvalidSetting("plan", raw.get("name"), "; ".join(problems))

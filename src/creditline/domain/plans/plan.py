@@ -106,6 +106,8 @@ class Plan:
             scoped: an onboarding guarantee).
         fee: the plan's price per cycle, or ``None``: free.
         dunning: retries and suspension after a declined charge, or ``None``: none.
+        max_hold_hours: the longest a hold may live from its creation, extensions
+            included, in hours, or ``None``: the engine's longest time-to-live (30 days).
     """
 
     name: str
@@ -124,6 +126,7 @@ class Plan:
     extra_signup_grants: tuple[PlanGrant, ...] = ()
     fee: PlanFee | None = None
     dunning: Dunning | None = None
+    max_hold_hours: int | None = None
 
     @property
     def scoped_grants(self) -> tuple[PlanGrant, ...]:
@@ -161,6 +164,8 @@ class Plan:
             document["fee"] = self.fee.to_dict()
         if self.dunning is not None:
             document["dunning"] = self.dunning.to_dict()
+        if self.max_hold_hours is not None:
+            document["max_hold_hours"] = self.max_hold_hours
         return document
 
     def cycle_anchor(self, started_at: datetime) -> CycleAnchor:
