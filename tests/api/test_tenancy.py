@@ -21,6 +21,8 @@ from tests.api.conftest import Tenant, World, bearer
 # looked up; every other route gets {}.
 BODIES: dict[tuple[str, str], Any] = {
     ("post", "/v1/orgs/{org_id}/reservations/{reservation_id}/commit"): {"amount": "1"},
+    ("post", "/v1/orgs/{org_id}/reservations/{reservation_id}/extend"): {"ttl_seconds": 60},
+    ("post", "/v1/orgs/{org_id}/reservations/{reservation_id}/increase"): {"amount": "1"},
     ("post", "/v1/orgs/{org_id}/usage/{event_id}/amend"): {"quantities": {}},
 }
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/problems", "/problems/{slug}", "/webhooks/stripe"}

@@ -505,3 +505,13 @@ def test_dunning_suspends_under_the_plans_own_blocking_policy_or_pause() -> None
     assert read_only.dunning is not None and flex.dunning is not None
     assert read_only.dunning.suspend is DepletionPolicy.READ_ONLY
     assert (flex.dunning.suspend, flex.dunning.retry_after_days) == (DepletionPolicy.PAUSE, ())
+
+
+def test_a_plan_may_bound_how_long_a_hold_lives_in_hours() -> None:
+    plan = parse_plan({"name": "runs", "max_hold_hours": 96})
+    assert plan.max_hold_hours == 96
+    assert parse_plan(plan.to_dict()) == plan
+    assert "max_hold_hours" not in parse_plan({"name": "plain"}).to_dict()
+    for bad in (0, -1, 1.5, "72", True, 366 * 24 + 1):
+        with pytest.raises(InvalidSetting, match="max_hold_hours: must be a whole number"):
+            parse_plan({"name": "runs", "max_hold_hours": bad})

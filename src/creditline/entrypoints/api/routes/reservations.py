@@ -1,7 +1,8 @@
 """Reservations: two-phase holds for long operations (C6).
 
-Holding, committing and releasing go through :meth:`Creditline.submit` and are awaited:
-no request waits in a worker thread for the database."""
+Holding, extending (a heartbeat), increasing, committing and releasing go through
+:meth:`Creditline.submit` and are awaited: no request waits in a worker thread for the
+database."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from creditline.entrypoints.api.codec import JsonBytes
 from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
 from creditline.entrypoints.api.schemas import (
     CommitIn,
+    ExtendIn,
+    IncreaseIn,
     ReservationCreate,
     ReservationOut,
     SettlementOut,
 )
 from creditline.entrypoints.api.security import OrgReader, OrgWriter
-from creditline.services.reservations import Reserve, Settle, Settlement
+from creditline.services.reservations import Extend, Increase, Reserve, Settle, Settlement
 
 router = make_router("reservations")
 
@@ -87,6 +90,37 @@ async def commit(
     if not settled.replayed:
         meter.consumed.inc(settled.consumed)
     return JsonBytes(answers.settlement(settled))
+
+
+@router.post(
+    "/v1/orgs/{org_id}/reservations/{reservation_id}/extend",
+    summary="A heartbeat: the open hold now expires ttl_seconds from now",
+    description="Pushes an open hold's expiry to now + `ttl_seconds` while its operation "
+    "runs; an expiry earlier than the hold's own changes nothing (a hold is never "
+    "shortened). The new expiry may not pass the hold's creation plus its plan's "
+    "`max_hold_hours` (default 30 days): 422, naming the limit. A settled, released or "
+    "expired hold: 409. Writes no ledger entry.",
+    response_model=ReservationOut,
+)
+async def extend(*, body: ExtendIn, scope: OrgWriter, reservation_id: str, cl: Engine) -> Any:
+    command = Extend(scope.org_id, reservation_id, timedelta(seconds=body.ttl_seconds))
+    hold: Reservation = await asyncio.wrap_future(cl.submit(command))
+    return JsonBytes(answers.reservation(hold))
+
+
+@router.post(
+    "/v1/orgs/{org_id}/reservations/{reservation_id}/increase",
+    summary="Hold more credits in an open hold (402 when they are not there)",
+    description="Draws `amount` more from the grants into the same hold, as a reservation "
+    "draws them (consumption order, scoped grants, never flex), with one `reserve` entry "
+    "per grant naming the reservation; refused whole (402) otherwise. A settled, "
+    "released or expired hold: 409.",
+    response_model=ReservationOut,
+)
+async def increase(*, body: IncreaseIn, scope: OrgWriter, reservation_id: str, cl: Engine) -> Any:
+    command = Increase(scope.org_id, reservation_id, body.micros)
+    hold: Reservation = await asyncio.wrap_future(cl.submit(command))
+    return JsonBytes(answers.reservation(hold))
 
 
 @router.post(

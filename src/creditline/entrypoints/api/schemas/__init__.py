@@ -141,6 +141,8 @@ from creditline.entrypoints.api.schemas.portal import (
 )
 from creditline.entrypoints.api.schemas.reservations import (
     CommitIn,
+    ExtendIn,
+    IncreaseIn,
     ReservationCreate,
     ReservationOut,
     SettlementOut,
@@ -189,6 +191,8 @@ __all__ = [
     "CauseIn",
     "CauseOut",
     "CommitIn",
+    "ExtendIn",
+    "IncreaseIn",
     "ComponentOut",
     "CostBasisIn",
     "CountryCode",

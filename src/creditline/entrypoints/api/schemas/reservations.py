@@ -1,4 +1,5 @@
-"""Reservations: holding credits, committing and releasing them."""
+"""Reservations: holding credits, extending and increasing the hold, committing and
+releasing it."""
 
 from __future__ import annotations
 
@@ -51,6 +52,23 @@ class ReservationCreate(_Amount):
 class CommitIn(_Amount):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount": "10"}]})
     final: StrictBool = Field(True, description="false: commit one step, keep the rest held.")
+
+
+class ExtendIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"ttl_seconds": 21600}]}
+    )
+    ttl_seconds: Annotated[
+        Annotated[StrictInt, Field(ge=1, le=int(MAX_TTL.total_seconds()))],
+        BeforeValidator(whole),
+    ] = Field(
+        description="The hold now expires this many seconds from now (never earlier than "
+        "it did), at most its creation plus its plan's max_hold_hours (default 30 days)."
+    )
+
+
+class IncreaseIn(_Amount):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount": "5"}]})
 
 
 class ReservationOut(BaseModel):
