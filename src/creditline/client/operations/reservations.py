@@ -1,4 +1,5 @@
-"""Reservations (C6): holding credits for a running operation, then settling."""
+"""Reservations (C6): holding credits for a running operation, extending and increasing
+the hold while it runs, then settling."""
 
 from __future__ import annotations
 
@@ -73,6 +74,33 @@ class ReservationOperations:
                 decode.settlement, org_post(org_id, path, {"amount_micros": amount, "final": final})
             )
         )
+
+    @op
+    def extend_reservation(
+        self, org_id: str, reservation_id: str, ttl: timedelta
+    ) -> Flow[Reservation]:
+        """A heartbeat: the open hold now expires ``ttl`` (whole seconds) from now, never
+        earlier than it did, and never past its creation + its plan's ``max_hold_hours``.
+
+        Raises:
+            InvalidSetting: past the plan's longest hold. Conflict: the hold is settled.
+        """
+        path = f"/reservations/{seg(reservation_id)}/extend"
+        body = {"ttl_seconds": whole_seconds(ttl)}
+        return (yield from fetch(decode.reservation, org_post(org_id, path, body)))
+
+    @op
+    def increase_reservation(
+        self, org_id: str, reservation_id: str, amount: int
+    ) -> Flow[Reservation]:
+        """Draw ``amount`` more micro-credits from the grants into an open hold.
+
+        Raises:
+            InsufficientCredits: the grants cannot cover it. Conflict: the hold is settled.
+        """
+        path = f"/reservations/{seg(reservation_id)}/increase"
+        body = {"amount_micros": amount}
+        return (yield from fetch(decode.reservation, org_post(org_id, path, body)))
 
     @op
     def release(self, org_id: str, reservation_id: str) -> Flow[Settlement]:

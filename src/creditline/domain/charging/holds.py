@@ -49,12 +49,12 @@ def longest_hold(plan: Plan) -> timedelta:
 
 
 def _too_long(plan: Plan, ttl: timedelta, until: datetime, limit: datetime) -> InvalidSetting:
-    longest = longest_hold(plan)
+    hours = int(longest_hold(plan).total_seconds()) // 3600
     return InvalidSetting(
         "time-to-live", ttl,
         f"the hold would expire at {until.isoformat()}, past {limit.isoformat()}: plan "
-        f"{plan.name!r} holds credits at most {longest} from a hold's creation "
-        f"(max_hold_hours {plan.max_hold_hours or int(MAX_TTL.total_seconds()) // 3600})",
+        f"{plan.name!r} holds credits at most {hours} hours from a hold's creation "
+        f"(max_hold_hours {hours})",
     )  # fmt: skip
 
 
