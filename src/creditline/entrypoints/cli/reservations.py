@@ -1,5 +1,6 @@
-"""Reservations: ``reserve`` credits for a running operation, ``commit`` its cost,
-``release`` the hold, list ``reservations``.
+"""Reservations: ``reserve`` credits for a running operation, ``extend`` the hold (a
+heartbeat) or ``increase`` it while the operation runs, ``commit`` its cost, ``release``
+the hold, list ``reservations``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from creditline.entrypoints.cli.views.usage import (
 )
 
 commands = typer.Typer()
-"""``reserve``, ``commit``, ``release``, ``reservations``."""
+"""``reserve``, ``extend``, ``increase``, ``commit``, ``release``, ``reservations``."""
 
 
 __all__ = ["commands"]
@@ -100,6 +101,41 @@ def commit(
     """Charge a held operation's actual cost: from the hold first, the rest released."""
     settled = open_engine(ctx).commit(org, reservation_id, _cost(amount), final=not step)
     emit(fmt, settlement_view(settled))
+
+
+@commands.command()
+def extend(
+    ctx: typer.Context,
+    org: OrgArg,
+    reservation_id: ReservationArg,
+    *,
+    ttl: Annotated[
+        str,
+        typer.Option(metavar="DURATION", help="The hold now expires this long from now: 6h, 1d."),
+    ],
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """A heartbeat: push an open hold's expiry to now + --ttl, while its operation runs.
+
+    Never shortens the hold, and never past its creation + its plan's max_hold_hours
+    (default 30 days; exit 2 naming the limit). A settled hold: exit 4.
+    """
+    held = open_engine(ctx).extend_reservation(org, reservation_id, parse_ttl(ttl))
+    emit(fmt, reservation_view(held))
+
+
+@commands.command(context_settings=NUMBERS)
+def increase(
+    ctx: typer.Context,
+    org: OrgArg,
+    reservation_id: ReservationArg,
+    amount: AmountArg,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Hold more credits in an open hold, as reserve holds them (exit 5 if they cannot be
+    covered; a settled hold: exit 4)."""
+    held = open_engine(ctx).increase_reservation(org, reservation_id, parse_amount(amount))
+    emit(fmt, reservation_view(held))
 
 
 @commands.command()
