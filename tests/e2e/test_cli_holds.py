@@ -66,6 +66,9 @@ def test_a_plans_longest_hold_bounds_the_heartbeats(db: str, org: str, tmp_path:
     plans = tmp_path / "plans.toml"
     plans.write_text(PLANS, encoding="utf-8")
     ok(cli(db, "plan", "load", str(plans), "-f", "json"))
+    assert ok(cli(db, "plan", "show", "runs", "-f", "json"))["max_hold_hours"] == 48
+    shown = cli(db, "plan", "show", "runs")
+    assert shown.exit_code == 0 and "longest hold (hours)" in shown.stdout
     ok(cli(db, "plan", "assign", org, "runs", "-f", "json"))
     res = ok(cli(db, "reserve", org, "1", "--ttl", "1d", "-f", "json"))["id"]
     message = refused(cli(db, "extend", org, res, "--ttl", "2d", now="2026-01-02T23:00:00Z"), 2)

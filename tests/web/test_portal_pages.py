@@ -375,3 +375,13 @@ def test_the_billing_page_shows_the_subscription_line_and_the_overdue_banner(sit
     assert "overdue, organization suspended" in browser.get("/portal/billing").text
     cl.mark_invoice_paid(org, invoice.id, reference="wire")
     assert 'data-testid="overdue-banner"' not in browser.get("/portal/").text
+
+
+def test_the_plan_page_shows_how_long_a_running_operation_may_hold_credits(site: Site) -> None:
+    a = site.a
+    browser = site.portal(a.org)
+    assert 'data-testid="max-hold"' not in browser.get("/portal/plan").text
+    site.cl.put_plan({"name": "long-runs", "max_hold_hours": 96})
+    site.cl.assign_plan(a.org, "long-runs")
+    page = browser.get("/portal/plan").text
+    assert 'data-testid="max-hold">96 hours from its start, heartbeats included<' in page

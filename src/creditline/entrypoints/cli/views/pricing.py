@@ -138,6 +138,11 @@ def _plan_rows(plan: Plan) -> list[tuple[str, str]]:
         ("flex enabled", "yes" if plan.flex_enabled else "no"),
         ("flex limit (credits/month)", "none" if limit is None else format_credits(limit)),
         ("max open reservations", "no limit" if holds is None else str(holds)),
+        *(
+            ()
+            if plan.max_hold_hours is None
+            else (("longest hold (hours)", str(plan.max_hold_hours)),)
+        ),
         ("forbidden operations", ", ".join(sorted(gates.forbid_operations))),
         *((f"allowed {dim}", ", ".join(sorted(v))) for dim, v in sorted(gates.allow.items())),
         *((f"max {name}", str(cap)) for name, cap in sorted(gates.max.items())),
