@@ -117,3 +117,17 @@ def test_the_routes_are_documented(world: World) -> None:
     increase = paths["/v1/orgs/{org_id}/reservations/{reservation_id}/increase"]["post"]
     assert "max_hold_hours" in extend["description"]
     assert "402" in increase["summary"]
+
+
+def test_an_increase_retried_with_its_idempotency_key_draws_once(world: World) -> None:
+    a = world.tenant("Alpha")
+    rid = _hold(world, a.org, a.key)
+    path = f"/v1/orgs/{a.org}/reservations/{rid}/increase"
+    headers = {"Idempotency-Key": "grow-1"}
+    first = world.post(path, {"amount": "3"}, key=a.key, **headers)
+    again = world.post(path, {"amount": "3"}, key=a.key, **headers)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert world.cl.reservation(a.org, rid).held == credits(13)
+    other = world.post(path, {"amount": "4"}, key=a.key, **headers)
+    assert other.status_code == 409

@@ -38,8 +38,10 @@ def test_a_hold_is_kept_alive_grown_and_captured_in_steps(db: str, org: str) -> 
     assert (beat["status"], beat["expires_at"]) == ("open", "2026-01-02T10:00:00+00:00")
     same = ok(cli(db, "extend", org, res, "--ttl", "1h", "-f", "json", now="2026-01-02T05:00:00Z"))
     assert same["expires_at"] == "2026-01-02T10:00:00+00:00"  # never shortened
-    grown = ok(cli(db, "increase", org, res, "2.5", "-f", "json", now="2026-01-02T06:00:00Z"))
+    grown = ok(cli(db, "increase", org, res, "2.5", "--key", "g1", "-f", "json"))
     assert (grown["amount"], grown["held"]) == ("6.5", "6.5")
+    retried = ok(cli(db, "increase", org, res, "2.5", "--key", "g1", "-f", "json"))
+    assert retried["held"] == "6.5"  # drawn once
     assert available(db, org) == "3.5"
     step = ok(cli(db, "commit", org, res, "3", "--step", "-f", "json"))
     assert step["reservation"]["held"] == "3.5"

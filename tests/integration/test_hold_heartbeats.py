@@ -236,3 +236,16 @@ def test_a_run_that_misses_its_heartbeats_is_released_at_its_extended_expiry(
     with pytest.raises(Conflict):
         cl.extend_reservation(org, run.id, HOUR)  # a heartbeat arriving too late
     assert cl.verify().ok
+
+
+def test_a_keyed_increase_retried_draws_once(cl: Creditline) -> None:
+    org = funded(cl, 10)
+    res = cl.reserve(org, credits(2))
+    first = cl.increase_reservation(org, res.id, credits(3), idempotency_key="grow-1")
+    again = cl.increase_reservation(org, res.id, credits(3), idempotency_key="grow-1")
+    assert first.held == again.held == credits(5)
+    cl.commit(org, res.id, credits(5))
+    after = cl.increase_reservation(org, res.id, credits(3), idempotency_key="grow-1")
+    assert after.status is ReservationStatus.COMMITTED  # the retry answers, draws nothing
+    assert cl.balance(org).total == credits(5)
+    assert cl.verify().ok

@@ -24,6 +24,7 @@ from creditline.domain.charging import (
 )
 from creditline.domain.errors import (
     Conflict,
+    IdempotencyKeyReused,
     InsufficientCredits,
     InvalidAmount,
     InvalidSetting,
@@ -191,3 +192,33 @@ def test_a_step_commit_after_an_increase_takes_from_the_grown_hold_in_its_order(
     assert isinstance(step, Settlement) and step.consumed == 2 * ONE
     assert step.reservation.held == ONE and step.reservation.amount == 3 * ONE
     assert [tuple(a) for a in step.reservation.holds] == [(second.id, ONE)]
+
+
+def test_a_keyed_increase_draws_once_and_a_reused_key_is_refused() -> None:
+    g = grant(10 * ONE)
+    res = hold((g.id, ONE))
+    b = books(account(g), reservations=stored(res))
+    out = run(
+        b,
+        Increase("org_a", "res_1", 2 * ONE, idempotency_key="grow-1"),
+        Increase("org_a", "res_1", 2 * ONE, idempotency_key="grow-1"),
+        Increase("org_a", "res_1", 3 * ONE, idempotency_key="grow-1"),
+    )
+    first, again, reused = out.results
+    assert isinstance(first, Reservation) and again == first and first.held == 3 * ONE
+    assert isinstance(reused, IdempotencyKeyReused)
+    assert [e.amount for e in out.entries] == [-2 * ONE]
+    assert out.keys == [("org_a", "grow-1", out.keys[0][2], {"reservation_id": "res_1"})]
+
+
+def test_a_keyed_increase_retried_after_the_hold_was_settled_replays_it() -> None:
+    g = grant(10 * ONE)
+    done = hold(status=ReservationStatus.COMMITTED)
+    key = Increase("org_a", "res_1", ONE, idempotency_key="grow-1")
+    stored_key = run(books(account(g), reservations=stored(hold((g.id, ONE)))), key).keys[0]
+    b = books(account(g), reservations=stored(done), keys={("org_a", "grow-1"): stored_key[2:]})
+    (replayed,) = run(b, key).results
+    assert replayed == done
+    assert not run(b, key).writes
+    with pytest.raises(InvalidSetting):
+        check_increase(Increase("org_a", "res_1", ONE, idempotency_key=""))

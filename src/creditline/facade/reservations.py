@@ -66,16 +66,20 @@ class Reservations(Organizations):
         """
         return self._write(Extend(org_id, reservation_id, ttl))  # type: ignore[no-any-return]
 
-    def increase_reservation(self, org_id: str, reservation_id: str, amount: int) -> Reservation:
+    def increase_reservation(
+        self, org_id: str, reservation_id: str, amount: int, *, idempotency_key: str | None = None
+    ) -> Reservation:
         """Draw ``amount`` more micro-credits from the grants into an open hold (the
         estimate grew), as :meth:`reserve` draws: consumption order, scoped grants, no flex.
+        With ``idempotency_key`` a retry draws nothing more and returns the hold.
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover it; nothing changed.
             Conflict: the hold is already settled, released or expired.
             ReservationNotFound: no such hold in this organization.
         """
-        return self._write(Increase(org_id, reservation_id, amount))  # type: ignore[no-any-return]
+        cmd = Increase(org_id, reservation_id, amount, idempotency_key)
+        return self._write(cmd)  # type: ignore[no-any-return]
 
     def release(self, org_id: str, reservation_id: str) -> Settlement:
         """Give the whole hold back (the operation failed through a system error)."""

@@ -228,6 +228,8 @@ class _Wanted:
     def _add(self, c: Command) -> None:
         if isinstance(c, Settle | Extend | Increase):
             self.reservations.add((c.org_id, c.reservation_id))
+            if isinstance(c, Increase) and c.idempotency_key is not None:
+                self.keys.add((c.org_id, c.idempotency_key))
             return
         if isinstance(c, UsageEvent):
             self.events.append((c.org_id, c.event_id))

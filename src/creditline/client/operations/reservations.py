@@ -91,16 +91,18 @@ class ReservationOperations:
 
     @op
     def increase_reservation(
-        self, org_id: str, reservation_id: str, amount: int
+        self, org_id: str, reservation_id: str, amount: int, *, idempotency_key: str | None = None
     ) -> Flow[Reservation]:
-        """Draw ``amount`` more micro-credits from the grants into an open hold.
+        """Draw ``amount`` more micro-credits from the grants into an open hold (a retry
+        with the same ``idempotency_key`` draws nothing more).
 
         Raises:
             InsufficientCredits: the grants cannot cover it. Conflict: the hold is settled.
         """
         path = f"/reservations/{seg(reservation_id)}/increase"
         body = {"amount_micros": amount}
-        return (yield from fetch(decode.reservation, org_post(org_id, path, body)))
+        request = org_post(org_id, path, body, key=idempotency_key)
+        return (yield from fetch(decode.reservation, request))
 
     @op
     def release(self, org_id: str, reservation_id: str) -> Flow[Settlement]:

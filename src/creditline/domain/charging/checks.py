@@ -29,6 +29,7 @@ __all__ = [
     "check_increase",
     "check_reserve",
     "check_settle",
+    "increase_fingerprint",
     "check_target",
     "prepare_debit",
     "reserve_fingerprint",
@@ -92,8 +93,15 @@ def check_extend(cmd: Extend) -> None:
 
 
 def check_increase(cmd: Increase) -> None:
-    """Raise for an increase that can never be made (its amount)."""
+    """Raise for an increase that can never be made (its amount, its key)."""
     require_positive_micros(cmd.amount)
+    key = cmd.idempotency_key
+    if key is not None and (not isinstance(key, str) or not key or len(key) > MAX_KEY):
+        raise InvalidSetting("idempotency key", key, f"must be 1 to {MAX_KEY} characters")
+
+
+def increase_fingerprint(cmd: Increase) -> str:
+    return fingerprint({"op": "increase", "reservation": cmd.reservation_id, "amount": cmd.amount})
 
 
 def prepare_debit(

@@ -86,11 +86,13 @@ class Extend:
 
 @dataclass(frozen=True, slots=True)
 class Increase:
-    """Draw ``amount`` more micro-credits from the grants into an open hold."""
+    """Draw ``amount`` more micro-credits from the grants into an open hold; with an
+    ``idempotency_key``, a retry returns the hold without drawing again."""
 
     org_id: str
     reservation_id: str
     amount: int
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

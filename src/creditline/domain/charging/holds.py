@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from creditline.domain.charging.checks import reserve_fingerprint
+from creditline.domain.charging.checks import increase_fingerprint, reserve_fingerprint
 from creditline.domain.charging.commands import (
     MAX_TTL,
     Extend,
@@ -228,6 +228,14 @@ def increase(book: Ledger, cmd: Increase, out: Decision) -> Reservation:
         InsufficientCredits: the spendable grants cannot cover it; nothing changed.
         Conflict: the hold is settled, or expired.
     """
+    key, request_hash = cmd.idempotency_key, None
+    if key is not None:  # a retry: the hold as it is, drawn once (before any check)
+        request_hash = increase_fingerprint(cmd)
+        stored = key_replay(book, key, request_hash)
+        if stored is not None:
+            if isinstance(stored, Reservation):
+                return book.reservations.get(stored.id, stored)
+            return _reservation(book, stored["reservation_id"])[0]
     res = _open(book, cmd.reservation_id, "increased")
     taken = book.take(cmd.amount, res.operation, res.dimensions, flex=False)
     hold = Cause(CauseType.RESERVATION, res.id)
@@ -249,4 +257,7 @@ def increase(book: Ledger, cmd: Increase, out: Decision) -> Reservation:
     out.settled.append((res, None))
     out.reshaped.append(res)
     book.held += cmd.amount
+    if key is not None and request_hash is not None:
+        book.keys[key] = (request_hash, res)
+        out.keys.append((book.org_id, key, request_hash, {"reservation_id": res.id}))
     return res

@@ -130,11 +130,17 @@ def increase(
     org: OrgArg,
     reservation_id: ReservationArg,
     amount: AmountArg,
+    *,
+    key: Annotated[
+        str | None, typer.Option(help="Idempotency key: a retry draws nothing more.")
+    ] = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Hold more credits in an open hold, as reserve holds them (exit 5 if they cannot be
     covered; a settled hold: exit 4)."""
-    held = open_engine(ctx).increase_reservation(org, reservation_id, parse_amount(amount))
+    held = open_engine(ctx).increase_reservation(
+        org, reservation_id, parse_amount(amount), idempotency_key=key
+    )
     emit(fmt, reservation_view(held))
 
 

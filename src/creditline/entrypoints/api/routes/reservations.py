@@ -114,11 +114,13 @@ async def extend(*, body: ExtendIn, scope: OrgWriter, reservation_id: str, cl: E
     description="Draws `amount` more from the grants into the same hold, as a reservation "
     "draws them (consumption order, scoped grants, never flex), with one `reserve` entry "
     "per grant naming the reservation; refused whole (402) otherwise. A settled, "
-    "released or expired hold: 409.",
+    "released or expired hold: 409. With `Idempotency-Key` a retry draws nothing more.",
     response_model=ReservationOut,
 )
-async def increase(*, body: IncreaseIn, scope: OrgWriter, reservation_id: str, cl: Engine) -> Any:
-    command = Increase(scope.org_id, reservation_id, body.micros)
+async def increase(
+    *, body: IncreaseIn, scope: OrgWriter, reservation_id: str, cl: Engine, key: EngineKey
+) -> Any:
+    command = Increase(scope.org_id, reservation_id, body.micros, key)
     hold: Reservation = await asyncio.wrap_future(cl.submit(command))
     return JsonBytes(answers.reservation(hold))
 
