@@ -16,6 +16,7 @@ from tests.client.conftest import SERVER
 pytestmark = SERVER
 
 HOUR = timedelta(hours=1)
+ONE = credits(1)
 INSTANT = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00")
 
 
@@ -43,6 +44,8 @@ def script(cl: Any) -> list[Any]:
         outcome(lambda: cl.extend_reservation(org.id, hold.id, 25 * HOUR)),
         outcome(lambda: cl.increase_reservation(org.id, hold.id, credits(5))),
         outcome(lambda: cl.increase_reservation(org.id, hold.id, credits(100))),
+        outcome(lambda: cl.increase_reservation(org.id, hold.id, ONE, idempotency_key="g1")),
+        outcome(lambda: cl.increase_reservation(org.id, hold.id, ONE, idempotency_key="g1")),
         outcome(lambda: cl.commit(org.id, hold.id, credits(4), final=False)),
         outcome(lambda: cl.commit(org.id, hold.id, credits(4))),
         outcome(lambda: cl.extend_reservation(org.id, hold.id, HOUR)),
@@ -60,10 +63,11 @@ def test_heartbeats_and_increases_answer_as_the_library_does(
     kinds = [type(r).__name__ for r in here]
     assert kinds == [
         "Reservation", "Reservation", "InvalidSetting", "Reservation",
-        "InsufficientCredits", "Settlement", "Settlement", "Conflict",
+        "InsufficientCredits", "Reservation", "Reservation", "Settlement", "Settlement", "Conflict",
         "Conflict", "ReservationNotFound", "Reservation",
     ]  # fmt: skip
     assert here[0].expires_at == here[1].expires_at
     assert there[0].expires_at == there[1].expires_at
     assert (here[3].amount, here[3].held) == (credits(15), credits(15))
-    assert (here[-1].amount, here[-1].consumed, here[-1].held) == (credits(15), credits(8), 0)
+    assert here[5].held == here[6].held == credits(16)  # the keyed retry drew nothing more
+    assert (here[-1].amount, here[-1].consumed, here[-1].held) == (credits(16), credits(8), 0)
