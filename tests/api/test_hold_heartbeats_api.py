@@ -99,7 +99,10 @@ def test_another_organizations_hold_is_404_and_unchanged(world: World) -> None:
 
 def test_past_the_plans_longest_hold_is_422_naming_the_limit(world: World) -> None:
     a = world.tenant("Alpha")
-    world.cl.put_plan({"name": "short-runs", "max_hold_hours": 2})
+    made = world.post("/v1/plans", {"name": "short-runs", "max_hold_hours": 2})
+    assert made.status_code == 201 and made.json()["document"]["max_hold_hours"] == 2
+    bad = world.post("/v1/plans", {"name": "never", "max_hold_hours": 0})
+    assert bad.status_code == 422 and "max_hold_hours" in bad.json()["detail"]
     world.cl.assign_plan(a.org, "short-runs")
     rid = _hold(world, a.org, a.key)
     world.clock.advance(timedelta(minutes=30))
