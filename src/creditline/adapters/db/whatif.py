@@ -2,7 +2,7 @@
 streamed, and the balance moves around them. Nothing is written.
 
 A period can hold millions of events, so they are read on the driver's own connection
-(:mod:`.raw`), a batch of rows at a time (a server-side cursor on PostgreSQL), and each
+(:mod:`.raw`), as a stream of rows (``COPY ... TO STDOUT`` on PostgreSQL), and each
 row becomes a :class:`~creditline.domain.whatif.PastEvent` as it is read. The scope is
 one organization, or every organization priced by one rate card (its own, or the
 default card when it names none).
@@ -26,6 +26,9 @@ __all__ = ["WhatIfRepository"]
 
 _ROWS = 5_000
 """Rows fetched at a time."""
+
+_EVENT_TYPES = ("text", "text", "timestamptz", "timestamptz", "int8", "text")
+"""The event query's columns as PostgreSQL's COPY gives them."""
 
 _DECODE = msgspec.json.Decoder().decode
 
@@ -92,7 +95,7 @@ class WhatIfRepository:
         read_when = raw.read_when
         times: dict[Any, datetime] = {}
         for org_id, operation, occurred, recorded, cost, body in raw.stream(
-            _EVENTS[kind], params, _ROWS
+            _EVENTS[kind], params, _ROWS, _EVENT_TYPES
         ):
             doc = decode(body)
             at = times.get(occurred)
