@@ -13,7 +13,23 @@ from creditline.entrypoints.api.schema_rules import Ruled, exactly_one
 from creditline.entrypoints.api.schemas.common import _FORBID, Name, _iso, answer
 
 
-class RateCardLoad(Ruled, BaseModel):
+class CardSource(Ruled, BaseModel):
+    """A rate card document in a request: as JSON (``document``) or TOML text (``toml``)."""
+
+    document: dict[str, Any] | None = Field(None, description="The card as a JSON document.")
+    toml: Annotated[StrictStr, Field(max_length=1_000_000)] | None = Field(
+        None, description="The card as a TOML document."
+    )
+    schema_rules: ClassVar[dict[str, Any]] = exactly_one("document", "toml")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.document is None) == (self.toml is None):
+            raise ValueError("give exactly one of document (JSON) or toml")
+        return self
+
+
+class RateCardLoad(CardSource):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -29,17 +45,6 @@ class RateCardLoad(Ruled, BaseModel):
             ]
         },
     )
-    document: dict[str, Any] | None = Field(None, description="The card as a JSON document.")
-    toml: Annotated[StrictStr, Field(max_length=1_000_000)] | None = Field(
-        None, description="The card as a TOML document."
-    )
-    schema_rules: ClassVar[dict[str, Any]] = exactly_one("document", "toml")
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Self:
-        if (self.document is None) == (self.toml is None):
-            raise ValueError("give exactly one of document (JSON) or toml")
-        return self
 
 
 class RateCardVersionOut(BaseModel):

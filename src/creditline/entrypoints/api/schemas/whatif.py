@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Self
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from creditline.domain.whatif import OperationImpact, RunOut, WhatIf
-from creditline.entrypoints.api.schema_rules import Ruled, exactly_one
+from creditline.entrypoints.api.schemas.catalogue import CardSource
 from creditline.entrypoints.api.schemas.common import Ident, TimeIn, _credits, _iso
 
 _DRAFT: dict[str, Any] = {
@@ -20,29 +20,18 @@ _DRAFT: dict[str, Any] = {
 }
 
 
-class WhatIfRequest(Ruled, BaseModel):
+class WhatIfRequest(CardSource):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [{"document": _DRAFT, "since": "2026-11-01T00:00:00Z"}],
         },
     )
-    document: dict[str, Any] | None = Field(None, description="The draft as a JSON document.")
-    toml: Annotated[StrictStr, Field(max_length=1_000_000)] | None = Field(
-        None, description="The draft as a TOML document."
-    )
     since: TimeIn = Field(description="From (inclusive): events that happened then or later.")
     until: TimeIn | None = Field(None, description="To (exclusive); default now.")
     org_id: Ident | None = Field(
         None, description="Only this organization; default: every one priced by the card."
     )
-    schema_rules: ClassVar[dict[str, Any]] = exactly_one("document", "toml")
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Self:
-        if (self.document is None) == (self.toml is None):
-            raise ValueError("give exactly one of document (JSON) or toml")
-        return self
 
 
 class OperationImpactOut(BaseModel):
