@@ -15,6 +15,15 @@ and can be revoked; either way it stops working at once.
 
 Tenancy comes from the key, never from the request: an ``org`` key names its
 organization, and anything of another organization is, for it, not found.
+
+**Caps.** An organization's key may carry a spend cap (``cap_micros`` micro-credits a
+``cap_window``: a UTC ``day`` or ``month``) and a list of the operations it may charge
+(``operations``), so a platform can hand a key to an agent, a CI job or a customer's
+integration without risking the organization's pool. The charging decision enforces
+both (:mod:`creditline.domain.charging.caps`): a charge past the cap is refused
+(:class:`~creditline.domain.errors.KeyCapExceeded`), one of another operation too
+(:class:`~creditline.domain.errors.OperationNotAllowed`). A key's limits are set when
+it is made and never change; an operator key has none (it spans organizations).
 """
 
 from __future__ import annotations
@@ -26,11 +35,12 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 __all__ = [
     "KEY_PREFIX",
     "ApiKey",
+    "CapWindow",
     "IdempotentRequest",
     "IssuedKey",
     "Principal",
@@ -39,6 +49,7 @@ __all__ = [
     "new_key_text",
     "parse_key_text",
     "secret_matches",
+    "window_bounds",
 ]
 
 KEY_PREFIX = "cl_live_"
@@ -56,6 +67,24 @@ class Role(enum.StrEnum):
         return self is not Role.ORG_READ
 
 
+class CapWindow(enum.StrEnum):
+    """The window a key's cap counts in: a UTC calendar day or month, half-open."""
+
+    DAY = "day"
+    MONTH = "month"
+
+
+def window_bounds(window: CapWindow, at: datetime) -> tuple[datetime, datetime]:
+    """The ``[start, end)`` of the ``window`` holding ``at`` (UTC)."""
+    at = at.astimezone(UTC)
+    if window is CapWindow.DAY:
+        start = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        return start, datetime.fromordinal(start.toordinal() + 1).replace(tzinfo=UTC)
+    start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    year, month = divmod(start.month, 12)
+    return start, start.replace(year=start.year + year, month=month + 1)
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     """A stored key, without its secret.
@@ -67,6 +96,8 @@ class ApiKey:
         name: what it is for, in words.
         prefix: the public part of its text, shown in lists.
         created_at, expires_at, revoked_at, last_used_at: its life (UTC).
+        cap_micros, cap_window: its spend cap, micro-credits a window (``None``: none).
+        operations: the operations it may charge (``None``: any).
     """
 
     id: str
@@ -78,6 +109,14 @@ class ApiKey:
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+    cap_micros: int | None = None
+    cap_window: CapWindow | None = None
+    operations: tuple[str, ...] | None = None
+
+    @property
+    def limited(self) -> bool:
+        """Whether the key has a cap or a list of operations (its charges are checked)."""
+        return self.cap_micros is not None or self.operations is not None
 
     def usable_at(self, now: datetime) -> str | None:
         """Why the key cannot be used at ``now``, or ``None`` when it can."""
@@ -89,7 +128,7 @@ class ApiKey:
 
     @property
     def principal(self) -> Principal:
-        return Principal(self.role, self.org_id, self.id)
+        return Principal(self.role, self.org_id, self.id, self.limited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +144,18 @@ class IssuedKey:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a request acts as: the key's role, its organization and its id."""
+    """Who a request acts as: the key's role, its organization and its id; ``limited``
+    when the key has a cap or a list of operations (its charges name it)."""
 
     role: Role
     org_id: str | None
     key_id: str
+    limited: bool = False
+
+    @property
+    def charging_key(self) -> str | None:
+        """The key id a charge carries: only a limited key's (others cost nothing)."""
+        return self.key_id if self.limited else None
 
     @property
     def is_operator(self) -> bool:

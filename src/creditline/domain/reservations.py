@@ -70,6 +70,8 @@ class Reservation:
         operation, dimensions: what the hold is for (``None``: no operation): the
             scoped grants covering it may pay for it, and for a commit's excess
             (:mod:`creditline.domain.scopes`).
+        key_id: the capped API key the hold counts against, in the window it was made
+            in (``None``: none; :mod:`creditline.domain.charging.caps`).
     """
 
     id: str
@@ -89,6 +91,7 @@ class Reservation:
     metadata: dict[str, Any] = field(default_factory=dict)
     operation: str | None = None
     dimensions: dict[str, str] = field(default_factory=dict)
+    key_id: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from creditline.domain.api_keys import ApiKey, IdempotentRequest, IssuedKey, Role
+from creditline.domain.api_keys import ApiKey, CapWindow, IdempotentRequest, IssuedKey, Role
 from creditline.domain.errors import ApiKeyNotFound
 from creditline.facade.core import Core
 from creditline.services import api_keys, http_requests
@@ -23,17 +24,31 @@ class Api(Core):
         *,
         name: str,
         expires_at: datetime | None = None,
+        cap: int | None = None,
+        cap_window: CapWindow | str | None = None,
+        operations: Sequence[str] | None = None,
     ) -> IssuedKey:
         """Make an API key: ``operator`` (everything), ``org`` (its organization) or
         ``org_read`` (its organization, reading only). The key's text is in the result's
         ``secret``, and nowhere else, ever: only its hash is stored.
 
+        An organization's key may be limited, for an agent, a CI job or a customer's
+        integration: ``cap`` micro-credits a ``cap_window`` (``day``, the default, or
+        ``month``, in UTC) and only the ``operations`` listed. Charges made with it
+        (``key_id=`` on :meth:`record_usage`, :meth:`reserve`, :meth:`spend`; the HTTP
+        API names it from the request's key) past the cap are refused with
+        :class:`KeyCapExceeded`, those of other operations with :class:`OperationNotAllowed`.
+
         Raises:
             InvalidSetting: an unknown role, an operator key with an organization or an
-                organization's key without one. InvalidTime: an expiry not in the future.
+                organization's key without one, limits on an operator or read-only key.
+                InvalidTime: an expiry not in the future. InvalidAmount: a cap not > 0.
             OrganizationNotFound: no such organization.
         """
-        cmd = api_keys.CreateApiKey(role, org_id, name, expires_at)
+        cmd = api_keys.CreateApiKey(
+            role, org_id, name, expires_at, cap, cap_window,
+            None if operations is None else tuple(operations),
+        )  # fmt: skip
         return self._run(lambda: api_keys.create_api_key(cmd, self._uow(), self.clock))
 
     def api_keys(self, org_id: str | None = None, include_revoked: bool = True) -> list[ApiKey]:
@@ -41,6 +56,12 @@ class Api(Core):
         return self._run(
             lambda: api_keys.list_api_keys(org_id, self._uow(read_only=True), include_revoked)
         )
+
+    def api_key_spending(self, keys: list[ApiKey]) -> dict[str, int]:
+        """What each capped key among ``keys`` spent (or holds) in its current window
+        (a UTC day or month), in micro-credits; its room is ``cap_micros`` minus it."""
+        now = self.clock.now()
+        return self._run(lambda: api_keys.key_spending(keys, self._uow(read_only=True), now))
 
     def api_key(self, key_id: str) -> ApiKey:
         return self._find(lambda uow: uow.api_keys.get(key_id), ApiKeyNotFound(key_id))

@@ -88,28 +88,36 @@ class Money(Core):
         metadata: dict[str, Any] | None = None,
         operation: str | None = None,
         dimensions: Mapping[str, str] | None = None,
+        key_id: str | None = None,
     ) -> DebitResult:
         """Spend ``amount`` micro-credits, drawn from grants in the consumption order (B2).
+        With ``key_id``, a limited API key's operations and cap apply.
 
         ``operation`` (and ``dimensions``) say what the credits pay for: the scoped
         grants covering it pay first (B7); without one only general grants pay.
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover it; nothing was written.
+            KeyCapExceeded: past the key's cap; OperationNotAllowed: not its operation.
             ValidationError, NotFound, IdempotencyKeyReused: bad input; nothing was written.
         """
         debit = Debit(
             amount, cause, project_id, member_id, idempotency_key, metadata, operation,
             None if dimensions is None else dict(dimensions),
         )  # fmt: skip
-        (result,) = self.spend_many(org_id, [debit])
+        (result,) = self.spend_many(org_id, [debit], key_id=key_id)
         if result.error is not None:
             raise result.error
         return result
 
-    def spend_many(self, org_id: str, debits: Sequence[Debit]) -> list[DebitResult]:
-        """Spend many debits in one transaction; each gets its own result, in order."""
-        return self._write(SpendCredits(org_id, list(debits)))  # type: ignore[no-any-return]
+    def spend_many(
+        self, org_id: str, debits: Sequence[Debit], *, key_id: str | None = None
+    ) -> list[DebitResult]:
+        """Spend many debits in one transaction; each gets its own result, in order
+        (with ``key_id``, a limited API key's operations and cap apply)."""
+        return self._write(  # type: ignore[no-any-return]
+            SpendCredits(org_id, list(debits), key_id=key_id)
+        )
 
     def adjust(
         self, org_id: str, amount: int, reason: str, *, idempotency_key: str | None = None

@@ -32,8 +32,12 @@ class Reservations(Organizations):
         metadata: dict[str, Any] | None = None,
         operation: str | None = None,
         dimensions: Mapping[str, str] | None = None,
+        key_id: str | None = None,
     ) -> Reservation:
         """Hold ``amount`` micro-credits for a running operation (released after ``ttl``).
+
+        With ``key_id``, a limited API key's operations and cap apply: the hold counts
+        against the cap while open (:meth:`create_api_key`).
 
         ``operation`` (and ``dimensions``) say what the hold is for: the scoped grants
         covering it are held first, and pay first for a commit beyond the hold (B7).
@@ -43,7 +47,7 @@ class Reservations(Organizations):
         """
         cmd = Reserve(
             org_id, amount, ttl, cause, project_id, member_id, idempotency_key, metadata or {},
-            operation, None if dimensions is None else dict(dimensions),
+            operation, None if dimensions is None else dict(dimensions), key_id,
         )  # fmt: skip
         return self._write(cmd)  # type: ignore[no-any-return]
 

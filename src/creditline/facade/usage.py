@@ -19,14 +19,18 @@ __all__ = ["Usage"]
 class Usage(Organizations):
     """Usage events: priced, gated and charged."""
 
-    def record_usage(self, events: Sequence[UsageEvent]) -> list[EventResult]:
+    def record_usage(
+        self, events: Sequence[UsageEvent], *, key_id: str | None = None
+    ) -> list[EventResult]:
         """Price, gate and charge a batch of events in one transaction; a result per event.
 
         Each event is accepted, refused (by the plan's gates or the depletion policy;
         stored, so a retry gets the same answer), rejected (bad input; nothing stored)
-        or a duplicate of an event id already recorded (the first outcome).
+        or a duplicate of an event id already recorded (the first outcome). With
+        ``key_id``, a limited API key's operations and cap apply (see
+        :meth:`create_api_key`).
         """
-        return self._write(RecordUsage(list(events)))  # type: ignore[no-any-return]
+        return self._write(RecordUsage(list(events), key_id))  # type: ignore[no-any-return]
 
     def record(
         self,
@@ -41,6 +45,7 @@ class Usage(Organizations):
         member_id: str | None = None,
         steps: Sequence[UsageStep] = (),
         metadata: Mapping[str, Any] | None = None,
+        key_id: str | None = None,
     ) -> EventResult:
         """Record one usage event (see :meth:`record_usage`). Without ``occurred_at`` the
         event is stamped with the time it is first received, and recording it again
@@ -50,7 +55,7 @@ class Usage(Organizations):
             dict(dimensions or {}), project_id, member_id, None, tuple(steps),
             dict(metadata or {}),
         )  # fmt: skip
-        (result,) = self.record_usage([event])
+        (result,) = self.record_usage([event], key_id=key_id)
         return result
 
     def void_event(self, org_id: str, event_id: str) -> StoredUsage:

@@ -8,20 +8,24 @@ from datetime import datetime, timedelta
 
 from creditline.domain.api_keys import (
     ApiKey,
+    CapWindow,
     IssuedKey,
     Role,
     hash_secret,
     new_key_text,
     parse_key_text,
     secret_matches,
+    window_bounds,
 )
 from creditline.domain.errors import (
     ApiKeyNotFound,
     AuthenticationFailed,
+    InvalidAmount,
     InvalidSetting,
     InvalidTime,
     OrganizationNotFound,
 )
+from creditline.domain.event_limits import id_problem
 from creditline.domain.organizations import require_name
 from creditline.domain.time import Clock, require_aware
 from creditline.services.ports.unit_of_work import UnitOfWork
@@ -31,6 +35,7 @@ __all__ = [
     "CreateApiKey",
     "authenticate",
     "create_api_key",
+    "key_spending",
     "list_api_keys",
     "revoke_api_key",
     "touch_api_key",
@@ -42,12 +47,59 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 @dataclass(frozen=True, slots=True)
 class CreateApiKey:
-    """Make a key of ``role``: an operator key has no ``org_id``; the others need one."""
+    """Make a key of ``role``: an operator key has no ``org_id``; the others need one.
+
+    An organization's key may be limited: ``cap`` micro-credits a ``cap_window`` (a UTC
+    ``day`` or ``month``), and only the ``operations`` listed.
+    """
 
     role: Role | str
     org_id: str | None
     name: str
     expires_at: datetime | None = None
+    cap: int | None = None
+    cap_window: CapWindow | str | None = None
+    operations: tuple[str, ...] | None = None
+
+
+_Limits = tuple[int | None, CapWindow | None, tuple[str, ...] | None]
+
+
+def _limits(cmd: CreateApiKey, role: Role) -> _Limits:
+    """A new key's checked cap, window and operations."""
+    cap, window, operations = cmd.cap, cmd.cap_window, cmd.operations
+    if cap is None and window is not None:
+        raise InvalidSetting("cap_window", window, "a window needs a cap")
+    if cap is None and operations is None:
+        return None, None, None
+    if role is not Role.ORG:
+        raise InvalidSetting(
+            "cap", cap, "only an organization's key that may write has a cap or operations"
+        )
+    return (
+        _cap(cap, window),
+        (None if cap is None else CapWindow(window or "day")),
+        (None if operations is None else _operations(operations)),
+    )
+
+
+def _cap(cap: int | None, window: CapWindow | str | None) -> int | None:
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0):
+        raise InvalidAmount(cap, "a cap is a whole number of micro-credits > 0")
+    if window is not None and window not in {w.value for w in CapWindow}:
+        raise InvalidSetting("cap_window", window, "day or month")
+    return cap
+
+
+def _operations(operations: tuple[str, ...]) -> tuple[str, ...]:
+    found = tuple(dict.fromkeys(operations))
+    if not found:
+        raise InvalidSetting("operations", [], "at least one operation (or none: any)")
+    for op in found:
+        problem = id_problem(op)
+        if problem is not None:
+            raise InvalidSetting("operations", op, problem)
+    return found
 
 
 def _role(value: Role | str) -> Role:
@@ -69,8 +121,12 @@ def create_api_key(cmd: CreateApiKey, uow: UnitOfWork, clock: Clock) -> IssuedKe
     expires_at = None if cmd.expires_at is None else require_aware(cmd.expires_at, "expires_at")
     if expires_at is not None and expires_at <= now:
         raise InvalidTime("expires_at must be in the future")
+    cap, window, operations = _limits(cmd, role)
     prefix, text = new_key_text()
-    key = ApiKey(f"key_{prefix}", cmd.org_id, role, name, prefix, now, expires_at)
+    key = ApiKey(
+        f"key_{prefix}", cmd.org_id, role, name, prefix, now, expires_at,
+        cap_micros=cap, cap_window=window, operations=operations,
+    )  # fmt: skip
     with uow:
         if cmd.org_id is not None and uow.orgs.get(cmd.org_id) is None:
             raise OrganizationNotFound(cmd.org_id)
@@ -136,3 +192,17 @@ def list_api_keys(
         if org_id is not None and uow.orgs.get(org_id) is None:
             raise OrganizationNotFound(org_id)
         return uow.api_keys.of(org_id, include_revoked)
+
+
+def key_spending(keys: list[ApiKey], uow: UnitOfWork, now: datetime) -> dict[str, int]:
+    """What each capped key among ``keys`` spent (or holds) in its window holding
+    ``now``, in micro-credits."""
+    slots = {}
+    for key in keys:
+        if key.cap_window is not None:
+            slots[key.id] = (key.id, window_bounds(key.cap_window, now)[0])
+    if not slots:
+        return {}
+    with uow:
+        used = uow.charging.key_used(sorted(slots.values()))
+    return {key_id: used.get(slot, 0) for key_id, slot in slots.items()}

@@ -44,6 +44,7 @@ from creditline.domain.charging import (
     decide,
     flex_ref,
     prepare_debit,
+    slot_of,
 )
 from creditline.domain.errors import (
     CreditlineError,
@@ -73,14 +74,20 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class RecordUsage:
+    """Record ``events``; made with the limited API key ``key_id``, if any."""
+
     events: Sequence[UsageEvent]
+    key_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SpendCredits:
+    """Take ``debits`` from ``org_id``; made with the limited API key ``key_id``, if any."""
+
     org_id: str
     debits: Sequence[Debit]
     entry_type: EntryType = EntryType.CONSUME
+    key_id: str | None = None
 
 
 WriteCommand = RecordUsage | Reserve | Settle | Extend | Increase | SpendCredits
@@ -118,6 +125,18 @@ class _Slot:
         self.answer: Answer | None = None  # answered before the decision (bad input)
         self.items: list[int] = []  # indexes in the flat list, in order
         self.results: list[Any] = []  # per event or debit: a ready result or None
+
+
+def _keys(slots: Sequence[_Slot], size: int) -> list[str | None] | None:
+    """The limited API key of each domain command (``None`` when no command has one)."""
+    if all(getattr(slot.command, "key_id", None) is None for slot in slots):
+        return None
+    keys: list[str | None] = [None] * size
+    for slot in slots:
+        key_id = getattr(slot.command, "key_id", None)
+        for i in slot.items:
+            keys[i] = key_id
+    return keys
 
 
 def _flatten(
@@ -249,7 +268,12 @@ class _Wanted:
             self.members.add(member)
 
 
-def _load(uow: UnitOfWork, flat: Sequence[Command], clock: Clock) -> tuple[Books, datetime]:
+def _load(
+    uow: UnitOfWork,
+    flat: Sequence[Command],
+    clock: Clock,
+    keys: Sequence[str | None] | None = None,
+) -> tuple[Books, datetime]:
     """Lock the organizations (in the order of their ids), read the clock, and load
     everything the decision reads: one statement per kind of row."""
     orgs = sorted({c.org_id for c in flat})
@@ -292,7 +316,24 @@ def _load(uow: UnitOfWork, flat: Sequence[Command], clock: Clock) -> tuple[Books
         stored_keys,
         reservations,
     )
+    key_ids = {k for k in keys or () if k is not None}
+    key_ids.update(r.key_id for r, _ in reservations.values() if r.key_id is not None)
+    if key_ids:
+        _key_caps(uow, books, key_ids, now)
     return books, now
+
+
+def _key_caps(uow: UnitOfWork, books: Books, key_ids: set[str], now: datetime) -> None:
+    """The limited keys named, and what each counted in the windows the group charges:
+    now's, and the windows its holds were made in."""
+    limits = uow.api_keys.many(sorted(key_ids))
+    slots = {slot_of(k, now) for k in limits.values()}
+    for res, _ in books.reservations.values():
+        key = limits.get(res.key_id) if res.key_id is not None else None
+        if key is not None:
+            slots.add(slot_of(key, res.created_at))
+    books.key_limits = limits
+    books.key_used = uow.charging.key_used(sorted(s for s in slots if s is not None))
 
 
 def _refillable(
@@ -337,6 +378,8 @@ def _write(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
         uow.ledger.append(decision.entries, now)
         uow.grants.apply(decision.grant_moves)
         charging.move_balances(decision.balances, now)
+        if decision.key_usage:
+            charging.count_key_usage(decision.key_usage)
 
 
 def apply_group(
@@ -360,10 +403,11 @@ def apply_group(
     slots, flat = _flatten(commands, clock.now())
     if not flat:
         return _answers(slots, [])
+    keys = _keys(slots, len(flat))
     with uow:
-        books, now = _load(uow, flat, clock)
+        books, now = _load(uow, flat, clock, keys)
         seen = topups.watch(uow, books.accounts, now, provider)
-        decision = decide(books, flat, now, new_id)
+        decision = decide(books, flat, now, new_id, keys)
         answers = _answers(slots, decision.results)
         if decision.writes:
             _write(uow, decision, now)

@@ -16,7 +16,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from creditline.domain.charging import MAX_TTL, Extend, Increase, Reserve, Settle, Settlement
+from creditline.domain.charging import (
+    MAX_TTL,
+    Extend,
+    Increase,
+    Reserve,
+    Settle,
+    Settlement,
+    slot_of,
+)
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.domain.time import Clock
@@ -72,6 +80,8 @@ def expire_reservations(org_id: str, uow: UnitOfWork, now: datetime) -> int:
     """Release every open hold of an organization past its time-to-live (inside the
     caller's transaction, which holds the lock). Returns how many were released."""
     due = uow.reservations.due(org_id, now)
+    capped = uow.api_keys.many(sorted({r.key_id for r in due if r.key_id is not None}))
+    freed: dict[tuple[str, datetime], int] = {}
     for res in due:
         hold = Cause(CauseType.RESERVATION, res.id)
         entries = [
@@ -81,4 +91,10 @@ def expire_reservations(org_id: str, uow: UnitOfWork, now: datetime) -> int:
         released = replace(res, status=ReservationStatus.EXPIRED, held=0, holds=(), settled_at=now)
         uow.reservations.save(released, {"consumed": 0, "released": res.held, "shortfall": 0})
         post(uow, org_id, entries, now, held=-res.held)
+        key = capped.get(res.key_id) if res.key_id is not None else None
+        slot = None if key is None else slot_of(key, res.created_at)
+        if slot is not None:  # the capped key's hold is freed too
+            freed[slot] = freed.get(slot, 0) - res.held
+    if freed:
+        uow.charging.count_key_usage(freed)
     return len(due)

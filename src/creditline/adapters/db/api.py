@@ -8,9 +8,10 @@ error that would abort the transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from creditline.domain.api_keys import ApiKey, IdempotentRequest
@@ -28,7 +29,7 @@ _KEY = Codec(ApiKey)
 
 _KEY_COLUMNS = (
     _K.id, _K.org_id, _K.role, _K.name, _K.prefix, _K.created_at, _K.expires_at,
-    _K.revoked_at, _K.last_used_at,
+    _K.revoked_at, _K.last_used_at, _K.cap_micros, _K.cap_window, _K.operations,
 )  # fmt: skip
 
 
@@ -49,6 +50,15 @@ class ApiKeyRepository:
     def get(self, key_id: str) -> ApiKey | None:
         row = self._conn.execute(select(*_KEY_COLUMNS).where(_K.id == key_id)).first()
         return None if row is None else _KEY.decode(row)
+
+    def many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]:
+        """The limited keys (a cap or operations) among ``key_ids``, by id."""
+        if not key_ids:
+            return {}
+        query = select(*_KEY_COLUMNS).where(
+            _K.id.in_(list(key_ids)), or_(_K.cap_micros.is_not(None), _K.operations.is_not(None))
+        )
+        return {row.id: _KEY.decode(row) for row in self._conn.execute(query)}
 
     def of(self, org_id: str | None = None, include_revoked: bool = True) -> list[ApiKey]:
         """Keys, oldest first: of one organization, or all (``org_id`` ``None``)."""

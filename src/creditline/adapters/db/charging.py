@@ -64,6 +64,18 @@ _OPEN_COUNTS = Sql(
     "AND status = 'open' GROUP BY org_id"
 )
 _RESHAPE_RESERVATION = Sql("UPDATE reservations SET amount_micros = ?, expires_at = ? WHERE id = ?")
+_KEY_USED = Sql(
+    f"SELECT key_id, window_start, used_micros FROM key_usage WHERE key_id {IN_LIST} "
+    "AND window_start >= ?"
+)
+_COUNT_KEY_USAGE = Sql(
+    "INSERT INTO key_usage (key_id, window_start, used_micros) VALUES (?, ?, ?) "
+    "ON CONFLICT (key_id, window_start) DO UPDATE "
+    "SET used_micros = key_usage.used_micros + excluded.used_micros"
+)
+_FREE_KEY_USAGE = Sql(
+    "UPDATE key_usage SET used_micros = used_micros + ? WHERE key_id = ? AND window_start = ?"
+)
 _PROJECTS = Sql(f"SELECT org_id, id FROM projects WHERE id {IN_LIST}")
 _MEMBERS = Sql(f"SELECT org_id, id FROM members WHERE id {IN_LIST}")
 _MOVE_BALANCES_PG = Sql(
@@ -146,6 +158,26 @@ class ChargingRepository:
             rows = raw.records(_MEMBERS, (raw.in_list(members),))
             found.update(("member", row["org_id"], row["id"]) for row in rows)
         return found
+
+    def key_used(self, slots: Sequence[tuple[str, datetime]]) -> dict[tuple[str, datetime], int]:
+        """Micro-credits counted under (key id, window start) pairs (missing: none)."""
+        if not slots:
+            return {}
+        raw = self._raw
+        wanted = set(slots)
+        since = raw.when(min(start for _, start in slots))
+        rows = raw.records(_KEY_USED, (raw.in_list(sorted({k for k, _ in slots})), since))
+        found = {(r["key_id"], raw.read_when(r["window_start"])): int(r["used_micros"])
+                 for r in rows}  # fmt: skip
+        return {slot: used for slot, used in found.items() if slot in wanted}
+
+    def count_key_usage(self, moves: dict[tuple[str, datetime], int]) -> None:
+        """Move each key's window counter: up (created at its first move), or down (a
+        hold freed: its counter exists; the CHECK would refuse a negative insert)."""
+        raw = self._raw
+        moved = sorted(moves.items())
+        raw.many(_COUNT_KEY_USAGE, [(k, raw.when(at), d) for (k, at), d in moved if d > 0])
+        raw.many(_FREE_KEY_USAGE, [(d, k, raw.when(at)) for (k, at), d in moved if d < 0])
 
     def add_reservations(self, rows: Sequence[Reservation]) -> None:
         raw = self._raw

@@ -241,6 +241,8 @@ reservations = Table(
     # What the hold is for, {"operation": ..., "dimensions": {...}} (the scoped grants that
     # cover it may pay); NULL: no operation, general grants only (migration 0015).
     Column("target", Json, nullable=True),
+    # The capped API key the hold counts against (migration 0016); NULL: none.
+    Column("key_id", Id, nullable=True),
     CheckConstraint("amount_micros > 0", name="amount_positive"),
     CheckConstraint("held_micros >= 0 AND held_micros <= amount_micros", name="held_in_range"),
 )
@@ -591,12 +593,29 @@ api_keys = Table(
     Column("expires_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("last_used_at", UTCDateTime, nullable=True),
+    # A key's limits (migration 0016): its spend cap, micro-credits a UTC "day" or "month",
+    # and the operations it may charge (a JSON list); NULL: none.
+    Column("cap_micros", BigInteger, nullable=True),
+    Column("cap_window", String(10), nullable=True),
+    Column("operations", Json, nullable=True),
     CheckConstraint(
         "(role = 'operator' AND org_id IS NULL) OR (role <> 'operator' AND org_id IS NOT NULL)",
         name="org_of_role",
     ),
 )
 Index("ix_api_keys_org_id", api_keys.c.org_id)
+
+# What each capped key spent in each window (migration 0016): micro-credits of usage,
+# debits and open holds counted in the UTC day or month starting at window_start. Moved
+# in the charging group's transaction, under the key's organization's lock.
+key_usage = Table(
+    "key_usage",
+    metadata,
+    Column("key_id", Id, ForeignKey("api_keys.id"), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("used_micros", BigInteger, nullable=False),
+    CheckConstraint("used_micros >= 0", name="used_not_negative"),
+)
 
 # The answers of POST requests sent with an Idempotency-Key header, per API key. A row
 # without a status is a request still being answered (or one whose process died: it is

@@ -15,12 +15,14 @@ the organizations' locks (:class:`Books`), never touching storage. Where each pa
 - :mod:`~creditline.domain.charging.holds`: holds, their settlements, extensions and
   increases.
 - :mod:`~creditline.domain.charging.spends`: debits, and their stored outcomes.
+- :mod:`~creditline.domain.charging.caps`: API keys' operations and spend caps.
 - :mod:`~creditline.domain.charging.outcome`: what a decision writes.
 """
 
 from __future__ import annotations
 
 from creditline.domain.charging.books import Account, Books, flex_ref
+from creditline.domain.charging.caps import slot_of
 from creditline.domain.charging.checks import (
     check_extend,
     check_increase,
@@ -81,4 +83,5 @@ __all__ = [
     "prepare_debit",
     "price_event",
     "reserve_fingerprint",
+    "slot_of",
 ]

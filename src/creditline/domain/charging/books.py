@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from creditline.domain.api_keys import ApiKey
 from creditline.domain.grants import Grant
 from creditline.domain.plans import DepletionPolicy
 from creditline.domain.pricing import RateCardHistory
@@ -59,6 +60,8 @@ class Books:
         events: stored usage events under the ids of the group's events.
         keys: stored idempotency records (request hash, outcome) under the group's keys.
         reservations: the reservations the group settles, with their stored outcome.
+        key_limits: the limited API keys the commands (and their holds) name, by id.
+        key_used: micro-credits each of them counted, by (key id, window start).
     """
 
     accounts: dict[str, Account]
@@ -67,3 +70,5 @@ class Books:
     reservations: Mapping[tuple[str, str], tuple[Reservation, dict[str, Any] | None]] = field(
         default_factory=dict
     )
+    key_limits: Mapping[str, ApiKey] = field(default_factory=dict)
+    key_used: Mapping[tuple[str, datetime], int] = field(default_factory=dict)

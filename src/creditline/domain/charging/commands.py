@@ -63,6 +63,8 @@ class Reserve:
     operation: str | None = None
     """What the hold is for: scoped grants covering it may pay (none: general only)."""
     dimensions: dict[str, str] | None = None
+    key_id: str | None = None
+    """The limited API key the hold is made with (its operations and cap apply)."""
 
 
 @dataclass(frozen=True, slots=True)

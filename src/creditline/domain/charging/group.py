@@ -15,6 +15,10 @@ the first outcome, a refusal included, before any balance check; the same id or 
 with another request is :class:`IdempotencyKeyReused`. An event sent without a time
 is stamped with the time it was first received, and a retry without a time is the
 same event: its missing time is read as the stored one.
+
+**Keys' caps.** ``keys``, when given, names per command the limited API key it was
+made with (``None``: none); its operations and cap are checked in
+:mod:`~creditline.domain.charging.caps`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from creditline.domain.api_keys import ApiKey
 from creditline.domain.charging.books import Books
+from creditline.domain.charging.caps import key_of
 from creditline.domain.charging.commands import (
     Command,
     DebitResult,
@@ -51,6 +57,7 @@ def decide(
     commands: Sequence[Command],
     now: datetime,
     new_id: Callable[[str], str],
+    keys: Sequence[str | None] | None = None,
 ) -> Decision:
     """Decide a group of commands in order (see the module docstring).
 
@@ -71,40 +78,54 @@ def decide(
         return found
 
     usage = GroupUsage(books, now, new_id, out)
-    for cmd in commands:
+    for i, cmd in enumerate(commands):
         book = ledger(cmd.org_id)
+        if book is None:
+            results.append(_refused(cmd, OrganizationNotFound(cmd.org_id)))
+            continue
+        key_id = None if keys is None else keys[i]
+        try:
+            key = None if key_id is None else key_of(books, key_id, cmd.org_id)
+        except CreditlineError as exc:
+            results.append(_refused(cmd, exc))
+            continue
         if isinstance(cmd, UsageEvent):
-            if book is None:
-                results.append(rejected(cmd, OrganizationNotFound(cmd.org_id)))
-            else:
-                results.append(usage.decide(book, cmd))
-        elif book is None:
-            error = OrganizationNotFound(cmd.org_id)
-            if isinstance(cmd, Spend):
-                results.append(DebitResult(DebitStatus.REJECTED, 0, cmd.cause, error=error))
-            else:
-                results.append(error)
+            results.append(usage.decide(book, cmd, key))
         else:
-            results.append(_one(book, cmd, out))
+            results.append(_one(book, cmd, out, key))
     for book in ledgers.values():
         usage.consume_entries(book)
     _moves(ledgers, out)
     return out
 
 
-def _one(book: Ledger, cmd: Reserve | Settle | Extend | Increase | Spend, out: Decision) -> Any:
+def _refused(cmd: Command, error: CreditlineError) -> Any:
+    """A command's answer when it cannot be decided at all (nothing changed)."""
+    if isinstance(cmd, UsageEvent):
+        return rejected(cmd, error)
+    if isinstance(cmd, Spend):
+        return DebitResult(DebitStatus.REJECTED, 0, cmd.cause, error=error)
+    return error
+
+
+def _one(
+    book: Ledger,
+    cmd: Reserve | Settle | Extend | Increase | Spend,
+    out: Decision,
+    key: ApiKey | None,
+) -> Any:
     """A hold, a settlement, an extension, an increase or a debit: its result, or the
     error that refused it."""
     try:
         if isinstance(cmd, Reserve):
-            return reserve(book, cmd, out)
+            return reserve(book, cmd, out, key)
         if isinstance(cmd, Settle):
             return settle(book, cmd, out)
         if isinstance(cmd, Extend):
             return extend(book, cmd, out)
         if isinstance(cmd, Increase):
             return increase(book, cmd, out)
-        return spend(book, cmd, out)
+        return spend(book, cmd, out, key)
     except CreditlineError as exc:
         return exc
 

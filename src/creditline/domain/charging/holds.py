@@ -18,6 +18,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from creditline.domain.api_keys import ApiKey
+from creditline.domain.charging.caps import (
+    Slot,
+    check_operation,
+    check_room,
+    count,
+    key_of,
+    room,
+    slot_of,
+)
 from creditline.domain.charging.checks import increase_fingerprint, reserve_fingerprint
 from creditline.domain.charging.commands import (
     MAX_TTL,
@@ -58,7 +68,7 @@ def _too_long(plan: Plan, ttl: timedelta, until: datetime, limit: datetime) -> I
     )  # fmt: skip
 
 
-def reserve(book: Ledger, cmd: Reserve, out: Decision) -> Reservation:
+def reserve(book: Ledger, cmd: Reserve, out: Decision, key: ApiKey | None = None) -> Reservation:
     request_hash = None
     if cmd.idempotency_key is not None:
         request_hash = reserve_fingerprint(cmd)
@@ -68,6 +78,12 @@ def reserve(book: Ledger, cmd: Reserve, out: Decision) -> Reservation:
                 return book.reservations.get(stored.id, stored)
             return _reservation(book, stored["reservation_id"])[0]
     book.check_attribution(cmd.project_id, cmd.member_id)
+    slot = None
+    if key is not None:
+        check_operation(key, cmd.operation)
+        slot = slot_of(key, book.now)
+        if slot is not None:
+            check_room(book.books, out, key, slot, cmd.amount)
     if cmd.ttl > longest_hold(book.m.plan):
         until = book.now + cmd.ttl
         raise _too_long(book.m.plan, cmd.ttl, until, book.now + longest_hold(book.m.plan))
@@ -92,8 +108,9 @@ def reserve(book: Ledger, cmd: Reserve, out: Decision) -> Reservation:
         held=cmd.amount, consumed=0, shortfall=0, holds=holds, cause=cmd.cause or hold,
         project_id=cmd.project_id, member_id=cmd.member_id, expires_at=now + cmd.ttl,
         created_at=now, metadata=dict(cmd.metadata), operation=cmd.operation,
-        dimensions=dict(cmd.dimensions or {}),
+        dimensions=dict(cmd.dimensions or {}), key_id=None if slot is None else slot[0],
     )  # fmt: skip
+    count(out, slot, cmd.amount)
     out.new_reservations.append(res)
     book.held += cmd.amount
     book.open_holds += 1
@@ -138,6 +155,7 @@ def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
     res, outcome = _reservation(book, cmd.reservation_id)
     if not res.is_open:
         return _replay_settlement(res, outcome)
+    capped = _capped(book, res)  # before anything moves
     now = book.now
     releasing = cmd.amount is None
     final = cmd.final or releasing
@@ -153,11 +171,15 @@ def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
         for grant_id, amount in plan.kept:  # spendable again by the next command
             pool.give(grant_id, amount)
     operation, dimensions = res.operation, res.dimensions
+    slot, wanted = None, plan.excess
+    if capped is not None:  # the key's cap (with what this settlement frees) bounds it
+        slot = capped[1]
+        wanted = min(wanted, room(book.books, out, *capped) + released)
     available = pool.available_for(operation, dimensions)
-    if plan.excess > available:  # the policy may cover the rest with flex
-        book.cover(plan.excess - available)
+    if wanted > available:  # the policy may cover the rest with flex
+        book.cover(wanted - available)
         available = pool.available_for(operation, dimensions)
-    covered = min(plan.excess, available)
+    covered = min(wanted, available)
     if covered:
         taken = pool.take(covered, operation, dimensions)
         entries += _entries(res, EntryType.CONSUME, taken, res.cause, now)
@@ -175,6 +197,7 @@ def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
     stored_outcome = (
         {"consumed": consumed, "released": released, "shortfall": shortfall} if final else None
     )
+    count(out, slot, covered - released)
     book.reservations[res.id] = res
     book.outcomes[res.id] = stored_outcome
     out.settled.append((res, stored_outcome))
@@ -183,6 +206,15 @@ def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
     if final:
         book.open_holds -= 1
     return Settlement(res, consumed, released, shortfall)
+
+
+def _capped(book: Ledger, res: Reservation) -> tuple[ApiKey, Slot] | None:
+    """The capped key a hold counts against, and its counter (the hold's window)."""
+    if res.key_id is None:
+        return None
+    key = key_of(book.books, res.key_id, res.org_id)
+    slot = slot_of(key, res.created_at)
+    return None if slot is None else (key, slot)
 
 
 def _open(book: Ledger, reservation_id: str, doing: str) -> Reservation:
@@ -237,7 +269,11 @@ def increase(book: Ledger, cmd: Increase, out: Decision) -> Reservation:
                 return book.reservations.get(stored.id, stored)
             return _reservation(book, stored["reservation_id"])[0]
     res = _open(book, cmd.reservation_id, "increased")
+    capped = _capped(book, res)
+    if capped is not None:
+        check_room(book.books, out, *capped, cmd.amount)
     taken = book.take(cmd.amount, res.operation, res.dimensions, flex=False)
+    count(out, None if capped is None else capped[1], cmd.amount)
     hold = Cause(CauseType.RESERVATION, res.id)
     now = book.now
     out.entries.extend(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from creditline.domain.grants import NewGrant
@@ -36,6 +37,8 @@ class Decision:
         entries: ledger entries, in order.
         grant_moves: each grant's net change.
         balances: per organization: (balance change, entries written, held change).
+        key_usage: per capped API key's window (key id, window start): the change of
+            what it spent (micro-credits).
     """
 
     results: list[Any] = field(default_factory=list)
@@ -48,6 +51,7 @@ class Decision:
     entries: list[NewEntry] = field(default_factory=list)
     grant_moves: dict[str, int] = field(default_factory=dict)
     balances: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    key_usage: dict[tuple[str, datetime], int] = field(default_factory=dict)
 
     @property
     def writes(self) -> bool:

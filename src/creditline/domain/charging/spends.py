@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from creditline.domain.api_keys import ApiKey
+from creditline.domain.charging.caps import check_operation, check_room, count, slot_of
 from creditline.domain.charging.commands import DebitResult, DebitStatus, Spend
 from creditline.domain.charging.ledger import Ledger, key_replay
 from creditline.domain.charging.outcome import Decision
-from creditline.domain.errors import CreditlineError, InsufficientCredits
+from creditline.domain.errors import CreditlineError, InsufficientCredits, KeyCapExceeded
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.spending import Allocation
 
@@ -29,6 +31,8 @@ def debit_outcome(result: DebitResult) -> dict[str, Any]:
         "allocations": [[a.grant_id, a.amount] for a in result.allocations],
     }
     error = result.error
+    if isinstance(error, KeyCapExceeded):
+        stored["key_cap"] = [error.key_id, error.cap, error.used, error.needed, error.window]
     if isinstance(error, InsufficientCredits):
         stored["needed"] = error.needed
         stored["available"] = error.available
@@ -43,8 +47,11 @@ def debit_outcome(result: DebitResult) -> dict[str, Any]:
 def debit_from_outcome(org_id: str, stored: Mapping[str, Any]) -> DebitResult:
     """A debit's stored outcome, replayed."""
     status = DebitStatus(stored["status"])
-    error = None
-    if status is DebitStatus.REFUSED:
+    error: CreditlineError | None = None
+    capped = stored.get("key_cap")
+    if status is DebitStatus.REFUSED and capped is not None:
+        error = KeyCapExceeded(*capped)
+    elif status is DebitStatus.REFUSED:
         error = InsufficientCredits(
             org_id, stored["needed"], stored["available"],
             flex_limit=stored.get("flex_limit"), flex_used=stored.get("flex_used"),
@@ -60,28 +67,49 @@ def debit_from_outcome(org_id: str, stored: Mapping[str, Any]) -> DebitResult:
     )
 
 
-def spend(book: Ledger, cmd: Spend, out: Decision) -> DebitResult:
-    debit, key, cause = cmd.debit, cmd.debit.idempotency_key, cmd.cause
-    if key is not None or debit.project_id is not None or debit.member_id is not None:
-        try:
-            if key is not None and cmd.request_hash is not None:
-                seen = key_replay(book, key, cmd.request_hash)
-                if seen is not None:
-                    first = seen if isinstance(seen, DebitResult) else None
-                    if first is None:
-                        first = debit_from_outcome(book.org_id, seen)
-                    return first._replace(replayed=True)
-            book.check_attribution(debit.project_id, debit.member_id)
-        except CreditlineError as exc:
-            return DebitResult(DebitStatus.REJECTED, 0, cause, error=exc)
+def _checked(book: Ledger, cmd: Spend, api_key: ApiKey | None) -> DebitResult | None:
+    """A debit's replayed outcome, or its rejection (attribution, the key's operations);
+    ``None`` when it goes on."""
+    debit, key = cmd.debit, cmd.debit.idempotency_key
     try:
+        if key is not None and cmd.request_hash is not None:
+            seen = key_replay(book, key, cmd.request_hash)
+            if seen is not None:
+                first = seen if isinstance(seen, DebitResult) else None
+                if first is None:
+                    first = debit_from_outcome(book.org_id, seen)
+                return first._replace(replayed=True)
+        book.check_attribution(debit.project_id, debit.member_id)
+        if api_key is not None:
+            check_operation(api_key, debit.operation)
+    except CreditlineError as exc:
+        return DebitResult(DebitStatus.REJECTED, 0, cmd.cause, error=exc)
+    return None
+
+
+def spend(book: Ledger, cmd: Spend, out: Decision, api_key: ApiKey | None = None) -> DebitResult:
+    debit, key, cause = cmd.debit, cmd.debit.idempotency_key, cmd.cause
+    if (
+        key is not None
+        or debit.project_id is not None
+        or api_key is not None
+        or (debit.member_id is not None)
+    ):
+        done = _checked(book, cmd, api_key)
+        if done is not None:
+            return done
+    slot = None if api_key is None else slot_of(api_key, book.now)
+    try:
+        if slot is not None and api_key is not None:
+            check_room(book.books, out, api_key, slot, debit.amount)
         allocations = book.take(
             debit.amount, debit.operation, debit.dimensions,
             flex=cmd.entry_type is EntryType.CONSUME,
         )  # fmt: skip
-    except InsufficientCredits as exc:
+    except (InsufficientCredits, KeyCapExceeded) as exc:
         result = DebitResult(DebitStatus.REFUSED, debit.amount, cause, error=exc)
     else:
+        count(out, slot, debit.amount)
         # tuple.__new__ skips the named tuples' generated __new__: this runs per debit.
         append, org_id, kind, now = out.entries.append, book.org_id, cmd.entry_type, book.now
         project, member, meta = debit.project_id, debit.member_id, debit.metadata

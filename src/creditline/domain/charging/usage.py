@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from creditline.domain.api_keys import ApiKey
 from creditline.domain.charging.books import Books
+from creditline.domain.charging.caps import check_operation, check_room, count, slot_of
 from creditline.domain.charging.ledger import Ledger
 from creditline.domain.charging.outcome import Decision
 from creditline.domain.errors import (
@@ -17,7 +19,9 @@ from creditline.domain.errors import (
     IdempotencyKeyReused,
     InsufficientCredits,
     InvalidUsage,
+    KeyCapExceeded,
     NotFound,
+    OperationNotAllowed,
     PlanGateRefused,
     RateCardNotFound,
     UnknownOperation,
@@ -34,7 +38,14 @@ __all__ = ["GroupUsage", "check_event_gates", "event_hash", "price_event", "reje
 _NO_COMPONENTS: tuple[tuple[str, int], ...] = ()
 
 
-_PRICING_ERRORS = (InvalidUsage, UnknownOperation, NotFound)
+_PRICING_ERRORS = (InvalidUsage, UnknownOperation, NotFound, OperationNotAllowed)
+
+
+def _check_operations(key: ApiKey, event: UsageEvent) -> None:
+    """The key may charge the event's operation and each step's."""
+    check_operation(key, event.operation)
+    for step in event.steps:
+        check_operation(key, step.operation)
 
 
 def rejected(event: UsageEvent, exc: CreditlineError) -> EventResult:
@@ -90,7 +101,7 @@ class GroupUsage:
                 book.seen[event_id] = prior
         return prior
 
-    def decide(self, book: Ledger, event: UsageEvent) -> EventResult:
+    def decide(self, book: Ledger, event: UsageEvent, api_key: ApiKey | None = None) -> EventResult:
         prior = self._prior(book, event.event_id)
         if prior is not None:
             if event_hash(event, prior[2]) != prior[0]:
@@ -100,6 +111,8 @@ class GroupUsage:
             event = replace(event, occurred_at=self.now)
         request_hash = hashlib.sha256(event.request_key().encode()).hexdigest()
         try:
+            if api_key is not None:
+                _check_operations(api_key, event)
             charge = self._price(book, event)
         except _PRICING_ERRORS as exc:
             return rejected(event, exc)
@@ -110,12 +123,25 @@ class GroupUsage:
                 return self._store(
                     book, event, request_hash, EventStatus.REFUSED, charge, error=exc
                 )
-        return self._pay(book, event, request_hash, charge)
+        return self._pay(book, event, request_hash, charge, api_key)
 
     def _pay(
-        self, book: Ledger, event: UsageEvent, request_hash: str, charge: Charge
+        self,
+        book: Ledger,
+        event: UsageEvent,
+        request_hash: str,
+        charge: Charge,
+        api_key: ApiKey | None = None,
     ) -> EventResult:
         """Take a priced event's cost (netted per grant, project, member), or refuse it."""
+        slot = None if api_key is None else slot_of(api_key, self.now)
+        if slot is not None and api_key is not None:
+            try:
+                check_room(self.books, self.out, api_key, slot, charge.total)
+            except KeyCapExceeded as exc:
+                return self._store(
+                    book, event, request_hash, EventStatus.REFUSED, charge, error=exc
+                )
         try:
             allocations = book.take(charge.total, event.operation, event.dimensions)
         except InsufficientCredits as exc:
@@ -126,6 +152,7 @@ class GroupUsage:
             return self._store(
                 book, event, request_hash, EventStatus.REFUSED, charge, error=exc, reason=reason
             )
+        count(self.out, slot, charge.total)
         consumed = book.consumed
         for grant_id, amount in allocations:
             key = (grant_id, event.project_id, event.member_id)

@@ -47,8 +47,10 @@ map classes to statuses and exit codes in one table each)::
     │   ├── RefundRefused          the refund policy or the purchase's state forbids it
     │   └── PaymentProviderError   the provider failed or declined; its error is the cause
     ├── NotificationFailed         a message (a receipt e-mail) was not accepted for delivery
+    ├── KeyCapExceeded             a charge past the API key's spend cap; nothing charged
     ├── AuthenticationFailed       no API key, or one that is unknown, expired or revoked
     ├── PermissionDenied           the API key's role does not allow this (read-only, org)
+    │   └── OperationNotAllowed    the API key may not charge this operation
     ├── ConfigurationError         the engine cannot start as configured
     │   ├── InvalidDatabaseUrl
     │   └── SchemaOutOfDate
@@ -74,6 +76,7 @@ from creditline.domain.errors.api import (
     ApiKeyNotFound,
     AuthenticationFailed,
     IdempotencyKeyInUse,
+    OperationNotAllowed,
     PermissionDenied,
 )
 from creditline.domain.errors.base import Conflict, CreditlineError, NotFound, ValidationError
@@ -95,7 +98,7 @@ from creditline.domain.errors.conflicts import (
     IdempotencyKeyReused,
     RateCardVersionConflict,
 )
-from creditline.domain.errors.credits import InsufficientCredits, PlanGateRefused
+from creditline.domain.errors.credits import InsufficientCredits, KeyCapExceeded, PlanGateRefused
 from creditline.domain.errors.not_found import (
     GrantNotFound,
     MemberNotFound,
@@ -173,6 +176,8 @@ __all__ = [
     "ApiKeyNotFound",
     "AuthenticationFailed",
     "IdempotencyKeyInUse",
+    "KeyCapExceeded",
+    "OperationNotAllowed",
     "PermissionDenied",
     # alerts and outgoing webhooks
     "AlertRuleNotFound",
@@ -228,6 +233,8 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     NotificationFailed: "notification-failed",
     AuthenticationFailed: "authentication-failed",
     PermissionDenied: "permission-denied",
+    OperationNotAllowed: "operation-not-allowed",
+    KeyCapExceeded: "key-cap-exceeded",
     ConfigurationError: "configuration-error",
     StorageError: "storage-error",
 }
@@ -263,6 +270,8 @@ ERROR_MEMBERS: dict[type[CreditlineError], tuple[str, ...]] = {
     NotificationFailed: ("channel", "reason"),
     AuthenticationFailed: ("reason",),
     PermissionDenied: ("role", "needed"),
+    OperationNotAllowed: ("key_id", "operation", "allowed"),
+    KeyCapExceeded: ("key_id", "cap", "used", "needed", "window"),
 }
 """The attributes of each error class sent as members of its problem, by name: its
 constructor's arguments, in their order, which the HTTP client calls it with again (a

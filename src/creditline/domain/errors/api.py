@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from creditline.domain.errors.base import Conflict, CreditlineError, NotFound
 
-__all__ = ["ApiKeyNotFound", "AuthenticationFailed", "IdempotencyKeyInUse", "PermissionDenied"]
+__all__ = [
+    "ApiKeyNotFound",
+    "AuthenticationFailed",
+    "IdempotencyKeyInUse",
+    "OperationNotAllowed",
+    "PermissionDenied",
+]
 
 
 class ApiKeyNotFound(NotFound):
@@ -38,6 +44,30 @@ class PermissionDenied(CreditlineError):
         self.role = role
         self.needed = needed
         super().__init__(f"a key with role {role!r} cannot do this: it needs {needed}")
+
+
+class OperationNotAllowed(PermissionDenied):
+    """The API key may charge only some operations, and this charge names another (or
+    none); nothing was charged.
+
+    Attributes:
+        key_id: the key.
+        operation: the operation the charge named (``None``: none).
+        allowed: the operations the key may charge.
+    """
+
+    def __init__(self, key_id: str, operation: str | None, allowed: tuple[str, ...]) -> None:
+        self.key_id = key_id
+        self.operation = operation
+        self.allowed = tuple(allowed)
+        names = ", ".join(self.allowed)
+        CreditlineError.__init__(
+            self,
+            f"API key {key_id} may charge only {names}: "
+            + ("the charge names no operation" if operation is None else f"not {operation!r}"),
+        )
+        self.role = "org"
+        self.needed = f"a key allowed to charge {operation!r}"
 
 
 class IdempotencyKeyInUse(Conflict):

@@ -1,10 +1,10 @@
-"""Charges refused: by the plan's gates, or for want of credits."""
+"""Charges refused: by the plan's gates, for want of credits, or by an API key's cap."""
 
 from __future__ import annotations
 
 from creditline.domain.errors.base import CreditlineError
 
-__all__ = ["InsufficientCredits", "PlanGateRefused"]
+__all__ = ["InsufficientCredits", "KeyCapExceeded", "PlanGateRefused"]
 
 
 class PlanGateRefused(CreditlineError):
@@ -73,3 +73,32 @@ class InsufficientCredits(CreditlineError):
         if self.flex_limit is None:
             return None
         return max(0, self.flex_limit - (self.flex_used or 0))
+
+
+class KeyCapExceeded(CreditlineError):
+    """A charge would take an API key past its spend cap for the window; nothing was
+    charged (the organization's credits are not the limit: the key's cap is).
+
+    Attributes:
+        key_id: the capped key.
+        cap: micro-credits the key may spend in a window.
+        used: micro-credits it has spent (or holds) in the current window.
+        needed: micro-credits the charge needed.
+        window: ``day`` or ``month`` (UTC).
+    """
+
+    def __init__(self, key_id: str, cap: int, used: int, needed: int, window: str) -> None:
+        self.key_id = key_id
+        self.cap = cap
+        self.used = used
+        self.needed = needed
+        self.window = window
+        super().__init__(
+            f"API key {key_id} is capped at {cap} micro-credits a {window}: {used} used, "
+            f"{self.room} left, the charge needs {needed}"
+        )
+
+    @property
+    def room(self) -> int:
+        """Micro-credits the key may still spend in this window."""
+        return max(0, self.cap - self.used)

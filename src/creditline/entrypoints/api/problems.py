@@ -63,10 +63,12 @@ from creditline.domain.errors import (
     InvalidTime,
     InvalidUsage,
     InvoiceNotFound,
+    KeyCapExceeded,
     MemberNotFound,
     NoRateCardInForce,
     NotFound,
     NotificationFailed,
+    OperationNotAllowed,
     OrganizationNotFound,
     PackNotFound,
     PaymentError,
@@ -199,6 +201,13 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
         "Insufficient credits",
         "The credits needed (`needed`) exceed those available (`available`); nothing was written.",
     ),
+    KeyCapExceeded: _e(
+        402,
+        "API key cap exceeded",
+        "The charge (`needed`) would take the API key past its spend cap (`cap`) for the "
+        "`window` (a UTC day or month): `used` so far, `room` left, all in micro-credits; "
+        "nothing was charged.",
+    ),
     PaymentError: _e(409, "Payment cannot go ahead"),
     PaymentsUnavailable: _e(
         403,
@@ -227,6 +236,12 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
         "Permission denied",
         "The API key's role does not allow this request (a read-only key writing, an "
         "organization's key on an operator's route).",
+    ),
+    OperationNotAllowed: _e(
+        403,
+        "Operation not allowed for this key",
+        "The API key may charge only the operations in `allowed`; this charge names "
+        "another (or none). Nothing was charged.",
     ),
     ConfigurationError: _e(500, "Configuration error"),
     StorageError: _e(503, "Storage unavailable"),
@@ -366,6 +381,8 @@ def _described(exc: CreditlineError) -> dict[str, Any]:
             "country": exc.country,
             "contact_sales": f"/v1/orgs/{exc.org_id}/sales-requests",
         }
+    if isinstance(exc, KeyCapExceeded):
+        return {"room": exc.room}
     if isinstance(exc, PlanGateRefused):
         return {"plan": exc.plan, "rule": exc.rule, "reason": exc.reason}
     problems = getattr(exc, "problems", None)

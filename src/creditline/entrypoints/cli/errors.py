@@ -22,7 +22,9 @@ from creditline.domain.errors import (
     Conflict,
     CreditlineError,
     InsufficientCredits,
+    KeyCapExceeded,
     NotFound,
+    OperationNotAllowed,
     PaymentError,
     PlanGateRefused,
     RefundRefused,
@@ -76,6 +78,8 @@ EXIT_CODES: dict[type[Exception], int] = {
     NotFound: 3,
     Conflict: 4,
     InsufficientCredits: 5,
+    KeyCapExceeded: 5,
+    OperationNotAllowed: 5,
     PlanGateRefused: 5,
     UsageRefused: 5,
     ConfigurationError: 6,
@@ -88,9 +92,10 @@ EXIT_CODES: dict[type[Exception], int] = {
 """The one table from error class to exit code; a class not listed takes its nearest
 listed base class's code. Click's own usage errors also exit 2. Refused usage (no
 credits to cover it, the plan's gates) exits 5, like a refused spend, and so does a
-refused refund; a purchase the payment provider cannot make (or no provider) exits 9;
-a purchase refused because self-serve buying is not available in the organization's
-country exits 10 (contact sales: ``creditline sales request``)."""
+refused refund and a charge past an API key's cap or outside its operations; a
+purchase the payment provider cannot make (or no provider) exits 9; a purchase refused
+because self-serve buying is not available in the organization's country exits 10
+(contact sales: ``creditline sales request``)."""
 
 
 def _insufficient(exc: InsufficientCredits) -> str:
@@ -100,12 +105,21 @@ def _insufficient(exc: InsufficientCredits) -> str:
     )
 
 
+def _key_cap(exc: KeyCapExceeded) -> str:
+    return (
+        f"API key {exc.key_id} is capped at {format_credits(exc.cap)} credits a {exc.window}: "
+        f"{format_credits(exc.used)} used, {format_credits(exc.room)} left, the charge needs "
+        f"{format_credits(exc.needed)}"
+    )
+
+
 def _self_serve(exc: SelfServeUnavailable) -> str:
     return f"{exc}: creditline sales request {exc.org_id} [--pack NAME | --amount CREDITS]"
 
 
 _MESSAGES: dict[type[Exception], Callable[[Any], str]] = {
     InsufficientCredits: _insufficient,
+    KeyCapExceeded: _key_cap,
     SelfServeUnavailable: _self_serve,
 }
 """Messages that read better in credits than the engine's micro-credits."""

@@ -146,6 +146,7 @@ def reservation_from_row(raw: Raw, row: Record) -> Reservation:
         metadata=dict(raw.read_json(row["metadata"]) or {}),
         operation=None if not target else target["operation"],
         dimensions=dict(target.get("dimensions") or {}) if target else {},
+        key_id=row["key_id"],
     )
 
 
@@ -157,7 +158,7 @@ def reservation_row(raw: Raw, res: Reservation) -> tuple[Any, ...]:
         res.shortfall, dumps([list(a) for a in res.holds]), res.cause.type.value,
         res.cause.ref, res.project_id, res.member_id, when(res.expires_at),
         when(res.created_at), None if res.settled_at is None else when(res.settled_at),
-        dumps(res.metadata), None, reservation_target(res, dumps),
+        dumps(res.metadata), None, reservation_target(res, dumps), res.key_id,
     )  # fmt: skip
 
 

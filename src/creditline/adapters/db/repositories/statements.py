@@ -108,7 +108,7 @@ ENTRY_COLUMNS = (
 RESERVATION_COLUMNS = (
     "id", "org_id", "status", "amount_micros", "held_micros", "consumed_micros",
     "shortfall_micros", "holds", "cause_type", "cause_ref", "project_id", "member_id",
-    "expires_at", "created_at", "settled_at", "metadata", "outcome", "target",
+    "expires_at", "created_at", "settled_at", "metadata", "outcome", "target", "key_id",
 )  # fmt: skip
 RESERVATION = Sql(
     f"SELECT {', '.join(RESERVATION_COLUMNS)} FROM reservations WHERE id = ? AND org_id = ?"
