@@ -98,6 +98,8 @@ class ApiKey:
         created_at, expires_at, revoked_at, last_used_at: its life (UTC).
         cap_micros, cap_window: its spend cap, micro-credits a window (``None``: none).
         operations: the operations it may charge (``None``: any).
+        used_micros: with a cap, what it spent (or holds) in its current window, as
+            read with a listing of keys (``None``: not read; never stored on the key).
     """
 
     id: str
@@ -112,6 +114,14 @@ class ApiKey:
     cap_micros: int | None = None
     cap_window: CapWindow | None = None
     operations: tuple[str, ...] | None = None
+    used_micros: int | None = None
+
+    @property
+    def room_micros(self) -> int | None:
+        """With a cap and its use read: what it may still spend in this window."""
+        if self.cap_micros is None or self.used_micros is None:
+            return None
+        return max(0, self.cap_micros - self.used_micros)
 
     @property
     def limited(self) -> bool:

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from creditline.domain.api_keys import ApiKey, CapWindow, IdempotentRequest, IssuedKey, Role
-from creditline.domain.errors import ApiKeyNotFound
 from creditline.facade.core import Core
 from creditline.services import api_keys, http_requests
 
@@ -52,19 +51,20 @@ class Api(Core):
         return self._run(lambda: api_keys.create_api_key(cmd, self._uow(), self.clock))
 
     def api_keys(self, org_id: str | None = None, include_revoked: bool = True) -> list[ApiKey]:
-        """API keys (never their secrets), oldest first: an organization's, or all."""
+        """API keys (never their secrets), oldest first: an organization's, or all. A
+        capped key comes with what it spent (or holds) in its current window
+        (``used_micros``) and its room (``room_micros``)."""
         return self._run(
-            lambda: api_keys.list_api_keys(org_id, self._uow(read_only=True), include_revoked)
+            lambda: api_keys.list_api_keys(
+                org_id, self._uow(read_only=True), self.clock, include_revoked
+            )
         )
 
-    def api_key_spending(self, keys: list[ApiKey]) -> dict[str, int]:
-        """What each capped key among ``keys`` spent (or holds) in its current window
-        (a UTC day or month), in micro-credits; its room is ``cap_micros`` minus it."""
-        now = self.clock.now()
-        return self._run(lambda: api_keys.key_spending(keys, self._uow(read_only=True), now))
-
     def api_key(self, key_id: str) -> ApiKey:
-        return self._find(lambda uow: uow.api_keys.get(key_id), ApiKeyNotFound(key_id))
+        """One API key; a capped one with its ``used_micros`` and ``room_micros``."""
+        return self._run(
+            lambda: api_keys.get_api_key(key_id, self._uow(read_only=True), self.clock)
+        )
 
     def revoke_api_key(self, key_id: str) -> ApiKey:
         """Revoke an API key: it stops working at once. Revoking it again changes nothing."""

@@ -3,7 +3,7 @@ them (see :mod:`creditline.domain.api_keys`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from creditline.domain.api_keys import (
@@ -35,7 +35,8 @@ __all__ = [
     "CreateApiKey",
     "authenticate",
     "create_api_key",
-    "key_spending",
+    "get_api_key",
+    "with_spending",
     "list_api_keys",
     "revoke_api_key",
     "touch_api_key",
@@ -126,6 +127,7 @@ def create_api_key(cmd: CreateApiKey, uow: UnitOfWork, clock: Clock) -> IssuedKe
     key = ApiKey(
         f"key_{prefix}", cmd.org_id, role, name, prefix, now, expires_at,
         cap_micros=cap, cap_window=window, operations=operations,
+        used_micros=None if cap is None else 0,
     )  # fmt: skip
     with uow:
         if cmd.org_id is not None and uow.orgs.get(cmd.org_id) is None:
@@ -179,30 +181,40 @@ def revoke_api_key(key_id: str, uow: UnitOfWork, clock: Clock) -> ApiKey:
             raise ApiKeyNotFound(key_id)
         uow.api_keys.revoke(key_id, clock.now())
         revoked = uow.api_keys.get(key_id)
+        revoked = None if revoked is None else with_spending([revoked], uow, clock.now())[0]
         uow.commit()
     assert revoked is not None
     return revoked
 
 
 def list_api_keys(
-    org_id: str | None, uow: UnitOfWork, include_revoked: bool = True
+    org_id: str | None, uow: UnitOfWork, clock: Clock, include_revoked: bool = True
 ) -> list[ApiKey]:
-    """Keys (never their secrets), oldest first: of an organization, or all."""
+    """Keys (never their secrets), oldest first: of an organization, or all; each capped
+    one with what it spent in its current window."""
     with uow:
         if org_id is not None and uow.orgs.get(org_id) is None:
             raise OrganizationNotFound(org_id)
-        return uow.api_keys.of(org_id, include_revoked)
+        return with_spending(uow.api_keys.of(org_id, include_revoked), uow, clock.now())
 
 
-def key_spending(keys: list[ApiKey], uow: UnitOfWork, now: datetime) -> dict[str, int]:
-    """What each capped key among ``keys`` spent (or holds) in its window holding
-    ``now``, in micro-credits."""
+def get_api_key(key_id: str, uow: UnitOfWork, clock: Clock) -> ApiKey:
+    """One key, with what it spent in its current window when capped."""
+    with uow:
+        key = uow.api_keys.get(key_id)
+        if key is None:
+            raise ApiKeyNotFound(key_id)
+        return with_spending([key], uow, clock.now())[0]
+
+
+def with_spending(keys: list[ApiKey], uow: UnitOfWork, now: datetime) -> list[ApiKey]:
+    """``keys``, each capped one with what it spent (or holds) in its window holding
+    ``now`` (``used_micros``), inside the caller's transaction."""
     slots = {}
     for key in keys:
         if key.cap_window is not None:
             slots[key.id] = (key.id, window_bounds(key.cap_window, now)[0])
     if not slots:
-        return {}
-    with uow:
-        used = uow.charging.key_used(sorted(slots.values()))
-    return {key_id: used.get(slot, 0) for key_id, slot in slots.items()}
+        return keys
+    used = uow.charging.key_used(sorted(slots.values()))
+    return [replace(k, used_micros=used.get(slots[k.id], 0)) if k.id in slots else k for k in keys]

@@ -25,7 +25,7 @@ _K = t.api_keys.c
 _H = t.http_idempotency.c
 
 
-_KEY = Codec(ApiKey)
+_KEY = Codec(ApiKey, skip=("used_micros",))
 
 _KEY_COLUMNS = (
     _K.id, _K.org_id, _K.role, _K.name, _K.prefix, _K.created_at, _K.expires_at,

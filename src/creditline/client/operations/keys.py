@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from creditline.client import decode
 from creditline.client._wire import Call, Flow, get, op, post, seg
 from creditline.client.operations._requests import compact, fetch, fetch_each, org_get, query_params
-from creditline.domain.api_keys import ApiKey, IssuedKey, Role
+from creditline.domain.amounts import format_credits
+from creditline.domain.api_keys import ApiKey, CapWindow, IssuedKey, Role
 from creditline.domain.errors import StorageError
 from creditline.services.scheduler import TickReport
 
@@ -23,13 +25,21 @@ class KeyOperations:
         *,
         name: str,
         expires_at: datetime | None = None,
+        cap: int | None = None,
+        cap_window: CapWindow | str | None = None,
+        operations: Sequence[str] | None = None,
     ) -> Flow[IssuedKey]:
-        """Make an API key (operator); its text is the result's ``secret``, shown once."""
+        """Make an API key (operator); its text is the result's ``secret``, shown once.
+        An organization's key may be capped (``cap`` micro-credits a ``cap_window``) and
+        limited to ``operations``."""
         body = compact(
             role=role.value if isinstance(role, Role) else str(role),
             org_id=org_id,
             name=name,
             expires_at=expires_at,
+            cap=None if cap is None else format_credits(cap),
+            cap_window=None if cap_window is None else str(cap_window),
+            operations=None if operations is None else list(operations),
         )
         return (yield from fetch(decode.issued_key, post("/v1/api-keys", body, org_id=org_id)))
 

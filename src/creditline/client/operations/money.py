@@ -83,9 +83,12 @@ class MoneyOperations:
         metadata: dict[str, Any] | None = None,
         operation: str | None = None,
         dimensions: Mapping[str, str] | None = None,
+        key_id: str | None = None,
     ) -> Flow[DebitResult]:
         """Spend ``amount`` micro-credits in the consumption order (B2); for
         ``operation``, the scoped grants covering it first (B7).
+        ``key_id`` is the library's way to name a limited key: the service applies the
+        limits of the key this client calls with, and the argument is not sent.
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover it; nothing was written.

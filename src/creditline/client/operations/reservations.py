@@ -41,9 +41,12 @@ class ReservationOperations:
         metadata: dict[str, Any] | None = None,
         operation: str | None = None,
         dimensions: Mapping[str, str] | None = None,
+        key_id: str | None = None,
     ) -> Flow[Reservation]:
         """Hold ``amount`` micro-credits for a running operation (``ttl`` in whole seconds);
         for ``operation``, from the scoped grants covering it first (B7).
+        ``key_id`` is the library's way to name a limited key: the service applies the
+        limits of the key this client calls with, and the argument is not sent.
 
         Raises:
             InsufficientCredits: the spendable grants cannot cover the hold.

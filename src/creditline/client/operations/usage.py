@@ -30,9 +30,13 @@ class UsageOperations:
     """Usage (C1): recording, voiding, amending events, and reading them back."""
 
     @op
-    def record_usage(self, events: Sequence[UsageEvent]) -> Flow[list[EventResult]]:
+    def record_usage(
+        self, events: Sequence[UsageEvent], *, key_id: str | None = None
+    ) -> Flow[list[EventResult]]:
         """Price, gate and charge events; a result per event, in order. The events of
-        one organization are one transaction (one batch request each)."""
+        one organization are one transaction (one batch request each).
+        ``key_id`` is the library's way to name a limited key: the service applies the
+        limits of the key this client calls with, and the argument is not sent."""
         results: list[EventResult | None] = [None] * len(events)
         by_org: dict[str, list[int]] = {}
         for i, event in enumerate(events):
@@ -58,9 +62,12 @@ class UsageOperations:
         member_id: str | None = None,
         steps: Sequence[UsageStep] = (),
         metadata: Mapping[str, Any] | None = None,
+        key_id: str | None = None,
     ) -> Flow[EventResult]:
         """Record one usage event. A refusal (402, 403) or rejection (404, 422) is a
-        result with its ``error``, as the library's; it is not raised."""
+        result with its ``error``, as the library's; it is not raised.
+        ``key_id`` is the library's way to name a limited key: the service applies the
+        limits of the key this client calls with, and the argument is not sent."""
         body = compact(
             event_id=event_id,
             operation=operation,

@@ -95,6 +95,7 @@ def reservation(r: Reservation) -> dict[str, Any]:
         "metadata": dict(r.metadata),
         "operation": r.operation,
         "dimensions": dict(r.dimensions),
+        "key_id": r.key_id,
     }
 
 

@@ -27,7 +27,10 @@ __all__ = ["router"]
     summary="Make an API key (operator); its text is in `key`, shown this once",
 )
 def create_api_key(*, body: ApiKeyCreate, cl: Engine, _: OperatorKey) -> IssuedKeyOut:
-    issued = cl.create_api_key(body.role, body.org_id, name=body.name, expires_at=body.expires_at)
+    issued = cl.create_api_key(
+        body.role, body.org_id, name=body.name, expires_at=body.expires_at,
+        cap=body.cap_micros, cap_window=body.cap_window, operations=body.operations,
+    )  # fmt: skip
     return IssuedKeyOut.issued(issued)
 
 
@@ -54,7 +57,10 @@ def revoke_api_key(*, key_id: str, cl: Engine, _: OperatorKey) -> ApiKeyOut:
     return ApiKeyOut.of(cl.revoke_api_key(key_id))
 
 
-@router.get("/v1/orgs/{org_id}/api-keys", summary="The organization's API keys")
+@router.get(
+    "/v1/orgs/{org_id}/api-keys",
+    summary="The organization's API keys, each capped one with its cap, used and room",
+)
 def org_api_keys(*, scope: OrgReader, cl: Engine) -> list[ApiKeyOut]:
     return [ApiKeyOut.of(k) for k in cl.api_keys(scope.org_id)]
 

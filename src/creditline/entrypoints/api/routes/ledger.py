@@ -148,7 +148,7 @@ async def spend(
         dimensions=None if body.dimensions is None else dict(body.dimensions),
     )
     results: list[DebitResult] = await asyncio.wrap_future(
-        cl.submit(SpendCredits(scope.org_id, [debit]))
+        cl.submit(SpendCredits(scope.org_id, [debit], key_id=scope.principal.charging_key))
     )
     (result,) = results
     if result.error is not None:

@@ -57,6 +57,7 @@ async def reserve(*, body: ReservationCreate, scope: OrgWriter, cl: Engine, key:
         metadata=body.metadata or {},
         operation=body.operation,
         dimensions=None if body.dimensions is None else dict(body.dimensions),
+        key_id=scope.principal.charging_key,
     )
     hold: Reservation = await asyncio.wrap_future(cl.submit(command))
     return JsonBytes(answers.reservation(hold), status_code=201)

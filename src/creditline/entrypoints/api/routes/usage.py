@@ -36,7 +36,7 @@ from creditline.entrypoints.api.schemas import (
     UsageEventIn,
     UsageReportOut,
 )
-from creditline.entrypoints.api.security import OrgOperator, OrgReader, OrgWriter
+from creditline.entrypoints.api.security import OrgOperator, OrgReader, OrgScope, OrgWriter
 from creditline.entrypoints.usage_export import usage_report_csv
 from creditline.services.usage import RecordUsage
 
@@ -63,9 +63,11 @@ def _count(meter: Metrics, results: Sequence[EventResult]) -> None:
         meter.consumed.inc(charged)
 
 
-async def _record(cl: Creditline, events: list[UsageEvent]) -> list[EventResult]:
-    """Record ``events`` (one transaction, shared with other callers'), once durable."""
-    results: list[EventResult] = await asyncio.wrap_future(cl.submit(RecordUsage(events)))
+async def _record(cl: Creditline, events: list[UsageEvent], scope: OrgScope) -> list[EventResult]:
+    """Record ``events`` (one transaction, shared with other callers'), once durable; a
+    limited key's operations and cap apply."""
+    command = RecordUsage(events, scope.principal.charging_key)
+    results: list[EventResult] = await asyncio.wrap_future(cl.submit(command))
     return results
 
 
@@ -85,7 +87,7 @@ _EVENT_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def record_event(
     *, body: UsageEventIn, scope: OrgWriter, cl: Engine, meter: Meter, request: Request
 ) -> Any:
-    (result,) = await _record(cl, [event_of(scope.org_id, body)])
+    (result,) = await _record(cl, [event_of(scope.org_id, body)], scope)
     _count(meter, [result])
     out = answers.event_result(result)
     if result.error is not None:  # refused (402, 403; stored) or rejected (422, 404)
@@ -137,7 +139,7 @@ async def record_batch(*, scope: OrgWriter, cl: Engine, meter: Meter, request: R
             ) from None  # fmt: skip
     events = read_batch(scope.org_id, document)
     _check_size(request, len(events))
-    results = await _record(cl, events)
+    results = await _record(cl, events, scope)
     _count(meter, results)
     return JsonBytes(answers.batch([answers.event_result(r, i) for i, r in enumerate(results)]))
 

@@ -92,6 +92,7 @@ class ReservationOut(BaseModel):
     metadata: dict[str, Any]
     operation: str | None = None
     dimensions: dict[str, str] = Field(default_factory=dict)
+    key_id: str | None = Field(None, description="The capped API key the hold counts against.")
 
     @classmethod
     def of(cls, r: Reservation) -> ReservationOut:
