@@ -14,10 +14,16 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from creditline.domain.api_keys import ApiKey, IssuedKey, Role
+from creditline.domain.amounts import format_credits
+from creditline.domain.api_keys import ApiKey, CapWindow, IssuedKey, Role
 from creditline.domain.errors import InvalidSetting
 from creditline.entrypoints.cli.app import Session, open_engine
-from creditline.entrypoints.cli.options import org_option, parse_duration, parse_time
+from creditline.entrypoints.cli.options import (
+    org_option,
+    parse_amount,
+    parse_duration,
+    parse_time,
+)
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
 from creditline.entrypoints.cli.views.base import View, Whole, iso, new_table
 
@@ -52,17 +58,42 @@ def _key_data(key: ApiKey) -> dict[str, Any]:
         "expires_at": iso(key.expires_at),
         "revoked_at": iso(key.revoked_at),
         "last_used_at": iso(key.last_used_at),
+        "cap": _credits(key.cap_micros),
+        "cap_window": None if key.cap_window is None else key.cap_window.value,
+        "operations": None if key.operations is None else list(key.operations),
+        "used": _credits(key.used_micros),
+        "room": _credits(key.room_micros),
     }
 
 
+def _credits(micros: int | None) -> str | None:
+    return None if micros is None else format_credits(micros)
+
+
+def _limits(key: ApiKey) -> str:
+    """A key's cap and its use this window, and its operations: ``5/day, used 2, room 3``."""
+    parts = []
+    if key.cap_micros is not None and key.cap_window is not None:
+        cap = f"{format_credits(key.cap_micros)}/{key.cap_window.value}"
+        if key.used_micros is not None:
+            cap += f", used {_credits(key.used_micros)}, room {_credits(key.room_micros)}"
+        parts.append(cap)
+    if key.operations is not None:
+        parts.append("only " + ", ".join(key.operations))
+    return "; ".join(parts)
+
+
 def _keys_table(keys: list[ApiKey], title: str) -> Table:
-    table = new_table(title, "id", "role", "organization", "name", "expires (UTC)", "revoked (UTC)")
+    table = new_table(
+        title, "id", "role", "organization", "name", "limits", "expires (UTC)", "revoked (UTC)"
+    )
     for k in keys:
         table.add_row(
             k.id,
             k.role.value,
             k.org_id or "(all)",
             Text(k.name),
+            Text(_limits(k)),
             iso(k.expires_at) or "never",
             iso(k.revoked_at) or "",
         )
@@ -97,16 +128,38 @@ def key_create(
         str | None,
         typer.Option(metavar="WHEN", help="An ISO time with a zone, or a duration: 90d, 12h."),
     ] = None,
+    cap: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CREDITS",
+            help="With --org: the most the key may spend a --window; past it, 402.",
+        ),
+    ] = None,
+    window: Annotated[
+        CapWindow | None, typer.Option(help="The cap's window, a UTC day (default) or month.")
+    ] = None,
+    operation: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="OPERATION", help="With --org: an operation the key may charge (repeat)."
+        ),
+    ] = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Make an API key and print it, once: only its hash is stored."""
+    """Make an API key and print it, once: only its hash is stored. An organization's key
+    may be capped (--cap 50 --window day) and limited to some operations (--operation
+    chat), for an agent, a CI job or a customer's integration."""
     if operator == (org is not None):
         raise InvalidSetting("key", "--operator/--org", "give exactly one of --operator or --org")
     if operator and read_only:
         raise InvalidSetting("key", "--read-only", "an operator key cannot be read-only")
     role = Role.OPERATOR if operator else (Role.ORG_READ if read_only else Role.ORG)
     cl = open_engine(ctx, migrate=True)
-    issued = cl.create_api_key(role, org, name=name, expires_at=_expiry(expires, cl.clock.now()))
+    issued = cl.create_api_key(
+        role, org, name=name, expires_at=_expiry(expires, cl.clock.now()),
+        cap=None if cap is None else parse_amount(cap), cap_window=window,
+        operations=operation or None,
+    )  # fmt: skip
     emit(fmt, _issued_view(issued))
 
 
