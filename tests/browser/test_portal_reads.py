@@ -25,6 +25,7 @@ PORTAL_PAGES = (
     "/portal/billing",
     "/portal/alerts",
     "/portal/plan",
+    "/portal/keys",
 )
 SIX_DECIMALS = re.compile(r"\d\.\d{3,}")
 """An amount with more than two decimals, in a page's visible text."""

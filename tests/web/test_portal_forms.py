@@ -54,7 +54,7 @@ def _pages(tenant: Tenant) -> list[str]:
         "/portal/", "/portal/usage", "/portal/transactions", f"/portal/events/{ids['event_id']}",
         f"/portal/batches/{ids['batch_id']}", "/portal/buy", purchase, f"{purchase}/receipt",
         "/portal/billing", "/portal/alerts", f"/portal/deliveries/{ids['delivery_id']}",
-        "/portal/plan",
+        "/portal/plan", "/portal/keys",
     ]  # fmt: skip
 
 

@@ -7,7 +7,8 @@ transactions (the ledger, each entry's cause linked to what explains it: a usage
 and its components, a batch's events, a purchase), buying credits (packs and any
 amount, through the payment provider's checkout; the purchase page waits for the
 payment's webhook), purchases and invoices (receipts, invoice HTML and PDF), alerts
-(rules, webhook endpoints, the delivery log, a test send) and the plan: a module a group
+(rules, webhook endpoints, the delivery log, a test send), the plan and the API keys
+(each capped key's cap, used and room): a module a group
 of pages, each with its routes, gathered here in one ``router``.
 
 **Tenancy.** Every page takes the organization from the session cookie (see
@@ -24,6 +25,7 @@ from creditline.entrypoints.web.portal import (
     alerts,
     billing,
     buy,
+    keys,
     link,
     overview,
     plan,
@@ -35,5 +37,5 @@ __all__ = ["router"]
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 # in this order: /portal/purchases/return (buy) comes before /portal/purchases/{purchase_id}
-for _pages in (link, overview, transactions, buy, billing, alerts, plan):
+for _pages in (link, overview, transactions, buy, billing, alerts, plan, keys):
     _pages.add_routes(router)
