@@ -17,7 +17,12 @@ from creditline.domain.amounts import (
     parse_credits,
 )
 from creditline.domain.balances import Balance, ScopedCredits
-from creditline.domain.errors import CreditlineError, InsufficientCredits
+from creditline.domain.errors import (
+    CreditlineError,
+    InsufficientCredits,
+    KeyCapExceeded,
+    OperationNotAllowed,
+)
 from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, LedgerEntry
 from creditline.domain.organizations import Member, Organization, Project
@@ -52,6 +57,8 @@ __all__ = [
     "GrantScope",
     "GrantSource",
     "InsufficientCredits",
+    "KeyCapExceeded",
+    "OperationNotAllowed",
     "LedgerEntry",
     "ManualClock",
     "Member",
