@@ -65,3 +65,12 @@ def test_bad_limits_are_422(world: World) -> None:
     ops = world.post("/v1/api-keys", {"role": "operator", "name": "ops", "cap": "1"})
     assert ops.status_code == 422
     assert len(world.cl.api_keys(a.org)) == 2
+
+
+def test_a_batch_with_a_capped_key_refuses_only_the_events_past_its_cap(world: World) -> None:
+    a = world.tenant("Alpha")
+    agent = _capped_key(world, a.org, cap="2")["key"]
+    events = [{"event_id": f"b{i}", "operation": "ping"} for i in range(3)]
+    batch = world.post(f"/v1/orgs/{a.org}/usage/batch", {"events": events}, key=agent)
+    assert batch.status_code == 200, batch.text
+    assert [r["status"] for r in batch.json()["results"]] == ["accepted", "accepted", "refused"]
