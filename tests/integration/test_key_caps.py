@@ -17,6 +17,7 @@ from creditline import Creditline, DebitStatus, ManualClock, credits
 from creditline.domain.api_keys import ApiKey
 from creditline.domain.charging import Debit
 from creditline.domain.errors import (
+    ApiKeyNotFound,
     InvalidAmount,
     InvalidSetting,
     KeyCapExceeded,
@@ -179,3 +180,15 @@ def test_a_key_of_another_organization_charges_nothing(engine: Creditline) -> No
     result = engine.record(org, "x", "predict", key_id=key.id)
     assert result.status is EventStatus.REJECTED and isinstance(result.error, InvalidSetting)
     assert engine.balance(org).available == 100 * ONE
+
+
+def test_a_key_without_limits_charges_as_no_key_and_an_unknown_key_is_refused(
+    engine: Creditline,
+) -> None:
+    org = _org(engine)
+    plain = engine.create_api_key("org", org, name="backend").key
+    assert engine.record(org, "p", "predict", key_id=plain.id).status == "accepted"
+    assert engine.reserve(org, ONE, key_id=plain.id).key_id is None
+    unknown = engine.record(org, "u", "predict", key_id="key_missing")
+    assert unknown.status is EventStatus.REJECTED and isinstance(unknown.error, ApiKeyNotFound)
+    assert engine.balance(org).available == 98 * ONE

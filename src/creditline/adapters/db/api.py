@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from creditline.domain.api_keys import ApiKey, IdempotentRequest
@@ -52,12 +52,10 @@ class ApiKeyRepository:
         return None if row is None else _KEY.decode(row)
 
     def many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]:
-        """The limited keys (a cap or operations) among ``key_ids``, by id."""
+        """The keys of ``key_ids`` that exist, by id."""
         if not key_ids:
             return {}
-        query = select(*_KEY_COLUMNS).where(
-            _K.id.in_(list(key_ids)), or_(_K.cap_micros.is_not(None), _K.operations.is_not(None))
-        )
+        query = select(*_KEY_COLUMNS).where(_K.id.in_(list(key_ids)))
         return {row.id: _KEY.decode(row) for row in self._conn.execute(query)}
 
     def of(self, org_id: str | None = None, include_revoked: bool = True) -> list[ApiKey]:

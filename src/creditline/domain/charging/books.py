@@ -60,7 +60,7 @@ class Books:
         events: stored usage events under the ids of the group's events.
         keys: stored idempotency records (request hash, outcome) under the group's keys.
         reservations: the reservations the group settles, with their stored outcome.
-        key_limits: the limited API keys the commands (and their holds) name, by id.
+        key_limits: the API keys the commands (and their holds) name, by id.
         key_used: micro-credits each of them counted, by (key id, window start).
     """
 

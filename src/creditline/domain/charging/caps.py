@@ -41,8 +41,9 @@ Slot = tuple[str, datetime]
 """A key's counter: (key id, window start)."""
 
 
-def key_of(books: Books, key_id: str, org_id: str) -> ApiKey:
-    """The limited key a command names, which must be the charged organization's.
+def key_of(books: Books, key_id: str, org_id: str) -> ApiKey | None:
+    """The key a command names, which must be the charged organization's, if it has
+    limits (``None``: a key without any charges as no key does).
 
     Raises:
         ApiKeyNotFound: no such key. InvalidSetting: a key of another organization.
@@ -52,7 +53,7 @@ def key_of(books: Books, key_id: str, org_id: str) -> ApiKey:
         raise ApiKeyNotFound(key_id)
     if key.org_id != org_id:
         raise InvalidSetting("key_id", key_id, f"a key of the organization charged ({org_id})")
-    return key
+    return key if key.limited else None
 
 
 def check_operation(key: ApiKey, operation: str | None) -> None:

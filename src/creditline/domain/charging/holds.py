@@ -213,8 +213,8 @@ def _capped(book: Ledger, res: Reservation) -> tuple[ApiKey, Slot] | None:
     if res.key_id is None:
         return None
     key = key_of(book.books, res.key_id, res.org_id)
-    slot = slot_of(key, res.created_at)
-    return None if slot is None else (key, slot)
+    slot = None if key is None else slot_of(key, res.created_at)
+    return None if key is None or slot is None else (key, slot)
 
 
 def _open(book: Ledger, reservation_id: str, doing: str) -> Reservation:
