@@ -18,7 +18,9 @@ usage and debits add their cost; a **hold** counts whole while open, in the wind
 was made in, and so do its increases; its **commit** keeps the captured amount and
 frees the rest (a commit's excess over its hold is covered only as far as the cap's
 room allows; the rest is its shortfall, as past a flex limit); a **release** or an
-expiry frees it all. Keys without limits are never named by a charge and cost nothing.
+expiry frees it all. An operator's void, amendment or credit-back of a usage event
+gives credits back to the organization, not room to the key. Keys without limits are
+never named by a charge from the HTTP API and cost nothing.
 """
 
 from __future__ import annotations
