@@ -59,6 +59,7 @@ from creditline.facade.money import ExpiryReport, Money
 from creditline.facade.organizations import Organizations
 from creditline.facade.plans import Plans
 from creditline.facade.portal import Portal
+from creditline.facade.quotes import Quotes
 from creditline.facade.ratecards import RateCards
 from creditline.facade.reading import Reading
 from creditline.facade.reports import Reports
@@ -98,6 +99,7 @@ class Creditline(
     Reservations,
     Usage,
     RateCards,
+    Quotes,
     Billing,
     Topups,
     Api,

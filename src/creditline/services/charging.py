@@ -221,11 +221,15 @@ class _Wanted:
         self.members: set[str] = set()
         self.reserving: set[str] = set()
         self.pricing: set[str] = set()
+        self.quotes: set[str] = set()
         for c in flat:
             if c.org_id in orgs:
                 self._add(c)
 
     def _add(self, c: Command) -> None:
+        quote_id = getattr(c, "quote_id", None)
+        if quote_id is not None:
+            self.quotes.add(quote_id)
         if isinstance(c, Settle | Extend | Increase):
             self.reservations.add((c.org_id, c.reservation_id))
             if isinstance(c, Increase) and c.idempotency_key is not None:
@@ -291,6 +295,7 @@ def _load(uow: UnitOfWork, flat: Sequence[Command], clock: Clock) -> tuple[Books
         uow.usage.existing_many(wanted.events) if wanted.events else {},
         stored_keys,
         reservations,
+        uow.quotes.many(sorted(wanted.quotes)) if wanted.quotes else {},
     )
     return books, now
 
@@ -321,6 +326,8 @@ def _write(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
     """Write what the group decided, one statement per table."""
     for grant in decision.grants:  # flex grants: before the entries that name them
         uow.grants.add(grant.grant_id, grant.grant, now, seq=grant.seq)
+    if decision.quotes_used:  # a few rows: before the pipeline, as the flex grants
+        uow.quotes.use(decision.quotes_used, now)
     charging = uow.charging
     rows = len(decision.usage_rows) + len(decision.entries) + len(decision.keys)
     with charging.pipeline(rows + len(decision.new_reservations)):

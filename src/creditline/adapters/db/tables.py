@@ -40,6 +40,7 @@ __all__ = [
     "organizations",
     "plans",
     "projects",
+    "quotes",
     "rate_cards",
     "reservations",
     "subscriptions",
@@ -879,3 +880,27 @@ sales_requests = Table(
 )
 Index("ix_sales_requests_created_at", sales_requests.c.created_at)
 Index("ix_sales_requests_org_id_created_at", sales_requests.c.org_id, sales_requests.c.created_at)
+
+
+# Binding quotes (domain/quotes.py): a price promised for one use, for a while. ``request``
+# holds the usage priced (quantities, dimensions, steps), ``breakdown`` the quote as
+# ``Quote.to_dict`` gives it; ``used_by`` names what used it (``usage_event:evt_1``).
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("operation", String(200), nullable=False),
+    Column("request", Json, nullable=False),
+    Column("total_micros", BigInteger, nullable=False),
+    Column("card", String(200), nullable=False),
+    Column("version", String(200), nullable=False),
+    Column("breakdown", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("used_by", String(300), nullable=True),
+    CheckConstraint("total_micros >= 0", name="total_not_negative"),
+    CheckConstraint("expires_at > created_at", name="validity"),
+)
+Index("ix_quotes_org_id_created_at", quotes.c.org_id, quotes.c.created_at)

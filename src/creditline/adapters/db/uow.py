@@ -28,6 +28,7 @@ from .billing import (  # billing: packs, purchases, payment records, invoices
 from .charging import ChargingRepository  # set-based reads and writes of charging groups
 from .engine import BUSY_TIMEOUT_MS, READ_ONLY, WriterQueue, writer_queue
 from .portal import DashboardRepository, SigningKeyRepository  # the web dashboard
+from .quotes import QuoteRepository  # binding quotes
 from .reports import ReportRepository  # read-only usage reports
 from .repositories import (
     BalanceRepository,
@@ -96,6 +97,7 @@ class SqlUnitOfWork:
     charging: ChargingRepository
     topups: TopupRepository
     sales: SalesRequestRepository
+    quotes: QuoteRepository
 
     def __init__(self, engine: Engine, read_only: bool = False) -> None:
         self._engine = engine
@@ -165,6 +167,7 @@ class SqlUnitOfWork:
         self.charging = ChargingRepository(conn)
         self.topups = TopupRepository(conn)
         self.sales = SalesRequestRepository(conn)
+        self.quotes = QuoteRepository(conn)
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"

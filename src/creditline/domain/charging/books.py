@@ -12,6 +12,7 @@ from typing import Any
 from creditline.domain.grants import Grant
 from creditline.domain.plans import DepletionPolicy
 from creditline.domain.pricing import RateCardHistory
+from creditline.domain.quotes import BindingQuote
 from creditline.domain.reservations import Reservation
 from creditline.domain.usage import Metering, StoredUsage
 
@@ -59,6 +60,8 @@ class Books:
         events: stored usage events under the ids of the group's events.
         keys: stored idempotency records (request hash, outcome) under the group's keys.
         reservations: the reservations the group settles, with their stored outcome.
+        quotes: the binding quotes the group's commands name, by id (any organization's:
+            the decision refuses another's as unknown).
     """
 
     accounts: dict[str, Account]
@@ -67,3 +70,4 @@ class Books:
     reservations: Mapping[tuple[str, str], tuple[Reservation, dict[str, Any] | None]] = field(
         default_factory=dict
     )
+    quotes: Mapping[str, BindingQuote] = field(default_factory=dict)

@@ -29,10 +29,12 @@ from creditline.domain.charging.commands import (
 )
 from creditline.domain.charging.ledger import Ledger, key_replay
 from creditline.domain.charging.outcome import Decision
+from creditline.domain.charging.quotes import usable_quote, use_quote
 from creditline.domain.errors import (
     Conflict,
     InvalidSetting,
     PlanGateRefused,
+    QuoteMismatch,
     ReservationNotFound,
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
@@ -134,14 +136,29 @@ def _replay_settlement(res: Reservation, outcome: dict[str, Any] | None) -> Sett
     )  # fmt: skip
 
 
+def _quoted(book: Ledger, cmd: Settle, res: Reservation, out: Decision) -> int:
+    """The price of the binding quote the commit names, if the hold may be settled at it
+    (the quote is then used, with the commit)."""
+    assert cmd.quote_id is not None
+    quote = usable_quote(book, cmd.quote_id, out)
+    quote.check_hold(res.operation, res.dimensions)
+    if cmd.amount is not None and cmd.amount != quote.total:
+        raise QuoteMismatch(
+            quote.id, f"it binds {quote.total} micro-credits, the commit says {cmd.amount}"
+        )
+    use_quote(book, quote, Cause(CauseType.RESERVATION, res.id), out)
+    return quote.total
+
+
 def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
     res, outcome = _reservation(book, cmd.reservation_id)
     if not res.is_open:
         return _replay_settlement(res, outcome)
     now = book.now
-    releasing = cmd.amount is None
+    amount = cmd.amount if cmd.quote_id is None else _quoted(book, cmd, res, out)
+    releasing = amount is None
     final = cmd.final or releasing
-    plan: CommitPlan = plan_commit(res.holds, 0 if cmd.amount is None else cmd.amount)
+    plan: CommitPlan = plan_commit(res.holds, 0 if amount is None else amount)
     hold = Cause(CauseType.RESERVATION, res.id)
     entries = _entries(res, EntryType.RELEASE, plan.from_hold, hold, now)
     entries += _entries(res, EntryType.CONSUME, plan.from_hold, res.cause, now)

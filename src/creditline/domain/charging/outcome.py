@@ -36,6 +36,8 @@ class Decision:
         entries: ledger entries, in order.
         grant_moves: each grant's net change.
         balances: per organization: (balance change, entries written, held change).
+        quotes_used: binding quotes used by the group: quote id to (organization, what
+            used it, e.g. ``usage_event:evt_1``).
     """
 
     results: list[Any] = field(default_factory=list)
@@ -48,6 +50,7 @@ class Decision:
     entries: list[NewEntry] = field(default_factory=list)
     grant_moves: dict[str, int] = field(default_factory=dict)
     balances: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    quotes_used: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def writes(self) -> bool:
@@ -58,4 +61,5 @@ class Decision:
             or self.reshaped
             or self.keys
             or self.entries
+            or self.quotes_used
         )

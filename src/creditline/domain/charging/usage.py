@@ -12,6 +12,7 @@ from datetime import datetime
 from creditline.domain.charging.books import Books
 from creditline.domain.charging.ledger import Ledger
 from creditline.domain.charging.outcome import Decision
+from creditline.domain.charging.quotes import usable_quote, use_quote
 from creditline.domain.errors import (
     CreditlineError,
     IdempotencyKeyReused,
@@ -19,6 +20,9 @@ from creditline.domain.errors import (
     InvalidUsage,
     NotFound,
     PlanGateRefused,
+    QuoteExpired,
+    QuoteMismatch,
+    QuoteUsed,
     RateCardNotFound,
     UnknownOperation,
 )
@@ -34,7 +38,9 @@ __all__ = ["GroupUsage", "check_event_gates", "event_hash", "price_event", "reje
 _NO_COMPONENTS: tuple[tuple[str, int], ...] = ()
 
 
-_PRICING_ERRORS = (InvalidUsage, UnknownOperation, NotFound)
+_PRICING_ERRORS = (InvalidUsage, UnknownOperation, NotFound, QuoteExpired, QuoteMismatch, QuoteUsed)
+"""Bad input, and a quote that cannot be used: the event is rejected, nothing stored
+(a corrected retry, or one without the quote, can succeed)."""
 
 
 def rejected(event: UsageEvent, exc: CreditlineError) -> EventResult:
@@ -100,7 +106,7 @@ class GroupUsage:
             event = replace(event, occurred_at=self.now)
         request_hash = hashlib.sha256(event.request_key().encode()).hexdigest()
         try:
-            charge = self._price(book, event)
+            charge = self._price(book, event, self.out)
         except _PRICING_ERRORS as exc:
             return rejected(event, exc)
         if book.gated:
@@ -135,15 +141,25 @@ class GroupUsage:
             else:
                 taken[0] += amount
                 taken[1] = None  # several events: the entry names the batch
+        if event.quote_id is not None:
+            quote = book.books.quotes[event.quote_id]
+            use_quote(book, quote, Cause(CauseType.USAGE_EVENT, event.event_id), self.out)
         return self._store(
             book, event, request_hash, EventStatus.ACCEPTED, charge, allocations=allocations
         )
 
     @staticmethod
-    def _price(book: Ledger, event: UsageEvent) -> Charge:
-        """Check attribution and price the event (bad input is rejected, not refused)."""
+    def _price(book: Ledger, event: UsageEvent, out: Decision) -> Charge:
+        """Check attribution and price the event (bad input is rejected, not refused):
+        by the rate card in force at its time, or at a binding quote's price."""
         if event.project_id is not None or event.member_id is not None:
             book.check_attribution(event.project_id, event.member_id)
+        if event.quote_id is not None:
+            quote = usable_quote(book, event.quote_id, out)
+            quote.check_usage(event.operation, event.quantities, event.dimensions, event.steps)
+            steps = quote.breakdown.get("steps") or ()
+            components = tuple((s["operation"], int(s["total_micros"])) for s in steps)
+            return Charge(quote.card, quote.version, quote.total, components)
         return _charge(book.account.rate_cards, book.m.rate_card, event)
 
     def _store(

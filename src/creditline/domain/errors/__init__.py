@@ -14,6 +14,7 @@ map classes to statuses and exit codes in one table each)::
     │   ├── InvalidRateCard        every problem of a rate card, each with its location
     │   ├── InvalidUsage           quantities or dimensions a price cannot be computed from
     │   ├── UnknownOperation       the rate card does not price this operation
+    │   ├── QuoteMismatch          usage naming a quote that priced something else
     │   ├── WebhookRejected        a webhook whose signature or timestamp does not verify
     │   └── InvalidAlertRule       every problem of an alert rule
     ├── NotFound                   no such thing (or not in this organization)
@@ -26,6 +27,7 @@ map classes to statuses and exit codes in one table each)::
     │   ├── PlanNotFound
     │   ├── NoRateCardInForce      no version of a rate card is in force at that time
     │   ├── RateCardNotFound       no version of a rate card of that name is loaded
+    │   ├── QuoteNotFound          no binding quote of that id in the organization
     │   ├── PackNotFound           no such credit pack (or no pack catalogue is loaded)
     │   ├── PurchaseNotFound
     │   ├── InvoiceNotFound
@@ -38,7 +40,9 @@ map classes to statuses and exit codes in one table each)::
     │   ├── AlreadyExists
     │   ├── IdempotencyKeyReused
     │   ├── IdempotencyKeyInUse    the same idempotency key, its first request still running
-    │   └── RateCardVersionConflict  a loaded version again, with a different document
+    │   ├── RateCardVersionConflict  a loaded version again, with a different document
+    │   ├── QuoteExpired           a binding quote past its validity
+    │   └── QuoteUsed              a binding quote used already (it binds once)
     ├── PlanGateRefused            the plan does not allow this usage (C4); nothing charged
     ├── InsufficientCredits        a debit that cannot be covered; refused whole
     ├── PaymentError               buying, refunding or charging cannot go ahead
@@ -57,7 +61,8 @@ map classes to statuses and exit codes in one table each)::
 Each family is a module of this package: ``base`` (the four roots), ``validation``,
 ``not_found`` (the engine's records), ``conflicts``, ``credits`` (gates, insufficient
 credits), ``billing`` (packs, purchases, payments, invoices, sales), ``api`` (keys, roles),
-``alerts`` (alert rules, outgoing webhooks) and ``system`` (configuration, storage);
+``alerts`` (alert rules, outgoing webhooks), ``quotes`` (binding quotes) and ``system``
+(configuration, storage);
 :data:`ERROR_CODES`, below, gives each class its stable code.
 """
 
@@ -106,6 +111,12 @@ from creditline.domain.errors.not_found import (
     RateCardNotFound,
     ReservationNotFound,
     UsageEventNotFound,
+)
+from creditline.domain.errors.quotes import (
+    QuoteExpired,
+    QuoteMismatch,
+    QuoteNotFound,
+    QuoteUsed,
 )
 from creditline.domain.errors.system import (
     ConfigurationError,
@@ -179,6 +190,11 @@ __all__ = [
     "InvalidAlertRule",
     "WebhookDeliveryNotFound",
     "WebhookEndpointNotFound",
+    # binding quotes
+    "QuoteExpired",
+    "QuoteMismatch",
+    "QuoteNotFound",
+    "QuoteUsed",
     "error_members",
 ]
 
@@ -230,6 +246,10 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     PermissionDenied: "permission-denied",
     ConfigurationError: "configuration-error",
     StorageError: "storage-error",
+    QuoteNotFound: "quote-not-found",
+    QuoteExpired: "quote-expired",
+    QuoteUsed: "quote-used",
+    QuoteMismatch: "quote-mismatch",
 }
 """Each error class's stable code: the API answers it as the problem type
 ``urn:creditline:problem:<code>``, and the HTTP client turns the code back into the class.
@@ -263,6 +283,9 @@ ERROR_MEMBERS: dict[type[CreditlineError], tuple[str, ...]] = {
     NotificationFailed: ("channel", "reason"),
     AuthenticationFailed: ("reason",),
     PermissionDenied: ("role", "needed"),
+    QuoteExpired: ("quote_id", "expires_at"),
+    QuoteUsed: ("quote_id", "used_by"),
+    QuoteMismatch: ("quote_id", "reason"),
 }
 """The attributes of each error class sent as members of its problem, by name: its
 constructor's arguments, in their order, which the HTTP client calls it with again (a

@@ -77,6 +77,10 @@ from creditline.domain.errors import (
     PlanNotFound,
     ProjectNotFound,
     PurchaseNotFound,
+    QuoteExpired,
+    QuoteMismatch,
+    QuoteNotFound,
+    QuoteUsed,
     RateCardNotFound,
     RateCardVersionConflict,
     RefundRefused,
@@ -230,6 +234,25 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
     ),
     ConfigurationError: _e(500, "Configuration error"),
     StorageError: _e(503, "Storage unavailable"),
+    QuoteNotFound: _e(404, "Quote not found"),
+    QuoteExpired: _e(
+        409,
+        "Quote expired",
+        "The binding quote's validity ended (`expires_at`); nothing was charged. Ask for a "
+        "new quote, or send the usage without one.",
+    ),
+    QuoteUsed: _e(
+        409,
+        "Quote used",
+        "The binding quote was used already (`used_by`); a quote binds its price once. "
+        "Nothing was charged.",
+    ),
+    QuoteMismatch: _e(
+        422,
+        "Quote does not match",
+        "The usage or hold names a quote that priced another operation, other quantities "
+        "or dimensions, or another amount (`reason`); nothing was charged.",
+    ),
 }
 """Each error class's HTTP status, title and description."""
 

@@ -16,6 +16,7 @@ from creditline.domain.organizations import Member, Organization, Project
 from creditline.domain.plans import Plan
 from creditline.domain.pricing import RateCard, RateCardHistory
 from creditline.domain.purchases import Purchase
+from creditline.domain.quotes import BindingQuote
 from creditline.domain.reports import BalanceDay, UsageGroup, UsageRow
 from creditline.domain.reservations import Reservation
 from creditline.domain.sales import SalesRequest
@@ -263,6 +264,16 @@ class SalesRequestStore(Protocol):
     def recent(self, org_id: str | None = None, limit: int = 100) -> list[SalesRequest]: ...
 
 
+class QuoteStore(Protocol):
+    """Binding quotes (:mod:`creditline.services.quotes`, :mod:`creditline.services.charging`)."""
+
+    def add(self, quote: BindingQuote) -> None: ...
+    def get(self, org_id: str, quote_id: str) -> BindingQuote | None: ...
+    def recent(self, org_id: str, limit: int = 100) -> list[BindingQuote]: ...
+    def many(self, ids: Sequence[str]) -> dict[str, BindingQuote]: ...
+    def use(self, used: Mapping[str, tuple[str, str]], now: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction; leaving it without ``commit`` rolls everything back."""
 
@@ -312,6 +323,8 @@ class UnitOfWork(Protocol):
     def topups(self) -> TopupStore: ...
     @property
     def sales(self) -> SalesRequestStore: ...
+    @property
+    def quotes(self) -> QuoteStore: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
