@@ -80,6 +80,7 @@ def _snapshot(world: World, b: Tenant) -> dict[str, Any]:
         "projects": cl.projects(org),
         "members": cl.members(org),
         "sales_requests": cl.sales_requests(org),
+        "quotes": cl.binding_quotes(org),
         "org": cl.get_org(org),
         "metering": cl.metering(org),
         "alert rules": cl.alert_rules(org, include_disabled=True),

@@ -150,6 +150,7 @@ def event_of(org_id: str, body: UsageEventIn) -> UsageEvent:
         parent_id=body.parent_id,
         steps=_steps(body.steps),
         metadata=dict(body.metadata or {}),
+        quote_id=body.quote_id,
     )
 
 

@@ -52,6 +52,11 @@ class UsageEventIn(BaseModel):
     parent_id: Ident | None = None
     steps: Annotated[list[StepIn], Field(max_length=100)] | None = None
     metadata: Metadata | None = None
+    quote_id: Ident | None = Field(
+        None,
+        description="A binding quote (POST /v1/orgs/{org_id}/quotes): the event is charged "
+        "its price, once, before it expires; the event must be the usage it priced.",
+    )
 
 
 class UsageBatchIn(BaseModel):
