@@ -44,6 +44,7 @@ __all__ = [
     "MIN_VALIDITY",
     "BindingQuote",
     "QuoteState",
+    "check_validity",
     "issue",
 ]
 
@@ -156,6 +157,21 @@ class BindingQuote:
         return " ".join(parts)
 
 
+def check_validity(valid_for: timedelta) -> timedelta:
+    """``valid_for``, if a quote may be valid that long.
+
+    Raises:
+        InvalidSetting: not from :data:`MIN_VALIDITY` to :data:`MAX_VALIDITY`.
+    """
+    if not isinstance(valid_for, timedelta) or not MIN_VALIDITY <= valid_for <= MAX_VALIDITY:
+        raise InvalidSetting(
+            "validity", valid_for,
+            f"a quote is valid from {int(MIN_VALIDITY.total_seconds())} second to "
+            f"{int(MAX_VALIDITY.total_seconds())} seconds",
+        )  # fmt: skip
+    return valid_for
+
+
 def issue(
     quote_id: str,
     org_id: str,
@@ -173,12 +189,7 @@ def issue(
         InvalidSetting: ``valid_for`` is not from :data:`MIN_VALIDITY` to
             :data:`MAX_VALIDITY`.
     """
-    if not isinstance(valid_for, timedelta) or not MIN_VALIDITY <= valid_for <= MAX_VALIDITY:
-        raise InvalidSetting(
-            "validity", valid_for,
-            f"a quote is valid from {int(MIN_VALIDITY.total_seconds())} second to "
-            f"{int(MAX_VALIDITY.total_seconds())} seconds",
-        )  # fmt: skip
+    check_validity(valid_for)
     return BindingQuote(
         id=quote_id, org_id=org_id, operation=quote.operation, total=quote.total,
         card=quote.card, version=quote.version, created_at=now, expires_at=now + valid_for,

@@ -72,6 +72,7 @@ from creditline.client.decode.pricing import (
     rounding,
 )
 from creditline.client.decode.purchases import purchase, receipt
+from creditline.client.decode.quotes import binding_quote
 from creditline.client.decode.reservations import reservation, settlement
 from creditline.client.decode.sales import sales_request, self_serve
 from creditline.client.decode.service import job_run, tick_report, verify_report
@@ -108,6 +109,7 @@ __all__ = [
     "balance",
     "batch_result",
     "billing_event",
+    "binding_quote",
     "billing_record",
     "burn_day",
     "catalogue",

@@ -24,6 +24,7 @@ from creditline.client.operations.organizations import OrganizationOperations
 from creditline.client.operations.plans import PlanOperations
 from creditline.client.operations.portal import PortalOperations
 from creditline.client.operations.purchases import PurchaseOperations
+from creditline.client.operations.quotes import QuoteOperations
 from creditline.client.operations.rate_cards import RateCardOperations
 from creditline.client.operations.reading import ReadingOperations
 from creditline.client.operations.reservations import ReservationOperations
@@ -56,6 +57,7 @@ class Operations(
     PlanOperations,
     ReadingOperations,
     RateCardOperations,
+    QuoteOperations,
     PurchaseOperations,
     TopupOperations,
     InvoiceOperations,

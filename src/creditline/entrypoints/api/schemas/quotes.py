@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -13,6 +14,10 @@ from creditline.entrypoints.api.schemas.events import StepIn
 from creditline.entrypoints.api.schemas.usage import QuoteOut
 
 __all__ = ["BindingQuoteIn", "BindingQuoteOut"]
+
+
+def _quantities(quantities: Mapping[str, Any]) -> dict[str, int | str]:
+    return {k: v if type(v) is int else str(v) for k, v in quantities.items()}
 
 
 class BindingQuoteIn(BaseModel):
@@ -59,6 +64,7 @@ class BindingQuoteOut(BaseModel):
                     "operation": "ping",
                     "quantities": {},
                     "dimensions": {},
+                    "steps": [],
                     "total": "10",
                     "total_micros": 10000000,
                     "card": "default",
@@ -76,8 +82,9 @@ class BindingQuoteOut(BaseModel):
     id: str
     org_id: str
     operation: str
-    quantities: dict[str, str]
+    quantities: dict[str, int | str] = Field(description="Whole numbers, or exact text.")
     dimensions: dict[str, str]
+    steps: list[dict[str, Any]] = Field(description="A pipeline's steps, as quoted.")
     total: str
     total_micros: int
     card: str
@@ -96,8 +103,16 @@ class BindingQuoteOut(BaseModel):
             id=quote.id,
             org_id=quote.org_id,
             operation=quote.operation,
-            quantities={k: str(v) for k, v in quote.quantities.items()},
+            quantities=_quantities(quote.quantities),
             dimensions=dict(quote.dimensions),
+            steps=[
+                {
+                    "operation": s.operation,
+                    "quantities": _quantities(s.quantities),
+                    "dimensions": dict(s.dimensions),
+                }
+                for s in quote.steps
+            ],
             total=breakdown.get("total", ""),
             total_micros=quote.total,
             card=quote.card,
