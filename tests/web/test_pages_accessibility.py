@@ -105,7 +105,7 @@ def test_every_portal_and_console_page_is_accessible_and_self_contained(site: Si
         f"/portal/purchases/{a.ids['purchase_id']}",
         f"/portal/purchases/{a.ids['purchase_id']}/receipt", "/portal/billing",
         "/portal/alerts", f"/portal/deliveries/{a.ids['delivery_id']}", "/portal/plan",
-        "/portal/prices", "/portal/events/missing",
+        "/portal/prices", "/portal/quotes", "/portal/events/missing",
     ]  # fmt: skip
     # every portal page is checked: all GET routes but the ones that are not HTML pages
     not_pages = {"/portal", "/portal/session/{token}", "/portal/usage.csv",

@@ -146,15 +146,12 @@ class BindingQuote:
             )  # fmt: skip
 
     def usage_text(self) -> str:
-        """The quoted usage, for people: ``train {'attributes': 3} {'mode': 'Basic'}``."""
-        parts = [self.operation]
-        if self.quantities:
-            parts.append(str({k: str(v) for k, v in self.quantities.items()}))
-        if self.dimensions:
-            parts.append(str(dict(self.dimensions)))
+        """The quoted usage, for people: ``train: attributes 3, mode Business``."""
+        parts = [f"{k} {v}" for k, v in self.quantities.items()]
+        parts += [f"{k} {v}" for k, v in self.dimensions.items()]
         if self.steps:
             parts.append(f"{len(self.steps)} steps")
-        return " ".join(parts)
+        return f"{self.operation}: {', '.join(parts)}" if parts else self.operation
 
 
 def check_validity(valid_for: timedelta) -> timedelta:
