@@ -28,7 +28,7 @@ def test_a_quote_is_issued_read_and_listed(world: World) -> None:
     body = made.json()
     assert (body["total"], body["total_micros"], body["state"]) == ("5", credits(5), "issued")
     assert body["breakdown"]["components"][0]["label"].startswith("500000 characters")
-    assert body["quantities"] == {"characters": "500000"}
+    assert body["quantities"] == {"characters": 500000}
     one = world.client.get(f"/v1/orgs/{org}/quotes/{body['id']}", headers=bearer(key))
     assert one.status_code == 200 and one.json() == body
     listed = world.client.get(f"/v1/orgs/{org}/quotes", headers=bearer(key)).json()

@@ -15,6 +15,8 @@ the organizations' locks (:class:`Books`), never touching storage. Where each pa
 - :mod:`~creditline.domain.charging.holds`: holds, their settlements, extensions and
   increases.
 - :mod:`~creditline.domain.charging.spends`: debits, and their stored outcomes.
+- :mod:`~creditline.domain.charging.quotes`: binding quotes a usage event or a commit
+  names: usable (once, unexpired), and used.
 - :mod:`~creditline.domain.charging.outcome`: what a decision writes.
 """
 

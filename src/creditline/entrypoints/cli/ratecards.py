@@ -232,30 +232,22 @@ def quote_command(
     --quote ID) is charged once, even if a new rate card version takes effect meanwhile.
     """
     engine = open_engine(ctx)
+    quantities = parse_pairs(quantity, "--quantity")
+    dimensions = parse_pairs(dimension, "--dimension")
+    steps = [parse_step(spec) for spec in step or ()]
     if valid_for is not None:
         if org is None or rate_card is not None or at is not None:
             raise InvalidSetting(
                 "--valid-for", valid_for, "a binding quote is for --org, now, by its own card"
             )
-        issued = engine.issue_quote(
-            org,
-            operation,
-            parse_pairs(quantity, "--quantity"),
-            parse_pairs(dimension, "--dimension"),
-            steps=[parse_step(spec) for spec in step or ()],
-            valid_for=parse_ttl(valid_for, "--valid-for"),
-        )
+        span = parse_ttl(valid_for, "--valid-for")
+        issued = engine.issue_quote(org, operation, quantities, dimensions, steps=steps,
+                                    valid_for=span)  # fmt: skip
         emit(fmt, binding_quote_view(issued, engine.clock.now()))
         return
-    quote = engine.quote(
-        org,
-        operation,
-        parse_pairs(quantity, "--quantity"),
-        parse_pairs(dimension, "--dimension"),
-        steps=[parse_step(spec) for spec in step or ()],
-        at=parse_time(at, "--at"),
-        rate_card=rate_card,
-    )
+    at_time = parse_time(at, "--at")
+    quote = engine.quote(org, operation, quantities, dimensions, steps=steps, at=at_time,
+                         rate_card=rate_card)  # fmt: skip
     emit(fmt, quote_view(quote))
 
 

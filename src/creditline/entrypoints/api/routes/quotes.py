@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import Query
 
-from creditline.domain.pricing import Step
 from creditline.entrypoints.api.routes.common import Engine, make_router
+from creditline.entrypoints.api.schemas.events import pricing_steps
 from creditline.entrypoints.api.schemas.quotes import BindingQuoteIn, BindingQuoteOut
 from creditline.entrypoints.api.security import OrgReader, OrgWriter
 
@@ -34,8 +34,7 @@ def issue_quote(*, body: BindingQuoteIn, scope: OrgWriter, cl: Engine) -> Bindin
         body.operation,
         dict(body.quantities or {}),
         dict(body.dimensions or {}),
-        steps=[Step(s.operation, dict(s.quantities or {}), dict(s.dimensions or {}))
-               for s in body.steps or ()],
+        steps=pricing_steps(body.steps),
         valid_for=timedelta(seconds=body.valid_for_seconds),
     )  # fmt: skip
     return BindingQuoteOut.of(quote, cl.clock.now())

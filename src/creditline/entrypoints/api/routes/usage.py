@@ -14,7 +14,6 @@ from pydantic import Field
 
 from creditline.bootstrap import Creditline
 from creditline.domain.errors import InvalidSetting
-from creditline.domain.pricing import Step
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
 from creditline.entrypoints.api import answers
 from creditline.entrypoints.api.batch import event_of, missing_body, read_batch
@@ -36,6 +35,7 @@ from creditline.entrypoints.api.schemas import (
     UsageEventIn,
     UsageReportOut,
 )
+from creditline.entrypoints.api.schemas.events import pricing_steps
 from creditline.entrypoints.api.security import OrgOperator, OrgReader, OrgWriter
 from creditline.entrypoints.usage_export import usage_report_csv
 from creditline.services.usage import RecordUsage
@@ -200,8 +200,7 @@ def quote(*, body: QuoteIn, scope: OrgReader, cl: Engine) -> QuoteOut:
         body.operation,
         dict(body.quantities or {}),
         dict(body.dimensions or {}),
-        steps=[Step(s.operation, dict(s.quantities or {}), dict(s.dimensions or {}))
-               for s in body.steps or ()],
+        steps=pricing_steps(body.steps),
         at=body.at,
         rate_card=body.rate_card,
     )  # fmt: skip
