@@ -180,3 +180,37 @@ def test_a_hold_committed_with_a_quote_is_charged_the_quoted_price(
     with pytest.raises(QuoteUsed):
         engine.commit(org, other.id, quote_id=quote.id)
     assert engine.commit(org, hold.id, quote_id=quote.id).replayed
+
+
+def test_two_engines_racing_on_one_quote_charge_it_once(
+    engine: Creditline, org: str, db_url: str, clock: ManualClock
+) -> None:
+    """Two engines on one database (two processes' writers), each recording events with
+    the same quote at once: one event is charged, every other is refused as used."""
+    import threading
+
+    from tests.databases import migrated
+
+    quote = engine.issue_quote(org, "ping")
+    other = Creditline.open(migrated(db_url), clock=clock)
+    results: list[Any] = []
+    start = threading.Barrier(2)
+
+    def race(cl: Creditline, name: str) -> None:
+        start.wait()
+        for i in range(10):
+            results.append(cl.record(org, f"{name}-{i}", "ping", quote_id=quote.id))
+
+    try:
+        threads = [threading.Thread(target=race, args=(cl, n)) for cl, n in
+                   ((engine, "a"), (other, "b"))]  # fmt: skip
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        other.close()
+    accepted = [r for r in results if r.status is EventStatus.ACCEPTED]
+    assert len(accepted) == 1 and len(results) == 20
+    assert all(isinstance(r.error, QuoteUsed) for r in results if r not in accepted)
+    assert engine.balance(org).available == credits(90)

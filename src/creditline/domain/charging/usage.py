@@ -106,7 +106,7 @@ class GroupUsage:
             event = replace(event, occurred_at=self.now)
         request_hash = hashlib.sha256(event.request_key().encode()).hexdigest()
         try:
-            charge = self._price(book, event, self.out)
+            charge = self._price(book, event)
         except _PRICING_ERRORS as exc:
             return rejected(event, exc)
         if book.gated:
@@ -148,14 +148,13 @@ class GroupUsage:
             book, event, request_hash, EventStatus.ACCEPTED, charge, allocations=allocations
         )
 
-    @staticmethod
-    def _price(book: Ledger, event: UsageEvent, out: Decision) -> Charge:
+    def _price(self, book: Ledger, event: UsageEvent) -> Charge:
         """Check attribution and price the event (bad input is rejected, not refused):
         by the rate card in force at its time, or at a binding quote's price."""
         if event.project_id is not None or event.member_id is not None:
             book.check_attribution(event.project_id, event.member_id)
         if event.quote_id is not None:
-            quote = usable_quote(book, event.quote_id, out)
+            quote = usable_quote(book, event.quote_id, self.out)
             quote.check_usage(event.operation, event.quantities, event.dimensions, event.steps)
             steps = quote.breakdown.get("steps") or ()
             components = tuple((s["operation"], int(s["total_micros"])) for s in steps)
