@@ -1,6 +1,7 @@
 """The portal's quotes page in Debian's Chromium on the live server: an organization's
 binding quotes, newest first, each issued, used (by which usage) or expired, reached
-from the price list (var/screenshots/portal-quotes.png)."""
+from the price list (var/screenshots/portal-quotes.png); the console's organization page
+lists them too (var/screenshots/console-org-quotes.png)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,13 @@ def test_the_quotes_page_lists_each_quote_with_its_state(page: Any, site: Site) 
     assert "usage_event:evt-quoted" in text
     assert "7.50" in text and "3.00" in text  # 250k and 100k tokens at 30 credits per 1M
     shoot(page, "portal-quotes")
+
+    page.goto(f"{site.url}/console/login")
+    page.get_by_test_id("api-key").fill(site.operator_key)
+    page.get_by_test_id("sign-in").click()
+    page.wait_for_url(f"{site.url}/console/orgs")
+    page.goto(f"{site.url}/console/orgs/{org}")
+    rows = page.get_by_test_id("quote-row")
+    assert [rows.nth(n).get_attribute("data-state") for n in range(rows.count())] == states
+    page.locator("#org-quotes").scroll_into_view_if_needed()
+    shoot(page, "console-org-quotes")

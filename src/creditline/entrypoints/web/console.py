@@ -156,6 +156,7 @@ def org(org_id: str, request: Request, cl: Engine, who: Operator) -> HTMLRespons
             "kinds": [k.value for k in GrantKind],
             "reason_length": REASON_LENGTH,
             "self_serve": cl.self_serve(org_id),
+            "quotes": views.quote_rows(cl.binding_quotes(org_id, 10), cl.clock.now()),
         },
     )
 

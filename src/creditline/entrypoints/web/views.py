@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from creditline.domain.amounts import format_credits
 from creditline.domain.ledger import Cause, CauseType
@@ -25,6 +25,7 @@ from creditline.domain.overview import Overview
 from creditline.domain.packs import Catalogue, Pack
 from creditline.domain.plans import DepletionPolicy, Plan
 from creditline.domain.purchases import Purchase
+from creditline.domain.quotes import BindingQuote
 from creditline.domain.reports import UsageReport, UsageRow
 from creditline.domain.usage import Metering
 from creditline.entrypoints import usage_export
@@ -32,6 +33,7 @@ from creditline.entrypoints.web.render import credits_text, day, money_text, seg
 
 __all__ = [
     "Banner",
+    "quote_rows",
     "any_amount_price",
     "BurnDown",
     "CauseView",
@@ -426,3 +428,9 @@ def any_amount_price(catalogue: Catalogue | None, currency: str | None) -> Money
     rate = None if catalogue is None else catalogue.any_amount
     minor = None if rate is None or currency is None else rate.unit_prices_minor.get(currency)
     return None if minor is None or currency is None else Money(minor, currency)
+
+
+def quote_rows(quotes: Iterable[BindingQuote], now: datetime) -> list[tuple[BindingQuote, str]]:
+    """Binding quotes with their state at ``now`` (issued, used, expired), for
+    ``_macros.html``'s ``quotes_table``."""
+    return [(q, q.state(now).value) for q in quotes]

@@ -71,7 +71,6 @@ def prices(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
 
 def quotes(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     """The organization's binding quotes, newest first, each with its state now."""
-    now = cl.clock.now()
     found = cl.binding_quotes(who.org_id)
     return show(
         request,
@@ -79,7 +78,7 @@ def quotes(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
         "portal/quotes.html",
         {
             **describe.portal_context(cl, who, "plan"),
-            "quotes": [(q, q.state(now).value) for q in found],
+            "quotes": views.quote_rows(found, cl.clock.now()),
         },
     )
 
