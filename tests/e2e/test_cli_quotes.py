@@ -86,3 +86,18 @@ def test_a_commit_takes_the_quoted_price_and_an_expired_quote_exits_4(db: str, o
         cli(db, "quote", "ping", "--org", org, "--valid-for", "2d"), 2
     )
     assert "--valid-for" in refused(cli(db, "quote", "ping", "--valid-for", "15m"), 2)
+
+
+def test_an_imported_line_names_its_quote(db: str, org: str, tmp_path: Path) -> None:
+    quote = ok(cli(db, "quote", "ping", "--org", org, "--valid-for", "15m", "-f", "json"))
+    rise = _card(tmp_path, "v2", "2026-01-02T00:01:00Z", "15")
+    ok(cli(db, "ratecard", "load", rise, "--syntax", "json", "-f", "json"))
+    line = {"id": "i-1", "org": org, "operation": "ping", "timestamp": "2026-01-02T00:02:00Z",
+            "quote": quote["id"]}  # fmt: skip
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    done = cli(db, "usage", "import", str(events), "-f", "json", now="2026-01-02T00:03:00Z")
+    assert done.exit_code == 0, done.output
+    assert available(db, org) == "90"
+    shown = ok(cli(db, "quotes", org, quote["id"], "-f", "json", now="2026-01-02T00:03:00Z"))
+    assert shown["used_by"] == "usage_event:i-1"
