@@ -227,17 +227,18 @@ class _Wanted:
                 self._add(c)
 
     def _add(self, c: Command) -> None:
-        quote_id = getattr(c, "quote_id", None)
-        if quote_id is not None:
-            self.quotes.add(quote_id)
         if isinstance(c, Settle | Extend | Increase):
             self.reservations.add((c.org_id, c.reservation_id))
+            if isinstance(c, Settle) and c.quote_id is not None:
+                self.quotes.add(c.quote_id)
             if isinstance(c, Increase) and c.idempotency_key is not None:
                 self.keys.add((c.org_id, c.idempotency_key))
             return
         if isinstance(c, UsageEvent):
             self.events.append((c.org_id, c.event_id))
             self.pricing.add(c.org_id)
+            if c.quote_id is not None:
+                self.quotes.add(c.quote_id)
             project, member, key = c.project_id, c.member_id, None
         elif isinstance(c, Spend):
             debit = c.debit
