@@ -7,14 +7,6 @@ from datetime import datetime
 from creditline.client import decode
 from creditline.client._wire import Flow, op, post, seg
 from creditline.client.operations._flows import read_org_plan
-from creditline.client.operations._requests import (
-    compact,
-    fetch,
-    fetch_each,
-    org_get,
-    org_post,
-    query_params,
-)
 from creditline.domain.invoices import (
     BillingEvent,
     BillingRecord,
@@ -23,6 +15,8 @@ from creditline.domain.invoices import (
     parse_month,
 )
 from creditline.services.invoices import FlexRun
+
+from ._requests import compact, fetch, fetch_each, org_get, org_post, query_params
 
 
 def run_invoices(month: str | datetime | None) -> Flow[FlexRun]:
