@@ -387,3 +387,5 @@ class Metering(NamedTuple):
     hold: str | None = None
     """The overdue invoice (``INV-000042``) the organization is suspended for: every
     debit is refused, under ``depletion`` (the plan's dunning policy), until it is paid."""
+    budgeted: bool = False
+    """It has budgets (:mod:`creditline.domain.budgets`): its charging group loads them."""

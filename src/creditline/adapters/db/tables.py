@@ -31,6 +31,8 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "balance_days",
     "balances",
+    "budget_usage",
+    "budgets",
     "cycle_renewals",
     "grants",
     "idempotency_keys",
@@ -879,3 +881,36 @@ sales_requests = Table(
 )
 Index("ix_sales_requests_created_at", sales_requests.c.created_at)
 Index("ix_sales_requests_org_id_created_at", sales_requests.c.org_id, sales_requests.c.created_at)
+# -- budgets inside an organization's pool (migration 0016) ----------------------------------
+# Owned by services/budgets.py through adapters/db/budgets.py (domain/budgets.py); counted by
+# the charging group (domain/charging/budgets.py) under the organization's lock.
+
+# A cap on what one project or member consumes per period. amount_micros: micro-credits per
+# period; alerts: the percents of it that fire an alert, [80, 100].
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("scope", String(10), nullable=False),
+    Column("scope_id", Id, nullable=False),
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("period", String(10), nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("alerts", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount_micros > 0", name="amount_positive"),
+)
+Index("ix_budgets_org_id", budgets.c.org_id)
+
+# What each budget's scope consumed in one period (the period's start), written in the
+# transaction of the ledger entries: consumed_micros in micro-credits; alerted the highest
+# alert percent fired in the period (0: none). Open holds are read from reservations.
+budget_usage = Table(
+    "budget_usage",
+    metadata,
+    Column("budget_id", Id, ForeignKey("budgets.id", ondelete="CASCADE"), primary_key=True),
+    Column("period_start", UTCDateTime, primary_key=True),
+    Column("consumed_micros", BigInteger, nullable=False),
+    Column("alerted", Integer, nullable=False, server_default="0"),
+)

@@ -25,6 +25,7 @@ from .billing import (  # billing: packs, purchases, payment records, invoices
     PaymentRecordRepository,
     PurchaseRepository,
 )
+from .budgets import BudgetRepository  # budgets inside an organization's pool
 from .charging import ChargingRepository  # set-based reads and writes of charging groups
 from .engine import BUSY_TIMEOUT_MS, READ_ONLY, WriterQueue, writer_queue
 from .portal import DashboardRepository, SigningKeyRepository  # the web dashboard
@@ -94,6 +95,7 @@ class SqlUnitOfWork:
     alerts: AlertRepository
     webhooks: WebhookRepository
     charging: ChargingRepository
+    budgets: BudgetRepository
     topups: TopupRepository
     sales: SalesRequestRepository
 
@@ -163,6 +165,7 @@ class SqlUnitOfWork:
         self.signing_keys = SigningKeyRepository(conn)
         self.dashboard = DashboardRepository(conn)
         self.charging = ChargingRepository(conn)
+        self.budgets = BudgetRepository(conn)
         self.topups = TopupRepository(conn)
         self.sales = SalesRequestRepository(conn)
 

@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from creditline.domain.charging.books import Account, Books, flex_ref
+from creditline.domain.charging.budgets import BudgetBook
 from creditline.domain.charging.outcome import Decision, NewFlexGrant
 from creditline.domain.errors import (
     IdempotencyKeyReused,
@@ -93,6 +94,8 @@ class Ledger:
         # reservations made or settled in this group, and their stored outcomes
         self.reservations: dict[str, Reservation] = {}
         self.outcomes: dict[str, dict[str, Any] | None] = {}
+        # its budgets (None: it has none, and no budget check runs)
+        self.budgets = BudgetBook(account.budgets, out) if account.budgets else None
 
     # -- the depletion policy ----------------------------------------------------------
 

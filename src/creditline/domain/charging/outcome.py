@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
+from creditline.domain.budgets import Budget
 from creditline.domain.grants import NewGrant
 from creditline.domain.ledger import NewEntry
 from creditline.domain.reservations import Reservation
 from creditline.domain.usage import StoredUsage
 
-__all__ = ["Decision", "NewFlexGrant"]
+__all__ = ["BudgetAlert", "Decision", "NewFlexGrant"]
 
 
 class NewFlexGrant(NamedTuple):
     grant_id: str
     grant: NewGrant
     seq: int
+
+
+class BudgetAlert(NamedTuple):
+    """A budget's consumption reached ``percent`` % of it in the period ``[start, end)``."""
+
+    budget: Budget
+    start: datetime
+    end: datetime
+    percent: int
+    used: int
 
 
 @dataclass(slots=True)
@@ -36,6 +48,9 @@ class Decision:
         entries: ledger entries, in order.
         grant_moves: each grant's net change.
         balances: per organization: (balance change, entries written, held change).
+        budget_usage: per (budget, period start): [micro-credits consumed, the highest
+            alert threshold fired] (budgets: :mod:`creditline.domain.charging.budgets`).
+        budget_alerts: the budget thresholds reached, in order.
     """
 
     results: list[Any] = field(default_factory=list)
@@ -48,6 +63,8 @@ class Decision:
     entries: list[NewEntry] = field(default_factory=list)
     grant_moves: dict[str, int] = field(default_factory=dict)
     balances: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    budget_usage: dict[tuple[str, datetime], list[int]] = field(default_factory=dict)
+    budget_alerts: list[BudgetAlert] = field(default_factory=list)
 
     @property
     def writes(self) -> bool:
@@ -58,4 +75,5 @@ class Decision:
             or self.reshaped
             or self.keys
             or self.entries
+            or self.budget_usage
         )

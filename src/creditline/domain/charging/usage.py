@@ -13,6 +13,7 @@ from creditline.domain.charging.books import Books
 from creditline.domain.charging.ledger import Ledger
 from creditline.domain.charging.outcome import Decision
 from creditline.domain.errors import (
+    BudgetExceeded,
     CreditlineError,
     IdempotencyKeyReused,
     InsufficientCredits,
@@ -116,6 +117,14 @@ class GroupUsage:
         self, book: Ledger, event: UsageEvent, request_hash: str, charge: Charge
     ) -> EventResult:
         """Take a priced event's cost (netted per grant, project, member), or refuse it."""
+        budgets = book.budgets
+        if budgets is not None:
+            try:
+                budgets.check(event.project_id, event.member_id, charge.total)
+            except BudgetExceeded as exc:
+                return self._store(
+                    book, event, request_hash, EventStatus.REFUSED, charge, error=exc
+                )
         try:
             allocations = book.take(charge.total, event.operation, event.dimensions)
         except InsufficientCredits as exc:
@@ -135,6 +144,8 @@ class GroupUsage:
             else:
                 taken[0] += amount
                 taken[1] = None  # several events: the entry names the batch
+        if budgets is not None:
+            budgets.consume(event.project_id, event.member_id, charge.total)
         return self._store(
             book, event, request_hash, EventStatus.ACCEPTED, charge, allocations=allocations
         )

@@ -48,6 +48,7 @@ from creditline.domain.errors import (
     AlreadyExists,
     ApiKeyNotFound,
     AuthenticationFailed,
+    BudgetExceeded,
     ConfigurationError,
     Conflict,
     CreditlineError,
@@ -198,6 +199,12 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
         402,
         "Insufficient credits",
         "The credits needed (`needed`) exceed those available (`available`); nothing was written.",
+    ),
+    BudgetExceeded: _e(
+        402,
+        "Budget exceeded",
+        "A hard budget of the project or member (`budget_id`, `scope`) would be passed: "
+        "`used` of its `amount` this period, `room` left, `needed` asked; nothing was charged.",
     ),
     PaymentError: _e(409, "Payment cannot go ahead"),
     PaymentsUnavailable: _e(
@@ -368,6 +375,8 @@ def _described(exc: CreditlineError) -> dict[str, Any]:
         }
     if isinstance(exc, PlanGateRefused):
         return {"plan": exc.plan, "rule": exc.rule, "reason": exc.reason}
+    if isinstance(exc, BudgetExceeded):
+        return {"room": exc.room, "room_credits": format_credits(exc.room)}
     problems = getattr(exc, "problems", None)
     if isinstance(exc, ValidationError):
         if isinstance(problems, list):

@@ -18,6 +18,7 @@ from typing import Any
 
 from creditline import format_credits
 from creditline.domain.errors import (
+    BudgetExceeded,
     ConfigurationError,
     Conflict,
     CreditlineError,
@@ -76,6 +77,7 @@ EXIT_CODES: dict[type[Exception], int] = {
     NotFound: 3,
     Conflict: 4,
     InsufficientCredits: 5,
+    BudgetExceeded: 5,
     PlanGateRefused: 5,
     UsageRefused: 5,
     ConfigurationError: 6,
@@ -87,8 +89,9 @@ EXIT_CODES: dict[type[Exception], int] = {
 }
 """The one table from error class to exit code; a class not listed takes its nearest
 listed base class's code. Click's own usage errors also exit 2. Refused usage (no
-credits to cover it, the plan's gates) exits 5, like a refused spend, and so does a
-refused refund; a purchase the payment provider cannot make (or no provider) exits 9;
+credits to cover it, the plan's gates, a hard budget) exits 5, like a refused spend,
+and so does a refused refund; a purchase the payment provider cannot make (or no
+provider) exits 9;
 a purchase refused because self-serve buying is not available in the organization's
 country exits 10 (contact sales: ``creditline sales request``)."""
 

@@ -32,6 +32,7 @@ from creditline.services.ports.billing import (
     PaymentRecordStore,
     PurchaseStore,
 )
+from creditline.services.ports.budgets import BudgetStore
 
 __all__ = ["HistoryFilter", "UnitOfWork"]
 
@@ -308,6 +309,8 @@ class UnitOfWork(Protocol):
     def webhooks(self) -> WebhookStore: ...
     @property
     def charging(self) -> ChargingStore: ...
+    @property
+    def budgets(self) -> BudgetStore: ...
     @property
     def topups(self) -> TopupStore: ...
     @property

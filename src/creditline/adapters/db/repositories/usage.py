@@ -106,6 +106,7 @@ class UsageRepository:
                 flex_enabled=plan.flex_enabled if flex is None else bool(flex),
                 entry_count=int(row["entry_count"]),
                 hold=hold,
+                budgeted=bool(row["budgeted"]),
             )
         return found
 
