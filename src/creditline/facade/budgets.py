@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from creditline.domain.budgets import Budget, BudgetStanding
+from creditline.domain.budgets import BudgetStanding
 from creditline.facade.core import Core
 from creditline.services import budgets
 
@@ -56,10 +56,10 @@ class Budgets(Core):
         (consumed and held), oldest first."""
         return self._run(lambda: budgets.standings(org_id, self._uow(read_only=True), self.clock))
 
-    def delete_budget(self, org_id: str, budget_id: str) -> Budget:
-        """Delete a budget of the organization.
+    def delete_budget(self, org_id: str, budget_id: str) -> BudgetStanding:
+        """Delete a budget of the organization; it as it stood when deleted.
 
         Raises:
             BudgetNotFound: no such budget in this organization.
         """
-        return self._run(lambda: budgets.delete_budget(org_id, budget_id, self._uow()))
+        return self._run(lambda: budgets.delete_budget(org_id, budget_id, self._uow(), self.clock))

@@ -109,8 +109,9 @@ def create_budget(cmd: CreateBudget, uow: UnitOfWork, clock: Clock) -> BudgetSta
         ((_, start, _end),) = _windows(uow, cmd.org_id, [budget], now)
         consumed = uow.budgets.scope_consumed(cmd.org_id, budget.scope, budget.scope_id, start)
         uow.budgets.add(budget, consumed, start)
+        (standing,) = _standings(uow, cmd.org_id, [budget], now)
         uow.commit()
-    return _standings(uow, cmd.org_id, [budget], now)[0]
+    return standing
 
 
 def _standings(
@@ -128,8 +129,8 @@ def standings(org_id: str, uow: UnitOfWork, clock: Clock) -> list[BudgetStanding
         return _standings(uow, org_id, uow.budgets.of_orgs([org_id]), clock.now())
 
 
-def delete_budget(org_id: str, budget_id: str, uow: UnitOfWork) -> Budget:
-    """Delete a budget of the organization (and what it counted); the budget deleted.
+def delete_budget(org_id: str, budget_id: str, uow: UnitOfWork, clock: Clock) -> BudgetStanding:
+    """Delete a budget of the organization (and what it counted); it as it stood.
 
     Raises:
         BudgetNotFound: no such budget in this organization.
@@ -140,9 +141,10 @@ def delete_budget(org_id: str, budget_id: str, uow: UnitOfWork) -> Budget:
         found = [b for b in uow.budgets.of_orgs([org_id]) if b.id == budget_id]
         if not found:
             raise BudgetNotFound(budget_id)
+        (standing,) = _standings(uow, org_id, found, clock.now())
         uow.budgets.remove(budget_id)
         uow.commit()
-    return found[0]
+    return standing
 
 
 # -- the charging group ----------------------------------------------------------------------

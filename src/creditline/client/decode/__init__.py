@@ -33,6 +33,7 @@ from creditline.client.decode.alerts import (
     alert_run,
     alert_state,
 )
+from creditline.client.decode.budgets import budget_standing
 from creditline.client.decode.credits import (
     balance,
     cost_basis,
@@ -107,6 +108,7 @@ __all__ = [
     "auto_topup",
     "balance",
     "batch_result",
+    "budget_standing",
     "billing_event",
     "billing_record",
     "burn_day",

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from creditline.client._wire import Op
 from creditline.client.operations.alerts import AlertOperations
+from creditline.client.operations.budgets import BudgetOperations
 from creditline.client.operations.invoices import InvoiceOperations
 from creditline.client.operations.keys import KeyOperations
 from creditline.client.operations.money import MoneyOperations
@@ -60,6 +61,7 @@ class Operations(
     TopupOperations,
     InvoiceOperations,
     AlertOperations,
+    BudgetOperations,
     WebhookOperations,
     SalesOperations,
     PortalOperations,

@@ -84,6 +84,11 @@ TAGS = [
     {"name": "credits", "description": "Grants, spends, the balance and the ledger."},
     {"name": "usage", "description": "Usage events, CloudEvents ingest, quotes, reports."},
     {"name": "reservations", "description": "Two-phase holds for long operations."},
+    {
+        "name": "budgets",
+        "description": "Budgets of projects and members inside the organization's pool: "
+        "hard (refused past them) or soft (alerts only), with their consumption.",
+    },
     {"name": "catalogue", "description": "Rate cards, plans, credit packs."},
     {"name": "billing", "description": "Purchases, refunds, invoices, the Stripe webhook."},
     {

@@ -49,6 +49,7 @@ from creditline.domain.errors import (
     ApiKeyNotFound,
     AuthenticationFailed,
     BudgetExceeded,
+    BudgetNotFound,
     ConfigurationError,
     Conflict,
     CreditlineError,
@@ -58,6 +59,7 @@ from creditline.domain.errors import (
     InsufficientCredits,
     InvalidAlertRule,
     InvalidAmount,
+    InvalidBudget,
     InvalidGrant,
     InvalidRateCard,
     InvalidSetting,
@@ -145,6 +147,9 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
     InvalidRateCard: _e(422, "Invalid rate card"),
     InvalidUsage: _e(422, "Usage cannot be priced"),
     UnknownOperation: _e(422, "Unknown operation"),
+    InvalidBudget: _e(
+        422, "Invalid budget", "The budget breaks one or more rules; every problem is listed."
+    ),
     InvalidAlertRule: _e(
         422,
         "Invalid alert rule",
@@ -173,6 +178,7 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
     InvoiceNotFound: _e(404, "Invoice not found"),
     ApiKeyNotFound: _e(404, "API key not found"),
     AlertRuleNotFound: _e(404, "Alert rule not found"),
+    BudgetNotFound: _e(404, "Budget not found"),
     WebhookEndpointNotFound: _e(404, "Webhook endpoint not found"),
     WebhookDeliveryNotFound: _e(404, "Webhook delivery not found"),
     SalesRequestNotFound: _e(404, "Contact-sales request not found"),
