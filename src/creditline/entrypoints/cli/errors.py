@@ -103,12 +103,21 @@ def _insufficient(exc: InsufficientCredits) -> str:
     )
 
 
+def _budget(exc: BudgetExceeded) -> str:
+    return (
+        f"budget {exc.budget_id} of {exc.scope} exceeded: needed {format_credits(exc.needed)} "
+        f"credits, {format_credits(exc.used)} of {format_credits(exc.amount)} used this "
+        f"period, {format_credits(exc.room)} left"
+    )
+
+
 def _self_serve(exc: SelfServeUnavailable) -> str:
     return f"{exc}: creditline sales request {exc.org_id} [--pack NAME | --amount CREDITS]"
 
 
 _MESSAGES: dict[type[Exception], Callable[[Any], str]] = {
     InsufficientCredits: _insufficient,
+    BudgetExceeded: _budget,
     SelfServeUnavailable: _self_serve,
 }
 """Messages that read better in credits than the engine's micro-credits."""

@@ -16,6 +16,7 @@ from creditline.entrypoints.cli.api import commands as api_commands
 from creditline.entrypoints.cli.api import key_app
 from creditline.entrypoints.cli.app import app
 from creditline.entrypoints.cli.billing import billing_app, invoice_app, pack_app, purchase_app
+from creditline.entrypoints.cli.budgets import budget_app
 from creditline.entrypoints.cli.demo_command import commands as demo_commands
 from creditline.entrypoints.cli.ledger import commands as ledger_commands
 from creditline.entrypoints.cli.orgs import member_app, org_app, project_app
@@ -54,6 +55,7 @@ for group, name in (
     (plan_app, "plan"),
     (report_app, "report"),
     (portal_app, "portal"),
+    (budget_app, "budget"),
     (alert_app, "alert"),
     (webhook_app, "webhook"),
     (key_app, "key"),
