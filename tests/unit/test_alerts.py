@@ -171,7 +171,8 @@ def test_an_endpoint_gets_its_organizations_events_of_its_types() -> None:
     assert not own.wants("org_2", "credits.depleted")
     assert operator.wants("org_2", "payment.failed")
     assert event_type_problems(["credits.low"]) == [
-        "event type: 'credits.low' is not one of ['credits.below_threshold', "
+        "event type: 'credits.low' is not one of ['budget.threshold_reached', "
+        "'credits.below_threshold', "
         "'credits.depleted', 'credits.forecast_depletion', 'org.read_only', 'payment.failed', "
         "'sales.contact_requested']",
     ]

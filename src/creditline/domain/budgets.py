@@ -16,7 +16,8 @@ Periods are half-open ``[start, end)``.
 events, debits (spends; an operator's negative adjustment is a correction and does
 not count), and holds: an open hold counts its held amount, whatever period it was
 opened in; a commit replaces it by what it captured (counted in the period of the
-commit), a release frees it. A budget made mid-period starts from what its scope has
+commit), a release frees it. A budget counts what was charged: voiding or amending an
+event later does not change its count. A budget made mid-period starts from what its scope has
 consumed in the period so far.
 
 **Alerts** at N % of the budget (``alerts``, e.g. ``(80, 100)``): the first charge of a

@@ -150,26 +150,40 @@ def delete_budget(org_id: str, budget_id: str, uow: UnitOfWork, clock: Clock) ->
 # -- the charging group ----------------------------------------------------------------------
 
 
-def _counts(
-    uow: UnitOfWork, org_id: str, budgets: Sequence[Budget], now: datetime
-) -> list[BudgetCount]:
-    """Each budget with what it counted in its running period (holds included)."""
-    windows = _windows(uow, org_id, budgets, now)
+def _counts_of(
+    uow: UnitOfWork, budgets: Sequence[Budget], now: datetime
+) -> dict[str, list[BudgetCount]]:
+    """Each budget with what it counted in its running period (holds included), by
+    organization: one statement for the counts and one for the holds, whatever the
+    number of budgets and organizations (and a subscription read per organization with
+    a budget per billing cycle)."""
+    by_org: dict[str, list[Budget]] = {}
+    for budget in budgets:
+        by_org.setdefault(budget.org_id, []).append(budget)
+    windows = [w for org_id, mine in by_org.items() for w in _windows(uow, org_id, mine, now)]
     if not windows:
-        return []
+        return {}
     since = min(start for _, start, _ in windows)
-    consumed = uow.budgets.consumed([b.id for b in budgets], since)
-    held = uow.budgets.held([org_id])
-    counts = []
+    consumed = uow.budgets.consumed([b.id for b, _, _ in windows], since)
+    held = uow.budgets.held(sorted(by_org))
+    counts: dict[str, list[BudgetCount]] = {}
     for budget, start, end in windows:
         used, alerted = consumed.get((budget.id, start), (0, 0))
         holding = sum(
             amount
-            for (_, project, member), amount in held.items()
-            if budget.covers(project, member)
+            for (org_id, project, member), amount in held.items()
+            if org_id == budget.org_id and budget.covers(project, member)
         )
-        counts.append(BudgetCount(budget, start, end, used, holding, alerted))
+        counts.setdefault(budget.org_id, []).append(
+            BudgetCount(budget, start, end, used, holding, alerted)
+        )
     return counts
+
+
+def _counts(
+    uow: UnitOfWork, org_id: str, budgets: Sequence[Budget], now: datetime
+) -> list[BudgetCount]:
+    return _counts_of(uow, budgets, now).get(org_id, [])
 
 
 def load_counts(uow: UnitOfWork, accounts: Mapping[str, Account], now: datetime) -> None:
@@ -177,11 +191,8 @@ def load_counts(uow: UnitOfWork, accounts: Mapping[str, Account], now: datetime)
     budgeted = sorted(o for o, a in accounts.items() if a.metering.budgeted)
     if not budgeted:
         return
-    by_org: dict[str, list[Budget]] = {}
-    for budget in uow.budgets.of_orgs(budgeted):
-        by_org.setdefault(budget.org_id, []).append(budget)
-    for org_id, budgets in by_org.items():
-        accounts[org_id].budgets = _counts(uow, org_id, budgets, now)
+    for org_id, counts in _counts_of(uow, uow.budgets.of_orgs(budgeted), now).items():
+        accounts[org_id].budgets = counts
 
 
 def _alert_body(alert: BudgetAlert, now: datetime) -> str:
