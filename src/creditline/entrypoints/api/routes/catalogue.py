@@ -12,7 +12,7 @@ from creditline.domain.plans import Plan
 from creditline.domain.pricing import RateCard, RateCardHistory
 from creditline.entrypoints.api.routes.common import Engine, make_router
 from creditline.entrypoints.api.schema_rules import NOT_BLANK
-from creditline.entrypoints.api.schemas import (
+from creditline.entrypoints.api.schemas.catalogue import (
     CatalogueOut,
     OrgPlanOut,
     OrgRateCardOut,
@@ -23,6 +23,8 @@ from creditline.entrypoints.api.schemas import (
     RateCardHistoryOut,
     RateCardLoad,
     RateCardVersionOut,
+)
+from creditline.entrypoints.api.schemas.common import (
     TimeQuery,
 )
 from creditline.entrypoints.api.schemas.whatif import WhatIfOut, WhatIfRequest
