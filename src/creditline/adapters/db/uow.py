@@ -40,6 +40,7 @@ from .repositories import (
     ReservationRepository,
     UsageRepository,
 )
+from .revenue import RevenueRepository  # the revenue report's reads
 from .sales import SalesRequestRepository  # contact-sales requests (country gating)
 from .subscriptions import SubscriptionRepository
 from .topups import TopupRepository  # automatic and recurring top-ups
@@ -90,6 +91,7 @@ class SqlUnitOfWork:
     http_requests: HttpRequestRepository
     reports: ReportRepository
     whatif: WhatIfRepository
+    revenue: RevenueRepository
 
     alerts: AlertRepository
     webhooks: WebhookRepository
@@ -158,6 +160,7 @@ class SqlUnitOfWork:
         self.http_requests = HttpRequestRepository(conn)
         self.reports = ReportRepository(conn)
         self.whatif = WhatIfRepository(conn)
+        self.revenue = RevenueRepository(conn)
         self.alerts = AlertRepository(conn)
         self.webhooks = WebhookRepository(conn)
         self.signing_keys = SigningKeyRepository(conn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,6 +18,7 @@ from creditline.domain.pricing import RateCard, RateCardHistory
 from creditline.domain.purchases import Purchase
 from creditline.domain.reports import BalanceDay, UsageGroup, UsageRow
 from creditline.domain.reservations import Reservation
+from creditline.domain.revenue import Movement, ValuedGrant
 from creditline.domain.sales import SalesRequest
 from creditline.domain.scopes import GrantScope
 from creditline.domain.subscriptions import CycleRenewal, Subscription
@@ -222,6 +223,14 @@ class WhatIfStore(Protocol):
     ) -> list[BalanceMove]: ...
 
 
+class RevenueStore(Protocol):
+    """The revenue report's reads (:mod:`creditline.domain.revenue`)."""
+
+    def opening(self, start: datetime) -> dict[str, int]: ...
+    def movements(self, start: datetime, end: datetime) -> list[Movement]: ...
+    def grants(self, ids: Iterable[str]) -> list[ValuedGrant]: ...
+
+
 class ReportStore(Protocol):
     def usage(
         self,
@@ -302,6 +311,8 @@ class UnitOfWork(Protocol):
     def reports(self) -> ReportStore: ...
     @property
     def whatif(self) -> WhatIfStore: ...
+    @property
+    def revenue(self) -> RevenueStore: ...
     @property
     def alerts(self) -> AlertStore: ...
     @property
