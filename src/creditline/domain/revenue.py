@@ -47,7 +47,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from creditline.domain.errors import InvalidSetting
 from creditline.domain.grants import DEFAULT_CONSUMPTION_ORDER, GrantKind
+from creditline.domain.invoices import month_bounds, parse_month
 from creditline.domain.ledger import EntryType
 from creditline.domain.money import money_for_credits, round_half_up
 
@@ -60,6 +62,7 @@ __all__ = [
     "RevenueReport",
     "ValuedGrant",
     "grant_value",
+    "month_window",
     "revenue_report",
 ]
 
@@ -76,6 +79,19 @@ _COLUMN_OF = {
 }
 """Where each entry type counts; ``reserve`` and ``release`` count nowhere (held credits
 stay a liability)."""
+
+
+def month_window(month: str | datetime) -> tuple[str, datetime, datetime]:
+    """The month's name (``"2026-11"``) and ``[since, until)`` in UTC.
+
+    Raises:
+        InvalidSetting: not a month as ``YYYY-MM`` (or a time in it) from 1970 to 9998.
+    """
+    name = parse_month(month)
+    if not "1970" <= name[:4] <= "9998":
+        raise InvalidSetting("month", month, "a calendar month from 1970-01 to 9998-12")
+    since, until = month_bounds(name)
+    return name, since, until
 
 
 def grant_value(amount: int, unit_price_minor: int | None, price_minor: int | None = None) -> int:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from creditline.domain.invoices import month_bounds, parse_month
-from creditline.domain.revenue import RevenueReport, revenue_report
+from creditline.domain.revenue import RevenueReport, month_window, revenue_report
 from creditline.services.ports.unit_of_work import UnitOfWork
 
 __all__ = ["report_revenue"]
@@ -17,10 +16,9 @@ def report_revenue(month: str | datetime, uow: UnitOfWork) -> RevenueReport:
     transaction. A month not over yet is reported as far as the ledger goes.
 
     Raises:
-        InvalidSetting: not a month.
+        InvalidSetting: not a month from 1970 to 9998.
     """
-    name = parse_month(month)
-    since, until = month_bounds(name)
+    name, since, until = month_window(month)
     with uow:
         opening = uow.revenue.opening(since)
         movements = uow.revenue.movements(since, until)

@@ -73,6 +73,7 @@ from creditline.client.decode.pricing import (
 )
 from creditline.client.decode.purchases import purchase, receipt
 from creditline.client.decode.reservations import reservation, settlement
+from creditline.client.decode.revenue import revenue_report
 from creditline.client.decode.sales import sales_request, self_serve
 from creditline.client.decode.service import job_run, tick_report, verify_report
 from creditline.client.decode.topups import auto_topup, recurring_topup
@@ -165,6 +166,7 @@ __all__ = [
     "usage_row",
     "verify_report",
     "webhook_endpoint",
+    "revenue_report",
     "what_if",
     "when",
 ]

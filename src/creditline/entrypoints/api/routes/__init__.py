@@ -14,6 +14,7 @@ from creditline.entrypoints.api.routes import (
     orgs,
     portal,
     reservations,
+    revenue,
     sales,
     topups,
     usage,
@@ -33,6 +34,7 @@ ROUTERS = (
     topups.router,
     sales.router,
     alerts.router,
+    revenue.router,
     portal.router,
     admin.router,
 )
