@@ -13,6 +13,13 @@ from tests.browser.conftest import BROWSER, Site, shoot
 pytestmark = BROWSER
 
 
+def _sign_in(page: Any, site: Site) -> None:
+    page.goto(f"{site.url}/console/login")
+    page.get_by_test_id("api-key").fill(site.operator_key)
+    page.get_by_test_id("sign-in").click()
+    page.wait_for_url(f"{site.url}/console/orgs")
+
+
 def _shown(page: Any) -> dict[str, dict[str, str | None]]:
     """Each currency's flows as the page shows them: minor units by flow name."""
     shown = {}
@@ -37,10 +44,7 @@ def test_the_operator_reads_the_months_revenue(page: Any, site: Site) -> None:
     with site.engine() as cl:
         this_month, last_month = cl.revenue_report(now), cl.revenue_report(last)
     assert this_month.lines, "the story sells credits"
-    page.goto(f"{site.url}/console/login")
-    page.get_by_test_id("api-key").fill(site.operator_key)
-    page.get_by_test_id("sign-in").click()
-    page.wait_for_url(f"{site.url}/console/orgs")
+    _sign_in(page, site)
     page.get_by_test_id("nav-revenue").click()
     page.wait_for_url(f"{site.url}/console/revenue")
     assert page.get_by_test_id("revenue-month").input_value() == f"{now:%Y-%m}"
@@ -62,10 +66,7 @@ def test_the_operator_reads_the_months_revenue(page: Any, site: Site) -> None:
 
 
 def test_a_bad_month_is_explained(page: Any, site: Site) -> None:
-    page.goto(f"{site.url}/console/login")
-    page.get_by_test_id("api-key").fill(site.operator_key)
-    page.get_by_test_id("sign-in").click()
-    page.wait_for_url(f"{site.url}/console/orgs")
+    _sign_in(page, site)
     answer = page.goto(f"{site.url}/console/revenue?month=1969-12")
     assert answer.status == 422
     assert "1970-01" in page.get_by_test_id("revenue-problems").inner_text()
