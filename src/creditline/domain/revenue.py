@@ -29,15 +29,19 @@ took from it: a held credit is not consumed until it is captured (``reserve`` an
 (a void gives a consumption back); ``expire`` is expired; ``refund`` is refunded (a
 refund the provider refused gives its credits back); ``adjustment`` is adjusted.
 
-**No cash.** Grants worth nothing (included in a plan, promotional, refund and
-adjustment grants, any grant without a cost basis) are reported apart, per kind, in
-credits only. **Flex** grants cover usage past zero, billed monthly in arrears on an
-invoice: they are not deferred revenue and are reported apart too.
+**No cash.** Grants worth nothing (no cost basis, or one worth less than a minor unit
+in all: plans' included credits, promotional, refund and adjustment grants as the
+engine makes them) are reported apart, per kind, in credits only. A grant of any kind
+with a cost basis is paid credits (an operator's grant of credits sold outside).
+**Flex** grants cover usage past zero, billed monthly in arrears on an invoice: they
+are not deferred revenue and are reported apart too.
 
 **Months** are calendar months in UTC (the operator's books have no zone of their
 own; organizations' billing cycles may), and an entry counts in the month of its
 ``occurred_at``: an expiry falls in the month the grant expired, even when the
-scheduler wrote it later.
+scheduler wrote it later. A late usage event recorded after its month changes that
+month's report (as it changes its usage report); the months stay chained and
+reconciled, since every report is computed from the ledger as it is.
 """
 
 from __future__ import annotations
