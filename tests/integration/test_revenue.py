@@ -142,3 +142,25 @@ def test_an_empty_month_has_no_lines(shop: Shop) -> None:
 def test_a_bad_month_is_refused(shop: Shop, month: str) -> None:
     with pytest.raises(InvalidSetting, match="month"):
         shop.cl.revenue_report(month)
+
+
+FLEX_PLAN = """
+[[plans]]
+name = "flexible"
+depletion = "flex"
+flex_price = { currency = "USD", minor_per_credit = 100 }
+"""
+
+
+def test_flex_usage_is_apart_from_deferred_revenue(shop: Shop) -> None:
+    cl = shop.cl
+    cl.load_plans(FLEX_PLAN)
+    org = shop.customer("Flexible", plan="flexible")
+    shop.clock.set(day(11, 2))
+    cl.grant(org, credits(1), cost_basis=CostBasis(100, "USD"))
+    cl.spend(org, credits(3))  # 1 paid credit, then 2 past zero
+    report = cl.revenue_report("2026-11")
+    (usd,) = report.lines
+    assert (usd.consumed, usd.closing) == (Flow(credits(1), 100), Flow())
+    assert report.flex == FreeLine(GrantKind.FLEX, 0, credits(2), credits(2), 0, 0, 0, 0)
+    assert report.free == ()  # the plan grants nothing: no credits without cash
