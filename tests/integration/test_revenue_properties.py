@@ -4,10 +4,11 @@ what the grants left (and held) are worth.
 
 Hypothesis draws a year of operations at random days: purchases paid through the (fake)
 Stripe checkout and on account, at prices that do not divide evenly; operator grants
-with and without a cost basis, some expiring; spends, holds (committed, released or left
-open), refunds and negative adjustments. The engine runs them in order, expiring what is
-due as it goes; then each month of the year is reported. The reference figures come from
-the purchases, grants and holds the library answers, never from the ledger's entries.
+with and without a cost basis, some expiring; spends (one organization goes on flex past
+zero), holds (committed, released or left open), refunds and negative adjustments. The
+engine runs them in order, expiring what is due as it goes; then each month of the year
+is reported. The reference figures come from the purchases, grants and holds the library
+answers, never from the ledger's entries.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ expiry = "never"
 """
 
 ORGS = 2
+FLEX_PLAN = """
+[[plans]]
+name = "flexible"
+depletion = "flex"
+flex_price = { currency = "USD", minor_per_credit = 100 }
+"""
 PACKS = {"three": ("EUR", "USD"), "seven": ("EUR", "JPY")}
 
 _org = st.integers(0, ORGS - 1)
@@ -187,7 +194,9 @@ def check_year(shop: Shop, operations: list[tuple[int, tuple]]) -> set[str]:  # 
     """Run the year and check every month; what was done and what refused."""
     shop.clock.set(START)
     shop.cl.load_packs(CATALOGUE)
-    year = Year(shop, [shop.customer(f"Org {n}") for n in range(ORGS)])
+    shop.cl.load_plans(FLEX_PLAN)
+    orgs = [shop.customer("Org 0"), shop.customer("Org 1", plan="flexible")]  # 1 goes past zero
+    year = Year(shop, orgs)
     for day, op in sorted(operations, key=lambda o: o[0]):
         year.run(START + timedelta(days=day, hours=9), op)
     shop.clock.set(datetime(2027, 1, 1, 1, tzinfo=UTC))
