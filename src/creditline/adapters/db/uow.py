@@ -27,6 +27,7 @@ from .billing import (  # billing: packs, purchases, payment records, invoices
 )
 from .charging import ChargingRepository  # set-based reads and writes of charging groups
 from .engine import BUSY_TIMEOUT_MS, READ_ONLY, WriterQueue, writer_queue
+from .grace import GraceRepository  # grace between depletion and lock
 from .portal import DashboardRepository, SigningKeyRepository  # the web dashboard
 from .reports import ReportRepository  # read-only usage reports
 from .repositories import (
@@ -168,6 +169,7 @@ class SqlUnitOfWork:
         self.charging = ChargingRepository(conn)
         self.topups = TopupRepository(conn)
         self.sales = SalesRequestRepository(conn)
+        self.grace = GraceRepository(conn)
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"

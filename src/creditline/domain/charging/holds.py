@@ -42,6 +42,9 @@ from creditline.domain.spending import Allocation
 
 __all__ = ["extend", "increase", "longest_hold", "reserve", "settle"]
 
+_HOLD = CauseType.RESERVATION.value
+"""A hold's cause, as grace reads it (a hold never takes grace)."""
+
 
 def longest_hold(plan: Plan) -> timedelta:
     """How long a hold of this plan may live from its creation, extensions included."""
@@ -78,7 +81,7 @@ def reserve(book: Ledger, cmd: Reserve, out: Decision) -> Reservation:
             f"{book.open_holds} holds are open and the plan allows {limit} at once; "
             "commit or release one first",
         )  # fmt: skip
-    holds = book.take(cmd.amount, cmd.operation, cmd.dimensions, flex=False)
+    holds = book.take(cmd.amount, cmd.operation, cmd.dimensions, flex=False, cause=(_HOLD, None))
     now = book.now
     res_id = book._new_id("res")
     hold = Cause(CauseType.RESERVATION, res_id)
@@ -237,7 +240,7 @@ def increase(book: Ledger, cmd: Increase, out: Decision) -> Reservation:
                 return book.reservations.get(stored.id, stored)
             return _reservation(book, stored["reservation_id"])[0]
     res = _open(book, cmd.reservation_id, "increased")
-    taken = book.take(cmd.amount, res.operation, res.dimensions, flex=False)
+    taken = book.take(cmd.amount, res.operation, res.dimensions, flex=False, cause=(_HOLD, res.id))
     hold = Cause(CauseType.RESERVATION, res.id)
     now = book.now
     out.entries.extend(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from creditline.domain.grace import GraceTransition, Standing
 from creditline.domain.grants import NewGrant
 from creditline.domain.ledger import NewEntry
 from creditline.domain.reservations import Reservation
@@ -36,6 +37,8 @@ class Decision:
         entries: ledger entries, in order.
         grant_moves: each grant's net change.
         balances: per organization: (balance change, entries written, held change).
+        transitions: grace transitions (:mod:`creditline.domain.grace`), in order.
+        standings: per organization whose grace standing changed: the last one.
     """
 
     results: list[Any] = field(default_factory=list)
@@ -48,6 +51,8 @@ class Decision:
     entries: list[NewEntry] = field(default_factory=list)
     grant_moves: dict[str, int] = field(default_factory=dict)
     balances: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    transitions: list[GraceTransition] = field(default_factory=list)
+    standings: dict[str, Standing] = field(default_factory=dict)
 
     @property
     def writes(self) -> bool:
@@ -58,4 +63,5 @@ class Decision:
             or self.reshaped
             or self.keys
             or self.entries
+            or self.standings
         )

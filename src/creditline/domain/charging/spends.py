@@ -37,6 +37,9 @@ def debit_outcome(result: DebitResult) -> dict[str, Any]:
             stored["flex_used"] = error.flex_used
         if error.overdue_invoice is not None:
             stored["overdue_invoice"] = error.overdue_invoice
+        if error.grace_state is not None:
+            stored["grace_state"] = error.grace_state
+            stored["grace_since"] = error.grace_since
     return stored
 
 
@@ -49,6 +52,7 @@ def debit_from_outcome(org_id: str, stored: Mapping[str, Any]) -> DebitResult:
             org_id, stored["needed"], stored["available"],
             flex_limit=stored.get("flex_limit"), flex_used=stored.get("flex_used"),
             overdue_invoice=stored.get("overdue_invoice"),
+            grace_state=stored.get("grace_state"), grace_since=stored.get("grace_since"),
         )  # fmt: skip
     return DebitResult(
         status=status,
@@ -78,6 +82,7 @@ def spend(book: Ledger, cmd: Spend, out: Decision) -> DebitResult:
         allocations = book.take(
             debit.amount, debit.operation, debit.dimensions,
             flex=cmd.entry_type is EntryType.CONSUME,
+            cause=(cause.type.value, cause.ref) if cmd.entry_type is EntryType.CONSUME else None,
         )  # fmt: skip
     except InsufficientCredits as exc:
         result = DebitResult(DebitStatus.REFUSED, debit.amount, cause, error=exc)

@@ -117,7 +117,10 @@ class GroupUsage:
     ) -> EventResult:
         """Take a priced event's cost (netted per grant, project, member), or refuse it."""
         try:
-            allocations = book.take(charge.total, event.operation, event.dimensions)
+            allocations = book.take(
+                charge.total, event.operation, event.dimensions,
+                cause=(CauseType.USAGE_EVENT.value, event.event_id),
+            )  # fmt: skip
         except InsufficientCredits as exc:
             reason = str(exc)
             if book.m.depletion is DepletionPolicy.READ_ONLY:

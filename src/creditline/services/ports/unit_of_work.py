@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from creditline.domain.api_keys import ApiKey, IdempotentRequest
+from creditline.domain.grace import GraceTransition, Standing
 from creditline.domain.grants import Grant, NewGrant
 from creditline.domain.ledger import Cause, EntryType, LedgerEntry, NewEntry
 from creditline.domain.organizations import Member, Organization, Project
@@ -272,6 +273,20 @@ class SalesRequestStore(Protocol):
     def recent(self, org_id: str | None = None, limit: int = 100) -> list[SalesRequest]: ...
 
 
+class GraceStore(Protocol):
+    """Grace standings and transitions (:mod:`creditline.services.grace`)."""
+
+    def record(
+        self,
+        transitions: Sequence[GraceTransition],
+        standings: Mapping[str, Standing],
+        now: datetime,
+    ) -> list[GraceTransition]: ...
+    def standing(self, org_id: str) -> Standing | None: ...
+    def history(self, org_id: str, limit: int = 100) -> list[GraceTransition]: ...
+    def waiting(self, limit: int, after: str | None) -> list[str]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction; leaving it without ``commit`` rolls everything back."""
 
@@ -323,6 +338,8 @@ class UnitOfWork(Protocol):
     def topups(self) -> TopupStore: ...
     @property
     def sales(self) -> SalesRequestStore: ...
+    @property
+    def grace(self) -> GraceStore: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
