@@ -171,28 +171,26 @@ def _move(
     return moved, GraceTransition(org_id, standing.state, to, cause[0], cause[1], at)
 
 
+_NEXT = {
+    GraceState.GRACE: (GraceState.READ_ONLY, "grace_hours"),
+    GraceState.READ_ONLY: (GraceState.PAUSED, "read_only_hours"),
+}
+"""Where a state's deadline leads, and the setting that dates it."""
+
+
 def elapse(
     terms: GraceTerms, org_id: str, standing: Standing, now: datetime
 ) -> tuple[Standing, list[GraceTransition]]:
     """The deadlines passed by ``now``: grace's hours (to read-only), then read-only's
     hours (to paused), each dated at its deadline."""
     found: list[GraceTransition] = []
-    if standing.state is GraceState.GRACE and terms.hours is not None:
-        assert standing.since is not None
-        deadline = standing.since + timedelta(hours=terms.hours)
-        if deadline <= now:
-            standing, moved = _move(
-                org_id, standing, GraceState.READ_ONLY, (TIME, "grace_hours"), deadline
-            )
-            found.append(moved)
-    if standing.state is GraceState.READ_ONLY and terms.read_only_hours is not None:
-        assert standing.since is not None
-        deadline = standing.since + timedelta(hours=terms.read_only_hours)
-        if deadline <= now:
-            standing, moved = _move(
-                org_id, standing, GraceState.PAUSED, (TIME, "read_only_hours"), deadline
-            )
-            found.append(moved)
+    while standing.state in _NEXT:
+        end = deadline(terms, standing)
+        if end is None or end > now:
+            break
+        to, setting = _NEXT[standing.state]
+        standing, moved = _move(org_id, standing, to, (TIME, setting), end)
+        found.append(moved)
     return standing, found
 
 
