@@ -43,6 +43,7 @@ from creditline.client.decode.credits import (
     scope,
     scoped_credits,
 )
+from creditline.client.decode.grace import grace_status, grace_terms
 from creditline.client.decode.invoices import (
     billing_event,
     billing_record,
@@ -154,6 +155,8 @@ __all__ = [
     "reservation",
     "rounding",
     "sales_request",
+    "grace_status",
+    "grace_terms",
     "scope",
     "scoped_credits",
     "self_serve",

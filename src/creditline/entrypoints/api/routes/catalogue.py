@@ -120,7 +120,17 @@ def create_plan(
     document: Annotated[
         dict[str, Any],
         Body(
-            examples=[{"name": "pro", "depletion": "flex", "flex_limit_micros": 500000000}],
+            examples=[
+                {"name": "pro", "depletion": "flex", "flex_limit_micros": 500000000},
+                {
+                    "name": "team",
+                    "depletion": "pause",
+                    "grace_hours": 72,
+                    "grace_credits": "50",
+                    "grace_billing": "flex",
+                    "read_only_hours": 168,
+                },
+            ],
             json_schema_extra={
                 "required": ["name"],
                 "properties": {"name": {"type": "string", "minLength": 1, "pattern": NOT_BLANK}},
