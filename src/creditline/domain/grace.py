@@ -113,6 +113,16 @@ class GraceTerms:
         """The source reference of the grace grants made at ``now``."""
         return f"{self.billing.value}:{now:%Y-%m}"
 
+    def describe(self) -> str:
+        """``48 hours or 10 credits, flex; then read-only 24 hours, then paused``."""
+        limits = [f"{self.hours} hours"] if self.hours is not None else []
+        if self.credits is not None:
+            limits.append(f"{format_credits(self.credits)} credits")
+        then = "until credits arrive"
+        if self.read_only_hours is not None:
+            then = f"{self.read_only_hours} hours, then paused"
+        return f"{' or '.join(limits)}, {self.billing.value}; then read-only {then}"
+
     def to_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {"grace_billing": self.billing.value}
         if self.hours is not None:

@@ -68,16 +68,23 @@ class InsufficientCredits(CreditlineError):
         )
         if overdue_invoice is not None:
             message += f"; suspended until invoice {overdue_invoice} is paid"
-        if grace_state is not None:
-            message += f"; the organization is {grace_state.replace('_', '-')}"
-            message += f" since {grace_since}" if grace_since else ""
-            message += ": buy credits to end it"
+        message += self.grace_note
         if flex_limit is not None:
             message += (
                 f"; flex limit {flex_limit} micro-credits a month: {flex_used or 0} used "
                 f"this month, {self.flex_room} left"
             )
         super().__init__(message)
+
+    @property
+    def grace_note(self) -> str:
+        """``; the organization is read-only since ...: buy credits to end it`` (empty
+        when no grace state refused it)."""
+        if self.grace_state is None:
+            return ""
+        since = f" since {self.grace_since}" if self.grace_since else ""
+        state = self.grace_state.replace("_", "-")
+        return f"; the organization is {state}{since}: buy credits to end it"
 
     @property
     def flex_room(self) -> int | None:
