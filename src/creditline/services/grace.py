@@ -125,7 +125,7 @@ def status(org_id: str, uow: UnitOfWork, now: datetime, limit: int = 100) -> Gra
         terms = _terms(uow, org_id)
         standing = uow.grace.standing(org_id)
         assert standing is not None
-        history = uow.grace.history(org_id, limit)
+        history = uow.grace.history(org_id, limit) if limit else []
     pending: list[GraceTransition] = []
     if terms is not None:
         standing, pending = elapse(terms, org_id, standing, now)
