@@ -129,3 +129,10 @@ def test_an_adjustment_is_not_refused_while_read_only(cl: Creditline, org: str) 
     cl.spend(org, credits(10))
     cl.adjust(org, credits(2), "goodwill")
     assert cl.grace(org).standing.state is GraceState.ACTIVE
+
+
+def test_the_overview_reports_the_grace_state_not_a_pause(cl: Creditline, org: str) -> None:
+    cl.spend(org, credits(5))  # all its credits: grace is ahead, not a pause
+    assert (cl.overview(org).read_only, cl.overview(org).paused) == (False, False)
+    cl.spend(org, credits(10))  # grace used up
+    assert (cl.overview(org).read_only, cl.overview(org).paused) == (True, False)

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Query
 
 from creditline.entrypoints.api.routes.common import Engine, make_router
-from creditline.entrypoints.api.schemas import GraceOut
+from creditline.entrypoints.api.schemas.grace import GraceOut
 from creditline.entrypoints.api.security import OrgReader
 
 router = make_router("credits")
