@@ -125,3 +125,25 @@ def test_an_organization_runs_out_uses_its_grace_is_locked_and_a_purchase_ends_i
     }  # fmt: skip
     assert consumed == {"evt-3", "evt-4", "evt-5"}
     assert all(e.cause.type is not CauseType.USAGE_BATCH for e in cl.history(org, 500))
+
+
+def test_grace_billed_as_flex_is_invoiced_and_written_off_grace_is_not(
+    shop: Shop, clock: ManualClock
+) -> None:
+    cl = shop.cl
+    cl.load_rate_card(card_doc(), syntax="json")
+    cl.load_plans(PLANS + PLANS.replace('"team"', '"team-free"').replace(
+        'grace_billing = "flex"', 'grace_billing = "write_off"'))  # fmt: skip
+    billed = shop.customer("Billed Ltd", plan="team")
+    free = shop.customer("Forgiven Ltd", plan="team-free")
+    for org in (billed, free):
+        for n in (1, 2, 3):  # no credits at all: three credits of grace each
+            assert render(shop, org, n)[0] is EventStatus.ACCEPTED
+    month = clock.now().strftime("%Y-%m")
+    clock.advance(timedelta(days=40))  # the month is over
+    run = cl.invoice_flex(month)
+    (invoice,) = run.issued
+    assert invoice.org_id == billed
+    (line,) = invoice.lines
+    assert (line.credits, line.unit_price_minor, line.amount_minor) == (credits(3), 50, 150)
+    assert free not in run.unpriced
