@@ -13,6 +13,8 @@ from creditline.domain.charging import DebitStatus
 from creditline.domain.errors import InsufficientCredits
 from creditline.domain.grace import GraceState
 from creditline.domain.grants import GrantKind
+from creditline.domain.usage import EventStatus
+from tests.metering import card_doc
 
 PLAN = {
     "name": "graceful",
@@ -136,3 +138,24 @@ def test_the_overview_reports_the_grace_state_not_a_pause(cl: Creditline, org: s
     assert (cl.overview(org).read_only, cl.overview(org).paused) == (False, False)
     cl.spend(org, credits(10))  # grace used up
     assert (cl.overview(org).read_only, cl.overview(org).paused) == (True, False)
+
+
+def test_holds_never_take_grace_and_are_refused_while_read_only(cl: Creditline, org: str) -> None:
+    cl.spend(org, credits(5))
+    with pytest.raises(InsufficientCredits) as in_grace:
+        cl.reserve(org, credits(1))
+    assert in_grace.value.grace_state is None  # refused as before: holds take no grace
+    cl.spend(org, credits(10))
+    with pytest.raises(InsufficientCredits) as locked:
+        cl.reserve(org, credits(1))
+    assert locked.value.grace_state == "read_only"
+
+
+def test_a_usage_refused_while_read_only_is_stored_with_the_state(cl: Creditline, org: str) -> None:
+    cl.load_rate_card(card_doc(), syntax="json")
+    cl.spend(org, credits(15))
+    refused = cl.record(org, "evt-late", "ping")
+    assert refused.status is EventStatus.REFUSED
+    assert refused.reason is not None and "read-only since" in refused.reason
+    again = cl.record(org, "evt-late", "ping")  # a retry: the same answer
+    assert (again.status, again.reason) == (EventStatus.DUPLICATE, refused.reason)

@@ -342,8 +342,8 @@ def banner(overview: Overview, can_buy: bool) -> Banner | None:
 def grace_banner(status: GraceStatus | None, can_buy: bool) -> Banner | None:
     """The banner of the organization's grace state (:mod:`creditline.domain.grace`), or
     ``None`` while it is active: shown on every portal page."""
-    if status is None or status.standing.state is GraceState.ACTIVE:
-        return None
+    if status is None or status.terms is None or status.standing.state is GraceState.ACTIVE:
+        return None  # no grace where it does not apply (another plan, a dunning hold)
     s, until = status.standing, status.until
     since = when(s.since)
     way_out = "Buy credits" if can_buy else "Contact sales to get credits"
