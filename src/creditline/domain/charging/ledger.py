@@ -16,6 +16,10 @@ usage, debits and the excess of a commit:
   the rest as its shortfall.
 - ``unlimited``: the same, on an ``unlimited:YYYY-MM`` grant, never capped.
 
+A plan with **grace** (:mod:`creditline.domain.grace`) puts a grace period between
+``pause``/``read_only`` and the refusal: the shortfall is paid by grace, then the
+organization is read-only, then paused (:mod:`creditline.domain.charging.grace`).
+
 **Scoped grants** (:mod:`creditline.domain.scopes`) pay first for what they cover:
 a usage event is a charge of its operation and dimensions, a hold or a debit of the
 ``operation`` and ``dimensions`` it names (none: general grants only), and a commit's
