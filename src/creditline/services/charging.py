@@ -57,7 +57,7 @@ from creditline.domain.purchases import Purchase
 from creditline.domain.reservations import Reservation
 from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
-from creditline.services import budgets, topups
+from creditline.services import budgets, grace, topups
 from creditline.services.ids import new_id
 from creditline.services.ports.unit_of_work import UnitOfWork
 
@@ -340,6 +340,8 @@ def _write(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
         charging.move_balances(decision.balances, now)
     if decision.budget_usage or decision.budget_alerts:
         budgets.write_counts(uow, decision, now)
+    if decision.standings:  # grace (domain/grace.py): rare, after the group's rows
+        grace.record(uow, decision.transitions, decision.standings, now)
 
 
 def apply_group(

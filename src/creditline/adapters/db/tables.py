@@ -106,7 +106,13 @@ organizations = Table(
     Column("billing_hold", String(40), nullable=True),
     # Where it is: an ISO 3166-1 alpha-2 code (migration 0014); NULL: not given.
     Column("country", String(2), nullable=True),
+    # Where it stands in its plan's grace (migration 0016; domain/grace.py): the state
+    # (NULL: active), since when, and the grace micro-credits used in the current grace.
+    Column("grace_state", String(20), nullable=True),
+    Column("grace_since", UTCDateTime, nullable=True),
+    Column("grace_used_micros", BigInteger, nullable=True),
 )
+Index("ix_organizations_grace_state", organizations.c.grace_state)
 
 balances = Table(
     "balances",
@@ -881,7 +887,7 @@ sales_requests = Table(
 )
 Index("ix_sales_requests_created_at", sales_requests.c.created_at)
 Index("ix_sales_requests_org_id_created_at", sales_requests.c.org_id, sales_requests.c.created_at)
-# -- budgets inside an organization's pool (migration 0016) ----------------------------------
+# -- budgets inside an organization's pool (migration 0017) ----------------------------------
 # Owned by services/budgets.py through adapters/db/budgets.py (domain/budgets.py); counted by
 # the charging group (domain/charging/budgets.py) under the organization's lock.
 
@@ -914,3 +920,23 @@ budget_usage = Table(
     Column("consumed_micros", BigInteger, nullable=False),
     Column("alerted", Integer, nullable=False, server_default="0"),
 )
+
+# -- grace between depletion and lock (migration 0016) ---------------------------------------
+# Owned by services/grace.py through adapters/db/grace.py (domain/grace.py).
+
+# Every change of an organization's grace state, with its cause (cause_type: usage_event,
+# debit, purchase, grant, plan_cycle, time...; cause_ref its id) and the instant it took
+# effect (a deadline's, even when applied later: recorded_at says when), numbered in order.
+grace_transitions = Table(
+    "grace_transitions",
+    metadata,
+    Column("id", EntryId, primary_key=True, autoincrement=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("from_state", String(20), nullable=False),
+    Column("to_state", String(20), nullable=False),
+    Column("cause_type", String(40), nullable=False),
+    Column("cause_ref", String(200), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+Index("ix_grace_transitions_org_id_id", grace_transitions.c.org_id, grace_transitions.c.id)

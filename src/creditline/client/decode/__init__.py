@@ -44,6 +44,7 @@ from creditline.client.decode.credits import (
     scope,
     scoped_credits,
 )
+from creditline.client.decode.grace import grace_status, grace_terms
 from creditline.client.decode.invoices import (
     billing_event,
     billing_record,
@@ -74,6 +75,7 @@ from creditline.client.decode.pricing import (
 )
 from creditline.client.decode.purchases import purchase, receipt
 from creditline.client.decode.reservations import reservation, settlement
+from creditline.client.decode.revenue import revenue_report
 from creditline.client.decode.sales import sales_request, self_serve
 from creditline.client.decode.service import job_run, tick_report, verify_report
 from creditline.client.decode.topups import auto_topup, recurring_topup
@@ -155,6 +157,8 @@ __all__ = [
     "reservation",
     "rounding",
     "sales_request",
+    "grace_status",
+    "grace_terms",
     "scope",
     "scoped_credits",
     "self_serve",
@@ -167,6 +171,7 @@ __all__ = [
     "usage_row",
     "verify_report",
     "webhook_endpoint",
+    "revenue_report",
     "what_if",
     "when",
 ]

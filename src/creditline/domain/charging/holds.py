@@ -42,6 +42,9 @@ from creditline.domain.spending import Allocation
 
 __all__ = ["extend", "increase", "longest_hold", "reserve", "settle"]
 
+_HOLD = CauseType.RESERVATION.value
+"""A hold's cause, as grace reads it (a hold never takes grace)."""
+
 
 def longest_hold(plan: Plan) -> timedelta:
     """How long a hold of this plan may live from its creation, extensions included."""
@@ -81,7 +84,7 @@ def reserve(book: Ledger, cmd: Reserve, out: Decision) -> Reservation:
     budgets = book.budgets
     if budgets is not None:
         budgets.check(cmd.project_id, cmd.member_id, cmd.amount)
-    holds = book.take(cmd.amount, cmd.operation, cmd.dimensions, flex=False)
+    holds = book.take(cmd.amount, cmd.operation, cmd.dimensions, flex=False, cause=(_HOLD, None))
     if budgets is not None:
         budgets.hold(cmd.project_id, cmd.member_id, cmd.amount)
     now = book.now
@@ -252,7 +255,7 @@ def increase(book: Ledger, cmd: Increase, out: Decision) -> Reservation:
     budgets = book.budgets
     if budgets is not None:
         budgets.check(res.project_id, res.member_id, cmd.amount)
-    taken = book.take(cmd.amount, res.operation, res.dimensions, flex=False)
+    taken = book.take(cmd.amount, res.operation, res.dimensions, flex=False, cause=(_HOLD, res.id))
     if budgets is not None:
         budgets.hold(res.project_id, res.member_id, cmd.amount)
     hold = Cause(CauseType.RESERVATION, res.id)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from creditline.domain.budgets import Budget
+from creditline.domain.grace import GraceTransition, Standing
 from creditline.domain.grants import NewGrant
 from creditline.domain.ledger import NewEntry
 from creditline.domain.reservations import Reservation
@@ -51,6 +52,8 @@ class Decision:
         budget_usage: per (budget, period start): [micro-credits consumed, the highest
             alert threshold fired] (budgets: :mod:`creditline.domain.charging.budgets`).
         budget_alerts: the budget thresholds reached, in order.
+        transitions: grace transitions (:mod:`creditline.domain.grace`), in order.
+        standings: per organization whose grace standing changed: the last one.
     """
 
     results: list[Any] = field(default_factory=list)
@@ -65,6 +68,8 @@ class Decision:
     balances: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     budget_usage: dict[tuple[str, datetime], list[int]] = field(default_factory=dict)
     budget_alerts: list[BudgetAlert] = field(default_factory=list)
+    transitions: list[GraceTransition] = field(default_factory=list)
+    standings: dict[str, Standing] = field(default_factory=dict)
 
     @property
     def writes(self) -> bool:
@@ -76,4 +81,5 @@ class Decision:
             or self.keys
             or self.entries
             or self.budget_usage
+            or self.standings
         )

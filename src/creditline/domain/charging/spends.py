@@ -37,6 +37,9 @@ def debit_outcome(result: DebitResult) -> dict[str, Any]:
             stored["flex_used"] = error.flex_used
         if error.overdue_invoice is not None:
             stored["overdue_invoice"] = error.overdue_invoice
+        if error.grace_state is not None:
+            stored["grace_state"] = error.grace_state
+            stored["grace_since"] = error.grace_since
     elif isinstance(error, BudgetExceeded):
         stored["budget"] = [error.budget_id, error.scope, error.amount, error.used, error.needed]
     return stored
@@ -53,6 +56,7 @@ def debit_from_outcome(org_id: str, stored: Mapping[str, Any]) -> DebitResult:
             org_id, stored["needed"], stored["available"],
             flex_limit=stored.get("flex_limit"), flex_used=stored.get("flex_used"),
             overdue_invoice=stored.get("overdue_invoice"),
+            grace_state=stored.get("grace_state"), grace_since=stored.get("grace_since"),
         )  # fmt: skip
     return DebitResult(
         status=status,
@@ -71,7 +75,8 @@ def _take(book: Ledger, cmd: Spend) -> tuple[Allocation, ...]:
     budgets = book.budgets if consuming else None
     if budgets is not None:
         budgets.check(debit.project_id, debit.member_id, debit.amount)
-    taken = book.take(debit.amount, debit.operation, debit.dimensions, flex=consuming)
+    cause = (cmd.cause.type.value, cmd.cause.ref) if consuming else None
+    taken = book.take(debit.amount, debit.operation, debit.dimensions, flex=consuming, cause=cause)
     if budgets is not None:
         budgets.consume(debit.project_id, debit.member_id, debit.amount)
     return taken

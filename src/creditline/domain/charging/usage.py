@@ -126,7 +126,10 @@ class GroupUsage:
                     book, event, request_hash, EventStatus.REFUSED, charge, error=exc
                 )
         try:
-            allocations = book.take(charge.total, event.operation, event.dimensions)
+            allocations = book.take(
+                charge.total, event.operation, event.dimensions,
+                cause=(CauseType.USAGE_EVENT.value, event.event_id),
+            )  # fmt: skip
         except InsufficientCredits as exc:
             reason = str(exc)
             if book.m.depletion is DepletionPolicy.READ_ONLY:

@@ -44,7 +44,12 @@ from creditline.entrypoints.api.observability import Metrics, RequestContextMidd
 from creditline.entrypoints.api.problems import PROBLEM_JSON, install_handlers
 from creditline.entrypoints.api.routes import ROUTERS
 from creditline.entrypoints.api.scheduler import background_ticks
-from creditline.entrypoints.api.schemas import ProblemOut, UsageBatchIn
+from creditline.entrypoints.api.schemas.common import (
+    ProblemOut,
+)
+from creditline.entrypoints.api.schemas.events import (
+    UsageBatchIn,
+)
 from creditline.entrypoints.api.security import AuthMiddleware
 from creditline.entrypoints.api.settings import ApiSettings
 from creditline.entrypoints.web import WebSettings, install_web

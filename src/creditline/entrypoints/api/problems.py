@@ -361,6 +361,12 @@ def _extensions(exc: CreditlineError) -> dict[str, Any]:
     return {**_members(exc), **_described(exc)}
 
 
+def _grace(exc: InsufficientCredits) -> dict[str, Any]:
+    if exc.grace_state is None:
+        return {}
+    return {"grace_state": exc.grace_state, "grace_since": exc.grace_since}
+
+
 def _described(exc: CreditlineError) -> dict[str, Any]:
     """The members problems have always had (their names, meaning and shape stay)."""
     if isinstance(exc, InsufficientCredits):
@@ -372,6 +378,7 @@ def _described(exc: CreditlineError) -> dict[str, Any]:
             "available_micros": exc.available,
             **_flex(exc),
             **({} if exc.overdue_invoice is None else {"overdue_invoice": exc.overdue_invoice}),
+            **_grace(exc),
         }
     if isinstance(exc, SelfServeUnavailable):
         return {

@@ -99,7 +99,7 @@ country exits 10 (contact sales: ``creditline sales request``)."""
 def _insufficient(exc: InsufficientCredits) -> str:
     return (
         f"insufficient credits in {exc.org_id}: needed {format_credits(exc.needed)} credits, "
-        f"{format_credits(exc.available)} available"
+        f"{format_credits(exc.available)} available{exc.grace_note}"
     )
 
 

@@ -16,6 +16,7 @@ from creditline.domain.spending import Allocation
 from creditline.domain.usage import Metering, StoredUsage, UsageEvent, UsageStep
 
 from .. import tables as t
+from ..grace import standing
 from ..raw import Raw
 from .organizations import stored_order
 from .plans import stored_plan, unstored_plan
@@ -107,6 +108,7 @@ class UsageRepository:
                 entry_count=int(row["entry_count"]),
                 hold=hold,
                 budgeted=bool(row["budgeted"]),
+                grace=None if row["grace_state"] is None else standing(raw, row),
             )
         return found
 
