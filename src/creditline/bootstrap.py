@@ -52,6 +52,7 @@ from creditline.domain.webhook_urls import Resolver, UrlPolicy
 from creditline.facade.alerts import Alerts
 from creditline.facade.api import Api
 from creditline.facade.billing import Billing
+from creditline.facade.budgets import Budgets
 from creditline.facade.core import T, WriteCommand
 from creditline.facade.cycles import Cycles, RenewalReport
 from creditline.facade.deliveries import Deliveries
@@ -105,6 +106,7 @@ class Creditline(
     Api,
     Reports,
     Alerts,
+    Budgets,
     Deliveries,
     Sales,
     Portal,

@@ -123,7 +123,8 @@ def test_every_portal_and_console_page_is_accessible_and_self_contained(site: Si
     console = site.console()
     for url in ["/console/orgs", f"/console/orgs/{a.org}", "/console/plans", "/console/packs",
                 "/console/ratecards", "/console/ratecards/default/v1", "/console/webhooks",
-                f"/console/deliveries/{a.ids['delivery_id']}", "/console/payments"]:  # fmt: skip
+                f"/console/deliveries/{a.ids['delivery_id']}", "/console/payments",
+                "/console/revenue", "/console/revenue?month=2026-01"]:  # fmt: skip
         response = console.get(url)
         assert response.status_code == 200, url
         _check(url, response.text, dict(response.headers))

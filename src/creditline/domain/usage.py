@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 
 from creditline.domain import event_limits as limits
 from creditline.domain.errors import CreditlineError, InvalidUsage
+from creditline.domain.grace import Standing
 from creditline.domain.grants import GrantKind
 from creditline.domain.plans import DepletionPolicy, Plan
 from creditline.domain.spending import Allocation
@@ -415,3 +416,8 @@ class Metering(NamedTuple):
     hold: str | None = None
     """The overdue invoice (``INV-000042``) the organization is suspended for: every
     debit is refused, under ``depletion`` (the plan's dunning policy), until it is paid."""
+    budgeted: bool = False
+    """It has budgets (:mod:`creditline.domain.budgets`): its charging group loads them."""
+    grace: Standing | None = None
+    """Where it stands in its plan's grace (:mod:`creditline.domain.grace`), or ``None``:
+    active."""

@@ -57,7 +57,7 @@ from creditline.domain.purchases import Purchase
 from creditline.domain.reservations import Reservation
 from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
-from creditline.services import topups
+from creditline.services import budgets, grace, topups
 from creditline.services.ids import new_id
 from creditline.services.ports.unit_of_work import UnitOfWork
 
@@ -288,6 +288,7 @@ def _load(uow: UnitOfWork, flat: Sequence[Command], clock: Clock) -> tuple[Books
             account.rate_cards = histories[name]
     if wanted.projects or wanted.members:
         _attribution(uow, wanted, accounts)
+    budgets.load_counts(uow, accounts, now)
     reservations = charging.reservations(sorted(wanted.reservations))
     if reservations:
         _refillable(uow, reservations, accounts)
@@ -345,6 +346,10 @@ def _write(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
         uow.ledger.append(decision.entries, now)
         uow.grants.apply(decision.grant_moves)
         charging.move_balances(decision.balances, now)
+    if decision.budget_usage or decision.budget_alerts:
+        budgets.write_counts(uow, decision, now)
+    if decision.standings:  # grace (domain/grace.py): rare, after the group's rows
+        grace.record(uow, decision.transitions, decision.standings, now)
 
 
 def apply_group(

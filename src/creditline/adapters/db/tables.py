@@ -31,6 +31,8 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "balance_days",
     "balances",
+    "budget_usage",
+    "budgets",
     "cycle_renewals",
     "grants",
     "idempotency_keys",
@@ -105,7 +107,13 @@ organizations = Table(
     Column("billing_hold", String(40), nullable=True),
     # Where it is: an ISO 3166-1 alpha-2 code (migration 0014); NULL: not given.
     Column("country", String(2), nullable=True),
+    # Where it stands in its plan's grace (migration 0016; domain/grace.py): the state
+    # (NULL: active), since when, and the grace micro-credits used in the current grace.
+    Column("grace_state", String(20), nullable=True),
+    Column("grace_since", UTCDateTime, nullable=True),
+    Column("grace_used_micros", BigInteger, nullable=True),
 )
+Index("ix_organizations_grace_state", organizations.c.grace_state)
 
 balances = Table(
     "balances",
@@ -904,3 +912,57 @@ quotes = Table(
     CheckConstraint("expires_at > created_at", name="validity"),
 )
 Index("ix_quotes_org_id_created_at", quotes.c.org_id, quotes.c.created_at)
+
+# -- budgets inside an organization's pool (migration 0017) ----------------------------------
+# Owned by services/budgets.py through adapters/db/budgets.py (domain/budgets.py); counted by
+# the charging group (domain/charging/budgets.py) under the organization's lock.
+
+# A cap on what one project or member consumes per period. amount_micros: micro-credits per
+# period; alerts: the percents of it that fire an alert, [80, 100].
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("scope", String(10), nullable=False),
+    Column("scope_id", Id, nullable=False),
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("period", String(10), nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("alerts", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount_micros > 0", name="amount_positive"),
+)
+Index("ix_budgets_org_id", budgets.c.org_id)
+
+# What each budget's scope consumed in one period (the period's start), written in the
+# transaction of the ledger entries: consumed_micros in micro-credits; alerted the highest
+# alert percent fired in the period (0: none). Open holds are read from reservations.
+budget_usage = Table(
+    "budget_usage",
+    metadata,
+    Column("budget_id", Id, ForeignKey("budgets.id", ondelete="CASCADE"), primary_key=True),
+    Column("period_start", UTCDateTime, primary_key=True),
+    Column("consumed_micros", BigInteger, nullable=False),
+    Column("alerted", Integer, nullable=False, server_default="0"),
+)
+
+# -- grace between depletion and lock (migration 0016) ---------------------------------------
+# Owned by services/grace.py through adapters/db/grace.py (domain/grace.py).
+
+# Every change of an organization's grace state, with its cause (cause_type: usage_event,
+# debit, purchase, grant, plan_cycle, time...; cause_ref its id) and the instant it took
+# effect (a deadline's, even when applied later: recorded_at says when), numbered in order.
+grace_transitions = Table(
+    "grace_transitions",
+    metadata,
+    Column("id", EntryId, primary_key=True, autoincrement=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("from_state", String(20), nullable=False),
+    Column("to_state", String(20), nullable=False),
+    Column("cause_type", String(40), nullable=False),
+    Column("cause_ref", String(200), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+Index("ix_grace_transitions_org_id_id", grace_transitions.c.org_id, grace_transitions.c.id)

@@ -17,6 +17,8 @@ from typing import TypeVar
 
 from creditline.client._wire import Op
 from creditline.client.operations.alerts import AlertOperations
+from creditline.client.operations.budgets import BudgetOperations
+from creditline.client.operations.grace import GraceOperations
 from creditline.client.operations.invoices import InvoiceOperations
 from creditline.client.operations.keys import KeyOperations
 from creditline.client.operations.money import MoneyOperations
@@ -62,8 +64,10 @@ class Operations(
     TopupOperations,
     InvoiceOperations,
     AlertOperations,
+    BudgetOperations,
     WebhookOperations,
     SalesOperations,
+    GraceOperations,
     PortalOperations,
     KeyOperations,
 ):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from creditline.domain.charging.budgets import BudgetCount
 from creditline.domain.grants import Grant
 from creditline.domain.plans import DepletionPolicy
 from creditline.domain.pricing import RateCardHistory
@@ -40,6 +41,8 @@ class Account:
         open_holds: how many of its holds are open (only read when its plan limits them).
         rate_cards: the history of its rate card (``None``: not loaded, or none).
         projects, members: of the ids the commands name, those that are its own.
+        budgets: its budgets with what each counted in its running period (loaded only
+            when it has budgets: see :mod:`creditline.domain.charging.budgets`).
     """
 
     metering: Metering
@@ -49,6 +52,7 @@ class Account:
     rate_cards: RateCardHistory | None = None
     projects: frozenset[str] = frozenset()
     members: frozenset[str] = frozenset()
+    budgets: Sequence[BudgetCount] = ()
 
 
 @dataclass(slots=True)

@@ -44,6 +44,9 @@ from creditline.domain.spending import Allocation
 
 __all__ = ["extend", "increase", "longest_hold", "reserve", "settle"]
 
+_HOLD = CauseType.RESERVATION.value
+"""A hold's cause, as grace reads it (a hold never takes grace)."""
+
 
 def longest_hold(plan: Plan) -> timedelta:
     """How long a hold of this plan may live from its creation, extensions included."""
@@ -80,7 +83,12 @@ def reserve(book: Ledger, cmd: Reserve, out: Decision) -> Reservation:
             f"{book.open_holds} holds are open and the plan allows {limit} at once; "
             "commit or release one first",
         )  # fmt: skip
-    holds = book.take(cmd.amount, cmd.operation, cmd.dimensions, flex=False)
+    budgets = book.budgets
+    if budgets is not None:
+        budgets.check(cmd.project_id, cmd.member_id, cmd.amount)
+    holds = book.take(cmd.amount, cmd.operation, cmd.dimensions, flex=False, cause=(_HOLD, None))
+    if budgets is not None:
+        budgets.hold(cmd.project_id, cmd.member_id, cmd.amount)
     now = book.now
     res_id = book._new_id("res")
     hold = Cause(CauseType.RESERVATION, res_id)
@@ -170,11 +178,15 @@ def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
         for grant_id, amount in plan.kept:  # spendable again by the next command
             pool.give(grant_id, amount)
     operation, dimensions = res.operation, res.dimensions
+    excess, budgets = plan.excess, book.budgets
+    room = None if budgets is None else budgets.room(res.project_id, res.member_id)
+    if room is not None:  # a hard budget lets the excess take only as far as its room
+        excess = min(excess, room + released)
     available = pool.available_for(operation, dimensions)
-    if plan.excess > available:  # the policy may cover the rest with flex
-        book.cover(plan.excess - available)
+    if excess > available:  # the policy may cover the rest with flex
+        book.cover(excess - available)
         available = pool.available_for(operation, dimensions)
-    covered = min(plan.excess, available)
+    covered = min(excess, available)
     if covered:
         taken = pool.take(covered, operation, dimensions)
         entries += _entries(res, EntryType.CONSUME, taken, res.cause, now)
@@ -197,6 +209,9 @@ def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
     out.settled.append((res, stored_outcome))
     out.entries.extend(entries)
     book.held -= unheld
+    if budgets is not None:
+        budgets.hold(res.project_id, res.member_id, -unheld)
+        budgets.consume(res.project_id, res.member_id, consumed)
     if final:
         book.open_holds -= 1
     return Settlement(res, consumed, released, shortfall)
@@ -254,7 +269,12 @@ def increase(book: Ledger, cmd: Increase, out: Decision) -> Reservation:
                 return book.reservations.get(stored.id, stored)
             return _reservation(book, stored["reservation_id"])[0]
     res = _open(book, cmd.reservation_id, "increased")
-    taken = book.take(cmd.amount, res.operation, res.dimensions, flex=False)
+    budgets = book.budgets
+    if budgets is not None:
+        budgets.check(res.project_id, res.member_id, cmd.amount)
+    taken = book.take(cmd.amount, res.operation, res.dimensions, flex=False, cause=(_HOLD, res.id))
+    if budgets is not None:
+        budgets.hold(res.project_id, res.member_id, cmd.amount)
     hold = Cause(CauseType.RESERVATION, res.id)
     now = book.now
     out.entries.extend(

@@ -9,7 +9,7 @@ from typing import Any
 from creditline.domain.charging.commands import DebitResult, DebitStatus, Spend
 from creditline.domain.charging.ledger import Ledger, key_replay
 from creditline.domain.charging.outcome import Decision
-from creditline.domain.errors import CreditlineError, InsufficientCredits
+from creditline.domain.errors import BudgetExceeded, CreditlineError, InsufficientCredits
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.spending import Allocation
 
@@ -37,18 +37,26 @@ def debit_outcome(result: DebitResult) -> dict[str, Any]:
             stored["flex_used"] = error.flex_used
         if error.overdue_invoice is not None:
             stored["overdue_invoice"] = error.overdue_invoice
+        if error.grace_state is not None:
+            stored["grace_state"] = error.grace_state
+            stored["grace_since"] = error.grace_since
+    elif isinstance(error, BudgetExceeded):
+        stored["budget"] = [error.budget_id, error.scope, error.amount, error.used, error.needed]
     return stored
 
 
 def debit_from_outcome(org_id: str, stored: Mapping[str, Any]) -> DebitResult:
     """A debit's stored outcome, replayed."""
     status = DebitStatus(stored["status"])
-    error = None
-    if status is DebitStatus.REFUSED:
+    error: CreditlineError | None = None
+    if status is DebitStatus.REFUSED and "budget" in stored:
+        error = BudgetExceeded(*stored["budget"])
+    elif status is DebitStatus.REFUSED:
         error = InsufficientCredits(
             org_id, stored["needed"], stored["available"],
             flex_limit=stored.get("flex_limit"), flex_used=stored.get("flex_used"),
             overdue_invoice=stored.get("overdue_invoice"),
+            grace_state=stored.get("grace_state"), grace_since=stored.get("grace_since"),
         )  # fmt: skip
     return DebitResult(
         status=status,
@@ -58,6 +66,20 @@ def debit_from_outcome(org_id: str, stored: Mapping[str, Any]) -> DebitResult:
         replayed=True,
         error=error,
     )
+
+
+def _take(book: Ledger, cmd: Spend) -> tuple[Allocation, ...]:
+    """Take a debit from the grants, checked first against the budgets covering it (an
+    operator's adjustment corrects the grants: no budget counts it)."""
+    debit, consuming = cmd.debit, cmd.entry_type is EntryType.CONSUME
+    budgets = book.budgets if consuming else None
+    if budgets is not None:
+        budgets.check(debit.project_id, debit.member_id, debit.amount)
+    cause = (cmd.cause.type.value, cmd.cause.ref) if consuming else None
+    taken = book.take(debit.amount, debit.operation, debit.dimensions, flex=consuming, cause=cause)
+    if budgets is not None:
+        budgets.consume(debit.project_id, debit.member_id, debit.amount)
+    return taken
 
 
 def spend(book: Ledger, cmd: Spend, out: Decision) -> DebitResult:
@@ -75,11 +97,8 @@ def spend(book: Ledger, cmd: Spend, out: Decision) -> DebitResult:
         except CreditlineError as exc:
             return DebitResult(DebitStatus.REJECTED, 0, cause, error=exc)
     try:
-        allocations = book.take(
-            debit.amount, debit.operation, debit.dimensions,
-            flex=cmd.entry_type is EntryType.CONSUME,
-        )  # fmt: skip
-    except InsufficientCredits as exc:
+        allocations = _take(book, cmd)
+    except (InsufficientCredits, BudgetExceeded) as exc:
         result = DebitResult(DebitStatus.REFUSED, debit.amount, cause, error=exc)
     else:
         # tuple.__new__ skips the named tuples' generated __new__: this runs per debit.

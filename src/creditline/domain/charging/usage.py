@@ -14,6 +14,7 @@ from creditline.domain.charging.ledger import Ledger
 from creditline.domain.charging.outcome import Decision
 from creditline.domain.charging.quotes import usable_quote, use_quote
 from creditline.domain.errors import (
+    BudgetExceeded,
     CreditlineError,
     IdempotencyKeyReused,
     InsufficientCredits,
@@ -122,8 +123,19 @@ class GroupUsage:
         self, book: Ledger, event: UsageEvent, request_hash: str, charge: Charge
     ) -> EventResult:
         """Take a priced event's cost (netted per grant, project, member), or refuse it."""
+        budgets = book.budgets
+        if budgets is not None:
+            try:
+                budgets.check(event.project_id, event.member_id, charge.total)
+            except BudgetExceeded as exc:
+                return self._store(
+                    book, event, request_hash, EventStatus.REFUSED, charge, error=exc
+                )
         try:
-            allocations = book.take(charge.total, event.operation, event.dimensions)
+            allocations = book.take(
+                charge.total, event.operation, event.dimensions,
+                cause=(CauseType.USAGE_EVENT.value, event.event_id),
+            )  # fmt: skip
         except InsufficientCredits as exc:
             reason = str(exc)
             if book.m.depletion is DepletionPolicy.READ_ONLY:
@@ -144,6 +156,8 @@ class GroupUsage:
         if event.quote_id is not None:
             quote = book.books.quotes[event.quote_id]
             use_quote(book, quote, Cause(CauseType.USAGE_EVENT, event.event_id), self.out)
+        if budgets is not None:
+            budgets.consume(event.project_id, event.member_id, charge.total)
         return self._store(
             book, event, request_hash, EventStatus.ACCEPTED, charge, allocations=allocations
         )

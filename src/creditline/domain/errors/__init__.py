@@ -16,7 +16,8 @@ map classes to statuses and exit codes in one table each)::
     │   ├── UnknownOperation       the rate card does not price this operation
     │   ├── QuoteMismatch          usage naming a quote that priced something else
     │   ├── WebhookRejected        a webhook whose signature or timestamp does not verify
-    │   └── InvalidAlertRule       every problem of an alert rule
+    │   ├── InvalidAlertRule       every problem of an alert rule
+    │   └── InvalidBudget          every problem of a budget
     ├── NotFound                   no such thing (or not in this organization)
     │   ├── OrganizationNotFound
     │   ├── ProjectNotFound
@@ -35,7 +36,8 @@ map classes to statuses and exit codes in one table each)::
     │   ├── AlertRuleNotFound
     │   ├── WebhookEndpointNotFound
     │   ├── WebhookDeliveryNotFound
-    │   └── SalesRequestNotFound
+    │   ├── SalesRequestNotFound
+    │   └── BudgetNotFound
     ├── Conflict                   the request contradicts the stored state
     │   ├── AlreadyExists
     │   ├── IdempotencyKeyReused
@@ -45,6 +47,7 @@ map classes to statuses and exit codes in one table each)::
     │   └── QuoteUsed              a binding quote used already (it binds once)
     ├── PlanGateRefused            the plan does not allow this usage (C4); nothing charged
     ├── InsufficientCredits        a debit that cannot be covered; refused whole
+    ├── BudgetExceeded             a project's or member's hard budget would be passed
     ├── PaymentError               buying, refunding or charging cannot go ahead
     │   ├── PaymentsUnavailable    no payment provider: credits come from operator grants
     │   │   └── SelfServeUnavailable  not in the organization's country: contact sales
@@ -61,8 +64,8 @@ map classes to statuses and exit codes in one table each)::
 Each family is a module of this package: ``base`` (the four roots), ``validation``,
 ``not_found`` (the engine's records), ``conflicts``, ``credits`` (gates, insufficient
 credits), ``billing`` (packs, purchases, payments, invoices, sales), ``api`` (keys, roles),
-``alerts`` (alert rules, outgoing webhooks), ``quotes`` (binding quotes) and ``system``
-(configuration, storage);
+``alerts`` (alert rules, outgoing webhooks), ``quotes`` (binding quotes), ``budgets``
+(budgets in an organization's pool) and ``system`` (configuration, storage);
 :data:`ERROR_CODES`, below, gives each class its stable code.
 """
 
@@ -95,6 +98,7 @@ from creditline.domain.errors.billing import (
     SelfServeUnavailable,
     WebhookRejected,
 )
+from creditline.domain.errors.budgets import BudgetExceeded, BudgetNotFound, InvalidBudget
 from creditline.domain.errors.conflicts import (
     AlreadyExists,
     IdempotencyKeyReused,
@@ -195,6 +199,10 @@ __all__ = [
     "QuoteMismatch",
     "QuoteNotFound",
     "QuoteUsed",
+    # budgets inside an organization's pool
+    "BudgetExceeded",
+    "BudgetNotFound",
+    "InvalidBudget",
     "error_members",
 ]
 
@@ -209,6 +217,7 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     InvalidUsage: "invalid-usage",
     UnknownOperation: "unknown-operation",
     InvalidAlertRule: "invalid-alert-rule",
+    InvalidBudget: "invalid-budget",
     WebhookUrlRefused: "webhook-url-refused",
     WebhookRejected: "webhook-rejected",
     NotFound: "not-found",
@@ -229,6 +238,7 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     WebhookEndpointNotFound: "webhook-endpoint-not-found",
     WebhookDeliveryNotFound: "webhook-delivery-not-found",
     SalesRequestNotFound: "sales-request-not-found",
+    BudgetNotFound: "budget-not-found",
     Conflict: "conflict",
     AlreadyExists: "already-exists",
     IdempotencyKeyReused: "idempotency-key-reused",
@@ -236,6 +246,7 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     RateCardVersionConflict: "rate-card-version-conflict",
     PlanGateRefused: "plan-gate-refused",
     InsufficientCredits: "insufficient-credits",
+    BudgetExceeded: "budget-exceeded",
     PaymentError: "payment-error",
     PaymentsUnavailable: "payments-unavailable",
     SelfServeUnavailable: "self-serve-unavailable",
@@ -264,6 +275,7 @@ ERROR_MEMBERS: dict[type[CreditlineError], tuple[str, ...]] = {
     InvalidUsage: ("operation", "problems"),
     UnknownOperation: ("operation", "card", "known"),
     InvalidAlertRule: ("problems",),
+    InvalidBudget: ("problems",),
     WebhookRejected: ("provider", "reason"),
     WebhookUrlRefused: ("url", "problems"),
     NotFound: ("ident",),
@@ -276,6 +288,7 @@ ERROR_MEMBERS: dict[type[CreditlineError], tuple[str, ...]] = {
     RateCardVersionConflict: ("name", "version"),
     PlanGateRefused: ("plan", "rule", "reason"),
     InsufficientCredits: ("org_id", "overdue_invoice"),
+    BudgetExceeded: ("budget_id", "scope", "amount", "used", "needed"),
     PaymentsUnavailable: ("org_id", "reason"),
     SelfServeUnavailable: ("org_id", "country"),
     RefundRefused: ("purchase_id", "reason"),

@@ -10,7 +10,8 @@ rate cards (a rate card pasted as TOML or JSON is validated, showing every probl
 loaded as a new version); what if (a pasted draft card re-prices a past period's usage,
 nothing loaded); the webhook delivery log; the payment provider's events and
 the purchases; the contact-sales requests of the organizations that cannot buy
-self-serve in their country (and an organization's country, on its page).
+self-serve in their country (and an organization's country, on its page). The month's
+revenue is :mod:`.console_revenue`'s page.
 """
 
 from __future__ import annotations

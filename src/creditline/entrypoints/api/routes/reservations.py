@@ -18,7 +18,7 @@ from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.entrypoints.api import answers
 from creditline.entrypoints.api.codec import JsonBytes
 from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
-from creditline.entrypoints.api.schemas import (
+from creditline.entrypoints.api.schemas.reservations import (
     CommitIn,
     ExtendIn,
     IncreaseIn,

@@ -21,21 +21,27 @@ from creditline.entrypoints.api.codec import JsonBytes, decode
 from creditline.entrypoints.api.observability import Metrics
 from creditline.entrypoints.api.problems import PROBLEM_JSON, problem, problem_type
 from creditline.entrypoints.api.routes.common import Engine, Meter, make_router
-from creditline.entrypoints.api.schemas import (
-    AmendIn,
+from creditline.entrypoints.api.schemas.common import (
+    TimeQuery,
+)
+from creditline.entrypoints.api.schemas.events import (
     BatchOut,
-    CreditBackIn,
     EventResultOut,
+    UsageEventIn,
+    pricing_steps,
+)
+from creditline.entrypoints.api.schemas.ledger import (
     GrantOut,
+)
+from creditline.entrypoints.api.schemas.usage import (
+    AmendIn,
+    CreditBackIn,
     OverviewOut,
     QuoteIn,
     QuoteOut,
     StoredUsageOut,
-    TimeQuery,
-    UsageEventIn,
     UsageReportOut,
 )
-from creditline.entrypoints.api.schemas.events import pricing_steps
 from creditline.entrypoints.api.security import OrgOperator, OrgReader, OrgWriter
 from creditline.entrypoints.usage_export import usage_report_csv
 from creditline.services.usage import RecordUsage
