@@ -52,6 +52,7 @@ from creditline.domain.webhook_urls import Resolver, UrlPolicy
 from creditline.facade.alerts import Alerts
 from creditline.facade.api import Api
 from creditline.facade.billing import Billing
+from creditline.facade.budgets import Budgets
 from creditline.facade.core import T, WriteCommand
 from creditline.facade.cycles import Cycles, RenewalReport
 from creditline.facade.deliveries import Deliveries
@@ -59,6 +60,7 @@ from creditline.facade.money import ExpiryReport, Money
 from creditline.facade.organizations import Organizations
 from creditline.facade.plans import Plans
 from creditline.facade.portal import Portal
+from creditline.facade.quotes import Quotes
 from creditline.facade.ratecards import RateCards
 from creditline.facade.reading import Reading
 from creditline.facade.reports import Reports
@@ -98,11 +100,13 @@ class Creditline(
     Reservations,
     Usage,
     RateCards,
+    Quotes,
     Billing,
     Topups,
     Api,
     Reports,
     Alerts,
+    Budgets,
     Deliveries,
     Sales,
     Portal,

@@ -56,6 +56,7 @@ class World:
         ids["event_id"] = f"evt-{name.lower()}"
         cl.record(org, ids["event_id"], "ping", project_id=ids["project_id"])
         ids["reservation_id"] = cl.reserve(org, credits(5)).id
+        ids["quote_id"] = cl.issue_quote(org, "ping").id
         ids["purchase_id"] = cl.create_purchase(org, "10-credits", currency="EUR").id
         ids["key_id"] = cl.api_keys(org)[0].id
         ids["invoice_id"] = "inv_missing"

@@ -23,12 +23,16 @@ from creditline.domain.ledger import Cause, CauseType
 from creditline.domain.usage import UsageEvent
 from creditline.entrypoints.api import ApiSettings, answers
 from creditline.entrypoints.api.observability import JsonFormatter, RequestLog, _chunks, redact
-from creditline.entrypoints.api.schemas import (
-    DebitOut,
+from creditline.entrypoints.api.schemas.events import (
     EventResultOut,
+    UsageBatchIn,
+)
+from creditline.entrypoints.api.schemas.ledger import (
+    DebitOut,
+)
+from creditline.entrypoints.api.schemas.reservations import (
     ReservationOut,
     SettlementOut,
-    UsageBatchIn,
 )
 from tests.api.conftest import World, bearer, open_world
 from tests.conftest import T0

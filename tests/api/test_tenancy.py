@@ -57,13 +57,17 @@ def _fill(path: str, org: str, ids: dict[str, str]) -> str:
 
 def _with_alerts(world: World, tenant: Tenant) -> Tenant:
     """The tenant with an alert rule, a webhook endpoint and a delivery of its own (the
-    rule fired; the endpoint's URL is never sent to in these tests)."""
+    rule fired; the endpoint's URL is never sent to in these tests), and a budget."""
     cl, org = world.cl, tenant.org
     tenant.ids["endpoint_id"] = cl.add_webhook("http://127.0.0.1:9/hooks", org_id=org).id
     tenant.ids["rule_id"] = cl.add_alert(org, "remaining_below", threshold=credits(10_000)).id
     cl.evaluate_alerts()
     (delivery,) = cl.webhook_deliveries(org)
     tenant.ids["delivery_id"] = delivery.id
+    project = tenant.ids["project_id"]
+    tenant.ids["budget_id"] = cl.create_budget(
+        org, project_id=project, amount=credits(50)
+    ).budget.id
     return tenant
 
 
@@ -80,11 +84,13 @@ def _snapshot(world: World, b: Tenant) -> dict[str, Any]:
         "projects": cl.projects(org),
         "members": cl.members(org),
         "sales_requests": cl.sales_requests(org),
+        "quotes": cl.binding_quotes(org),
         "org": cl.get_org(org),
         "metering": cl.metering(org),
         "alert rules": cl.alert_rules(org, include_disabled=True),
         "webhook endpoints": cl.webhook_endpoints(org, include_disabled=True),
         "webhook deliveries": [cl.webhook_delivery(d.id) for d in cl.webhook_deliveries(org)],
+        "budgets": cl.budgets(org),
     }
 
 

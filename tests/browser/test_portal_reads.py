@@ -173,6 +173,7 @@ def _console_pages(site: Site) -> list[str]:
         "/console/webhooks",
         f"/console/deliveries/{acme.delivery}",
         "/console/payments",
+        "/console/revenue",
     ]
 
 

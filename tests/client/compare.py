@@ -19,7 +19,9 @@ from typing import Any
 
 from creditline import LedgerEntry
 
-ID = re.compile(r"\b(?:org|grt|res|prj|mem|pur|inv|rcp|ub|dbt|alr|msg|whe|key|csr)_[a-z2-7]{10,}\b")
+ID = re.compile(
+    r"\b(?:org|grt|res|prj|mem|pur|inv|rcp|ub|dbt|alr|msg|whe|key|csr|qt|bgt)_[a-z2-7]{10,}\b"
+)
 NOT_CARRIED = {"seq", "holds", "request_hash", "entry_count", "__notes__"}
 
 

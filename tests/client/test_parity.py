@@ -79,6 +79,14 @@ def script(cl: Any) -> list[tuple[str, Any]]:
         UsageEvent("b-5", org.id, "pipeline", now),
     ]
     step("record_usage", cl.record_usage, batch)
+    chars = {"characters": 1000}
+    quote = step("issue quote", cl.issue_quote, org.id, "translate", chars)
+    step("record quoted", cl.record, org.id, "q-1", "translate", chars, quote_id=quote.id)
+    step("record quote used", cl.record, org.id, "q-2", "translate", chars, quote_id=quote.id)
+    step("binding quote", cl.binding_quote, org.id, quote.id)
+    step("binding quotes", cl.binding_quotes, org.id)
+    step("no quote", cl.binding_quote, org.id, "qt_missing")
+    step("quote too long", cl.issue_quote, org.id, "ping", valid_for=timedelta(days=2))
     debit = {"cause": Cause(CauseType.DEBIT, "x-1"), "project_id": project.id}
     step("spend", cl.spend, org.id, credits("1.5"), **debit, idempotency_key="s-1")
     step("spend again", cl.spend, org.id, credits("1.5"), **debit, idempotency_key="s-1")
@@ -173,6 +181,7 @@ def test_the_client_answers_as_the_library_does(embedded: Creditline, client: Cl
         "InsufficientCredits", "InvalidAmount", "AlreadyExists", "RateCardVersionConflict",
         "PaymentsUnavailable", "InvalidSetting", "OrganizationNotFound", "ReservationNotFound",
         "UsageEventNotFound", "PlanNotFound", "RateCardNotFound", "InvalidGrant",
+        "QuoteNotFound",
     }  # fmt: skip
 
 

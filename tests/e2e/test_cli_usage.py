@@ -280,7 +280,7 @@ def lines(org: str, other: str) -> list[str]:
 
 LINE_5 = [
     "colour: unknown field (known: id, org, operation, timestamp, quantities, dimensions, "
-    "project, member, parent, steps, metadata)",
+    "project, member, parent, steps, metadata, quote)",
     "operation: missing",
     "timestamp: '2026-01-01' needs a time zone (2026-01-05T10:00:00Z)",
     "quantities.attributes: must be a finite number >= 0, got -1",

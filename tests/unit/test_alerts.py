@@ -150,7 +150,7 @@ def test_an_event_payload_has_the_standard_webhooks_shape() -> None:
     assert "Available: 2.5 credits." in text and "Threshold: 10 credits." in text
     assert event_types() == (
         "credits.below_threshold", "credits.depleted", "credits.forecast_depletion",
-        "org.read_only", "payment.failed",
+        "org.grace", "org.read_only", "payment.failed",
     )  # fmt: skip
 
 
@@ -171,8 +171,10 @@ def test_an_endpoint_gets_its_organizations_events_of_its_types() -> None:
     assert not own.wants("org_2", "credits.depleted")
     assert operator.wants("org_2", "payment.failed")
     assert event_type_problems(["credits.low"]) == [
-        "event type: 'credits.low' is not one of ['credits.below_threshold', "
-        "'credits.depleted', 'credits.forecast_depletion', 'org.read_only', 'payment.failed', "
+        "event type: 'credits.low' is not one of ['budget.threshold_reached', "
+        "'credits.below_threshold', "
+        "'credits.depleted', 'credits.forecast_depletion', 'org.grace', 'org.read_only', "
+        "'payment.failed', "
         "'sales.contact_requested']",
     ]
 

@@ -199,3 +199,21 @@ def test_the_logs_show_every_delivery_and_payment_event_and_the_catalogue(site: 
     out = browser.post("/console/logout", data={"csrf": token})
     assert out.headers["location"] == "/console/login"
     assert browser.get("/console/orgs").headers["location"] == "/console/login"
+
+
+def test_the_revenue_page_shows_the_month_and_exports_it(site: Site) -> None:
+    browser = site.console()
+    month = f"{site.clock.now():%Y-%m}"
+    report = site.cl.revenue_report(month)
+    page = browser.get("/console/revenue").text
+    assert f'value="{month}"' in page and 'data-testid="nav-revenue"' in page
+    for line in report.lines:
+        assert f'data-currency="{line.currency}"' in page
+        assert f'data-testid="revenue-closing" data-minor="{line.closing.minor}"' in page
+    export = browser.get(f"/console/revenue.csv?month={month}")
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    assert f'filename="revenue-{month}.csv"' in export.headers["content-disposition"]
+    assert export.text.startswith("section,currency,kind,opening_credits,")
+    assert browser.get("/console/revenue?month=2026-13").status_code == 422
+    assert browser.get("/console/revenue.csv?month=nope").status_code == 422
+    assert site.browser().get("/console/revenue", follow_redirects=False).status_code == 303

@@ -105,7 +105,7 @@ def test_every_portal_and_console_page_is_accessible_and_self_contained(site: Si
         f"/portal/purchases/{a.ids['purchase_id']}",
         f"/portal/purchases/{a.ids['purchase_id']}/receipt", "/portal/billing",
         "/portal/alerts", f"/portal/deliveries/{a.ids['delivery_id']}", "/portal/plan",
-        "/portal/prices", "/portal/events/missing", "/portal/keys",
+        "/portal/prices", "/portal/quotes", "/portal/events/missing", "/portal/keys",
     ]  # fmt: skip
     # every portal page is checked: all GET routes but the ones that are not HTML pages
     not_pages = {"/portal", "/portal/session/{token}", "/portal/usage.csv",
@@ -123,7 +123,8 @@ def test_every_portal_and_console_page_is_accessible_and_self_contained(site: Si
     console = site.console()
     for url in ["/console/orgs", f"/console/orgs/{a.org}", "/console/plans", "/console/packs",
                 "/console/ratecards", "/console/ratecards/default/v1", "/console/webhooks",
-                f"/console/deliveries/{a.ids['delivery_id']}", "/console/payments"]:  # fmt: skip
+                f"/console/deliveries/{a.ids['delivery_id']}", "/console/payments",
+                "/console/revenue", "/console/revenue?month=2026-01"]:  # fmt: skip
         response = console.get(url)
         assert response.status_code == 200, url
         _check(url, response.text, dict(response.headers))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from creditline.domain.alerts import Channel, event_types
+from creditline.domain.budgets import BUDGET_THRESHOLD
 from creditline.domain.errors import InvalidSetting
 from creditline.domain.sales import CONTACT_REQUESTED
 
@@ -112,10 +113,11 @@ class WebhookEndpoint:
 
 
 def subscribable_event_types() -> tuple[str, ...]:
-    """Every event type an endpoint can subscribe to, sorted: the alerts', and
+    """Every event type an endpoint can subscribe to, sorted: the alerts', the budgets'
+    (``budget.threshold_reached``, :mod:`creditline.domain.budgets`), and
     ``sales.contact_requested`` (sent to the operator's endpoints only, those of no
     organization; see :mod:`creditline.domain.sales`)."""
-    return tuple(sorted({*event_types(), CONTACT_REQUESTED}))
+    return tuple(sorted({*event_types(), CONTACT_REQUESTED, BUDGET_THRESHOLD}))
 
 
 def event_type_problems(types: Sequence[str]) -> list[str]:

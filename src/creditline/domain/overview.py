@@ -9,7 +9,8 @@
   not reached, and nothing is available (usage goes on, billed in arrears).
   ``paused``: nothing is available and usage is refused (the ``pause`` policy, or
   ``flex`` with flex disabled or its limit reached). An ``unlimited`` organization is
-  never paused.
+  never paused. On a plan with grace (:mod:`creditline.domain.grace`) the grace state
+  decides: read-only or paused as it says, neither while grace (or its start) is ahead.
 - **The cycle**: the running billing cycle, its next renewal and its progress as two
   integers (``elapsed_seconds`` of ``total_seconds``), when the organization is
   subscribed.
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from creditline.domain.balances import Balance
+from creditline.domain.grace import GraceState
 from creditline.domain.grants import Grant, GrantKind
 from creditline.domain.plans import DepletionPolicy
 from creditline.domain.reports import BalanceDay
@@ -225,11 +227,17 @@ def build_overview(
     )
 
 
+_GRACE_POLICIES = (DepletionPolicy.PAUSE, DepletionPolicy.READ_ONLY)
+
+
 def _flags(available: int, metering: Metering, flex_used: int) -> tuple[bool, bool, bool]:
     """(read_only, paused, on_flex)."""
     if available > 0:
         return False, False, False
     policy, limit = metering.depletion, metering.plan.flex_limit
+    if metering.plan.grace is not None and metering.hold is None and policy in _GRACE_POLICIES:
+        state = GraceState.ACTIVE if metering.grace is None else metering.grace.state
+        return state is GraceState.READ_ONLY, state is GraceState.PAUSED, False
     flex_open = (
         policy is DepletionPolicy.FLEX
         and metering.flex_enabled

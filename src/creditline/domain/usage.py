@@ -29,7 +29,7 @@ from __future__ import annotations
 import enum
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 
 from creditline.domain import event_limits as limits
 from creditline.domain.errors import CreditlineError, InvalidUsage
+from creditline.domain.grace import Standing
 from creditline.domain.grants import GrantKind
 from creditline.domain.plans import DepletionPolicy, Plan
 from creditline.domain.spending import Allocation
@@ -50,13 +51,15 @@ __all__ = [
     "StoredUsage",
     "UsageEvent",
     "UsageStep",
+    "usage_key",
 ]
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future an event's timestamp may be (the sender's clock may run fast)."""
 
 MAX_ID = limits.MAX_ID
-_OPTIONAL_IDS = ("project_id", "member_id", "parent_id")
+_OPTIONAL_IDS = ("project_id", "member_id", "parent_id", "quote_id")
+_ID_FIELDS = ("event_id", "org_id", "operation", *_OPTIONAL_IDS)
 _ADDRESSED_IDS = ("event_id", "parent_id")
 
 Quantity = int | Decimal | str
@@ -86,6 +89,8 @@ class UsageEvent:
     parent_id: str | None = None
     steps: tuple[UsageStep, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    quote_id: str | None = None
+    """A binding quote (:mod:`creditline.domain.quotes`): the event is charged its price."""
 
     @property
     def at(self) -> datetime:
@@ -114,7 +119,7 @@ class UsageEvent:
 
     def _id_problems(self) -> list[str]:
         found: list[str] = []
-        for name in ("event_id", "org_id", "operation", "project_id", "member_id", "parent_id"):
+        for name in _ID_FIELDS:
             value = getattr(self, name)
             if value is None and name in _OPTIONAL_IDS:
                 continue
@@ -159,7 +164,9 @@ class UsageEvent:
             type(when) is not datetime or when.tzinfo is not UTC or when > latest
         ):
             return False
-        if self.steps or self.metadata or type(self.quantities) is not dict:
+        if self.steps or self.metadata or self.quote_id is not None:
+            return False
+        if type(self.quantities) is not dict:
             return False
         return _plain_entries(self.quantities, self.dimensions)
 
@@ -179,7 +186,7 @@ class UsageEvent:
         when = self.at
         if when.tzinfo is not UTC:
             when = when.astimezone(UTC)
-        return repr(
+        key = repr(
             (
                 self.operation,
                 when.isoformat(),
@@ -193,6 +200,8 @@ class UsageEvent:
                  for s in self.steps],
             )
         )  # fmt: skip
+        # A quote is part of the request, and an event without one keeps its old key.
+        return key if self.quote_id is None else f"{key} quote={self.quote_id}"
 
     def body(self) -> dict[str, Any]:
         """Quantities, dimensions, steps and metadata in JSON form: ints stay ints, other
@@ -206,6 +215,26 @@ class UsageEvent:
             ],
             "metadata": dict(self.metadata),
         }
+
+
+def usage_key(
+    operation: str,
+    quantities: Mapping[str, Quantity],
+    dimensions: Mapping[str, str],
+    steps: Sequence[Any] = (),
+) -> str:
+    """A use of an operation by value, as text: the same for ``5``, ``"5"`` and
+    ``Decimal("5.0")``, whatever the order of names. ``steps`` have an ``operation``,
+    ``quantities`` and ``dimensions`` (:class:`UsageStep`, a pricing ``Step``)."""
+    return repr(
+        (
+            operation,
+            _canonical(quantities),
+            sorted(dimensions.items()),
+            [(s.operation, _canonical(s.quantities), sorted(s.dimensions.items()))
+             for s in steps],
+        )
+    )  # fmt: skip
 
 
 def _canonical(quantities: Mapping[str, Quantity]) -> list[tuple[str, int | str]]:
@@ -387,3 +416,8 @@ class Metering(NamedTuple):
     hold: str | None = None
     """The overdue invoice (``INV-000042``) the organization is suspended for: every
     debit is refused, under ``depletion`` (the plan's dunning policy), until it is paid."""
+    budgeted: bool = False
+    """It has budgets (:mod:`creditline.domain.budgets`): its charging group loads them."""
+    grace: Standing | None = None
+    """Where it stands in its plan's grace (:mod:`creditline.domain.grace`), or ``None``:
+    active."""

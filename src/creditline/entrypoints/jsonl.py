@@ -9,10 +9,11 @@ creditline's own::
      "quantities": {"attributes": 3}, "dimensions": {"mode": "Business"},
      "project": "prj_...", "member": "mem_...", "parent": "run-0",
      "steps": [{"operation": "translate", "quantities": {...}, "dimensions": {...}}],
-     "metadata": {...}}
+     "metadata": {...}, "quote": "qt_..."}
 
 ``id``, ``org``, ``operation`` and ``timestamp`` (ISO 8601 with a time zone) are
-required; the rest may be left out (or ``null``).
+required; the rest may be left out (or ``null``). ``quote`` names a binding quote the
+event is charged at (:mod:`creditline.domain.quotes`).
 
 CloudEvents 1.0, structured mode (a line with ``specversion``)::
 
@@ -86,7 +87,7 @@ JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json\s*(?:;.*)?$", re.IGNOR
 _DATA_KEYS = _OWN_OPTIONAL
 _STEP_KEYS = ("operation", "quantities", "dimensions")
 # The event's own field names, as the line's fields are named in each shape.
-_OWN_NAMES = {"event_id": "id", "org_id": "org"}
+_OWN_NAMES = {"event_id": "id", "org_id": "org", "quote_id": "quote"}
 _CE_NAMES = {
     "event_id": "id",
     "org_id": "subject",
@@ -186,7 +187,7 @@ def parse_event(document: Any, now: datetime) -> tuple[UsageEvent | None, list[s
 
 
 def _own_event(fields: _Fields, now: datetime) -> UsageEvent:
-    fields.unknown((*_OWN, *_OWN_OPTIONAL))
+    fields.unknown((*_OWN, *_OWN_OPTIONAL, "quote"))
     return UsageEvent(
         event_id=fields.text("id"),
         org_id=fields.text("org"),
@@ -199,6 +200,7 @@ def _own_event(fields: _Fields, now: datetime) -> UsageEvent:
         parent_id=fields.optional_text("parent"),
         steps=fields.steps("steps"),
         metadata=_exact(fields.mapping("metadata")),
+        quote_id=fields.optional_text("quote"),
     )
 
 

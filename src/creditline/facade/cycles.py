@@ -8,6 +8,7 @@ from typing import Any
 
 from creditline.domain.errors import CreditlineError, InvalidSetting
 from creditline.domain.plans import DepletionPolicy
+from creditline.facade.grace import Grace
 from creditline.facade.money import Money
 from creditline.facade.plans import Plans
 from creditline.services import cycles, scheduler
@@ -36,7 +37,7 @@ class RenewalReport:
         return sum(r.amount for r in self.organizations)
 
 
-class Cycles(Plans, Money):
+class Cycles(Plans, Grace, Money):
     """Subscriptions, their renewals, and the time-driven work of each tick."""
 
     def subscribe(
@@ -127,20 +128,23 @@ class Cycles(Plans, Money):
         often it runs, and returns a JSON-able summary for the tick's report.
 
         Raises:
-            InvalidSetting: a name already taken (``renewals`` and ``expiry`` are).
+            InvalidSetting: a name already taken (``renewals``, ``expiry`` and ``grace``
+                are).
         """
-        taken = {"renewals", "expiry", *(n for n, _ in self._tick_jobs)}
+        taken = {"renewals", "expiry", "grace", *(n for n, _ in self._tick_jobs)}
         if not isinstance(name, str) or not name.strip() or name in taken:
             raise InvalidSetting("tick job", name, f"a new name, not one of {sorted(taken)}")
         self._tick_jobs.append((name, job))
 
     def tick(self) -> scheduler.TickReport:
         """Run the time-driven work once, in order: cycle renewals, then expiry (which
-        also releases overdue reservations), then the jobs added by :meth:`add_tick_job`.
-        After any downtime one tick catches up every missed cycle and expiry."""
+        also releases overdue reservations), then grace's deadlines, then the jobs added
+        by :meth:`add_tick_job`. After any downtime one tick catches up every missed cycle
+        and expiry."""
         jobs: list[tuple[str, scheduler.TickJob]] = [
             ("renewals", self._renewals_job),
             ("expiry", self._expiry_job),
+            ("grace", self._grace_job),
             *self._tick_jobs,
         ]
         return scheduler.run_jobs(jobs, self.clock.now())

@@ -1,4 +1,5 @@
-"""Reports: usage grouped over a window, and an organization's dashboard overview."""
+"""Reports: usage grouped over a window, an organization's dashboard overview, and the
+operator's monthly revenue report."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from datetime import datetime, timedelta
 
 from creditline.domain.overview import Overview
 from creditline.domain.reports import UsageReport
+from creditline.domain.revenue import RevenueReport
 from creditline.facade.core import Core
-from creditline.services import overview, reports
+from creditline.services import overview, reports, revenue
 
 __all__ = ["Reports"]
 
@@ -53,3 +55,19 @@ class Reports(Core):
         return self._run(
             lambda: overview.overview(org_id, self._uow(read_only=True), self.clock, history_days)
         )
+
+    def revenue_report(self, month: str | datetime) -> RevenueReport:
+        """The operator's month (``"2026-11"``, UTC), per currency: credits sold and their
+        cash, consumed (recognised revenue), expired unused (breakage), refunded and
+        adjusted, each valued at the cost basis of the grants that paid, and the liability
+        at the month's start and end; credits with no cash per kind and flex apart
+        (:mod:`creditline.domain.revenue`). Each line reconciles to the minor unit::
+
+            report = cl.revenue_report("2026-11")
+            line = report.lines[0]           # EUR, USD, ... in order
+            line.recognised_minor, line.breakage_minor, line.closing.minor
+
+        Raises:
+            InvalidSetting: not a month.
+        """
+        return self._run(lambda: revenue.report_revenue(month, self._uow(read_only=True)))

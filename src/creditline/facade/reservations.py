@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from creditline.domain.errors import ReservationNotFound
+from creditline.domain.errors import InvalidAmount, ReservationNotFound
 from creditline.domain.ledger import Cause
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.facade.organizations import Organizations
@@ -52,11 +52,27 @@ class Reservations(Organizations):
         return self._write(cmd)  # type: ignore[no-any-return]
 
     def commit(
-        self, org_id: str, reservation_id: str, amount: int, *, final: bool = True
+        self,
+        org_id: str,
+        reservation_id: str,
+        amount: int | None = None,
+        *,
+        final: bool = True,
+        quote_id: str | None = None,
     ) -> Settlement:
         """Charge the actual cost of a held operation: from the hold first, then from
-        the spendable grants; ``final=False`` commits one step and keeps the rest held."""
-        return self._write(Settle(org_id, reservation_id, amount, final))  # type: ignore[no-any-return]
+        the spendable grants; ``final=False`` commits one step and keeps the rest held.
+
+        With a binding quote (``quote_id``, :meth:`issue_quote`), the cost is the quoted
+        price (``amount`` may be left out; if given, it must be that price).
+
+        Raises:
+            InvalidAmount: neither an amount nor a quote.
+        """
+        if amount is None and quote_id is None:
+            raise InvalidAmount(amount, "commit an amount, or a quote's price (quote_id)")
+        cmd = Settle(org_id, reservation_id, amount, final, quote_id)
+        return self._write(cmd)  # type: ignore[no-any-return]
 
     def extend_reservation(self, org_id: str, reservation_id: str, ttl: timedelta) -> Reservation:
         """A heartbeat: push an open hold's expiry to now + ``ttl``, while its operation

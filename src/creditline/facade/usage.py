@@ -45,15 +45,18 @@ class Usage(Organizations):
         member_id: str | None = None,
         steps: Sequence[UsageStep] = (),
         metadata: Mapping[str, Any] | None = None,
+        quote_id: str | None = None,
         key_id: str | None = None,
     ) -> EventResult:
         """Record one usage event (see :meth:`record_usage`). Without ``occurred_at`` the
         event is stamped with the time it is first received, and recording it again
-        without a time is a duplicate (the first outcome), not a reused id."""
+        without a time is a duplicate (the first outcome), not a reused id. With a
+        binding quote (``quote_id``, :meth:`issue_quote`) it is charged the quoted price,
+        or rejected (``QuoteExpired``, ``QuoteUsed``, ``QuoteMismatch``, ``QuoteNotFound``)."""
         event = UsageEvent(
             event_id, org_id, operation, occurred_at, dict(quantities or {}),
             dict(dimensions or {}), project_id, member_id, None, tuple(steps),
-            dict(metadata or {}),
+            dict(metadata or {}), quote_id,
         )  # fmt: skip
         (result,) = self.record_usage([event], key_id=key_id)
         return result

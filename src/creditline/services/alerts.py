@@ -190,13 +190,20 @@ def _reading(uow: UnitOfWork, org_id: str, rules: Sequence[AlertRule], now: date
     grant = _cycle_grant(uow, org_id, now) if kinds & percent_kinds else None
     windows = {r.params.lookback for r in rules if r.kind is AlertKind.FORECAST_DEPLETION}
     consumed = {d: uow.alerts.consumed(org_id, now - timedelta(days=d), now) for d in windows}
-    cursors = [r.state.signal_cursor for r in rules
-               if r.kind is AlertKind.PAYMENT_FAILED and r.state is not None]  # fmt: skip
-    failures = uow.alerts.payment_failures(org_id, min(cursors)) if cursors else []
+    paid = _cursor(rules, AlertKind.PAYMENT_FAILED)
+    failures = uow.alerts.payment_failures(org_id, paid) if paid is not None else []
+    graced = _cursor(rules, AlertKind.GRACE)
+    changes = uow.alerts.grace_changes(org_id, graced) if graced is not None else []
     return Reading(
         org_id, now, available, metering.depletion is DepletionPolicy.READ_ONLY, grant,
-        consumed, tuple(failures),
+        consumed, tuple(failures), tuple(changes),
     )  # fmt: skip
+
+
+def _cursor(rules: Sequence[AlertRule], kind: AlertKind) -> int | None:
+    """The lowest cursor of the rules of a signal ``kind`` (``None``: no such rule)."""
+    cursors = [r.state.signal_cursor for r in rules if r.kind is kind and r.state is not None]
+    return min(cursors) if cursors else None
 
 
 def _cycle_grant(uow: UnitOfWork, org_id: str, now: datetime) -> int | None:

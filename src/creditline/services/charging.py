@@ -58,7 +58,7 @@ from creditline.domain.purchases import Purchase
 from creditline.domain.reservations import Reservation
 from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
-from creditline.services import topups
+from creditline.services import budgets, grace, topups
 from creditline.services.ids import new_id
 from creditline.services.ports.unit_of_work import UnitOfWork
 
@@ -240,6 +240,7 @@ class _Wanted:
         self.members: set[str] = set()
         self.reserving: set[str] = set()
         self.pricing: set[str] = set()
+        self.quotes: set[str] = set()
         for c in flat:
             if c.org_id in orgs:
                 self._add(c)
@@ -247,12 +248,16 @@ class _Wanted:
     def _add(self, c: Command) -> None:
         if isinstance(c, Settle | Extend | Increase):
             self.reservations.add((c.org_id, c.reservation_id))
+            if isinstance(c, Settle) and c.quote_id is not None:
+                self.quotes.add(c.quote_id)
             if isinstance(c, Increase) and c.idempotency_key is not None:
                 self.keys.add((c.org_id, c.idempotency_key))
             return
         if isinstance(c, UsageEvent):
             self.events.append((c.org_id, c.event_id))
             self.pricing.add(c.org_id)
+            if c.quote_id is not None:
+                self.quotes.add(c.quote_id)
             project, member, key = c.project_id, c.member_id, None
         elif isinstance(c, Spend):
             debit = c.debit
@@ -307,6 +312,7 @@ def _load(
             account.rate_cards = histories[name]
     if wanted.projects or wanted.members:
         _attribution(uow, wanted, accounts)
+    budgets.load_counts(uow, accounts, now)
     reservations = charging.reservations(sorted(wanted.reservations))
     if reservations:
         _refillable(uow, reservations, accounts)
@@ -315,6 +321,7 @@ def _load(
         uow.usage.existing_many(wanted.events) if wanted.events else {},
         stored_keys,
         reservations,
+        quotes=uow.quotes.many(sorted(wanted.quotes)) if wanted.quotes else {},
     )
     key_ids = {k for k in keys or () if k is not None}
     key_ids.update(r.key_id for r, _ in reservations.values() if r.key_id is not None)
@@ -362,6 +369,8 @@ def _write(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
     """Write what the group decided, one statement per table."""
     for grant in decision.grants:  # flex grants: before the entries that name them
         uow.grants.add(grant.grant_id, grant.grant, now, seq=grant.seq)
+    if decision.quotes_used:  # a few rows: before the pipeline, as the flex grants
+        uow.quotes.use(decision.quotes_used, now)
     charging = uow.charging
     rows = len(decision.usage_rows) + len(decision.entries) + len(decision.keys)
     with charging.pipeline(rows + len(decision.new_reservations)):
@@ -378,8 +387,18 @@ def _write(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
         uow.ledger.append(decision.entries, now)
         uow.grants.apply(decision.grant_moves)
         charging.move_balances(decision.balances, now)
-        if decision.key_usage:
-            charging.count_key_usage(decision.key_usage)
+    _write_limits(uow, decision, now)
+
+
+def _write_limits(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
+    """The counts of what the group's limits saw (capped keys, budgets) and the grace
+    transitions: rare, after the group's rows."""
+    if decision.key_usage:
+        uow.charging.count_key_usage(decision.key_usage)
+    if decision.budget_usage or decision.budget_alerts:
+        budgets.write_counts(uow, decision, now)
+    if decision.standings:  # grace (domain/grace.py)
+        grace.record(uow, decision.transitions, decision.standings, now)
 
 
 def apply_group(

@@ -67,6 +67,7 @@ from creditline.domain.subscriptions import (
 )
 from creditline.domain.time import Clock
 from creditline.domain.usage import Metering
+from creditline.services import grace
 from creditline.services.ids import new_id
 from creditline.services.ports.unit_of_work import UnitOfWork
 from creditline.services.posting import post
@@ -444,4 +445,6 @@ def _grant_one(
     )
     uow.ledger.append([entry], now)
     uow.balances.apply(sub.org_id, new.amount, 1, now)
+    if new.scope is None:  # general credits end grace (domain/grace.py)
+        grace.restore(uow, sub.org_id, ("plan_cycle", ref), now)
     return made.id

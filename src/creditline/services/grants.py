@@ -26,6 +26,7 @@ from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.plans import Plan
 from creditline.domain.scopes import GrantScope, card_operations, scope_problems
 from creditline.domain.time import Clock
+from creditline.services import grace
 from creditline.services.idempotency import fingerprint
 from creditline.services.ids import new_id
 from creditline.services.ports.unit_of_work import UnitOfWork
@@ -108,6 +109,8 @@ def grant_credits(cmd: GrantCredits, uow: UnitOfWork, clock: Clock) -> Grant:
             [NewEntry(cmd.org_id, grant.id, EntryType.GRANT, new.amount, cause, now)], now
         )
         uow.balances.apply(cmd.org_id, new.amount, 1, now)
+        if new.scope is None:  # general credits end grace (domain/grace.py)
+            grace.restore(uow, cmd.org_id, ("grant", grant.id), now)
         if cmd.idempotency_key is not None:
             uow.idempotency.put_many(
                 cmd.org_id,

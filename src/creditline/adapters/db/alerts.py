@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 from creditline.domain.alerts import (
     AlertRule,
     AlertState,
+    GraceChange,
     PaymentFailure,
     parse_params,
 )
@@ -39,6 +40,7 @@ from .records import Codec
 __all__ = ["AlertRepository", "WebhookRepository"]
 
 PAYMENT_FAILED = "payment_failed"
+GRACE = "grace"
 # Burn: what left the grants for use, net of what came back (holds count until released).
 _BURN_TYPES = [e.value for e in (EntryType.CONSUME, EntryType.RESERVE, EntryType.RELEASE,
                                  EntryType.VOID)]  # fmt: skip
@@ -160,6 +162,15 @@ class AlertRepository:
             )
             for row in rows
         ]
+
+    def grace_changes(self, org_id: str, after: int, limit: int = 100) -> list[GraceChange]:
+        g = t.alert_signals.c
+        rows = self._conn.execute(
+            select(g.id, g.data)
+            .where(g.org_id == org_id, g.kind == GRACE, g.id > after)
+            .order_by(g.id).limit(limit)
+        )  # fmt: skip
+        return [GraceChange(int(row.id), dict(row.data)) for row in rows]
 
 
 # -- webhook endpoints, deliveries, attempts -------------------------------------------------

@@ -31,6 +31,8 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "balance_days",
     "balances",
+    "budget_usage",
+    "budgets",
     "cycle_renewals",
     "grants",
     "idempotency_keys",
@@ -40,6 +42,7 @@ __all__ = [
     "organizations",
     "plans",
     "projects",
+    "quotes",
     "rate_cards",
     "reservations",
     "subscriptions",
@@ -104,7 +107,13 @@ organizations = Table(
     Column("billing_hold", String(40), nullable=True),
     # Where it is: an ISO 3166-1 alpha-2 code (migration 0014); NULL: not given.
     Column("country", String(2), nullable=True),
+    # Where it stands in its plan's grace (migration 0016; domain/grace.py): the state
+    # (NULL: active), since when, and the grace micro-credits used in the current grace.
+    Column("grace_state", String(20), nullable=True),
+    Column("grace_since", UTCDateTime, nullable=True),
+    Column("grace_used_micros", BigInteger, nullable=True),
 )
+Index("ix_organizations_grace_state", organizations.c.grace_state)
 
 balances = Table(
     "balances",
@@ -241,7 +250,7 @@ reservations = Table(
     # What the hold is for, {"operation": ..., "dimensions": {...}} (the scoped grants that
     # cover it may pay); NULL: no operation, general grants only (migration 0015).
     Column("target", Json, nullable=True),
-    # The capped API key the hold counts against (migration 0016); NULL: none.
+    # The capped API key the hold counts against (migration 0019); NULL: none.
     Column("key_id", Id, nullable=True),
     CheckConstraint("amount_micros > 0", name="amount_positive"),
     CheckConstraint("held_micros >= 0 AND held_micros <= amount_micros", name="held_in_range"),
@@ -593,7 +602,7 @@ api_keys = Table(
     Column("expires_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("last_used_at", UTCDateTime, nullable=True),
-    # A key's limits (migration 0016): its spend cap, micro-credits a UTC "day" or "month",
+    # A key's limits (migration 0019): its spend cap, micro-credits a UTC "day" or "month",
     # and the operations it may charge (a JSON list); NULL: none.
     Column("cap_micros", BigInteger, nullable=True),
     Column("cap_window", String(10), nullable=True),
@@ -605,7 +614,7 @@ api_keys = Table(
 )
 Index("ix_api_keys_org_id", api_keys.c.org_id)
 
-# What each capped key spent in each window (migration 0016): micro-credits of usage,
+# What each capped key spent in each window (migration 0019): micro-credits of usage,
 # debits and open holds counted in the UTC day or month starting at window_start. Moved
 # in the charging group's transaction, under the key's organization's lock.
 key_usage = Table(
@@ -898,3 +907,81 @@ sales_requests = Table(
 )
 Index("ix_sales_requests_created_at", sales_requests.c.created_at)
 Index("ix_sales_requests_org_id_created_at", sales_requests.c.org_id, sales_requests.c.created_at)
+
+
+# Binding quotes (domain/quotes.py): a price promised for one use, for a while. ``request``
+# holds the usage priced (quantities, dimensions, steps), ``breakdown`` the quote as
+# ``Quote.to_dict`` gives it; ``used_by`` names what used it (``usage_event:evt_1``).
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("operation", String(200), nullable=False),
+    Column("request", Json, nullable=False),
+    Column("total_micros", BigInteger, nullable=False),
+    Column("card", String(200), nullable=False),
+    Column("version", String(200), nullable=False),
+    Column("breakdown", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("used_by", String(300), nullable=True),
+    CheckConstraint("total_micros >= 0", name="total_not_negative"),
+    CheckConstraint("expires_at > created_at", name="validity"),
+)
+Index("ix_quotes_org_id_created_at", quotes.c.org_id, quotes.c.created_at)
+
+# -- budgets inside an organization's pool (migration 0017) ----------------------------------
+# Owned by services/budgets.py through adapters/db/budgets.py (domain/budgets.py); counted by
+# the charging group (domain/charging/budgets.py) under the organization's lock.
+
+# A cap on what one project or member consumes per period. amount_micros: micro-credits per
+# period; alerts: the percents of it that fire an alert, [80, 100].
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("scope", String(10), nullable=False),
+    Column("scope_id", Id, nullable=False),
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("period", String(10), nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("alerts", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount_micros > 0", name="amount_positive"),
+)
+Index("ix_budgets_org_id", budgets.c.org_id)
+
+# What each budget's scope consumed in one period (the period's start), written in the
+# transaction of the ledger entries: consumed_micros in micro-credits; alerted the highest
+# alert percent fired in the period (0: none). Open holds are read from reservations.
+budget_usage = Table(
+    "budget_usage",
+    metadata,
+    Column("budget_id", Id, ForeignKey("budgets.id", ondelete="CASCADE"), primary_key=True),
+    Column("period_start", UTCDateTime, primary_key=True),
+    Column("consumed_micros", BigInteger, nullable=False),
+    Column("alerted", Integer, nullable=False, server_default="0"),
+)
+
+# -- grace between depletion and lock (migration 0016) ---------------------------------------
+# Owned by services/grace.py through adapters/db/grace.py (domain/grace.py).
+
+# Every change of an organization's grace state, with its cause (cause_type: usage_event,
+# debit, purchase, grant, plan_cycle, time...; cause_ref its id) and the instant it took
+# effect (a deadline's, even when applied later: recorded_at says when), numbered in order.
+grace_transitions = Table(
+    "grace_transitions",
+    metadata,
+    Column("id", EntryId, primary_key=True, autoincrement=True),
+    Column("org_id", Id, ForeignKey("organizations.id"), nullable=False),
+    Column("from_state", String(20), nullable=False),
+    Column("to_state", String(20), nullable=False),
+    Column("cause_type", String(40), nullable=False),
+    Column("cause_ref", String(200), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+Index("ix_grace_transitions_org_id_id", grace_transitions.c.org_id, grace_transitions.c.id)

@@ -25,9 +25,12 @@ from .billing import (  # billing: packs, purchases, payment records, invoices
     PaymentRecordRepository,
     PurchaseRepository,
 )
+from .budgets import BudgetRepository  # budgets inside an organization's pool
 from .charging import ChargingRepository  # set-based reads and writes of charging groups
 from .engine import BUSY_TIMEOUT_MS, READ_ONLY, WriterQueue, writer_queue
+from .grace import GraceRepository  # grace between depletion and lock
 from .portal import DashboardRepository, SigningKeyRepository  # the web dashboard
+from .quotes import QuoteRepository  # binding quotes
 from .reports import ReportRepository  # read-only usage reports
 from .repositories import (
     BalanceRepository,
@@ -40,6 +43,7 @@ from .repositories import (
     ReservationRepository,
     UsageRepository,
 )
+from .revenue import RevenueRepository  # the revenue report's reads
 from .sales import SalesRequestRepository  # contact-sales requests (country gating)
 from .subscriptions import SubscriptionRepository
 from .topups import TopupRepository  # automatic and recurring top-ups
@@ -90,12 +94,15 @@ class SqlUnitOfWork:
     http_requests: HttpRequestRepository
     reports: ReportRepository
     whatif: WhatIfRepository
+    revenue: RevenueRepository
 
     alerts: AlertRepository
     webhooks: WebhookRepository
     charging: ChargingRepository
+    budgets: BudgetRepository
     topups: TopupRepository
     sales: SalesRequestRepository
+    quotes: QuoteRepository
 
     def __init__(self, engine: Engine, read_only: bool = False) -> None:
         self._engine = engine
@@ -158,13 +165,17 @@ class SqlUnitOfWork:
         self.http_requests = HttpRequestRepository(conn)
         self.reports = ReportRepository(conn)
         self.whatif = WhatIfRepository(conn)
+        self.revenue = RevenueRepository(conn)
         self.alerts = AlertRepository(conn)
         self.webhooks = WebhookRepository(conn)
         self.signing_keys = SigningKeyRepository(conn)
         self.dashboard = DashboardRepository(conn)
         self.charging = ChargingRepository(conn)
+        self.budgets = BudgetRepository(conn)
         self.topups = TopupRepository(conn)
         self.sales = SalesRequestRepository(conn)
+        self.quotes = QuoteRepository(conn)
+        self.grace = GraceRepository(conn)
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"

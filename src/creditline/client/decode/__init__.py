@@ -33,6 +33,7 @@ from creditline.client.decode.alerts import (
     alert_run,
     alert_state,
 )
+from creditline.client.decode.budgets import budget_standing
 from creditline.client.decode.credits import (
     balance,
     cost_basis,
@@ -43,6 +44,7 @@ from creditline.client.decode.credits import (
     scope,
     scoped_credits,
 )
+from creditline.client.decode.grace import grace_status, grace_terms
 from creditline.client.decode.invoices import (
     billing_event,
     billing_record,
@@ -72,7 +74,9 @@ from creditline.client.decode.pricing import (
     rounding,
 )
 from creditline.client.decode.purchases import purchase, receipt
+from creditline.client.decode.quotes import binding_quote
 from creditline.client.decode.reservations import reservation, settlement
+from creditline.client.decode.revenue import revenue_report
 from creditline.client.decode.sales import sales_request, self_serve
 from creditline.client.decode.service import job_run, tick_report, verify_report
 from creditline.client.decode.topups import auto_topup, recurring_topup
@@ -107,7 +111,9 @@ __all__ = [
     "auto_topup",
     "balance",
     "batch_result",
+    "budget_standing",
     "billing_event",
+    "binding_quote",
     "billing_record",
     "burn_day",
     "catalogue",
@@ -153,6 +159,8 @@ __all__ = [
     "reservation",
     "rounding",
     "sales_request",
+    "grace_status",
+    "grace_terms",
     "scope",
     "scoped_credits",
     "self_serve",
@@ -165,6 +173,7 @@ __all__ = [
     "usage_row",
     "verify_report",
     "webhook_endpoint",
+    "revenue_report",
     "what_if",
     "when",
 ]

@@ -4,7 +4,7 @@ This is the one place the client reads a message; every other problem is rebuilt
 its members (:mod:`creditline.client.errors.rebuild`).
 
 Only the errors a batch event can end in are read (:data:`FROM_REASON`): a refusal
-(``InsufficientCredits``, ``PlanGateRefused``) or a rejection (``InvalidUsage``,
+(``InsufficientCredits``, ``BudgetExceeded``, ``PlanGateRefused``) or a rejection (``InvalidUsage``,
 ``UnknownOperation``, ``InvalidSetting``, the ``NotFound`` family,
 ``IdempotencyKeyReused``); and ``OrganizationNotFound``, whose problem has no member
 naming the organization (an unknown organization and another tenant's answer alike).
@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from creditline.domain.errors import (
+    BudgetExceeded,
     CreditlineError,
     IdempotencyKeyReused,
     InsufficientCredits,
@@ -90,6 +91,17 @@ def _insufficient(cls: type[CreditlineError], detail: str) -> CreditlineError | 
     return InsufficientCredits(found[1], int(found[2]), int(found[3])) if found else None
 
 
+def _budget(cls: type[CreditlineError], detail: str) -> CreditlineError | None:
+    found = re.match(
+        r"^budget (\S+) of (.+) exceeded: needed (-?\d+) micro-credits, (-?\d+) of "
+        r"(-?\d+) used this period, -?\d+ left$",
+        detail,
+    )
+    if found is None:
+        return None
+    return BudgetExceeded(found[1], found[2], int(found[5]), int(found[4]), int(found[3]))
+
+
 def _gate(cls: type[CreditlineError], detail: str) -> CreditlineError | None:
     found = re.match(rf"^refused by plan {_LIT}, rule (.+?): (.*)$", detail, re.DOTALL)
     return PlanGateRefused(_literal(found[1]), found[2], found[3]) if found else None
@@ -149,6 +161,7 @@ def _provider(cls: type[CreditlineError], detail: str) -> CreditlineError | None
 
 FROM_REASON: dict[type[CreditlineError], Read] = {
     InsufficientCredits: _insufficient,
+    BudgetExceeded: _budget,
     PlanGateRefused: _gate,
     InvalidUsage: _usage,
     UnknownOperation: _unknown_operation,

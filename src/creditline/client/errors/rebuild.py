@@ -108,10 +108,13 @@ def insufficient(
     if needed is None or available is None:
         return from_reason(cls, detail, ("org_id", "needed", "available"))
     overdue = body.get("overdue_invoice")
+    state, since = body.get("grace_state"), body.get("grace_since")
     return InsufficientCredits(
         str(body.get("org_id") or org or ""), needed, available,
         flex_limit=_micros(body, "flex_limit"), flex_used=_micros(body, "flex_used"),
         overdue_invoice=overdue if isinstance(overdue, str) else None,
+        grace_state=state if isinstance(state, str) else None,
+        grace_since=since if isinstance(since, str) else None,
     )  # fmt: skip
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from creditline.client import decode
 from creditline.client._wire import Flow, Reply, get, seg
 from creditline.client.decode import OrgPlan
-from creditline.client.operations._requests import fetch, org_get
 from creditline.domain.errors import PlanNotFound
 from creditline.domain.organizations import Organization
 from creditline.domain.plans import Plan
+
+from ._requests import fetch, org_get
 
 
 def read_org(org_id: str) -> Flow[Organization]:

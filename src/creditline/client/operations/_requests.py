@@ -133,6 +133,7 @@ def event_doc(event: UsageEvent) -> dict[str, Any]:
         parent_id=event.parent_id,
         steps=steps_doc(event.steps),
         metadata=dict(event.metadata) or None,
+        quote_id=event.quote_id,
     )
 
 

@@ -6,16 +6,10 @@ from collections.abc import Sequence
 
 from creditline.client import decode
 from creditline.client._wire import Flow, op, post, seg
-from creditline.client.operations._requests import (
-    compact,
-    fetch,
-    fetch_each,
-    org_get,
-    org_post,
-    query_params,
-)
 from creditline.domain.alerts import AlertRule
 from creditline.services.alerts import AlertRun
+
+from ._requests import compact, fetch, fetch_each, org_get, org_post, query_params
 
 
 class AlertOperations:

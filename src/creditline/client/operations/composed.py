@@ -17,6 +17,8 @@ from typing import TypeVar
 
 from creditline.client._wire import Op
 from creditline.client.operations.alerts import AlertOperations
+from creditline.client.operations.budgets import BudgetOperations
+from creditline.client.operations.grace import GraceOperations
 from creditline.client.operations.invoices import InvoiceOperations
 from creditline.client.operations.keys import KeyOperations
 from creditline.client.operations.money import MoneyOperations
@@ -24,6 +26,7 @@ from creditline.client.operations.organizations import OrganizationOperations
 from creditline.client.operations.plans import PlanOperations
 from creditline.client.operations.portal import PortalOperations
 from creditline.client.operations.purchases import PurchaseOperations
+from creditline.client.operations.quotes import QuoteOperations
 from creditline.client.operations.rate_cards import RateCardOperations
 from creditline.client.operations.reading import ReadingOperations
 from creditline.client.operations.reservations import ReservationOperations
@@ -56,12 +59,15 @@ class Operations(
     PlanOperations,
     ReadingOperations,
     RateCardOperations,
+    QuoteOperations,
     PurchaseOperations,
     TopupOperations,
     InvoiceOperations,
     AlertOperations,
+    BudgetOperations,
     WebhookOperations,
     SalesOperations,
+    GraceOperations,
     PortalOperations,
     KeyOperations,
 ):

@@ -5,16 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from creditline.client import decode
-from creditline.client._wire import Flow, op, post, seg
+from creditline.client._wire import Flow, get, op, post, seg
 from creditline.client.operations._flows import read_org_plan
-from creditline.client.operations._requests import (
-    compact,
-    fetch,
-    fetch_each,
-    org_get,
-    org_post,
-    query_params,
-)
 from creditline.domain.invoices import (
     BillingEvent,
     BillingRecord,
@@ -22,7 +14,10 @@ from creditline.domain.invoices import (
     InvoiceItem,
     parse_month,
 )
+from creditline.domain.revenue import RevenueReport, month_window
 from creditline.services.invoices import FlexRun
+
+from ._requests import compact, fetch, fetch_each, org_get, org_post, query_params
 
 
 def run_invoices(month: str | datetime | None) -> Flow[FlexRun]:
@@ -43,6 +38,13 @@ class InvoiceOperations:
     def invoice_flex(self, month: str | datetime | None = None) -> Flow[FlexRun]:
         """:meth:`invoice_month`, by its older name."""
         return (yield from run_invoices(month))
+
+    @op
+    def revenue_report(self, month: str | datetime) -> Flow[RevenueReport]:
+        """A month's deferred revenue and breakage at cost basis, per currency (operator)."""
+        name, _, _ = month_window(month)
+        query = query_params(month=name)
+        return (yield from fetch(decode.revenue_report, get("/v1/reports/revenue", query)))
 
     @op
     def mark_invoice_paid(

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from creditline.client import decode
 from creditline.client._wire import Call, Flow, get, op, post, seg
-from creditline.client.operations._requests import compact, fetch, fetch_each, org_get, query_params
 from creditline.domain.amounts import format_credits
 from creditline.domain.api_keys import ApiKey, CapWindow, IssuedKey, Role
 from creditline.domain.errors import StorageError
 from creditline.services.scheduler import TickReport
+
+from ._requests import compact, fetch, fetch_each, org_get, query_params
 
 
 class KeyOperations:

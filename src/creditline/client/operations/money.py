@@ -8,20 +8,14 @@ from typing import Any
 
 from creditline.client import decode
 from creditline.client._wire import Flow, op
-from creditline.client.operations._requests import (
-    cause_doc,
-    compact,
-    fetch,
-    grant_kind,
-    org_post,
-    scope_doc,
-)
 from creditline.domain.amounts import CostBasis
 from creditline.domain.errors import InvalidSetting
 from creditline.domain.grants import Grant, GrantKind, GrantSource, SourceType
 from creditline.domain.ledger import Cause
 from creditline.domain.scopes import GrantScope
 from creditline.services.spending import DebitResult
+
+from ._requests import cause_doc, compact, fetch, grant_kind, org_post, scope_doc
 
 
 class MoneyOperations:

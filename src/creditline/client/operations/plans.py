@@ -9,16 +9,10 @@ from creditline.client import decode
 from creditline.client._wire import Flow, get, op, post, seg
 from creditline.client.decode import OrgPlan
 from creditline.client.operations._flows import org_plan_of, read_org_plan
-from creditline.client.operations._requests import (
-    compact,
-    fetch,
-    fetch_each,
-    org_get,
-    org_put,
-    query_params,
-)
 from creditline.domain.plans import DepletionPolicy, Plan, load_plans
 from creditline.domain.usage import Metering
+
+from ._requests import compact, fetch, fetch_each, org_get, org_put, query_params
 
 
 def assign(

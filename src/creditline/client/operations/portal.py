@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from creditline.client import decode
 from creditline.client._wire import Flow, op
-from creditline.client.operations._requests import compact, fetch, org_post
 from creditline.domain.portal import DEFAULT_TTL_SECONDS, PortalSession, check_ttl
+
+from ._requests import compact, fetch, org_post
 
 
 class PortalOperations:

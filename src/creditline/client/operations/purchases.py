@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from creditline.client import decode
 from creditline.client._wire import Flow, get, op, put, seg
-from creditline.client.operations._requests import (
-    compact,
-    fetch,
-    fetch_each,
-    org_get,
-    org_post,
-    query_params,
-)
 from creditline.domain.errors import PackNotFound
 from creditline.domain.packs import Catalogue
 from creditline.domain.purchases import Purchase, Receipt
 from creditline.services.purchases import CANCEL_URL, SUCCESS_URL
+
+from ._requests import compact, fetch, fetch_each, org_get, org_post, query_params
 
 
 class PurchaseOperations:

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 from creditline.client import decode
 from creditline.client._wire import Flow, get, op
-from creditline.client.operations._requests import fetch, fetch_each, org_get, query_params
 from creditline.domain.balances import Balance
 from creditline.domain.errors import InvalidSetting
 from creditline.domain.grants import Grant
 from creditline.domain.ledger import Cause, EntryType, LedgerEntry
 from creditline.services.queries import VerifyReport
+
+from ._requests import fetch, fetch_each, org_get, query_params
 
 HISTORY_PAGE = 500
 """The most ledger entries the service answers in one page."""

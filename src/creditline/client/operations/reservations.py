@@ -19,6 +19,7 @@ from creditline.client.operations._requests import (
     query_params,
     whole_seconds,
 )
+from creditline.domain.errors import InvalidAmount
 from creditline.domain.ledger import Cause
 from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.services.reservations import Settlement
@@ -68,15 +69,21 @@ class ReservationOperations:
 
     @op
     def commit(
-        self, org_id: str, reservation_id: str, amount: int, *, final: bool = True
+        self,
+        org_id: str,
+        reservation_id: str,
+        amount: int | None = None,
+        *,
+        final: bool = True,
+        quote_id: str | None = None,
     ) -> Flow[Settlement]:
-        """Charge the actual cost of a held operation, from the hold first."""
+        """Charge the actual cost of a held operation, from the hold first (or a binding
+        quote's price: ``quote_id``)."""
+        if amount is None and quote_id is None:
+            raise InvalidAmount(amount, "commit an amount, or a quote's price (quote_id)")
         path = f"/reservations/{seg(reservation_id)}/commit"
-        return (
-            yield from fetch(
-                decode.settlement, org_post(org_id, path, {"amount_micros": amount, "final": final})
-            )
-        )
+        body = compact(amount_micros=amount, final=final, quote_id=quote_id)
+        return (yield from fetch(decode.settlement, org_post(org_id, path, body)))
 
     @op
     def extend_reservation(

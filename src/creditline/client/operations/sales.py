@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from creditline.client import decode
 from creditline.client._wire import Flow, op, seg
-from creditline.client.operations._requests import (
-    compact,
-    fetch,
-    fetch_each,
-    org_get,
-    org_post,
-    query_params,
-)
 from creditline.domain.sales import SalesRequest
 from creditline.services.sales import SelfServe
+
+from ._requests import compact, fetch, fetch_each, org_get, org_post, query_params
 
 
 class SalesOperations:

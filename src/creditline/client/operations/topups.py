@@ -6,8 +6,9 @@ from datetime import datetime
 
 from creditline.client import decode
 from creditline.client._wire import Flow, op
-from creditline.client.operations._requests import compact, fetch, org_get, org_post, org_put
 from creditline.domain.topups import AutoTopup, RecurringTopup
+
+from ._requests import compact, fetch, org_get, org_post, org_put
 
 
 class TopupOperations:

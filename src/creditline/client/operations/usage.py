@@ -62,6 +62,7 @@ class UsageOperations:
         member_id: str | None = None,
         steps: Sequence[UsageStep] = (),
         metadata: Mapping[str, Any] | None = None,
+        quote_id: str | None = None,
         key_id: str | None = None,
     ) -> Flow[EventResult]:
         """Record one usage event. A refusal (402, 403) or rejection (404, 422) is a
@@ -78,6 +79,7 @@ class UsageOperations:
             member_id=member_id,
             steps=steps_doc(steps),
             metadata=None if metadata is None else dict(metadata),
+            quote_id=quote_id,
         )
         reply = yield org_post(org_id, "/usage", body, problems_ok=True)
         answer = reply.json()

@@ -6,17 +6,11 @@ from collections.abc import Sequence
 
 from creditline.client import decode
 from creditline.client._wire import Flow, op, post, seg
-from creditline.client.operations._requests import (
-    compact,
-    fetch,
-    fetch_each,
-    org_get,
-    org_post,
-    query_params,
-)
 from creditline.domain.deliveries import Delivery, DeliveryStatus, WebhookEndpoint
 from creditline.domain.errors import InvalidSetting
 from creditline.services.deliveries import DeliveryRun
+
+from ._requests import compact, fetch, fetch_each, org_get, org_post, query_params
 
 
 class WebhookOperations:

@@ -23,7 +23,7 @@ from creditline.domain.alerts.emails import email_message
 from creditline.domain.alerts.evaluation import Transition, evaluate
 from creditline.domain.alerts.events import AlertEvent
 from creditline.domain.alerts.kinds import EVENT_TYPES, AlertKind, Channel, RuleState, event_types
-from creditline.domain.alerts.readings import PaymentFailure, Reading, condition
+from creditline.domain.alerts.readings import GraceChange, PaymentFailure, Reading, condition
 from creditline.domain.alerts.rules import (
     DEFAULT_LOOKBACK_DAYS,
     AlertParams,
@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_LOOKBACK_DAYS",
     "EVENT_TYPES",
     "AlertEvent",
+    "GraceChange",
     "AlertKind",
     "AlertParams",
     "AlertRule",

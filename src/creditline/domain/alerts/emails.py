@@ -14,6 +14,7 @@ _SUBJECTS = {
     "org.read_only": "Your organization is read-only",
     "credits.forecast_depletion": "Credits will run out soon",
     "payment.failed": "A payment failed",
+    "org.grace": "Your organization's grace state changed",
 }
 
 
@@ -36,6 +37,13 @@ def email_message(payload: Mapping[str, Any], org_name: str) -> tuple[str, str]:
         lines.append(
             f"At {data.get('burn_per_day')} credits a day they run out around "
             f"{data['depletes_at']}."
+        )
+    moved = data.get("transition")
+    if isinstance(moved, Mapping):
+        lines.append(
+            f"Now {moved.get('to')} (was {moved.get('from')}) since {moved.get('at')}, "
+            f"caused by {moved.get('cause_type')} {moved.get('cause_ref') or ''}".rstrip()
+            + "."
         )
     if "invoice_id" in data:
         lines.append(f"Invoice {data['invoice_id']}: {data.get('reason', '')}")

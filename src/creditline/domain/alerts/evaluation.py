@@ -19,13 +19,16 @@ cycle grant) keeps the rule's state too.
 
 **Payment failures** are events, not levels: each declined charge is recorded as a
 numbered signal, and a ``payment_failed`` rule fires once for every signal numbered
-after the last one it saw (its cursor), then stays armed.
+after the last one it saw (its cursor), then stays armed. So do **grace transitions**
+(:mod:`creditline.domain.grace`): a ``grace`` rule fires once per step (grace,
+read-only, paused, active again), its event carrying the transition.
 
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from creditline.domain.alerts.events import AlertEvent, details, event, iso
 from creditline.domain.alerts.kinds import AlertKind, RuleState
@@ -33,6 +36,8 @@ from creditline.domain.alerts.readings import Reading, condition
 from creditline.domain.alerts.rules import AlertRule, AlertState
 
 __all__ = ["Transition", "evaluate"]
+
+_SIGNAL_KINDS = (AlertKind.PAYMENT_FAILED, AlertKind.GRACE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,20 +49,27 @@ class Transition:
     events: tuple[AlertEvent, ...] = ()
 
 
-def _payment_events(rule: AlertRule, state: AlertState, reading: Reading) -> Transition | None:
-    new = [f for f in reading.payment_failures if f.seq > state.signal_cursor]
-    if not new:
-        return None
-    events = tuple(
-        event(rule, reading, {
+def _signals(rule: AlertRule, reading: Reading) -> list[tuple[int, dict[str, Any]]]:
+    """The signals a signal rule reads, numbered, with what each event carries."""
+    if rule.kind is AlertKind.GRACE:
+        return [(c.seq, {"transition": dict(c.data)}) for c in reading.grace_changes]
+    return [
+        (f.seq, {
             "invoice_id": f.invoice_id, "amount_minor": f.amount_minor,
             "currency": f.currency, "reason": f.reason, "failed_at": iso(f.at),
         })
-        for f in new
-    )  # fmt: skip
+        for f in reading.payment_failures
+    ]  # fmt: skip
+
+
+def _signal_events(rule: AlertRule, state: AlertState, reading: Reading) -> Transition | None:
+    new = [(seq, data) for seq, data in _signals(rule, reading) if seq > state.signal_cursor]
+    if not new:
+        return None
+    events = tuple(event(rule, reading, data) for _, data in new)
     moved = replace(
         state,
-        signal_cursor=max(f.seq for f in new),
+        signal_cursor=max(seq for seq, _ in new),
         last_fired_at=reading.at,
         fired_count=state.fired_count + len(events),
         updated_at=reading.at,
@@ -68,8 +80,8 @@ def _payment_events(rule: AlertRule, state: AlertState, reading: Reading) -> Tra
 def evaluate(rule: AlertRule, state: AlertState, reading: Reading) -> Transition | None:
     """The rule's crossing at ``reading``: fire (armed, condition true), re-arm (fired,
     condition false), or ``None`` when nothing changes."""
-    if rule.kind is AlertKind.PAYMENT_FAILED:
-        return _payment_events(rule, state, reading)
+    if rule.kind in _SIGNAL_KINDS:
+        return _signal_events(rule, state, reading)
     holds = condition(rule, reading)
     if holds is True and state.state is RuleState.ARMED:
         fired = replace(

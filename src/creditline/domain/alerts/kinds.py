@@ -17,6 +17,7 @@ class AlertKind(enum.StrEnum):
     READ_ONLY = "read_only"
     FORECAST_DEPLETION = "forecast_depletion"
     PAYMENT_FAILED = "payment_failed"
+    GRACE = "grace"
 
 
 class Channel(enum.StrEnum):
@@ -40,6 +41,7 @@ EVENT_TYPES: Mapping[AlertKind, str] = {
     AlertKind.READ_ONLY: "org.read_only",
     AlertKind.FORECAST_DEPLETION: "credits.forecast_depletion",
     AlertKind.PAYMENT_FAILED: "payment.failed",
+    AlertKind.GRACE: "org.grace",
 }
 """The event type each kind of rule fires (a webhook endpoint can subscribe to some)."""
 

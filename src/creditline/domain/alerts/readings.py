@@ -10,7 +10,7 @@ from datetime import datetime
 from creditline.domain.alerts.kinds import AlertKind
 from creditline.domain.alerts.rules import AlertRule
 
-__all__ = ["PaymentFailure", "Reading", "condition"]
+__all__ = ["GraceChange", "PaymentFailure", "Reading", "condition"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,15 @@ class PaymentFailure:
     currency: str
     reason: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GraceChange:
+    """A grace transition (:mod:`creditline.domain.grace`), numbered ``seq`` per database
+    as a signal; ``data`` its record (from, to, cause_type, cause_ref, at)."""
+
+    seq: int
+    data: Mapping[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,8 @@ class Reading:
         consumed: per lookback window (days), micro-credits consumed from ``at - days``
             up to and including ``at``.
         payment_failures: payment signals not yet seen by every rule, oldest first.
+        grace_changes: grace transitions not yet seen by every ``grace`` rule, oldest
+            first.
     """
 
     org_id: str
@@ -48,6 +59,7 @@ class Reading:
     cycle_grant: int | None = None
     consumed: Mapping[int, int] = field(default_factory=dict)
     payment_failures: tuple[PaymentFailure, ...] = ()
+    grace_changes: tuple[GraceChange, ...] = ()
 
 
 def _forecast(rule: AlertRule, reading: Reading) -> bool | None:

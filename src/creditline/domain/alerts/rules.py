@@ -171,4 +171,5 @@ class AlertRule:
             AlertKind.DEPLETED: "no credits left",
             AlertKind.READ_ONLY: "the organization is read-only",
             AlertKind.PAYMENT_FAILED: "a payment failed",
+            AlertKind.GRACE: "the organization's grace state changed",
         }[self.kind]

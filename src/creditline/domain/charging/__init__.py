@@ -11,11 +11,17 @@ the organizations' locks (:class:`Books`), never touching storage. Where each pa
   exactly once.
 - :mod:`~creditline.domain.charging.ledger`: an organization's running state; who pays
   (the depletion policy, flex, scoped grants).
+- :mod:`~creditline.domain.charging.grace`: grace between depletion and lock: charges
+  paid by grace, refused while read-only or paused, and the transitions they make.
 - :mod:`~creditline.domain.charging.usage`: usage events: priced, gated, paid.
+- :mod:`~creditline.domain.charging.budgets`: the budgets of projects and members: checked
+  before a charge, counted after it.
 - :mod:`~creditline.domain.charging.holds`: holds, their settlements, extensions and
   increases.
 - :mod:`~creditline.domain.charging.spends`: debits, and their stored outcomes.
 - :mod:`~creditline.domain.charging.caps`: API keys' operations and spend caps.
+- :mod:`~creditline.domain.charging.quotes`: binding quotes a usage event or a commit
+  names: usable (once, unexpired), and used.
 - :mod:`~creditline.domain.charging.outcome`: what a decision writes.
 """
 

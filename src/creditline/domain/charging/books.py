@@ -10,9 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from creditline.domain.api_keys import ApiKey
+from creditline.domain.charging.budgets import BudgetCount
 from creditline.domain.grants import Grant
 from creditline.domain.plans import DepletionPolicy
 from creditline.domain.pricing import RateCardHistory
+from creditline.domain.quotes import BindingQuote
 from creditline.domain.reservations import Reservation
 from creditline.domain.usage import Metering, StoredUsage
 
@@ -40,6 +42,8 @@ class Account:
         open_holds: how many of its holds are open (only read when its plan limits them).
         rate_cards: the history of its rate card (``None``: not loaded, or none).
         projects, members: of the ids the commands name, those that are its own.
+        budgets: its budgets with what each counted in its running period (loaded only
+            when it has budgets: see :mod:`creditline.domain.charging.budgets`).
     """
 
     metering: Metering
@@ -49,6 +53,7 @@ class Account:
     rate_cards: RateCardHistory | None = None
     projects: frozenset[str] = frozenset()
     members: frozenset[str] = frozenset()
+    budgets: Sequence[BudgetCount] = ()
 
 
 @dataclass(slots=True)
@@ -62,6 +67,8 @@ class Books:
         reservations: the reservations the group settles, with their stored outcome.
         key_limits: the API keys the commands (and their holds) name, by id.
         key_used: micro-credits each of them counted, by (key id, window start).
+        quotes: the binding quotes the group's commands name, by id (any organization's:
+            the decision refuses another's as unknown).
     """
 
     accounts: dict[str, Account]
@@ -72,3 +79,4 @@ class Books:
     )
     key_limits: Mapping[str, ApiKey] = field(default_factory=dict)
     key_used: Mapping[tuple[str, datetime], int] = field(default_factory=dict)
+    quotes: Mapping[str, BindingQuote] = field(default_factory=dict)

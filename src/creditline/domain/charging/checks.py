@@ -84,6 +84,12 @@ def check_settle(cmd: Settle) -> None:
         isinstance(cmd.amount, bool) or not isinstance(cmd.amount, int) or cmd.amount < 0
     ):
         raise InvalidAmount(cmd.amount, "a committed cost is a whole number of micro-credits >= 0")
+    if cmd.quote_id is not None:
+        quote_id = cmd.quote_id
+        if not isinstance(quote_id, str) or not quote_id or len(quote_id) > MAX_KEY:
+            raise InvalidSetting("quote id", quote_id, f"must be 1 to {MAX_KEY} characters")
+        if not cmd.final:
+            raise InvalidSetting("final", cmd.final, "a commit at a quoted price is final")
 
 
 def check_extend(cmd: Extend) -> None:

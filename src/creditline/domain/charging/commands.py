@@ -69,12 +69,17 @@ class Reserve:
 
 @dataclass(frozen=True, slots=True)
 class Settle:
-    """Commit ``amount`` (``None``: release everything). ``final=False`` keeps the rest held."""
+    """Commit ``amount`` (``None``: release everything). ``final=False`` keeps the rest held.
+
+    With a binding quote (``quote_id``), commit the quoted price (``amount``, if given,
+    must be it), finally: the hold is settled at the price the quote binds.
+    """
 
     org_id: str
     reservation_id: str
     amount: int | None
     final: bool = True
+    quote_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,10 +39,12 @@ from creditline.domain.charging.commands import (
 )
 from creditline.domain.charging.ledger import Ledger, key_replay
 from creditline.domain.charging.outcome import Decision
+from creditline.domain.charging.quotes import usable_quote, use_quote
 from creditline.domain.errors import (
     Conflict,
     InvalidSetting,
     PlanGateRefused,
+    QuoteMismatch,
     ReservationNotFound,
 )
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
@@ -51,6 +53,9 @@ from creditline.domain.reservations import CommitPlan, Reservation, ReservationS
 from creditline.domain.spending import Allocation
 
 __all__ = ["extend", "increase", "longest_hold", "reserve", "settle"]
+
+_HOLD = CauseType.RESERVATION.value
+"""A hold's cause, as grace reads it (a hold never takes grace)."""
 
 
 def longest_hold(plan: Plan) -> timedelta:
@@ -78,12 +83,7 @@ def reserve(book: Ledger, cmd: Reserve, out: Decision, key: ApiKey | None = None
                 return book.reservations.get(stored.id, stored)
             return _reservation(book, stored["reservation_id"])[0]
     book.check_attribution(cmd.project_id, cmd.member_id)
-    slot = None
-    if key is not None:
-        check_operation(key, cmd.operation)
-        slot = slot_of(key, book.now)
-        if slot is not None:
-            check_room(book.books, out, key, slot, cmd.amount)
+    slot = _key_room(book, out, key, cmd.operation, cmd.amount)
     if cmd.ttl > longest_hold(book.m.plan):
         until = book.now + cmd.ttl
         raise _too_long(book.m.plan, cmd.ttl, until, book.now + longest_hold(book.m.plan))
@@ -94,7 +94,12 @@ def reserve(book: Ledger, cmd: Reserve, out: Decision, key: ApiKey | None = None
             f"{book.open_holds} holds are open and the plan allows {limit} at once; "
             "commit or release one first",
         )  # fmt: skip
-    holds = book.take(cmd.amount, cmd.operation, cmd.dimensions, flex=False)
+    budgets = book.budgets
+    if budgets is not None:
+        budgets.check(cmd.project_id, cmd.member_id, cmd.amount)
+    holds = book.take(cmd.amount, cmd.operation, cmd.dimensions, flex=False, cause=(_HOLD, None))
+    if budgets is not None:
+        budgets.hold(cmd.project_id, cmd.member_id, cmd.amount)
     now = book.now
     res_id = book._new_id("res")
     hold = Cause(CauseType.RESERVATION, res_id)
@@ -151,15 +156,30 @@ def _replay_settlement(res: Reservation, outcome: dict[str, Any] | None) -> Sett
     )  # fmt: skip
 
 
+def _quoted(book: Ledger, cmd: Settle, res: Reservation, out: Decision) -> int:
+    """The price of the binding quote the commit names, if the hold may be settled at it
+    (the quote is then used, with the commit)."""
+    assert cmd.quote_id is not None
+    quote = usable_quote(book, cmd.quote_id, out)
+    quote.check_hold(res.operation, res.dimensions)
+    if cmd.amount is not None and cmd.amount != quote.total:
+        raise QuoteMismatch(
+            quote.id, f"it binds {quote.total} micro-credits, the commit says {cmd.amount}"
+        )
+    use_quote(book, quote, Cause(CauseType.RESERVATION, res.id), out)
+    return quote.total
+
+
 def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
     res, outcome = _reservation(book, cmd.reservation_id)
     if not res.is_open:
         return _replay_settlement(res, outcome)
     capped = _capped(book, res)  # before anything moves
     now = book.now
-    releasing = cmd.amount is None
+    amount = cmd.amount if cmd.quote_id is None else _quoted(book, cmd, res, out)
+    releasing = amount is None
     final = cmd.final or releasing
-    plan: CommitPlan = plan_commit(res.holds, 0 if cmd.amount is None else cmd.amount)
+    plan: CommitPlan = plan_commit(res.holds, 0 if amount is None else amount)
     hold = Cause(CauseType.RESERVATION, res.id)
     entries = _entries(res, EntryType.RELEASE, plan.from_hold, hold, now)
     entries += _entries(res, EntryType.CONSUME, plan.from_hold, res.cause, now)
@@ -171,10 +191,7 @@ def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
         for grant_id, amount in plan.kept:  # spendable again by the next command
             pool.give(grant_id, amount)
     operation, dimensions = res.operation, res.dimensions
-    slot, wanted = None, plan.excess
-    if capped is not None:  # the key's cap (with what this settlement frees) bounds it
-        slot = capped[1]
-        wanted = min(wanted, room(book.books, out, *capped) + released)
+    wanted = _bounded_excess(book, out, res, plan.excess, released=released, capped=capped)
     available = pool.available_for(operation, dimensions)
     if wanted > available:  # the policy may cover the rest with flex
         book.cover(wanted - available)
@@ -197,15 +214,50 @@ def settle(book: Ledger, cmd: Settle, out: Decision) -> Settlement:
     stored_outcome = (
         {"consumed": consumed, "released": released, "shortfall": shortfall} if final else None
     )
-    count(out, slot, covered - released)
+    count(out, None if capped is None else capped[1], covered - released)
     book.reservations[res.id] = res
     book.outcomes[res.id] = stored_outcome
     out.settled.append((res, stored_outcome))
     out.entries.extend(entries)
     book.held -= unheld
+    budgets = book.budgets
+    if budgets is not None:
+        budgets.hold(res.project_id, res.member_id, -unheld)
+        budgets.consume(res.project_id, res.member_id, consumed)
     if final:
         book.open_holds -= 1
     return Settlement(res, consumed, released, shortfall)
+
+
+def _key_room(
+    book: Ledger, out: Decision, key: ApiKey | None, operation: str | None, amount: int
+) -> Slot | None:
+    """Check that the request's key may hold ``amount`` for ``operation``: its operations
+    and, for a capped key, its room; the capped key's counter (``None``: no cap)."""
+    if key is None:
+        return None
+    check_operation(key, operation)
+    slot = slot_of(key, book.now)
+    if slot is not None:
+        check_room(book.books, out, key, slot, amount)
+    return slot
+
+
+def _bounded_excess(
+    book: Ledger, out: Decision, res: Reservation, excess: int, *, released: int,
+    capped: tuple[ApiKey, Slot] | None,
+) -> int:  # fmt: skip
+    """What of a commit's excess over its hold the limits let it take: the capped key's room
+    and the room of the hard budgets covering the hold, each with what this settlement
+    frees (``released``)."""
+    wanted = excess
+    if capped is not None:
+        wanted = min(wanted, room(book.books, out, *capped) + released)
+    budgets = book.budgets
+    budget_room = None if budgets is None else budgets.room(res.project_id, res.member_id)
+    if budget_room is not None:
+        wanted = min(wanted, budget_room + released)
+    return wanted
 
 
 def _capped(book: Ledger, res: Reservation) -> tuple[ApiKey, Slot] | None:
@@ -272,8 +324,13 @@ def increase(book: Ledger, cmd: Increase, out: Decision) -> Reservation:
     capped = _capped(book, res)
     if capped is not None:
         check_room(book.books, out, *capped, cmd.amount)
-    taken = book.take(cmd.amount, res.operation, res.dimensions, flex=False)
+    budgets = book.budgets
+    if budgets is not None:
+        budgets.check(res.project_id, res.member_id, cmd.amount)
+    taken = book.take(cmd.amount, res.operation, res.dimensions, flex=False, cause=(_HOLD, res.id))
     count(out, None if capped is None else capped[1], cmd.amount)
+    if budgets is not None:
+        budgets.hold(res.project_id, res.member_id, cmd.amount)
     hold = Cause(CauseType.RESERVATION, res.id)
     now = book.now
     out.entries.extend(

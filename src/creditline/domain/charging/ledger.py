@@ -16,6 +16,10 @@ usage, debits and the excess of a commit:
   the rest as its shortfall.
 - ``unlimited``: the same, on an ``unlimited:YYYY-MM`` grant, never capped.
 
+A plan with **grace** (:mod:`creditline.domain.grace`) puts a grace period between
+``pause``/``read_only`` and the refusal: the shortfall is paid by grace, then the
+organization is read-only, then paused (:mod:`creditline.domain.charging.grace`).
+
 **Scoped grants** (:mod:`creditline.domain.scopes`) pay first for what they cover:
 a usage event is a charge of its operation and dimensions, a hold or a debit of the
 ``operation`` and ``dimensions`` it names (none: general grants only), and a commit's
@@ -34,6 +38,8 @@ from datetime import datetime
 from typing import Any
 
 from creditline.domain.charging.books import Account, Books, flex_ref
+from creditline.domain.charging.budgets import BudgetBook
+from creditline.domain.charging.grace import ChargeCause, GraceBook
 from creditline.domain.charging.outcome import Decision, NewFlexGrant
 from creditline.domain.errors import (
     IdempotencyKeyReused,
@@ -41,6 +47,7 @@ from creditline.domain.errors import (
     MemberNotFound,
     ProjectNotFound,
 )
+from creditline.domain.grace import Standing
 from creditline.domain.grants import GrantKind, GrantSource, NewGrant, SourceType
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.plans import DepletionPolicy, Gates
@@ -52,6 +59,7 @@ __all__ = ["Ledger", "key_replay"]
 
 
 _NO_GATES = Gates()
+_GRACE_POLICIES = (DepletionPolicy.PAUSE, DepletionPolicy.READ_ONLY)
 
 
 class Ledger:
@@ -93,6 +101,13 @@ class Ledger:
         # reservations made or settled in this group, and their stored outcomes
         self.reservations: dict[str, Reservation] = {}
         self.outcomes: dict[str, dict[str, Any] | None] = {}
+        # its budgets (None: it has none, and no budget check runs)
+        self.budgets = BudgetBook(account.budgets, out) if account.budgets else None
+        # the plan's grace (domain/charging/grace.py), where it applies
+        self.grace: GraceBook | None = None
+        terms = m.plan.grace
+        if terms is not None and m.hold is None and m.depletion in _GRACE_POLICIES:
+            self.grace = GraceBook(self, out, terms, m.grace or Standing())
 
     # -- the depletion policy ----------------------------------------------------------
 
@@ -123,20 +138,24 @@ class Ledger:
         amount = short
         if amount <= 0 or self.ref is None or (room is not None and room < short):
             return 0
+        self.system_grant(amount, self.ref)
+        self.flex_used += amount
+        return amount
+
+    def system_grant(self, amount: int, ref: str) -> None:
+        """Grant ``amount`` micro-credits of flex under ``ref`` into the pool."""
         grant_id = self._new_id("grt")
         new = NewGrant(
             self.org_id, GrantKind.FLEX, amount, self.now, None,
-            GrantSource(SourceType.SYSTEM, self.ref),
+            GrantSource(SourceType.SYSTEM, ref),
         )  # fmt: skip
         self._out.grants.append(NewFlexGrant(grant_id, new, self.seq))
         self.seq += 1
         self._out.entries.append(
             NewEntry(self.org_id, grant_id, EntryType.GRANT, amount,
-                     Cause(CauseType.SYSTEM, self.ref), self.now)
+                     Cause(CauseType.SYSTEM, ref), self.now)
         )  # fmt: skip
         self.pool.add(grant_id, amount)
-        self.flex_used += amount
-        return amount
 
     def take(
         self,
@@ -145,9 +164,12 @@ class Ledger:
         dimensions: Mapping[str, str] | None = None,
         *,
         flex: bool = True,
+        cause: ChargeCause | None = None,
     ) -> tuple[Allocation, ...]:
         """Take ``cost`` for ``operation`` (scoped grants covering it first, then the
-        general ones), the shortfall as the policy allows.
+        general ones), the shortfall as the policy allows. A charge names its ``cause``
+        (``None``: an operator's adjustment): grace, where the plan has it, refuses it
+        while read-only or paused and pays its shortfall in grace.
 
         Raises:
             InsufficientCredits: the grants and the policy cannot cover it whole (naming
@@ -158,8 +180,14 @@ class Ledger:
             available = pool.available
         else:
             available = pool.available_for(operation, dimensions)
+        grace = self.grace
+        if grace is not None and cause is not None and grace.locked:
+            raise grace.refusal(cost, available)
         if cost <= available:
             return pool.take(cost, operation, dimensions) if cost else ()
+        if grace is not None and flex and cause is not None:
+            grace.cover(cost, available, cause)
+            return pool.take(cost, operation, dimensions)
         if not flex:
             if self.m.hold is not None:
                 raise self.refusal(cost, available)

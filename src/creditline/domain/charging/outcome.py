@@ -6,18 +6,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from creditline.domain.budgets import Budget
+from creditline.domain.grace import GraceTransition, Standing
 from creditline.domain.grants import NewGrant
 from creditline.domain.ledger import NewEntry
 from creditline.domain.reservations import Reservation
 from creditline.domain.usage import StoredUsage
 
-__all__ = ["Decision", "NewFlexGrant"]
+__all__ = ["BudgetAlert", "Decision", "NewFlexGrant"]
 
 
 class NewFlexGrant(NamedTuple):
     grant_id: str
     grant: NewGrant
     seq: int
+
+
+class BudgetAlert(NamedTuple):
+    """A budget's consumption reached ``percent`` % of it in the period ``[start, end)``."""
+
+    budget: Budget
+    start: datetime
+    end: datetime
+    percent: int
+    used: int
 
 
 @dataclass(slots=True)
@@ -39,6 +51,13 @@ class Decision:
         balances: per organization: (balance change, entries written, held change).
         key_usage: per capped API key's window (key id, window start): the change of
             what it spent (micro-credits).
+        quotes_used: binding quotes used by the group: quote id to (organization, what
+            used it, e.g. ``usage_event:evt_1``).
+        budget_usage: per (budget, period start): [micro-credits consumed, the highest
+            alert threshold fired] (budgets: :mod:`creditline.domain.charging.budgets`).
+        budget_alerts: the budget thresholds reached, in order.
+        transitions: grace transitions (:mod:`creditline.domain.grace`), in order.
+        standings: per organization whose grace standing changed: the last one.
     """
 
     results: list[Any] = field(default_factory=list)
@@ -52,6 +71,11 @@ class Decision:
     grant_moves: dict[str, int] = field(default_factory=dict)
     balances: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     key_usage: dict[tuple[str, datetime], int] = field(default_factory=dict)
+    quotes_used: dict[str, tuple[str, str]] = field(default_factory=dict)
+    budget_usage: dict[tuple[str, datetime], list[int]] = field(default_factory=dict)
+    budget_alerts: list[BudgetAlert] = field(default_factory=list)
+    transitions: list[GraceTransition] = field(default_factory=list)
+    standings: dict[str, Standing] = field(default_factory=dict)
 
     @property
     def writes(self) -> bool:
@@ -62,4 +86,7 @@ class Decision:
             or self.reshaped
             or self.keys
             or self.entries
+            or self.quotes_used
+            or self.budget_usage
+            or self.standings
         )

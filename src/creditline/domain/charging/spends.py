@@ -11,7 +11,12 @@ from creditline.domain.charging.caps import check_operation, check_room, count, 
 from creditline.domain.charging.commands import DebitResult, DebitStatus, Spend
 from creditline.domain.charging.ledger import Ledger, key_replay
 from creditline.domain.charging.outcome import Decision
-from creditline.domain.errors import CreditlineError, InsufficientCredits, KeyCapExceeded
+from creditline.domain.errors import (
+    BudgetExceeded,
+    CreditlineError,
+    InsufficientCredits,
+    KeyCapExceeded,
+)
 from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.spending import Allocation
 
@@ -41,6 +46,11 @@ def debit_outcome(result: DebitResult) -> dict[str, Any]:
             stored["flex_used"] = error.flex_used
         if error.overdue_invoice is not None:
             stored["overdue_invoice"] = error.overdue_invoice
+        if error.grace_state is not None:
+            stored["grace_state"] = error.grace_state
+            stored["grace_since"] = error.grace_since
+    elif isinstance(error, BudgetExceeded):
+        stored["budget"] = [error.budget_id, error.scope, error.amount, error.used, error.needed]
     return stored
 
 
@@ -51,11 +61,14 @@ def debit_from_outcome(org_id: str, stored: Mapping[str, Any]) -> DebitResult:
     capped = stored.get("key_cap")
     if status is DebitStatus.REFUSED and capped is not None:
         error = KeyCapExceeded(*capped)
+    elif status is DebitStatus.REFUSED and "budget" in stored:
+        error = BudgetExceeded(*stored["budget"])
     elif status is DebitStatus.REFUSED:
         error = InsufficientCredits(
             org_id, stored["needed"], stored["available"],
             flex_limit=stored.get("flex_limit"), flex_used=stored.get("flex_used"),
             overdue_invoice=stored.get("overdue_invoice"),
+            grace_state=stored.get("grace_state"), grace_since=stored.get("grace_since"),
         )  # fmt: skip
     return DebitResult(
         status=status,
@@ -65,6 +78,20 @@ def debit_from_outcome(org_id: str, stored: Mapping[str, Any]) -> DebitResult:
         replayed=True,
         error=error,
     )
+
+
+def _take(book: Ledger, cmd: Spend) -> tuple[Allocation, ...]:
+    """Take a debit from the grants, checked first against the budgets covering it (an
+    operator's adjustment corrects the grants: no budget counts it)."""
+    debit, consuming = cmd.debit, cmd.entry_type is EntryType.CONSUME
+    budgets = book.budgets if consuming else None
+    if budgets is not None:
+        budgets.check(debit.project_id, debit.member_id, debit.amount)
+    cause = (cmd.cause.type.value, cmd.cause.ref) if consuming else None
+    taken = book.take(debit.amount, debit.operation, debit.dimensions, flex=consuming, cause=cause)
+    if budgets is not None:
+        budgets.consume(debit.project_id, debit.member_id, debit.amount)
+    return taken
 
 
 def _checked(book: Ledger, cmd: Spend, api_key: ApiKey | None) -> DebitResult | None:
@@ -102,11 +129,8 @@ def spend(book: Ledger, cmd: Spend, out: Decision, api_key: ApiKey | None = None
     try:
         if slot is not None and api_key is not None:
             check_room(book.books, out, api_key, slot, debit.amount)
-        allocations = book.take(
-            debit.amount, debit.operation, debit.dimensions,
-            flex=cmd.entry_type is EntryType.CONSUME,
-        )  # fmt: skip
-    except (InsufficientCredits, KeyCapExceeded) as exc:
+        allocations = _take(book, cmd)
+    except (InsufficientCredits, KeyCapExceeded, BudgetExceeded) as exc:
         result = DebitResult(DebitStatus.REFUSED, debit.amount, cause, error=exc)
     else:
         count(out, slot, debit.amount)

@@ -11,10 +11,12 @@ from datetime import datetime
 
 from creditline.domain.api_keys import ApiKey
 from creditline.domain.charging.books import Books
-from creditline.domain.charging.caps import check_operation, check_room, count, slot_of
+from creditline.domain.charging.caps import Slot, check_operation, check_room, count, slot_of
 from creditline.domain.charging.ledger import Ledger
 from creditline.domain.charging.outcome import Decision
+from creditline.domain.charging.quotes import usable_quote, use_quote
 from creditline.domain.errors import (
+    BudgetExceeded,
     CreditlineError,
     IdempotencyKeyReused,
     InsufficientCredits,
@@ -23,6 +25,9 @@ from creditline.domain.errors import (
     NotFound,
     OperationNotAllowed,
     PlanGateRefused,
+    QuoteExpired,
+    QuoteMismatch,
+    QuoteUsed,
     RateCardNotFound,
     UnknownOperation,
 )
@@ -38,7 +43,13 @@ __all__ = ["GroupUsage", "check_event_gates", "event_hash", "price_event", "reje
 _NO_COMPONENTS: tuple[tuple[str, int], ...] = ()
 
 
-_PRICING_ERRORS = (InvalidUsage, UnknownOperation, NotFound, OperationNotAllowed)
+_PRICING_ERRORS = (
+    InvalidUsage, UnknownOperation, NotFound, OperationNotAllowed, QuoteExpired, QuoteMismatch,
+    QuoteUsed,
+)  # fmt: skip
+"""Bad input, a key's operation it may not charge, and a quote that cannot be used: the
+event is rejected, nothing stored (a corrected retry, or one without the quote, can
+succeed)."""
 
 
 def _check_operations(key: ApiKey, event: UsageEvent) -> None:
@@ -135,15 +146,19 @@ class GroupUsage:
     ) -> EventResult:
         """Take a priced event's cost (netted per grant, project, member), or refuse it."""
         slot = None if api_key is None else slot_of(api_key, self.now)
-        if slot is not None and api_key is not None:
+        budgets = book.budgets
+        if slot is not None or budgets is not None:
             try:
-                check_room(self.books, self.out, api_key, slot, charge.total)
-            except KeyCapExceeded as exc:
+                self._check_limits(book, event, charge.total, api_key, slot)
+            except (KeyCapExceeded, BudgetExceeded) as exc:
                 return self._store(
                     book, event, request_hash, EventStatus.REFUSED, charge, error=exc
                 )
         try:
-            allocations = book.take(charge.total, event.operation, event.dimensions)
+            allocations = book.take(
+                charge.total, event.operation, event.dimensions,
+                cause=(CauseType.USAGE_EVENT.value, event.event_id),
+            )  # fmt: skip
         except InsufficientCredits as exc:
             reason = str(exc)
             if book.m.depletion is DepletionPolicy.READ_ONLY:
@@ -162,15 +177,40 @@ class GroupUsage:
             else:
                 taken[0] += amount
                 taken[1] = None  # several events: the entry names the batch
+        if event.quote_id is not None:
+            quote = book.books.quotes[event.quote_id]
+            use_quote(book, quote, Cause(CauseType.USAGE_EVENT, event.event_id), self.out)
+        if budgets is not None:
+            budgets.consume(event.project_id, event.member_id, charge.total)
         return self._store(
             book, event, request_hash, EventStatus.ACCEPTED, charge, allocations=allocations
         )
 
-    @staticmethod
-    def _price(book: Ledger, event: UsageEvent) -> Charge:
-        """Check attribution and price the event (bad input is rejected, not refused)."""
+    def _check_limits(
+        self, book: Ledger, event: UsageEvent, total: int, key: ApiKey | None, slot: Slot | None
+    ) -> None:
+        """The capped key's room and the hard budgets covering the event must take ``total``.
+
+        Raises:
+            KeyCapExceeded: past the key's cap in its window.
+            BudgetExceeded: past a hard budget of the event's project or member.
+        """
+        if slot is not None and key is not None:
+            check_room(self.books, self.out, key, slot, total)
+        if book.budgets is not None:
+            book.budgets.check(event.project_id, event.member_id, total)
+
+    def _price(self, book: Ledger, event: UsageEvent) -> Charge:
+        """Check attribution and price the event (bad input is rejected, not refused):
+        by the rate card in force at its time, or at a binding quote's price."""
         if event.project_id is not None or event.member_id is not None:
             book.check_attribution(event.project_id, event.member_id)
+        if event.quote_id is not None:
+            quote = usable_quote(book, event.quote_id, self.out)
+            quote.check_usage(event.operation, event.quantities, event.dimensions, event.steps)
+            steps = quote.breakdown.get("steps") or ()
+            components = tuple((s["operation"], int(s["total_micros"])) for s in steps)
+            return Charge(quote.card, quote.version, quote.total, components)
         return _charge(book.account.rate_cards, book.m.rate_card, event)
 
     def _store(

@@ -14,8 +14,10 @@ map classes to statuses and exit codes in one table each)::
     │   ├── InvalidRateCard        every problem of a rate card, each with its location
     │   ├── InvalidUsage           quantities or dimensions a price cannot be computed from
     │   ├── UnknownOperation       the rate card does not price this operation
+    │   ├── QuoteMismatch          usage naming a quote that priced something else
     │   ├── WebhookRejected        a webhook whose signature or timestamp does not verify
-    │   └── InvalidAlertRule       every problem of an alert rule
+    │   ├── InvalidAlertRule       every problem of an alert rule
+    │   └── InvalidBudget          every problem of a budget
     ├── NotFound                   no such thing (or not in this organization)
     │   ├── OrganizationNotFound
     │   ├── ProjectNotFound
@@ -26,6 +28,7 @@ map classes to statuses and exit codes in one table each)::
     │   ├── PlanNotFound
     │   ├── NoRateCardInForce      no version of a rate card is in force at that time
     │   ├── RateCardNotFound       no version of a rate card of that name is loaded
+    │   ├── QuoteNotFound          no binding quote of that id in the organization
     │   ├── PackNotFound           no such credit pack (or no pack catalogue is loaded)
     │   ├── PurchaseNotFound
     │   ├── InvoiceNotFound
@@ -33,14 +36,18 @@ map classes to statuses and exit codes in one table each)::
     │   ├── AlertRuleNotFound
     │   ├── WebhookEndpointNotFound
     │   ├── WebhookDeliveryNotFound
-    │   └── SalesRequestNotFound
+    │   ├── SalesRequestNotFound
+    │   └── BudgetNotFound
     ├── Conflict                   the request contradicts the stored state
     │   ├── AlreadyExists
     │   ├── IdempotencyKeyReused
     │   ├── IdempotencyKeyInUse    the same idempotency key, its first request still running
-    │   └── RateCardVersionConflict  a loaded version again, with a different document
+    │   ├── RateCardVersionConflict  a loaded version again, with a different document
+    │   ├── QuoteExpired           a binding quote past its validity
+    │   └── QuoteUsed              a binding quote used already (it binds once)
     ├── PlanGateRefused            the plan does not allow this usage (C4); nothing charged
     ├── InsufficientCredits        a debit that cannot be covered; refused whole
+    ├── BudgetExceeded             a project's or member's hard budget would be passed
     ├── PaymentError               buying, refunding or charging cannot go ahead
     │   ├── PaymentsUnavailable    no payment provider: credits come from operator grants
     │   │   └── SelfServeUnavailable  not in the organization's country: contact sales
@@ -59,7 +66,8 @@ map classes to statuses and exit codes in one table each)::
 Each family is a module of this package: ``base`` (the four roots), ``validation``,
 ``not_found`` (the engine's records), ``conflicts``, ``credits`` (gates, insufficient
 credits), ``billing`` (packs, purchases, payments, invoices, sales), ``api`` (keys, roles),
-``alerts`` (alert rules, outgoing webhooks) and ``system`` (configuration, storage);
+``alerts`` (alert rules, outgoing webhooks), ``quotes`` (binding quotes), ``budgets``
+(budgets in an organization's pool) and ``system`` (configuration, storage);
 :data:`ERROR_CODES`, below, gives each class its stable code.
 """
 
@@ -93,6 +101,7 @@ from creditline.domain.errors.billing import (
     SelfServeUnavailable,
     WebhookRejected,
 )
+from creditline.domain.errors.budgets import BudgetExceeded, BudgetNotFound, InvalidBudget
 from creditline.domain.errors.conflicts import (
     AlreadyExists,
     IdempotencyKeyReused,
@@ -109,6 +118,12 @@ from creditline.domain.errors.not_found import (
     RateCardNotFound,
     ReservationNotFound,
     UsageEventNotFound,
+)
+from creditline.domain.errors.quotes import (
+    QuoteExpired,
+    QuoteMismatch,
+    QuoteNotFound,
+    QuoteUsed,
 )
 from creditline.domain.errors.system import (
     ConfigurationError,
@@ -184,6 +199,15 @@ __all__ = [
     "InvalidAlertRule",
     "WebhookDeliveryNotFound",
     "WebhookEndpointNotFound",
+    # binding quotes
+    "QuoteExpired",
+    "QuoteMismatch",
+    "QuoteNotFound",
+    "QuoteUsed",
+    # budgets inside an organization's pool
+    "BudgetExceeded",
+    "BudgetNotFound",
+    "InvalidBudget",
     "error_members",
 ]
 
@@ -198,6 +222,7 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     InvalidUsage: "invalid-usage",
     UnknownOperation: "unknown-operation",
     InvalidAlertRule: "invalid-alert-rule",
+    InvalidBudget: "invalid-budget",
     WebhookUrlRefused: "webhook-url-refused",
     WebhookRejected: "webhook-rejected",
     NotFound: "not-found",
@@ -218,6 +243,7 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     WebhookEndpointNotFound: "webhook-endpoint-not-found",
     WebhookDeliveryNotFound: "webhook-delivery-not-found",
     SalesRequestNotFound: "sales-request-not-found",
+    BudgetNotFound: "budget-not-found",
     Conflict: "conflict",
     AlreadyExists: "already-exists",
     IdempotencyKeyReused: "idempotency-key-reused",
@@ -225,6 +251,7 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     RateCardVersionConflict: "rate-card-version-conflict",
     PlanGateRefused: "plan-gate-refused",
     InsufficientCredits: "insufficient-credits",
+    BudgetExceeded: "budget-exceeded",
     PaymentError: "payment-error",
     PaymentsUnavailable: "payments-unavailable",
     SelfServeUnavailable: "self-serve-unavailable",
@@ -237,6 +264,10 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     KeyCapExceeded: "key-cap-exceeded",
     ConfigurationError: "configuration-error",
     StorageError: "storage-error",
+    QuoteNotFound: "quote-not-found",
+    QuoteExpired: "quote-expired",
+    QuoteUsed: "quote-used",
+    QuoteMismatch: "quote-mismatch",
 }
 """Each error class's stable code: the API answers it as the problem type
 ``urn:creditline:problem:<code>``, and the HTTP client turns the code back into the class.
@@ -251,6 +282,7 @@ ERROR_MEMBERS: dict[type[CreditlineError], tuple[str, ...]] = {
     InvalidUsage: ("operation", "problems"),
     UnknownOperation: ("operation", "card", "known"),
     InvalidAlertRule: ("problems",),
+    InvalidBudget: ("problems",),
     WebhookRejected: ("provider", "reason"),
     WebhookUrlRefused: ("url", "problems"),
     NotFound: ("ident",),
@@ -263,6 +295,7 @@ ERROR_MEMBERS: dict[type[CreditlineError], tuple[str, ...]] = {
     RateCardVersionConflict: ("name", "version"),
     PlanGateRefused: ("plan", "rule", "reason"),
     InsufficientCredits: ("org_id", "overdue_invoice"),
+    BudgetExceeded: ("budget_id", "scope", "amount", "used", "needed"),
     PaymentsUnavailable: ("org_id", "reason"),
     SelfServeUnavailable: ("org_id", "country"),
     RefundRefused: ("purchase_id", "reason"),
@@ -272,6 +305,9 @@ ERROR_MEMBERS: dict[type[CreditlineError], tuple[str, ...]] = {
     PermissionDenied: ("role", "needed"),
     OperationNotAllowed: ("key_id", "operation", "allowed"),
     KeyCapExceeded: ("key_id", "cap", "used", "needed", "window"),
+    QuoteExpired: ("quote_id", "expires_at"),
+    QuoteUsed: ("quote_id", "used_by"),
+    QuoteMismatch: ("quote_id", "reason"),
 }
 """The attributes of each error class sent as members of its problem, by name: its
 constructor's arguments, in their order, which the HTTP client calls it with again (a

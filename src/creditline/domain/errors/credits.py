@@ -36,6 +36,10 @@ class InsufficientCredits(CreditlineError):
             ``None``.
         overdue_invoice: the invoice (``INV-000042``) the organization is suspended for
             after its last payment retry failed: nothing is spendable until it is paid.
+        grace_state: the grace state that refuses it (``read_only``, ``paused``;
+            :mod:`creditline.domain.grace`), or ``grace`` when the grace left cannot
+            cover it; else ``None``.
+        grace_since: when the organization entered that state (ISO 8601), or ``None``.
     """
 
     def __init__(
@@ -47,6 +51,8 @@ class InsufficientCredits(CreditlineError):
         flex_limit: int | None = None,
         flex_used: int | None = None,
         overdue_invoice: str | None = None,
+        grace_state: str | None = None,
+        grace_since: str | None = None,
     ) -> None:
         self.org_id = org_id
         self.needed = needed
@@ -54,18 +60,31 @@ class InsufficientCredits(CreditlineError):
         self.flex_limit = flex_limit
         self.flex_used = flex_used
         self.overdue_invoice = overdue_invoice
+        self.grace_state = grace_state
+        self.grace_since = grace_since
         message = (
             f"insufficient credits in {org_id}: needed {needed} micro-credits, "
             f"{available} available"
         )
         if overdue_invoice is not None:
             message += f"; suspended until invoice {overdue_invoice} is paid"
+        message += self.grace_note
         if flex_limit is not None:
             message += (
                 f"; flex limit {flex_limit} micro-credits a month: {flex_used or 0} used "
                 f"this month, {self.flex_room} left"
             )
         super().__init__(message)
+
+    @property
+    def grace_note(self) -> str:
+        """``; the organization is read-only since ...: buy credits to end it`` (empty
+        when no grace state refused it)."""
+        if self.grace_state is None:
+            return ""
+        since = f" since {self.grace_since}" if self.grace_since else ""
+        state = self.grace_state.replace("_", "-")
+        return f"; the organization is {state}{since}: buy credits to end it"
 
     @property
     def flex_room(self) -> int | None:

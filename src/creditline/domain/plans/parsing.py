@@ -13,6 +13,12 @@ Document form of the billing fields (all optional; an absent grant is none)::
       { credits = 10, kind = "included", scope = [{ operation = "train" }] },
     ]
 
+Grace between depletion and lock (:mod:`creditline.domain.grace`)::
+
+    grace_hours = 72                           # or grace_credits = "50", or both
+    grace_billing = "flex"                     # or "write_off"
+    read_only_hours = 168                      # then paused
+
 The forms of ``gates`` are in :mod:`creditline.domain.plans.plan`, those of
 ``flex_price``, ``fee`` and ``dunning`` in :mod:`creditline.domain.plans.terms`.
 """
@@ -34,6 +40,7 @@ from creditline.domain.cycles import (
     time_zone,
 )
 from creditline.domain.errors import InvalidAmount, InvalidSetting
+from creditline.domain.grace import GRACE_KEYS, GraceTerms, parse_grace
 from creditline.domain.grants import GrantKind
 from creditline.domain.plans.plan import PLAN_GRANT_KINDS, Gates, Plan, PlanGrant
 from creditline.domain.plans.policy import DepletionPolicy
@@ -339,6 +346,7 @@ _KEYS = {
     "fee",
     "dunning",
     "max_hold_hours",
+    *GRACE_KEYS,
 }
 
 MAX_HOLD_HOURS = 366 * 24
@@ -353,6 +361,15 @@ def _max_hold_hours(raw: Mapping[str, Any], problems: list[str]) -> int | None:
         problems.append(f"max_hold_hours: must be a whole number of hours, 1 to {MAX_HOLD_HOURS}")
         return None
     return value
+
+
+def _grace(
+    raw: Mapping[str, Any], depletion: DepletionPolicy, problems: list[str]
+) -> GraceTerms | None:
+    grace = parse_grace(raw, problems)
+    if grace is not None and depletion not in (DepletionPolicy.PAUSE, DepletionPolicy.READ_ONLY):
+        problems.append("grace_hours, grace_credits: grace needs depletion pause or read_only")
+    return grace
 
 
 def parse_plan(raw: Mapping[str, Any]) -> Plan:
@@ -381,6 +398,7 @@ def parse_plan(raw: Mapping[str, Any]) -> Plan:
         fee=_fee(raw.get("fee"), problems),
         dunning=_dunning(raw.get("dunning"), depletion, problems),
         max_hold_hours=_max_hold_hours(raw, problems),
+        grace=_grace(raw, depletion, problems),
     )
     if problems:
         raise InvalidSetting("plan", raw.get("name"), "; ".join(problems))

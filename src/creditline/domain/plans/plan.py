@@ -29,6 +29,7 @@ from typing import Any
 from creditline.domain.amounts import CostBasis, format_credits
 from creditline.domain.cycles import AnchorKind, BillingInterval, CycleAnchor, ExpiryRule
 from creditline.domain.errors import PlanGateRefused
+from creditline.domain.grace import GraceTerms
 from creditline.domain.grants import GrantKind
 from creditline.domain.plans.policy import DepletionPolicy
 from creditline.domain.plans.terms import Dunning, PlanFee
@@ -108,6 +109,8 @@ class Plan:
         dunning: retries and suspension after a declined charge, or ``None``: none.
         max_hold_hours: the longest a hold may live from its creation, extensions
             included, in hours, or ``None``: the engine's longest time-to-live (30 days).
+        grace: the grace between depletion and lock (:mod:`creditline.domain.grace`),
+            or ``None``: none.
     """
 
     name: str
@@ -127,6 +130,7 @@ class Plan:
     fee: PlanFee | None = None
     dunning: Dunning | None = None
     max_hold_hours: int | None = None
+    grace: GraceTerms | None = None
 
     @property
     def scoped_grants(self) -> tuple[PlanGrant, ...]:
@@ -166,6 +170,8 @@ class Plan:
             document["dunning"] = self.dunning.to_dict()
         if self.max_hold_hours is not None:
             document["max_hold_hours"] = self.max_hold_hours
+        if self.grace is not None:
+            document.update(self.grace.to_dict())
         return document
 
     def cycle_anchor(self, started_at: datetime) -> CycleAnchor:

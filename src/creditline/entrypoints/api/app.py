@@ -44,7 +44,12 @@ from creditline.entrypoints.api.observability import Metrics, RequestContextMidd
 from creditline.entrypoints.api.problems import PROBLEM_JSON, install_handlers
 from creditline.entrypoints.api.routes import ROUTERS
 from creditline.entrypoints.api.scheduler import background_ticks
-from creditline.entrypoints.api.schemas import ProblemOut, UsageBatchIn
+from creditline.entrypoints.api.schemas.common import (
+    ProblemOut,
+)
+from creditline.entrypoints.api.schemas.events import (
+    UsageBatchIn,
+)
 from creditline.entrypoints.api.security import AuthMiddleware
 from creditline.entrypoints.api.settings import ApiSettings
 from creditline.entrypoints.web import WebSettings, install_web
@@ -84,6 +89,11 @@ TAGS = [
     {"name": "credits", "description": "Grants, spends, the balance and the ledger."},
     {"name": "usage", "description": "Usage events, CloudEvents ingest, quotes, reports."},
     {"name": "reservations", "description": "Two-phase holds for long operations."},
+    {
+        "name": "budgets",
+        "description": "Budgets of projects and members inside the organization's pool: "
+        "hard (refused past them) or soft (alerts only), with their consumption.",
+    },
     {"name": "catalogue", "description": "Rate cards, plans, credit packs."},
     {"name": "billing", "description": "Purchases, refunds, invoices, the Stripe webhook."},
     {

@@ -27,7 +27,11 @@ import pydantic
 from fastapi.exceptions import RequestValidationError
 
 from creditline.domain.usage import UsageEvent, UsageStep
-from creditline.entrypoints.api.schemas import StepIn, UsageBatchIn, UsageEventIn
+from creditline.entrypoints.api.schemas.events import (
+    StepIn,
+    UsageBatchIn,
+    UsageEventIn,
+)
 
 __all__ = ["event_of", "read_batch"]
 
@@ -150,6 +154,7 @@ def event_of(org_id: str, body: UsageEventIn) -> UsageEvent:
         parent_id=body.parent_id,
         steps=_steps(body.steps),
         metadata=dict(body.metadata or {}),
+        quote_id=body.quote_id,
     )
 
 

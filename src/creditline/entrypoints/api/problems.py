@@ -48,6 +48,8 @@ from creditline.domain.errors import (
     AlreadyExists,
     ApiKeyNotFound,
     AuthenticationFailed,
+    BudgetExceeded,
+    BudgetNotFound,
     ConfigurationError,
     Conflict,
     CreditlineError,
@@ -57,6 +59,7 @@ from creditline.domain.errors import (
     InsufficientCredits,
     InvalidAlertRule,
     InvalidAmount,
+    InvalidBudget,
     InvalidGrant,
     InvalidRateCard,
     InvalidSetting,
@@ -79,6 +82,10 @@ from creditline.domain.errors import (
     PlanNotFound,
     ProjectNotFound,
     PurchaseNotFound,
+    QuoteExpired,
+    QuoteMismatch,
+    QuoteNotFound,
+    QuoteUsed,
     RateCardNotFound,
     RateCardVersionConflict,
     RefundRefused,
@@ -146,6 +153,9 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
     InvalidRateCard: _e(422, "Invalid rate card"),
     InvalidUsage: _e(422, "Usage cannot be priced"),
     UnknownOperation: _e(422, "Unknown operation"),
+    InvalidBudget: _e(
+        422, "Invalid budget", "The budget breaks one or more rules; every problem is listed."
+    ),
     InvalidAlertRule: _e(
         422,
         "Invalid alert rule",
@@ -174,6 +184,7 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
     InvoiceNotFound: _e(404, "Invoice not found"),
     ApiKeyNotFound: _e(404, "API key not found"),
     AlertRuleNotFound: _e(404, "Alert rule not found"),
+    BudgetNotFound: _e(404, "Budget not found"),
     WebhookEndpointNotFound: _e(404, "Webhook endpoint not found"),
     WebhookDeliveryNotFound: _e(404, "Webhook delivery not found"),
     SalesRequestNotFound: _e(404, "Contact-sales request not found"),
@@ -207,6 +218,12 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
         "The charge (`needed`) would take the API key past its spend cap (`cap`) for the "
         "`window` (a UTC day or month): `used` so far, `room` left, all in micro-credits; "
         "nothing was charged.",
+    ),
+    BudgetExceeded: _e(
+        402,
+        "Budget exceeded",
+        "A hard budget of the project or member (`budget_id`, `scope`) would be passed: "
+        "`used` of its `amount` this period, `room` left, `needed` asked; nothing was charged.",
     ),
     PaymentError: _e(409, "Payment cannot go ahead"),
     PaymentsUnavailable: _e(
@@ -245,6 +262,25 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
     ),
     ConfigurationError: _e(500, "Configuration error"),
     StorageError: _e(503, "Storage unavailable"),
+    QuoteNotFound: _e(404, "Quote not found"),
+    QuoteExpired: _e(
+        409,
+        "Quote expired",
+        "The binding quote's validity ended (`expires_at`); nothing was charged. Ask for a "
+        "new quote, or send the usage without one.",
+    ),
+    QuoteUsed: _e(
+        409,
+        "Quote used",
+        "The binding quote was used already (`used_by`); a quote binds its price once. "
+        "Nothing was charged.",
+    ),
+    QuoteMismatch: _e(
+        422,
+        "Quote does not match",
+        "The usage or hold names a quote that priced another operation, other quantities "
+        "or dimensions, or another amount (`reason`); nothing was charged.",
+    ),
 }
 """Each error class's HTTP status, title and description."""
 
@@ -363,6 +399,12 @@ def _extensions(exc: CreditlineError) -> dict[str, Any]:
     return {**_members(exc), **_described(exc)}
 
 
+def _grace(exc: InsufficientCredits) -> dict[str, Any]:
+    if exc.grace_state is None:
+        return {}
+    return {"grace_state": exc.grace_state, "grace_since": exc.grace_since}
+
+
 def _described(exc: CreditlineError) -> dict[str, Any]:
     """The members problems have always had (their names, meaning and shape stay)."""
     if isinstance(exc, InsufficientCredits):
@@ -374,6 +416,7 @@ def _described(exc: CreditlineError) -> dict[str, Any]:
             "available_micros": exc.available,
             **_flex(exc),
             **({} if exc.overdue_invoice is None else {"overdue_invoice": exc.overdue_invoice}),
+            **_grace(exc),
         }
     if isinstance(exc, SelfServeUnavailable):
         return {
@@ -385,6 +428,8 @@ def _described(exc: CreditlineError) -> dict[str, Any]:
         return {"room": exc.room}
     if isinstance(exc, PlanGateRefused):
         return {"plan": exc.plan, "rule": exc.rule, "reason": exc.reason}
+    if isinstance(exc, BudgetExceeded):
+        return {"room": exc.room, "room_credits": format_credits(exc.room)}
     problems = getattr(exc, "problems", None)
     if isinstance(exc, ValidationError):
         if isinstance(problems, list):

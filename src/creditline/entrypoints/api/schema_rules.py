@@ -14,7 +14,14 @@ from pydantic import GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-__all__ = ["NOT_BLANK", "Ruled", "at_most_one", "at_most_one_of", "exactly_one"]
+__all__ = [
+    "NOT_BLANK",
+    "Ruled",
+    "at_least_one_of",
+    "at_most_one",
+    "at_most_one_of",
+    "exactly_one",
+]
 
 NOT_BLANK = r"[^\t-\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 """A text's pattern: it holds a character that is not a space. Spelled out, not ``\\S``:
@@ -48,6 +55,11 @@ def at_most_one_of(*names: str) -> dict[str, Any]:
             at_most_one(first, second) for i, first in enumerate(names) for second in names[i + 1 :]
         ]
     }
+
+
+def at_least_one_of(*names: str) -> dict[str, Any]:
+    """One or more of several nullable fields are given."""
+    return {"anyOf": [{"required": [name], "properties": {name: _SET}} for name in names]}
 
 
 class Ruled:

@@ -18,6 +18,7 @@ from typing import Any
 
 from creditline import format_credits
 from creditline.domain.errors import (
+    BudgetExceeded,
     ConfigurationError,
     Conflict,
     CreditlineError,
@@ -80,6 +81,7 @@ EXIT_CODES: dict[type[Exception], int] = {
     InsufficientCredits: 5,
     KeyCapExceeded: 5,
     OperationNotAllowed: 5,
+    BudgetExceeded: 5,
     PlanGateRefused: 5,
     UsageRefused: 5,
     ConfigurationError: 6,
@@ -91,17 +93,25 @@ EXIT_CODES: dict[type[Exception], int] = {
 }
 """The one table from error class to exit code; a class not listed takes its nearest
 listed base class's code. Click's own usage errors also exit 2. Refused usage (no
-credits to cover it, the plan's gates) exits 5, like a refused spend, and so does a
-refused refund and a charge past an API key's cap or outside its operations; a
-purchase the payment provider cannot make (or no provider) exits 9; a purchase refused
-because self-serve buying is not available in the organization's country exits 10
-(contact sales: ``creditline sales request``)."""
+credits to cover it, the plan's gates, a hard budget) exits 5, like a refused spend,
+and so does a refused refund and a charge past an API key's cap or outside its
+operations; a purchase the payment provider cannot make (or no provider) exits 9; a
+purchase refused because self-serve buying is not available in the organization's
+country exits 10 (contact sales: ``creditline sales request``)."""
 
 
 def _insufficient(exc: InsufficientCredits) -> str:
     return (
         f"insufficient credits in {exc.org_id}: needed {format_credits(exc.needed)} credits, "
-        f"{format_credits(exc.available)} available"
+        f"{format_credits(exc.available)} available{exc.grace_note}"
+    )
+
+
+def _budget(exc: BudgetExceeded) -> str:
+    return (
+        f"budget {exc.budget_id} of {exc.scope} exceeded: needed {format_credits(exc.needed)} "
+        f"credits, {format_credits(exc.used)} of {format_credits(exc.amount)} used this "
+        f"period, {format_credits(exc.room)} left"
     )
 
 
@@ -120,6 +130,7 @@ def _self_serve(exc: SelfServeUnavailable) -> str:
 _MESSAGES: dict[type[Exception], Callable[[Any], str]] = {
     InsufficientCredits: _insufficient,
     KeyCapExceeded: _key_cap,
+    BudgetExceeded: _budget,
     SelfServeUnavailable: _self_serve,
 }
 """Messages that read better in credits than the engine's micro-credits."""

@@ -42,6 +42,7 @@ __all__ = [
     "org_option",
     "parse_amount",
     "parse_cost_basis",
+    "QuoteOption",
     "parse_duration",
     "parse_pairs",
     "parse_step",
@@ -190,6 +191,10 @@ ProjectOption = Annotated[
 MemberOption = Annotated[
     str | None, typer.Option(metavar="ID", help="Member id to attribute it to.")
 ]
+QuoteOption = Annotated[
+    str | None,
+    typer.Option("--quote", metavar="ID", help="Charge a binding quote's price, once."),
+]
 
 
 _DURATION = re.compile(r"(\d+)([smhd])")
@@ -204,12 +209,12 @@ def parse_duration(text: str) -> timedelta | None:
     return timedelta(seconds=int(found.group(1)) * _UNIT_SECONDS[found.group(2)])
 
 
-def parse_ttl(text: str) -> timedelta:
+def parse_ttl(text: str, option: str = "--ttl") -> timedelta:
     """A time-to-live: ``90s``, ``30m``, ``1h``, ``2d`` (a bare number is seconds)."""
     bare = text.strip()
     span = parse_duration(f"{bare}s" if bare.isdigit() else bare)
     if span is None:
-        raise InvalidSetting("--ttl", text, "a whole number and a unit: 90s, 30m, 1h, 2d")
+        raise InvalidSetting(option, text, "a whole number and a unit: 90s, 30m, 1h, 2d")
     return span
 
 

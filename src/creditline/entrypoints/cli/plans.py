@@ -15,6 +15,7 @@ import typer
 from creditline import GrantKind
 from creditline.domain.cycles import AnchorKind, BillingInterval
 from creditline.domain.errors import InvalidSetting
+from creditline.domain.grace import GraceBilling
 from creditline.domain.plans import PLAN_GRANT_KINDS, DepletionPolicy
 from creditline.entrypoints.cli.app import open_engine
 from creditline.entrypoints.cli.options import (
@@ -229,6 +230,19 @@ def plan_create(
     expiry: Annotated[
         str | None, typer.Option(metavar="RULE", help=f"Grants expire: {_EXPIRY_FORMS} [never].")
     ] = None,
+    grace_hours: Annotated[
+        int | None, typer.Option(min=0, help="Grace after depletion lasts at most [none].")
+    ] = None,
+    grace_credits: Annotated[
+        str | None, typer.Option(metavar="CREDITS", help="Grace pays for at most [none].")
+    ] = None,
+    grace_billing: Annotated[
+        GraceBilling | None, typer.Option(help="Grace usage billed as flex or written off [flex].")
+    ] = None,
+    read_only_hours: Annotated[
+        int | None,
+        typer.Option(min=0, help="Read-only after grace, then paused [until credits arrive]."),
+    ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a stored plan of this name.")
     ] = False,
@@ -251,6 +265,10 @@ def plan_create(
         "signup_grant": _grant_document(signup_credits, grant_kind),
         "cycle_grant": _grant_document(cycle_credits, grant_kind),
         "grant_expiry": None if expiry is None else _expiry_document(expiry),
+        "grace_hours": grace_hours,
+        "grace_credits": grace_credits,
+        "grace_billing": None if grace_billing is None else grace_billing.value,
+        "read_only_hours": read_only_hours,
     }
     document.update({k: v for k, v in fields.items() if v is not None})
     gates = _gates_document(document.get("gates"), forbid, allow, cap)

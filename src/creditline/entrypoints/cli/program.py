@@ -16,7 +16,9 @@ from creditline.entrypoints.cli.api import commands as api_commands
 from creditline.entrypoints.cli.api import key_app
 from creditline.entrypoints.cli.app import app
 from creditline.entrypoints.cli.billing import billing_app, invoice_app, pack_app, purchase_app
+from creditline.entrypoints.cli.budgets import budget_app
 from creditline.entrypoints.cli.demo_command import commands as demo_commands
+from creditline.entrypoints.cli.grace import grace_app
 from creditline.entrypoints.cli.ledger import commands as ledger_commands
 from creditline.entrypoints.cli.orgs import member_app, org_app, project_app
 from creditline.entrypoints.cli.plans import plan_app
@@ -54,6 +56,7 @@ for group, name in (
     (plan_app, "plan"),
     (report_app, "report"),
     (portal_app, "portal"),
+    (budget_app, "budget"),
     (alert_app, "alert"),
     (webhook_app, "webhook"),
     (key_app, "key"),
@@ -63,6 +66,7 @@ for group, name in (
     (billing_app, "billing"),
     (sales_app, "sales"),
     (topup_app, "topup"),
+    (grace_app, "grace"),
 ):
     app.add_typer(group, name=name)
 

@@ -1,5 +1,6 @@
-"""``creditline ratecard``, ``quote`` and ``examples``: rate cards loaded from TOML or JSON,
-prices quoted without spending, and the seed platforms' example sets.
+"""``creditline ratecard``, ``quote``, ``quotes`` and ``examples``: rate cards loaded from
+TOML or JSON, prices quoted without spending (or bound for a while: binding quotes), and
+the seed platforms' example sets.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from creditline.entrypoints.cli.errors import RateCardRejected
 from creditline.entrypoints.cli.options import (
     DimensionOption,
     OperationArg,
+    OrgArg,
     QuantityOption,
     StepOption,
     Syntax,
@@ -26,6 +28,7 @@ from creditline.entrypoints.cli.options import (
     parse_pairs,
     parse_step,
     parse_time,
+    parse_ttl,
     read_file,
 )
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
@@ -38,11 +41,12 @@ from creditline.entrypoints.cli.views.pricing import (
     ratecards_view,
     with_plans,
 )
+from creditline.entrypoints.cli.views.quotes import binding_quote_view, binding_quotes_view
 from creditline.entrypoints.cli.views.whatif import whatif_csv, whatif_view
 from creditline.services.ratecards import DEFAULT_RATE_CARD
 
 commands = typer.Typer()
-"""``quote``."""
+"""``quote`` and ``quotes``."""
 
 
 __all__ = ["commands", "examples_app", "ratecard_app"]
@@ -209,19 +213,60 @@ def quote_command(
     dimension: DimensionOption = None,
     step: StepOption = None,
     at: AtOption = None,
+    valid_for: Annotated[
+        str | None,
+        typer.Option(
+            "--valid-for",
+            metavar="DURATION",
+            help="Issue a binding quote for --org, valid this long (90s, 15m, 1h; at most "
+            "1d): usage recorded or a hold committed with --quote ID is charged its price, "
+            "once.",
+        ),
+    ] = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Price an operation without spending: the total and its breakdown."""
-    quote = open_engine(ctx).quote(
-        org,
-        operation,
-        parse_pairs(quantity, "--quantity"),
-        parse_pairs(dimension, "--dimension"),
-        steps=[parse_step(spec) for spec in step or ()],
-        at=parse_time(at, "--at"),
-        rate_card=rate_card,
-    )
+    """Price an operation without spending: the total and its breakdown.
+
+    With --valid-for, the price is bound: a quote with an id, stored with its breakdown,
+    that usage (creditline usage record --quote ID) or a commit (creditline commit
+    --quote ID) is charged once, even if a new rate card version takes effect meanwhile.
+    """
+    engine = open_engine(ctx)
+    quantities = parse_pairs(quantity, "--quantity")
+    dimensions = parse_pairs(dimension, "--dimension")
+    steps = [parse_step(spec) for spec in step or ()]
+    if valid_for is not None:
+        if org is None or rate_card is not None or at is not None:
+            raise InvalidSetting(
+                "--valid-for", valid_for, "a binding quote is for --org, now, by its own card"
+            )
+        span = parse_ttl(valid_for, "--valid-for")
+        issued = engine.issue_quote(org, operation, quantities, dimensions, steps=steps,
+                                    valid_for=span)  # fmt: skip
+        emit(fmt, binding_quote_view(issued, engine.clock.now()))
+        return
+    at_time = parse_time(at, "--at")
+    quote = engine.quote(org, operation, quantities, dimensions, steps=steps, at=at_time,
+                         rate_card=rate_card)  # fmt: skip
     emit(fmt, quote_view(quote))
+
+
+@commands.command("quotes")
+def quotes_command(
+    ctx: typer.Context,
+    org: OrgArg,
+    quote_id: Annotated[
+        str | None, typer.Argument(metavar="[QUOTE_ID]", help="Show this quote only.")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """An organization's binding quotes, newest first, each issued, used or expired."""
+    engine = open_engine(ctx)
+    now = engine.clock.now()
+    if quote_id is not None:
+        emit(fmt, binding_quote_view(engine.binding_quote(org, quote_id), now))
+    else:
+        emit(fmt, binding_quotes_view(engine.binding_quotes(org), now))
 
 
 @examples_app.command("list")

@@ -1,4 +1,5 @@
-"""``creditline report``: an organization's accepted usage by group and period."""
+"""``creditline report``: an organization's accepted usage by group and period; the
+operator's monthly revenue (deferred revenue and breakage at cost basis)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ import typer
 from creditline.entrypoints.cli.app import open_engine
 from creditline.entrypoints.cli.options import OrgArg, parse_time
 from creditline.entrypoints.cli.output import Format, emit
+from creditline.entrypoints.cli.views.revenue import revenue_view
 from creditline.entrypoints.cli.views.usage import usage_report_view
+from creditline.entrypoints.revenue_export import revenue_csv
 from creditline.entrypoints.usage_export import usage_report_csv
 
 __all__ = ["ReportFormat", "report_app", "report_time"]
 
 report_app = typer.Typer(
-    help="Reports: usage by project, operation, member and period.", no_args_is_help=True
+    help="Reports: usage by project, operation, member and period; the month's revenue.",
+    no_args_is_help=True,
 )
 
 
@@ -80,3 +84,29 @@ def report_usage(
         typer.echo(usage_report_csv(report), nl=False)
     else:
         emit(Format(fmt.value), usage_report_view(report, name))
+
+
+@report_app.command("revenue")
+def report_revenue(
+    ctx: typer.Context,
+    *,
+    month: Annotated[str, typer.Option(help="A calendar month in UTC: 2026-11.")],
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="table for people, csv or json for other tools."),
+    ] = ReportFormat.TABLE,
+) -> None:
+    """The month's deferred revenue and breakage at cost basis, per currency.
+
+    Credits sold and their cash; consumed (revenue recognised) and expired
+    unused (breakage), valued at the cost basis of the grants that paid;
+    refunded; and the liability at the month's start and end (held credits
+    included). Each currency reconciles to the minor unit: opening + sold -
+    consumed - expired - refunded - adjusted = closing. Credits with no cash
+    (included, promotional...) and flex are shown apart, in credits.
+    """
+    report = open_engine(ctx).revenue_report(month)
+    if fmt is ReportFormat.CSV:
+        typer.echo(revenue_csv(report), nl=False)
+    else:
+        emit(Format(fmt.value), revenue_view(report))

@@ -22,6 +22,7 @@ from creditline.entrypoints.cli.options import (
     MemberOption,
     OrgArg,
     ProjectOption,
+    QuoteOption,
     parse_amount,
     parse_ttl,
     spend_target,
@@ -90,16 +91,25 @@ def commit(
     org: OrgArg,
     reservation_id: ReservationArg,
     amount: Annotated[
-        str, typer.Argument(metavar="AMOUNT", help="The actual cost in credits, 0 or more.")
-    ],
+        str | None,
+        typer.Argument(
+            metavar="[AMOUNT]",
+            help="The actual cost in credits, 0 or more (with --quote: the quote's price).",
+        ),
+    ] = None,
     *,
     step: Annotated[
         bool, typer.Option("--step", help="One step of a longer job: keep the rest held.")
     ] = False,
+    quote: QuoteOption = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Charge a held operation's actual cost: from the hold first, the rest released."""
-    settled = open_engine(ctx).commit(org, reservation_id, _cost(amount), final=not step)
+    """Charge a held operation's actual cost: from the hold first, the rest released.
+
+    With --quote, the cost is a binding quote's price (creditline quote --valid-for).
+    """
+    cost = None if amount is None else _cost(amount)
+    settled = open_engine(ctx).commit(org, reservation_id, cost, final=not step, quote_id=quote)
     emit(fmt, settlement_view(settled))
 
 

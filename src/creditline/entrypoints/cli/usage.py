@@ -29,6 +29,7 @@ from creditline.entrypoints.cli.options import (
     OrgArg,
     ProjectOption,
     QuantityOption,
+    QuoteOption,
     StepOption,
     parse_pairs,
     parse_step,
@@ -84,14 +85,17 @@ def usage_record(
     ] = None,
     project: ProjectOption = None,
     member: MemberOption = None,
+    quote: QuoteOption = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Record one usage event, priced by its rate card and gated by its plan.
 
+    With --quote, it is charged a binding quote's price (creditline quote --valid-for).
+
     Prints the outcome. Exit 0: accepted, or a duplicate of an accepted event;
     5: refused (insufficient credits, the plan's gates); 2: rejected as bad
-    input (3 for an unknown organization, 4 for an event id reused with
-    other usage).
+    input (3 for an unknown organization or quote, 4 for an event id reused with
+    other usage, or a quote expired or used already).
     """
     result = open_engine(ctx).record(
         org,
@@ -103,6 +107,7 @@ def usage_record(
         project_id=project,
         member_id=member,
         steps=[_usage_step(spec) for spec in step or ()],
+        quote_id=quote,
     )
     emit(fmt, usage_result_view(result))
     error = _outcome_error(result)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from creditline.entrypoints.web import console, portal
+from creditline.entrypoints.web import console, console_revenue, portal
 from creditline.entrypoints.web.render import STATIC
 from creditline.entrypoints.web.settings import WebSettings
 
@@ -26,4 +26,5 @@ def install_web(app: FastAPI, settings: WebSettings | None = None) -> None:
     app.state.web_settings = settings or WebSettings()
     app.include_router(portal.router)
     app.include_router(console.router)
+    app.include_router(console_revenue.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -10,7 +10,8 @@ rate cards (a rate card pasted as TOML or JSON is validated, showing every probl
 loaded as a new version); what if (a pasted draft card re-prices a past period's usage,
 nothing loaded); the webhook delivery log; the payment provider's events and
 the purchases; the contact-sales requests of the organizations that cannot buy
-self-serve in their country (and an organization's country, on its page).
+self-serve in their country (and an organization's country, on its page). The month's
+revenue is :mod:`.console_revenue`'s page.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def org(org_id: str, request: Request, cl: Engine, who: Operator) -> HTMLRespons
             "kinds": [k.value for k in GrantKind],
             "reason_length": REASON_LENGTH,
             "self_serve": cl.self_serve(org_id),
+            "quotes": views.quote_rows(cl.binding_quotes(org_id, 10), cl.clock.now()),
         },
     )
 

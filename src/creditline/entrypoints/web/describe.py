@@ -17,6 +17,7 @@ from creditline.domain.errors import NotFound
 from creditline.domain.grants import Grant, SourceType
 from creditline.domain.ledger import Cause, CauseType, LedgerEntry
 from creditline.domain.usage import StoredUsage
+from creditline.entrypoints.web import views
 from creditline.entrypoints.web.sessions import PortalSession
 
 __all__ = ["entry_details", "grant_words", "names", "portal_context"]
@@ -40,6 +41,7 @@ def portal_context(cl: Creditline, who: PortalSession, active: str) -> dict[str,
         "active": active,
         "can_write": not who.read_only,
         "billing_hold": _hold(cl, org.id),
+        "grace_banner": views.grace_banner(cl.grace(org.id, limit=0), cl.payments.enabled),
     }
 
 

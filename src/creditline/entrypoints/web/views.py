@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from creditline.domain.amounts import format_credits
+from creditline.domain.grace import GraceBilling, GraceState, GraceTerms
 from creditline.domain.ledger import Cause, CauseType
 from creditline.domain.money import Money, unit_price_minor
 from creditline.domain.organizations import Organization
@@ -25,13 +26,16 @@ from creditline.domain.overview import Overview
 from creditline.domain.packs import Catalogue, Pack
 from creditline.domain.plans import DepletionPolicy, Plan
 from creditline.domain.purchases import Purchase
+from creditline.domain.quotes import BindingQuote
 from creditline.domain.reports import UsageReport, UsageRow
 from creditline.domain.usage import Metering
 from creditline.entrypoints import usage_export
-from creditline.entrypoints.web.render import credits_text, day, money_text, segment
+from creditline.entrypoints.web.render import credits_text, day, money_text, segment, when
+from creditline.services.grace import GraceStatus
 
 __all__ = [
     "Banner",
+    "quote_rows",
     "any_amount_price",
     "BurnDown",
     "CauseView",
@@ -337,7 +341,62 @@ def banner(overview: Overview, can_buy: bool) -> Banner | None:
     return None
 
 
+def grace_banner(status: GraceStatus | None, can_buy: bool) -> Banner | None:
+    """The banner of the organization's grace state (:mod:`creditline.domain.grace`), or
+    ``None`` while it is active: shown on every portal page."""
+    if status is None or status.terms is None or status.standing.state is GraceState.ACTIVE:
+        return None  # no grace where it does not apply (another plan, a dunning hold)
+    s, until = status.standing, status.until
+    since = when(s.since)
+    way_out = "Buy credits" if can_buy else "Contact sales to get credits"
+    if s.state is GraceState.GRACE:
+        left = "" if status.left is None else f" {credits_text(status.left)} credits of grace left"
+        ends = "" if until is None else f"{',' if left else ''} until {when(until)}"
+        return Banner(
+            "grace",
+            "Credits ran out: grace period",
+            f"Credits ran out on {since}. Usage goes on during a grace period:{left}{ends}; "
+            f"then the organization becomes read-only. {way_out} to end it now.",
+            can_buy,
+            None,
+        )
+    if s.state is GraceState.READ_ONLY:
+        then = "" if until is None else f" It will be paused on {when(until)}."
+        return Banner(
+            "read_only",
+            "This organization is read-only",
+            f"Its grace period ended on {since}: new operations are refused, its data stays "
+            f"readable.{then} {way_out} to continue.",
+            can_buy,
+            None,
+        )
+    return Banner(
+        "paused",
+        "This organization is paused",
+        f"Paused since {since}, after its grace period and read-only time: every new "
+        f"operation is refused. {way_out} to resume at once.",
+        can_buy,
+        None,
+    )
+
+
 # -- prices ---------------------------------------------------------------------------------------
+
+
+_GRACE_POLICIES = (DepletionPolicy.PAUSE, DepletionPolicy.READ_ONLY)
+
+
+def _grace_words(grace: GraceTerms) -> str:
+    """``72 hours or 50 credits (billed as flex), then read-only for 168 hours, then
+    paused``."""
+    limits = [f"{grace.hours} hours"] if grace.hours is not None else []
+    if grace.credits is not None:
+        limits.append(f"{credits_text(grace.credits)} credits")
+    billed = "billed as flex" if grace.billing is GraceBilling.FLEX else "not billed"
+    then = "until credits are bought"
+    if grace.read_only_hours is not None:
+        then = f"for {grace.read_only_hours} hours, then paused"
+    return f"{' or '.join(limits)} ({billed}), then read-only {then}"
 
 
 def depletion_rule(metering: Metering) -> str:
@@ -347,6 +406,9 @@ def depletion_rule(metering: Metering) -> str:
     month, billed at the end of the month, at $0.12 a credit"``)."""
     plan = metering.plan
     policy = metering.depletion
+    grace = plan.grace
+    if grace is not None and metering.hold is None and policy in _GRACE_POLICIES:
+        return f"usage continues during a grace period of {_grace_words(grace)}"
     if policy is DepletionPolicy.UNLIMITED:
         return "usage continues: it is never refused"
     if policy is DepletionPolicy.READ_ONLY:
@@ -426,3 +488,9 @@ def any_amount_price(catalogue: Catalogue | None, currency: str | None) -> Money
     rate = None if catalogue is None else catalogue.any_amount
     minor = None if rate is None or currency is None else rate.unit_prices_minor.get(currency)
     return None if minor is None or currency is None else Money(minor, currency)
+
+
+def quote_rows(quotes: Iterable[BindingQuote], now: datetime) -> list[tuple[BindingQuote, str]]:
+    """Binding quotes with their state at ``now`` (issued, used, expired), for
+    ``_macros.html``'s ``quotes_table``."""
+    return [(q, q.state(now).value) for q in quotes]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from creditline.domain.alerts import AlertRule, AlertState, PaymentFailure
+from creditline.domain.alerts import AlertRule, AlertState, GraceChange, PaymentFailure
 from creditline.domain.deliveries import (
     Delivery,
     DeliveryAttempt,
@@ -34,6 +34,7 @@ class AlertStore(Protocol):
         self, org_id: str, kind: str, ref: str, data: dict[str, Any], now: datetime
     ) -> bool: ...
     def last_signal(self, org_id: str) -> int: ...
+    def grace_changes(self, org_id: str, after: int, limit: int = 100) -> list[GraceChange]: ...
     def payment_failures(
         self, org_id: str, after: int, limit: int = 100
     ) -> list[PaymentFailure]: ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,14 +10,17 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from creditline.domain.api_keys import ApiKey, IdempotentRequest
+from creditline.domain.grace import GraceTransition, Standing
 from creditline.domain.grants import Grant, NewGrant
 from creditline.domain.ledger import Cause, EntryType, LedgerEntry, NewEntry
 from creditline.domain.organizations import Member, Organization, Project
 from creditline.domain.plans import Plan
 from creditline.domain.pricing import RateCard, RateCardHistory
 from creditline.domain.purchases import Purchase
+from creditline.domain.quotes import BindingQuote
 from creditline.domain.reports import BalanceDay, UsageGroup, UsageRow
 from creditline.domain.reservations import Reservation
+from creditline.domain.revenue import Movement, ValuedGrant
 from creditline.domain.sales import SalesRequest
 from creditline.domain.scopes import GrantScope
 from creditline.domain.subscriptions import CycleRenewal, Subscription
@@ -32,6 +35,7 @@ from creditline.services.ports.billing import (
     PaymentRecordStore,
     PurchaseStore,
 )
+from creditline.services.ports.budgets import BudgetStore
 
 __all__ = ["HistoryFilter", "UnitOfWork"]
 
@@ -227,6 +231,14 @@ class WhatIfStore(Protocol):
     ) -> list[BalanceMove]: ...
 
 
+class RevenueStore(Protocol):
+    """The revenue report's reads (:mod:`creditline.domain.revenue`)."""
+
+    def opening(self, start: datetime) -> dict[str, int]: ...
+    def movements(self, start: datetime, end: datetime) -> list[Movement]: ...
+    def grants(self, ids: Iterable[str]) -> list[ValuedGrant]: ...
+
+
 class ReportStore(Protocol):
     def usage(
         self,
@@ -266,6 +278,30 @@ class SalesRequestStore(Protocol):
     def add(self, request: SalesRequest) -> None: ...
     def get(self, request_id: str) -> SalesRequest | None: ...
     def recent(self, org_id: str | None = None, limit: int = 100) -> list[SalesRequest]: ...
+
+
+class QuoteStore(Protocol):
+    """Binding quotes (:mod:`creditline.services.quotes`, :mod:`creditline.services.charging`)."""
+
+    def add(self, quote: BindingQuote) -> None: ...
+    def get(self, org_id: str, quote_id: str) -> BindingQuote | None: ...
+    def recent(self, org_id: str, limit: int = 100) -> list[BindingQuote]: ...
+    def many(self, ids: Sequence[str]) -> dict[str, BindingQuote]: ...
+    def use(self, used: Mapping[str, tuple[str, str]], now: datetime) -> None: ...
+
+
+class GraceStore(Protocol):
+    """Grace standings and transitions (:mod:`creditline.services.grace`)."""
+
+    def record(
+        self,
+        transitions: Sequence[GraceTransition],
+        standings: Mapping[str, Standing],
+        now: datetime,
+    ) -> list[GraceTransition]: ...
+    def standing(self, org_id: str) -> Standing | None: ...
+    def history(self, org_id: str, limit: int = 100) -> list[GraceTransition]: ...
+    def waiting(self, limit: int, after: str | None) -> list[str]: ...
 
 
 class UnitOfWork(Protocol):
@@ -308,15 +344,23 @@ class UnitOfWork(Protocol):
     @property
     def whatif(self) -> WhatIfStore: ...
     @property
+    def revenue(self) -> RevenueStore: ...
+    @property
     def alerts(self) -> AlertStore: ...
     @property
     def webhooks(self) -> WebhookStore: ...
     @property
     def charging(self) -> ChargingStore: ...
     @property
+    def budgets(self) -> BudgetStore: ...
+    @property
     def topups(self) -> TopupStore: ...
     @property
     def sales(self) -> SalesRequestStore: ...
+    @property
+    def quotes(self) -> QuoteStore: ...
+    @property
+    def grace(self) -> GraceStore: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

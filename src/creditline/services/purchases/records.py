@@ -15,6 +15,7 @@ from creditline.domain.packs import ANY_AMOUNT, Catalogue, Offer
 from creditline.domain.purchases import Purchase, PurchaseStatus
 from creditline.domain.time import Clock
 from creditline.domain.topups import Trigger
+from creditline.services import grace
 from creditline.services.ids import new_id
 from creditline.services.ports.unit_of_work import UnitOfWork
 
@@ -112,4 +113,5 @@ def grant_purchase(
         [NewEntry(purchase.org_id, grant.id, EntryType.GRANT, new.amount, cause, now)], now
     )
     uow.balances.apply(purchase.org_id, new.amount, 1, now)
+    grace.restore(uow, purchase.org_id, ("purchase", purchase.id), now)  # ends grace at once
     return grant

@@ -138,7 +138,10 @@ _METERING_TEXT = (
     "SELECT o.id AS org_id, o.consumption_order AS consumption_order, "
     "o.rate_card AS rate_card, o.plan AS plan, o.depletion AS depletion, "
     "o.flex_enabled AS flex_enabled, p.document AS plan_document, "
-    "b.entry_count AS entry_count, o.billing_hold AS billing_hold "
+    "b.entry_count AS entry_count, o.billing_hold AS billing_hold, "
+    "EXISTS (SELECT 1 FROM budgets g WHERE g.org_id = o.id) AS budgeted, "
+    "o.grace_state AS grace_state, o.grace_since AS grace_since, "
+    "o.grace_used_micros AS grace_used "
     "FROM balances b JOIN organizations o ON o.id = b.org_id "
     f"LEFT JOIN plans p ON p.name = o.plan WHERE b.org_id {IN_LIST} ORDER BY b.org_id"
 )

@@ -16,6 +16,7 @@ from creditline.domain.spending import Allocation
 from creditline.domain.usage import Metering, StoredUsage, UsageEvent, UsageStep
 
 from .. import tables as t
+from ..grace import standing
 from ..raw import Raw
 from .organizations import stored_order
 from .plans import stored_plan, unstored_plan
@@ -106,6 +107,8 @@ class UsageRepository:
                 flex_enabled=plan.flex_enabled if flex is None else bool(flex),
                 entry_count=int(row["entry_count"]),
                 hold=hold,
+                budgeted=bool(row["budgeted"]),
+                grace=None if row["grace_state"] is None else standing(raw, row),
             )
         return found
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Query
 
 from creditline.entrypoints.api.routes.common import Engine, make_router
-from creditline.entrypoints.api.schemas import (
+from creditline.entrypoints.api.schemas.admin import (
     ApiKeyCreate,
     ApiKeyOut,
     IssuedKeyOut,

@@ -16,7 +16,7 @@ from fastapi import Query
 from creditline.domain.deliveries import DeliveryStatus
 from creditline.entrypoints.api.problems import problem
 from creditline.entrypoints.api.routes.common import Engine, make_router
-from creditline.entrypoints.api.schemas import (
+from creditline.entrypoints.api.schemas.alerts import (
     AlertEventOut,
     AlertFailureOut,
     AlertRuleCreate,
@@ -24,10 +24,12 @@ from creditline.entrypoints.api.schemas import (
     AlertRunOut,
     DeliveryOut,
     DeliveryRunOut,
-    ProblemOut,
     WebhookEndpointCreate,
     WebhookEndpointCreated,
     WebhookEndpointOut,
+)
+from creditline.entrypoints.api.schemas.common import (
+    ProblemOut,
 )
 from creditline.entrypoints.api.security import OperatorKey, OrgReader, OrgWriter
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from creditline.domain.errors import PaymentProviderError, WebhookRejected
 from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
-from creditline.entrypoints.api.schemas import (
+from creditline.entrypoints.api.schemas.billing import (
     BillingEventOut,
     BillingRecordOut,
     InvoiceItemOut,

@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import Body, Query
 
 from creditline.domain.errors import PackNotFound
+from creditline.domain.grace import MAX_GRACE_HOURS, GraceBilling
 from creditline.domain.plans import Plan
 from creditline.domain.pricing import RateCard, RateCardHistory
 from creditline.entrypoints.api.routes.common import Engine, make_router
 from creditline.entrypoints.api.schema_rules import NOT_BLANK
-from creditline.entrypoints.api.schemas import (
+from creditline.entrypoints.api.schemas.catalogue import (
     CatalogueOut,
     OrgPlanOut,
     OrgRateCardOut,
@@ -23,6 +24,8 @@ from creditline.entrypoints.api.schemas import (
     RateCardHistoryOut,
     RateCardLoad,
     RateCardVersionOut,
+)
+from creditline.entrypoints.api.schemas.common import (
     TimeQuery,
 )
 from creditline.entrypoints.api.schemas.whatif import WhatIfOut, WhatIfRequest
@@ -110,6 +113,20 @@ def set_org_rate_card(*, body: RateCardAssign, scope: OrgOperator, cl: Engine) -
     )
 
 
+GRACE_PROPERTIES = {
+    "grace_hours": {"type": "integer", "minimum": 0, "maximum": MAX_GRACE_HOURS,
+                    "description": "Grace after depletion lasts at most this long."},
+    "grace_credits": {"type": "string", "description": "Grace pays for at most this many "
+                      "credits (decimal text)."},
+    "grace_billing": {"type": "string", "enum": [b.value for b in GraceBilling],
+                      "description": "flex: billed with the month's flex; write_off: never."},
+    "read_only_hours": {"type": "integer", "minimum": 0, "maximum": MAX_GRACE_HOURS,
+                        "description": "Read-only after grace, then paused (none: until "
+                        "credits arrive)."},
+}  # fmt: skip
+"""The grace terms of a plan's document (domain/grace.py), documented in its schema."""
+
+
 @router.post("/v1/plans", status_code=201, summary="Store a plan (operator)")
 def create_plan(
     *,
@@ -118,10 +135,23 @@ def create_plan(
     document: Annotated[
         dict[str, Any],
         Body(
-            examples=[{"name": "pro", "depletion": "flex", "flex_limit_micros": 500000000}],
+            examples=[
+                {"name": "pro", "depletion": "flex", "flex_limit_micros": 500000000},
+                {
+                    "name": "team",
+                    "depletion": "pause",
+                    "grace_hours": 72,
+                    "grace_credits": "50",
+                    "grace_billing": "flex",
+                    "read_only_hours": 168,
+                },
+            ],
             json_schema_extra={
                 "required": ["name"],
-                "properties": {"name": {"type": "string", "minLength": 1, "pattern": NOT_BLANK}},
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "pattern": NOT_BLANK},
+                    **GRACE_PROPERTIES,
+                },
             },
         ),
     ],

@@ -53,7 +53,11 @@ from creditline.entrypoints.api.observability import Metrics
 from creditline.entrypoints.api.problems import PROBLEM_JSON, http_problem, problem, problem_type
 from creditline.entrypoints.api.routes.common import Engine, ExactRequest, Meter, make_router
 from creditline.entrypoints.api.schema_rules import NOT_BLANK
-from creditline.entrypoints.api.schemas import BatchOut, EventResultOut, batch_out
+from creditline.entrypoints.api.schemas.events import (
+    BatchOut,
+    EventResultOut,
+    batch_out,
+)
 from creditline.entrypoints.api.security import AnyKey
 from creditline.services.usage import RecordUsage
 

@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse
 from creditline.domain.errors import CreditlineError, NotFound
 from creditline.entrypoints.api.problems import all_types
 from creditline.entrypoints.api.routes.common import Engine, Meter, make_router
-from creditline.entrypoints.api.schemas import HealthOut
+from creditline.entrypoints.api.schemas.admin import (
+    HealthOut,
+)
 
 router = make_router("operations")
 

@@ -16,11 +16,13 @@ from creditline.domain.ledger import Cause, CauseType, EntryType
 from creditline.entrypoints.api import answers
 from creditline.entrypoints.api.codec import JsonBytes
 from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
-from creditline.entrypoints.api.schemas import (
+from creditline.entrypoints.api.schemas.common import (
+    CauseIn,
+)
+from creditline.entrypoints.api.schemas.ledger import (
     AdjustmentCreate,
     AdjustmentOut,
     BalanceOut,
-    CauseIn,
     DebitOut,
     EntryOut,
     GrantCreate,

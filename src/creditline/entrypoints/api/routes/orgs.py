@@ -8,7 +8,7 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from creditline.entrypoints.api.routes.common import Engine, make_router
-from creditline.entrypoints.api.schemas import (
+from creditline.entrypoints.api.schemas.orgs import (
     MemberCreate,
     MemberOut,
     OrgCreate,

@@ -11,7 +11,13 @@ from __future__ import annotations
 from fastapi import Request
 
 from creditline.entrypoints.api.routes.common import Engine, make_router
-from creditline.entrypoints.api.schemas import DeliveryOut, PortalSessionCreate, PortalSessionOut
+from creditline.entrypoints.api.schemas.alerts import (
+    DeliveryOut,
+)
+from creditline.entrypoints.api.schemas.portal import (
+    PortalSessionCreate,
+    PortalSessionOut,
+)
 from creditline.entrypoints.api.security import OrgWriter
 
 router = make_router("organizations")

@@ -18,7 +18,7 @@ from creditline.domain.reservations import Reservation, ReservationStatus
 from creditline.entrypoints.api import answers
 from creditline.entrypoints.api.codec import JsonBytes
 from creditline.entrypoints.api.routes.common import Engine, EngineKey, Meter, make_router
-from creditline.entrypoints.api.schemas import (
+from creditline.entrypoints.api.schemas.reservations import (
     CommitIn,
     ExtendIn,
     IncreaseIn,
@@ -87,7 +87,8 @@ def get_reservation(*, scope: OrgReader, reservation_id: str, cl: Engine) -> Res
 async def commit(
     *, body: CommitIn, scope: OrgWriter, reservation_id: str, cl: Engine, meter: Meter
 ) -> Any:
-    settled = await _settle(cl, Settle(scope.org_id, reservation_id, body.micros, body.final))
+    command = Settle(scope.org_id, reservation_id, body.micros, body.final, body.quote_id)
+    settled = await _settle(cl, command)
     if not settled.replayed:
         meter.consumed.inc(settled.consumed)
     return JsonBytes(answers.settlement(settled))

@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Query
 
 from creditline.entrypoints.api.routes.common import Engine, make_router
-from creditline.entrypoints.api.schemas import (
+from creditline.entrypoints.api.schemas.orgs import (
     OrgOut,
+)
+from creditline.entrypoints.api.schemas.sales import (
     OrgUpdate,
     SalesRequestCreate,
     SalesRequestOut,

@@ -13,7 +13,7 @@ from creditline.domain.amounts import format_credits
 from creditline.domain.topups import AutoTopup, RecurringTopup
 from creditline.entrypoints.api.routes.common import Engine, make_router
 from creditline.entrypoints.api.schema_rules import Ruled
-from creditline.entrypoints.api.schemas import (
+from creditline.entrypoints.api.schemas.common import (
     Currency,
     MicrosIn,
     MoneyOut,

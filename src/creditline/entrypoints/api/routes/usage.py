@@ -14,7 +14,6 @@ from pydantic import Field
 
 from creditline.bootstrap import Creditline
 from creditline.domain.errors import InvalidSetting
-from creditline.domain.pricing import Step
 from creditline.domain.usage import EventResult, EventStatus, UsageEvent
 from creditline.entrypoints.api import answers
 from creditline.entrypoints.api.batch import event_of, missing_body, read_batch
@@ -22,18 +21,25 @@ from creditline.entrypoints.api.codec import JsonBytes, decode
 from creditline.entrypoints.api.observability import Metrics
 from creditline.entrypoints.api.problems import PROBLEM_JSON, problem, problem_type
 from creditline.entrypoints.api.routes.common import Engine, Meter, make_router
-from creditline.entrypoints.api.schemas import (
-    AmendIn,
+from creditline.entrypoints.api.schemas.common import (
+    TimeQuery,
+)
+from creditline.entrypoints.api.schemas.events import (
     BatchOut,
-    CreditBackIn,
     EventResultOut,
+    UsageEventIn,
+    pricing_steps,
+)
+from creditline.entrypoints.api.schemas.ledger import (
     GrantOut,
+)
+from creditline.entrypoints.api.schemas.usage import (
+    AmendIn,
+    CreditBackIn,
     OverviewOut,
     QuoteIn,
     QuoteOut,
     StoredUsageOut,
-    TimeQuery,
-    UsageEventIn,
     UsageReportOut,
 )
 from creditline.entrypoints.api.security import OrgOperator, OrgReader, OrgScope, OrgWriter
@@ -202,8 +208,7 @@ def quote(*, body: QuoteIn, scope: OrgReader, cl: Engine) -> QuoteOut:
         body.operation,
         dict(body.quantities or {}),
         dict(body.dimensions or {}),
-        steps=[Step(s.operation, dict(s.quantities or {}), dict(s.dimensions or {}))
-               for s in body.steps or ()],
+        steps=pricing_steps(body.steps),
         at=body.at,
         rate_card=body.rate_card,
     )  # fmt: skip

@@ -49,7 +49,7 @@ class AlertRuleCreate(BaseModel):
     kind: StrictStr = Field(
         max_length=100,
         description="remaining_below, remaining_below_percent, used_percent, depleted, "
-        "read_only, forecast_depletion or payment_failed.",
+        "read_only, forecast_depletion, payment_failed or grace (each grace transition).",
         examples=["remaining_below"],
     )
     threshold: CreditsText | None = Field(None, description="remaining_below: fire below this.")
@@ -126,7 +126,7 @@ class AlertStateOut(BaseModel):
     last_fired_at: datetime | None
     last_value: str | None = Field(description="Available credits when the state last changed.")
     last_value_micros: int | None
-    signal_cursor: int = Field(description="payment_failed: the last payment signal seen.")
+    signal_cursor: int = Field(description="payment_failed, grace: the last signal seen.")
     fired_count: int
     updated_at: datetime | None
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from creditline.domain.pricing import Step
 from creditline.domain.usage import EventResult
 from creditline.entrypoints.api.schemas.common import (
     _FORBID,
@@ -25,6 +26,13 @@ class StepIn(BaseModel):
     operation: Name
     quantities: Quantities | None = None
     dimensions: Dimensions | None = None
+
+
+def pricing_steps(steps: list[StepIn] | None) -> list[Step]:
+    """A request's pipeline steps, as pricing takes them."""
+    return [
+        Step(s.operation, dict(s.quantities or {}), dict(s.dimensions or {})) for s in steps or ()
+    ]
 
 
 class UsageEventIn(BaseModel):
@@ -52,6 +60,11 @@ class UsageEventIn(BaseModel):
     parent_id: Ident | None = None
     steps: Annotated[list[StepIn], Field(max_length=100)] | None = None
     metadata: Metadata | None = None
+    quote_id: Ident | None = Field(
+        None,
+        description="A binding quote (POST /v1/orgs/{org_id}/quotes): the event is charged "
+        "its price, once, before it expires; the event must be the usage it priced.",
+    )
 
 
 class UsageBatchIn(BaseModel):

@@ -4,13 +4,26 @@ releasing it."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from creditline.domain.charging import MAX_TTL
 from creditline.domain.reservations import Reservation
-from creditline.entrypoints.api.schema_rules import exactly_one
+from creditline.entrypoints.api.schema_rules import (
+    Ruled,
+    at_least_one_of,
+    at_most_one,
+    exactly_one,
+)
 from creditline.entrypoints.api.schemas.common import (
     _DIMENSIONS_NEED_OPERATION,
     CauseIn,
@@ -18,11 +31,15 @@ from creditline.entrypoints.api.schemas.common import (
     Dimensions,
     Ident,
     Metadata,
+    MicrosIn,
     Name,
+    PositiveCreditsText,
     _Amount,
     _credits,
     _iso,
     answer,
+    at_most_one_given,
+    micros_of,
     whole,
 )
 
@@ -49,9 +66,52 @@ class ReservationCreate(_Amount):
     dimensions: Dimensions | None = Field(None, description="Only with operation.")
 
 
-class CommitIn(_Amount):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount": "10"}]})
+class CommitIn(Ruled, BaseModel):
+    """The actual cost: ``amount`` (decimal credits) or ``amount_micros``, or a binding
+    quote's price (``quote_id``; an amount given with it must be that price)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"amount": "10"}, {"quote_id": "qt_01jf3m4x9e8k2t7c5v6b1n0p"}]
+        },
+    )
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            at_most_one("amount", "amount_micros"),
+            at_least_one_of("amount", "amount_micros", "quote_id"),
+            {  # a commit at a quote's price is final
+                "not": {
+                    "required": ["quote_id", "final"],
+                    "properties": {
+                        "quote_id": {"not": {"type": "null"}},
+                        "final": {"const": False},
+                    },
+                }
+            },
+        ]
+    }
+    amount: PositiveCreditsText | None = None
+    amount_micros: MicrosIn | None = None
     final: StrictBool = Field(True, description="false: commit one step, keep the rest held.")
+    quote_id: Ident | None = Field(
+        None,
+        description="Commit at a binding quote's price (POST /v1/orgs/{org_id}/quotes), "
+        "finally; the hold must be for the quoted operation (and dimensions).",
+    )
+
+    @model_validator(mode="after")
+    def _cost(self) -> Self:
+        at_most_one_given(self, "amount", "amount_micros")
+        if self.quote_id is None and self.amount is None and self.amount_micros is None:
+            raise ValueError("give amount, amount_micros or quote_id")
+        if self.quote_id is not None and not self.final:
+            raise ValueError("a commit at a quote's price is final: leave final out")
+        return self
+
+    @property
+    def micros(self) -> int | None:
+        return micros_of(self.amount, self.amount_micros)
 
 
 class ExtendIn(BaseModel):

@@ -143,6 +143,7 @@ def _plan_rows(plan: Plan) -> list[tuple[str, str]]:
             if plan.max_hold_hours is None
             else (("longest hold (hours)", str(plan.max_hold_hours)),)
         ),
+        ("grace", "none" if plan.grace is None else plan.grace.describe()),
         ("forbidden operations", ", ".join(sorted(gates.forbid_operations))),
         *((f"allowed {dim}", ", ".join(sorted(v))) for dim, v in sorted(gates.allow.items())),
         *((f"max {name}", str(cap)) for name, cap in sorted(gates.max.items())),

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from creditline.bootstrap import Creditline
 from creditline.domain.alerts import AlertKind, Channel, event_types
+from creditline.domain.budgets import BUDGET_THRESHOLD
 from creditline.domain.deliveries import DeliveryStatus
 from creditline.domain.errors import CreditlineError
 from creditline.entrypoints.web import describe
@@ -38,7 +39,7 @@ def _alerts_context(cl: Creditline, who: PortalSession, request: Request) -> dic
         "statuses": [s.value for s in DeliveryStatus],
         "kinds": [k.value for k in AlertKind],
         "channels": [c.value for c in Channel],
-        "event_types": event_types(),
+        "event_types": sorted({*event_types(), BUDGET_THRESHOLD}),
         "secret": None,
     }
 

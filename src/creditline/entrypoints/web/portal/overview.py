@@ -1,5 +1,6 @@
 """The overview (the credit counter, the cycle, the burn-down and its forecast, the state
-banner) and usage (by project, operation or member, per day, week or month; CSV)."""
+banner) and usage (by project, operation or member, per day, week or month; CSV; the
+budgets of projects and members with their consumption this period)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def overview(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
 def usage(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     found = usage_query(request, cl, who.org_id)
     by_operation = cl.usage_report(who.org_id, ("operation",), found["since"], found["until"])
+    projects, members = cl.projects(who.org_id), cl.members(who.org_id)
     return show(
         request,
         cl,
@@ -50,8 +52,10 @@ def usage(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
             "usage_chart": views.usage_chart(found["table"]),
             "groups": GROUPS,
             "periods": PERIODS,
-            "projects": cl.projects(who.org_id),
-            "members": cl.members(who.org_id),
+            "projects": projects,
+            "members": members,
+            "budgets": cl.budgets(who.org_id),
+            "scope_names": {**{p.id: p.name for p in projects}, **{m.id: m.name for m in members}},
             "operations": sorted(str(r.keys[0]) for r in by_operation.rows),
             "none_key": views.NONE_KEY,
         },

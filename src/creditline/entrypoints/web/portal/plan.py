@@ -1,5 +1,6 @@
-"""The portal's plan page (what the plan includes, gates and costs, when it renews) and
-its price list (each operation's price, from the organization's rate card), added to
+"""The portal's plan page (what the plan includes, gates and costs, when it renews), its
+price list (each operation's price, from the organization's rate card) and its binding
+quotes (each price held for one use, issued, used or expired), added to
 :data:`creditline.entrypoints.web.portal.router` by :func:`add_routes`."""
 
 from __future__ import annotations
@@ -68,7 +69,22 @@ def prices(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
     )
 
 
+def quotes(request: Request, cl: Engine, who: PortalUser) -> HTMLResponse:
+    """The organization's binding quotes, newest first, each with its state now."""
+    found = cl.binding_quotes(who.org_id)
+    return show(
+        request,
+        cl,
+        "portal/quotes.html",
+        {
+            **describe.portal_context(cl, who, "plan"),
+            "quotes": views.quote_rows(found, cl.clock.now()),
+        },
+    )
+
+
 def add_routes(router: APIRouter) -> None:
-    """Add the plan page and the price list to the portal's ``router``."""
+    """Add the plan page, the price list and the quotes to the portal's ``router``."""
     router.add_api_route("/portal/plan", plan, methods=["GET"])
     router.add_api_route("/portal/prices", prices, methods=["GET"])
+    router.add_api_route("/portal/quotes", quotes, methods=["GET"])
