@@ -63,3 +63,14 @@ def test_a_bad_budget_answers_422_listing_every_problem(world: World) -> None:
                         t.key), 404, "project-not-found")  # fmt: skip
     bad = world.post(base, {"scope": "team", "scope_id": "x", "amount": "5"}, t.key)
     assert bad.status_code == 422, bad.text
+
+
+def test_whole_percents_written_as_decimals_are_percents(world: World) -> None:
+    """JSON Schema counts ``80.0`` as an integer: it is the percent 80; ``80.5`` is not one."""
+    t = world.tenant("Acme")
+    base = f"/v1/orgs/{t.org}/budgets"
+    body = {"scope": "member", "scope_id": t.ids["member_id"], "amount": "5"}
+    made = world.post(base, {**body, "alerts": [80.0, 100]}, t.key)
+    assert made.status_code == 201, made.text
+    assert made.json()["alerts"] == [80, 100]
+    _problem(world.post(base, {**body, "alerts": [80.5]}, t.key), 422, "invalid-request")

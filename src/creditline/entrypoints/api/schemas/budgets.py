@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 from creditline.domain.budgets import BudgetStanding
 from creditline.entrypoints.api.schema_rules import exactly_one
-from creditline.entrypoints.api.schemas.common import Ident, _Amount, _credits
+from creditline.entrypoints.api.schemas.common import Ident, _Amount, _credits, whole
 
 
 class BudgetCreate(_Amount):
@@ -44,7 +44,7 @@ class BudgetCreate(_Amount):
         "budget-exceeded), costing nothing; soft: it only alerts.",
     )
     alerts: Annotated[
-        list[Annotated[StrictInt, Field(ge=1, le=100)]],
+        list[Annotated[Annotated[StrictInt, Field(ge=1, le=100)], BeforeValidator(whole)]],
         Field(max_length=10, json_schema_extra={"uniqueItems": True}),
     ] = Field(
         default_factory=list,
