@@ -224,6 +224,20 @@ class Report:
     def add(self, name: str, amount: int) -> None:
         self.totals[name] = self.totals.get(name, 0) + amount
 
+    def attempt(self, name: str, amount: int, step: Callable[..., bool], *args: Any) -> None:
+        """Run ``step(*args)``: accepted (``amount`` added under ``name``), refused (it
+        answered False) or an error."""
+        try:
+            accepted = step(*args)
+        except Exception as exc:
+            self.error(exc)
+            return
+        if accepted:
+            self.accepted += 1
+            self.add(name, amount)
+        else:
+            self.refused += 1
+
 
 class Job(Protocol):
     def __call__(self, worker: Worker, report: Report) -> None: ...

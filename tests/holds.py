@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import insert, select, update
 
@@ -127,27 +126,14 @@ class HoldJob:
             report.refused += 1
         for n in range(self.rounds):
             if hold is not None:
-                self._step(report, "increased", self.increase, worker, org, hold)
+                report.attempt("increased", ONE, self.increase, worker, org, hold)
                 if n % 10 == 9:
                     cl.extend_reservation(org, hold, timedelta(minutes=10))
-            self._step(report, "spent", real_spend, worker, org)
+            report.attempt("spent", ONE, real_spend, worker, org)
         if hold is not None:
             held = cl.reservation(org, hold).held
             done = cl.commit(org, hold, held)
             report.add("committed", done.consumed)
-
-    @staticmethod
-    def _step(report: Report, name: str, step: Callable[..., bool], *args: Any) -> None:
-        try:
-            accepted = step(*args)
-        except Exception as exc:
-            report.error(exc)
-            return
-        if accepted:
-            report.accepted += 1
-            report.add(name, ONE)
-        else:
-            report.refused += 1
 
 
 def check_hold_promises(result: RunResult, cl: Creditline, org_id: str, *, granted: int) -> None:

@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -104,11 +103,11 @@ class KeyCapJob:
         for n in range(self.rounds):
             if self.spends_only:
                 for _ in range(3):
-                    self._step(report, ONE, self.spend, worker, self.org_id, self.key_id)
+                    report.attempt("taken", ONE, self.spend, worker, self.org_id, self.key_id)
                 continue
-            self._step(report, ONE, self._usage, worker, n)
-            self._step(report, ONE, self.spend, worker, self.org_id, self.key_id)
-            self._step(report, 2 * ONE, self._hold, worker, report)
+            report.attempt("taken", ONE, self._usage, worker, n)
+            report.attempt("taken", ONE, self.spend, worker, self.org_id, self.key_id)
+            report.attempt("taken", 2 * ONE, self._hold, worker, report)
 
     def _usage(self, worker: Worker, n: int) -> bool:
         event_id = f"w{worker.index}-e{n}"
@@ -126,19 +125,6 @@ class KeyCapJob:
         done = cl.commit(org, hold.id, ONE)
         report.add("freed", done.released)
         return True
-
-    @staticmethod
-    def _step(report: Report, amount: int, step: Callable[..., bool], *args: Any) -> None:
-        try:
-            accepted = step(*args)
-        except Exception as exc:
-            report.error(exc)
-            return
-        if accepted:
-            report.accepted += 1
-            report.add("taken", amount)
-        else:
-            report.refused += 1
 
 
 def check_cap_promises(
