@@ -48,6 +48,7 @@ __all__ = [
     "BudgetPeriod",
     "BudgetScope",
     "BudgetStanding",
+    "Counted",
     "budget_problems",
     "make_budget",
     "period_window",
@@ -202,8 +203,28 @@ def make_budget(
     )  # fmt: skip
 
 
+class Counted:
+    """The rule of what counts against a budget, shared by its standing (read) and its count
+    in a charging decision (moved): what was consumed and what open holds hold."""
+
+    __slots__ = ()
+    budget: Budget
+    consumed: int
+    held: int
+
+    @property
+    def used(self) -> int:
+        """What counts against the budget: consumed and held."""
+        return self.consumed + self.held
+
+    @property
+    def room(self) -> int:
+        """What the budget still lets its scope take (never below zero)."""
+        return max(0, self.budget.amount - self.used)
+
+
 @dataclass(frozen=True, slots=True)
-class BudgetStanding:
+class BudgetStanding(Counted):
     """A budget with its consumption in the running period.
 
     Attributes:
@@ -218,15 +239,6 @@ class BudgetStanding:
     end: datetime
     consumed: int
     held: int
-
-    @property
-    def used(self) -> int:
-        """What counts against the budget: consumed and held."""
-        return self.consumed + self.held
-
-    @property
-    def room(self) -> int:
-        return max(0, self.budget.amount - self.used)
 
     @property
     def percent(self) -> int:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from creditline.domain.budgets import Budget
+from creditline.domain.budgets import Budget, Counted
 from creditline.domain.charging.outcome import BudgetAlert, Decision
 from creditline.domain.errors import BudgetExceeded
 
@@ -24,7 +24,7 @@ __all__ = ["BudgetBook", "BudgetCount"]
 
 
 @dataclass(slots=True)
-class BudgetCount:
+class BudgetCount(Counted):
     """One budget as loaded under its organization's lock.
 
     Attributes:
@@ -41,14 +41,6 @@ class BudgetCount:
     consumed: int = 0
     held: int = 0
     alerted: int = 0
-
-    @property
-    def used(self) -> int:
-        return self.consumed + self.held
-
-    @property
-    def room(self) -> int:
-        return max(0, self.budget.amount - self.used)
 
 
 class BudgetBook:
