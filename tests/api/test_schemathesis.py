@@ -30,16 +30,20 @@ from schemathesis.checks import (
 )
 
 from creditline import Creditline, credits
+from creditline.adapters.notify.addresses import SystemResolver
 from creditline.adapters.notify.webhooks import HttpWebhookSender
 from creditline.entrypoints.api import create_app
 from tests.api.conftest import QUIET
 from tests.metering import card_doc
 
 _FOLDER = tempfile.mkdtemp(prefix="creditline-schemathesis-")
-# Generated webhook endpoints may name public addresses, which this machine cannot reach:
-# a tick's deliveries to them give up quickly instead of holding a request for seconds.
+# Generated webhook endpoints may name public addresses, which this machine cannot reach,
+# and names its name server may not answer for: a registration's look-up and a tick's
+# deliveries give up quickly instead of holding a request for seconds.
 _ENGINE = Creditline.open(
-    f"sqlite:///{_FOLDER}/api.db", webhook_sender=HttpWebhookSender(timeout=0.2)
+    f"sqlite:///{_FOLDER}/api.db",
+    webhook_sender=HttpWebhookSender(timeout=0.2),
+    webhook_resolver=SystemResolver(0.2),
 )
 _ENGINE.load_rate_card(card_doc())
 _ORG = _ENGINE.create_org("Fuzzed").id

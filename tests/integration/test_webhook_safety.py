@@ -10,7 +10,8 @@
   receiver that resets the connection, a sender that raises): the 49 others are
   delivered in the same run, the poisoned one fails alone, with its reason, and is
   retried on the schedule;
-- an organization's delivery log holds only its own endpoints' deliveries.
+- an organization's delivery log holds only its own endpoints' deliveries;
+- a name server that does not answer holds a delivery only for the sender's timeout.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sqlalchemy import update
 from creditline import Creditline, ManualClock, credits
 from creditline.adapters.db import tables as t
 from creditline.adapters.db.engine import make_engine
+from creditline.adapters.notify.addresses import SystemResolver
 from creditline.adapters.notify.webhooks import HttpWebhookSender
 from creditline.domain.deliveries import DeliveryStatus
 from creditline.domain.errors import WebhookDeliveryNotFound, WebhookUrlRefused
@@ -425,3 +427,45 @@ def test_an_organizations_log_holds_only_its_own_endpoints_deliveries(
                 cl.redeliver_webhook(delivery.id, delivery.org_id)
             assert cl.webhook_delivery(delivery.id).endpoint_id == operator.id
         assert cl.webhook_delivery(mine[0].id, a).id == mine[0].id
+
+
+@contextmanager
+def silent_name_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """The system's resolver asks a name server that drops every query: a look-up hangs
+    until the event is set (or 30 s pass), then finds nothing."""
+    answer = threading.Event()
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        answer.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    try:
+        yield answer
+    finally:
+        answer.set()
+
+
+def test_a_name_server_that_does_not_answer_holds_a_delivery_only_for_the_timeout(
+    db_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sender's timeout bounds the look-up of the receiver's name too: past it the
+    attempt fails with its reason, and the delivery waits for its retry. At registration
+    a name that does not answer is a name that does not resolve yet: accepted."""
+    sender = HttpWebhookSender(timeout=0.2)
+    with (
+        silent_name_server(monkeypatch),
+        Creditline.open(
+            db_url, clock=clock, webhook_sender=sender, webhook_resolver=SystemResolver(0.2)
+        ) as cl,
+    ):  # fmt: skip
+        org = cl.create_org("Acme").id
+        endpoint = cl.add_webhook("https://hooks.silent.example/in", org_id=org)
+        cl.queue_test_webhook(org, endpoint.id)
+        run = cl.deliver_webhooks()
+        (delivery,) = cl.webhook_deliveries(org)
+        (attempt,) = cl.webhook_delivery(delivery.id, org).attempt_log
+    assert (run.attempted, run.retrying) == (1, 1)
+    assert attempt.error == (
+        "refused: host: hooks.silent.example cannot be resolved (no answer within 0.2 s)"
+    )

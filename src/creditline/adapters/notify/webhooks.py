@@ -65,13 +65,15 @@ class HttpWebhookSender:
     """POSTs signed webhooks with httpx, to checked addresses only (module docstring).
 
     Args:
-        timeout: seconds to wait for a receiver (connecting and answering).
+        timeout: seconds to wait for the receiver's name to resolve, and again for the
+            receiver (connecting and answering).
         clock: where the signature's timestamp comes from (the system clock).
         transport: an httpx transport (tests inject one); default: the network.
         allow_networks: networks accepted beyond public addresses (CIDR text or a
             sequence of them); ``None``: ``CREDITLINE_WEBHOOK_ALLOW_NETWORKS`` (unset:
             none).
-        resolver: resolves the URLs' names (default: the system's resolver).
+        resolver: resolves the URLs' names (default: the system's resolver, waiting
+            at most ``timeout``).
         verify: how TLS certificates are verified (httpx's ``verify``: the system's
             trust store by default, an ``ssl.SSLContext`` or a CA bundle's path).
 
@@ -93,7 +95,7 @@ class HttpWebhookSender:
         self._clock = clock or SystemClock()
         self._transport = transport
         self._policy = UrlPolicy(parse_allowed(allow_networks))
-        self._resolver: Resolver = resolver or SystemResolver()
+        self._resolver: Resolver = resolver or SystemResolver(timeout)
         self._verify = verify
 
     @property
