@@ -421,3 +421,6 @@ class Metering(NamedTuple):
     grace: Standing | None = None
     """Where it stands in its plan's grace (:mod:`creditline.domain.grace`), or ``None``:
     active."""
+    topping_up: bool = False
+    """It has an enabled automatic top-up: its charging group watches its balance cross
+    the threshold (:mod:`creditline.services.topups`)."""

@@ -281,15 +281,12 @@ def _load(
 ) -> tuple[Books, datetime]:
     """Lock the organizations (in the order of their ids), read the clock, and load
     everything the decision reads: one statement per kind of row."""
-    orgs = sorted({c.org_id for c in flat})
-    metering = uow.usage.metering(orgs, lock=True)
+    charging = uow.charging
+    metering, active = charging.accounts(sorted({c.org_id for c in flat}))
     # Read the clock once the locks are held: entries' times then follow their ids.
     now = clock.now()
-    found = [o for o in orgs if o in metering]
-    active = uow.grants.active_many(found)
-    accounts = {o: Account(metering[o], active.get(o, [])) for o in found}
+    accounts = {o: Account(m, active.get(o, [])) for o, m in metering.items()}
     wanted = _Wanted(flat, accounts)
-    charging = uow.charging
     stored_keys = charging.keys(sorted(wanted.keys))
     for (org_id, _), (_, outcome) in stored_keys.items():
         res_id = outcome.get("reservation_id")

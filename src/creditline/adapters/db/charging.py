@@ -18,17 +18,21 @@ from sqlalchemy import Connection
 
 from creditline.domain.grants import Grant
 from creditline.domain.reservations import Reservation
+from creditline.domain.usage import Metering
 
 from .raw import IN_LIST, Raw, Sql
 from .repositories.grants import grant_from_row
 from .repositories.reservations import reservation_from_row, reservation_row, settlement_row
 from .repositories.statements import (
+    ACTIVE_GRANTS,
     GRANT_COLUMNS,
+    LOCK_METERING,
     MOVE_BALANCE,
     RESERVATION_COLUMNS,
     SAVE_RESERVATION,
     qualified,
 )
+from .repositories.usage import metering_from_row
 
 __all__ = ["ChargingRepository"]
 
@@ -101,6 +105,21 @@ class ChargingRepository:
         if raw.postgres:
             return raw.records(sql, ([a for a, _ in pairs], [b for _, b in pairs]))
         return raw.records(sql, (json.dumps(list(pairs)),))
+
+    def accounts(
+        self, org_ids: Sequence[str]
+    ) -> tuple[dict[str, Metering], dict[str, list[Grant]]]:
+        """Lock the organizations (in the order of their ids) and read what charging
+        them needs: their metering, and their grants with credits left. One round trip
+        on PostgreSQL: the grants' query, sent with the lock's, runs once it is held."""
+        raw = self._raw
+        ids = raw.in_list(sorted(org_ids))
+        metering, grants = raw.records_together([(LOCK_METERING, (ids,)), (ACTIVE_GRANTS, (ids,))])
+        active: dict[str, list[Grant]] = {}
+        for row in grants:
+            grant = grant_from_row(raw, row)
+            active.setdefault(grant.org_id, []).append(grant)
+        return {row["org_id"]: metering_from_row(raw, row) for row in metering}, active
 
     def keys(self, pairs: Pairs) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         """Stored idempotency records under (organization, key) pairs."""

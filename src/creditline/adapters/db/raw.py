@@ -66,6 +66,22 @@ class Raw:
         cursor.close()
         return found
 
+    def records_together(
+        self, queries: Sequence[tuple[Sql, Sequence[Any]]]
+    ) -> list[list[dict[str, Any]]]:
+        """The rows of several queries, run in order (as :meth:`records`): on PostgreSQL
+        sent in one pipeline, one round trip for all of them."""
+        if not self.postgres:
+            return [self.records(sql, params) for sql, params in queries]
+        with self._dbapi.pipeline():
+            cursors = [self._dbapi.execute(sql.pg, params) for sql, params in queries]
+        found = []
+        for cursor in cursors:
+            names = [column[0] for column in cursor.description]
+            found.append([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
+            cursor.close()
+        return found
+
     def rows(self, sql: Sql, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of a query, as tuples in the order of its columns."""
         cursor = self._dbapi.execute(sql.pg if self.postgres else sql.lite, params)

@@ -152,6 +152,9 @@ class UsageStore(Protocol):
 class ChargingStore(Protocol):
     """Set-based reads and writes of a charging group (:mod:`creditline.services.charging`)."""
 
+    def accounts(
+        self, org_ids: Sequence[str]
+    ) -> tuple[dict[str, Metering], dict[str, list[Grant]]]: ...
     def keys(
         self, pairs: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]: ...

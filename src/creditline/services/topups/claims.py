@@ -96,10 +96,12 @@ def watch(
     uow: UnitOfWork, accounts: Mapping[str, Account], now: datetime, provider: str | None
 ) -> Watch | None:
     """What :func:`settle_watch` needs, read under the group's locks before its decision
-    (``None``: none of its organizations has an enabled setting)."""
-    if not accounts:
+    (``None``: none of its organizations has an enabled setting). The organizations'
+    query flags the ones with one: a group of others reads nothing more."""
+    watched = sorted(o for o, a in accounts.items() if a.metering.topping_up)
+    if not watched:
         return None
-    settings = uow.topups.enabled_for(sorted(accounts))
+    settings = uow.topups.enabled_for(watched)
     if not settings:
         return None
     before = {o: available_credits(o, accounts[o].grants, now) for o in settings}

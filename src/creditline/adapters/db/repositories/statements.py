@@ -140,6 +140,8 @@ _METERING_TEXT = (
     "o.flex_enabled AS flex_enabled, p.document AS plan_document, "
     "b.entry_count AS entry_count, o.billing_hold AS billing_hold, "
     "EXISTS (SELECT 1 FROM budgets g WHERE g.org_id = o.id) AS budgeted, "
+    "EXISTS (SELECT 1 FROM topup_settings s WHERE s.org_id = o.id AND s.enabled) "
+    "AS topping_up, "
     "o.grace_state AS grace_state, o.grace_since AS grace_since, "
     "o.grace_used_micros AS grace_used "
     "FROM balances b JOIN organizations o ON o.id = b.org_id "

@@ -4,7 +4,7 @@ pricing an organization's usage needs, and the usage rollup kept with every writ
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from .statements import (
     columns,
 )
 
-__all__ = ["UsageRepository"]
+__all__ = ["UsageRepository", "metering_from_row"]
 
 
 _ENCODE = msgspec.json.Encoder().encode
@@ -76,6 +76,30 @@ def _stored_usage(raw: Raw, row: Record) -> StoredUsage:
     )
 
 
+def metering_from_row(raw: Raw, row: Mapping[str, Any]) -> Metering:
+    """An organization's :class:`Metering` from a row of ``METERING``."""
+    document, hold = row["plan_document"], row["billing_hold"]
+    depletion, flex = row["depletion"], row["flex_enabled"]
+    plan = stored_plan(raw.read_json(document)) if document is not None else None
+    plan = plan or unstored_plan(row["plan"] or "default")
+    policy = DepletionPolicy(depletion) if depletion else plan.depletion
+    if hold is not None:  # suspended for an overdue invoice: the dunning policy
+        policy = suspended_policy(plan)
+    return Metering(
+        org_id=row["org_id"],
+        order=stored_order(row["consumption_order"]),
+        rate_card=row["rate_card"] or "default",
+        plan=plan,
+        depletion=policy,
+        flex_enabled=plan.flex_enabled if flex is None else bool(flex),
+        entry_count=int(row["entry_count"]),
+        hold=hold,
+        budgeted=bool(row["budgeted"]),
+        grace=None if row["grace_state"] is None else standing(raw, row),
+        topping_up=bool(row["topping_up"]),
+    )
+
+
 class UsageRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -89,28 +113,7 @@ class UsageRepository:
         """
         raw = self._raw
         rows = raw.records(LOCK_METERING if lock else METERING, (raw.in_list(sorted(org_ids)),))
-        found = {}
-        for row in rows:
-            org_id, document, hold = row["org_id"], row["plan_document"], row["billing_hold"]
-            depletion, flex = row["depletion"], row["flex_enabled"]
-            plan = stored_plan(raw.read_json(document)) if document is not None else None
-            plan = plan or unstored_plan(row["plan"] or "default")
-            policy = DepletionPolicy(depletion) if depletion else plan.depletion
-            if hold is not None:  # suspended for an overdue invoice: the dunning policy
-                policy = suspended_policy(plan)
-            found[org_id] = Metering(
-                org_id=org_id,
-                order=stored_order(row["consumption_order"]),
-                rate_card=row["rate_card"] or "default",
-                plan=plan,
-                depletion=policy,
-                flex_enabled=plan.flex_enabled if flex is None else bool(flex),
-                entry_count=int(row["entry_count"]),
-                hold=hold,
-                budgeted=bool(row["budgeted"]),
-                grace=None if row["grace_state"] is None else standing(raw, row),
-            )
-        return found
+        return {row["org_id"]: metering_from_row(raw, row) for row in rows}
 
     def existing_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredUsage]:
         """Stored events among (organization, event id) pairs, in one query."""
