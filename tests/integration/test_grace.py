@@ -126,6 +126,19 @@ def test_a_grant_ends_grace_at_once(cl: Creditline, org: str) -> None:
     assert cl.spend(org, credits(1)).status is DebitStatus.ACCEPTED
 
 
+def test_a_credit_back_ends_grace_at_once(cl: Creditline, org: str) -> None:
+    cl.load_rate_card(card_doc(), syntax="json")
+    assert cl.record(org, "evt-run", "ping").status is EventStatus.ACCEPTED
+    cl.spend(org, credits(4))
+    cl.spend(org, credits(10))  # grace used up: read-only
+    refund = cl.credit_back(org, "evt-run", "the run failed")
+    status = cl.grace(org)
+    assert status.standing.state is GraceState.ACTIVE
+    last = status.transitions[-1]
+    assert (last.from_state.value, last.to_state.value) == ("read_only", "active")
+    assert (last.cause_type, last.cause_ref) == ("grant", refund.id)
+
+
 def test_an_adjustment_is_not_refused_while_read_only(cl: Creditline, org: str) -> None:
     cl.spend(org, credits(5))
     cl.spend(org, credits(10))

@@ -25,7 +25,8 @@ ledger entry pointing at the charge that took it.
 
 A charge that the grace left cannot cover whole uses grace up: it is refused and the
 organization goes read-only. A **general grant** (a purchase, an operator's grant, a
-cycle's credits) ends grace, read-only or paused at once: back to ``active``.
+cycle's credits, a credit-back) ends grace, read-only or paused at once: back to
+``active``.
 
 **Transitions** (:class:`GraceTransition`) are recorded with their cause (the charge,
 the grant, or ``time`` for a deadline) and the instant they took effect: a deadline's

@@ -52,6 +52,7 @@ from creditline.domain.ledger import Cause, CauseType, EntryType, NewEntry
 from creditline.domain.spending import Allocation
 from creditline.domain.time import Clock
 from creditline.domain.usage import EventResult, EventStatus, StoredUsage, UsageEvent
+from creditline.services import grace
 from creditline.services.charging import RecordUsage, apply_group
 from creditline.services.ids import new_id
 from creditline.services.ports.unit_of_work import UnitOfWork
@@ -289,6 +290,7 @@ def credit_back_event(cmd: CreditBack, uow: UnitOfWork, clock: Clock) -> Grant:
                          metadata={"reason": reason})  # fmt: skip
         uow.ledger.append([entry], now)
         uow.balances.apply(cmd.org_id, stored.cost, 1, now)
+        grace.restore(uow, cmd.org_id, ("grant", grant.id), now)  # general credits: grace ends
         uow.idempotency.put_many(cmd.org_id, [(key, _CREDIT_BACK, {"grant_id": grant.id})], now)
         uow.commit()
     return grant
