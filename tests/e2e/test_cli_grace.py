@@ -41,6 +41,7 @@ def test_grace_from_the_command_line(tmp_path: Path) -> None:
     paused = cli(db, "grace", "show", org, now=LATER)
     assert paused.exit_code == 0 and "paused" in paused.stdout
     assert "time read_only_hours" in paused.stdout
+    assert "no limit" not in paused.stdout  # grace left is shown in grace only: "-" here
 
     ok(cli(db, "grant", org, "5", "-f", "json", now=LATER))
     assert ok(cli(db, "grace", "show", org, "-f", "json", now=LATER))["state"] == "active"

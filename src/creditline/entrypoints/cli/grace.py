@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from creditline.domain.grace import GraceTransition
+from creditline.domain.grace import GraceState, GraceTransition
 from creditline.entrypoints.cli.app import open_engine
 from creditline.entrypoints.cli.options import OrgArg
 from creditline.entrypoints.cli.output import Format, FormatOption, emit
@@ -53,7 +53,7 @@ def grace_view(status: GraceStatus) -> View:
         ("state", s.state.value.replace("_", "-")),
         ("since", when(s.since, "-")),
         ("grace used (credits)", str(data["used"])),
-        ("grace left (credits)", "no limit" if data["left"] is None else str(data["left"])),
+        ("grace left (credits)", _left(status, data["left"])),
         ("state ends", when(status.until, "-")),
         ("plan's grace", "none" if status.terms is None else status.terms.describe()),
     ]
@@ -63,6 +63,13 @@ def grace_view(status: GraceStatus) -> View:
         seq = "due" if t.seq is None else str(t.seq)
         table.add_row(seq, t.from_state.value, t.to_state.value, cause, when(t.at))
     return View(data, (key_values("Grace", escaped(rows)), table))
+
+
+def _left(status: GraceStatus, left: object) -> str:
+    """The grace left: only in grace (``-`` otherwise), where ``None`` is no limit."""
+    if status.standing.state is not GraceState.GRACE:
+        return "-"
+    return "no limit" if left is None else str(left)
 
 
 @grace_app.command("show")
