@@ -47,6 +47,14 @@ class Sql:
         self.pg = pg.replace(IN_LIST, "= ANY(?)").replace("?", "%s")
 
 
+def _named(cursor: Any) -> list[dict[str, Any]]:
+    """A query's rows, each a mapping of its result columns' names; the cursor closed."""
+    names = [column[0] for column in cursor.description]
+    found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    cursor.close()
+    return found
+
+
 class Raw:
     """The driver connection of a SQLAlchemy connection's transaction."""
 
@@ -60,11 +68,7 @@ class Raw:
     def records(self, sql: Sql, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """The rows of a query, each a mapping of its result columns' names (a statement
         names a column it computes or takes through a join with ``AS``)."""
-        cursor = self._dbapi.execute(sql.pg if self.postgres else sql.lite, params)
-        names = [column[0] for column in cursor.description]
-        found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        cursor.close()
-        return found
+        return _named(self._dbapi.execute(sql.pg if self.postgres else sql.lite, params))
 
     def records_together(
         self, queries: Sequence[tuple[Sql, Sequence[Any]]]
@@ -75,12 +79,7 @@ class Raw:
             return [self.records(sql, params) for sql, params in queries]
         with self._dbapi.pipeline():
             cursors = [self._dbapi.execute(sql.pg, params) for sql, params in queries]
-        found = []
-        for cursor in cursors:
-            names = [column[0] for column in cursor.description]
-            found.append([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
-            cursor.close()
-        return found
+        return [_named(cursor) for cursor in cursors]
 
     def rows(self, sql: Sql, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of a query, as tuples in the order of its columns."""
