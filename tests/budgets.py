@@ -71,22 +71,12 @@ class BudgetJob:
         pick = random.Random(self.seed * 1000 + worker.index)
         for n in range(self.rounds):
             kind = pick.choice(("spend", "event", "hold"))
-            try:
-                if self.broken and not broken_budget_check(worker.cl, self.org_id, self.project_id):
-                    report.refused += 1
-                    continue
-                accepted = self._charge(worker, kind, f"w{worker.index}-{n}")
-            except Exception as exc:
-                report.error(exc)
-                continue
-            if accepted:
-                report.accepted += 1
-                report.add(kind, ONE)
-            else:
-                report.refused += 1
+            report.attempt(kind, ONE, self._charge, worker, kind, f"w{worker.index}-{n}")
 
     def _charge(self, worker: Worker, kind: str, ident: str) -> bool:
         cl, org, project = worker.cl, self.org_id, self.project_id
+        if self.broken and not broken_budget_check(cl, org, project):
+            return False
         if kind == "event":
             result = cl.record(org, ident, "ping", project_id=project)
             return result.status is EventStatus.ACCEPTED
