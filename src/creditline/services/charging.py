@@ -362,15 +362,19 @@ def _attribution(uow: UnitOfWork, wanted: _Wanted, accounts: Mapping[str, Accoun
         account.members = frozenset(i for k, o, i in owned if k == "member" and o == org_id)
 
 
-def _write(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
-    """Write what the group decided, one statement per table."""
+def _write(uow: UnitOfWork, decision: Decision, now: datetime, *, last: bool = False) -> None:
+    """Write what the group decided, one statement per table.
+
+    ``last``: the caller writes nothing after this, so where the rows' pipeline ends
+    the group's writes, the commit travels with it (one round trip on PostgreSQL)."""
     for grant in decision.grants:  # flex grants: before the entries that name them
         uow.grants.add(grant.grant_id, grant.grant, now, seq=grant.seq)
     if decision.quotes_used:  # a few rows: before the pipeline, as the flex grants
         uow.quotes.use(decision.quotes_used, now)
     charging = uow.charging
     rows = len(decision.usage_rows) + len(decision.entries) + len(decision.keys)
-    with charging.pipeline(rows + len(decision.new_reservations)):
+    ends = last and not _limits_written(decision)
+    with charging.pipeline(rows + len(decision.new_reservations), last=ends):
         if decision.usage_rows:
             uow.usage.add_many(decision.usage_rows, now)
         if decision.new_reservations:
@@ -385,6 +389,14 @@ def _write(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
         uow.grants.apply(decision.grant_moves)
         charging.move_balances(decision.balances, now)
     _write_limits(uow, decision, now)
+
+
+def _limits_written(decision: Decision) -> bool:
+    """Whether :func:`_write_limits` writes anything for ``decision``."""
+    return bool(
+        decision.key_usage or decision.budget_usage or decision.budget_alerts
+        or decision.standings
+    )  # fmt: skip
 
 
 def _write_limits(uow: UnitOfWork, decision: Decision, now: datetime) -> None:
@@ -426,7 +438,8 @@ def apply_group(
         decision = decide(books, flat, now, new_id, keys)
         answers = _answers(slots, decision.results)
         if decision.writes:
-            _write(uow, decision, now)
+            # The commit may ride with the rows when nothing is written after them.
+            _write(uow, decision, now, last=seen is None and before_commit is None)
         if seen is not None:
             made = topups.settle_watch(uow, seen, now)
             if claimed is not None:

@@ -110,11 +110,14 @@ class ChargingRepository:
         self, org_ids: Sequence[str]
     ) -> tuple[dict[str, Metering], dict[str, list[Grant]]]:
         """Lock the organizations (in the order of their ids) and read what charging
-        them needs: their metering, and their grants with credits left. One round trip
-        on PostgreSQL: the grants' query, sent with the lock's, runs once it is held."""
+        them needs: their metering, and their grants with credits left. The group's
+        first statements: one round trip on PostgreSQL, with the transaction's ``BEGIN``
+        (the grants' query, sent with the lock's, runs once it is held)."""
         raw = self._raw
         ids = raw.in_list(sorted(org_ids))
-        metering, grants = raw.records_together([(LOCK_METERING, (ids,)), (ACTIVE_GRANTS, (ids,))])
+        metering, grants = raw.records_together(
+            [(LOCK_METERING, (ids,)), (ACTIVE_GRANTS, (ids,))], begin=True
+        )
         active: dict[str, list[Grant]] = {}
         for row in grants:
             grant = grant_from_row(raw, row)
@@ -228,12 +231,15 @@ class ChargingRepository:
         raw.insert("idempotency_keys", _KEY_COLUMNS, [(o, k, h, raw.json(out), when)
                                                       for o, k, h, out in rows])  # fmt: skip
 
-    def pipeline(self, rows: int) -> AbstractContextManager[Any]:
+    def pipeline(self, rows: int, *, last: bool = False) -> AbstractContextManager[Any]:
         """Send the writes of a group of ``rows`` rows in one round trip where that pays
         (PostgreSQL, few rows: a big group goes faster by COPY, which a pipeline cannot
-        run); the block's errors are raised at its end."""
+        run); the block's errors are raised at its end.
+
+        ``last``: nothing is written after the block, so the transaction's ``COMMIT``
+        may go in the same round trip (see :meth:`Raw.pipeline`)."""
         if self._raw.postgres and rows <= _PIPELINE_ROWS:
-            return self._raw.pipeline()
+            return self._raw.pipeline(commit=last)
         return nullcontext()
 
     def move_balances(self, moves: dict[str, tuple[int, int, int]], now: datetime) -> None:

@@ -23,6 +23,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -189,4 +190,21 @@ def make_engine(url: str | Path, **options: Any) -> Engine:
     # No pre-ping (a round trip per transaction): a connection found dead is invalidated
     # and the whole transaction retried (see uow.is_transient).
     options.setdefault("pool_recycle", 3600)
-    return create_engine(parsed, **options)
+    engine = create_engine(parsed, **options)
+    event.listen(engine, "checkin", _restore_transactions)
+    return engine
+
+
+def _restore_transactions(dbapi_conn: Any, _record: Any) -> None:
+    """Give the pool back a connection on which psycopg starts transactions itself.
+
+    A charging group sends its own ``BEGIN`` in its first pipeline, which needs the
+    connection in autocommit (``raw.Raw._own_begin``); by the time the connection is
+    returned its transaction has ended (the pool rolls back what is left), and the next
+    user must find the usual mode."""
+    if dbapi_conn is None or dbapi_conn.closed or not dbapi_conn.autocommit:
+        return
+    if dbapi_conn.info.transaction_status == TransactionStatus.IDLE:
+        dbapi_conn.autocommit = False
+    else:  # cannot happen after the pool's reset; never hand such a connection out
+        dbapi_conn.close()

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection
 
 from .records import aware, stored_json
@@ -29,6 +30,8 @@ from .records import aware, stored_json
 __all__ = ["IN_LIST", "Raw", "Sql"]
 
 IN_LIST = "{in_list}"
+
+_IDLE = TransactionStatus.IDLE
 
 _FEW = 8
 """Up to this many rows, PostgreSQL gets an INSERT rather than a COPY."""
@@ -71,15 +74,49 @@ class Raw:
         return _named(self._dbapi.execute(sql.pg if self.postgres else sql.lite, params))
 
     def records_together(
-        self, queries: Sequence[tuple[Sql, Sequence[Any]]]
+        self, queries: Sequence[tuple[Sql, Sequence[Any]]], *, begin: bool = False
     ) -> list[list[dict[str, Any]]]:
         """The rows of several queries, run in order (as :meth:`records`): on PostgreSQL
-        sent in one pipeline, one round trip for all of them."""
+        sent in one pipeline, one round trip for all of them.
+
+        ``begin``: these are the transaction's first statements. On PostgreSQL its
+        ``BEGIN`` then goes in the same pipeline, where psycopg would wait for it alone
+        (see :meth:`_own_begin`)."""
         if not self.postgres:
             return [self.records(sql, params) for sql, params in queries]
-        with self._dbapi.pipeline():
-            cursors = [self._dbapi.execute(sql.pg, params) for sql, params in queries]
+        dbapi = self._dbapi
+        opening = begin and self._own_begin()
+        with dbapi.pipeline():
+            if opening:
+                dbapi.execute("BEGIN", prepare=False).close()
+            cursors = [dbapi.execute(sql.pg, params) for sql, params in queries]
         return [_named(cursor) for cursor in cursors]
+
+    def _own_begin(self) -> bool:
+        """Take the start of the transaction from psycopg (PostgreSQL); whether taken.
+
+        psycopg starts a transaction by itself before the first statement, and in a
+        pipeline it then waits for the ``BEGIN``'s answer: one round trip more. So the
+        connection is switched to autocommit, where psycopg sends nothing of its own,
+        and the caller sends the ``BEGIN`` ahead of its statements, in their pipeline;
+        the transaction is then the server's, and ``commit()``/``rollback()`` end it as
+        before (psycopg sends them whenever the server is in a transaction). The pool
+        switches the connection back when it is returned
+        (``engine._restore_transactions``). The switch is made before the pipeline
+        opens: inside one, psycopg would ask the server first. Not taken where a
+        transaction is already under way."""
+        dbapi = self._dbapi
+        if dbapi.autocommit or dbapi.info.transaction_status != _IDLE:
+            return False
+        dbapi.autocommit = True
+        return True
+
+    @property
+    def began_here(self) -> bool:
+        """Whether this transaction's ``BEGIN`` was sent in a pipeline
+        (:meth:`records_together`), so that its ``COMMIT`` may be sent the same way
+        (:meth:`pipeline`)."""
+        return self.postgres and bool(self._dbapi.autocommit)
 
     def rows(self, sql: Sql, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of a query, as tuples in the order of its columns."""
@@ -168,9 +205,25 @@ class Raw:
         without waiting for their results; errors come at the pipeline's end)."""
         return getattr(self._dbapi, "_pipeline", None) is not None
 
-    def pipeline(self) -> AbstractContextManager[Any]:
-        """Send the statements of the block in one go (PostgreSQL; nothing on SQLite)."""
+    def pipeline(self, *, commit: bool = False) -> AbstractContextManager[Any]:
+        """Send the statements of the block in one go (PostgreSQL; nothing on SQLite).
+
+        ``commit``: the block holds the transaction's last statements, and its
+        ``COMMIT`` is sent behind them, in the same round trip. Only where the
+        transaction began in a pipeline (:attr:`began_here`), and only when the block
+        ends without an error: a statement that fails makes the server skip the rest of
+        the pipeline, the ``COMMIT`` too, and the error is raised at the block's end; the
+        transaction is then rolled back as any other. The unit of work's own commit
+        afterwards finds nothing left to commit."""
+        if commit and self.began_here:
+            return self._committing()
         return self._dbapi.pipeline() if self.postgres else nullcontext()
+
+    @contextmanager
+    def _committing(self) -> Iterator[None]:
+        with self._dbapi.pipeline():
+            yield
+            self._dbapi.execute("COMMIT", prepare=False).close()
 
     def in_list(self, values: Sequence[Any]) -> Any:
         """The parameter for an ``IN_LIST``."""
