@@ -230,9 +230,10 @@ def _answers(slots: list[_Slot], results: Sequence[Any]) -> list[Answer]:
 
 
 class _Wanted:
-    """What a group's commands name: the rows to load besides the organizations'."""
+    """What a group's commands name: the rows to load besides the organizations' (of an
+    organization that does not exist, none is found)."""
 
-    def __init__(self, flat: Sequence[Command], orgs: Mapping[str, Account]) -> None:
+    def __init__(self, flat: Sequence[Command]) -> None:
         self.events: list[tuple[str, str]] = []
         self.keys: set[tuple[str, str]] = set()
         self.reservations: set[tuple[str, str]] = set()
@@ -242,8 +243,7 @@ class _Wanted:
         self.pricing: set[str] = set()
         self.quotes: set[str] = set()
         for c in flat:
-            if c.org_id in orgs:
-                self._add(c)
+            self._add(c)
 
     def _add(self, c: Command) -> None:
         if isinstance(c, Settle | Extend | Increase):
@@ -280,22 +280,35 @@ def _load(
     keys: Sequence[str | None] | None = None,
 ) -> tuple[Books, datetime]:
     """Lock the organizations (in the order of their ids), read the clock, and load
-    everything the decision reads: one statement per kind of row."""
+    everything the decision reads: one statement per kind of row. The rows the commands
+    name (events, keys, reservations, the rate cards' versions) are read with the locks,
+    in the same round trip on PostgreSQL."""
     charging = uow.charging
-    metering, active = charging.accounts(sorted({c.org_id for c in flat}))
+    wanted = _Wanted(flat)
+    locked = charging.accounts(
+        sorted({c.org_id for c in flat}),
+        events=wanted.events,
+        keys=sorted(wanted.keys),
+        reservations=sorted(wanted.reservations),
+        priced=sorted(wanted.pricing),
+    )
     # Read the clock once the locks are held: entries' times then follow their ids.
     now = clock.now()
-    accounts = {o: Account(m, active.get(o, [])) for o, m in metering.items()}
-    wanted = _Wanted(flat, accounts)
-    stored_keys = charging.keys(sorted(wanted.keys))
+    accounts = {o: Account(m, locked.grants.get(o, [])) for o, m in locked.metering.items()}
+    stored_keys = locked.keys
+    reservations = dict(locked.reservations)
+    behind_keys = set()
     for (org_id, _), (_, outcome) in stored_keys.items():
         res_id = outcome.get("reservation_id")
         if isinstance(res_id, str):  # a hold's key: its reservation is its outcome
-            wanted.reservations.add((org_id, res_id))
+            behind_keys.add((org_id, res_id))
+    reservations.update(charging.reservations(sorted(behind_keys - reservations.keys())))
     refs = {o: flex_ref(a.metering, now) for o, a in accounts.items()}
     used = charging.flex_used(sorted((o, r) for o, r in refs.items() if r is not None))
     limited = [
-        o for o in sorted(wanted.reserving) if accounts[o].metering.plan.max_open_reservations
+        o
+        for o in sorted(wanted.reserving)
+        if o in accounts and accounts[o].metering.plan.max_open_reservations
     ]
     holds = charging.open_holds(limited)
     histories: dict[str, RateCardHistory | None] = {}
@@ -305,17 +318,16 @@ def _load(
         if org_id in wanted.pricing:
             name = account.metering.rate_card
             if name not in histories:
-                histories[name] = uow.rate_cards.history(name)
+                histories[name] = uow.rate_cards.history(name, locked.stamps.get(name, ()))
             account.rate_cards = histories[name]
     if wanted.projects or wanted.members:
         _attribution(uow, wanted, accounts)
     budgets.load_counts(uow, accounts, now)
-    reservations = charging.reservations(sorted(wanted.reservations))
     if reservations:
         _refillable(uow, reservations, accounts)
     books = Books(
         accounts,
-        uow.usage.existing_many(wanted.events) if wanted.events else {},
+        locked.events,
         stored_keys,
         reservations,
         quotes=uow.quotes.many(sorted(wanted.quotes)) if wanted.quotes else {},

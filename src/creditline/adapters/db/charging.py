@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from creditline.domain.grants import Grant
 from creditline.domain.reservations import Reservation
-from creditline.domain.usage import Metering
+from creditline.services.ports.unit_of_work import Locked
 
 from .raw import IN_LIST, Raw, Sql
 from .repositories.grants import grant_from_row
@@ -28,11 +28,13 @@ from .repositories.statements import (
     GRANT_COLUMNS,
     LOCK_METERING,
     MOVE_BALANCE,
+    ORG_RATE_CARD_STAMPS,
     RESERVATION_COLUMNS,
     SAVE_RESERVATION,
+    STORED_EVENTS,
     qualified,
 )
-from .repositories.usage import metering_from_row
+from .repositories.usage import metering_from_row, stored_usage_from_row
 
 __all__ = ["ChargingRepository"]
 
@@ -91,6 +93,7 @@ _MOVE_BALANCES_PG = Sql(
 )
 
 Pairs = Sequence[tuple[str, str]]
+Rows = Sequence[dict[str, Any]]
 
 _PIPELINE_ROWS = 256
 """Up to this many rows, a group's writes are pipelined on PostgreSQL."""
@@ -100,54 +103,73 @@ class ChargingRepository:
     def __init__(self, conn: Connection) -> None:
         self._raw = Raw(conn)
 
+    def _pair_params(self, pairs: Pairs) -> tuple[Any, ...]:
+        """The parameters of a query on (a, b) pairs: two arrays, or one JSON list."""
+        if self._raw.postgres:
+            return ([a for a, _ in pairs], [b for _, b in pairs])
+        return (json.dumps(list(pairs)),)
+
     def _pairs(self, sql: Sql, pairs: Pairs) -> list[dict[str, Any]]:
-        raw = self._raw
-        if raw.postgres:
-            return raw.records(sql, ([a for a, _ in pairs], [b for _, b in pairs]))
-        return raw.records(sql, (json.dumps(list(pairs)),))
+        return self._raw.records(sql, self._pair_params(pairs))
 
     def accounts(
-        self, org_ids: Sequence[str]
-    ) -> tuple[dict[str, Metering], dict[str, list[Grant]]]:
+        self,
+        org_ids: Sequence[str],
+        *,
+        events: Pairs = (),
+        keys: Pairs = (),
+        reservations: Pairs = (),
+        priced: Sequence[str] = (),
+    ) -> Locked:
         """Lock the organizations (in the order of their ids) and read what charging
-        them needs: their metering, and their grants with credits left. The group's
-        first statements: one round trip on PostgreSQL, with the transaction's ``BEGIN``
-        (the grants' query, sent with the lock's, runs once it is held)."""
+        them needs: their metering and their grants with credits left; and the rows the
+        group's commands name: stored ``events``, idempotency ``keys``, ``reservations``,
+        and the versions of the rate cards of the ``priced`` organizations.
+
+        The group's first statements: on PostgreSQL one round trip, with the
+        transaction's ``BEGIN``. Each query, sent behind the lock's, runs once it is held
+        and sees what the lock's previous holder committed."""
         raw = self._raw
-        ids = raw.in_list(sorted(org_ids))
-        metering, grants = raw.records_together(
-            [(LOCK_METERING, (ids,)), (ACTIVE_GRANTS, (ids,))], begin=True
-        )
+        queries: list[tuple[Sql, Sequence[Any]]] = [
+            (LOCK_METERING, (raw.in_list(sorted(org_ids)),)),
+            (ACTIVE_GRANTS, (raw.in_list(sorted(org_ids)),)),
+        ]
+        named = [(STORED_EVENTS, events), (_KEYS, keys), (_RESERVATIONS, reservations)]
+        queries += [(sql, self._pair_params(pairs)) for sql, pairs in named if pairs]
+        if priced:
+            queries.append((ORG_RATE_CARD_STAMPS, (raw.in_list(sorted(priced)),)))
+        found = iter(raw.records_together(queries, begin=True))
+        metering, grants = next(found), next(found)
+        stored, keyed, held, cards = (next(found) if wanted else [] for wanted in
+                                      (events, keys, reservations, priced))  # fmt: skip
         active: dict[str, list[Grant]] = {}
         for row in grants:
             grant = grant_from_row(raw, row)
             active.setdefault(grant.org_id, []).append(grant)
-        return {row["org_id"]: metering_from_row(raw, row) for row in metering}, active
+        stamps: dict[str, tuple[tuple[str, str], ...]] = {}
+        for row in cards:
+            stamps[row["name"]] = (
+                *stamps.get(row["name"], ()),
+                (row["version"], str(row["loaded_at"])),
+            )
+        return Locked(
+            {row["org_id"]: metering_from_row(raw, row) for row in metering},
+            active,
+            {(row["org_id"], row["event_id"]): stored_usage_from_row(raw, row) for row in stored},
+            _keyed(raw, keyed),
+            _held(raw, held),
+            stamps,
+        )
 
     def keys(self, pairs: Pairs) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         """Stored idempotency records under (organization, key) pairs."""
-        if not pairs:
-            return {}
-        read = self._raw.read_json
-        return {
-            (row["org_id"], row["key"]): (row["request_hash"], dict(read(row["outcome"])))
-            for row in self._pairs(_KEYS, pairs)
-        }
+        return _keyed(self._raw, self._pairs(_KEYS, pairs)) if pairs else {}
 
     def reservations(
         self, pairs: Pairs
     ) -> dict[tuple[str, str], tuple[Reservation, dict[str, Any] | None]]:
         """Reservations under (organization, reservation id) pairs, with their outcomes."""
-        if not pairs:
-            return {}
-        raw = self._raw
-        found = {}
-        for row in self._pairs(_RESERVATIONS, pairs):
-            found[(row["org_id"], row["id"])] = (
-                reservation_from_row(raw, row),
-                raw.read_json(row["outcome"]),
-            )
-        return found
+        return _held(self._raw, self._pairs(_RESERVATIONS, pairs)) if pairs else {}
 
     def flex_used(self, pairs: Pairs) -> dict[str, int]:
         """Micro-credits of flex granted to each organization under its (month's) ref."""
@@ -257,3 +279,19 @@ class ChargingRepository:
             )  # fmt: skip
         else:
             raw.many(MOVE_BALANCE, [(*moves[o], when, o) for o in orgs])
+
+
+def _keyed(raw: Raw, rows: Rows) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+    """Idempotency records by (organization, key): the request's hash and the outcome."""
+    return {
+        (row["org_id"], row["key"]): (row["request_hash"], dict(raw.read_json(row["outcome"])))
+        for row in rows
+    }
+
+
+def _held(raw: Raw, rows: Rows) -> dict[tuple[str, str], tuple[Reservation, Any]]:
+    """Reservations by (organization, id), each with its stored outcome."""
+    return {
+        (row["org_id"], row["id"]): (reservation_from_row(raw, row), raw.read_json(row["outcome"]))
+        for row in rows
+    }

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, NamedTuple, Protocol, Self
 
 from creditline.domain.api_keys import ApiKey, IdempotentRequest
 from creditline.domain.grace import GraceTransition, Standing
@@ -128,7 +128,7 @@ class RateCardStore(Protocol):
     def add(self, card: RateCard, loaded_at: datetime) -> None: ...
     def get(self, name: str, version: str) -> RateCard | None: ...
     def versions(self, name: str) -> list[RateCard]: ...
-    def history(self, name: str) -> RateCardHistory | None: ...
+    def history(self, name: str, stamp: Stamp | None = None) -> RateCardHistory | None: ...
     def in_force(self, name: str, at: datetime) -> RateCard | None: ...
     def exists(self, name: str) -> bool: ...
     def names(self) -> list[str]: ...
@@ -149,12 +149,39 @@ class UsageStore(Protocol):
     def of_org(self, org_id: str, limit: int = 100) -> list[StoredUsage]: ...
 
 
+Stamp = tuple[tuple[str, str], ...]
+"""A rate card's stored versions as (version, loaded at) pairs: a cache key of its history."""
+
+
+class Locked(NamedTuple):
+    """What a charging group reads as it locks its organizations (ChargingStore.accounts):
+    for each organization, its metering and its grants with credits left; and of the rows
+    its commands name, those stored."""
+
+    metering: dict[str, Metering]
+    grants: dict[str, list[Grant]]
+    events: dict[tuple[str, str], StoredUsage]
+    """Stored usage events under the (organization, event id) pairs asked for."""
+    keys: dict[tuple[str, str], tuple[str, dict[str, Any]]]
+    """Stored idempotency records (request hash, outcome) under (organization, key)."""
+    reservations: dict[tuple[str, str], tuple[Reservation, dict[str, Any] | None]]
+    """Reservations under (organization, reservation id), with their outcomes."""
+    stamps: dict[str, Stamp]
+    """The stored versions of each rate card the organizations asked for price by."""
+
+
 class ChargingStore(Protocol):
     """Set-based reads and writes of a charging group (:mod:`creditline.services.charging`)."""
 
     def accounts(
-        self, org_ids: Sequence[str]
-    ) -> tuple[dict[str, Metering], dict[str, list[Grant]]]: ...
+        self,
+        org_ids: Sequence[str],
+        *,
+        events: Sequence[tuple[str, str]] = (),
+        keys: Sequence[tuple[str, str]] = (),
+        reservations: Sequence[tuple[str, str]] = (),
+        priced: Sequence[str] = (),
+    ) -> Locked: ...
     def keys(
         self, pairs: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]: ...

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from creditline.domain.pricing import RateCard, RateCardHistory
 from creditline.domain.pricing.ratecard_format import parse_ratecard
+from creditline.services.ports.unit_of_work import Stamp
 
 from .. import tables as t
 from ..raw import Raw
@@ -82,16 +83,18 @@ class RateCardRepository:
         )
         return [_rate_card(row.document) for row in rows]
 
-    def history(self, name: str) -> RateCardHistory | None:
+    def history(self, name: str, stamp: Stamp | None = None) -> RateCardHistory | None:
         """The versions of card ``name`` as a history, or None when there are none.
 
         A stored version never changes, so the parsed history is kept per process and
-        only the list of versions (one small query) is read on each call.
+        only the list of versions (one small query) is read on each call; or not even
+        that, where the caller read it already (``stamp``, as ``ORG_RATE_CARD_STAMPS``).
         """
-        stamp = tuple(
-            (row["version"], str(row["loaded_at"]))
-            for row in self._raw.records(RATE_CARD_STAMPS, (name,))
-        )
+        if stamp is None:
+            stamp = tuple(
+                (row["version"], str(row["loaded_at"]))
+                for row in self._raw.records(RATE_CARD_STAMPS, (name,))
+            )
         if not stamp:
             return None
         key = (_database(self._conn), name, stamp)

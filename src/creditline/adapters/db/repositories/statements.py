@@ -30,6 +30,7 @@ __all__ = [
     "MOVE_GRANT",
     "MOVE_GRANTS_PG",
     "OPEN_RESERVATIONS",
+    "ORG_RATE_CARD_STAMPS",
     "RATE_CARD_STAMPS",
     "Record",
     "RESERVATION",
@@ -38,6 +39,7 @@ __all__ = [
     "ROLL_USAGE",
     "SAVE_RESERVATION",
     "STORED_EVENTS",
+    "UNNAMED_CARD",
     "USAGE_COLUMNS",
     "columns",
     "qualified",
@@ -126,6 +128,14 @@ OPEN_RESERVATIONS = Sql(
 RATE_CARD_STAMPS = Sql(
     "SELECT version, loaded_at FROM rate_cards WHERE name = ? ORDER BY effective_from"
 )
+UNNAMED_CARD = "default"
+"""The card an organization with none of its own prices by."""
+ORG_RATE_CARD_STAMPS = Sql(
+    "SELECT name, version, loaded_at FROM rate_cards WHERE name IN "
+    f"(SELECT COALESCE(rate_card, '{UNNAMED_CARD}') FROM organizations WHERE id {IN_LIST}) "
+    "ORDER BY name, effective_from"
+)
+"""The versions of the cards the organizations price by, as ``RATE_CARD_STAMPS``."""
 
 # -- usage ----------------------------------------------------------------------------------
 

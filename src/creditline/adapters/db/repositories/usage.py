@@ -27,12 +27,13 @@ from .statements import (
     METERING,
     ROLL_USAGE,
     STORED_EVENTS,
+    UNNAMED_CARD,
     USAGE_COLUMNS,
     Record,
     columns,
 )
 
-__all__ = ["UsageRepository", "metering_from_row"]
+__all__ = ["UsageRepository", "metering_from_row", "stored_usage_from_row"]
 
 
 _ENCODE = msgspec.json.Encoder().encode
@@ -46,7 +47,7 @@ def _usage_body(row: StoredUsage) -> dict[str, Any]:
     return body
 
 
-def _stored_usage(raw: Raw, row: Record) -> StoredUsage:
+def stored_usage_from_row(raw: Raw, row: Record) -> StoredUsage:
     """A stored event from a row of ``USAGE_COLUMNS`` (SQLAlchemy's or the driver's, by
     name)."""
     body = raw.read_json(row["body"])
@@ -88,7 +89,7 @@ def metering_from_row(raw: Raw, row: Mapping[str, Any]) -> Metering:
     return Metering(
         org_id=row["org_id"],
         order=stored_order(row["consumption_order"]),
-        rate_card=row["rate_card"] or "default",
+        rate_card=row["rate_card"] or UNNAMED_CARD,
         plan=plan,
         depletion=policy,
         flex_enabled=plan.flex_enabled if flex is None else bool(flex),
@@ -126,7 +127,7 @@ class UsageRepository:
             params = (json.dumps(keys),)
         found: dict[tuple[str, str], StoredUsage] = {}
         for row in raw.records(STORED_EVENTS, params):
-            found[(row["org_id"], row["event_id"])] = _stored_usage(raw, row)
+            found[(row["org_id"], row["event_id"])] = stored_usage_from_row(raw, row)
         return found
 
     def get(self, org_id: str, event_id: str) -> StoredUsage | None:
@@ -202,4 +203,4 @@ class UsageRepository:
             .order_by(u.c.id.desc())
             .limit(limit)
         )
-        return [_stored_usage(self._raw, row._mapping) for row in rows]
+        return [stored_usage_from_row(self._raw, row._mapping) for row in rows]
