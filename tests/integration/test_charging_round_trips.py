@@ -23,9 +23,11 @@ from sqlalchemy import event
 from creditline import Creditline, ManualClock, credits
 from creditline.adapters.db.charging import ChargingRepository
 from creditline.adapters.db.raw import Sql
+from creditline.domain.usage import EventStatus
 from creditline.services import budgets
 from tests.conftest import T0
 from tests.databases import database, migrated
+from tests.metering import card_doc
 
 _BROKEN = Sql("INSERT INTO organizations (id) VALUES (?)")
 
@@ -70,6 +72,21 @@ def test_a_reserve_waits_for_postgresql_twice_begin_with_the_reads_commit_with_t
 
     assert _syncs(pg, lambda: pg.reserve(org, credits(1))) == 2
     assert pg.balance(org).held == credits(2)
+    assert pg.verify().ok
+
+
+@pytest.mark.postgres
+def test_recording_an_event_waits_for_postgresql_twice_its_stored_twin_and_card_read_with_the_lock(
+    pg: Creditline,
+) -> None:
+    pg.load_rate_card(card_doc())
+    org = pg.create_org("Acme").id
+    pg.grant(org, credits(10))
+    pg.record(org, "evt-0", "render", dimensions={"mode": "pro"})
+
+    assert _syncs(pg, lambda: pg.record(org, "evt-1", "render", dimensions={"mode": "pro"})) == 2
+    again = pg.record(org, "evt-1", "render", dimensions={"mode": "pro"})
+    assert again.status is EventStatus.DUPLICATE
     assert pg.verify().ok
 
 
