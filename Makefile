@@ -47,7 +47,7 @@ check: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH scripts/check
 
 test: $(STAMP) $(CHROMIUM) $(README_TOOLS)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python bench/ledger.py
