@@ -88,8 +88,14 @@ GRANT_COLUMNS = (
 )  # fmt: skip
 ACTIVE_GRANTS = Sql(
     f"SELECT {', '.join(GRANT_COLUMNS)} FROM grants "
-    f"WHERE org_id {IN_LIST} AND remaining_micros > 0 ORDER BY created_at, seq"
+    f"WHERE org_id {IN_LIST} AND remaining_micros > 0 ORDER BY created_at, seq",
+    f"SELECT {qualified('g', GRANT_COLUMNS)} FROM unnest(?::text[]) AS k(id) "
+    "JOIN grants g ON g.org_id = k.id WHERE g.remaining_micros > 0 "
+    "ORDER BY g.created_at, g.seq",
 )
+"""The organizations' grants with credits left, oldest first. On PostgreSQL the ids are
+joined (as ``ORG_RATE_CARD_STAMPS``): with ``= ANY``, the prepared statement's plan on a
+new database scanned every grant against every id, 0.2 s for 1,000 organizations."""
 MOVE_GRANT = Sql("UPDATE grants SET remaining_micros = remaining_micros + ? WHERE id = ?")
 # PostgreSQL moves many rows in one statement (an executemany is a round trip per row).
 MOVE_GRANTS_PG = Sql(
@@ -130,12 +136,18 @@ RATE_CARD_STAMPS = Sql(
 )
 UNNAMED_CARD = "default"
 """The card an organization with none of its own prices by."""
-ORG_RATE_CARD_STAMPS = Sql(
-    "SELECT name, version, loaded_at FROM rate_cards WHERE name IN "
-    f"(SELECT COALESCE(rate_card, '{UNNAMED_CARD}') FROM organizations WHERE id {IN_LIST}) "
-    "ORDER BY name, effective_from"
+_CARDS_OF = (
+    "SELECT name, version, loaded_at FROM rate_cards WHERE name IN (SELECT "
+    f"COALESCE(o.rate_card, '{UNNAMED_CARD}') FROM {{ids}} JOIN organizations o ON o.id = "
+    "{id}) ORDER BY name, effective_from"
 )
-"""The versions of the cards the organizations price by, as ``RATE_CARD_STAMPS``."""
+ORG_RATE_CARD_STAMPS = Sql(
+    _CARDS_OF.format(ids="json_each(?) k", id="k.value"),
+    _CARDS_OF.format(ids="unnest(?::text[]) AS k(id)", id="k.id"),
+)
+"""The versions of the cards the organizations price by, as ``RATE_CARD_STAMPS``. The
+ids are joined, not matched with ``= ANY``: a prepared statement's plan on a table
+without statistics yet would compare each organization with every id given."""
 
 # -- usage ----------------------------------------------------------------------------------
 
