@@ -362,3 +362,21 @@ def test_an_unknown_query_parameter_is_refused_by_name(world: World) -> None:
         ).status_code
         == 200
     )
+
+
+def test_a_query_parameter_of_one_value_given_twice_is_refused_by_name(world: World) -> None:
+    a = world.tenant("Alpha")
+    answer = world.client.get(
+        "/v1/orgs", params=[("cursor", "a"), ("cursor", "b")], headers=bearer(world.operator)
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == [
+        {
+            "field": "query.cursor",
+            "message": "given more than once; this parameter takes one value",
+            "code": "repeated",
+        }
+    ]
+    types = [("type", "grant"), ("type", "consume")]  # a list parameter takes several
+    ledger = world.client.get(f"/v1/orgs/{a.org}/ledger", params=types, headers=bearer(a.key))
+    assert ledger.status_code == 200, ledger.text

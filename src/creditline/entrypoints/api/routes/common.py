@@ -7,8 +7,9 @@ thread, a hop that costs a request more than the work it does here."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from collections.abc import Callable, Coroutine, Sequence
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.dependencies.models import Dependant
@@ -44,28 +45,47 @@ class ExactRequest(Request):
 
 class ExactRoute(APIRoute):
     """A route that reads JSON exactly and refuses query parameters it does not take
-    (422 ``invalid-request`` naming each one), as it refuses unknown body fields."""
+    (422 ``invalid-request`` naming each one), as it refuses unknown body fields, and a
+    parameter of one value given more than once (which value was meant is not known)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         known = _query_names(self.dependant)
+        lists = _query_names(self.dependant, lists=True)
 
         async def exact(request: Request) -> Response:
             if request.scope.get("query_string"):
-                unknown = [name for name in request.query_params if name not in known]
-                if unknown:
-                    raise RequestValidationError([_unknown(name) for name in unknown])
+                given = [name for name, _ in request.query_params.multi_items()]
+                problems = [_unknown(name) for name in dict.fromkeys(given) if name not in known]
+                problems += [
+                    _repeated(name)
+                    for name in dict.fromkeys(given)
+                    if name in known and name not in lists and given.count(name) > 1
+                ]
+                if problems:
+                    raise RequestValidationError(problems)
             return await handler(ExactRequest(request.scope, request.receive))
 
         return exact
 
 
-def _query_names(dependant: Dependant) -> frozenset[str]:
-    """The query parameters a route takes, its dependencies' included."""
-    names = {p.alias for p in dependant.query_params}
+def _query_names(dependant: Dependant, *, lists: bool = False) -> frozenset[str]:
+    """The query parameters a route takes, its dependencies' included (``lists``: only
+    those that take several values)."""
+    names = {p.alias for p in dependant.query_params if not lists or _many(p.field_info.annotation)}
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
+        names |= _query_names(sub, lists=lists)
     return frozenset(names)
+
+
+def _many(annotation: Any) -> bool:
+    """Whether a parameter's type takes several values (a list, optional or not)."""
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset, Sequence):
+        return True
+    if origin in (Union, UnionType):
+        return any(_many(arg) for arg in get_args(annotation))
+    return False
 
 
 def _unknown(name: str) -> dict[str, Any]:
@@ -73,6 +93,15 @@ def _unknown(name: str) -> dict[str, Any]:
         "loc": ("query", name),
         "msg": "not a query parameter of this route",
         "type": "extra_forbidden",
+        "input": None,
+    }
+
+
+def _repeated(name: str) -> dict[str, Any]:
+    return {
+        "loc": ("query", name),
+        "msg": "given more than once; this parameter takes one value",
+        "type": "repeated",
         "input": None,
     }
 
