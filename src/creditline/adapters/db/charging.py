@@ -130,9 +130,10 @@ class ChargingRepository:
         transaction's ``BEGIN``. Each query, sent behind the lock's, runs once it is held
         and sees what the lock's previous holder committed."""
         raw = self._raw
+        ids = raw.in_list(sorted(org_ids))
         queries: list[tuple[Sql, Sequence[Any]]] = [
-            (LOCK_METERING, (raw.in_list(sorted(org_ids)),)),
-            (ACTIVE_GRANTS, (raw.in_list(sorted(org_ids)),)),
+            (LOCK_METERING, (ids,)),
+            (ACTIVE_GRANTS, (ids,)),
         ]
         named = [(STORED_EVENTS, events), (_KEYS, keys), (_RESERVATIONS, reservations)]
         queries += [(sql, self._pair_params(pairs)) for sql, pairs in named if pairs]
@@ -146,19 +147,16 @@ class ChargingRepository:
         for row in grants:
             grant = grant_from_row(raw, row)
             active.setdefault(grant.org_id, []).append(grant)
-        stamps: dict[str, tuple[tuple[str, str], ...]] = {}
+        versions: dict[str, list[tuple[str, str]]] = {}
         for row in cards:
-            stamps[row["name"]] = (
-                *stamps.get(row["name"], ()),
-                (row["version"], str(row["loaded_at"])),
-            )
+            versions.setdefault(row["name"], []).append((row["version"], str(row["loaded_at"])))
         return Locked(
             {row["org_id"]: metering_from_row(raw, row) for row in metering},
             active,
             {(row["org_id"], row["event_id"]): stored_usage_from_row(raw, row) for row in stored},
             _keyed(raw, keyed),
             _held(raw, held),
-            stamps,
+            {name: tuple(stamp) for name, stamp in versions.items()},
         )
 
     def keys(self, pairs: Pairs) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
