@@ -7,6 +7,7 @@ thread, a hop that costs a request more than the work it does here."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -55,12 +56,12 @@ class ExactRoute(APIRoute):
 
         async def exact(request: Request) -> Response:
             if request.scope.get("query_string"):
-                given = [name for name, _ in request.query_params.multi_items()]
-                problems = [_unknown(name) for name in dict.fromkeys(given) if name not in known]
+                given = Counter(name for name, _ in request.query_params.multi_items())
+                problems = [_query_problem(n, _UNKNOWN) for n in given if n not in known]
                 problems += [
-                    _repeated(name)
-                    for name in dict.fromkeys(given)
-                    if name in known and name not in lists and given.count(name) > 1
+                    _query_problem(n, _REPEATED)
+                    for n, times in given.items()
+                    if times > 1 and n in known and n not in lists
                 ]
                 if problems:
                     raise RequestValidationError(problems)
@@ -88,22 +89,14 @@ def _many(annotation: Any) -> bool:
     return False
 
 
-def _unknown(name: str) -> dict[str, Any]:
-    return {
-        "loc": ("query", name),
-        "msg": "not a query parameter of this route",
-        "type": "extra_forbidden",
-        "input": None,
-    }
+_UNKNOWN = ("not a query parameter of this route", "extra_forbidden")
+_REPEATED = ("given more than once; this parameter takes one value", "repeated")
 
 
-def _repeated(name: str) -> dict[str, Any]:
-    return {
-        "loc": ("query", name),
-        "msg": "given more than once; this parameter takes one value",
-        "type": "repeated",
-        "input": None,
-    }
+def _query_problem(name: str, problem: tuple[str, str]) -> dict[str, Any]:
+    """A query parameter's problem, as FastAPI's validation errors are shaped."""
+    message, kind = problem
+    return {"loc": ("query", name), "msg": message, "type": kind, "input": None}
 
 
 def make_router(tag: str) -> APIRouter:
