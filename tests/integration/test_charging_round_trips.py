@@ -41,6 +41,13 @@ def pg(tmp_path: Path) -> Iterator[Creditline]:
         yield cl
 
 
+def _funded(cl: Creditline) -> str:
+    """A new organization with 10 credits."""
+    org = cl.create_org("Acme").id
+    cl.grant(org, credits(10))
+    return org
+
+
 def _syncs(cl: Creditline, call: Any) -> int:
     """How many times the driver waits for the server while ``call()`` runs."""
     traced: list[Any] = []
@@ -66,8 +73,7 @@ def _syncs(cl: Creditline, call: Any) -> int:
 def test_a_reserve_waits_for_postgresql_twice_begin_with_the_reads_commit_with_the_writes(
     pg: Creditline,
 ) -> None:
-    org = pg.create_org("Acme").id
-    pg.grant(org, credits(10))
+    org = _funded(pg)
     pg.reserve(org, credits(1))  # the statements are prepared by now
 
     assert _syncs(pg, lambda: pg.reserve(org, credits(1))) == 2
@@ -80,8 +86,7 @@ def test_recording_an_event_waits_for_postgresql_twice_its_stored_twin_and_card_
     pg: Creditline,
 ) -> None:
     pg.load_rate_card(card_doc())
-    org = pg.create_org("Acme").id
-    pg.grant(org, credits(10))
+    org = _funded(pg)
     pg.record(org, "evt-0", "render", dimensions={"mode": "pro"})
 
     assert _syncs(pg, lambda: pg.record(org, "evt-1", "render", dimensions={"mode": "pro"})) == 2
@@ -93,8 +98,7 @@ def test_recording_an_event_waits_for_postgresql_twice_its_stored_twin_and_card_
 def test_a_group_that_counts_a_budget_after_its_rows_commits_both_or_neither(
     cl: Creditline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    org = cl.create_org("Acme").id
-    cl.grant(org, credits(10))
+    org = _funded(cl)
     team = cl.create_project(org, "vision").id
     cl.create_budget(org, project_id=team, amount=credits(5), period="day")
     before = cl.balance(org)
@@ -119,8 +123,7 @@ def test_a_group_that_counts_a_budget_after_its_rows_commits_both_or_neither(
 def test_a_group_whose_last_statement_fails_stores_nothing_though_its_commit_was_queued(
     cl: Creditline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    org = cl.create_org("Acme").id
-    cl.grant(org, credits(10))
+    org = _funded(cl)
     before = cl.balance(org)
     move = ChargingRepository.move_balances
 
@@ -144,8 +147,7 @@ def test_a_group_whose_last_statement_fails_stores_nothing_though_its_commit_was
 def test_the_pool_gets_back_connections_that_start_their_own_transactions(
     pg: Creditline,
 ) -> None:
-    org = pg.create_org("Acme").id
-    pg.grant(org, credits(10))
+    org = _funded(pg)
     for _ in range(3):
         pg.reserve(org, credits(1))
 
