@@ -59,6 +59,7 @@ SAMPLES: list[e.CreditlineError] = [
     e.PermissionDenied("org_read", "a key that may write"),
     e.ConfigurationError("no payment provider"),
     e.StorageError("the database is unreachable"),
+    e.CommitOutcomeUnknown("server closed the connection unexpectedly"),
 ]
 
 # Errors whose message alone (a batch result's `reason`, with its problem type) carries

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from creditline.adapters.group_commit import GroupWriter
+from creditline.domain.errors import CommitOutcomeUnknown
 
 
 class Answer(NamedTuple):
@@ -18,7 +19,8 @@ class Answer(NamedTuple):
 
 class FakeStore:
     """Applies groups of ints; a group holding ``13`` fails whole (an unexpected
-    error), and a negative int is refused on its own (an answer with an error)."""
+    error), one holding ``99`` is committed and then loses its commit's answer, and a
+    negative int is refused on its own (an answer with an error)."""
 
     def __init__(self) -> None:
         self.committed: list[list[int]] = []
@@ -37,6 +39,8 @@ class FakeStore:
         if before_commit is not None:
             before_commit(answers)
         self.committed.append([n for n in group if n >= 0])
+        if 99 in group:
+            raise CommitOutcomeUnknown("server closed the connection unexpectedly")
         return answers
 
 
@@ -73,6 +77,21 @@ def test_a_group_that_fails_whole_is_rerun_one_by_one_so_only_the_bad_command_fa
         rest[1].result(30)
     writer.close()
     assert store.committed == [[1], [2], [4]]
+
+
+def test_a_group_whose_commit_was_cut_off_is_not_rerun_and_each_caller_is_told() -> None:
+    store = FakeStore()
+    writer = held_writer(store)
+    first = writer.submit(1)
+    assert store.entered.wait(30)
+    rest = [writer.submit(n) for n in (2, 99, 4)]
+    store.gate.set()
+    assert first.result(30) == 10
+    for future in rest:
+        with pytest.raises(CommitOutcomeUnknown):
+            future.result(30)
+    writer.close()
+    assert store.committed == [[1], [2, 99, 4]]  # once: run again, 2 and 4 would be twice
 
 
 def test_a_group_never_exceeds_its_weight() -> None:

@@ -9,7 +9,11 @@ callers share one commit (one fsync) without any of them being answered early.
 
 A group that fails as a whole for a reason that is not transient (an unexpected error
 in one command, an integrity error) is re-run one command at a time, so only the bad
-command fails and every other is applied and answered as if alone.
+command fails and every other is applied and answered as if alone. But a group whose
+commit was cut off (:class:`CommitOutcomeUnknown`: the connection broke while the
+``COMMIT`` was on its way) may be stored: running it again could apply a command without
+an idempotency key twice, so every caller of the group gets that error, to send its
+command again under the same idempotency key or event id.
 
 ``answer_before_commit`` is a deliberately broken variant for the crash tests: it
 answers the callers before the commit and then waits a little before committing, so
@@ -26,6 +30,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Generic, Protocol, TypeVar
+
+from creditline.domain.errors import CommitOutcomeUnknown
 
 __all__ = ["Answered", "GroupWriter"]
 
@@ -154,8 +160,9 @@ class GroupWriter(Generic[C]):
         except BaseException as exc:  # every caller must be answered, whatever failed
             if answered:
                 return
-            if len(group) == 1:
-                _fail(futures[0], exc)
+            if len(group) == 1 or isinstance(exc, CommitOutcomeUnknown):
+                for future in futures:  # a cut-off commit may be stored: no re-run
+                    _fail(future, exc)
                 return
             for item in group:  # alone, so only the bad command fails
                 self._run([item])

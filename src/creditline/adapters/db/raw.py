@@ -22,12 +22,15 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection
 
+from creditline.domain.errors import CommitOutcomeUnknown
+
 from .records import aware, stored_json
 
-__all__ = ["IN_LIST", "Raw", "Sql"]
+__all__ = ["IN_LIST", "Raw", "Sql", "commit_lost"]
 
 IN_LIST = "{in_list}"
 
@@ -221,9 +224,16 @@ class Raw:
 
     @contextmanager
     def _committing(self) -> Iterator[None]:
-        with self._dbapi.pipeline():
-            yield
-            self._dbapi.execute("COMMIT", prepare=False).close()
+        sent = False
+        try:
+            with self._dbapi.pipeline():
+                yield
+                self._dbapi.execute("COMMIT", prepare=False).close()
+                sent = True
+        except psycopg.Error as exc:
+            if sent and commit_lost(exc):
+                raise CommitOutcomeUnknown(_first_line(exc)) from exc
+            raise
 
     def in_list(self, values: Sequence[Any]) -> Any:
         """The parameter for an ``IN_LIST``."""
@@ -250,3 +260,25 @@ class Raw:
 
     def json(self, value: Any) -> str:
         return json.dumps(value, separators=(",", ":"))
+
+
+_LOST_SESSION = frozenset({"57P01", "57P02", "57P03"})
+"""Server shutting down or ending the session (admin_shutdown, crash_shutdown,
+cannot_connect_now): it answers no more."""
+
+
+def commit_lost(error: BaseException | None) -> bool:
+    """Whether a PostgreSQL driver error raised while a ``COMMIT`` was on its way leaves
+    the commit's outcome unknown: the connection broke (no SQLSTATE, a connection
+    exception, the session ended), so the server may have committed before the answer
+    was lost. An error the server sent about the statements (a constraint, a
+    serialization failure) means the transaction was rolled back."""
+    if not isinstance(error, psycopg.Error):
+        return False
+    state = error.sqlstate
+    return state is None or state.startswith("08") or state in _LOST_SESSION
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -4,7 +4,9 @@
 block without :meth:`commit` rolls everything back, so a refused request writes
 nothing. Database failures that a retry can cure (PostgreSQL serialization failures
 and deadlocks, SQLite's busy database) are raised as :class:`TransientStorageError`
-so that the caller retries the whole transaction, never half of it.
+so that the caller retries the whole transaction, never half of it. A connection lost
+while the ``COMMIT`` was on its way is not one of them: the server may have committed,
+so it is raised as :class:`CommitOutcomeUnknown` and retried by no one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from creditline.domain.errors import StorageError
+from creditline.domain.errors import CommitOutcomeUnknown, StorageError
 
 from .alerts import AlertRepository, WebhookRepository  # alerts, outgoing webhooks
 from .api import ApiKeyRepository, HttpRequestRepository  # the HTTP API: keys, requests
@@ -31,6 +33,7 @@ from .engine import BUSY_TIMEOUT_MS, READ_ONLY, WriterQueue, writer_queue
 from .grace import GraceRepository  # grace between depletion and lock
 from .portal import DashboardRepository, SigningKeyRepository  # the web dashboard
 from .quotes import QuoteRepository  # binding quotes
+from .raw import commit_lost
 from .reports import ReportRepository  # read-only usage reports
 from .repositories import (
     BalanceRepository,
@@ -178,10 +181,16 @@ class SqlUnitOfWork:
         self.grace = GraceRepository(conn)
 
     def commit(self) -> None:
+        """Commit; a connection lost on the way raises :class:`CommitOutcomeUnknown`
+        (PostgreSQL), which nothing retries: it may have committed."""
         assert self._conn is not None, "commit outside the unit of work"
         try:
             self._conn.commit()
         except DBAPIError as exc:
+            if self.dialect == "postgresql" and (
+                exc.connection_invalidated or commit_lost(exc.orig)
+            ):
+                raise CommitOutcomeUnknown(str(exc.orig).strip().splitlines()[0]) from exc
             if is_transient(exc):
                 raise TransientStorageError(str(exc.orig)) from exc
             raise
@@ -203,6 +212,11 @@ class SqlUnitOfWork:
         try:
             if conn.in_transaction():
                 conn.rollback()
+        except DBAPIError:
+            if exc is None:
+                raise
+            # The connection broke with the transaction: the error that ended the block
+            # is the one to tell (a lost commit must not turn into a retried one).
         finally:
             conn.close()
             self._leave_queue()

@@ -62,6 +62,8 @@ map classes to statuses and exit codes in one table each)::
     │   ├── InvalidDatabaseUrl
     │   └── SchemaOutOfDate
     └── StorageError               the database failed in a way retries did not cure
+        └── CommitOutcomeUnknown   the connection was lost during a commit: send again
+                                   with the same idempotency key or event id
 
 Each family is a module of this package: ``base`` (the four roots), ``validation``,
 ``not_found`` (the engine's records), ``conflicts``, ``credits`` (gates, insufficient
@@ -126,6 +128,7 @@ from creditline.domain.errors.quotes import (
     QuoteUsed,
 )
 from creditline.domain.errors.system import (
+    CommitOutcomeUnknown,
     ConfigurationError,
     InvalidDatabaseUrl,
     SchemaOutOfDate,
@@ -171,6 +174,7 @@ __all__ = [
     "RateCardVersionConflict",
     "SchemaOutOfDate",
     "StorageError",
+    "CommitOutcomeUnknown",
     "UnknownOperation",
     "ValidationError",
     # billing: packs, purchases, refunds, invoices, webhooks
@@ -264,6 +268,7 @@ ERROR_CODES: dict[type[CreditlineError], str] = {
     KeyCapExceeded: "key-cap-exceeded",
     ConfigurationError: "configuration-error",
     StorageError: "storage-error",
+    CommitOutcomeUnknown: "commit-outcome-unknown",
     QuoteNotFound: "quote-not-found",
     QuoteExpired: "quote-expired",
     QuoteUsed: "quote-used",
@@ -308,6 +313,7 @@ ERROR_MEMBERS: dict[type[CreditlineError], tuple[str, ...]] = {
     QuoteExpired: ("quote_id", "expires_at"),
     QuoteUsed: ("quote_id", "used_by"),
     QuoteMismatch: ("quote_id", "reason"),
+    CommitOutcomeUnknown: ("reason",),
 }
 """The attributes of each error class sent as members of its problem, by name: its
 constructor's arguments, in their order, which the HTTP client calls it with again (a

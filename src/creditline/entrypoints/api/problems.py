@@ -50,6 +50,7 @@ from creditline.domain.errors import (
     AuthenticationFailed,
     BudgetExceeded,
     BudgetNotFound,
+    CommitOutcomeUnknown,
     ConfigurationError,
     Conflict,
     CreditlineError,
@@ -262,6 +263,13 @@ _ANSWERS: dict[type[CreditlineError], tuple[int, str, str]] = {
     ),
     ConfigurationError: _e(500, "Configuration error"),
     StorageError: _e(503, "Storage unavailable"),
+    CommitOutcomeUnknown: _e(
+        503,
+        "Commit outcome unknown",
+        "The connection to the database was lost while the request's writes were being "
+        "committed: they may or may not be stored. Send the request again with the same "
+        "Idempotency-Key (usage: the same event ids); it is applied once either way.",
+    ),
     QuoteNotFound: _e(404, "Quote not found"),
     QuoteExpired: _e(
         409,
