@@ -7,7 +7,9 @@ PostgreSQL it prints:
   10,000 organizations (each event validated, priced by the rate card in force at its
   timestamp, gated, debited from grants, stored with its outcome, one commit a batch);
 - the rate of a plain bulk insert of the same number of event rows into a table of the
-  same shape in the same database, one commit a batch, and the ratio of the two;
+  same shape in the same database, one commit a batch, and the ratio of the two; and the
+  same insert into a copy of the events table with its keys and indexes (what storing
+  the rows costs the database itself, before the engine decides anything);
 - single-event record latency and reserve latency, p50 and p99;
 - 16 library threads reserving at once through one engine: reserves/s, p99, and the
   commits/s of its group commit writer (commands per commit shows the sharing).
@@ -78,25 +80,38 @@ def batch_rate(cl: Creditline, orgs: list[str], batches: int, start: int) -> flo
     return batches * BATCH / (time.perf_counter() - began)
 
 
-def raw_rate(cl: Creditline, batches: int) -> float:
-    """A plain bulk insert of event rows of the same shape: the floor for the engine."""
+def raw_rate(cl: Creditline, batches: int, *, indexed: bool = False) -> float:
+    """A plain bulk insert of event rows of the same shape: the floor for the engine.
+
+    ``indexed``: into a copy of ``usage_events`` with its primary key and indexes."""
     engine = cl._engine
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS bench_raw_events"))
-        conn.execute(
-            text("CREATE TABLE bench_raw_events AS SELECT * FROM usage_events WHERE 1 = 0")
-        )
+        if not indexed:
+            conn.execute(
+                text("CREATE TABLE bench_raw_events AS SELECT * FROM usage_events WHERE 1 = 0")
+            )
+        elif engine.dialect.name == "postgresql":
+            conn.execute(text("CREATE TABLE bench_raw_events (LIKE usage_events INCLUDING ALL)"))
+        else:
+            for (sql,) in conn.execute(
+                text(
+                    "SELECT sql FROM sqlite_master WHERE tbl_name = 'usage_events' "
+                    "AND sql IS NOT NULL ORDER BY type DESC"
+                )
+            ):  # the table first, then its indexes, under new names
+                conn.execute(text(_renamed(sql)))
     now = datetime.now(UTC).isoformat(sep=" ")
     body = json.dumps({"quantities": {"characters": "1234"}, "dimensions": {"model": "x"}})
     columns = (
         "org_id, event_id, operation, project_id, member_id, parent_id, occurred_at, "
-        "recorded_at, status, cost_micros, reason, rate_card, request_hash, body"
+        "recorded_at, status, cost_micros, reason, rate_card, request_hash, body, batch_id"
     )
     began = time.perf_counter()
     for b in range(batches):
         rows = [
             ("org_raw", f"raw-{b}-{i}", "translate", None, None, None, now, now, "accepted",
-             12_340, None, "aixplain@2023-10", "0" * 64, body)
+             12_340, None, "aixplain@2023-10", "0" * 64, body, f"ub_{b}")
             for i in range(BATCH)
         ]  # fmt: skip
         with engine.begin() as conn:
@@ -111,12 +126,21 @@ def raw_rate(cl: Creditline, batches: int) -> float:
                         cp.write_row(row)
             else:
                 conn.exec_driver_sql(
-                    f"INSERT INTO bench_raw_events ({columns}) VALUES ({','.join('?' * 14)})", rows
+                    f"INSERT INTO bench_raw_events ({columns}) VALUES ({','.join('?' * 15)})", rows
                 )
     rate = batches * BATCH / (time.perf_counter() - began)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE bench_raw_events"))
     return rate
+
+
+def _renamed(sql: str) -> str:
+    """SQLite's DDL of ``usage_events`` or one of its indexes, for ``bench_raw_events``."""
+    sql = sql.replace('"usage_events"', "bench_raw_events")
+    sql = sql.replace(" usage_events ", " bench_raw_events ")
+    sql = sql.replace("ON usage_events", "ON bench_raw_events")
+    sql = sql.replace("TABLE usage_events", "TABLE bench_raw_events")
+    return sql.replace("ix_usage_events", "ix_bench_raw_events")
 
 
 def latency_ms(call: Callable[[int], Any], count: int) -> tuple[float, float]:
@@ -179,6 +203,13 @@ def run(backend: str, url: str, args: argparse.Namespace, out: dict[str, float])
         print(
             f"{backend}: plain bulk insert of event rows  {raw:>10,.0f} rows/s"
             f"  (engine/raw = {out[f'{backend}_engine_to_raw_ratio']:.2f})"
+        )
+        indexed = raw_rate(cl, args.batches, indexed=True)
+        out[f"{backend}_raw_indexed_insert_rows_per_s"] = indexed
+        out[f"{backend}_raw_indexed_to_raw_ratio"] = indexed / raw
+        print(
+            f"{backend}: the same, with the events' keys  {indexed:>10,.0f} rows/s"
+            f"  (indexed/raw = {indexed / raw:.2f}: the most the engine could reach)"
         )
         org = one[0]
         at = cl.clock.now() - timedelta(seconds=1)
