@@ -10,7 +10,9 @@ PostgreSQL it prints:
   same shape in the same database, one commit a batch, and the ratio of the two; and the
   same insert into a copy of the events table with its keys and indexes (what storing
   the rows costs the database itself, before the engine decides anything);
-- single-event record latency and reserve latency, p50 and p99;
+- single-event record latency and reserve latency, p50 and p99, beside the floor of any
+  acknowledged write: one row inserted and committed on the engine's own connections
+  (``*_raw_commit_p50_ms`` / ``_p99_ms``, the same number of samples);
 - 16 library threads reserving at once through one engine: reserves/s, p99, and the
   commits/s of its group commit writer (commands per commit shows the sharing).
 
@@ -143,6 +145,30 @@ def _renamed(sql: str) -> str:
     return sql.replace("ix_usage_events", "ix_bench_raw_events")
 
 
+def raw_commit_ms(cl: Creditline, count: int) -> tuple[float, float]:
+    """p50 and p99 of one row inserted and committed, ``count`` times: the floor of a
+    durable write on this database, this machine and this minute."""
+    engine = cl._engine
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_raw_commits"))
+        conn.execute(text("CREATE TABLE bench_raw_commits (id BIGINT PRIMARY KEY, at TEXT)"))
+
+    def one(n: int) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO bench_raw_commits (id, at) VALUES (%s, 'x')"
+                if engine.dialect.name == "postgresql"
+                else "INSERT INTO bench_raw_commits (id, at) VALUES (?, 'x')",
+                (n,),
+            )
+
+    try:
+        return latency_ms(one, count)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE bench_raw_commits"))
+
+
 def latency_ms(call: Callable[[int], Any], count: int) -> tuple[float, float]:
     p50, p99 = common.latency_us(call, count)
     return p50 / 1_000, p99 / 1_000
@@ -220,6 +246,10 @@ def run(backend: str, url: str, args: argparse.Namespace, out: dict[str, float])
         p50, p99 = latency_ms(lambda n: cl.reserve(org, credits(1)), args.samples)
         out[f"{backend}_reserve_p50_ms"], out[f"{backend}_reserve_p99_ms"] = p50, p99
         print(f"{backend}: reserve            p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
+        p50, p99 = raw_commit_ms(cl, args.samples)
+        out[f"{backend}_raw_commit_p50_ms"], out[f"{backend}_raw_commit_p99_ms"] = p50, p99
+        print(f"{backend}: insert one row and commit (the floor) "
+              f"p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")  # fmt: skip
         rate, p99, commits = threads_reserving(cl, org, 16, args.samples // 8)
         out[f"{backend}_threads16_reserves_per_s"] = rate
         out[f"{backend}_threads16_reserve_p99_ms"] = p99
