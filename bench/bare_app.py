@@ -6,7 +6,10 @@ log).
 - ``POST /v1/orgs/{org}/usage/batch``: the body decoded once (msgspec, numbers exact) and
   its events inserted raw, one ``executemany`` and one commit a request, into a table of
   the same kind of database (SQLite with WAL and ``synchronous=FULL``, or PostgreSQL):
-  what a request of 1,000 events costs with no engine at all.
+  what a request of 1,000 events costs with no engine at all;
+- ``POST /v1/orgs/{org}/reservations``: the body decoded and one row inserted and
+  committed (one commit a request, one writer at a time): a durable write per request
+  with no engine and no group commit.
 
 Run: ``python bench/bare_app.py PORT [DATABASE_URL]`` (no URL: the trivial route only).
 """
@@ -14,10 +17,11 @@ Run: ``python bench/bare_app.py PORT [DATABASE_URL]`` (no URL: the trivial route
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +44,9 @@ TABLE = """CREATE TABLE IF NOT EXISTS bare_events (
     org_id TEXT NOT NULL, event_id TEXT NOT NULL, operation TEXT NOT NULL,
     occurred_at TEXT NOT NULL, quantities TEXT NOT NULL, dimensions TEXT NOT NULL,
     PRIMARY KEY (org_id, event_id))"""
+HOLDS = """CREATE TABLE IF NOT EXISTS bare_holds (
+    id TEXT PRIMARY KEY, org_id TEXT NOT NULL, amount_micros BIGINT NOT NULL,
+    expires_at TEXT NOT NULL)"""
 
 
 class Rows:
@@ -55,7 +62,9 @@ class Rows:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute(TABLE)
+            self._conn.execute(HOLDS)
             self._insert = "INSERT INTO bare_events VALUES (?, ?, ?, ?, ?, ?)"
+            self._hold = "INSERT INTO bare_holds VALUES (?, ?, ?, ?)"
         else:
             import psycopg
 
@@ -65,8 +74,10 @@ class Rows:
             if schema:
                 self._conn.execute(f'SET search_path TO "{schema}"')
             self._conn.execute(TABLE)
+            self._conn.execute(HOLDS)
             self._conn.commit()
             self._insert = "INSERT INTO bare_events VALUES (%s, %s, %s, %s, %s, %s)"
+            self._hold = "INSERT INTO bare_holds VALUES (%s, %s, %s, %s)"
 
     def add(self, rows: list[tuple[str, ...]]) -> None:
         with self._lock:
@@ -79,9 +90,20 @@ class Rows:
                     cursor.executemany(self._insert, rows)
                 self._conn.commit()
 
+    def hold(self, row: tuple[object, ...]) -> None:
+        with self._lock:
+            if self.sqlite:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.execute(self._hold, row)
+                self._conn.execute("COMMIT")
+            else:
+                self._conn.execute(self._hold, row)
+                self._conn.commit()
+
 
 def app(url: str | None) -> Starlette:
     rows = Rows(url) if url else None
+    ids = itertools.count(1)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -99,10 +121,25 @@ def app(url: str | None) -> Starlette:
         await asyncio.to_thread(rows.add, made)
         return Response(_encode({"accepted": len(made)}), media_type="application/json")
 
+    async def reserve(request: Request) -> Response:
+        assert rows is not None
+        body = _decode(await request.body())
+        held = (
+            f"res_{next(ids)}", request.path_params["org"], int(body["amount_micros"]),
+            (datetime.now(UTC) + timedelta(seconds=int(body["ttl_seconds"]))).isoformat(),
+        )  # fmt: skip
+        await asyncio.to_thread(rows.hold, held)
+        return Response(
+            _encode({"id": held[0], "amount_micros": held[2], "expires_at": held[3]}),
+            status_code=201,
+            media_type="application/json",
+        )
+
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/v1/orgs/{org}/usage/batch", batch, methods=["POST"]),
+            Route("/v1/orgs/{org}/reservations", reserve, methods=["POST"]),
         ]
     )
 

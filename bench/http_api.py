@@ -20,8 +20,10 @@ writes each request's body and unique ids):
 uvloop, one worker: ``bench/bare_app.py``): a bare Starlette app's trivial route
 (``trivial_ratio_to_bare``: creditline's ``/healthz`` over it, measured alternately, two
 rounds each) and a bare app that decodes the same 1,000-event body and inserts its rows
-raw into the same kind of database (``{db}_http_batch_ratio_to_bare``). The machine's
-speed moves from day to day: the ratios are the figures to compare across runs.
+raw into the same kind of database (``{db}_http_batch_ratio_to_bare``), and whose
+reserve route inserts one row and commits it, a commit a request, at 16 connections
+(``{db}_bare_http_reserve_p99_ms_c16``, ``{db}_bare_http_reserves_per_s_c16``). The
+machine's speed moves from day to day: the ratios are the figures to compare across runs.
 
 Also, from the server's own log lines (``duration_ms``, from the outermost middleware to
 the last byte of the answer) the server-side p50/p99 of the same requests, and the CPU
@@ -359,6 +361,14 @@ def measure(
               f"ratio {out[f'{name}_http_batch_ratio_to_bare']:.3f}   {load.cpu()}")  # fmt: skip
 
     paths = {"record": f"/v1/orgs/{org}/usage", "reserve": f"/v1/orgs/{org}/reservations"}
+    if bare is not None:
+        load = wrk(bare, "reserve", paths["reserve"], None, connections=16, seconds=seconds,
+                   phase="barereserve16")  # fmt: skip
+        out[f"{name}_bare_http_reserve_p99_ms_c16"] = load.p99_ms
+        out[f"{name}_bare_http_reserves_per_s_c16"] = load.per_s
+        print(f"{name}: bare app, a commit a reserve, 16 connections   p50 {load.p50_ms:7.2f} ms"
+              f"   p99 {load.p99_ms:7.2f} ms   {load.per_s:>7,.0f} requests/s   "
+              f"{load.cpu()}")  # fmt: skip
     kinds = ("record", "reserve") if trivial is not None else ("reserve",)
     for what in kinds:
         for clients in LEVELS if trivial is not None else (16, 64):
