@@ -11,7 +11,7 @@ APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-r
 WRK := /usr/bin/wrk
 APT_WRK := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk
 
-.PHONY: run test check bench bench-ingest bench-http bench-reports bench-whatif clean install chromium wrk
+.PHONY: run test check bench bench-ingest bench-http bench-reports bench-whatif clean install chromium wrk bytecode
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,13 +40,18 @@ $(README_TOOLS):
 
 install: $(STAMP) $(CHROMIUM) $(README_TOOLS)
 
-run: $(STAMP)
+# The package's bytecode, written ahead: where PYTHONDONTWRITEBYTECODE is set, each new
+# process (a CLI call, a server, a worker of the suite) would compile every module again.
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q -j 0 src tests
+
+run: $(STAMP) bytecode
 	PATH=$(abspath $(BIN)):$$PATH scripts/run-demo-server
 
 check: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH scripts/check
 
-test: $(STAMP) $(CHROMIUM) $(README_TOOLS)
+test: $(STAMP) $(CHROMIUM) $(README_TOOLS) bytecode
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 bench: $(STAMP)
