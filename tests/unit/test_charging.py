@@ -10,8 +10,9 @@ the next step's books the way a store would.
 
 from __future__ import annotations
 
+import inspect
 import itertools
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,14 @@ from creditline.domain.plans import DepletionPolicy, Gates, Plan
 from creditline.domain.pricing import RateCardHistory
 from creditline.domain.pricing.ratecard_format import parse_ratecard
 from creditline.domain.reservations import Reservation, ReservationStatus
-from creditline.domain.usage import EventResult, EventStatus, Metering, StoredUsage, UsageEvent
+from creditline.domain.usage import (
+    EventResult,
+    EventStatus,
+    Metering,
+    StoredUsage,
+    UsageEvent,
+    UsageStep,
+)
 from tests.integration.test_ledger_model import ORDER, Model, ModelGrant
 from tests.unit.builders import T0, grant
 
@@ -148,6 +156,20 @@ def test_a_retry_without_a_time_is_a_duplicate_of_the_first() -> None:
     assert with_time.results[0].status is EventStatus.DUPLICATE  # the same instant
     other = run(books(account, events=stored), translate("a", 200_000, at=None))
     assert isinstance(other.results[0].error, IdempotencyKeyReused)
+
+
+def test_an_event_stamped_with_its_time_is_the_event_with_that_time() -> None:
+    """``stamped`` builds the event field by field: it must keep every field (a field
+    added to ``UsageEvent`` and forgotten there fails here)."""
+    full = UsageEvent(
+        "evt-1", "org_a", "translate", None, {"characters": 5}, {"model": "m"},
+        project_id="prj_1", member_id="mem_1", parent_id="run-1",
+        steps=(UsageStep("translate", {"characters": 1}, {}),), metadata={"k": "v"},
+        quote_id="quo_1",
+    )  # fmt: skip
+    assert full.stamped(NOW) == replace(full, occurred_at=NOW)
+    built = inspect.getsource(UsageEvent.stamped)
+    assert [f.name for f in fields(UsageEvent) if f"self.{f.name}" not in built] == ["occurred_at"]
 
 
 def test_two_events_without_a_time_in_one_group_are_one_event() -> None:

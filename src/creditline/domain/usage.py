@@ -92,6 +92,16 @@ class UsageEvent:
     quote_id: str | None = None
     """A binding quote (:mod:`creditline.domain.quotes`): the event is charged its price."""
 
+    def stamped(self, at: datetime) -> UsageEvent:
+        """The event with ``at`` as its time (one sent without a time is stamped when it
+        is first received): ``dataclasses.replace(event, occurred_at=at)``, built
+        directly, at less than half its cost (the ingest hot path)."""
+        return UsageEvent(
+            self.event_id, self.org_id, self.operation, at, self.quantities, self.dimensions,
+            self.project_id, self.member_id, self.parent_id, self.steps, self.metadata,
+            self.quote_id,
+        )  # fmt: skip
+
     @property
     def at(self) -> datetime:
         """When it happened; only for an event stamped already (stored ones always are)."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
 from creditline.domain.api_keys import ApiKey
@@ -76,7 +75,7 @@ def _replayed(stored: StoredUsage) -> EventResult:
 def event_hash(event: UsageEvent, at: datetime) -> str:
     """An event's fingerprint, read at ``at`` when it came without a time."""
     if event.occurred_at is None:
-        event = replace(event, occurred_at=at)
+        event = event.stamped(at)
     return hashlib.sha256(event.request_key().encode()).hexdigest()
 
 
@@ -119,7 +118,7 @@ class GroupUsage:
                 return rejected(event, IdempotencyKeyReused(event.event_id))
             return prior[1]._replace(status=EventStatus.DUPLICATE, error=None)
         if event.occurred_at is None:  # stamped with the time it was first received
-            event = replace(event, occurred_at=self.now)
+            event = event.stamped(self.now)
         request_hash = hashlib.sha256(event.request_key().encode()).hexdigest()
         try:
             if api_key is not None:
