@@ -80,24 +80,21 @@ class Rows:
             self._hold = "INSERT INTO bare_holds VALUES (%s, %s, %s, %s)"
 
     def add(self, rows: list[tuple[str, ...]]) -> None:
+        self._commit(self._insert, rows)
+
+    def hold(self, row: tuple[object, ...]) -> None:
+        self._commit(self._hold, [row])
+
+    def _commit(self, statement: str, rows: list[Any]) -> None:
+        """Insert ``rows`` and commit, one writer at a time."""
         with self._lock:
             if self.sqlite:
                 self._conn.execute("BEGIN IMMEDIATE")
-                self._conn.executemany(self._insert, rows)
+                self._conn.executemany(statement, rows)
                 self._conn.execute("COMMIT")
             else:
                 with self._conn.cursor() as cursor:
-                    cursor.executemany(self._insert, rows)
-                self._conn.commit()
-
-    def hold(self, row: tuple[object, ...]) -> None:
-        with self._lock:
-            if self.sqlite:
-                self._conn.execute("BEGIN IMMEDIATE")
-                self._conn.execute(self._hold, row)
-                self._conn.execute("COMMIT")
-            else:
-                self._conn.execute(self._hold, row)
+                    cursor.executemany(statement, rows)
                 self._conn.commit()
 
 

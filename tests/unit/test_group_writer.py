@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import Any, NamedTuple
 
 import pytest
@@ -49,13 +50,22 @@ def held_writer(store: FakeStore, **options: Any) -> GroupWriter[int]:
     return GroupWriter(store.apply, **options)
 
 
+def queued_behind(
+    store: FakeStore, writer: GroupWriter[int], *rest: int
+) -> tuple[Future[Any], list[Future[Any]]]:
+    """Submit ``1`` (its group waits at the gate), then ``rest`` (queued meanwhile: the
+    next group), then open the gate."""
+    first = writer.submit(1)
+    assert store.entered.wait(30)
+    queued = [writer.submit(n) for n in rest]
+    store.gate.set()
+    return first, queued
+
+
 def test_commands_queued_meanwhile_share_one_group_and_are_answered_in_order() -> None:
     store = FakeStore()
     writer = held_writer(store)
-    first = writer.submit(1)
-    assert store.entered.wait(30)
-    rest = [writer.submit(n) for n in (2, 3, -4, 5)]
-    store.gate.set()
+    first, rest = queued_behind(store, writer, 2, 3, -4, 5)
     assert [f.result(30) for f in (first, rest[0], rest[1], rest[3])] == [10, 20, 30, 50]
     with pytest.raises(ValueError):
         rest[2].result(30)
@@ -67,10 +77,7 @@ def test_commands_queued_meanwhile_share_one_group_and_are_answered_in_order() -
 def test_a_group_that_fails_whole_is_rerun_one_by_one_so_only_the_bad_command_fails() -> None:
     store = FakeStore()
     writer = held_writer(store)
-    first = writer.submit(1)
-    assert store.entered.wait(30)
-    rest = [writer.submit(n) for n in (2, 13, 4)]
-    store.gate.set()
+    first, rest = queued_behind(store, writer, 2, 13, 4)
     assert first.result(30) == 10
     assert [rest[0].result(30), rest[2].result(30)] == [20, 40]
     with pytest.raises(RuntimeError, match="unlucky"):
@@ -82,10 +89,7 @@ def test_a_group_that_fails_whole_is_rerun_one_by_one_so_only_the_bad_command_fa
 def test_a_group_whose_commit_was_cut_off_is_not_rerun_and_each_caller_is_told() -> None:
     store = FakeStore()
     writer = held_writer(store)
-    first = writer.submit(1)
-    assert store.entered.wait(30)
-    rest = [writer.submit(n) for n in (2, 99, 4)]
-    store.gate.set()
+    first, rest = queued_behind(store, writer, 2, 99, 4)
     assert first.result(30) == 10
     for future in rest:
         with pytest.raises(CommitOutcomeUnknown):
@@ -97,10 +101,7 @@ def test_a_group_whose_commit_was_cut_off_is_not_rerun_and_each_caller_is_told()
 def test_a_group_never_exceeds_its_weight() -> None:
     store = FakeStore()
     writer = held_writer(store, weight=lambda n: n, max_weight=5)
-    first = writer.submit(1)
-    assert store.entered.wait(30)
-    futures = [writer.submit(n) for n in (2, 2, 2, 9)]
-    store.gate.set()
+    first, futures = queued_behind(store, writer, 2, 2, 2, 9)
     assert [f.result(30) for f in futures] == [20, 20, 20, 90]
     writer.close()
     assert first.result(30) == 10
