@@ -39,12 +39,16 @@ from tests.metering import card_doc
 _FOLDER = tempfile.mkdtemp(prefix="creditline-schemathesis-")
 # Generated webhook endpoints may name public addresses, which this machine cannot reach,
 # and names its name server may not answer for: a registration's look-up and a tick's
-# deliveries give up quickly instead of holding a request for seconds.
+# deliveries give up quickly instead of holding a request for seconds. A tick still
+# sends every delivery due (each event to each generated endpoint, one after another per
+# endpoint), so on a loaded machine it may take longer than the client's default 10 s:
+# calls wait up to _CALL_TIMEOUT (this checks the answers, not their speed).
 _ENGINE = Creditline.open(
     f"sqlite:///{_FOLDER}/api.db",
-    webhook_sender=HttpWebhookSender(timeout=0.2),
-    webhook_resolver=SystemResolver(0.2),
+    webhook_sender=HttpWebhookSender(timeout=0.05),
+    webhook_resolver=SystemResolver(0.05),
 )
+_CALL_TIMEOUT = 60
 _ENGINE.load_rate_card(card_doc())
 _ORG = _ENGINE.create_org("Fuzzed").id
 _ENGINE.grant(_ORG, credits(1000))
@@ -86,6 +90,7 @@ def test_no_server_error_and_every_answer_matches_the_document(case: Any) -> Non
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
     case.call_and_validate(
         headers={"Authorization": f"Bearer {_OPERATOR}"},
+        timeout=_CALL_TIMEOUT,
         checks=[
             not_a_server_error,
             status_code_conformance,
@@ -133,7 +138,7 @@ def _prepared(case: Any) -> None:
 )
 def test_every_check_passes_on_positive_and_negative_requests(case: Any) -> None:
     _prepared(case)
-    case.call_and_validate(headers=_AUTH)
+    case.call_and_validate(headers=_AUTH, timeout=_CALL_TIMEOUT)
 
 
 class _Scenarios(every_check.as_state_machine()):  # type: ignore[misc]
@@ -141,7 +146,7 @@ class _Scenarios(every_check.as_state_machine()):  # type: ignore[misc]
         _prepared(case)
 
     def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-        return {"headers": _AUTH}
+        return {"headers": _AUTH, "timeout": _CALL_TIMEOUT}
 
 
 TestStatefulScenarios = pytest.mark.slow(_Scenarios.TestCase)
