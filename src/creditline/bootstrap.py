@@ -39,6 +39,7 @@ from creditline.adapters.clock import SystemClock
 from creditline.adapters.db.checkpoint import WalCheckpointer
 from creditline.adapters.db.engine import make_engine, redact
 from creditline.adapters.db.portal import KeySigner
+from creditline.adapters.db.raw import first_line
 from creditline.adapters.db.uow import SqlUnitOfWork, is_transient
 from creditline.adapters.group_commit import GroupWriter
 from creditline.adapters.notify.addresses import SystemResolver, allow_networks
@@ -230,9 +231,7 @@ class Creditline(
                 ensure_current(engine)
         except DBAPIError as exc:
             engine.dispose()
-            raise ConfigurationError(
-                f"cannot open {redact(str(url))}: {str(exc.orig).strip().splitlines()[0]}"
-            ) from exc
+            raise ConfigurationError(f"cannot open {redact(str(url))}: {first_line(exc)}") from exc
         except CreditlineError:
             engine.dispose()
             raise
@@ -287,7 +286,7 @@ class Creditline(
         try:
             return retrying(call)
         except DBAPIError as exc:
-            raise StorageError(str(exc.orig).strip().splitlines()[0]) from exc
+            raise StorageError(first_line(exc)) from exc
 
     def _tx(self, work: Callable[[SqlUnitOfWork], T], *, read_only: bool = False) -> T:
         """Run ``work`` in one unit of work, retried whole on transient conflicts (the

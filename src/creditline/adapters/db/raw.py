@@ -25,12 +25,13 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from creditline.domain.errors import CommitOutcomeUnknown
 
 from .records import aware, stored_json
 
-__all__ = ["IN_LIST", "Raw", "Sql", "commit_lost"]
+__all__ = ["IN_LIST", "Raw", "Sql", "commit_lost", "first_line"]
 
 IN_LIST = "{in_list}"
 
@@ -232,7 +233,7 @@ class Raw:
                 sent = True
         except psycopg.Error as exc:
             if sent and commit_lost(exc):
-                raise CommitOutcomeUnknown(_first_line(exc)) from exc
+                raise CommitOutcomeUnknown(first_line(exc)) from exc
             raise
 
     def in_list(self, values: Sequence[Any]) -> Any:
@@ -267,18 +268,23 @@ _LOST_SESSION = frozenset({"57P01", "57P02", "57P03"})
 cannot_connect_now): it answers no more."""
 
 
-def commit_lost(error: BaseException | None) -> bool:
-    """Whether a PostgreSQL driver error raised while a ``COMMIT`` was on its way leaves
-    the commit's outcome unknown: the connection broke (no SQLSTATE, a connection
-    exception, the session ended), so the server may have committed before the answer
-    was lost. An error the server sent about the statements (a constraint, a
-    serialization failure) means the transaction was rolled back."""
+def commit_lost(error: BaseException) -> bool:
+    """Whether a PostgreSQL error raised while a ``COMMIT`` was on its way (the driver's,
+    or SQLAlchemy's wrapping it) leaves the commit's outcome unknown: the connection
+    broke (no SQLSTATE, a connection exception, the session ended), so the server may
+    have committed before the answer was lost. An error the server sent about the
+    statements (a constraint, a serialization failure) means the transaction was rolled
+    back."""
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or (error.orig is not None and commit_lost(error.orig))
     if not isinstance(error, psycopg.Error):
         return False
     state = error.sqlstate
     return state is None or state.startswith("08") or state in _LOST_SESSION
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (a driver's runs over several), or its
+    class's name when it has none."""
+    text = str(error.orig if isinstance(error, DBAPIError) else error).strip()
     return text.splitlines()[0] if text else type(error).__name__

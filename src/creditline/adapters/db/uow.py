@@ -33,7 +33,7 @@ from .engine import BUSY_TIMEOUT_MS, READ_ONLY, WriterQueue, writer_queue
 from .grace import GraceRepository  # grace between depletion and lock
 from .portal import DashboardRepository, SigningKeyRepository  # the web dashboard
 from .quotes import QuoteRepository  # binding quotes
-from .raw import commit_lost
+from .raw import commit_lost, first_line
 from .reports import ReportRepository  # read-only usage reports
 from .repositories import (
     BalanceRepository,
@@ -187,10 +187,8 @@ class SqlUnitOfWork:
         try:
             self._conn.commit()
         except DBAPIError as exc:
-            if self.dialect == "postgresql" and (
-                exc.connection_invalidated or commit_lost(exc.orig)
-            ):
-                raise CommitOutcomeUnknown(str(exc.orig).strip().splitlines()[0]) from exc
+            if self.dialect == "postgresql" and commit_lost(exc):
+                raise CommitOutcomeUnknown(first_line(exc)) from exc
             if is_transient(exc):
                 raise TransientStorageError(str(exc.orig)) from exc
             raise
